@@ -1,0 +1,93 @@
+/** The parts of an Open Data Contract Standard v3 contract the platform reads. The full document is validated by the ODCS JSON Schema. */
+
+export type LogicalType = 'string' | 'date' | 'timestamp' | 'time' | 'number' | 'integer' | 'object' | 'array' | 'boolean';
+
+export interface QualityOperators {
+  mustBe?: unknown;
+  mustNotBe?: unknown;
+  mustBeGreaterThan?: number;
+  mustBeGreaterOrEqualTo?: number;
+  mustBeLessThan?: number;
+  mustBeLessOrEqualTo?: number;
+  mustBeBetween?: [number, number];
+  mustNotBeBetween?: [number, number];
+}
+
+export interface QualityRule extends QualityOperators {
+  id?: string;
+  name?: string;
+  description?: string;
+  type?: 'text' | 'library' | 'sql' | 'custom';
+  severity?: string;
+  dimension?: string;
+  unit?: string;
+  metric?: 'nullValues' | 'missingValues' | 'invalidValues' | 'duplicateValues' | 'rowCount';
+  arguments?: Record<string, unknown>;
+  query?: string;
+  engine?: string;
+  implementation?: string | { type: string; kwargs?: Record<string, unknown> };
+}
+
+export interface CustomProperty {
+  property: string;
+  value: unknown;
+}
+
+export interface ContractProperty {
+  name: string;
+  logicalType: LogicalType;
+  physicalType?: string;
+  description?: string;
+  required?: boolean;
+  unique?: boolean;
+  primaryKey?: boolean;
+  primaryKeyPosition?: number;
+  classification?: string;
+  quality?: QualityRule[];
+  customProperties?: CustomProperty[];
+}
+
+export interface ContractSchemaObject {
+  name: string;
+  physicalName?: string;
+  description?: string;
+  properties: ContractProperty[];
+  quality?: QualityRule[];
+  customProperties?: CustomProperty[];
+}
+
+export interface SlaProperty {
+  property: string;
+  value: string | number | boolean;
+  unit?: string;
+  element?: string;
+  driver?: string;
+}
+
+export interface DataContract {
+  apiVersion: string;
+  kind: 'DataContract';
+  id: string;
+  version: string;
+  status: string;
+  name?: string;
+  domain: string;
+  dataProduct: string;
+  description?: { purpose?: string; usage?: string; limitations?: string };
+  team?: { name?: string; description?: string; members?: { username: string; role?: string }[] };
+  schema: ContractSchemaObject[];
+  slaProperties?: SlaProperty[];
+  customProperties?: CustomProperty[];
+  tags?: string[];
+}
+
+export function customProperty(owner: { customProperties?: CustomProperty[] }, name: string): unknown {
+  return owner.customProperties?.find((p) => p.property === name)?.value;
+}
+
+export function primaryKey(object: ContractSchemaObject): string[] {
+  return object.properties
+    .filter((p) => p.primaryKey)
+    .sort((a, b) => (a.primaryKeyPosition ?? 0) - (b.primaryKeyPosition ?? 0))
+    .map((p) => p.name);
+}

@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../platform/config.js';
+import { MeshError, ErrorCode } from '../platform/errors.js';
+
+export interface GovernancePolicy {
+  pii: { classifications: string[]; masking: { prefix: string; length: number } };
+  quality: { blockingSeverities: string[] };
+}
+
+export const POLICY_PATH = path.join(REPO_ROOT, 'governance', 'policy.yaml');
+
+let cached: GovernancePolicy | undefined;
+
+export function loadPolicy(file = POLICY_PATH): GovernancePolicy {
+  if (file === POLICY_PATH && cached) return cached;
+  const raw = parse(fs.readFileSync(file, 'utf8')) as Partial<GovernancePolicy> | null;
+  const pii = raw?.pii;
+  const length = pii?.masking?.length;
+  if (!pii || !Array.isArray(pii.classifications) || typeof pii.masking?.prefix !== 'string' || !(typeof length === 'number' && length >= 8 && length <= 64)) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.classifications (list), pii.masking.prefix (string) and pii.masking.length (8..64) are required`);
+  }
+  const policy: GovernancePolicy = { pii: pii as GovernancePolicy['pii'], quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] } };
+  if (file === POLICY_PATH) cached = policy;
+  return policy;
+}
+
+export function isPiiClassification(policy: GovernancePolicy, classification: string | undefined): boolean {
+  return classification !== undefined && policy.pii.classifications.includes(classification);
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import type { DomainInfo } from '../../platform/domains.js';
+import type { DataContract } from '../../governance/contracts/types.js';
+
+/** A domain's `pipeline.yaml`: its raw sources and the SQL that makes each curated dataset. */
+export interface SourceSpec {
+  name: string;
+  format: 'jsonl' | 'csv';
+  /** Below `<domain>/`, e.g. `raw/topics/sales.orders/`. */
+  prefix: string;
+  /** CSV columns, in file order (every value is read as text; the stage SQL types it). */
+  columns?: string[];
+  /** SQL over `input` that types each record and sets `_reject_reason` (NULL keeps the record). */
+  stageSql: string;
+  /** Records with the same key are duplicates; the first in arrival order is kept. */
+  key: string[];
+  /** Optional event-time column, to count records that arrived out of order. */
+  eventTime?: string;
+}
+
+export interface DatasetSpec {
+  name: string;
+  /** SQL over `src.<source>` (accepted records) and earlier `curated.<dataset>` tables. */
+  sql: string;
+}
+
+export interface PipelineSpec {
+  domain: string;
+  sources: SourceSpec[];
+  datasets: DatasetSpec[];
+  /** A hash input: the whole definition, SQL included. */
+  text: string;
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+export function loadPipeline(domain: DomainInfo, contract: DataContract): PipelineSpec {
+  const file = domain.pipelineFile;
+  const fail = (msg: string): never => {
+    throw new MeshError(ErrorCode.PIPELINE_INVALID, `${file}: ${msg}`, { file, domain: domain.name });
+  };
+  if (!fs.existsSync(file)) fail('missing: every domain declares its pipeline');
+  const raw = parse(fs.readFileSync(file, 'utf8')) as {
+    sources?: Record<string, { format?: string; prefix?: string; columns?: string[]; stage?: string; key?: string[]; eventTime?: string }>;
+    datasets?: { name?: string; sql?: string }[];
+  } | null;
+  const readSql = (rel: string | undefined, what: string): string => {
+    if (!rel) return fail(`${what}: a SQL file is required`);
+    const p = path.join(domain.dir, rel);
+    if (!fs.existsSync(p)) return fail(`${what}: SQL file ${rel} does not exist`);
+    return fs.readFileSync(p, 'utf8');
+  };
+  const sources: SourceSpec[] = Object.entries(raw?.sources ?? {}).map(([name, s]) => {
+    if (!NAME.test(name)) fail(`source "${name}": names are lower_snake_case`);
+    if (s.format !== 'jsonl' && s.format !== 'csv') fail(`source "${name}": format must be jsonl or csv`);
+    if (!s.prefix || !s.prefix.startsWith('raw/')) fail(`source "${name}": prefix must start with raw/`);
+    if (s.format === 'csv' && !(Array.isArray(s.columns) && s.columns.length > 0)) fail(`source "${name}": csv sources list their columns`);
+    if (!Array.isArray(s.key) || s.key.length === 0) fail(`source "${name}": key (the columns that identify a record) is required`);
+    return { name, format: s.format as SourceSpec['format'], prefix: s.prefix!, columns: s.columns, stageSql: readSql(s.stage, `source "${name}" stage`), key: s.key!, eventTime: s.eventTime };
+  });
+  if (sources.length === 0) fail('at least one source is required');
+  const datasets: DatasetSpec[] = (raw?.datasets ?? []).map((d, i) => {
+    if (!d.name || !NAME.test(d.name)) fail(`datasets[${i}]: name must be lower_snake_case`);
+    return { name: d.name!, sql: readSql(d.sql, `dataset "${d.name}"`) };
+  });
+  const declared = new Set(contract.schema.map((o) => o.name));
+  for (const d of datasets) if (!declared.has(d.name)) fail(`dataset "${d.name}" is not in the data contract (${[...declared].join(', ')})`);
+  for (const name of declared) if (!datasets.some((d) => d.name === name)) fail(`the contract declares dataset "${name}" but the pipeline does not build it`);
+  const text = JSON.stringify({ sources, datasets });
+  return { domain: domain.name, sources, datasets, text };
+}

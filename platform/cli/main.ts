@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander';
+import { isMeshError } from '../errors.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerRun } from './commands/run.js';
+import { registerQuality } from './commands/quality.js';
+import { registerContracts } from './commands/contracts.js';
+import { registerStart } from './commands/start.js';
+
+const program = new Command('mesh')
+  .description('The marketplace data mesh: sources, contract-guarded pipelines, quality, and more')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [registerGenerate, registerRun, registerQuality, registerContracts, registerStart]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (isMeshError(err)) {
+    process.stderr.write(`\n✖ ${err.code}: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

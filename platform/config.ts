@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MeshError, ErrorCode } from './errors.js';
+
+/** Repository root: domains, governance policy and contracts are read from here. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const DEV_MASKING_KEY = 'mesh-development-masking-key-do-not-use-in-production';
+
+export type StoreConfig =
+  | { kind: 'local'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle: boolean;
+      cacheDir: string;
+    };
+
+export interface MeshConfig {
+  env: 'development' | 'production';
+  dataDir: string;
+  domainsDir: string;
+  store: StoreConfig;
+  tmpDir: string;
+  maskingKey: string;
+  logLevel: string;
+  duckdb: { threads?: number; memoryLimit?: string };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The one place that reads the environment. Every variable is listed in the README's table. */
+export function loadConfig(env: Env = process.env): MeshConfig {
+  const meshEnv = oneOf(env, 'MESH_ENV', ['development', 'production'] as const, 'development');
+  const dataDir = path.resolve(env.MESH_DATA_DIR || path.join(REPO_ROOT, '.mesh'));
+  const storeKind = oneOf(env, 'MESH_STORE', ['local', 's3'] as const, 'local');
+  const cacheDir = path.resolve(env.MESH_CACHE_DIR || path.join(dataDir, '.cache'));
+  let store: StoreConfig;
+  if (storeKind === 's3') {
+    const bucket = env.MESH_S3_BUCKET;
+    if (!bucket) throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_STORE=s3 needs MESH_S3_BUCKET');
+    const endpoint = env.MESH_S3_ENDPOINT || undefined;
+    store = {
+      kind: 's3',
+      bucket,
+      prefix: (env.MESH_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''),
+      region: env.MESH_S3_REGION || env.AWS_REGION || 'us-east-1',
+      endpoint,
+      forcePathStyle: bool(env, 'MESH_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+      cacheDir,
+    };
+  } else {
+    store = { kind: 'local', root: dataDir };
+  }
+  const maskingKey = env.MESH_MASKING_KEY || DEV_MASKING_KEY;
+  if (meshEnv === 'production' && maskingKey === DEV_MASKING_KEY) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development masking key: set MESH_MASKING_KEY');
+  }
+  const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_DUCKDB_THREADS must be a positive integer, got "${env.MESH_DUCKDB_THREADS}"`);
+  }
+  return {
+    env: meshEnv,
+    dataDir,
+    domainsDir: path.resolve(env.MESH_DOMAINS_DIR || path.join(REPO_ROOT, 'subgraphs')),
+    store,
+    tmpDir: path.join(dataDir, '.tmp'),
+    maskingKey,
+    logLevel: env.MESH_LOG_LEVEL || 'info',
+    duckdb: { threads, memoryLimit: env.MESH_DUCKDB_MEMORY_LIMIT || undefined },
+  };
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be true or false, got "${value}"`);
+}

@@ -1,0 +1,14 @@
+import { loadConfig, type MeshConfig } from './config.js';
+import { createObjectStore, type ObjectStore } from './store/index.js';
+import { logger, type Logger } from './log.js';
+
+/** What every component gets from the platform: configuration, the object store, a logger. */
+export interface Platform {
+  config: MeshConfig;
+  store: ObjectStore;
+  log: Logger;
+}
+
+export function createPlatform(config: MeshConfig = loadConfig(), store?: ObjectStore): Platform {
+  return { config, store: store ?? createObjectStore(config.store), log: logger() };
+}

@@ -1,0 +1,29 @@
+/** Stable error codes of the platform: callers and tests match on `code`, never on message text. */
+export const ErrorCode = {
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONTRACT_INVALID: 'CONTRACT_INVALID',
+  PIPELINE_INVALID: 'PIPELINE_INVALID',
+  SOURCE_MISSING: 'SOURCE_MISSING',
+  QUALITY_GATE_FAILED: 'QUALITY_GATE_FAILED',
+  ACCOUNTING_MISMATCH: 'ACCOUNTING_MISMATCH',
+  STORE_ERROR: 'STORE_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class MeshError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MeshError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isMeshError(err: unknown, code?: ErrorCode): err is MeshError {
+  return err instanceof MeshError && (code === undefined || err.code === code);
+}

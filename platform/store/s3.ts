@@ -1,0 +1,189 @@
+import fs from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import {
+  S3Client,
+  PutObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  DeleteObjectCommand,
+  PutObjectTaggingCommand,
+  GetObjectTaggingCommand,
+  NoSuchKey,
+  NotFound,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { MeshError, ErrorCode } from '../errors.js';
+import { assertValidKey, type ObjectInfo, type ObjectStore, type ObjectTags, type PutOptions } from './types.js';
+
+export interface S3ObjectStoreOptions {
+  bucket: string;
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  cacheDir: string;
+  /** Extra client settings (credentials in tests); production uses the SDK's default credential chain. */
+  client?: Partial<S3ClientConfig>;
+}
+
+/**
+ * S3 through the AWS SDK. Tags are set with PutObjectTagging after the put: some S3-compatible servers
+ * ignore the Tagging parameter of PutObject, and the separate call works on AWS S3 too.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly kind = 's3' as const;
+  readonly url: string;
+  private readonly client: S3Client;
+
+  constructor(private readonly options: S3ObjectStoreOptions) {
+    this.url = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`;
+    this.client = new S3Client({
+      region: options.region,
+      endpoint: options.endpoint,
+      forcePathStyle: options.forcePathStyle,
+      ...options.client,
+    });
+  }
+
+  async put(key: string, body: string | Uint8Array, options: PutOptions = {}): Promise<void> {
+    assertValidKey(key);
+    await this.send(key, () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Body: body, ContentType: options.contentType })),
+    );
+    if (options.tags) await this.putTags(key, options.tags);
+  }
+
+  async putFile(key: string, localPath: string, options: PutOptions = {}): Promise<void> {
+    assertValidKey(key);
+    const { size } = await fs.stat(localPath);
+    await this.send(key, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: this.fullKey(key),
+          Body: createReadStream(localPath),
+          ContentLength: size,
+          ContentType: options.contentType,
+        }),
+      ),
+    );
+    if (options.tags) await this.putTags(key, options.tags);
+    await fs.rm(localPath, { force: true });
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const body = await this.tryGet(key);
+    if (body === undefined) throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
+    return body;
+  }
+
+  async tryGet(key: string): Promise<Buffer | undefined> {
+    assertValidKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw storeError(key, err);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertValidKey(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }));
+      return { key, size: res.ContentLength ?? 0, etag: stripQuotes(res.ETag), lastModified: res.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw storeError(key, err);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    const base = this.options.prefix ? `${this.options.prefix}/` : '';
+    do {
+      const res = await this.send(prefix, () =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: base + prefix.replace(/^\/+/, ''), ContinuationToken: token }),
+        ),
+      );
+      for (const obj of res.Contents ?? []) {
+        if (!obj.Key) continue;
+        out.push({ key: obj.Key.slice(base.length), size: obj.Size ?? 0, etag: stripQuotes(obj.ETag), lastModified: obj.LastModified ?? new Date(0) });
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.send(key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })));
+  }
+
+  async getTags(key: string): Promise<ObjectTags> {
+    assertValidKey(key);
+    const res = await this.send(key, () =>
+      this.client.send(new GetObjectTaggingCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })),
+    );
+    return Object.fromEntries((res.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  async localPath(key: string): Promise<string> {
+    const meta = await this.head(key);
+    if (!meta) throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
+    const target = path.join(this.options.cacheDir, this.options.bucket, ...this.fullKey(key).split('/'));
+    const etagFile = `${target}.etag`;
+    const cached = await fs.readFile(etagFile, 'utf8').catch(() => undefined);
+    if (cached === meta.etag) return target;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${randomUUID()}.part`;
+    const res = await this.send(key, () => this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })));
+    await pipeline(res.Body as Readable, createWriteStream(tmp));
+    await fs.rename(tmp, target);
+    await fs.writeFile(etagFile, meta.etag);
+    return target;
+  }
+
+  private async putTags(key: string, tags: ObjectTags): Promise<void> {
+    const TagSet = Object.entries(tags)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([Key, Value]) => ({ Key, Value }));
+    await this.send(key, () =>
+      this.client.send(new PutObjectTaggingCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Tagging: { TagSet } })),
+    );
+  }
+
+  private fullKey(key: string): string {
+    return this.options.prefix ? `${this.options.prefix}/${key}` : key;
+  }
+
+  private async send<T>(key: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw storeError(key, err);
+    }
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof NoSuchKey || err instanceof NotFound || (err as { name?: string })?.name === 'NotFound' || (err as { name?: string })?.name === 'NoSuchKey';
+}
+
+function storeError(key: string, err: unknown): MeshError {
+  if (err instanceof MeshError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new MeshError(ErrorCode.STORE_ERROR, `S3 request for "${key}" failed: ${message}`, { key }, { cause: err });
+}
+
+function stripQuotes(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
