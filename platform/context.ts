@@ -1,6 +1,6 @@
 import { loadConfig, type MeshConfig } from './config.js';
 import { createObjectStore, type ObjectStore } from './store/index.js';
-import { logger, type Logger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 
 /** What every component gets from the platform: configuration, the object store, a logger. */
 export interface Platform {
@@ -10,5 +10,5 @@ export interface Platform {
 }
 
 export function createPlatform(config: MeshConfig = loadConfig(), store?: ObjectStore): Platform {
-  return { config, store: store ?? createObjectStore(config.store), log: logger() };
+  return { config, store: store ?? createObjectStore(config.store), log: createLogger(config.logLevel) };
 }

@@ -21,11 +21,10 @@ export async function publishParquet(
   await fs.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.parquet`);
   try {
-    await duck.run(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    const { Count: rows } = await duck.one<{ Count: number }>(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
     const body = await fs.readFile(tmp);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const key = `${prefix}/v=${sha256.slice(0, 16)}/${fileName}.parquet`;
-    const { rows } = await duck.one<{ rows: number }>(`SELECT count(*) AS rows FROM (${select})`);
     if ((await store.head(key))?.size !== body.length) await store.putFile(key, tmp, { tags, contentType: 'application/vnd.apache.parquet' });
     return { key, rows: Number(rows), bytes: body.length, sha256 };
   } finally {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Platform } from '../../platform/context.js';
 import type { DomainInfo } from '../../platform/domains.js';
@@ -16,6 +17,7 @@ import { extractManifestKey } from '../generate/index.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 import { fingerprint, loadSource, type LoadedSource } from './load.js';
 import { publishParquet } from './publish.js';
+import { sweepStaleTemp } from '../../platform/tmp.js';
 import { curatedManifestKey, runsPrefix, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from './types.js';
 
 export interface RunOptions {
@@ -57,6 +59,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     quarantine: [],
     quality: [],
   };
+  await sweepStaleTemp(config.tmpDir);
   const duck = await Duck.open({ ...config.duckdb, tempDirectory: path.join(tmpDir, 'duckdb') });
   try {
     await prepare(duck, asOf);
@@ -110,11 +113,13 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     };
     await putJson(store, curatedManifestKey(domain.name), manifest, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'curated' });
     record.status = 'succeeded';
+    platform.log.info({ domain: domain.name, runId, datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, key: d.key })) }, 'curated version published');
     progress?.done(`${domain.name}: published ${record.datasets.map((d) => `${d.name} (${d.rows})`).join(', ')}`);
     return record;
   } catch (err) {
     const e = isMeshError(err) ? err : new MeshError(ErrorCode.PIPELINE_INVALID, `${domain.name}: ${(err as Error).message}`, { domain: domain.name }, { cause: err });
     record.error = { code: e.code, message: e.message };
+    platform.log.error({ domain: domain.name, runId, code: e.code }, e.message);
     throw e;
   } finally {
     duck.close();
@@ -123,7 +128,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     await putJson(store, `${runsPrefix(domain.name)}${runId}.json`, record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
       platform.log.error({ err, domain: domain.name }, 'could not store the run record'),
     );
-    await import('node:fs/promises').then((fs) => fs.rm(tmpDir, { recursive: true, force: true }));
+    await fs.rm(tmpDir, { recursive: true, force: true });
   }
 }
 
@@ -166,13 +171,13 @@ async function stageSource(duck: Duck, spec: SourceSpec, load: LoadedSource): Pr
     // A stream is a file's folder with dates removed (a Kafka partition, a carrier's feed); a record is late when an
     // earlier file of its stream already held events more than a day newer.
     const { late } = await duck.one<{ late: number }>(`
-      WITH r AS (
-        SELECT ${id(spec.eventTime)} AS t, _file,
+      WITH r AS (SELECT ${id(spec.eventTime)} AS t, _file FROM ${staged} WHERE _reject_reason IS NULL),
+      f AS (
+        SELECT _file, max(t) AS newest,
                regexp_replace(regexp_replace(_file, '/[^/]*$', ''), '\\d{4}-?\\d{2}-?\\d{2}', '', 'g') AS stream
-        FROM ${staged} WHERE _reject_reason IS NULL),
-      f AS (SELECT stream, _file, max(t) AS newest FROM r GROUP BY ALL),
-      w AS (SELECT stream, _file, max(newest) OVER (PARTITION BY stream ORDER BY _file ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS seen FROM f)
-      SELECT count(*) FILTER (WHERE r.t < w.seen - INTERVAL 1 DAY) AS late FROM r JOIN w USING (stream, _file)`);
+        FROM r GROUP BY _file),
+      w AS (SELECT _file, max(newest) OVER (PARTITION BY stream ORDER BY _file ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS seen FROM f)
+      SELECT count(*) FILTER (WHERE r.t < w.seen - INTERVAL 1 DAY) AS late FROM r JOIN w USING (_file)`);
     lateArrivals = Number(late);
   }
   await duck.run(`DROP TABLE ${staged}`);
@@ -235,17 +240,19 @@ async function publishDataset(
   const pii = new Set(object.properties.filter((p) => isPiiClassification(policy, p.classification)).map((p) => p.name));
   const table = `curated.${id(object.name)}`;
   const tags = { domain, 'data-product': contract.dataProduct, layer: 'curated' };
+  // The primary key is unique (a blocking rule checked it), so ordering by it alone is total and cheaper than ALL.
+  const keyCols = primaryKey(object);
+  const order = keyCols.length > 0 ? keyCols.map(id).join(', ') : 'ALL';
   const masked = object.properties.map((p) => (pii.has(p.name) ? `${masker.sql(id(p.name))} AS ${id(p.name)}` : id(p.name))).join(', ');
   const types = await duck.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
   const out: DatasetOutput = {
     name: object.name,
-    ...(await publishParquet(duck, platform.store, tmpDir, `SELECT ${masked} FROM ${table} ORDER BY ALL`, `${domain}/curated/${object.name}`, 'data', tags)),
+    ...(await publishParquet(duck, platform.store, tmpDir, `SELECT ${masked} FROM ${table} ORDER BY ${order}`, `${domain}/curated/${object.name}`, 'data', tags)),
     columns: types.map((t) => ({ name: t.column_name, type: t.column_type, pii: pii.has(t.column_name) })),
   };
   if (pii.size > 0) {
-    const keyCols = primaryKey(object);
     const cols = [...keyCols, ...object.properties.filter((p) => pii.has(p.name)).map((p) => p.name)];
-    const select = `SELECT ${cols.map(id).join(', ')} FROM ${table} ORDER BY ALL`;
+    const select = `SELECT ${cols.map(id).join(', ')} FROM ${table} ORDER BY ${order}`;
     out.restricted = {
       ...(await publishParquet(duck, platform.store, tmpDir, select, `${domain}/restricted/${object.name}`, 'data', { ...tags, layer: 'restricted' })),
       columns: cols,
@@ -275,6 +282,15 @@ export async function recentRuns(platform: Platform, domain: string, limit = 10)
     if (r) out.push(r);
   }
   return out;
+}
+
+/** A local path to the current version of a curated dataset (fetched into the cache when the store is remote). */
+export async function curatedDatasetPath(platform: Platform, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string> {
+  const manifest = await currentManifest(platform, domain);
+  const entry = manifest?.datasets[dataset];
+  const key = layer === 'curated' ? entry?.key : entry?.restricted?.key;
+  if (!key) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
+  return platform.store.localPath(key);
 }
 
 export async function currentManifest(platform: Platform, domain: string): Promise<CuratedManifest | undefined> {

@@ -11,7 +11,10 @@ export interface SourceSpec {
   format: 'jsonl' | 'csv';
   /** Below `<domain>/`, e.g. `raw/topics/sales.orders/`. */
   prefix: string;
-  /** CSV columns, in file order (every value is read as text; the stage SQL types it). */
+  /**
+   * CSV: the columns in file order. JSON lines: the fields to extract (dotted paths such as `recipient.name`
+   * become `recipient_name`). Either way every value arrives as text and the stage SQL types it.
+   */
   columns?: string[];
   /** SQL over `input` that types each record and sets `_reject_reason` (NULL keeps the record). */
   stageSql: string;

@@ -46,6 +46,8 @@ export class S3ObjectStore implements ObjectStore {
       region: options.region,
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
+      // S3-compatible servers often store the SDK's default aws-chunked checksum framing as object bytes.
+      ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
       ...options.client,
     });
   }

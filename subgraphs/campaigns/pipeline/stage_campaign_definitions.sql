@@ -1,11 +1,4 @@
-SELECT
-  j->>'campaign_id' AS campaign_id,
-  j->>'name' AS name,
-  j->>'channel' AS channel,
-  TRY_CAST(j->>'start_date' AS DATE) AS start_date,
-  TRY_CAST(j->>'end_date' AS DATE) AS end_date,
-  TRY_CAST(j->>'budget_eur' AS DECIMAL(12, 2)) AS budget_eur,
-  j->>'target_segment' AS target_segment,
+SELECT *,
   CASE
     WHEN campaign_id IS NULL THEN 'missing campaign_id'
     WHEN name IS NULL THEN 'missing name'
@@ -13,6 +6,14 @@ SELECT
     WHEN start_date IS NULL OR end_date IS NULL THEN 'missing or unparseable dates'
     WHEN end_date < start_date THEN 'end_date before start_date'
     WHEN budget_eur < 0 THEN 'budget out of range'
-  END AS _reject_reason,
-  _file, _line, _raw
-FROM input
+  END AS _reject_reason
+FROM (
+  SELECT
+    campaign_id, name, channel,
+    TRY_CAST(start_date AS DATE) AS start_date,
+    TRY_CAST(end_date AS DATE) AS end_date,
+    TRY_CAST(budget_eur AS DECIMAL(12, 2)) AS budget_eur,
+    target_segment,
+    _file, _line, _raw
+  FROM input
+)

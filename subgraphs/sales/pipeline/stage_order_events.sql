@@ -1,17 +1,5 @@
 -- Order events from the sales.orders topic: type every field, reject what cannot be trusted.
-SELECT
-  j->>'event_id' AS event_id,
-  j->>'event_type' AS event_type,
-  j->>'order_id' AS order_id,
-  j->>'customer_id' AS customer_id,
-  ts(j->>'occurred_at') AS occurred_at,
-  j->>'channel' AS channel,
-  j->>'currency' AS currency,
-  TRY_CAST(j->>'total' AS DECIMAL(12, 2)) AS total,
-  j->>'campaign_id' AS campaign_id,
-  j->>'payment_id' AS payment_id,
-  j->>'reason' AS cancel_reason,
-  TRY_CAST(j->'items' AS STRUCT(product_id VARCHAR, quantity INTEGER, unit_price DECIMAL(12, 2))[]) AS items,
+SELECT *,
   CASE
     WHEN event_id IS NULL THEN 'missing event_id'
     WHEN order_id IS NULL THEN 'missing order_id'
@@ -25,6 +13,16 @@ SELECT
     WHEN event_type = 'order_created' AND len(list_filter(items, i -> i.unit_price IS NULL OR i.unit_price < 0)) > 0 THEN 'item unit_price out of range'
     WHEN event_type = 'order_created' AND (total IS NULL OR total < 0) THEN 'total missing or negative'
     WHEN event_type = 'order_created' AND currency IS NULL THEN 'missing currency'
-  END AS _reject_reason,
-  _file, _line, _raw
-FROM input
+  END AS _reject_reason
+FROM (
+  SELECT
+    event_id, event_type, order_id, customer_id,
+    ts(occurred_at) AS occurred_at,
+    channel, currency,
+    TRY_CAST(total AS DECIMAL(12, 2)) AS total,
+    campaign_id, payment_id,
+    reason AS cancel_reason,
+    TRY_CAST(j->'items' AS STRUCT(product_id VARCHAR, quantity INTEGER, unit_price DECIMAL(12, 2))[]) AS items,
+    _file, _line, _raw
+  FROM input
+)

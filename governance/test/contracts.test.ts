@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { loadConfig } from '../../platform/config.js';
+import { listDomains } from '../../platform/domains.js';
+import { isMeshError } from '../../platform/errors.js';
+import { loadContract, odcsErrors } from '../contracts/load.js';
+import { EXPECTATIONS } from '../quality/engine.js';
+import type { DataContract, QualityRule } from '../contracts/types.js';
+import { SHARED, sharedSpecsAvailable, tempDir } from '../../test/helpers.js';
+import { loadPipeline } from '../../jobs/pipeline/spec.js';
+
+const domains = listDomains(loadConfig({}).domainsDir);
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
+
+describe('data contracts', () => {
+  it('exist for the five domains', () => {
+    expect(domains.map((d) => d.name)).toEqual(expect.arrayContaining(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales']));
+  });
+
+  it.each(domains.map((d) => [d.name, d] as const))('%s: validates against the published ODCS v3.1.0 schema and matches its pipeline', (_name, d) => {
+    const contract = loadContract(d.contractFile, d.name);
+    expect(contract.domain).toBe(d.name);
+    loadPipeline(d, contract);
+    if (!sharedSpecsAvailable('ODCS validation against ../shared/specs/odcs')) return;
+    const schema = JSON.parse(fs.readFileSync(path.join(SHARED, 'specs/odcs/odcs-json-schema-v3.1.0.json'), 'utf8'));
+    const ajv = new Ajv2019({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    const ok = validate(parse(fs.readFileSync(d.contractFile, 'utf8')));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('the vendored ODCS schema is the published one, unchanged', () => {
+    if (!sharedSpecsAvailable('the vendored ODCS schema')) return;
+    const vendored = fs.readFileSync(new URL('../contracts/odcs-json-schema-v3.1.0.json', import.meta.url), 'utf8');
+    expect(vendored).toBe(fs.readFileSync(path.join(SHARED, 'specs/odcs/odcs-json-schema-v3.1.0.json'), 'utf8'));
+  });
+
+  it('the full ODCS example contract is valid, and a broken one is rejected with the paths that are wrong', () => {
+    if (!sharedSpecsAvailable('the ODCS example contract')) return;
+    expect(odcsErrors(parse(fs.readFileSync(path.join(SHARED, 'specs/odcs/full-example.odcs.yaml'), 'utf8')))).toEqual([]);
+    const dir = tempDir();
+    const file = path.join(dir, 'contract.odcs.yaml');
+    const broken = parse(fs.readFileSync(domains[0]!.contractFile, 'utf8')) as Record<string, unknown>;
+    delete broken.version;
+    (broken.schema as { properties: { logicalType: string }[] }[])[0]!.properties[0]!.logicalType = 'text';
+    fs.writeFileSync(file, JSON.stringify(broken));
+    try {
+      loadContract(file);
+      expect.unreachable('an invalid contract must not load');
+    } catch (err) {
+      expect(isMeshError(err, 'CONTRACT_INVALID')).toBe(true);
+      expect((err as Error).message).toMatch(/version/);
+      expect((err as Error).message).toMatch(/logicalType|allowed/);
+    }
+  });
+
+  it('a contract in the wrong domain folder is refused', () => {
+    expect(() => loadContract(domains.find((d) => d.name === 'sales')!.contractFile, 'payments')).toThrow(/domain folder "payments"/);
+  });
+
+  it('every Great Expectations rule in every contract has kwargs valid for that expectation (GE 1.x parameter schemas)', () => {
+    const rules = domains.flatMap((d) => {
+      const c = parse(fs.readFileSync(d.contractFile, 'utf8')) as DataContract;
+      return c.schema.flatMap((o) => [
+        ...(o.quality ?? []).map((r) => ({ r, column: undefined as string | undefined })),
+        ...o.properties.flatMap((p) => (p.quality ?? []).map((r) => ({ r, column: p.name as string | undefined }))),
+      ]);
+    });
+    const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
+    expect(ge.length).toBeGreaterThan(10);
+    for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
+    if (!sharedSpecsAvailable('Great Expectations kwargs validation')) return;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    for (const { r, column } of ge) {
+      const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
+      const schemaName = impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') + '.json';
+      const schema = JSON.parse(fs.readFileSync(path.join(SHARED, 'specs/great-expectations', schemaName), 'utf8'));
+      const validate = ajv.compile(schema);
+      const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
+      expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({ rule: impl.type, ok: true, errors: [] });
+    }
+  });
+});

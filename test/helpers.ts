@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createServer } from 'node:net';
+import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { createPlatform, type Platform } from '../platform/context.js';
+
+export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
+
+export function tempDir(prefix = 'mesh-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A platform on a fresh local data directory (and optionally a copy of the domains). */
+export function testPlatform(env: Record<string, string> = {}): Platform {
+  const dataDir = tempDir();
+  return createPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', ...env }));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Reference files from ../shared: skip loudly when absent, fail under CI (where they must be present).
+ */
+export function sharedSpecsAvailable(what: string): boolean {
+  if (fs.existsSync(SHARED)) return true;
+  if (process.env.CI) throw new Error(`${SHARED} is missing: ${what} cannot be checked, and CI must check it`);
+  console.warn(`\n\n!!! SKIPPING ${what}: ${SHARED} is absent !!!\n\n`);
+  return false;
+}
+
+/** Small, fast generator settings for tests. */
+export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
