@@ -10,7 +10,6 @@ import type { Progress } from '../../platform/progress.js';
 import { loadContract } from '../../governance/contracts/load.js';
 import { primaryKey, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/contracts/types.js';
 import { evaluateQuality } from '../../governance/quality/engine.js';
-import type { QualityResult } from '../../governance/quality/types.js';
 import { loadPolicy, isPiiClassification } from '../../governance/policy.js';
 import { Masker } from '../../governance/masking.js';
 import { extractManifestKey } from '../generate/index.js';
@@ -297,4 +296,3 @@ export async function currentManifest(platform: Platform, domain: string): Promi
   return getJson<CuratedManifest>(platform.store, curatedManifestKey(domain));
 }
 
-export type { QualityResult };
