@@ -6,6 +6,8 @@ import { MeshError, ErrorCode } from './errors.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const DEV_MASKING_KEY = 'mesh-development-masking-key-do-not-use-in-production';
+export const DEV_JWT_SECRET = 'mesh-development-jwt-secret-do-not-use-in-production';
+export const DEV_INTERNAL_SECRET = 'mesh-development-internal-secret-do-not-use-in-production';
 
 export type StoreConfig =
   | { kind: 'local'; root: string }
@@ -28,6 +30,17 @@ export interface MeshConfig {
   maskingKey: string;
   logLevel: string;
   duckdb: { threads?: number; memoryLimit?: string };
+  auth: {
+    /** HS256 secret of user tokens (ignored when a JWKS URL is set). */
+    jwtSecret: string;
+    /** RS256/ES256 user tokens verified against this JWKS. */
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    /** Signs the identity the gateway forwards to subgraphs; subgraphs refuse requests without it. */
+    internalSecret: string;
+  };
+  gateway: { port: number; supergraphFile: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -59,6 +72,16 @@ export function loadConfig(env: Env = process.env): MeshConfig {
   if (meshEnv === 'production' && maskingKey === DEV_MASKING_KEY) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development masking key: set MESH_MASKING_KEY');
   }
+  const jwtSecret = env.MESH_JWT_SECRET || DEV_JWT_SECRET;
+  const internalSecret = env.MESH_INTERNAL_SECRET || DEV_INTERNAL_SECRET;
+  if (meshEnv === 'production' && !env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development JWT secret: set MESH_JWT_SECRET or MESH_JWKS_URL');
+  }
+  if (meshEnv === 'production' && internalSecret === DEV_INTERNAL_SECRET) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development internal secret: set MESH_INTERNAL_SECRET');
+  }
+  const port = Number(env.MESH_GATEWAY_PORT || 4000);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_GATEWAY_PORT must be a port number, got "${env.MESH_GATEWAY_PORT}"`);
   const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_DUCKDB_THREADS must be a positive integer, got "${env.MESH_DUCKDB_THREADS}"`);
@@ -72,6 +95,14 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     maskingKey,
     logLevel: env.MESH_LOG_LEVEL || 'info',
     duckdb: { threads, memoryLimit: env.MESH_DUCKDB_MEMORY_LIMIT || undefined },
+    auth: {
+      jwtSecret,
+      jwksUrl: env.MESH_JWKS_URL || undefined,
+      issuer: env.MESH_JWT_ISSUER || undefined,
+      audience: env.MESH_JWT_AUDIENCE || undefined,
+      internalSecret,
+    },
+    gateway: { port, supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')) },
   };
 }
 

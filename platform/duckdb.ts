@@ -3,6 +3,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 export interface DuckDBOptions {
   threads?: number;
+  /** Connections for concurrent readers (servers); queries beyond that wait for a free one. */
+  connections?: number;
   memoryLimit?: string;
   /** Where DuckDB may spill when a query exceeds memory. */
   tempDirectory?: string;
@@ -13,11 +15,15 @@ export type Row = Record<string, unknown>;
 /** One in-process DuckDB database; counts the statements it runs so callers can bound their query budget. */
 export class Duck {
   queries = 0;
+  private readonly idle: DuckDBConnection[];
+  private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
-  ) {}
+    private readonly connections: DuckDBConnection[],
+  ) {
+    this.idle = [...connections];
+  }
 
   static async open(options: DuckDBOptions = {}): Promise<Duck> {
     const settings: Record<string, string> = {};
@@ -28,18 +34,19 @@ export class Duck {
       settings.temp_directory = options.tempDirectory;
     }
     const instance = await DuckDBInstance.create(':memory:', settings);
-    return new Duck(instance, await instance.connect());
+    const connections = await Promise.all(Array.from({ length: Math.max(1, options.connections ?? 1) }, () => instance.connect()));
+    return new Duck(instance, connections);
   }
 
   async run(sql: string): Promise<void> {
     this.queries++;
-    await this.connection.run(sql);
+    await this.with((c) => c.run(sql));
   }
 
-  /** Rows as plain JS objects (BIGINT as bigint, timestamps as DuckDB values: cast in SQL for JSON-friendly output). */
+  /** Rows as JSON-friendly objects: BIGINT and DECIMAL as strings or numbers, timestamps as ISO-like strings. */
   async all<T extends Row = Row>(sql: string): Promise<T[]> {
     this.queries++;
-    const reader = await this.connection.runAndReadAll(sql);
+    const reader = await this.with((c) => c.runAndReadAll(sql));
     return reader.getRowObjectsJson() as unknown as T[];
   }
 
@@ -50,8 +57,19 @@ export class Duck {
   }
 
   close(): void {
-    this.connection.closeSync();
+    for (const c of this.connections) c.closeSync();
     this.instance.closeSync();
+  }
+
+  private async with<R>(fn: (c: DuckDBConnection) => Promise<R>): Promise<R> {
+    const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await fn(c);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(c);
+      else this.idle.push(c);
+    }
   }
 }
 

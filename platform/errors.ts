@@ -9,6 +9,10 @@ export const ErrorCode = {
   QUALITY_GATE_FAILED: 'QUALITY_GATE_FAILED',
   ACCOUNTING_MISMATCH: 'ACCOUNTING_MISMATCH',
   STORE_ERROR: 'STORE_ERROR',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  UNAUTHORIZED_FIELD_OR_TYPE: 'UNAUTHORIZED_FIELD_OR_TYPE',
+  COMPOSITION_FAILED: 'COMPOSITION_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -21,6 +25,22 @@ export class MeshError extends Error {
     this.name = 'MeshError';
     this.code = code;
     this.details = details;
+  }
+}
+
+/** The HTTP status an error maps to where a transport needs one. */
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.BAD_USER_INPUT:
+      return 400;
+    default:
+      return 500;
   }
 }
 

@@ -1,0 +1,54 @@
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { MeshConfig } from '../platform/config.js';
+import { IDENTITY_HEADER, signInternalIdentity } from '../platform/auth.js';
+import type { GatewayContext } from './context.js';
+
+type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
+
+/**
+ * Calls a subgraph with the caller's identity signed by the gateway, deduplicating identical in-flight fetches
+ * (same subgraph, document, variables and identity), and adds up the DuckDB queries subgraphs report.
+ */
+export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    readonly name: string,
+    url: string,
+    private readonly auth: MeshConfig['auth'],
+    dedup: boolean,
+  ) {
+    super({ url, fetcher: dedup ? dedupingFetcher() : undefined });
+  }
+
+  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    if (!context?.identity) return;
+    context.identityToken ??= await signInternalIdentity(context.identity, this.auth);
+    request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+  }
+
+  override didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse & { http?: { headers: { get(name: string): string | null } } }; context: GatewayContext }) {
+    const queries = Number(response.http?.headers.get('x-mesh-duckdb-queries') ?? 0);
+    if (context?.stats) {
+      context.stats.duckdbQueries += queries;
+      context.stats.subgraphFetches[this.name] = (context.stats.subgraphFetches[this.name] ?? 0) + 1;
+    }
+    return response;
+  }
+}
+
+function dedupingFetcher(): Fetcher {
+  const inflight = new Map<string, Promise<{ status: number; headers: [string, string][]; body: string }>>();
+  return (async (url: string, init: { method?: string; headers?: Record<string, string> | Headers; body?: string }) => {
+    const headers = new Headers(init.headers as Record<string, string>);
+    const key = `${url}\0${headers.get(IDENTITY_HEADER) ?? ''}\0${init.body ?? ''}`;
+    let pending = inflight.get(key);
+    if (!pending) {
+      pending = fetch(url, init as RequestInit)
+        .then(async (res) => ({ status: res.status, headers: [...res.headers.entries()], body: await res.text() }))
+        .finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    const shared = await pending;
+    return new Response(shared.body, { status: shared.status, headers: shared.headers });
+  }) as unknown as Fetcher;
+}

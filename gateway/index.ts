@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { buildSchema, type GraphQLSchema } from 'graphql';
+import type { Platform } from '../platform/context.js';
+import { listDomains } from '../platform/domains.js';
+import { listen, graphqlRoute, sendJson, type Listening } from '../platform/http.js';
+import { Metrics } from '../platform/metrics.js';
+import { MeshError, ErrorCode } from '../platform/errors.js';
+import { loadRoles, knownRoles } from '../governance/access.js';
+import { supergraphPiiFields } from '../governance/composition.js';
+import { gatewayContext, type GatewayContext } from './context.js';
+import { MeshDataSource } from './datasource.js';
+import { supergraphFile } from './supergraph.js';
+import { useAuthorization, type PiiOwners } from './plugins/useAuthorization.js';
+import { useMetrics } from './plugins/useMetrics.js';
+import { useSubgraphErrors } from './plugins/useSubgraphErrors.js';
+
+export interface GatewayOptions {
+  supergraphFile: string;
+  port: number;
+  /** Every request is treated as admin: local experiments only, refused in production. */
+  open?: boolean;
+  /** In-flight deduplication of identical subgraph fetches (on by default). */
+  dedup?: boolean;
+  /** Governance off: the plain gateway, for benchmarks only. */
+  ungoverned?: boolean;
+}
+
+export interface RunningGateway extends Listening {
+  metrics: Metrics;
+}
+
+export async function startGateway(platform: Platform, options: GatewayOptions): Promise<RunningGateway> {
+  if (options.open && platform.config.env === 'production') throw new MeshError(ErrorCode.CONFIG_INVALID, 'open mode is refused in production');
+  if (!fs.existsSync(options.supergraphFile)) throw new MeshError(ErrorCode.NOT_FOUND, `no supergraph at ${options.supergraphFile}: run npx mesh compose`);
+  if (options.open) platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
+  const production = platform.config.env === 'production';
+  const policy = loadRoles();
+  const roles = knownRoles(policy, listDomains(platform.config.domainsDir).map((d) => d.name));
+  const state: { schema?: GraphQLSchema; pii: PiiOwners; loaded: boolean } = { pii: new Map(), loaded: false };
+  const onLoad = (sdl: string) => {
+    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
+    state.loaded = true;
+  };
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
+    buildService: ({ name, url }) => new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true),
+  });
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    state.schema = apiSchema;
+  });
+  const armor = new ApolloArmor({
+    maxDepth: { n: 12 },
+    maxAliases: { n: 20 },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 20 },
+    costLimit: { maxCost: 10_000 },
+    blockFieldSuggestion: { enabled: production },
+  }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
+  const metrics = new Metrics('gateway');
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    validationRules: armor.validationRules,
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]), useMetrics(metrics), ...(options.ungoverned ? [] : [useAuthorization(policy, state)]), useSubgraphErrors()],
+  });
+  await server.start();
+  const listening = await listen(
+    {
+      '/graphql': graphqlRoute(server, (req) => gatewayContext(req, platform.config.auth, roles, options.open === true || options.ungoverned === true)),
+      '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
+      '/metrics': metrics.route(),
+    },
+    options.port,
+  );
+  return {
+    ...listening,
+    metrics,
+    close: async () => {
+      await listening.close();
+      await server.stop();
+    },
+  };
+}
+
+/** The API schema of a supergraph file, for tools and tests. */
+export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
+  return buildSchema(supergraphSdl, { assumeValidSDL: true });
+}

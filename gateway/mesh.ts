@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Platform } from '../platform/context.js';
+import { REPO_ROOT } from '../platform/config.js';
+import { listDomains } from '../platform/domains.js';
+import { startSubgraph, SCHEMA_FILE, type RunningSubgraph } from '../platform/subgraph/serve.js';
+import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../governance/composition.js';
+import { startGateway, type RunningGateway } from './index.js';
+
+export const SUPERGRAPH_CONFIG = path.join(REPO_ROOT, 'supergraph.yaml');
+export const EXAMPLE_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerOverview.graphql'), 'utf8');
+
+export interface RunningMesh {
+  gateway: RunningGateway;
+  subgraphs: RunningSubgraph[];
+  supergraphFile: string;
+  close(): Promise<void>;
+}
+
+/** Writes a file so that readers (a watching gateway) see the old or the new content, never a partial one. */
+export function writeAtomic(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * The whole mesh in one process, for `npm start` and tests: every domain's subgraph (on the port supergraph.yaml gives it,
+ * or any free port), a supergraph composed from what is actually running, and the gateway.
+ */
+export async function startMesh(platform: Platform, options: { gatewayPort: number; randomPorts?: boolean; open?: boolean }): Promise<RunningMesh> {
+  const configured = new Map(loadSupergraphConfig(SUPERGRAPH_CONFIG).map((s) => [s.name, s.url]));
+  const subgraphs: RunningSubgraph[] = [];
+  try {
+    for (const domain of listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)))) {
+      const url = configured.get(domain.name);
+      const port = options.randomPorts || !url ? 0 : Number(new URL(url).port);
+      subgraphs.push(await startSubgraph(platform, domain, port));
+    }
+    const supergraphFile = platform.config.gateway.supergraphFile;
+    writeAtomic(supergraphFile, composeSupergraph(sources(subgraphs)).supergraphSdl);
+    const gateway = await startGateway(platform, { supergraphFile, port: options.gatewayPort, open: options.open });
+    return {
+      gateway,
+      subgraphs,
+      supergraphFile,
+      close: async () => {
+        await gateway.close();
+        await Promise.all(subgraphs.map((s) => s.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(subgraphs.map((s) => s.close()));
+    throw err;
+  }
+}
+
+export function sources(subgraphs: RunningSubgraph[]): SubgraphSource[] {
+  return subgraphs.map((s) => ({ name: s.name, url: `${s.url}/graphql`, sdl: s.sdl }));
+}

@@ -1,0 +1,31 @@
+import { Registry, collectDefaultMetrics, Counter, Histogram } from 'prom-client';
+import type { Route } from './http.js';
+
+/** One Prometheus registry per server process component, with the metrics every component shares. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'operation' | 'client' | 'status'>;
+  readonly duration: Histogram<'operation'>;
+  readonly duckdbQueries: Counter;
+
+  constructor(readonly component: string) {
+    this.registry.setDefaultLabels({ component });
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'mesh_graphql_requests_total', help: 'GraphQL requests by operation, client and outcome', labelNames: ['operation', 'client', 'status'], registers: [this.registry] });
+    this.duration = new Histogram({
+      name: 'mesh_graphql_request_duration_seconds',
+      help: 'GraphQL request latency',
+      labelNames: ['operation'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
+  }
+
+  route(): Route {
+    return async (_req, res) => {
+      res.setHeader('content-type', this.registry.contentType);
+      res.end(await this.registry.metrics());
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { GraphQLError } from 'graphql';
+
+export const MAX_PAGE = 100;
+
+/** Opaque keyset cursors: base64url of the sort key of the last row seen. */
+export function encodeCursor(values: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | null | undefined): (string | number)[] | undefined {
+  if (cursor === null || cursor === undefined) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
+  } catch {
+    // falls through to the error below
+  }
+  throw new GraphQLError(`invalid cursor "${cursor}"`, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+export function pageSize(first: number | null | undefined, fallback = 20): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE) throw new GraphQLError(`first must be an integer from 0 to ${MAX_PAGE}, got ${n}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return n;
+}
+
+/** A Relay-style connection from rows fetched with one extra row to tell whether a next page exists. */
+export function connection<T>(rows: T[], first: number, cursorOf: (row: T) => (string | number)[], totalCount?: number) {
+  const page = rows.slice(0, first);
+  return {
+    edges: page.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node })),
+    pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(cursorOf(page[page.length - 1]!)) : null },
+    totalCount,
+  };
+}

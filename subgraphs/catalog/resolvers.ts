@@ -1,0 +1,52 @@
+import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
+import { rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
+import { connection, decodeCursor, pageSize } from '../../platform/subgraph/pagination.js';
+import { sqlString } from '../../platform/duckdb.js';
+
+interface Product extends Record<string, unknown> { id: string }
+
+const PRODUCT = `product_id AS id, sku, name, category, brand, price, currency, active`;
+
+function loaders(db: SqlRunner) {
+  return {
+    product: rowByKey<Product>(db, (keys) => `SELECT ${PRODUCT} FROM catalog.products WHERE product_id IN (${keys})`, (r) => r.id),
+    prices: rowsByKey<Record<string, unknown> & { productId: string }>(
+      db,
+      (keys) => `SELECT product_id AS "productId", price, valid_from AS "validFrom", valid_to AS "validTo" FROM catalog.product_prices WHERE product_id IN (${keys}) ORDER BY valid_from`,
+      (r) => r.productId,
+    ),
+  };
+}
+
+type Ctx = SubgraphContext<ReturnType<typeof loaders>>;
+
+export default defineSubgraph({
+  loaders,
+  resolvers: {
+    Query: {
+      product: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.product.load(id),
+      products: async (_: unknown, args: { category?: string; first?: number; after?: string }, ctx: Ctx) => {
+        const first = pageSize(args.first);
+        const after = decodeCursor(args.after);
+        const where = args.category ? `category = ${sqlString(args.category)}` : 'TRUE';
+        const rows = await ctx.db.all<Product>(
+          `SELECT ${PRODUCT} FROM catalog.products WHERE ${where} ${after ? `AND product_id > ${sqlString(String(after[0]))}` : ''} ORDER BY product_id LIMIT ${first + 1}`,
+        );
+        const [count] = await ctx.db.all<{ n: number }>(`SELECT count(*) AS n FROM catalog.products WHERE ${where}`);
+        return connection(rows, first, (p) => [p.id], Number(count?.n ?? 0));
+      },
+      categorySummary: (_: unknown, __: unknown, ctx: Ctx) =>
+        ctx.db.all(`
+          WITH sold AS (SELECT product_id, sum(quantity) AS units FROM sales.order_items GROUP BY product_id),
+               returned AS (SELECT product_id, sum(quantity) AS units FROM sales.returns GROUP BY product_id)
+          SELECT p.category, count(*) AS products, round(avg(p.price), 2) AS "avgPrice", min(p.price) AS "minPrice", max(p.price) AS "maxPrice",
+                 coalesce(sum(s.units), 0) AS "unitsSold", round(sum(r.units) / nullif(sum(s.units), 0), 4) AS "returnRate"
+          FROM catalog.products p LEFT JOIN sold s USING (product_id) LEFT JOIN returned r USING (product_id)
+          GROUP BY p.category ORDER BY p.category`),
+    },
+    Product: {
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.product.load(ref.id),
+      priceHistory: (p: Product, _: unknown, ctx: Ctx) => ctx.loaders.prices.load(p.id),
+    },
+  },
+});

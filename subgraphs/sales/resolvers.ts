@@ -1,0 +1,100 @@
+import { GraphQLError } from 'graphql';
+import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
+import { pagesByKey, rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
+import { connection, decodeCursor, encodeCursor, pageSize } from '../../platform/subgraph/pagination.js';
+import { sqlString } from '../../platform/duckdb.js';
+
+type Row = Record<string, unknown>;
+interface Customer extends Row { id: string; name: string | null; email: string | null; phone: string | null }
+interface Order extends Row { id: string; customerId: string; placedAt: string; campaignId: string | null }
+
+const CUSTOMER = `customer_id AS id, name, email, phone, country, segment, CAST(signup_date AS VARCHAR) AS "signupDate"`;
+const ORDER = `order_id AS id, customer_id AS "customerId", placed_at AS "placedAt", status, total, currency, total_eur AS "totalEur", channel, campaign_id AS "campaignId"`;
+
+function loaders(db: SqlRunner) {
+  return {
+    customer: rowByKey<Customer>(db, (keys) => `SELECT ${CUSTOMER} FROM sales.customers WHERE customer_id IN (${keys})`, (r) => r.id),
+    order: rowByKey<Order>(db, (keys) => `SELECT ${ORDER} FROM sales.orders WHERE order_id IN (${keys})`, (r) => r.id),
+    ordersOfCustomer: pagesByKey<{ first: number; after?: (string | number)[] }, Order>(
+      db,
+      (keys, { first, after }) => `
+        SELECT * FROM (
+          SELECT ${ORDER}, row_number() OVER (PARTITION BY customer_id ORDER BY placed_at DESC, order_id DESC) AS n
+          FROM sales.orders
+          WHERE customer_id IN (${keys})
+            ${after ? `AND (placed_at, order_id) < (${sqlString(String(after[0]))}::TIMESTAMP, ${sqlString(String(after[1]))})` : ''}
+        ) WHERE n <= ${first} ORDER BY n`,
+      (r) => r.customerId,
+    ),
+    items: rowsByKey<Row & { orderId: string }>(
+      db,
+      (keys) => `SELECT order_id AS "orderId", line_no AS "lineNo", quantity, unit_price AS "unitPrice", line_total AS "lineTotal", product_id AS "productId"
+                 FROM sales.order_items WHERE order_id IN (${keys}) ORDER BY order_id, line_no`,
+      (r) => r.orderId,
+    ),
+    returns: rowsByKey<Row & { orderId: string }>(
+      db,
+      (keys) => `SELECT return_id AS id, order_id AS "orderId", product_id AS "productId", quantity, reason, returned_at AS "returnedAt", refund_amount AS "refundAmount"
+                 FROM sales.returns WHERE order_id IN (${keys}) ORDER BY returned_at`,
+      (r) => r.orderId,
+    ),
+  };
+}
+
+type Ctx = SubgraphContext<ReturnType<typeof loaders>>;
+
+function isoDate(name: string, value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new GraphQLError(`${name} must be a date YYYY-MM-DD, got "${value}"`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return value;
+}
+
+export default defineSubgraph({
+  loaders,
+  resolvers: {
+    Query: {
+      customer: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.customer.load(id),
+      customers: async (_: unknown, args: { first?: number; after?: string; country?: string }, ctx: Ctx) => {
+        const first = pageSize(args.first);
+        const after = decodeCursor(args.after);
+        const where = [args.country ? `country = ${sqlString(args.country)}` : 'TRUE'];
+        const page = await ctx.db.all<Customer>(
+          `SELECT ${CUSTOMER} FROM sales.customers WHERE ${where.join(' AND ')} ${after ? `AND customer_id > ${sqlString(String(after[0]))}` : ''}
+           ORDER BY customer_id LIMIT ${first + 1}`,
+        );
+        const [count] = await ctx.db.all<{ total: number }>(`SELECT count(*) AS total FROM sales.customers WHERE ${where.join(' AND ')}`);
+        return connection(page, first, (c) => [c.id], Number(count?.total ?? 0));
+      },
+      order: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.order.load(id),
+      dailyRevenue: async (_: unknown, args: { from: string; to: string; category?: string }, ctx: Ctx) => {
+        const from = isoDate('from', args.from);
+        const to = isoDate('to', args.to);
+        const category = args.category ? `AND p.category = ${sqlString(args.category)}` : '';
+        return ctx.db.all(`
+          SELECT CAST(CAST(o.placed_at AS DATE) AS VARCHAR) AS date, count(DISTINCT o.order_id) AS orders, sum(i.quantity) AS items,
+                 round(sum(i.line_total * o.total_eur / nullif(o.total, 0)), 2) AS "revenueEur"
+          FROM sales.orders o JOIN sales.order_items i USING (order_id)
+          ${args.category ? 'JOIN catalog.products p USING (product_id)' : ''}
+          WHERE o.status = 'paid' AND CAST(o.placed_at AS DATE) BETWEEN ${sqlString(from)} AND ${sqlString(to)} ${category}
+          GROUP BY 1 ORDER BY 1`);
+      },
+    },
+    Customer: {
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.customer.load(ref.id),
+      name: (c: Customer, _: unknown, ctx: Ctx) => ctx.pii.reveal('customers', c.id, 'name', c.name),
+      email: (c: Customer, _: unknown, ctx: Ctx) => ctx.pii.reveal('customers', c.id, 'email', c.email),
+      phone: (c: Customer, _: unknown, ctx: Ctx) => ctx.pii.reveal('customers', c.id, 'phone', c.phone),
+      orders: (c: Customer, args: { first?: number; after?: string }, ctx: Ctx) =>
+        ctx.loaders.ordersOfCustomer.load({ key: c.id, args: { first: pageSize(args.first, 10), after: decodeCursor(args.after) } }),
+    },
+    Order: {
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.order.load(ref.id),
+      customer: (o: Order, _: unknown, ctx: Ctx) => ctx.loaders.customer.load(o.customerId),
+      cursor: (o: Order) => encodeCursor([o.placedAt, o.id]),
+      items: (o: Order, _: unknown, ctx: Ctx) => ctx.loaders.items.load(o.id),
+      returns: (o: Order, _: unknown, ctx: Ctx) => ctx.loaders.returns.load(o.id),
+      attributedCampaign: (o: Order) => (o.campaignId ? { __typename: 'Campaign', id: o.campaignId } : null),
+    },
+    OrderItem: { product: (i: Row) => ({ __typename: 'Product', id: i.productId }) },
+    Return: { product: (r: Row) => ({ __typename: 'Product', id: r.productId }) },
+  },
+});
