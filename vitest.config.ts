@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // One graphql instance: Apollo's CommonJS packages require graphql/index.js, so ESM imports must resolve there too.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['**/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '.mesh/**'],

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { MeshConfig } from '../platform/config.js';
@@ -24,6 +25,16 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!context?.identity) return;
     context.identityToken ??= await signInternalIdentity(context.identity, this.auth);
     request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+  }
+
+  /** Network and HTTP failures name the subgraph, so a partial answer says what is missing and why. */
+  override didEncounterError(error: Error, _req: unknown, response?: { status: number }): never {
+    if (error instanceof GraphQLError && error.extensions.subgraph) throw error;
+    const unavailable = response === undefined;
+    throw new GraphQLError(unavailable ? `subgraph "${this.name}" is unavailable: ${error.message}` : `subgraph "${this.name}" failed: ${error.message}`, {
+      originalError: error,
+      extensions: { code: unavailable ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_ERROR', subgraph: this.name, ...(response ? { http: { status: response.status } } : {}) },
+    });
   }
 
   override didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse & { http?: { headers: { get(name: string): string | null } } }; context: GatewayContext }) {

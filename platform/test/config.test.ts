@@ -26,6 +26,9 @@ describe('configuration from the environment', () => {
       [{ MESH_DUCKDB_THREADS: 'two' }, /MESH_DUCKDB_THREADS/],
       [{ MESH_STORE: 's3', MESH_S3_BUCKET: 'b', MESH_S3_FORCE_PATH_STYLE: 'maybe' }, /MESH_S3_FORCE_PATH_STYLE/],
       [{ MESH_ENV: 'production' }, /MESH_MASKING_KEY/],
+      [{ MESH_ENV: 'production', MESH_MASKING_KEY: 'k' }, /MESH_JWT_SECRET or MESH_JWKS_URL/],
+      [{ MESH_ENV: 'production', MESH_MASKING_KEY: 'k', MESH_JWT_SECRET: 's' }, /MESH_INTERNAL_SECRET/],
+      [{ MESH_GATEWAY_PORT: '99999' }, /MESH_GATEWAY_PORT/],
     ];
     for (const [env, message] of cases) {
       let error: unknown;
@@ -37,6 +40,8 @@ describe('configuration from the environment', () => {
       expect(isMeshError(error, 'CONFIG_INVALID'), JSON.stringify(env)).toBe(true);
       expect((error as Error).message).toMatch(message);
     }
-    expect(loadConfig({ MESH_ENV: 'production', MESH_MASKING_KEY: 'a-real-secret' }).env).toBe('production');
+    const prod = { MESH_ENV: 'production', MESH_MASKING_KEY: 'a-real-secret', MESH_INTERNAL_SECRET: 'another' };
+    expect(loadConfig({ ...prod, MESH_JWT_SECRET: 'user-token-secret' }).env).toBe('production');
+    expect(loadConfig({ ...prod, MESH_JWKS_URL: 'https://idp.example/.well-known/jwks.json' }).auth.jwksUrl).toBe('https://idp.example/.well-known/jwks.json');
   });
 });

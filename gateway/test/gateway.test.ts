@@ -1,0 +1,278 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { buildSchema } from 'graphql';
+import type { Platform } from '../../platform/context.js';
+import { Duck, sqlString } from '../../platform/duckdb.js';
+import { listDomains } from '../../platform/domains.js';
+import { startSubgraph } from '../../platform/subgraph/serve.js';
+import { curatedDatasetPath } from '../../jobs/pipeline/run.js';
+import { Masker } from '../../governance/masking.js';
+import { loadPolicy } from '../../governance/policy.js';
+import { loadRoles, knownRoles, piiAccess } from '../../governance/access.js';
+import { supergraphPiiFields, composeSupergraph } from '../../governance/composition.js';
+import { EXAMPLE_QUERY, sources, writeAtomic, type RunningMesh } from '../mesh.js';
+import { bearer, gql, meshForTests } from './mesh.js';
+
+let platform: Platform;
+let mesh: RunningMesh;
+let masker: Masker;
+let customerId: string;
+
+async function sql<T extends Record<string, unknown>>(query: string, tables: Record<string, [string, string, ('curated' | 'restricted')?]>): Promise<T[]> {
+  const duck = await Duck.open();
+  try {
+    for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
+      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(await curatedDatasetPath(platform, domain, dataset, layer))})`);
+    }
+    return await duck.all<T>(query);
+  } finally {
+    duck.close();
+  }
+}
+
+beforeAll(async () => {
+  ({ platform, mesh } = await meshForTests());
+  masker = new Masker(platform.config.maskingKey, loadPolicy().pii.masking);
+  // A customer with card payments, shipments and campaign touches, so every domain answers.
+  const [row] = await sql<{ customer_id: string }>(
+    `SELECT o.customer_id FROM o JOIN p USING (order_id) JOIN s USING (order_id) JOIN t ON t.customer_id = o.customer_id
+     WHERE p.card_last4 IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+    { o: ['sales', 'orders'], p: ['payments', 'payments'], s: ['fulfillment', 'shipments'], t: ['campaigns', 'campaign_touches'] },
+  );
+  customerId = row!.customer_id;
+});
+afterAll(async () => mesh?.close());
+
+type Overview = {
+  customer: {
+    id: string;
+    name: string | null;
+    email: string | null;
+    orders: { id: string; items: { product: { name: string } | null }[]; shipments: { id: string }[] | null; payments: { cardLast4: string | null }[] | null }[];
+    campaignTouches: { campaign: { name: string } }[] | null;
+  };
+};
+
+describe('CustomerOverview through the gateway, one request across all five domains', () => {
+  it('answers for every role, with PII in clear only where the role allows, and masked tokens identical across requests', async () => {
+    const [clear] = await sql<{ name: string; email: string }>(`SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`, { r: ['sales', 'customers', 'restricted'] });
+    const cards = await sql<{ card_last4: string }>(
+      `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id = ${sqlString(customerId)} AND r.card_last4 IS NOT NULL`,
+      { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
+    );
+    const expectations: Record<string, { email: string | null; card: 'clear' | 'masked' }> = {
+      admin: { email: clear!.email, card: 'clear' },
+      analyst: { email: masker.mask(clear!.email), card: 'masked' },
+      'sales-owner': { email: clear!.email, card: 'masked' },
+      'payments-owner': { email: masker.mask(clear!.email), card: 'clear' },
+    };
+    for (const [role, want] of Object.entries(expectations)) {
+      const res = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, role));
+      expect(res.status, role).toBe(200);
+      expect(res.body.errors, role).toBeUndefined();
+      const c = res.body.data!.customer;
+      expect(c.id).toBe(customerId);
+      expect(c.email, role).toBe(want.email);
+      expect(c.orders.length).toBeGreaterThan(0);
+      expect(c.orders.flatMap((o) => o.items).every((i) => typeof i.product?.name === 'string')).toBe(true);
+      expect(c.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
+      expect(c.campaignTouches!.length).toBeGreaterThan(0);
+      const seen = c.orders.flatMap((o) => o.payments ?? []).map((p) => p.cardLast4).filter((x): x is string => x !== null);
+      expect(seen.length, role).toBeGreaterThan(0);
+      for (const card of seen) {
+        if (want.card === 'clear') expect(cards.map((x) => x.card_last4)).toContain(card);
+        else expect(cards.map((x) => masker.mask(x.card_last4))).toContain(card);
+      }
+      const again = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, role));
+      expect(again.body.data).toEqual(res.body.data);
+    }
+  });
+
+  it('costs a bounded number of DuckDB queries whatever the list sizes (DataLoader batching)', async () => {
+    const q = (n: number) => EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace('campaignTouches(first: 5)', `campaignTouches(first: ${n})`);
+    const small = await gql<Overview>(mesh.gateway.url, q(1), { id: customerId }, await bearer(platform, 'analyst'));
+    const large = await gql<Overview>(mesh.gateway.url, q(50), { id: customerId }, await bearer(platform, 'analyst'));
+    expect(large.body.data!.customer.orders.length).toBeGreaterThan(small.body.data!.customer.orders.length);
+    const count = (r: typeof small) => Number(r.headers.get('x-mesh-duckdb-queries'));
+    expect(count(small)).toBeGreaterThan(0);
+    expect(count(large)).toBe(count(small));
+    const fetches = JSON.parse(large.headers.get('x-mesh-subgraph-fetches')!) as Record<string, number>;
+    expect(Object.keys(fetches).sort()).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales']);
+  });
+});
+
+describe('PII matrix: every PII field of the composed schema, every role', () => {
+  const probes: Record<string, { query: (id: string) => string; pick: (data: any) => string | null; dataset: [string, string, string, string] }> = {
+    'Customer.name': { query: (id) => `{ customer(id: "${id}") { name } }`, pick: (d) => d.customer.name, dataset: ['sales', 'customers', 'customer_id', 'name'] },
+    'Customer.email': { query: (id) => `{ customer(id: "${id}") { email } }`, pick: (d) => d.customer.email, dataset: ['sales', 'customers', 'customer_id', 'email'] },
+    'Customer.phone': { query: (id) => `{ customer(id: "${id}") { phone } }`, pick: (d) => d.customer.phone, dataset: ['sales', 'customers', 'customer_id', 'phone'] },
+    'Shipment.recipientName': { query: (id) => `{ shipment(id: "${id}") { recipientName } }`, pick: (d) => d.shipment.recipientName, dataset: ['fulfillment', 'shipments', 'shipment_id', 'recipient_name'] },
+    'Shipment.addressLine': { query: (id) => `{ shipment(id: "${id}") { addressLine } }`, pick: (d) => d.shipment.addressLine, dataset: ['fulfillment', 'shipments', 'shipment_id', 'address_line'] },
+    'Shipment.postalCode': { query: (id) => `{ shipment(id: "${id}") { postalCode } }`, pick: (d) => d.shipment.postalCode, dataset: ['fulfillment', 'shipments', 'shipment_id', 'postal_code'] },
+    'Payment.cardLast4': { query: (id) => `{ payment(id: "${id}") { cardLast4 } }`, pick: (d) => d.payment.cardLast4, dataset: ['payments', 'payments', 'payment_id', 'card_last4'] },
+  };
+
+  it('covers exactly the @pii fields of the supergraph', () => {
+    const fields = supergraphPiiFields(fs.readFileSync(mesh.supergraphFile, 'utf8')).map((f) => `${f.type}.${f.field}`).sort();
+    expect(fields).toEqual(Object.keys(probes).sort());
+  });
+
+  it('gives each role clear values, masked tokens or an UNAUTHORIZED_FIELD_OR_TYPE null, exactly as the policy says', async () => {
+    const policy = loadRoles();
+    const roles = knownRoles(policy, listDomains(platform.config.domainsDir).map((d) => d.name));
+    const owners = new Map(supergraphPiiFields(fs.readFileSync(mesh.supergraphFile, 'utf8')).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
+    let checked = 0;
+    for (const [field, probe] of Object.entries(probes)) {
+      const [domain, dataset, key, column] = probe.dataset;
+      const [row] = await sql<{ k: string; v: string }>(`SELECT ${key} AS k, ${column} AS v FROM r WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1`, { r: [domain, dataset, 'restricted'] });
+      for (const role of roles) {
+        const access = piiAccess(policy, role, owners.get(field)!);
+        const res = await gql(mesh.gateway.url, probe.query(row!.k), {}, await bearer(platform, role));
+        const value = probe.pick(res.body.data);
+        const label = `${field} as ${role} (${access})`;
+        if (access === 'clear') expect(value, label).toBe(row!.v);
+        if (access === 'masked') expect(value, label).toBe(masker.mask(row!.v));
+        if (access === 'deny') {
+          expect(value, label).toBeNull();
+          expect(res.body.errors?.map((e) => [e.extensions?.code, e.path]), label).toEqual([['UNAUTHORIZED_FIELD_OR_TYPE', [Object.keys(res.body.data as object)[0], field.split('.')[1]]]]);
+        } else expect(res.body.errors, label).toBeUndefined();
+        checked++;
+      }
+    }
+    expect(checked).toBe(Object.keys(probes).length * roles.length);
+  });
+
+  it('denies inside aliases, fragments and lists without failing the rest of the query', async () => {
+    const res = await gql<{ c: { id: string; mail: string | null; orders: { id: string }[] } }>(
+      mesh.gateway.url,
+      `query { c: customer(id: "${customerId}") { id ...Contact orders(first: 3) { id } } } fragment Contact on Customer { mail: email }`,
+      {},
+      await bearer(platform, 'ml-engineer'),
+    );
+    expect(res.body.data!.c.id).toBe(customerId);
+    expect(res.body.data!.c.mail).toBeNull();
+    expect(res.body.data!.c.orders.length).toBeGreaterThan(0);
+    expect(res.body.errors?.[0]).toMatchObject({ path: ['c', 'mail'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
+    const only = await gql<{ customer: Record<string, unknown> }>(mesh.gateway.url, `{ customer(id: "${customerId}") { email } }`, {}, await bearer(platform, 'ml-engineer'));
+    expect(only.body.data!.customer).toEqual({ email: null });
+  });
+});
+
+describe('identity', () => {
+  it('401 without a token, with a bad or expired token; 403 for a role the policy does not know', async () => {
+    const none = await gql(mesh.gateway.url, '{ __typename }');
+    expect(none.status).toBe(401);
+    expect(none.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+    expect(none.body.errors![0]!.message).toMatch(/missing bearer token/);
+    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
+    const wrongKey = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret'));
+    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${wrongKey}` })).status).toBe(401);
+    const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(platform.config.auth.jwtSecret));
+    const exp = await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${expired}` });
+    expect(exp.status).toBe(401);
+    expect(exp.body.errors![0]!.message).toMatch(/exp/);
+    const unknown = await gql(mesh.gateway.url, '{ __typename }', {}, await bearer(platform, 'intern'));
+    expect(unknown.status).toBe(403);
+    expect(unknown.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+  });
+
+  it('subgraphs refuse requests that do not carry the gateway-signed identity', async () => {
+    for (const s of mesh.subgraphs) {
+      const direct = await gql(s.url, '{ __typename }', {}, await bearer(platform, 'admin'));
+      expect(direct.status, s.name).toBe(401);
+      expect(direct.body.errors![0]!.message).toMatch(/x-mesh-identity/);
+    }
+  });
+});
+
+describe('query limits (graphql-armor)', () => {
+  it('rejects too deep, too many aliases and too many tokens', async () => {
+    const auth = await bearer(platform, 'admin');
+    let deep = 'id';
+    for (let i = 0; i < 8; i++) deep = `orders(first: 1) { customer { ${deep} } }`;
+    const d = await gql(mesh.gateway.url, `{ customer(id: "${customerId}") { ${deep} } }`, {}, auth);
+    expect(d.body.errors?.[0]?.message).toMatch(/depth/i);
+    const aliases = Array.from({ length: 30 }, (_, i) => `a${i}: customer(id: "${customerId}") { id }`).join(' ');
+    expect((await gql(mesh.gateway.url, `{ ${aliases} }`, {}, auth)).body.errors?.[0]?.message).toMatch(/alias/i);
+    const tokens = `{ customer(id: "${customerId}") { ${Array.from({ length: 2500 }, () => 'id').join(' ')} } }`;
+    expect((await gql(mesh.gateway.url, tokens, {}, auth)).body.errors?.[0]?.message).toMatch(/token/i);
+  });
+});
+
+describe('resilience', () => {
+  it('a subgraph down: the gateway returns what it has plus an error naming the subgraph, and recovers', async () => {
+    const auth = await bearer(platform, 'admin');
+    const payments = mesh.subgraphs.find((s) => s.name === 'payments')!;
+    const port = payments.port;
+    await payments.close();
+    const down = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, auth);
+    expect(down.status).toBe(200);
+    expect(down.body.data!.customer.email).toMatch(/@/);
+    expect(down.body.data!.customer.orders.every((o) => o.payments === null)).toBe(true);
+    expect(down.body.data!.customer.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
+    expect(down.body.errors!.some((e) => e.extensions?.subgraph === 'payments' && e.extensions?.code === 'SUBGRAPH_UNAVAILABLE')).toBe(true);
+    const domain = listDomains(platform.config.domainsDir).find((d) => d.name === 'payments')!;
+    const back = await startSubgraph(platform, domain, port);
+    mesh.subgraphs[mesh.subgraphs.indexOf(payments)] = back;
+    const up = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, auth);
+    expect(up.body.errors).toBeUndefined();
+    expect(up.body.data!.customer.orders.some((o) => (o.payments?.length ?? 0) > 0)).toBe(true);
+  });
+
+  it('reloads a changed supergraph without restart and without failing in-flight requests', async () => {
+    const auth = await bearer(platform, 'analyst');
+    const withoutCampaigns = composeSupergraph(sources(mesh.subgraphs.filter((s) => s.name !== 'campaigns'))).supergraphSdl;
+    const full = fs.readFileSync(mesh.supergraphFile, 'utf8');
+    const probe = `{ customer(id: "${customerId}") { id campaignTouches(first: 1) { converted } } }`;
+    const waitFor = async (ok: (r: Awaited<ReturnType<typeof gql>>) => boolean) => {
+      for (let i = 0; i < 100; i++) {
+        const r = await gql(mesh.gateway.url, probe, {}, auth);
+        if (ok(r)) return r;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw new Error('the gateway did not reload the supergraph');
+    };
+    let stop = false;
+    const failures: string[] = [];
+    let served = 0;
+    const load = (async () => {
+      while (!stop) {
+        const r = await gql<Overview>(mesh.gateway.url, `{ customer(id: "${customerId}") { id email orders(first: 2) { id } } }`, {}, auth);
+        served++;
+        if (r.status !== 200 || r.body.errors || r.body.data?.customer.id !== customerId) failures.push(JSON.stringify(r.body).slice(0, 200));
+      }
+    })();
+    writeAtomic(mesh.supergraphFile, withoutCampaigns);
+    const gone = await waitFor((r) => (r.body.errors ?? []).some((e) => /campaignTouches/.test(e.message)));
+    expect(gone.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    writeAtomic(mesh.supergraphFile, full);
+    await waitFor((r) => r.body.errors === undefined);
+    stop = true;
+    await load;
+    expect(served).toBeGreaterThan(5);
+    expect(failures).toEqual([]);
+    expect((await fetch(`${mesh.gateway.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('observability endpoints', () => {
+  it('every server has /health and Prometheus /metrics, and subgraphs report their own version', async () => {
+    for (const s of mesh.subgraphs) {
+      const h = (await (await fetch(`${s.url}/health`)).json()) as { subgraph: string; version: string };
+      expect(h).toEqual({ status: 'ok', subgraph: s.name, version: JSON.parse(fs.readFileSync(`${platform.config.domainsDir}/${s.name}/package.json`, 'utf8')).version });
+      expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/mesh_duckdb_queries_total\{component="subgraph-/);
+    }
+    const m = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
+    expect(m).toMatch(/mesh_graphql_requests_total\{operation="CustomerOverview",client="unknown",status="ok",component="gateway"\} \d+/);
+  });
+
+  it('the composed API schema keeps every PII field nullable, so a denial never nulls its parent', () => {
+    const sdl = fs.readFileSync(mesh.supergraphFile, 'utf8');
+    const schema = buildSchema(sdl, { assumeValidSDL: true });
+    for (const f of supergraphPiiFields(sdl)) {
+      const type = schema.getType(f.type) as { getFields(): Record<string, { type: { toString(): string } }> };
+      expect(type.getFields()[f.field]!.type.toString(), `${f.type}.${f.field}`).not.toMatch(/!$/);
+    }
+  });
+});
