@@ -25,7 +25,7 @@ export function registerStart(program: Command): void {
         process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
       }
       await runAndSummarize(platform, []);
-      const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port });
+      const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke });
       if (o.smoke) {
         try {
           await smoke(platform, mesh);
