@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { buildSchema, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Platform } from '../platform/context.js';
 import { listDomains } from '../platform/domains.js';
 import { listen, graphqlRoute, sendJson, type Listening } from '../platform/http.js';
@@ -84,9 +84,4 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       await server.stop();
     },
   };
-}
-
-/** The API schema of a supergraph file, for tools and tests. */
-export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
-  return buildSchema(supergraphSdl, { assumeValidSDL: true });
 }

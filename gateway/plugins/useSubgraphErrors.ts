@@ -1,25 +1,19 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../context.js';
 
-/** Subgraph failures keep the data that arrived and name the subgraph in `extensions.subgraph`. */
+/**
+ * Errors a subgraph returned carry the gateway's `serviceName`; expose it as `extensions.subgraph`, the same key
+ * the data source sets when a subgraph cannot be reached, so clients read one field either way.
+ */
 export function useSubgraphErrors(): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse(rc) {
-          if (rc.response.body.kind !== 'single') return;
-          const result = rc.response.body.singleResult;
-          if (!result.errors) return;
-          result.errors = result.errors.map((e) => {
-            const service = e.extensions?.serviceName;
-            if (typeof service !== 'string') return e;
-            const code = e.extensions?.code;
-            const unavailable = /ECONNREFUSED|fetch failed|socket|ECONNRESET/i.test(e.message);
-            return {
-              ...e,
-              extensions: { ...e.extensions, subgraph: service, code: !code || code === 'INTERNAL_SERVER_ERROR' ? (unavailable ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_ERROR') : code },
-            };
-          });
+          if (rc.response.body.kind !== 'single' || !rc.response.body.singleResult.errors) return;
+          rc.response.body.singleResult.errors = rc.response.body.singleResult.errors.map((e) =>
+            typeof e.extensions?.serviceName === 'string' && !e.extensions.subgraph ? { ...e, extensions: { ...e.extensions, subgraph: e.extensions.serviceName } } : e,
+          );
         },
       };
     },
