@@ -4,6 +4,8 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createPlatform, type Platform } from '../platform/context.js';
+import { Duck, sqlString } from '../platform/duckdb.js';
+import { curatedDatasetPath } from '../jobs/pipeline/run.js';
 
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
 
@@ -40,3 +42,20 @@ export function sharedSpecsAvailable(what: string): boolean {
 
 /** Small, fast generator settings for tests. */
 export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
+
+/** Runs SQL over current curated (or restricted) datasets, each exposed as a view under the given name. */
+export async function queryCurated<T extends Record<string, unknown>>(
+  platform: Platform,
+  query: string,
+  tables: Record<string, [domain: string, dataset: string, layer?: 'curated' | 'restricted']>,
+): Promise<T[]> {
+  const duck = await Duck.open();
+  try {
+    for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
+      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(await curatedDatasetPath(platform, domain, dataset, layer))})`);
+    }
+    return await duck.all<T>(query);
+  } finally {
+    duck.close();
+  }
+}

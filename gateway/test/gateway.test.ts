@@ -3,39 +3,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { buildSchema } from 'graphql';
 import type { Platform } from '../../platform/context.js';
-import { Duck, sqlString } from '../../platform/duckdb.js';
+import { sqlString } from '../../platform/duckdb.js';
 import { listDomains } from '../../platform/domains.js';
 import { startSubgraph } from '../../platform/subgraph/serve.js';
-import { curatedDatasetPath } from '../../jobs/pipeline/run.js';
 import { Masker } from '../../governance/masking.js';
 import { loadPolicy } from '../../governance/policy.js';
 import { loadRoles, knownRoles, piiAccess } from '../../governance/access.js';
 import { supergraphPiiFields, composeSupergraph } from '../../governance/composition.js';
 import { EXAMPLE_QUERY, sources, writeAtomic, type RunningMesh } from '../mesh.js';
 import { bearer, gql, meshForTests } from './mesh.js';
+import { queryCurated } from '../../test/helpers.js';
 
 let platform: Platform;
 let mesh: RunningMesh;
 let masker: Masker;
 let customerId: string;
 
-async function sql<T extends Record<string, unknown>>(query: string, tables: Record<string, [string, string, ('curated' | 'restricted')?]>): Promise<T[]> {
-  const duck = await Duck.open();
-  try {
-    for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
-      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(await curatedDatasetPath(platform, domain, dataset, layer))})`);
-    }
-    return await duck.all<T>(query);
-  } finally {
-    duck.close();
-  }
-}
 
 beforeAll(async () => {
   ({ platform, mesh } = await meshForTests());
   masker = new Masker(platform.config.maskingKey, loadPolicy().pii.masking);
   // A customer with card payments, shipments and campaign touches, so every domain answers.
-  const [row] = await sql<{ customer_id: string }>(
+  const [row] = await queryCurated<{ customer_id: string }>(
+    platform,
     `SELECT o.customer_id FROM o JOIN p USING (order_id) JOIN s USING (order_id) JOIN t ON t.customer_id = o.customer_id
      WHERE p.card_last4 IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
     { o: ['sales', 'orders'], p: ['payments', 'payments'], s: ['fulfillment', 'shipments'], t: ['campaigns', 'campaign_touches'] },
@@ -56,8 +46,9 @@ type Overview = {
 
 describe('CustomerOverview through the gateway, one request across all five domains', () => {
   it('answers for every role, with PII in clear only where the role allows, and masked tokens identical across requests', async () => {
-    const [clear] = await sql<{ name: string; email: string }>(`SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`, { r: ['sales', 'customers', 'restricted'] });
-    const cards = await sql<{ card_last4: string }>(
+    const [clear] = await queryCurated<{ name: string; email: string }>(platform, `SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`, { r: ['sales', 'customers', 'restricted'] });
+    const cards = await queryCurated<{ card_last4: string }>(
+    platform,
       `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id = ${sqlString(customerId)} AND r.card_last4 IS NOT NULL`,
       { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
     );
@@ -125,7 +116,7 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
     let checked = 0;
     for (const [field, probe] of Object.entries(probes)) {
       const [domain, dataset, key, column] = probe.dataset;
-      const [row] = await sql<{ k: string; v: string }>(`SELECT ${key} AS k, ${column} AS v FROM r WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1`, { r: [domain, dataset, 'restricted'] });
+      const [row] = await queryCurated<{ k: string; v: string }>(platform, `SELECT ${key} AS k, ${column} AS v FROM r WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1`, { r: [domain, dataset, 'restricted'] });
       for (const role of roles) {
         const access = piiAccess(policy, role, owners.get(field)!);
         const res = await gql(mesh.gateway.url, probe.query(row!.k), {}, await bearer(platform, role));

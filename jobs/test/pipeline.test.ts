@@ -13,7 +13,7 @@ import { loadPolicy } from '../../governance/policy.js';
 import { generateMarketplace, type GenerateReport } from '../generate/index.js';
 import { curatedDatasetPath, currentManifest, recentRuns, runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../pipeline/types.js';
-import { tempDir, testPlatform } from '../../test/helpers.js';
+import { queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
 
 const OPTIONS = { scale: 0.5, seed: 11, days: 75, end: '2026-11-01T00:00:00.000Z' };
 
@@ -27,17 +27,6 @@ beforeAll(async () => {
   for (const d of listDomains(platform.config.domainsDir)) runs[d.name] = await runDomainPipeline(platform, d);
 });
 
-async function query<T extends Record<string, unknown>>(sql: string, tables: Record<string, [string, string, ('curated' | 'restricted')?]>): Promise<T[]> {
-  const duck = await Duck.open();
-  try {
-    for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
-      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(await curatedDatasetPath(platform, domain, dataset, layer))})`);
-    }
-    return await duck.all<T>(sql);
-  } finally {
-    duck.close();
-  }
-}
 
 describe('domain pipelines, raw → curated', () => {
   it('run for every domain and pass every blocking rule', () => {
@@ -81,7 +70,8 @@ describe('domain pipelines, raw → curated', () => {
 
   it('mask PII in shared curated data with the deterministic token, keeping clear values only in the restricted layer', async () => {
     const masker = new Masker(platform.config.maskingKey, loadPolicy().pii.masking);
-    const rows = await query<{ customer_id: string; masked: string; clear: string; name: string; phone: string }>(
+    const rows = await queryCurated<{ customer_id: string; masked: string; clear: string; name: string; phone: string }>(
+      platform,
       `SELECT c.customer_id, c.email AS masked, r.email AS clear, c.name, c.phone FROM c JOIN r USING (customer_id) WHERE r.email IS NOT NULL`,
       { c: ['sales', 'customers'], r: ['sales', 'customers', 'restricted'] },
     );
@@ -92,7 +82,9 @@ describe('domain pipelines, raw → curated', () => {
       expect(row.name).toMatch(/^tok_[0-9a-f]{16}$/);
       expect(row.phone).toMatch(/^tok_[0-9a-f]{16}$/);
     }
-    const [card] = await query<{ n: number; masked: number }>(`SELECT count(card_last4) AS n, count(*) FILTER (WHERE card_last4 LIKE 'tok_%') AS masked FROM p`, { p: ['payments', 'payments'] });
+    const [card] = await queryCurated<{ n: number; masked: number }>(
+platform,
+`SELECT count(card_last4) AS n, count(*) FILTER (WHERE card_last4 LIKE 'tok_%') AS masked FROM p`, { p: ['payments', 'payments'] });
     expect(Number(card!.n)).toBeGreaterThan(0);
     expect(Number(card!.masked)).toBe(Number(card!.n));
     const m = await currentManifest(platform, 'fulfillment');
@@ -102,7 +94,8 @@ describe('domain pipelines, raw → curated', () => {
   });
 
   it('derive order state in event time, whatever order events arrived in', async () => {
-    const [row] = await query<{ bad: number; paid: number }>(
+    const [row] = await queryCurated<{ bad: number; paid: number }>(
+      platform,
       `SELECT count(*) FILTER (WHERE status = 'paid' AND paid_at IS NULL) AS bad, count(*) FILTER (WHERE status = 'paid') AS paid FROM o`,
       { o: ['sales', 'orders'] },
     );
@@ -112,7 +105,8 @@ describe('domain pipelines, raw → curated', () => {
   });
 
   it('carry the cross-domain signal on purpose: after a late delivery, customers buy less', async () => {
-    const rows = await query<{ is_late: boolean; deliveries: number; next30: number }>(
+    const rows = await queryCurated<{ is_late: boolean; deliveries: number; next30: number }>(
+      platform,
       `WITH d AS (
          SELECT s.is_late, o.customer_id, s.delivered_at FROM s JOIN o USING (order_id)
          WHERE s.delivered_at IS NOT NULL AND s.delivered_at < TIMESTAMP '2026-10-01')

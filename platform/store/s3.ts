@@ -18,18 +18,13 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { MeshError, ErrorCode } from '../errors.js';
+import type { StoreConfig } from '../config.js';
 import { assertValidKey, type ObjectInfo, type ObjectStore, type ObjectTags, type PutOptions } from './types.js';
 
-export interface S3ObjectStoreOptions {
-  bucket: string;
-  prefix: string;
-  region: string;
-  endpoint?: string;
-  forcePathStyle: boolean;
-  cacheDir: string;
+export type S3ObjectStoreOptions = Omit<Extract<StoreConfig, { kind: 's3' }>, 'kind'> & {
   /** Extra client settings (credentials in tests); production uses the SDK's default credential chain. */
   client?: Partial<S3ClientConfig>;
-}
+};
 
 /**
  * S3 through the AWS SDK. Tags are set with PutObjectTagging after the put: some S3-compatible servers
