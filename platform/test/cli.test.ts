@@ -41,6 +41,17 @@ describe('mesh CLI', () => {
     expect(parsed[0]!.quality.length).toBeGreaterThan(10);
   });
 
+  it('prints only a token for a role, and refuses unknown roles', async () => {
+    const ok = await mesh(['token', '--role', 'sales-owner', '--sub', 'ana']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const payload = JSON.parse(Buffer.from(ok.stdout.split('.')[1]!, 'base64url').toString()) as { role: string; sub: string };
+    expect(payload).toMatchObject({ role: 'sales-owner', sub: 'ana' });
+    const bad = await mesh(['token', '--role', 'intern']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown role "intern" \(known: admin, analyst, ml-engineer, campaigns-owner/);
+  });
+
   it('fails with a clear message and a non-zero code on bad input', async () => {
     const unknown = await mesh(['run', 'shipping'], { MESH_DATA_DIR: tempDir() });
     expect(unknown.code).toBe(1);
