@@ -13,6 +13,7 @@ import { supergraphPiiFields, composeSupergraph } from '../../governance/composi
 import { EXAMPLE_QUERY, sources, writeAtomic, type RunningMesh } from '../mesh.js';
 import { bearer, gql, meshForTests } from './mesh.js';
 import { queryCurated } from '../../test/helpers.js';
+import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 
 let platform: Platform;
 let mesh: RunningMesh;
@@ -244,6 +245,18 @@ describe('resilience', () => {
     expect(served).toBeGreaterThan(5);
     expect(failures).toEqual([]);
     expect((await fetch(`${mesh.gateway.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('new curated versions', () => {
+  it('are served by running subgraphs without a restart', async () => {
+    const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;
+    expect(await sales.data.refresh()).toBe(false);
+    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!);
+    expect(await sales.data.refresh()).toBe(true);
+    const res = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, 'analyst'));
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.customer.id).toBe(customerId);
   });
 });
 

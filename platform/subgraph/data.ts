@@ -7,8 +7,9 @@ import type { CuratedManifest } from '../../jobs/pipeline/types.js';
 /**
  * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version
  * (domains consume each other's data products), `restricted.<dataset>` for its own domain only.
- * Tables are loaded into memory (a lookup costs ~2 ms less than re-reading Parquet) and follow the manifests:
- * `refresh()` swaps them, in one transaction each, when a new version is published.
+ * The domain's own datasets are loaded into memory (its entity lookups are the hot path, and cost ~2 ms less than
+ * re-reading Parquet); other domains' products, read only by analytical fields, stay Parquet views. Both follow the
+ * manifests: `refresh()` swaps them, in one transaction each, when a new version is published.
  */
 export class CuratedData {
   private versions = '';
@@ -42,7 +43,8 @@ export class CuratedData {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
       for (const ds of Object.values(m.datasets)) {
         const local = await this.platform.store.localPath(ds.key);
-        await this.duck.run(`CREATE OR REPLACE TABLE ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(local)})`);
+        const kind = m.domain === this.domain ? 'TABLE' : 'VIEW';
+        await this.duck.run(`CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(local)})`);
         if (m.domain === this.domain && ds.restricted) {
           await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
           const r = await this.platform.store.localPath(ds.restricted.key);
