@@ -248,6 +248,31 @@ describe('resilience', () => {
   });
 });
 
+describe('root connections', () => {
+  type Page = { totalCount: number; edges: { cursor: string; node: { id: string; country?: string; category?: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  it('page by keyset cursors with filters, without overlap, and reject a bad cursor', async () => {
+    const auth = await bearer(platform, 'analyst');
+    const customers = (after: string | null) =>
+      gql<{ customers: Page }>(mesh.gateway.url, 'query($after: String) { customers(first: 3, country: "ES", after: $after) { totalCount edges { cursor node { id country } } pageInfo { hasNextPage endCursor } } }', { after }, auth);
+    const one = (await customers(null)).body.data!.customers;
+    const two = (await customers(one.pageInfo.endCursor)).body.data!.customers;
+    expect(one.edges).toHaveLength(3);
+    expect(one.pageInfo.hasNextPage).toBe(true);
+    expect(two.totalCount).toBe(one.totalCount);
+    const ids = [...one.edges, ...two.edges].map((e) => e.node.id);
+    expect(new Set(ids).size).toBe(6);
+    expect([...ids].sort()).toEqual(ids);
+    expect([...one.edges, ...two.edges].every((e) => e.node.country === 'ES')).toBe(true);
+    const books = await gql<{ products: Page }>(mesh.gateway.url, '{ products(category: "books", first: 100) { totalCount edges { node { id category } } pageInfo { hasNextPage } } }', {}, auth);
+    const p = books.body.data!.products;
+    expect(p.edges.length).toBe(p.totalCount);
+    expect(p.pageInfo.hasNextPage).toBe(false);
+    expect(p.edges.every((e) => e.node.category === 'books')).toBe(true);
+    const bad = await gql(mesh.gateway.url, '{ products(first: 2, after: "nonsense") { totalCount } }', {}, auth);
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
 describe('new curated versions', () => {
   it('are served by running subgraphs without a restart', async () => {
     const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;

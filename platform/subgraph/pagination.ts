@@ -1,4 +1,6 @@
 import { GraphQLError } from 'graphql';
+import { sqlString } from '../duckdb.js';
+import type { SqlRunner } from './types.js';
 
 export const MAX_PAGE = 100;
 
@@ -32,4 +34,21 @@ export function connection<T>(rows: T[], first: number, cursorOf: (row: T) => (s
     pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(cursorOf(page[page.length - 1]!)) : null },
     totalCount,
   };
+}
+
+/**
+ * A root connection over one table, paged by a unique key column (keyset, so pages stay stable as data arrives):
+ * `select` lists the columns (the key aliased as `id`), `where` filters.
+ */
+export async function keysetConnection<T extends { id: string }>(
+  db: SqlRunner,
+  q: { select: string; from: string; key: string; where: string; first?: number | null; after?: string | null },
+) {
+  const first = pageSize(q.first);
+  const after = decodeCursor(q.after);
+  const rows = await db.all<T>(
+    `SELECT ${q.select} FROM ${q.from} WHERE ${q.where} ${after ? `AND ${q.key} > ${sqlString(String(after[0]))}` : ''} ORDER BY ${q.key} LIMIT ${first + 1}`,
+  );
+  const [count] = await db.all<{ n: number }>(`SELECT count(*) AS n FROM ${q.from} WHERE ${q.where}`);
+  return connection(rows, first, (r) => [r.id], Number(count?.n ?? 0));
 }

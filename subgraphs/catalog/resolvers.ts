@@ -1,6 +1,6 @@
 import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
 import { rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
-import { connection, decodeCursor, pageSize } from '../../platform/subgraph/pagination.js';
+import { keysetConnection } from '../../platform/subgraph/pagination.js';
 import { sqlString } from '../../platform/duckdb.js';
 
 interface Product extends Record<string, unknown> { id: string }
@@ -25,16 +25,15 @@ export default defineSubgraph({
   resolvers: {
     Query: {
       product: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.product.load(id),
-      products: async (_: unknown, args: { category?: string; first?: number; after?: string }, ctx: Ctx) => {
-        const first = pageSize(args.first);
-        const after = decodeCursor(args.after);
-        const where = args.category ? `category = ${sqlString(args.category)}` : 'TRUE';
-        const rows = await ctx.db.all<Product>(
-          `SELECT ${PRODUCT} FROM catalog.products WHERE ${where} ${after ? `AND product_id > ${sqlString(String(after[0]))}` : ''} ORDER BY product_id LIMIT ${first + 1}`,
-        );
-        const [count] = await ctx.db.all<{ n: number }>(`SELECT count(*) AS n FROM catalog.products WHERE ${where}`);
-        return connection(rows, first, (p) => [p.id], Number(count?.n ?? 0));
-      },
+      products: (_: unknown, args: { category?: string; first?: number; after?: string }, ctx: Ctx) =>
+        keysetConnection<Product>(ctx.db, {
+          select: PRODUCT,
+          from: 'catalog.products',
+          key: 'product_id',
+          where: args.category ? `category = ${sqlString(args.category)}` : 'TRUE',
+          first: args.first,
+          after: args.after,
+        }),
       categorySummary: (_: unknown, __: unknown, ctx: Ctx) =>
         ctx.db.all(`
           WITH sold AS (SELECT product_id, sum(quantity) AS units FROM sales.order_items GROUP BY product_id),

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
 import { pagesByKey, rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
-import { connection, decodeCursor, encodeCursor, pageSize } from '../../platform/subgraph/pagination.js';
+import { decodeCursor, encodeCursor, keysetConnection, pageSize } from '../../platform/subgraph/pagination.js';
 import { sqlString } from '../../platform/duckdb.js';
 
 type Row = Record<string, unknown>;
@@ -53,17 +53,15 @@ export default defineSubgraph({
   resolvers: {
     Query: {
       customer: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.customer.load(id),
-      customers: async (_: unknown, args: { first?: number; after?: string; country?: string }, ctx: Ctx) => {
-        const first = pageSize(args.first);
-        const after = decodeCursor(args.after);
-        const where = [args.country ? `country = ${sqlString(args.country)}` : 'TRUE'];
-        const page = await ctx.db.all<Customer>(
-          `SELECT ${CUSTOMER} FROM sales.customers WHERE ${where.join(' AND ')} ${after ? `AND customer_id > ${sqlString(String(after[0]))}` : ''}
-           ORDER BY customer_id LIMIT ${first + 1}`,
-        );
-        const [count] = await ctx.db.all<{ total: number }>(`SELECT count(*) AS total FROM sales.customers WHERE ${where.join(' AND ')}`);
-        return connection(page, first, (c) => [c.id], Number(count?.total ?? 0));
-      },
+      customers: (_: unknown, args: { first?: number; after?: string; country?: string }, ctx: Ctx) =>
+        keysetConnection<Customer>(ctx.db, {
+          select: CUSTOMER,
+          from: 'sales.customers',
+          key: 'customer_id',
+          where: args.country ? `country = ${sqlString(args.country)}` : 'TRUE',
+          first: args.first,
+          after: args.after,
+        }),
       order: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.order.load(id),
       dailyRevenue: async (_: unknown, args: { from: string; to: string; category?: string }, ctx: Ctx) => {
         const from = isoDate('from', args.from);
