@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { MeshConfig } from '../platform/config.js';
-import { verifyUserToken, type Identity } from '../platform/auth.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { authenticateBearer, type Identity } from '../platform/auth.js';
 
 export interface GatewayContext {
   identity: Identity;
@@ -16,10 +15,5 @@ export async function gatewayContext(req: IncomingMessage, auth: MeshConfig['aut
   const client = String(req.headers['apollographql-client-name'] ?? req.headers['x-client-name'] ?? 'unknown');
   const stats = { duckdbQueries: 0, subgraphFetches: {} };
   if (open) return { identity: { sub: 'open-mode', role: 'admin' }, client, stats };
-  const header = req.headers.authorization;
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match) throw new MeshError(ErrorCode.UNAUTHENTICATED, 'missing bearer token: send "Authorization: Bearer <token>" (npx mesh token --role analyst)');
-  const identity = await verifyUserToken(match[1]!, auth);
-  if (!roles.includes(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy (known: ${roles.join(', ')})`);
-  return { identity, client, stats };
+  return { identity: await authenticateBearer(req.headers.authorization, auth, roles), client, stats };
 }

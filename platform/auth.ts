@@ -32,6 +32,15 @@ export async function verifyUserToken(token: string, auth: AuthConfig): Promise<
   return identityFrom(payload);
 }
 
+/** The caller of a user-facing endpoint: a verified bearer token whose role the policy knows (401 / 403 otherwise). */
+export async function authenticateBearer(header: string | undefined, auth: AuthConfig, roles: string[]): Promise<Identity> {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) throw new MeshError(ErrorCode.UNAUTHENTICATED, 'missing bearer token: send "Authorization: Bearer <token>" (npx mesh token --role analyst)');
+  const identity = await verifyUserToken(match[1]!, auth);
+  if (!roles.includes(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy (known: ${roles.join(', ')})`);
+  return identity;
+}
+
 /** A development token for a role, signed with the configured HS256 secret. */
 export async function signUserToken(identity: Identity, auth: AuthConfig, expiresIn = '12h'): Promise<string> {
   return new SignJWT({ role: identity.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(identity.sub).setIssuedAt().setExpirationTime(expiresIn).sign(encoder.encode(auth.jwtSecret));

@@ -21,6 +21,8 @@ export type StoreConfig =
       cacheDir: string;
     };
 
+export type OnlineStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string; cluster: boolean; keyPrefix: string };
+
 export interface MeshConfig {
   env: 'development' | 'production';
   dataDir: string;
@@ -41,6 +43,8 @@ export interface MeshConfig {
     internalSecret: string;
   };
   gateway: { port: number; supergraphFile: string };
+  online: OnlineStoreConfig;
+  features: { port: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -80,8 +84,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
   if (meshEnv === 'production' && internalSecret === DEV_INTERNAL_SECRET) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development internal secret: set MESH_INTERNAL_SECRET');
   }
-  const port = Number(env.MESH_GATEWAY_PORT || 4000);
-  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_GATEWAY_PORT must be a port number, got "${env.MESH_GATEWAY_PORT}"`);
+  const port = portNumber(env, 'MESH_GATEWAY_PORT', 4000);
   const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_DUCKDB_THREADS must be a positive integer, got "${env.MESH_DUCKDB_THREADS}"`);
@@ -103,7 +106,17 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       internalSecret,
     },
     gateway: { port, supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')) },
+    online: env.REDIS_URL
+      ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
+      : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
+    features: { port: portNumber(env, 'MESH_FEATURES_PORT', 4010) },
   };
+}
+
+function portNumber(env: Env, name: string, fallback: number): number {
+  const port = Number(env[name] || fallback);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a port number, got "${env[name]}"`);
+  return port;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -13,6 +13,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   UNAUTHORIZED_FIELD_OR_TYPE: 'UNAUTHORIZED_FIELD_OR_TYPE',
   COMPOSITION_FAILED: 'COMPOSITION_FAILED',
+  FEATURES_INVALID: 'FEATURES_INVALID',
+  ONLINE_STORE_ERROR: 'ONLINE_STORE_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import type { Platform } from '../platform/context.js';
+import { Duck, sqlIdent as id, sqlString } from '../platform/duckdb.js';
+import { MeshError, ErrorCode } from '../platform/errors.js';
+import { currentViews, findView, loadRegistry, saveRegistry, tableId, type ViewVersion } from './registry.js';
+import { requireOfflineTable } from './offline/table.js';
+import { entityKey } from './online/codec.js';
+import type { OnlineStore, OnlineWrite } from './online/types.js';
+
+export interface MaterializeOptions {
+  /** View names (current version) or `view@vN`; all current views when empty. */
+  views?: string[];
+  /** Inclusive event-time window; `incremental` starts each view at its watermark instead. */
+  start?: Date;
+  end: Date;
+  incremental?: boolean;
+}
+
+export interface MaterializeReport {
+  table: string;
+  start: string;
+  end: string;
+  /** Entities with a row in the window. */
+  rows: number;
+  written: number;
+  /** Already held a value at least as new. */
+  skipped: number;
+  /** Older than the store keeps (event time + 2 x TTL before now): not written. */
+  expired: number;
+  ms: number;
+}
+
+/**
+ * Copies the latest row per entity with an event time in [start, end] from each view's offline table into the online
+ * store. The store refuses older values, so reruns and overlapping windows are harmless; the watermark moves only after
+ * a view is fully written, so an interrupted run resumes where it stopped.
+ */
+export async function materialize(platform: Platform, online: OnlineStore, options: MaterializeOptions): Promise<MaterializeReport[]> {
+  const registry = await loadRegistry(platform.store);
+  const views = options.views?.length
+    ? options.views.map((v) => {
+        const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?$/.exec(v);
+        if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${v}" is not a view name (view or view@vN)`);
+        return findView(registry, m[1]!, m[2] ? Number(m[2]) : undefined);
+      })
+    : currentViews(registry);
+  if (!options.incremental && !options.start) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'materialize needs a start (or use materialize-incremental)');
+  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+  const reports: MaterializeReport[] = [];
+  try {
+    await duck.run(`SET TimeZone = 'UTC'`);
+    for (const view of views) {
+      const started = Date.now();
+      const watermark = registry.materialization[tableId(view)]?.watermark;
+      const start = options.incremental ? new Date(watermark ?? 0) : options.start!;
+      if (start > options.end) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${tableId(view)}: start ${start.toISOString()} is after end ${options.end.toISOString()}`);
+      const records = await latestRows(duck, platform, view, start, options.end);
+      const expireAfterMs = view.ttlSeconds * 2000;
+      const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > Date.now()) : records;
+      const result = await online.write(tableId(view), live, expireAfterMs);
+      const report: MaterializeReport = {
+        table: tableId(view),
+        start: start.toISOString(),
+        end: options.end.toISOString(),
+        rows: records.length,
+        ...result,
+        expired: records.length - live.length,
+        ms: Date.now() - started,
+      };
+      reports.push(report);
+      await recordWatermark(platform, view, report);
+      platform.log.info(report, 'feature view materialized');
+    }
+    return reports;
+  } finally {
+    duck.close();
+  }
+}
+
+async function latestRows(duck: Duck, platform: Platform, view: ViewVersion, start: Date, end: Date): Promise<OnlineWrite[]> {
+  const { path: file } = await requireOfflineTable(platform.store, view);
+  const keys = view.joinKeys.map(id);
+  const ts = (d: Date) => `TIMESTAMP ${sqlString(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
+  const rows = await duck.all(
+    `SELECT ${keys.join(', ')}, epoch_ms(event_timestamp)::DOUBLE AS __ev, epoch_ms(created_timestamp)::DOUBLE AS __cr, ${view.features.map((f) => id(f.name)).join(', ')}
+     FROM read_parquet(${sqlString(file)}) WHERE event_timestamp BETWEEN ${ts(start)} AND ${ts(end)}
+     QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY event_timestamp DESC, created_timestamp DESC) = 1`,
+  );
+  return rows.map((r) => ({
+    key: entityKey(view.joinKeys.map((k) => r[k])),
+    eventTs: r.__ev as number,
+    createdTs: r.__cr as number,
+    values: view.features.map((f) => (f.dtype === 'Int64' && r[f.name] != null ? Number(r[f.name]) : (r[f.name] ?? null))),
+  }));
+}
+
+async function recordWatermark(platform: Platform, view: ViewVersion, report: MaterializeReport): Promise<void> {
+  // Re-read so that concurrent applies of other views are kept.
+  const registry = await loadRegistry(platform.store);
+  const old = registry.materialization[tableId(view)]?.watermark;
+  registry.materialization[tableId(view)] = {
+    watermark: old && old > report.end ? old : report.end,
+    lastRun: { start: report.start, end: report.end, rows: report.rows, written: report.written, at: new Date().toISOString() },
+  };
+  await saveRegistry(platform.store, registry);
+}

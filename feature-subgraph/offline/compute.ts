@@ -1,0 +1,125 @@
+import path from 'node:path';
+import type { Platform } from '../../platform/context.js';
+import { Duck, sqlIdent as id, sqlString } from '../../platform/duckdb.js';
+import { listDomains } from '../../platform/domains.js';
+import { putJson } from '../../platform/store/index.js';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { currentManifest } from '../../jobs/pipeline/run.js';
+import { publishParquet } from '../../jobs/pipeline/publish.js';
+import { FEATURE_TYPES } from '../definitions.js';
+import { tableId, type ViewVersion } from '../registry.js';
+import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
+
+const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
+
+/**
+ * Computes the offline tables of feature views from the current curated data products: runs each view's SQL, checks
+ * its columns against the definition, quarantines rows without keys or event time, and publishes the table
+ * content-addressed with its manifest last. The same curated versions give the same bytes, so reruns write nothing.
+ */
+export async function computeFeatureViews(platform: Platform, views: ViewVersion[], onView?: (m: OfflineManifest) => void): Promise<OfflineManifest[]> {
+  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+  try {
+    const inputs = await attachCurated(duck, platform);
+    const out: OfflineManifest[] = [];
+    for (const view of views) {
+      const m = await computeView(duck, platform, view, inputs);
+      onView?.(m);
+      out.push(m);
+    }
+    return out;
+  } finally {
+    duck.close();
+  }
+}
+
+interface CuratedInputs {
+  versions: string[];
+  /** Latest publication of the inputs: the created_timestamp of every row computed from them. */
+  createdAt: string;
+}
+
+async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInputs> {
+  await duck.run(`SET TimeZone = 'UTC'`);
+  const versions: string[] = [];
+  let createdAt = new Date(0).toISOString();
+  let asOf = new Date(0).toISOString();
+  for (const d of listDomains(platform.config.domainsDir)) {
+    const m = await currentManifest(platform, d.name);
+    if (!m) continue;
+    versions.push(`${m.domain}:${m.runId}`);
+    if (m.publishedAt > createdAt) createdAt = m.publishedAt;
+    if (m.asOf > asOf) asOf = m.asOf;
+    await duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
+    for (const ds of Object.values(m.datasets)) {
+      await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(await platform.store.localPath(ds.key))})`);
+    }
+  }
+  // as_of(): the extraction time of the newest curated data; snapshot spines end there.
+  await duck.run(`CREATE MACRO as_of() AS ${ts(asOf)}`);
+  return { versions, createdAt };
+}
+
+async function computeView(duck: Duck, platform: Platform, view: ViewVersion, inputs: CuratedInputs): Promise<OfflineManifest> {
+  const where = `feature view ${tableId(view)} (${view.domain})`;
+  const table = `fv_${view.name}_v${view.version}`;
+  try {
+    await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(table)} AS ${view.sql}`);
+  } catch (err) {
+    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: SQL failed: ${(err as Error).message}`, { view: tableId(view) });
+  }
+  const columns = (await duck.all<{ column_name: string }>(`DESCRIBE ${id(table)}`)).map((c) => c.column_name);
+  const expected = [...view.joinKeys, 'event_timestamp', ...view.features.map((f) => f.name)];
+  const missing = expected.filter((c) => !columns.includes(c));
+  const extra = columns.filter((c) => !expected.includes(c));
+  if (missing.length || extra.length) {
+    throw new MeshError(
+      ErrorCode.FEATURES_INVALID,
+      `${where}: the SQL must return exactly ${expected.join(', ')}${missing.length ? `; missing: ${missing.join(', ')}` : ''}${extra.length ? `; not declared: ${extra.join(', ')}` : ''}`,
+      { view: tableId(view), missing, extra },
+    );
+  }
+  const keys = view.joinKeys.map(id);
+  const valid = `${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
+  const { rejected } = await duck.one<{ rejected: number }>(`SELECT count(*)::INTEGER AS rejected FROM ${id(table)} WHERE NOT (${valid})`);
+  if (rejected > 0) {
+    await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT *, 'join key or event_timestamp is null' AS reason FROM ${id(table)} WHERE NOT (${valid})`, `${view.domain}/quarantine/features/${tableId(view)}`, view.name, {
+      domain: view.domain,
+      'data-product': view.name,
+      layer: 'quarantine',
+    });
+  }
+  let select: string;
+  try {
+    const casts = view.features.map((f) => `CAST(${id(f.name)} AS ${FEATURE_TYPES[f.dtype]}) AS ${id(f.name)}`);
+    select = `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, ${casts.join(', ')}, ${ts(inputs.createdAt)} AS created_timestamp FROM ${id(table)} WHERE ${valid} ORDER BY ${keys.join(', ')}, event_timestamp`;
+    await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(`${table}_typed`)} AS ${select}`);
+  } catch (err) {
+    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: a feature does not cast to its declared type: ${(err as Error).message}`, { view: tableId(view) });
+  }
+  const stats = await duck.one<{ n: number; distinct_n: number; lo: string | null; hi: string | null }>(
+    `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n, strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${id(`${table}_typed`)}`,
+  );
+  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${id(`${table}_typed`)}`, offlinePrefix(view), view.name, {
+    domain: view.domain,
+    'data-product': view.name,
+    layer: 'features',
+  });
+  const manifest: OfflineManifest = {
+    view: view.name,
+    version: view.version,
+    domain: view.domain,
+    ...file,
+    unique: stats.n === stats.distinct_n,
+    minEventTimestamp: stats.lo,
+    maxEventTimestamp: stats.hi,
+    createdTimestamp: inputs.createdAt,
+    computedAt: new Date().toISOString(),
+    inputs: inputs.versions,
+    rejected,
+  };
+  await putJson(platform.store, offlineManifestKey(view), manifest, { domain: view.domain, 'data-product': view.name, layer: 'features' });
+  await duck.run(`DROP TABLE ${id(table)}; DROP TABLE ${id(`${table}_typed`)}`);
+  platform.log.info({ view: tableId(view), rows: file.rows, key: file.key, rejected }, 'feature view computed');
+  return manifest;
+}

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Platform } from '../../platform/context.js';
+import { Duck, sqlIdent as id, sqlString, type Row } from '../../platform/duckdb.js';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { loadRegistry, resolveFeatures, type ResolvedFeatures, type ViewRequest } from '../registry.js';
+import { requireOfflineTable } from './table.js';
+
+/** One view's rows for a point-in-time join: any relation with the join keys, `event_timestamp`, `created_timestamp` and the features. */
+export interface PitSource {
+  request: ViewRequest;
+  relation: string;
+  /** True when (join keys, event_timestamp) never repeats, so the tie-break can be skipped. */
+  unique: boolean;
+}
+
+const ROW = '__mesh_row';
+const TS = '__mesh_ts';
+
+/**
+ * Feast's point-in-time join as DuckDB ASOF joins: per entity row and view, the latest row with
+ * event_timestamp <= the entity's timestamp and, with a TTL, >= timestamp - TTL; ties go to the latest created_timestamp.
+ * `entities` must be a relation with `event_timestamp` and a row number column `__mesh_row`; the answer keeps its
+ * columns and row order and adds the features under their output names.
+ */
+export function pointInTimeSql(entities: string, sources: PitSource[]): string {
+  const ctes = [`e AS (SELECT *, CAST(event_timestamp AS TIMESTAMP) AS ${TS} FROM ${entities})`];
+  const joins: string[] = [];
+  const columns: string[] = [];
+  sources.forEach((s, i) => {
+    const alias = `f${i}`;
+    const keys = s.request.view.joinKeys.map(id);
+    const ts = `${TS}${i}`;
+    const features = s.request.features.map((f) => id(f.name)).join(', ');
+    // Only rows of the requested entities, and never a tie on (keys, event_timestamp) when the table may hold one.
+    const dedup = s.unique ? '' : ` QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')}, event_timestamp ORDER BY created_timestamp DESC) = 1`;
+    ctes.push(
+      `${alias} AS (SELECT ${keys.join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS ${ts}, ${features} FROM ${s.relation} SEMI JOIN (SELECT DISTINCT ${keys.join(', ')} FROM e) USING (${keys.join(', ')})${dedup})`,
+    );
+    joins.push(`ASOF LEFT JOIN ${alias} ON ${keys.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND e.${TS} >= ${alias}.${ts}`);
+    const ttl = s.request.view.ttlSeconds;
+    s.request.features.forEach((f, j) => {
+      const value = `${alias}.${id(f.name)}`;
+      const name = id(s.request.outputNames[j]!);
+      columns.push(ttl > 0 ? `CASE WHEN ${alias}.${ts} >= e.${TS} - INTERVAL ${ttl} SECOND THEN ${value} END AS ${name}` : `${value} AS ${name}`);
+    });
+  });
+  return `WITH ${ctes.join(',\n')}\nSELECT e.* EXCLUDE (${TS}, ${ROW}), ${columns.join(', ')}\nFROM e ${joins.join(' ')}\nORDER BY e.${ROW}`;
+}
+
+export interface TrainingSetRequest {
+  /** A Parquet or CSV file of entity rows: the join keys and `event_timestamp`. */
+  entities: string;
+  features?: string[];
+  service?: string;
+  fullFeatureNames?: boolean;
+}
+
+export interface TrainingSetResult {
+  rows: number;
+  columns: string[];
+  ms: number;
+}
+
+/** Writes a point-in-time-correct training set to a Parquet file. */
+export async function writeTrainingSet(platform: Platform, request: TrainingSetRequest & { out: string }): Promise<TrainingSetResult> {
+  const started = Date.now();
+  return withTrainingSet(platform, request, async (duck, sql) => {
+    fs.mkdirSync(path.dirname(path.resolve(request.out)), { recursive: true });
+    const tmp = `${path.resolve(request.out)}.${process.pid}.tmp`;
+    const { Count } = await duck.one<{ Count: number }>(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    fs.renameSync(tmp, path.resolve(request.out));
+    const columns = (await duck.all<{ name: string }>(`SELECT name FROM parquet_schema(${sqlString(path.resolve(request.out))}) WHERE num_children IS NULL`)).map((c) => c.name);
+    return { rows: Number(Count), columns, ms: Date.now() - started };
+  });
+}
+
+/** The same training set as rows in memory (for notebooks-sized sets; use writeTrainingSet for millions). */
+export async function getHistoricalFeatures(platform: Platform, request: TrainingSetRequest): Promise<Row[]> {
+  return withTrainingSet(platform, request, async (duck, sql, resolved) => {
+    // BIGINT arrives as a string; counts are safe as numbers.
+    const ints = resolved.views.flatMap((v) => v.features.flatMap((f, i) => (f.dtype === 'Int64' ? [v.outputNames[i]!] : [])));
+    const rows = await duck.all(sql);
+    for (const r of rows) for (const c of ints) if (r[c] != null) r[c] = Number(r[c]);
+    return rows;
+  });
+}
+
+async function withTrainingSet<T>(platform: Platform, request: TrainingSetRequest, use: (duck: Duck, sql: string, resolved: ResolvedFeatures) => Promise<T>): Promise<T> {
+  const registry = await loadRegistry(platform.store);
+  const resolved = resolveFeatures(registry, request);
+  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+  try {
+    await duck.run(`SET TimeZone = 'UTC'`);
+    await duck.run(`CREATE TEMP TABLE entity_df AS SELECT *, row_number() OVER () AS ${ROW} FROM ${readEntities(request.entities)}`);
+    const columns = (await duck.all<{ column_name: string }>(`DESCRIBE entity_df`)).map((c) => c.column_name);
+    const missing = ['event_timestamp', ...resolved.joinKeys].filter((c) => !columns.includes(c));
+    if (missing.length) throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity rows in ${request.entities} lack column(s) ${missing.join(', ')} (they have: ${columns.filter((c) => c !== ROW).join(', ')})`);
+    const clash = resolved.names.filter((n) => columns.includes(n));
+    if (clash.length) throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity rows already have column(s) named like requested features: ${clash.join(', ')}`);
+    const sources: PitSource[] = [];
+    for (const request of resolved.views) {
+      const table = await requireOfflineTable(platform.store, request.view);
+      sources.push({ request, relation: `read_parquet(${sqlString(table.path)})`, unique: table.manifest.unique });
+    }
+    return await use(duck, pointInTimeSql('entity_df', sources), resolved);
+  } finally {
+    duck.close();
+  }
+}
+
+function readEntities(file: string): string {
+  if (!fs.existsSync(file)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity file ${file} does not exist`);
+  if (/\.parquet$/i.test(file)) return `read_parquet(${sqlString(path.resolve(file))})`;
+  if (/\.(csv|tsv)(\.gz)?$/i.test(file)) return `read_csv(${sqlString(path.resolve(file))}, header = true)`;
+  throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity file ${file}: give a .parquet or .csv file`);
+}

@@ -1,0 +1,39 @@
+import type { ObjectStore } from '../../platform/store/index.js';
+import { getJson } from '../../platform/store/index.js';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { tableId, type ViewVersion } from '../registry.js';
+
+/** The commit point of one view version's offline table; readers follow it, writers replace it last. */
+export interface OfflineManifest {
+  view: string;
+  version: number;
+  domain: string;
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  /** Every (join keys, event_timestamp) occurs once: retrieval can skip de-duplication. */
+  unique: boolean;
+  minEventTimestamp: string | null;
+  maxEventTimestamp: string | null;
+  createdTimestamp: string;
+  computedAt: string;
+  /** Curated versions read, `domain:runId`. */
+  inputs: string[];
+  rejected: number;
+}
+
+export const offlinePrefix = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => `${v.domain}/features/${tableId(v)}`;
+export const offlineManifestKey = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => `${offlinePrefix(v)}/_manifest.json`;
+
+export async function offlineManifest(store: ObjectStore, view: ViewVersion): Promise<OfflineManifest | undefined> {
+  return getJson<OfflineManifest>(store, offlineManifestKey(view));
+}
+
+export async function requireOfflineTable(store: ObjectStore, view: ViewVersion): Promise<{ manifest: OfflineManifest; path: string }> {
+  const manifest = await offlineManifest(store, view);
+  if (!manifest) {
+    throw new MeshError(ErrorCode.NOT_FOUND, `feature view ${tableId(view)} has no offline table yet (run: npx mesh features compute ${view.name})`, { view: tableId(view) });
+  }
+  return { manifest, path: await store.localPath(manifest.key) };
+}

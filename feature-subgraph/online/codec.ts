@@ -1,0 +1,26 @@
+import type { OnlineRecord } from './types.js';
+
+/**
+ * One value per (view version, entity): a fixed-width, lexicographically ordered version prefix (event time then
+ * created time, 13 digits each) followed by the feature values as a JSON array. Stores compare the prefix to refuse older
+ * writes without decoding, and a read is a single GET of one small string.
+ */
+export const PREFIX_LENGTH = 26;
+
+export function encodeRecord(r: OnlineRecord): string {
+  return `${pad(r.eventTs)}${pad(r.createdTs)}${JSON.stringify(r.values)}`;
+}
+
+export function decodeRecord(s: string): OnlineRecord {
+  return { eventTs: Number(s.slice(0, 13)), createdTs: Number(s.slice(13, 26)), values: JSON.parse(s.slice(PREFIX_LENGTH)) as unknown[] };
+}
+
+function pad(ms: number): string {
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < 1e13)) throw new Error(`timestamp ${ms} is outside what the online store encodes`);
+  return String(ms).padStart(13, '0');
+}
+
+/** The online key of an entity: its join key value, or the JSON array of them for composite keys. */
+export function entityKey(values: readonly unknown[]): string {
+  return values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
+}

@@ -1,0 +1,127 @@
+import { Redis, Cluster } from 'ioredis';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { decodeRecord, encodeRecord, PREFIX_LENGTH } from './codec.js';
+import type { OnlineRecord, OnlineStore, OnlineWrite, ReadRequest, WriteResult } from './types.js';
+
+export interface RedisOnlineStoreConfig {
+  url: string;
+  /** Connect with ioredis Cluster to the nodes of `url` (comma-separated redis:// URLs). */
+  cluster: boolean;
+  keyPrefix: string;
+}
+
+// Refuses a value whose version prefix is not newer than the stored one, atomically on the server.
+const SET_IF_NEWER = `
+local old = redis.call('GET', KEYS[1])
+if old and string.sub(old, 1, ${PREFIX_LENGTH}) >= string.sub(ARGV[1], 1, ${PREFIX_LENGTH}) then return 0 end
+if ARGV[2] ~= '0' then redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2]) else redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`;
+
+type Client = (Redis | Cluster) & { meshSetIfNewer(key: string, value: string, expireAt: string): Promise<number> };
+
+const WRITE_CHUNK = 5000;
+
+/**
+ * Redis layout: one string per (view version, entity), key `<prefix><view>@v<N>:<entity key>`, value the encoded record
+ * (version prefix + JSON array of the values); expiry at event time + expireAfter. A read of any number of views and
+ * entities is one MGET on a single node; on a cluster, GETs auto-pipelined per node.
+ */
+export class RedisOnlineStore implements OnlineStore {
+  readonly kind = 'redis';
+  readonly url: string;
+  private readonly client: Client;
+
+  constructor(private readonly config: RedisOnlineStoreConfig) {
+    this.url = config.url.replace(/\/\/[^@/]*@/, '//');
+    const options = { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false };
+    const client = config.cluster
+      ? new Cluster(
+          config.url.split(',').map((u) => {
+            const url = new URL(u.trim());
+            return { host: url.hostname, port: Number(url.port || 6379) };
+          }),
+          { redisOptions: options, enableAutoPipelining: true },
+        )
+      : new Redis(config.url, options);
+    client.defineCommand('meshSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
+    this.client = client as Client;
+  }
+
+  private key(table: string, entity: string): string {
+    return `${this.config.keyPrefix}${table}:${entity}`;
+  }
+
+  async write(table: string, records: OnlineWrite[], expireAfterMs: number): Promise<WriteResult> {
+    let written = 0;
+    for (let i = 0; i < records.length; i += WRITE_CHUNK) {
+      const chunk = records.slice(i, i + WRITE_CHUNK);
+      const results = await this.guard(() =>
+        Promise.all(chunk.map((r) => this.client.meshSetIfNewer(this.key(table, r.key), encodeRecord(r), expireAfterMs > 0 ? String(r.eventTs + expireAfterMs) : '0'))),
+      );
+      written += results.reduce((a, b) => a + b, 0);
+    }
+    return { written, skipped: records.length - written };
+  }
+
+  async read(requests: ReadRequest[]): Promise<(OnlineRecord | undefined)[][]> {
+    const keys = requests.flatMap((r) => r.keys.map((k) => this.key(r.table, k)));
+    if (keys.length === 0) return requests.map(() => []);
+    const values = await this.guard(() =>
+      this.config.cluster ? Promise.all(keys.map((k) => this.client.get(k))) : (this.client as Redis).mget(keys),
+    );
+    let i = 0;
+    return requests.map((r) =>
+      r.keys.map(() => {
+        const v = values[i++];
+        return v == null ? undefined : decodeRecord(v);
+      }),
+    );
+  }
+
+  async stats(): Promise<{ table: string; keys: number; bytes: number }[]> {
+    const tables = new Map<string, { keys: number; bytes: number }>();
+    for (const node of this.masters()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${this.config.keyPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        const sizes = keys.length ? await Promise.all(keys.map((k) => node.strlen(k))) : [];
+        keys.forEach((k, j) => {
+          const table = k.slice(this.config.keyPrefix.length, k.indexOf(':', this.config.keyPrefix.length));
+          const t = tables.get(table) ?? { keys: 0, bytes: 0 };
+          t.keys++;
+          t.bytes += k.length + sizes[j]!;
+          tables.set(table, t);
+        });
+      } while (cursor !== '0');
+    }
+    return [...tables].map(([table, t]) => ({ table, ...t })).sort((a, b) => a.table.localeCompare(b.table));
+  }
+
+  async drop(table: string): Promise<void> {
+    for (const node of this.masters()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${this.config.keyPrefix}${table}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await Promise.all(keys.map((k) => node.unlink(k)));
+      } while (cursor !== '0');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private masters(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis];
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, `online store ${this.url}: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+}

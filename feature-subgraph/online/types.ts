@@ -1,0 +1,46 @@
+/** One entity's values of one view version, as materialized. */
+export interface OnlineRecord {
+  /** Milliseconds since the epoch. */
+  eventTs: number;
+  createdTs: number;
+  /** In the view version's feature order. */
+  values: unknown[];
+}
+
+export interface OnlineWrite extends OnlineRecord {
+  key: string;
+}
+
+export interface WriteResult {
+  written: number;
+  /** Not written because the store already held a newer value (or the same one). */
+  skipped: number;
+}
+
+export interface ReadRequest {
+  /** View version, `view@vN`. */
+  table: string;
+  keys: string[];
+}
+
+/**
+ * The online store: the latest values per (view version, entity key). Implementations: Redis (`RedisOnlineStore`) and
+ * an embedded SQLite file (`SqliteOnlineStore`). Both run the same contract tests.
+ */
+export interface OnlineStore {
+  readonly kind: 'redis' | 'sqlite';
+  /** Where it lives, for logs and lineage (redis://host:port, file:///…). */
+  readonly url: string;
+  /**
+   * Upserts records; a record never replaces one with a later (eventTs, createdTs). `expireAfterMs` (0: never) is counted
+   * from each record's event time, after which the store may drop it.
+   */
+  write(table: string, records: OnlineWrite[], expireAfterMs: number): Promise<WriteResult>;
+  /** Every request's records in key order (undefined when absent), in as few round trips as the store allows. */
+  read(requests: ReadRequest[]): Promise<(OnlineRecord | undefined)[][]>;
+  /** Keys and bytes held per table (for cost allocation and metrics). */
+  stats(): Promise<{ table: string; keys: number; bytes: number }[]>;
+  /** Removes every record of a table (a retired view version). */
+  drop(table: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import type { ObjectStore } from '../platform/store/index.js';
+import { getJson, putJson } from '../platform/store/index.js';
+import { MeshError, ErrorCode } from '../platform/errors.js';
+import type { EntityDefinition, FeatureDefinition, LoadedDefinitions, LoadedView } from './definitions.js';
+
+export const REGISTRY_KEY = '_platform/features/registry.json';
+
+/** One immutable version of a feature view: a change to what it computes makes a new one; old ones stay resolvable. */
+export interface ViewVersion {
+  name: string;
+  version: number;
+  domain: string;
+  entities: string[];
+  joinKeys: string[];
+  ttlSeconds: number;
+  owner: string;
+  description: string;
+  tags: Record<string, string>;
+  features: FeatureDefinition[];
+  sql: string;
+  fingerprint: string;
+  createdAt: string;
+}
+
+export interface ServiceVersion {
+  name: string;
+  version: number;
+  domain: string;
+  owner?: string;
+  description?: string;
+  /** Pinned references, `view@vN:feature`. */
+  features: string[];
+  fingerprint: string;
+  createdAt: string;
+}
+
+export interface MaterializationState {
+  /** Everything with an event time up to here is in the online store (materialize-incremental starts here). */
+  watermark: string;
+  lastRun: { start: string; end: string; rows: number; written: number; at: string };
+}
+
+export interface Registry {
+  formatVersion: 1;
+  updatedAt: string;
+  entities: Record<string, EntityDefinition & { domain: string }>;
+  views: Record<string, ViewVersion[]>;
+  services: Record<string, ServiceVersion[]>;
+  /** Views and services no longer defined: still resolvable by version, no longer current. */
+  retired: Record<string, string>;
+  /** Keyed by table id (`view@vN`). */
+  materialization: Record<string, MaterializationState>;
+}
+
+export type ChangeAction = 'create' | 'new-version' | 'update' | 'retire' | 'unchanged';
+
+export interface PlannedChange {
+  kind: 'entity' | 'view' | 'service';
+  name: string;
+  action: ChangeAction;
+  /** Version before and after for views and services. */
+  from?: number;
+  to?: number;
+  detail?: string;
+}
+
+export function emptyRegistry(): Registry {
+  return { formatVersion: 1, updatedAt: new Date(0).toISOString(), entities: {}, views: {}, services: {}, retired: {}, materialization: {} };
+}
+
+export async function loadRegistry(store: ObjectStore): Promise<Registry> {
+  return (await getJson<Registry>(store, REGISTRY_KEY)) ?? emptyRegistry();
+}
+
+export async function saveRegistry(store: ObjectStore, registry: Registry): Promise<void> {
+  await putJson(store, REGISTRY_KEY, { ...registry, updatedAt: new Date().toISOString() }, { layer: 'features', 'data-product': 'feature-registry' });
+}
+
+export const tableId = (v: { name: string; version: number }) => `${v.name}@v${v.version}`;
+
+export function currentView(registry: Registry, name: string): ViewVersion | undefined {
+  if (registry.retired[name]) return undefined;
+  return registry.views[name]?.at(-1);
+}
+
+export function currentViews(registry: Registry): ViewVersion[] {
+  return Object.keys(registry.views)
+    .sort()
+    .flatMap((n) => currentView(registry, n) ?? []);
+}
+
+/** What `apply` would change, computed without writing anything. */
+export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date()): { changes: PlannedChange[]; next: Registry } {
+  const next: Registry = structuredClone(registry);
+  const changes: PlannedChange[] = [];
+  const at = now.toISOString();
+
+  for (const e of defs.entities) {
+    const old = registry.entities[e.name];
+    const action: ChangeAction = !old ? 'create' : JSON.stringify(old) === JSON.stringify(e) ? 'unchanged' : 'update';
+    changes.push({ kind: 'entity', name: e.name, action });
+    next.entities[e.name] = e;
+  }
+
+  for (const v of defs.views) {
+    const versions = next.views[v.name] ?? [];
+    const latest = versions.at(-1);
+    const fingerprint = viewFingerprint(v);
+    const meta = { owner: v.owner, description: v.description, tags: v.tags ?? {}, domain: v.domain };
+    const wasRetired = next.retired[v.name] !== undefined;
+    delete next.retired[v.name];
+    if (latest && latest.fingerprint === fingerprint) {
+      const changed = Object.entries(meta).filter(([k, val]) => JSON.stringify(latest[k as keyof typeof meta]) !== JSON.stringify(val));
+      Object.assign(latest, meta);
+      const action = changed.length > 0 || wasRetired ? 'update' : 'unchanged';
+      changes.push({ kind: 'view', name: v.name, action, from: latest.version, to: latest.version, detail: changed.length ? `metadata: ${changed.map(([k]) => k).join(', ')}` : undefined });
+      continue;
+    }
+    const version = (latest?.version ?? 0) + 1;
+    versions.push({ name: v.name, version, entities: v.entities, joinKeys: v.joinKeys, ttlSeconds: v.ttlSeconds, ...meta, features: v.features, sql: v.sql.trim(), fingerprint, createdAt: at });
+    next.views[v.name] = versions;
+    changes.push({ kind: 'view', name: v.name, action: latest ? 'new-version' : 'create', from: latest?.version, to: version, detail: latest ? describeViewChange(latest, v) : undefined });
+  }
+
+  for (const s of defs.services) {
+    const features = s.features.flatMap((ref) => pinnedRefs(next, ref, `feature service ${s.name}`));
+    const fingerprint = sha(JSON.stringify(features));
+    const versions = next.services[s.name] ?? [];
+    const latest = versions.at(-1);
+    delete next.retired[`service:${s.name}`];
+    if (latest?.fingerprint === fingerprint) {
+      Object.assign(latest, { owner: s.owner, description: s.description, domain: s.domain });
+      changes.push({ kind: 'service', name: s.name, action: 'unchanged', from: latest.version, to: latest.version });
+      continue;
+    }
+    const version = (latest?.version ?? 0) + 1;
+    versions.push({ name: s.name, version, domain: s.domain, owner: s.owner, description: s.description, features, fingerprint, createdAt: at });
+    next.services[s.name] = versions;
+    changes.push({ kind: 'service', name: s.name, action: latest ? 'new-version' : 'create', from: latest?.version, to: version });
+  }
+
+  const defined = new Set(defs.views.map((v) => v.name));
+  for (const name of Object.keys(registry.views)) {
+    if (!defined.has(name) && !registry.retired[name]) {
+      next.retired[name] = at;
+      changes.push({ kind: 'view', name, action: 'retire', from: registry.views[name]!.at(-1)!.version });
+    }
+  }
+  const services = new Set(defs.services.map((s) => s.name));
+  for (const name of Object.keys(registry.services)) {
+    if (!services.has(name) && !registry.retired[`service:${name}`]) {
+      next.retired[`service:${name}`] = at;
+      changes.push({ kind: 'service', name, action: 'retire', from: registry.services[name]!.at(-1)!.version });
+    }
+  }
+  return { changes, next };
+}
+
+function viewFingerprint(v: LoadedView): string {
+  return sha(JSON.stringify({ entities: v.entities, ttl: v.ttlSeconds, features: v.features.map((f) => [f.name, f.dtype]), sql: v.sql.trim() }));
+}
+
+function describeViewChange(old: ViewVersion, v: LoadedView): string {
+  const parts: string[] = [];
+  const oldF = new Map(old.features.map((f) => [f.name, f.dtype]));
+  const newF = new Map(v.features.map((f) => [f.name, f.dtype]));
+  const added = [...newF.keys()].filter((f) => !oldF.has(f));
+  const removed = [...oldF.keys()].filter((f) => !newF.has(f));
+  const retyped = [...newF.keys()].filter((f) => oldF.has(f) && oldF.get(f) !== newF.get(f));
+  if (added.length) parts.push(`+${added.join(', +')}`);
+  if (removed.length) parts.push(`-${removed.join(', -')}`);
+  if (retyped.length) parts.push(`retyped ${retyped.join(', ')}`);
+  if (old.ttlSeconds !== v.ttlSeconds) parts.push(`ttl ${old.ttlSeconds}s → ${v.ttlSeconds}s`);
+  if (JSON.stringify(old.entities) !== JSON.stringify(v.entities)) parts.push(`entities ${old.entities.join(',')} → ${v.entities.join(',')}`);
+  if (old.sql !== v.sql.trim()) parts.push('SQL changed');
+  return parts.join('; ');
+}
+
+function sha(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 16);
+}
+
+export interface FeatureRef {
+  view: string;
+  version?: number;
+  feature: string;
+}
+
+/** `view:feature`, `view@v2:feature`, `view:*`. */
+export function parseRef(ref: string): FeatureRef {
+  const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?:([a-z][a-z0-9_]*|\*)$/.exec(ref.trim());
+  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature reference "${ref}" must look like view:feature, view@v2:feature or view:*`);
+  return { view: m[1]!, version: m[2] ? Number(m[2]) : undefined, feature: m[3]! };
+}
+
+export function findView(registry: Registry, name: string, version?: number): ViewVersion {
+  const versions = registry.views[name];
+  if (!versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature view "${name}" (known: ${Object.keys(registry.views).sort().join(', ') || 'none; run mesh features apply'})`);
+  if (version === undefined) {
+    const v = currentView(registry, name);
+    if (!v) throw new MeshError(ErrorCode.NOT_FOUND, `feature view "${name}" was retired; reference a version, e.g. ${name}@v${versions.at(-1)!.version}:…`);
+    return v;
+  }
+  const v = versions.find((x) => x.version === version);
+  if (!v) throw new MeshError(ErrorCode.NOT_FOUND, `feature view "${name}" has no version ${version} (versions: ${versions.map((x) => x.version).join(', ')})`);
+  return v;
+}
+
+function pinnedRefs(registry: Registry, ref: string, where: string): string[] {
+  const r = parseRef(ref);
+  let view: ViewVersion;
+  try {
+    view = findView(registry, r.view, r.version);
+  } catch (err) {
+    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: ${(err as Error).message}`);
+  }
+  if (r.feature === '*') return view.features.map((f) => `${tableId(view)}:${f.name}`);
+  if (!view.features.some((f) => f.name === r.feature)) throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: view ${tableId(view)} has no feature "${r.feature}"`);
+  return [`${tableId(view)}:${r.feature}`];
+}
+
+export function findService(registry: Registry, ref: string): ServiceVersion {
+  const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?$/.exec(ref.trim());
+  const versions = m ? registry.services[m[1]!] : undefined;
+  if (!m || !versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature service "${ref}" (known: ${Object.keys(registry.services).sort().join(', ') || 'none'})`);
+  const s = m[2] ? versions.find((x) => x.version === Number(m[2])) : versions.at(-1);
+  if (!s) throw new MeshError(ErrorCode.NOT_FOUND, `feature service "${m[1]}" has no version ${m[2]} (versions: ${versions.map((x) => x.version).join(', ')})`);
+  return s;
+}
+
+/** The features of one view a request asks for, and the column names they get in the answer. */
+export interface ViewRequest {
+  view: ViewVersion;
+  features: FeatureDefinition[];
+  outputNames: string[];
+}
+
+export interface ResolvedFeatures {
+  views: ViewRequest[];
+  /** Join keys the entity rows must carry, in first-seen order. */
+  joinKeys: string[];
+  /** Output names of every feature in request order. */
+  names: string[];
+}
+
+/**
+ * Resolves references (or a feature service) to view versions, grouped by view in first-seen order. Short output names
+ * must be unique; `fullFeatureNames` gives Feast's `view__feature` instead.
+ */
+export function resolveFeatures(registry: Registry, request: { features?: string[]; service?: string; fullFeatureNames?: boolean }): ResolvedFeatures {
+  const hasFeatures = request.features !== undefined && request.features.length > 0;
+  if (hasFeatures === (request.service !== undefined)) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'give either features (view:feature references) or a feature service, not both and not neither');
+  const refs = hasFeatures ? request.features!.map(parseRef) : findService(registry, request.service!).features.map(parseRef);
+  const byTable = new Map<string, ViewRequest>();
+  const names: string[] = [];
+  for (const r of refs) {
+    const view = findView(registry, r.view, r.version);
+    const id = tableId(view);
+    let group = byTable.get(id);
+    if (!group) byTable.set(id, (group = { view, features: [], outputNames: [] }));
+    const wanted = r.feature === '*' ? view.features : view.features.filter((f) => f.name === r.feature);
+    if (wanted.length === 0) throw new MeshError(ErrorCode.NOT_FOUND, `feature view ${id} has no feature "${r.feature}" (features: ${view.features.map((f) => f.name).join(', ')})`);
+    for (const f of wanted) {
+      if (group.features.includes(f)) continue;
+      // Feast's full name is view__feature; a pinned older version keeps its version in the name so columns never collide.
+      const prefix = r.version !== undefined && r.version !== currentView(registry, r.view)?.version ? `${r.view}_v${r.version}` : r.view;
+      const name = request.fullFeatureNames ? `${prefix}__${f.name}` : f.name;
+      if (names.includes(name)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `two requested features are both called "${name}": ask for full feature names (view__feature)`);
+      names.push(name);
+      group.features.push(f);
+      group.outputNames.push(name);
+    }
+  }
+  const views = [...byTable.values()];
+  return { views, joinKeys: [...new Set(views.flatMap((v) => v.view.joinKeys))], names };
+}

@@ -1,0 +1,196 @@
+import type DataLoader from 'dataloader';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import type { Identity } from '../../platform/auth.js';
+import { DateTime } from '../../platform/subgraph/scalars.js';
+import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
+import type { OnlineRecord, OnlineStore } from '../online/types.js';
+import { cellsOf, keyFor, readVectors, type FeatureCell } from './vectors.js';
+
+export interface FeatureContext {
+  identity: Identity;
+  registry: Registry;
+  online: OnlineStore;
+  loader: DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string>;
+}
+
+/** Most entity rows one onlineFeatures call takes; more belong in a training set. */
+export const MAX_ENTITY_ROWS = 10_000;
+
+/**
+ * The `features` subgraph's SDL, generated from the registry's entities: every entity with a graph type gets a
+ * `features` field on that type, and its join keys become fields of the `FeatureEntityRow` input.
+ */
+export function featureSubgraphSdl(registry: Registry): string {
+  const entities = Object.values(registry.entities).filter((e) => e.graphql);
+  const joinKeys = [...new Set(Object.values(registry.entities).flatMap((e) => e.joinKeys))].sort();
+  const extensions = entities.map(
+    (e) => `
+"${e.description ?? e.name}: extended with its online features."
+type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
+  ${e.graphql!.keyField}: ID!
+  """
+  Online feature values of this ${e.name}: \`names\` are references (\`view:feature\`, \`view@v2:feature\`, \`view:*\`)
+  or \`service\` names a feature service; only views keyed by ${e.name} alone apply.
+  """
+  features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]!
+}`,
+  );
+  return `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+
+scalar DateTime
+
+"A feature value: Int, Float, String or Boolean (64-bit integers beyond 2^53 lose precision)."
+scalar FeatureScalar
+
+"Feast's statuses. OUTSIDE_MAX_AGE: the newest value is older than the view's TTL and is withheld."
+enum FeatureStatus {
+  PRESENT
+  NULL_VALUE
+  NOT_FOUND
+  OUTSIDE_MAX_AGE
+}
+
+type Feature {
+  "The requested feature's output name (feature, or view__feature with full names)."
+  name: String!
+  value: FeatureScalar
+  status: FeatureStatus!
+  eventTimestamp: DateTime
+}
+${extensions.join('\n')}
+
+"One entity row of an online lookup: the join keys the requested views need."
+input FeatureEntityRow {
+${joinKeys.map((k) => `  ${k}: ID`).join('\n')}
+}
+
+type JoinKeyValue {
+  name: String!
+  value: ID!
+}
+
+type FeatureVector {
+  entity: [JoinKeyValue!]!
+  features: [Feature!]!
+}
+
+type FeatureDefinition {
+  name: String!
+  dtype: String!
+  description: String
+}
+
+type Tag {
+  key: String!
+  value: String!
+}
+
+type FeatureView {
+  name: String!
+  version: Int!
+  versions: [Int!]!
+  domain: String!
+  owner: String!
+  description: String!
+  entities: [String!]!
+  joinKeys: [String!]!
+  ttlSeconds: Int!
+  features: [FeatureDefinition!]!
+  tags: [Tag!]!
+  createdAt: DateTime!
+  "Everything up to this event time is in the online store."
+  materializedUntil: DateTime
+}
+
+type FeatureService {
+  name: String!
+  version: Int!
+  domain: String!
+  owner: String
+  description: String
+  "Pinned references, view@vN:feature."
+  features: [String!]!
+}
+
+type Query {
+  "Feature vectors for entity rows (at most ${MAX_ENTITY_ROWS}), by references or a feature service, in one read of the online store."
+  onlineFeatures(features: [String!], service: String, entities: [FeatureEntityRow!]!, fullFeatureNames: Boolean = false): [FeatureVector!]!
+  featureViews: [FeatureView!]!
+  featureView(name: String!, version: Int): FeatureView
+  featureServices: [FeatureService!]!
+}
+`;
+}
+
+const FeatureScalar = new GraphQLScalarType({
+  name: 'FeatureScalar',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: (ast) => {
+    if (ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return Number(ast.value);
+    if (ast.kind === Kind.STRING || ast.kind === Kind.BOOLEAN) return ast.value;
+    throw new GraphQLError('FeatureScalar is an Int, Float, String or Boolean');
+  },
+});
+
+const cell = (name: string, c: FeatureCell) => ({ name, value: c.value, status: c.status, eventTimestamp: c.eventTs === null ? null : new Date(c.eventTs) });
+
+function viewInfo(registry: Registry, v: ViewVersion) {
+  const until = registry.materialization[tableId(v)]?.watermark;
+  return {
+    ...v,
+    versions: registry.views[v.name]!.map((x) => x.version),
+    tags: Object.entries(v.tags).map(([key, value]) => ({ key, value })),
+    materializedUntil: until ?? null,
+  };
+}
+
+export function featureResolvers(registry: Registry) {
+  const entityResolvers = Object.fromEntries(
+    Object.values(registry.entities)
+      .filter((e) => e.graphql)
+      .map((e) => [
+        e.graphql!.type,
+        {
+          __resolveReference: (ref: Record<string, unknown>) => ref,
+          features: async (parent: Record<string, unknown>, args: { names?: string[]; service?: string; fullNames?: boolean }, ctx: FeatureContext) => {
+            const resolved = resolveFeatures(ctx.registry, { features: args.names, service: args.service, fullFeatureNames: args.fullNames });
+            const row = Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]]));
+            const out = await Promise.all(
+              resolved.views.map(async (v) => {
+                if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
+                const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
+                return cellsOf(v, record, Date.now()).map((c, i) => cell(v.outputNames[i]!, c));
+              }),
+            );
+            return out.flat();
+          },
+        },
+      ]),
+  );
+  return {
+    DateTime,
+    FeatureScalar,
+    ...entityResolvers,
+    Query: {
+      onlineFeatures: async (_: unknown, args: { features?: string[]; service?: string; entities: Record<string, unknown>[]; fullFeatureNames?: boolean }, ctx: FeatureContext) => {
+        if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
+        const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
+        const cells = await readVectors(ctx.online, resolved, args.entities);
+        return args.entities.map((row, i) => ({
+          entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
+          features: cells[i]!.map((c, j) => cell(resolved.names[j]!, c)),
+        }));
+      },
+      featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, v)),
+      featureView: (_: unknown, args: { name: string; version?: number }, ctx: FeatureContext) => {
+        const versions = ctx.registry.views[args.name];
+        const v = args.version === undefined ? versions?.at(-1) : versions?.find((x) => x.version === args.version);
+        return v ? viewInfo(ctx.registry, v) : null;
+      },
+      featureServices: (_: unknown, __: unknown, ctx: FeatureContext) => Object.values(ctx.registry.services).map((versions) => versions.at(-1)!),
+    },
+  };
+}
+

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { parse } from 'graphql';
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { Counter } from 'prom-client';
+import type { Platform } from '../../platform/context.js';
+import { authenticateBearer, IDENTITY_HEADER, verifyInternalIdentity } from '../../platform/auth.js';
+import { listen, graphqlRoute, sendJson, readJson, type Listening } from '../../platform/http.js';
+import { Metrics } from '../../platform/metrics.js';
+import { isMeshError, httpStatus } from '../../platform/errors.js';
+import { listDomains } from '../../platform/domains.js';
+import { loadRoles, knownRoles } from '../../governance/access.js';
+import { createOnlineStore, type OnlineStore } from '../online/index.js';
+import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
+import { getOnlineFeatures, onlineLoader, RegistryCache } from './vectors.js';
+
+export const FEATURES_SUBGRAPH = 'features';
+/** The feature subgraph's own semver (feature-subgraph/package.json, CHANGELOG.md beside it). */
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface RunningFeatureServer extends Listening {
+  name: string;
+  version: string;
+  sdl: string;
+  online: OnlineStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The feature server: the `features` subgraph (for the gateway, with its signed identity) and Feast's REST endpoint
+ * `POST /get-online-features` (for ML code, with a user token), over the same online store and registry.
+ */
+export async function startFeatureServer(platform: Platform, options: { port: number; online?: OnlineStore }): Promise<RunningFeatureServer> {
+  const registries = new RegistryCache(platform.store);
+  const registry = await registries.get();
+  const sdl = featureSubgraphSdl(registry);
+  const online = options.online ?? createOnlineStore(platform.config.online);
+  const metrics = new Metrics('feature-server');
+  const values = new Counter({ name: 'mesh_feature_values_served_total', help: 'Feature values served, by status', labelNames: ['status'], registers: [metrics.registry] });
+  const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
+  const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: featureResolvers(registry) as never }]);
+  const server = new ApolloServer<FeatureContext>({
+    schema,
+    introspection: platform.config.env !== 'production',
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    formatError: (formatted, error) => {
+      const original = unwrapResolverError(error);
+      return isMeshError(original) ? { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } } : formatted;
+    },
+  });
+  await server.start();
+
+  const context = async (req: IncomingMessage): Promise<FeatureContext> => {
+    const header = req.headers[IDENTITY_HEADER];
+    const identity = await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth);
+    return { identity, registry: await registries.get(), online, loader: onlineLoader(online) };
+  };
+
+  const listening = await listen(
+    {
+      '/graphql': graphqlRoute(server, context, (_req, res) => res.setHeader('x-mesh-subgraph', `${FEATURES_SUBGRAPH}@${VERSION}`)),
+      '/get-online-features': async (req, res) => {
+        try {
+          if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a JSON body' });
+          await authenticateBearer(req.headers.authorization, platform.config.auth, roles);
+          const body = await readJson(req);
+          const response = await getOnlineFeatures(await registries.get(), online, body);
+          const joinKeys = Object.keys((body as { entities: object }).entities).length;
+          for (const r of response.results.slice(joinKeys)) for (const s of r.statuses) values.inc({ status: s });
+          sendJson(res, 200, response);
+        } catch (err) {
+          if (!isMeshError(err)) throw err;
+          sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
+        }
+      },
+      '/health': (_req, res) => sendJson(res, 200, { status: 'ok', subgraph: FEATURES_SUBGRAPH, version: VERSION, onlineStore: online.url }),
+      '/metrics': metrics.route(),
+    },
+    options.port,
+  );
+  return {
+    ...listening,
+    name: FEATURES_SUBGRAPH,
+    version: VERSION,
+    sdl,
+    online,
+    close: async () => {
+      await listening.close();
+      await server.stop();
+      if (!options.online) await online.close();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import DataLoader from 'dataloader';
+import type { ObjectStore } from '../../platform/store/index.js';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { loadRegistry, REGISTRY_KEY, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
+import { entityKey } from '../online/codec.js';
+import type { OnlineRecord, OnlineStore } from '../online/types.js';
+
+/** Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too). */
+export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
+
+export interface FeatureCell {
+  value: unknown;
+  status: FeatureStatus;
+  /** Event time of the value in ms, null when none was found. */
+  eventTs: number | null;
+}
+
+/** The registry as servers see it: re-read when its object changes, checked at most once per interval. */
+export class RegistryCache {
+  private registry?: Registry;
+  private etag?: string;
+  private checkedAt = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  async get(): Promise<Registry> {
+    if (this.registry && Date.now() - this.checkedAt < this.intervalMs) return this.registry;
+    const head = await this.store.head(REGISTRY_KEY);
+    this.checkedAt = Date.now();
+    if (!this.registry || head?.etag !== this.etag) {
+      this.registry = await loadRegistry(this.store);
+      this.etag = head?.etag;
+    }
+    return this.registry;
+  }
+}
+
+export function cellsOf(request: ViewRequest, record: OnlineRecord | undefined, now: number): FeatureCell[] {
+  if (!record) return request.features.map(() => ({ value: null, status: 'NOT_FOUND', eventTs: null }));
+  const ttl = request.view.ttlSeconds * 1000;
+  if (ttl > 0 && now - record.eventTs > ttl) return request.features.map(() => ({ value: null, status: 'OUTSIDE_MAX_AGE', eventTs: record.eventTs }));
+  return request.features.map((f) => {
+    const value = record.values[request.view.features.indexOf(f)] ?? null;
+    return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTs: record.eventTs };
+  });
+}
+
+/** The online key of a view for one entity row; a missing join key is the caller's error and names the key. */
+export function keyFor(request: ViewRequest, row: Record<string, unknown>): string {
+  return entityKey(
+    request.view.joinKeys.map((k) => {
+      const v = row[k];
+      if (v === undefined || v === null || v === '') throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity row lacks join key "${k}" needed by feature view ${tableId(request.view)}`);
+      return v;
+    }),
+  );
+}
+
+/** Feature cells for entity rows, in `resolved.names` order, from one read of the online store. */
+export async function readVectors(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[]): Promise<FeatureCell[][]> {
+  const records = await store.read(resolved.views.map((v) => ({ table: tableId(v.view), keys: rows.map((r) => keyFor(v, r)) })));
+  const now = Date.now();
+  return rows.map((_, i) => resolved.views.flatMap((v, j) => cellsOf(v, records[j]![i], now)));
+}
+
+/**
+ * Per request: every online lookup made while resolving one GraphQL operation (entity fields of many customers, several
+ * views) is collected by DataLoader and answered by one read of the store.
+ */
+export function onlineLoader(store: OnlineStore): DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string> {
+  return new DataLoader(
+    async (lookups) => {
+      const tables = [...new Set(lookups.map((l) => l.table))];
+      const requests = tables.map((table) => ({ table, keys: [...new Set(lookups.filter((l) => l.table === table).map((l) => l.key))] }));
+      const results = await store.read(requests);
+      const byId = new Map<string, OnlineRecord | undefined>();
+      requests.forEach((r, i) => r.keys.forEach((k, j) => byId.set(`${r.table}\u0000${k}`, results[i]![j])));
+      return lookups.map((l) => byId.get(`${l.table}\u0000${l.key}`));
+    },
+    { cacheKeyFn: (l) => `${l.table}\u0000${l.key}` },
+  );
+}
+
+export interface FeastRequest {
+  features?: string[];
+  feature_service?: string;
+  entities: Record<string, unknown[]>;
+  full_feature_names?: boolean;
+}
+
+export interface FeastResponse {
+  metadata: { feature_names: string[] };
+  results: { values: unknown[]; statuses: string[]; event_timestamps: string[] }[];
+}
+
+const EPOCH = '1970-01-01T00:00:00Z';
+
+/** Feast's `POST /get-online-features`: columnar entities in, results grouped by feature (join keys first) out. */
+export async function getOnlineFeatures(registry: Registry, store: OnlineStore, body: unknown): Promise<FeastResponse> {
+  const request = parseFeastRequest(body);
+  const resolved = resolveFeatures(registry, { features: request.features, service: request.feature_service, fullFeatureNames: request.full_feature_names });
+  const columns = Object.entries(request.entities);
+  const n = columns[0]![1].length;
+  const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([k, vs]) => [k, vs[i]])));
+  const cells = await readVectors(store, resolved, rows);
+  return {
+    metadata: { feature_names: [...columns.map(([k]) => k), ...resolved.names] },
+    results: [
+      ...columns.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
+      ...resolved.names.map((_, f) => ({
+        values: cells.map((row) => row[f]!.value),
+        statuses: cells.map((row) => row[f]!.status),
+        event_timestamps: cells.map((row) => (row[f]!.eventTs === null ? EPOCH : new Date(row[f]!.eventTs!).toISOString().replace('.000Z', 'Z'))),
+      })),
+    ],
+  };
+}
+
+function parseFeastRequest(body: unknown): FeastRequest {
+  const bad = (m: string) => new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: ${m}`);
+  if (typeof body !== 'object' || body === null) throw bad('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  if (b.features !== undefined && !(Array.isArray(b.features) && b.features.every((f) => typeof f === 'string'))) throw bad('"features" must be an array of "view:feature" strings');
+  if (b.feature_service !== undefined && typeof b.feature_service !== 'string') throw bad('"feature_service" must be a string');
+  if (typeof b.entities !== 'object' || b.entities === null || Array.isArray(b.entities)) throw bad('"entities" must map each join key to an array of values');
+  const entities = Object.entries(b.entities as Record<string, unknown>);
+  if (entities.length === 0) throw bad('"entities" is empty');
+  for (const [k, v] of entities) if (!Array.isArray(v)) throw bad(`entities.${k} must be an array`);
+  const lengths = new Set(entities.map(([, v]) => (v as unknown[]).length));
+  if (lengths.size > 1) throw bad(`every entities array must have the same length (got ${entities.map(([k, v]) => `${k}: ${(v as unknown[]).length}`).join(', ')})`);
+  return { features: b.features as string[] | undefined, feature_service: b.feature_service as string | undefined, entities: b.entities as Record<string, unknown[]>, full_feature_names: b.full_feature_names === true };
+}
