@@ -6,6 +6,8 @@ import { listDomains } from '../platform/domains.js';
 import { startSubgraph, SCHEMA_FILE, type RunningSubgraph } from '../platform/subgraph/serve.js';
 import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../governance/composition.js';
 import { startGateway, type RunningGateway } from './index.js';
+import { loadRegistry } from '../feature-subgraph/registry.js';
+import { startFeatureServer, FEATURES_SUBGRAPH, type RunningFeatureServer } from '../feature-subgraph/serving/server.js';
 
 export const SUPERGRAPH_CONFIG = path.join(REPO_ROOT, 'supergraph.yaml');
 export const EXAMPLE_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerOverview.graphql'), 'utf8');
@@ -13,6 +15,8 @@ export const EXAMPLE_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'ex
 export interface RunningMesh {
   gateway: RunningGateway;
   subgraphs: RunningSubgraph[];
+  /** Absent until feature views are registered (npx mesh features apply). */
+  features?: RunningFeatureServer;
   supergraphFile: string;
   close(): Promise<void>;
 }
@@ -32,30 +36,36 @@ export function writeAtomic(file: string, content: string): void {
 export async function startMesh(platform: Platform, options: { gatewayPort: number; randomPorts?: boolean; open?: boolean }): Promise<RunningMesh> {
   const configured = new Map(loadSupergraphConfig(SUPERGRAPH_CONFIG).map((s) => [s.name, s.url]));
   const subgraphs: RunningSubgraph[] = [];
+  let features: RunningFeatureServer | undefined;
   try {
     for (const domain of listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)))) {
       const url = configured.get(domain.name);
       const port = options.randomPorts || !url ? 0 : Number(new URL(url).port);
       subgraphs.push(await startSubgraph(platform, domain, port));
     }
+    if (Object.keys((await loadRegistry(platform.store)).entities).length > 0) {
+      const url = configured.get(FEATURES_SUBGRAPH);
+      features = await startFeatureServer(platform, { port: options.randomPorts || !url ? 0 : Number(new URL(url).port) });
+    }
     const supergraphFile = platform.config.gateway.supergraphFile;
-    writeAtomic(supergraphFile, composeSupergraph(sources(subgraphs)).supergraphSdl);
+    writeAtomic(supergraphFile, composeSupergraph(sources([...subgraphs, ...(features ? [features] : [])])).supergraphSdl);
     const gateway = await startGateway(platform, { supergraphFile, port: options.gatewayPort, open: options.open });
     return {
       gateway,
       subgraphs,
+      features,
       supergraphFile,
       close: async () => {
         await gateway.close();
-        await Promise.all(subgraphs.map((s) => s.close()));
+        await Promise.all([...subgraphs.map((s) => s.close()), features?.close()]);
       },
     };
   } catch (err) {
-    await Promise.all(subgraphs.map((s) => s.close()));
+    await Promise.all([...subgraphs.map((s) => s.close()), features?.close()]);
     throw err;
   }
 }
 
-export function sources(subgraphs: RunningSubgraph[]): SubgraphSource[] {
+export function sources(subgraphs: { name: string; url: string; sdl: string }[]): SubgraphSource[] {
   return subgraphs.map((s) => ({ name: s.name, url: `${s.url}/graphql`, sdl: s.sdl }));
 }

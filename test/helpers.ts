@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createPlatform, type Platform } from '../platform/context.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
@@ -38,6 +39,40 @@ export function sharedSpecsAvailable(what: string): boolean {
   if (process.env.CI) throw new Error(`${SHARED} is missing: ${what} cannot be checked, and CI must check it`);
   console.warn(`\n\n!!! SKIPPING ${what}: ${SHARED} is absent !!!\n\n`);
   return false;
+}
+
+/**
+ * A Redis for tests: REDIS_URL when set (CI starts one), otherwise a private redis-server on a free port. Without either
+ * the caller skips loudly; under CI that is a failure.
+ */
+export async function redisForTests(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    if (process.env.CI) throw new Error('redis-server is not installed and REDIS_URL is not set: CI must test the Redis online store');
+    console.warn('\n\n!!! SKIPPING Redis online store tests: no redis-server on PATH and no REDIS_URL (apt-get install -y redis-server) !!!\n\n');
+    return undefined;
+  }
+  const port = await freePort();
+  const child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 /** Small, fast generator settings for tests. */

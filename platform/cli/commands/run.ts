@@ -6,14 +6,25 @@ import { MeshError, ErrorCode, isMeshError } from '../../errors.js';
 import { runDomainPipeline } from '../../../jobs/pipeline/run.js';
 import type { RunRecord } from '../../../jobs/pipeline/types.js';
 import { table } from '../format.js';
+import { computeAndPrint } from './features.js';
+import { currentViews, loadRegistry, tableId } from '../../../feature-subgraph/registry.js';
+
+const readsDomain = (sql: string, domain: string) => new RegExp(`\\b${domain}\\.[a-z_]`).test(sql);
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run raw → curated pipelines for the named domains (all by default)')
+    .description('run raw → curated pipelines for the named domains (all by default), then recompute the registered feature views that read them')
     .argument('[domains...]', 'domains to run')
-    .action(async (domains: string[]) => {
-      await runAndSummarize(createPlatform(), domains);
+    .option('--no-features', 'skip the feature views')
+    .action(async (domains: string[], o: { features: boolean }) => {
+      const platform = createPlatform();
+      const records = await runAndSummarize(platform, domains);
+      if (!o.features) return;
+      const registry = await loadRegistry(platform.store);
+      const views = currentViews(registry).filter((v) => records.some((r) => v.domain === r.domain || readsDomain(v.sql, r.domain)));
+      if (Object.keys(registry.views).length === 0) process.stdout.write('\nNo feature views registered yet (npx mesh features apply).\n');
+      else if (views.length > 0) await computeAndPrint(platform, { views: views.map(tableId) });
     });
 }
 

@@ -1,20 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { createPlatform, type Platform } from '../../context.js';
 import { Progress } from '../../progress.js';
 import { signUserToken } from '../../auth.js';
 import { MeshError, ErrorCode } from '../../errors.js';
+import { REPO_ROOT } from '../../config.js';
+import type { FeastResponse } from '../../../feature-subgraph/serving/vectors.js';
 import { generateMarketplace, DEFAULT_GENERATE, extractManifestKey, GENERATED_DOMAINS } from '../../../jobs/generate/index.js';
 import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../../../gateway/mesh.js';
 import { generateSummary } from './generate.js';
 import { runAndSummarize } from './run.js';
+import { computeAndPrint, materializeAndPrint } from './features.js';
+import { applyFeatures } from '../../../feature-subgraph/featureStore.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
+const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
 const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('bring the mesh up on embedded defaults: sources if absent, every pipeline, the subgraphs and the gateway')
+    .description('bring the mesh up on embedded defaults: sources if absent, every pipeline, feature views, the subgraphs, the feature server and the gateway')
     .option('--smoke', 'run the example query through the gateway as each role, then stop (for CI)')
     .action(async (o: { smoke?: boolean }) => {
       const platform = createPlatform();
@@ -25,6 +32,10 @@ export function registerStart(program: Command): void {
         process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
       }
       await runAndSummarize(platform, []);
+      const applied = await applyFeatures(platform);
+      process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
+      await computeAndPrint(platform, {});
+      await materializeAndPrint(platform, { incremental: true, end: new Date() });
       const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke });
       if (o.smoke) {
         try {
@@ -48,6 +59,7 @@ async function banner(platform: Platform, mesh: RunningMesh): Promise<string> {
     '',
     `Gateway   ${url}   (health ${mesh.gateway.url}/health, metrics ${mesh.gateway.url}/metrics)`,
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
+    ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (online store ${mesh.features.online.url})`] : []),
     '',
     'Example tokens (development secret; npx mesh token --role <role> makes more):',
     ...tokens,
@@ -55,6 +67,10 @@ async function banner(platform: Platform, mesh: RunningMesh): Promise<string> {
     'Example query (PII masked for analysts, in clear for admins and the owning domain):',
     `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role analyst)" \\`,
     `    -d '${JSON.stringify({ query: EXAMPLE_QUERY.replace(/\s+/g, ' ').trim(), variables: { id: EXAMPLE_CUSTOMER } })}'`,
+    '',
+    'Online features for ML code (Feast request and response shapes):',
+    `  curl -s ${mesh.features?.url ?? ''}/get-online-features -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role ml-engineer)" \\`,
+    `    -d '${JSON.stringify({ feature_service: 'customer_repurchase', entities: { customer_id: [EXAMPLE_CUSTOMER, 'c-0000002'] } })}'`,
     '',
     'Ctrl-C stops everything.',
     '',
@@ -75,4 +91,24 @@ async function smoke(platform: Platform, mesh: RunningMesh): Promise<void> {
     process.stdout.write(`smoke ${role.padEnd(15)} HTTP ${res.status}, email ${JSON.stringify(customer?.email)}, ${customer?.orders?.length ?? 0} orders, DuckDB queries ${res.headers.get('x-mesh-duckdb-queries')}${codes.length ? `, errors ${codes.join(',')}` : ''}\n`);
     if (res.status !== 200 || !customer) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test failed for role ${role}: ${JSON.stringify(body).slice(0, 500)}`);
   }
+  const analyst = await signUserToken({ sub: 'smoke', role: 'analyst' }, platform.config.auth);
+  const graph = await fetch(`${mesh.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${analyst}` },
+    body: JSON.stringify({ query: FEATURES_QUERY, variables: { id: EXAMPLE_CUSTOMER } }),
+  });
+  const answer = (await graph.json()) as { data?: { customer?: { features?: { status: string }[] } }; errors?: unknown[] };
+  const served = answer.data?.customer?.features?.filter((f) => f.status === 'PRESENT').length ?? 0;
+  process.stdout.write(`smoke gateway+features HTTP ${graph.status}, ${served} PRESENT features beside sales data, queries: x-mesh-subgraph-fetches ${graph.headers.get('x-mesh-subgraph-fetches')}\n`);
+  if (graph.status !== 200 || served === 0 || answer.errors) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of features through the gateway failed: ${JSON.stringify(answer).slice(0, 500)}`);
+  const token = await signUserToken({ sub: 'smoke', role: 'ml-engineer' }, platform.config.auth);
+  const res = await fetch(`${mesh.features!.url}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ feature_service: 'customer_repurchase', entities: { customer_id: [EXAMPLE_CUSTOMER] } }),
+  });
+  const body = (await res.json()) as FeastResponse;
+  const present = body.results?.slice(1).filter((r) => r.statuses[0] === 'PRESENT').length ?? 0;
+  process.stdout.write(`smoke features        HTTP ${res.status}, ${body.metadata?.feature_names.length ?? 0} columns for ${EXAMPLE_CUSTOMER}, ${present} PRESENT\n`);
+  if (res.status !== 200 || present === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the feature server failed: ${JSON.stringify(body).slice(0, 500)}`);
 }
