@@ -5,6 +5,7 @@ import { loadDefinitions } from './definitions.js';
 import { currentViews, findView, loadRegistry, plan, saveRegistry, tableId, type PlannedChange, type Registry, type ViewVersion } from './registry.js';
 import { computeFeatureViews } from './offline/compute.js';
 import { offlineManifest, type OfflineManifest } from './offline/table.js';
+import { onlineStoreUrl } from './online/types.js';
 
 /** What `mesh features plan` shows: the registry changes the definitions in the domain folders would make. */
 export async function planFeatures(platform: Platform): Promise<{ changes: PlannedChange[]; next: Registry }> {
@@ -47,12 +48,14 @@ export interface ViewListing {
   features: { name: string; dtype: string; description?: string }[];
   tags: Record<string, string>;
   offline: { rows: number; maxEventTimestamp: string | null; computedAt: string } | null;
+  /** Online watermark in the configured online store. */
   materializedUntil: string | null;
 }
 
 /** Every current view with its versions, owner, keys, features and freshness (offline table and online watermark). */
 export async function listFeatureViews(platform: Platform): Promise<ViewListing[]> {
   const registry = await loadRegistry(platform.store);
+  const online = registry.materialization[onlineStoreUrl(platform.config.online)] ?? {};
   return Promise.all(
     currentViews(registry).map(async (v) => {
       const m = await offlineManifest(platform.store, v);
@@ -69,7 +72,7 @@ export async function listFeatureViews(platform: Platform): Promise<ViewListing[
         features: v.features,
         tags: v.tags,
         offline: m ? { rows: m.rows, maxEventTimestamp: m.maxEventTimestamp, computedAt: m.computedAt } : null,
-        materializedUntil: registry.materialization[tableId(v)]?.watermark ?? null,
+        materializedUntil: online[tableId(v)]?.watermark ?? null,
       };
     }),
   );

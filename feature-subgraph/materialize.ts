@@ -51,7 +51,7 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
     await duck.run(`SET TimeZone = 'UTC'`);
     for (const view of views) {
       const started = Date.now();
-      const watermark = registry.materialization[tableId(view)]?.watermark;
+      const watermark = registry.materialization[online.url]?.[tableId(view)]?.watermark;
       const start = options.incremental ? new Date(watermark ?? 0) : options.start!;
       if (start > options.end) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${tableId(view)}: start ${start.toISOString()} is after end ${options.end.toISOString()}`);
       const records = await latestRows(duck, platform, view, start, options.end);
@@ -68,7 +68,7 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
         ms: Date.now() - started,
       };
       reports.push(report);
-      await recordWatermark(platform, view, report);
+      await recordWatermark(platform, online.url, view, report);
       platform.log.info(report, 'feature view materialized');
     }
     return reports;
@@ -94,11 +94,12 @@ async function latestRows(duck: Duck, platform: Platform, view: ViewVersion, sta
   }));
 }
 
-async function recordWatermark(platform: Platform, view: ViewVersion, report: MaterializeReport): Promise<void> {
-  // Re-read so that concurrent applies of other views are kept.
+async function recordWatermark(platform: Platform, store: string, view: ViewVersion, report: MaterializeReport): Promise<void> {
+  // Re-read so that a concurrent apply is kept.
   const registry = await loadRegistry(platform.store);
-  const old = registry.materialization[tableId(view)]?.watermark;
-  registry.materialization[tableId(view)] = {
+  const tables = (registry.materialization[store] ??= {});
+  const old = tables[tableId(view)]?.watermark;
+  tables[tableId(view)] = {
     watermark: old && old > report.end ? old : report.end,
     lastRun: { start: report.start, end: report.end, rows: report.rows, written: report.written, at: new Date().toISOString() },
   };

@@ -49,8 +49,8 @@ export interface Registry {
   services: Record<string, ServiceVersion[]>;
   /** Views and services no longer defined: still resolvable by version, no longer current. */
   retired: Record<string, string>;
-  /** Keyed by table id (`view@vN`). */
-  materialization: Record<string, MaterializationState>;
+  /** Per online store (its URL), per table id (`view@vN`): a watermark means nothing for another store. */
+  materialization: Record<string, Record<string, MaterializationState>>;
 }
 
 export type ChangeAction = 'create' | 'new-version' | 'update' | 'retire' | 'unchanged';

@@ -1,7 +1,7 @@
 import { Redis, Cluster } from 'ioredis';
 import { MeshError, ErrorCode } from '../../platform/errors.js';
 import { decodeRecord, encodeRecord, PREFIX_LENGTH } from './codec.js';
-import type { OnlineRecord, OnlineStore, OnlineWrite, ReadRequest, WriteResult } from './types.js';
+import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
 
 export interface RedisOnlineStoreConfig {
   url: string;
@@ -32,7 +32,7 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly client: Client;
 
   constructor(private readonly config: RedisOnlineStoreConfig) {
-    this.url = config.url.replace(/\/\/[^@/]*@/, '//');
+    this.url = onlineStoreUrl({ kind: 'redis', ...config });
     const options = { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false };
     const client = config.cluster
       ? new Cluster(

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { decodeRecord, encodeRecord, PREFIX_LENGTH } from './codec.js';
-import type { OnlineRecord, OnlineStore, OnlineWrite, ReadRequest, WriteResult } from './types.js';
+import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
 
 /**
  * The embedded online store: one SQLite file in WAL mode, so the materializer and every server process share it.
@@ -19,7 +18,7 @@ export class SqliteOnlineStore implements OnlineStore {
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.url = pathToFileURL(file).href;
+    this.url = onlineStoreUrl({ kind: 'sqlite', file });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

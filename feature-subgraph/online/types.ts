@@ -1,3 +1,11 @@
+import { pathToFileURL } from 'node:url';
+import type { OnlineStoreConfig } from '../../platform/config.js';
+
+/** How a store names itself in logs, lineage and materialization watermarks (credentials removed). */
+export function onlineStoreUrl(config: OnlineStoreConfig): string {
+  return config.kind === 'sqlite' ? pathToFileURL(config.file).href : config.url.replace(/\/\/[^@/]*@/, '//');
+}
+
 /** One entity's values of one view version, as materialized. */
 export interface OnlineRecord {
   /** Milliseconds since the epoch. */

@@ -99,7 +99,7 @@ type FeatureView {
   features: [FeatureDefinition!]!
   tags: [Tag!]!
   createdAt: DateTime!
-  "Everything up to this event time is in the online store."
+  "Everything up to this event time is in the online store this server reads."
   materializedUntil: DateTime
 }
 
@@ -136,8 +136,8 @@ const FeatureScalar = new GraphQLScalarType({
 
 const cell = (name: string, c: FeatureCell) => ({ name, value: c.value, status: c.status, eventTimestamp: c.eventTs === null ? null : new Date(c.eventTs) });
 
-function viewInfo(registry: Registry, v: ViewVersion) {
-  const until = registry.materialization[tableId(v)]?.watermark;
+function viewInfo(registry: Registry, online: OnlineStore, v: ViewVersion) {
+  const until = registry.materialization[online.url]?.[tableId(v)]?.watermark;
   return {
     ...v,
     versions: registry.views[v.name]!.map((x) => x.version),
@@ -183,11 +183,11 @@ export function featureResolvers(registry: Registry) {
           features: cells[i]!.map((c, j) => cell(resolved.names[j]!, c)),
         }));
       },
-      featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, v)),
+      featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),
       featureView: (_: unknown, args: { name: string; version?: number }, ctx: FeatureContext) => {
         const versions = ctx.registry.views[args.name];
         const v = args.version === undefined ? versions?.at(-1) : versions?.find((x) => x.version === args.version);
-        return v ? viewInfo(ctx.registry, v) : null;
+        return v ? viewInfo(ctx.registry, ctx.online, v) : null;
       },
       featureServices: (_: unknown, __: unknown, ctx: FeatureContext) => Object.values(ctx.registry.services).map((versions) => versions.at(-1)!),
     },
