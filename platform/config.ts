@@ -44,7 +44,6 @@ export interface MeshConfig {
   };
   gateway: { port: number; supergraphFile: string };
   online: OnlineStoreConfig;
-  features: { port: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -109,7 +108,6 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     online: env.REDIS_URL
       ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
-    features: { port: portNumber(env, 'MESH_FEATURES_PORT', 4010) },
   };
 }
 

@@ -5,7 +5,7 @@ import type { Identity } from '../../platform/auth.js';
 import { DateTime } from '../../platform/subgraph/scalars.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
-import { cellsOf, keyFor, readVectors, type FeatureCell } from './vectors.js';
+import { cellsOf, keyFor, readColumns, type FeatureCell } from './vectors.js';
 
 export interface FeatureContext {
   identity: Identity;
@@ -177,10 +177,10 @@ export function featureResolvers(registry: Registry) {
       onlineFeatures: async (_: unknown, args: { features?: string[]; service?: string; entities: Record<string, unknown>[]; fullFeatureNames?: boolean }, ctx: FeatureContext) => {
         if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
         const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
-        const cells = await readVectors(ctx.online, resolved, args.entities);
+        const columns = await readColumns(ctx.online, resolved, args.entities);
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
-          features: cells[i]!.map((c, j) => cell(resolved.names[j]!, c)),
+          features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTimestamp: c.eventTs[i] === null ? null : new Date(c.eventTs[i]!) })),
         }));
       },
       featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),

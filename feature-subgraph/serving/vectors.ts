@@ -59,11 +59,37 @@ export function keyFor(request: ViewRequest, row: Record<string, unknown>): stri
   );
 }
 
-/** Feature cells for entity rows, in `resolved.names` order, from one read of the online store. */
-export async function readVectors(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[]): Promise<FeatureCell[][]> {
+/** One requested feature's answers, one entry per entity row (Feast's grouping). */
+export interface FeatureColumn {
+  values: unknown[];
+  statuses: FeatureStatus[];
+  /** Event time in ms, null when nothing was found. */
+  eventTs: (number | null)[];
+}
+
+/**
+ * Columns in `resolved.names` order for entity rows, from one read of the online store. Built column-wise without
+ * per-value objects: at 1,000 entities x 50 features that is most of the serving cost.
+ */
+export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[]): Promise<FeatureColumn[]> {
   const records = await store.read(resolved.views.map((v) => ({ table: tableId(v.view), keys: rows.map((r) => keyFor(v, r)) })));
   const now = Date.now();
-  return rows.map((_, i) => resolved.views.flatMap((v, j) => cellsOf(v, records[j]![i], now)));
+  return resolved.views.flatMap((v, j) => {
+    const ttl = v.view.ttlSeconds * 1000;
+    const positions = v.features.map((f) => v.view.features.indexOf(f));
+    const columns: FeatureColumn[] = positions.map(() => ({ values: [], statuses: [], eventTs: [] }));
+    for (const record of records[j]!) {
+      const stale = record !== undefined && ttl > 0 && now - record.eventTs > ttl;
+      positions.forEach((p, f) => {
+        const c = columns[f]!;
+        const value = record && !stale ? (record.values[p] ?? null) : null;
+        c.values.push(value);
+        c.statuses.push(!record ? 'NOT_FOUND' : stale ? 'OUTSIDE_MAX_AGE' : value === null ? 'NULL_VALUE' : 'PRESENT');
+        c.eventTs.push(record ? record.eventTs : null);
+      });
+    }
+    return columns;
+  });
 }
 
 /**
@@ -105,16 +131,19 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
   const columns = Object.entries(request.entities);
   const n = columns[0]![1].length;
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([k, vs]) => [k, vs[i]])));
-  const cells = await readVectors(store, resolved, rows);
+  const features = await readColumns(store, resolved, rows);
+  // Values of a view share few event times (daily snapshots): format each once.
+  const iso = new Map<number | null, string>([[null, EPOCH]]);
+  const format = (ts: number | null) => {
+    let s = iso.get(ts);
+    if (s === undefined) iso.set(ts, (s = new Date(ts!).toISOString().replace('.000Z', 'Z')));
+    return s;
+  };
   return {
     metadata: { feature_names: [...columns.map(([k]) => k), ...resolved.names] },
     results: [
       ...columns.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
-      ...resolved.names.map((_, f) => ({
-        values: cells.map((row) => row[f]!.value),
-        statuses: cells.map((row) => row[f]!.status),
-        event_timestamps: cells.map((row) => (row[f]!.eventTs === null ? EPOCH : new Date(row[f]!.eventTs!).toISOString().replace('.000Z', 'Z'))),
-      })),
+      ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: c.eventTs.map(format) })),
     ],
   };
 }

@@ -7,7 +7,9 @@ import { applyFeatures, computeFeatures, listFeatureViews, planFeatures } from '
 import { materialize, type MaterializeReport } from '../../../feature-subgraph/materialize.js';
 import { writeTrainingSet } from '../../../feature-subgraph/offline/historical.js';
 import { createOnlineStore } from '../../../feature-subgraph/online/index.js';
-import { startFeatureServer } from '../../../feature-subgraph/serving/server.js';
+import { startFeatureServer, FEATURES_SUBGRAPH } from '../../../feature-subgraph/serving/server.js';
+import { loadSupergraphConfig } from '../../../governance/composition.js';
+import { SUPERGRAPH_CONFIG } from '../../../gateway/mesh.js';
 import { featureSubgraphSdl } from '../../../feature-subgraph/serving/schema.js';
 import type { PlannedChange } from '../../../feature-subgraph/registry.js';
 import type { OfflineManifest } from '../../../feature-subgraph/offline/table.js';
@@ -96,10 +98,11 @@ export function registerFeatures(program: Command): void {
   features
     .command('serve')
     .description('serve the features subgraph and Feast REST (POST /get-online-features)')
-    .option('--port <n>', 'port (default: MESH_FEATURES_PORT or 4010)', Number)
+    .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', Number)
     .action(async (o: { port?: number }) => {
       const platform = createPlatform();
-      const s = await startFeatureServer(platform, { port: o.port ?? platform.config.features.port });
+      const url = loadSupergraphConfig(SUPERGRAPH_CONFIG).find((s) => s.name === FEATURES_SUBGRAPH)?.url;
+      const s = await startFeatureServer(platform, { port: o.port ?? (url ? Number(new URL(url).port) : 0) });
       process.stdout.write(`features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online store ${s.online.url}\n`);
       const stop = () => void s.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
