@@ -75,6 +75,44 @@ export async function redisForTests(): Promise<{ url: string; stop(): Promise<vo
   };
 }
 
+/**
+ * A three-master Redis Cluster of private redis-server processes (redis-cli --cluster create), for the cluster mode of
+ * the online store. Needs redis-server and redis-cli on PATH: skipped loudly without them, a failure under CI.
+ */
+export async function redisClusterForTests(): Promise<{ urls: string; stop(): Promise<void> } | undefined> {
+  const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).stdout.trim() !== '';
+  if (!has('redis-server') || !has('redis-cli')) {
+    if (process.env.CI) throw new Error('redis-server and redis-cli are needed to test the Redis Cluster online store in CI');
+    console.warn('\n\n!!! SKIPPING Redis Cluster tests: redis-server / redis-cli not on PATH (apt-get install -y redis-server) !!!\n\n');
+    return undefined;
+  }
+  const dir = tempDir('mesh-redis-cluster-');
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) =>
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no'], { cwd: dir, stdio: 'ignore' }),
+  );
+  const stop = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  };
+  for (const port of ports) {
+    for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) {
+      if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8' });
+  if (create.status !== 0) {
+    await stop();
+    throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+  }
+  for (let i = 0; !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout); i++) {
+    if (i > 200) throw new Error('the Redis cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { urls: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), stop };
+}
+
 /** Small, fast generator settings for tests. */
 export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
 

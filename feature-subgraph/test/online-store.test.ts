@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../online/index.js';
-import { redisForTests, tempDir } from '../../test/helpers.js';
+import { redisClusterForTests, redisForTests, tempDir } from '../../test/helpers.js';
 
 const DAY = 86_400_000;
 const now = Date.now();
@@ -76,6 +76,13 @@ contract('redis', async () => {
   return redis && new RedisOnlineStore({ url: redis.url, cluster: false, keyPrefix: `test:${randomUUID().slice(0, 8)}:` });
 });
 afterAll(async () => redis?.stop());
+
+let cluster: Awaited<ReturnType<typeof redisClusterForTests>>;
+contract('redis cluster (3 masters, keys across slots)', async () => {
+  cluster = await redisClusterForTests();
+  return cluster && new RedisOnlineStore({ url: cluster.urls, cluster: true, keyPrefix: 'test:' });
+});
+afterAll(async () => cluster?.stop());
 
 describe('embedded store across processes', () => {
   it('a server process sees what a materializer process writes, while it holds the file open', async () => {
