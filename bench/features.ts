@@ -1,7 +1,8 @@
 /**
  * Feature store figures, each against a baseline measured in the same run:
  * - online: p50/p99 of feature vectors for 1, 10, 100 and 1,000 entities x 50 features across 5 views on Redis, through
- *   the library (resolve + one MGET + decode + statuses) and through Feast REST over HTTP, against the physical limit:
+ *   the library (resolve + one MGET + decode + statuses) and through Feast REST over HTTP (the feature server in its own
+ *   process), against the physical limit:
  *   a raw ioredis MGET of the same keys. The embedded SQLite store is measured the same way.
  * - historical: a 1M-row entity frame x 5 views (ASOF joins, training set written to Parquet) against a window-function
  *   point-in-time join over the same Parquet in the same DuckDB settings.
@@ -13,8 +14,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../platform/config.js';
+import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createPlatform } from '../platform/context.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { signUserToken } from '../platform/auth.js';
@@ -27,8 +29,7 @@ import { writeTrainingSet } from '../feature-subgraph/offline/historical.js';
 import { materialize } from '../feature-subgraph/materialize.js';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../feature-subgraph/online/index.js';
 import { readColumns } from '../feature-subgraph/serving/vectors.js';
-import { startFeatureServer } from '../feature-subgraph/serving/server.js';
-import { redisForTests } from '../test/helpers.js';
+import { freePort, redisForTests } from '../test/helpers.js';
 
 const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, days: { type: 'string', default: '54' }, 'entity-rows': { type: 'string', default: '1000000' } } });
 const CUSTOMERS = Number(values.customers);
@@ -140,7 +141,17 @@ for (const [name, store] of stores) {
 }
 
 const raw = new Redis(redis.url);
-const server = await startFeatureServer(platform, { port: 0, online: stores[0]![1] });
+// The feature server in its own process, as deployed: it must not share an event loop with the client.
+const port = await freePort();
+const server = spawn(process.execPath, [path.join(REPO_ROOT, 'platform', 'cli', 'bin.js'), 'features', 'serve', '--port', String(port)], {
+  env: { ...process.env, MESH_DATA_DIR: dataDir, REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: prefix, MESH_LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const serverUrl = `http://127.0.0.1:${port}`;
+for (let i = 0; !(await fetch(`${serverUrl}/health`).then((r) => r.ok).catch(() => false)); i++) {
+  if (i > 200) throw new Error('the feature server did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
 const token = await signUserToken({ sub: 'bench', role: 'ml-engineer' }, platform.config.auth);
 const pick = (n: number) => Array.from({ length: n }, () => `c-${String(Math.floor(Math.random() * CUSTOMERS)).padStart(7, '0')}`);
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -163,7 +174,7 @@ for (const n of [1, 10, 100, 1000]) {
   const limit = await measure(iterations, () => raw.mget(resolved.views.flatMap((v) => pick(n).map((k) => `${prefix}${tableId(v.view)}:${k}`))));
   const lib = await measure(iterations, () => readColumns(stores[0]![1], resolved, pick(n).map((customer_id) => ({ customer_id }))));
   const rest = await measure(iterations, async () => {
-    const res = await fetch(`${server.url}/get-online-features`, {
+    const res = await fetch(`${serverUrl}/get-online-features`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ features: refs, entities: { customer_id: pick(n) } }),
@@ -177,7 +188,7 @@ log(`\nOnline feature vectors, ${VIEWS * FEATURES} features across ${VIEWS} view
 log(table(['entities', 'raw MGET (limit)', 'library on Redis', 'p99 vs limit', 'Feast REST on Redis', 'p99 vs limit', 'library on SQLite'], rows));
 log('Anchors (published, 100 entities x 50 features): Feast Go server p99 22 ms, Feast Python server p99 163 ms.');
 
-await server.close();
+server.kill('SIGTERM');
 raw.disconnect();
 for (const [, s] of stores) {
   if (s instanceof RedisOnlineStore) for (const v of views) await s.drop(tableId(v));

@@ -81,16 +81,17 @@ async function latestRows(duck: Duck, platform: Platform, view: ViewVersion, sta
   const { path: file } = await requireOfflineTable(platform.store, view);
   const keys = view.joinKeys.map(id);
   const ts = (d: Date) => `TIMESTAMP ${sqlString(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
-  const rows = await duck.all(
-    `SELECT ${keys.join(', ')}, epoch_ms(event_timestamp)::DOUBLE AS __ev, epoch_ms(created_timestamp)::DOUBLE AS __cr, ${view.features.map((f) => id(f.name)).join(', ')}
-     FROM read_parquet(${sqlString(file)}) WHERE event_timestamp BETWEEN ${ts(start)} AND ${ts(end)}
-     QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY event_timestamp DESC, created_timestamp DESC) = 1`,
+  const features = view.features.map((f) => id(f.name));
+  // arg_max over (event, created) is a hash aggregate: half the time of a window over every row of the table.
+  const rows = await duck.all<Record<string, unknown> & { v: Record<string, unknown> }>(
+    `SELECT ${keys.join(', ')}, arg_max(struct_pack(__ev := epoch_ms(event_timestamp)::DOUBLE, __cr := epoch_ms(created_timestamp)::DOUBLE, ${features.map((f) => `${f} := ${f}`).join(', ')}), (event_timestamp, created_timestamp)) AS v
+     FROM read_parquet(${sqlString(file)}) WHERE event_timestamp BETWEEN ${ts(start)} AND ${ts(end)} GROUP BY ALL`,
   );
   return rows.map((r) => ({
     key: entityKey(view.joinKeys.map((k) => r[k])),
-    eventTs: r.__ev as number,
-    createdTs: r.__cr as number,
-    values: view.features.map((f) => (f.dtype === 'Int64' && r[f.name] != null ? Number(r[f.name]) : (r[f.name] ?? null))),
+    eventTs: r.v.__ev as number,
+    createdTs: r.v.__cr as number,
+    values: view.features.map((f) => (f.dtype === 'Int64' && r.v[f.name] != null ? Number(r.v[f.name]) : (r.v[f.name] ?? null))),
   }));
 }
 

@@ -10,16 +10,28 @@ export interface RedisOnlineStoreConfig {
   keyPrefix: string;
 }
 
-// Refuses a value whose version prefix is not newer than the stored one, atomically on the server.
+// For each key: refuses a value whose version prefix is not newer than the stored one, atomically on the server.
+// ARGV holds (value, expire-at ms or 0) per key.
 const SET_IF_NEWER = `
-local old = redis.call('GET', KEYS[1])
-if old and string.sub(old, 1, ${PREFIX_LENGTH}) >= string.sub(ARGV[1], 1, ${PREFIX_LENGTH}) then return 0 end
-if ARGV[2] ~= '0' then redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2]) else redis.call('SET', KEYS[1], ARGV[1]) end
-return 1`;
+local written = 0
+for i, key in ipairs(KEYS) do
+  local value, expireAt = ARGV[2 * i - 1], ARGV[2 * i]
+  local old = redis.call('GET', key)
+  if not old or string.sub(old, 1, ${PREFIX_LENGTH}) < string.sub(value, 1, ${PREFIX_LENGTH}) then
+    if expireAt ~= '0' then redis.call('SET', key, value, 'PXAT', expireAt) else redis.call('SET', key, value) end
+    written = written + 1
+  end
+end
+return written`;
 
-type Client = (Redis | Cluster) & { meshSetIfNewer(key: string, value: string, expireAt: string): Promise<number> };
+type Client = (Redis | Cluster) & {
+  meshSetIfNewer(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
+  meshSetIfNewerOne(key: string, value: string, expireAt: string): Promise<number>;
+};
 
-const WRITE_CHUNK = 5000;
+// Keys per script call on one node; on a cluster one key per call, since a script's keys must share a slot.
+const KEYS_PER_CALL = 200;
+const WRITE_CHUNK = 10_000;
 
 /**
  * Redis layout: one string per (view version, entity), key `<prefix><view>@v<N>:<entity key>`, value the encoded record
@@ -43,7 +55,9 @@ export class RedisOnlineStore implements OnlineStore {
           { redisOptions: options, enableAutoPipelining: true },
         )
       : new Redis(config.url, options);
-    client.defineCommand('meshSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
+    client.defineCommand('meshSetIfNewer', { lua: SET_IF_NEWER });
+    // With a fixed key count ioredis can route each call to the node owning its key.
+    client.defineCommand('meshSetIfNewerOne', { numberOfKeys: 1, lua: SET_IF_NEWER });
     this.client = client as Client;
   }
 
@@ -55,9 +69,17 @@ export class RedisOnlineStore implements OnlineStore {
     let written = 0;
     for (let i = 0; i < records.length; i += WRITE_CHUNK) {
       const chunk = records.slice(i, i + WRITE_CHUNK);
-      const results = await this.guard(() =>
-        Promise.all(chunk.map((r) => this.client.meshSetIfNewer(this.key(table, r.key), encodeRecord(r), expireAfterMs > 0 ? String(r.eventTs + expireAfterMs) : '0'))),
-      );
+      const expireAt = (r: OnlineWrite) => (expireAfterMs > 0 ? String(r.eventTs + expireAfterMs) : '0');
+      const calls: Promise<number>[] = [];
+      if (this.config.cluster) {
+        for (const r of chunk) calls.push(this.client.meshSetIfNewerOne(this.key(table, r.key), encodeRecord(r), expireAt(r)));
+      } else {
+        for (let j = 0; j < chunk.length; j += KEYS_PER_CALL) {
+          const batch = chunk.slice(j, j + KEYS_PER_CALL);
+          calls.push(this.client.meshSetIfNewer(batch.length, ...batch.map((r) => this.key(table, r.key)), ...batch.flatMap((r) => [encodeRecord(r), expireAt(r)])));
+        }
+      }
+      const results = await this.guard(() => Promise.all(calls));
       written += results.reduce((a, b) => a + b, 0);
     }
     return { written, skipped: records.length - written };

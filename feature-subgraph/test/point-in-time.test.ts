@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Duck } from '../../platform/duckdb.js';
-import { pointInTimeSql } from '../offline/historical.js';
+import { pointInTimeQuery, type PitSource } from '../offline/historical.js';
 import type { ViewRequest, ViewVersion } from '../registry.js';
 
 const BASE = Date.UTC(2026, 0, 1);
@@ -47,6 +47,12 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
   });
   afterAll(() => duck.close());
 
+  async function run<T extends Record<string, unknown>>(entities: string, sources: PitSource[]): Promise<T[]> {
+    const query = pointInTimeQuery(entities, sources);
+    for (const statement of query.prepare) await duck.run(statement);
+    return duck.all<T>(query.select);
+  }
+
   async function table(name: string, rows: FeatureRow[]): Promise<void> {
     await duck.run(`CREATE OR REPLACE TABLE ${name} (customer_id VARCHAR, event_timestamp TIMESTAMP, created_timestamp TIMESTAMP, value BIGINT)`);
     if (rows.length) await duck.run(`INSERT INTO ${name} VALUES ${rows.map((r) => `('${r.key}', ${ts(r.event)}, ${ts(r.created)}, ${r.value})`).join(', ')}`);
@@ -60,11 +66,10 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         await duck.run(`CREATE OR REPLACE TABLE ent (customer_id VARCHAR, event_timestamp TIMESTAMP, label INTEGER, __mesh_row BIGINT)`);
         await duck.run(`INSERT INTO ent VALUES ${entities.map((e, i) => `('${e.key}', ${ts(e.at)}, ${i * 7}, ${i})`).join(', ')}`);
         const uniqueA = new Set(a.map((r) => `${r.key}|${r.event}`)).size === a.length;
-        const sql = pointInTimeSql('ent', [
+        const got = await run<{ customer_id: string; label: number; a__value: string | null; b__value: string | null }>('ent', [
           { request: request('a', ttlA), relation: 'fa', unique: uniqueA },
           { request: request('b', ttlB), relation: 'fb', unique: false },
         ]);
-        const got = await duck.all<{ customer_id: string; label: number; a__value: string | null; b__value: string | null }>(sql);
         expect(got.map((r) => [r.customer_id, r.label, r.a__value === null ? null : Number(r.a__value), r.b__value === null ? null : Number(r.b__value)])).toEqual(
           entities.map((e, i) => [e.key, i * 7, oracle(a, e, ttlA), oracle(b, e, ttlB)]),
         );
@@ -76,7 +81,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
   it('the oracle itself distinguishes leakage: a row one minute in the future is never used', async () => {
     await table('fa', [{ key: 'c1', event: 10, created: 0, value: 1 }, { key: 'c1', event: 11, created: 0, value: 2 }]);
     await duck.run(`CREATE OR REPLACE TABLE ent AS SELECT 'c1' AS customer_id, ${ts(10)} AS event_timestamp, 0::BIGINT AS __mesh_row`);
-    const [row] = await duck.all<{ a__value: string }>(pointInTimeSql('ent', [{ request: request('a', 0), relation: 'fa', unique: true }]));
+    const [row] = await run<{ a__value: string }>('ent', [{ request: request('a', 0), relation: 'fa', unique: true }]);
     expect(Number(row!.a__value)).toBe(1);
   });
 });
