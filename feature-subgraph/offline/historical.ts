@@ -78,8 +78,13 @@ export async function writeTrainingSet(platform: Platform, request: TrainingSetR
   return withTrainingSet(platform, request, async (duck, sql) => {
     fs.mkdirSync(path.dirname(path.resolve(request.out)), { recursive: true });
     const tmp = `${path.resolve(request.out)}.${process.pid}.tmp`;
-    const { Count } = await duck.one<{ Count: number }>(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet)`);
-    fs.renameSync(tmp, path.resolve(request.out));
+    let Count: number;
+    try {
+      ({ Count } = await duck.one<{ Count: number }>(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet)`));
+      fs.renameSync(tmp, path.resolve(request.out));
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
     const columns = (await duck.all<{ name: string }>(`SELECT name FROM parquet_schema(${sqlString(path.resolve(request.out))}) WHERE num_children IS NULL`)).map((c) => c.name);
     return { rows: Number(Count), columns, ms: Date.now() - started };
   });
