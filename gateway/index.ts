@@ -16,6 +16,8 @@ import { supergraphFile } from './supergraph.js';
 import { useAuthorization, type PiiOwners } from './plugins/useAuthorization.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { useSubgraphErrors } from './plugins/useSubgraphErrors.js';
+import { useUsageRecording } from './plugins/useUsageRecording.js';
+import { UsageRecorder } from '../governance/schema-registry/usage.js';
 
 export interface GatewayOptions {
   supergraphFile: string;
@@ -30,6 +32,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway extends Listening {
   metrics: Metrics;
+  /** Operation usage for schema checks (absent on the ungoverned gateway); flushed every few seconds and on close. */
+  usage?: UsageRecorder;
 }
 
 export async function startGateway(platform: Platform, options: GatewayOptions): Promise<RunningGateway> {
@@ -60,12 +64,20 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     blockFieldSuggestion: { enabled: production },
   }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
   const metrics = new Metrics('gateway');
+  const usage = options.ungoverned ? undefined : new UsageRecorder(platform.store, platform.log);
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     validationRules: armor.validationRules,
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]), useMetrics(metrics), ...(options.ungoverned ? [] : [useAuthorization(policy, state)]), useSubgraphErrors()],
+    plugins: [
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      useMetrics(metrics),
+      // Before authorization, which prunes the document: usage is what the client asked for.
+      ...(usage ? [useUsageRecording(usage)] : []),
+      ...(options.ungoverned ? [] : [useAuthorization(policy, state)]),
+      useSubgraphErrors(),
+    ],
   });
   await server.start();
   const listening = await listen(
@@ -79,9 +91,11 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   return {
     ...listening,
     metrics,
+    usage,
     close: async () => {
       await listening.close();
       await server.stop();
+      await usage?.close();
     },
   };
 }

@@ -6,10 +6,10 @@ import { listDomains } from '../platform/domains.js';
 import { startSubgraph, SCHEMA_FILE, type RunningSubgraph } from '../platform/subgraph/serve.js';
 import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../governance/composition.js';
 import { startGateway, type RunningGateway } from './index.js';
+import { writeAtomic } from '../platform/files.js';
 import { loadRegistry } from '../feature-subgraph/registry.js';
 import { startFeatureServer, FEATURES_SUBGRAPH, type RunningFeatureServer } from '../feature-subgraph/serving/server.js';
 
-export const SUPERGRAPH_CONFIG = path.join(REPO_ROOT, 'supergraph.yaml');
 export const EXAMPLE_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerOverview.graphql'), 'utf8');
 
 export interface RunningMesh {
@@ -21,20 +21,12 @@ export interface RunningMesh {
   close(): Promise<void>;
 }
 
-/** Writes a file so that readers (a watching gateway) see the old or the new content, never a partial one. */
-export function writeAtomic(file: string, content: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
-}
-
 /**
  * The whole mesh in one process, for `npm start` and tests: every domain's subgraph (on the port supergraph.yaml gives it,
  * or any free port), a supergraph composed from what is actually running, and the gateway.
  */
 export async function startMesh(platform: Platform, options: { gatewayPort: number; randomPorts?: boolean; open?: boolean }): Promise<RunningMesh> {
-  const configured = new Map(loadSupergraphConfig(SUPERGRAPH_CONFIG).map((s) => [s.name, s.url]));
+  const configured = new Map(loadSupergraphConfig(platform.config.gateway.config).map((s) => [s.name, s.url]));
   const subgraphs: RunningSubgraph[] = [];
   let features: RunningFeatureServer | undefined;
   try {

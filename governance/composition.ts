@@ -9,6 +9,8 @@ export interface SubgraphSource {
   name: string;
   url: string;
   sdl: string;
+  /** Where the SDL came from, when it is a file (its folder holds the subgraph's package.json and CHANGELOG.md). */
+  schemaFile?: string;
 }
 
 /** Rover's supergraph config (`supergraph.yaml`): the subgraphs with their routing URLs and schema files. */
@@ -23,7 +25,7 @@ export function loadSupergraphConfig(file: string): SubgraphSource[] {
   return Object.entries(raw.subgraphs).map(([name, s]) => {
     if (!s?.routing_url || !s.schema?.file) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: subgraph "${name}" needs routing_url and schema.file`);
     const schemaFile = path.resolve(path.dirname(file), s.schema.file);
-    return { name, url: s.routing_url, sdl: fs.readFileSync(schemaFile, 'utf8') };
+    return { name, url: s.routing_url, sdl: fs.readFileSync(schemaFile, 'utf8'), schemaFile };
   });
 }
 

@@ -42,7 +42,8 @@ export interface MeshConfig {
     /** Signs the identity the gateway forwards to subgraphs; subgraphs refuse requests without it. */
     internalSecret: string;
   };
-  gateway: { port: number; supergraphFile: string };
+  /** `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve. */
+  gateway: { port: number; supergraphFile: string; config: string };
   online: OnlineStoreConfig;
 }
 
@@ -104,7 +105,11 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       audience: env.MESH_JWT_AUDIENCE || undefined,
       internalSecret,
     },
-    gateway: { port, supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')) },
+    gateway: {
+      port,
+      supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')),
+      config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
+    },
     online: env.REDIS_URL
       ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },

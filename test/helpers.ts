@@ -113,6 +113,25 @@ export async function redisClusterForTests(): Promise<{ urls: string; stop(): Pr
   return { urls: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), stop };
 }
 
+/**
+ * A private copy of the domain folders that tests may change, at the repository root so that the domains' relative
+ * imports of the platform still resolve (`../../platform/…`). Git ignores `.domains-*`.
+ */
+export function copyDomains(): { dir: string; remove(): void } {
+  const dir = path.join(REPO_ROOT, `.domains-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.cpSync(path.join(REPO_ROOT, 'subgraphs'), dir, { recursive: true });
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A Rover supergraph.yaml for running subgraphs: their real URLs, schema files from `domainsDir` (features from the repo). */
+export function supergraphConfigFor(subgraphs: { name: string; url: string }[], domainsDir: string): string {
+  const file = path.join(tempDir('mesh-supergraph-'), 'supergraph.yaml');
+  const schemaFile = (name: string) => (name === 'features' ? path.join(REPO_ROOT, 'feature-subgraph', 'schema.graphql') : path.join(domainsDir, name, 'schema.graphql'));
+  const body = subgraphs.map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`).join('');
+  fs.writeFileSync(file, `federation_version: =2.5.0\nsubgraphs:\n${body}`);
+  return file;
+}
+
 /** Small, fast generator settings for tests. */
 export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
 

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlatform, type Platform } from '../../platform/context.js';
-import { loadConfig } from '../../platform/config.js';
+import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { signUserToken } from '../../platform/auth.js';
 import { isMeshError } from '../../platform/errors.js';
 import { composeSupergraph, loadSupergraphConfig } from '../../governance/composition.js';
 import { startGateway, type RunningGateway } from '../index.js';
-import { SUPERGRAPH_CONFIG, writeAtomic } from '../mesh.js';
+import { writeAtomic } from '../../platform/files.js';
 import { gql } from './mesh.js';
 import { tempDir } from '../../test/helpers.js';
 
@@ -20,7 +20,7 @@ let supergraphFile: string;
 beforeAll(async () => {
   platform = createPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
   supergraphFile = path.join(platform.config.dataDir, 'supergraph.graphql');
-  writeAtomic(supergraphFile, composeSupergraph(loadSupergraphConfig(SUPERGRAPH_CONFIG)).supergraphSdl);
+  writeAtomic(supergraphFile, composeSupergraph(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'))).supergraphSdl);
   gateway = await startGateway(platform, { supergraphFile, port: 0 });
 });
 afterAll(async () => gateway?.close());

@@ -1,14 +1,15 @@
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from '../composition.js';
-import { SUPERGRAPH_CONFIG } from '../../gateway/mesh.js';
+
 import { verifyUserToken } from '../../platform/auth.js';
-import { loadConfig } from '../../platform/config.js';
+import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { isMeshError } from '../../platform/errors.js';
 
-const sources = () => loadSupergraphConfig(SUPERGRAPH_CONFIG);
+const sources = () => loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'));
 
 function expectComposition(subgraphs: SubgraphSource[], code: string, message: RegExp): void {
   try {

@@ -9,7 +9,6 @@ import { writeTrainingSet } from '../../../feature-subgraph/offline/historical.j
 import { createOnlineStore } from '../../../feature-subgraph/online/index.js';
 import { startFeatureServer, FEATURES_SUBGRAPH } from '../../../feature-subgraph/serving/server.js';
 import { loadSupergraphConfig } from '../../../governance/composition.js';
-import { SUPERGRAPH_CONFIG } from '../../../gateway/mesh.js';
 import { featureSubgraphSdl } from '../../../feature-subgraph/serving/schema.js';
 import type { PlannedChange } from '../../../feature-subgraph/registry.js';
 import type { OfflineManifest } from '../../../feature-subgraph/offline/table.js';
@@ -101,7 +100,7 @@ export function registerFeatures(program: Command): void {
     .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', Number)
     .action(async (o: { port?: number }) => {
       const platform = createPlatform();
-      const url = loadSupergraphConfig(SUPERGRAPH_CONFIG).find((s) => s.name === FEATURES_SUBGRAPH)?.url;
+      const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === FEATURES_SUBGRAPH)?.url;
       const s = await startFeatureServer(platform, { port: o.port ?? (url ? Number(new URL(url).port) : 0) });
       process.stdout.write(`features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online store ${s.online.url}\n`);
       const stop = () => void s.close().then(() => process.exit(0));

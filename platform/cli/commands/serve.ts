@@ -8,7 +8,7 @@ import { composeSupergraph, loadSupergraphConfig } from '../../../governance/com
 import { loadRoles, knownRoles } from '../../../governance/access.js';
 import { listDomains } from '../../domains.js';
 import { startGateway } from '../../../gateway/index.js';
-import { SUPERGRAPH_CONFIG, writeAtomic } from '../../../gateway/mesh.js';
+import { writeAtomic } from '../../files.js';
 import { REPO_ROOT } from '../../config.js';
 import { MeshError, ErrorCode } from '../../errors.js';
 
@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
     .action(async (name: string, o: { port?: number }) => {
       const platform = createPlatform();
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
-      const url = loadSupergraphConfig(SUPERGRAPH_CONFIG).find((s) => s.name === name)?.url;
+      const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === name)?.url;
       const s = await startSubgraph(platform, domain!, o.port ?? (url ? Number(new URL(url).port) : 0));
       process.stdout.write(`subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`);
       untilInterrupted(s.close);
@@ -43,11 +43,12 @@ export function registerServe(program: Command): void {
   program
     .command('compose')
     .description("compose supergraph.yaml's subgraphs into a supergraph SDL (exits non-zero on composition errors)")
-    .option('--config <file>', 'Rover supergraph config', SUPERGRAPH_CONFIG)
+    .option('--config <file>', 'Rover supergraph config (default: MESH_SUPERGRAPH_CONFIG or ./supergraph.yaml)')
     .option('--out <file>', 'where to write the supergraph (default: MESH_SUPERGRAPH_FILE)')
-    .action((o: { config: string; out?: string }) => {
+    .action((o: { config?: string; out?: string }) => {
       const platform = createPlatform();
-      const { supergraphSdl, hints } = composeSupergraph(loadSupergraphConfig(path.resolve(o.config)));
+      o.config = path.resolve(o.config ?? platform.config.gateway.config);
+      const { supergraphSdl, hints } = composeSupergraph(loadSupergraphConfig(o.config));
       const out = path.resolve(o.out ?? platform.config.gateway.supergraphFile);
       writeAtomic(out, supergraphSdl);
       process.stdout.write(`composed ${path.relative(REPO_ROOT, path.resolve(o.config))} into ${out} (${hints.length} hints)\n`);

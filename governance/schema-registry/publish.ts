@@ -1,0 +1,65 @@
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import type { Platform } from '../../platform/context.js';
+import { REPO_ROOT } from '../../platform/config.js';
+import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { writeAtomic } from '../../platform/files.js';
+import { checkSchema, contractVersion, subgraphFiles, type CheckOptions, type CheckReport } from './check.js';
+import { PUBLISHED_SUPERGRAPH_KEY, SchemaRegistry, type SchemaVersion } from './registry.js';
+
+export interface PublishResult {
+  report: CheckReport;
+  published: SchemaVersion;
+  supergraphFile: string;
+}
+
+/**
+ * Checks, then records the schema (with its contract, git commit, author, time) and writes the recomposed supergraph to
+ * the object store and to MESH_SUPERGRAPH_FILE, which running gateways watch and swap in between requests.
+ */
+export async function publishSchema(platform: Platform, options: CheckOptions & { author?: string }): Promise<PublishResult> {
+  const report = await checkSchema(platform, options);
+  if (!report.ok || !report.supergraphSdl) {
+    const failed = report.steps.filter((s) => !s.ok);
+    throw new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${options.subgraph}: not published, ${failed.map((s) => `${s.name}: ${s.problems.join('; ')}`).join(' | ')}`, { report });
+  }
+  const registry = new SchemaRegistry(platform.store);
+  const current = await registry.current(options.subgraph);
+  if (report.unchanged && current && !options.rollbackTo) return { report, published: current, supergraphFile: platform.config.gateway.supergraphFile };
+  const files = subgraphFiles(platform, options.subgraph);
+  const sdl = options.rollbackTo?.sdl ?? options.sdl ?? files.source.sdl;
+  const contract = options.rollbackTo ? options.rollbackTo.contract : files.contract;
+  const published = await registry.publish({
+    subgraph: options.subgraph,
+    version: report.version,
+    sdl,
+    contract,
+    contractVersion: contract ? contractVersion(contract) : null,
+    gitCommit: gitCommit(),
+    author: options.author ?? defaultAuthor(),
+    publishedAt: new Date().toISOString(),
+    ...(options.rollbackTo ? { rollbackOf: options.rollbackTo.seq } : {}),
+  });
+  await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, report.supergraphSdl, { tags: { layer: 'platform', 'data-product': 'supergraph' }, contentType: 'application/graphql' });
+  writeAtomic(platform.config.gateway.supergraphFile, report.supergraphSdl);
+  platform.log.info({ subgraph: options.subgraph, seq: published.seq, version: published.version }, 'schema published');
+  return { report, published, supergraphFile: platform.config.gateway.supergraphFile };
+}
+
+/** Republishes an earlier version through the same checks (its semver need not grow). */
+export async function rollbackSchema(platform: Platform, subgraph: string, ref: string, options: Omit<CheckOptions, 'subgraph'> & { author?: string } = {}): Promise<PublishResult> {
+  const target = await new SchemaRegistry(platform.store).get(subgraph, ref);
+  return publishSchema(platform, { ...options, subgraph, rollbackTo: target });
+}
+
+function gitCommit(): string | null {
+  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  return `${r.stdout.trim()}${dirty ? '-dirty' : ''}`;
+}
+
+function defaultAuthor(): string {
+  const r = spawnSync('git', ['config', 'user.email'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return (r.status === 0 && r.stdout.trim()) || os.userInfo().username;
+}

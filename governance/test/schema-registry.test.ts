@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../platform/config.js';
+import { createPlatform, type Platform } from '../../platform/context.js';
+import { listDomains } from '../../platform/domains.js';
+import { generateMarketplace } from '../../jobs/generate/index.js';
+import { runDomainPipeline } from '../../jobs/pipeline/run.js';
+import { startSubgraph } from '../../platform/subgraph/serve.js';
+import { startMesh, type RunningMesh } from '../../gateway/mesh.js';
+import { bearer, gql, MESH_DATA } from '../../gateway/test/mesh.js';
+import { copyDomains, supergraphConfigFor, tempDir } from '../../test/helpers.js';
+import { checkSchema, type CheckReport } from '../schema-registry/check.js';
+import { publishSchema, rollbackSchema } from '../schema-registry/publish.js';
+import { SchemaRegistry } from '../schema-registry/registry.js';
+
+let platform: Platform;
+let mesh: RunningMesh;
+let domains: ReturnType<typeof copyDomains>;
+const cleanups: (() => void)[] = [];
+const salesDir = () => path.join(domains.dir, 'sales');
+const salesSdl = () => fs.readFileSync(path.join(salesDir(), 'schema.graphql'), 'utf8');
+const setVersion = (version: string, changelog?: string) => {
+  fs.writeFileSync(path.join(salesDir(), 'package.json'), JSON.stringify({ name: '@mesh/sales', version, private: true, type: 'module' }));
+  if (changelog) fs.appendFileSync(path.join(salesDir(), 'CHANGELOG.md'), `\n## ${version}\n- ${changelog}\n`);
+};
+const step = (r: CheckReport, name: string) => r.steps.find((s) => s.name === name)!;
+
+beforeAll(async () => {
+  domains = copyDomains();
+  const dataDir = tempDir();
+  const base = { MESH_DATA_DIR: dataDir, MESH_DOMAINS_DIR: domains.dir, MESH_LOG_LEVEL: 'silent' };
+  const boot = createPlatform(loadConfig(base));
+  await generateMarketplace(boot.store, MESH_DATA);
+  for (const d of listDomains(boot.config.domainsDir)) await runDomainPipeline(boot, d);
+  mesh = await startMesh(boot, { gatewayPort: 0, randomPorts: true });
+  // The registry routes to the subgraphs actually running, with schema files in the private copy of the domains.
+  platform = createPlatform(loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }), boot.store);
+  for (const s of mesh.subgraphs) expect((await publishSchema(platform, { subgraph: s.name })).published.seq).toBe(1);
+  // Real traffic: the storefront reads signupDate; nobody reads phone.
+  const res = await gql(mesh.gateway.url, 'query CustomerSince($id: ID!) { customer(id: $id) { id signupDate } }', { id: 'c-0000001' }, { ...(await bearer(platform, 'analyst')), 'apollographql-client-name': 'storefront' });
+  expect(res.body.errors).toBeUndefined();
+  await mesh.gateway.usage!.flush();
+});
+
+afterAll(async () => {
+  await mesh?.close();
+  domains?.remove();
+  for (const c of cleanups) c();
+});
+
+describe('schema checks', () => {
+  it('a composition error fails with its code', async () => {
+    const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('type Customer @key(fields: "id") {\n  id: ID!', 'type Customer @key(fields: "id") {\n  id: Int!') });
+    expect(r.ok).toBe(false);
+    expect(step(r, 'composition').ok).toBe(false);
+    expect(step(r, 'composition').problems.join()).toMatch(/FIELD_TYPE_MISMATCH/);
+  });
+
+  it('removing a field a recorded operation uses fails and names the operation and client; excluding the client lets it pass that step', async () => {
+    setVersion('2.0.0', 'remove Customer.signupDate');
+    const sdl = salesSdl().replace(/\n\s*signupDate: String\n/, '\n');
+    const r = await checkSchema(platform, { subgraph: 'sales', sdl });
+    expect(r.ok).toBe(false);
+    expect(step(r, 'operations').ok).toBe(false);
+    const removal = r.changes.find((c) => c.path === 'Customer.signupDate')!;
+    expect(removal.criticality).toBe('BREAKING');
+    expect(removal.usedBy).toEqual([expect.objectContaining({ operation: 'CustomerSince', client: 'storefront', count: 1 })]);
+    expect(step(r, 'operations').problems[0]).toMatch(/CustomerSince \(storefront, 1x/);
+    expect(step(r, 'versioning').problems).toContain('Customer.signupDate is removed without a prior deprecation: publish it with @deprecated first');
+    const excluded = await checkSchema(platform, { subgraph: 'sales', sdl, excludeClients: ['storefront'] });
+    expect(step(excluded, 'operations').ok).toBe(true);
+  });
+
+  it('adding a field passes; a version that does not grow fails', async () => {
+    const sdl = salesSdl().replace('  segment: String!\n', '  segment: String!\n  "Loyalty programme tier."\n  loyaltyTier: String\n');
+    setVersion('1.0.0');
+    const same = await checkSchema(platform, { subgraph: 'sales', sdl });
+    expect(same.changes.map((c) => [c.criticality, c.type])).toEqual([
+      ['SAFE', 'FIELD_ADDED'],
+      ['SAFE', 'FIELD_DESCRIPTION_ADDED'],
+    ]);
+    expect(step(same, 'versioning').problems).toEqual(['version 1.0.0 must be greater than the published 1.0.0']);
+    setVersion('1.1.0');
+    expect((await checkSchema(platform, { subgraph: 'sales', sdl })).ok).toBe(true);
+  });
+
+  it('removing an unused deprecated field passes, with a major version and a changelog entry', async () => {
+    setVersion('1.1.0');
+    const deprecated = salesSdl().replace('phone: String @pii(kind: "phone")', 'phone: String @pii(kind: "phone") @deprecated(reason: "ask the CRM")');
+    const first = await publishSchema(platform, { subgraph: 'sales', sdl: deprecated });
+    expect(first.report.changes.map((c) => c.criticality)).not.toContain('BREAKING');
+    const removed = deprecated.replace(/\n\s*phone: String @pii\(kind: "phone"\) @deprecated\(reason: "ask the CRM"\)/, '');
+    setVersion('1.2.0');
+    const minor = await checkSchema(platform, { subgraph: 'sales', sdl: removed });
+    expect(step(minor, 'operations').ok).toBe(true);
+    expect(step(minor, 'versioning').problems).toEqual(['breaking changes need a major version (1.1.0 → 2.0.0)', 'breaking changes need a CHANGELOG.md entry "## 1.2.0"']);
+    setVersion('3.0.0', 'remove the deprecated Customer.phone');
+    const major = await checkSchema(platform, { subgraph: 'sales', sdl: removed });
+    expect(major.ok).toBe(true);
+    expect(major.changes.find((c) => c.path === 'Customer.phone')).toMatchObject({ criticality: 'BREAKING', usedBy: [] });
+  });
+
+  it('contract changes are classified in the same run: a removed property breaks, an optional one is safe', async () => {
+    const contractFile = path.join(salesDir(), 'contract.odcs.yaml');
+    const original = fs.readFileSync(contractFile, 'utf8');
+    try {
+      fs.writeFileSync(contractFile, original.replace(/\n\s*- \{ name: phone,[^\n]*\}/, '').replace('- { name: signup_date, logicalType: date, classification: internal }', '- { name: signup_date, logicalType: date, classification: internal }\n      - { name: referral_code, logicalType: string, classification: internal }'));
+      const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl() });
+      const contract = r.changes.filter((c) => c.source === 'contract');
+      expect(contract).toEqual(
+        expect.arrayContaining([expect.objectContaining({ criticality: 'BREAKING', path: 'customers.phone' }), expect.objectContaining({ criticality: 'SAFE', path: 'customers.referral_code' })]),
+      );
+      expect(step(r, 'contract').problems[0]).toMatch(/breaking contract changes need a major contract version \(1\.0\.0 → 2\.0\.0\)/);
+    } finally {
+      fs.writeFileSync(contractFile, original);
+    }
+  });
+});
+
+describe('publish, hot reload, log, rollback', () => {
+  it('a published field is served by the running gateway without a restart or a failed request', async () => {
+    // The sales team ships code and schema: a new field with its resolver, deployed by restarting the subgraph
+    // (from a new checkout: a module is loaded once per path in a process).
+    const release = copyDomains();
+    cleanups.push(release.remove);
+    const sdl = salesSdl().replace('  segment: String!\n', '  segment: String!\n  "ISO country code in lower case."\n  countryCode: String\n');
+    fs.writeFileSync(path.join(release.dir, 'sales', 'schema.graphql'), sdl);
+    const resolvers = path.join(release.dir, 'sales', 'resolvers.ts');
+    fs.writeFileSync(resolvers, fs.readFileSync(resolvers, 'utf8').replace('    Customer: {\n', '    Customer: {\n      countryCode: (c: Customer) => String(c.country).toLowerCase(),\n'));
+    const old = mesh.subgraphs.find((s) => s.name === 'sales')!;
+    await old.close();
+    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, old.port);
+    mesh.subgraphs[mesh.subgraphs.indexOf(old)] = restarted;
+
+    const auth = await bearer(platform, 'analyst');
+    const before = await gql(mesh.gateway.url, '{ customer(id: "c-0000001") { countryCode } }', {}, auth);
+    expect(before.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    let stop = false;
+    const statuses: number[] = [];
+    const load = (async () => {
+      while (!stop) statuses.push((await gql(mesh.gateway.url, '{ customer(id: "c-0000002") { id country orders(first: 1) { id } } }', {}, auth)).status);
+    })();
+    setVersion('3.1.0');
+    const { published } = await publishSchema(platform, { subgraph: 'sales', sdl });
+    expect(published.version).toBe('3.1.0');
+    let after;
+    for (let i = 0; i < 100; i++) {
+      after = await gql<{ customer: { countryCode: string } }>(mesh.gateway.url, '{ customer(id: "c-0000001") { countryCode } }', {}, auth);
+      if (!after.body.errors) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop = true;
+    await load;
+    expect(after!.body.data!.customer.countryCode).toMatch(/^[a-z]{2}$/);
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('log lists every version; rollback republishes an earlier one through the same checks', async () => {
+    const registry = new SchemaRegistry(platform.store);
+    const log = await registry.log('sales');
+    expect(log.map((v) => v.version)).toEqual(['1.0.0', '1.1.0', '3.1.0']);
+    expect(log.every((v) => v.author && v.publishedAt && v.contractVersion === '1.0.0')).toBe(true);
+    // Back to 1.1.0: countryCode disappears, and nothing recorded uses it... but phone is still deprecated there.
+    const { published, report } = await rollbackSchema(platform, 'sales', '2');
+    expect(published).toMatchObject({ seq: 4, version: '1.1.0', rollbackOf: 2 });
+    expect(report.changes.find((c) => c.path === 'Customer.countryCode')?.criticality).toBe('BREAKING');
+    expect((await registry.current('sales'))!.sdl).toBe((await registry.get('sales', 2)).sdl);
+  });
+});
