@@ -25,6 +25,7 @@ export function loadSupergraphConfig(file: string): SubgraphSource[] {
   return Object.entries(raw.subgraphs).map(([name, s]) => {
     if (!s?.routing_url || !s.schema?.file) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: subgraph "${name}" needs routing_url and schema.file`);
     const schemaFile = path.resolve(path.dirname(file), s.schema.file);
+    if (!fs.existsSync(schemaFile)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: the schema file of subgraph "${name}" does not exist: ${schemaFile}`);
     return { name, url: s.routing_url, sdl: fs.readFileSync(schemaFile, 'utf8'), schemaFile };
   });
 }
