@@ -6,6 +6,7 @@ import { currentViews, findView, loadRegistry, saveRegistry, tableId, type ViewV
 import { requireOfflineTable } from './offline/table.js';
 import { entityKey } from './online/codec.js';
 import type { OnlineStore, OnlineWrite } from './online/types.js';
+import { materializeEvent } from '../lineage/jobs.js';
 
 export interface MaterializeOptions {
   /** View names (current version) or `view@vN`; all current views when empty. */
@@ -69,6 +70,9 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
       };
       reports.push(report);
       await recordWatermark(platform, online.url, view, report);
+      platform.lineage.emit(
+        materializeEvent({ namespace: platform.lineage.namespace, storeNamespace: platform.lineage.storeNamespace, onlineNamespace: online.url, table: tableId(view), features: view.features.map((f) => f.name) }),
+      );
       platform.log.info(report, 'feature view materialized');
     }
     return reports;

@@ -18,6 +18,10 @@ import { useMetrics } from './plugins/useMetrics.js';
 import { useSubgraphErrors } from './plugins/useSubgraphErrors.js';
 import { useUsageRecording } from './plugins/useUsageRecording.js';
 import { UsageRecorder } from '../governance/schema-registry/usage.js';
+import { useLineage } from './plugins/useLineage.js';
+import { OperationLineage } from '../lineage/operations.js';
+import { loadFieldLineage } from '../lineage/fields.js';
+import { loadSupergraphConfig } from '../governance/composition.js';
 
 export interface GatewayOptions {
   supergraphFile: string;
@@ -34,6 +38,8 @@ export interface RunningGateway extends Listening {
   metrics: Metrics;
   /** Operation usage for schema checks (absent on the ungoverned gateway); flushed every few seconds and on close. */
   usage?: UsageRecorder;
+  /** Field-level lineage of served operations (absent on the ungoverned gateway). */
+  lineage?: OperationLineage;
 }
 
 export async function startGateway(platform: Platform, options: GatewayOptions): Promise<RunningGateway> {
@@ -65,6 +71,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
   const metrics = new Metrics('gateway');
   const usage = options.ungoverned ? undefined : new UsageRecorder(platform.store, platform.log);
+  const lineage = options.ungoverned ? undefined : new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config)));
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !production,
@@ -75,6 +82,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       useMetrics(metrics),
       // Before authorization, which prunes the document: usage is what the client asked for.
       ...(usage ? [useUsageRecording(usage)] : []),
+      ...(lineage ? [useLineage(lineage, policy, state)] : []),
       ...(options.ungoverned ? [] : [useAuthorization(policy, state)]),
       useSubgraphErrors(),
     ],
@@ -92,10 +100,13 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     ...listening,
     metrics,
     usage,
+    lineage,
     close: async () => {
       await listening.close();
       await server.stop();
       await usage?.close();
+      lineage?.close();
+      await platform.lineage.emitter.flush();
     },
   };
 }

@@ -45,6 +45,17 @@ export interface MeshConfig {
   /** `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve. */
   gateway: { port: number; supergraphFile: string; config: string };
   online: OnlineStoreConfig;
+  lineage: {
+    /** OpenLineage namespace of the mesh's jobs. */
+    namespace: string;
+    http?: { url: string; endpoint: string; apiKey?: string };
+    file?: string;
+    console: boolean;
+    /** The platform's own lineage graph (embedded SQLite). */
+    graphFile: string;
+    spoolDir: string;
+    datahub?: { gmsUrl: string; token?: string };
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -109,6 +120,15 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       port,
       supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')),
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
+    },
+    lineage: {
+      namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',
+      http: env.OPENLINEAGE_URL ? { url: env.OPENLINEAGE_URL, endpoint: env.OPENLINEAGE_ENDPOINT || 'api/v1/lineage', apiKey: env.OPENLINEAGE_API_KEY || undefined } : undefined,
+      file: env.MESH_LINEAGE_FILE ? path.resolve(env.MESH_LINEAGE_FILE) : undefined,
+      console: bool(env, 'MESH_LINEAGE_CONSOLE', false),
+      graphFile: path.join(dataDir, 'lineage.sqlite'),
+      spoolDir: path.join(dataDir, 'lineage-spool'),
+      datahub: env.DATAHUB_GMS_URL ? { gmsUrl: env.DATAHUB_GMS_URL, token: env.DATAHUB_GMS_TOKEN || undefined } : undefined,
     },
     online: env.REDIS_URL
       ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }

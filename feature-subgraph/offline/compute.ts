@@ -9,6 +9,7 @@ import { publishParquet } from '../../jobs/pipeline/publish.js';
 import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
+import { featureComputeEvent, featureInputs } from '../../lineage/jobs.js';
 
 const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
 
@@ -35,6 +36,8 @@ export async function computeFeatureViews(platform: Platform, views: ViewVersion
 
 interface CuratedInputs {
   versions: string[];
+  /** Every curated dataset and its columns, for column lineage. */
+  datasets: { domain: string; dataset: string; columns: string[] }[];
   /** Latest publication of the inputs: the created_timestamp of every row computed from them. */
   createdAt: string;
 }
@@ -42,6 +45,7 @@ interface CuratedInputs {
 async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInputs> {
   await duck.run(`SET TimeZone = 'UTC'`);
   const versions: string[] = [];
+  const datasets: CuratedInputs['datasets'] = [];
   let createdAt = new Date(0).toISOString();
   let asOf = new Date(0).toISOString();
   for (const d of listDomains(platform.config.domainsDir)) {
@@ -52,12 +56,13 @@ async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInp
     if (m.asOf > asOf) asOf = m.asOf;
     await duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
     for (const ds of Object.values(m.datasets)) {
+      datasets.push({ domain: m.domain, dataset: ds.name, columns: ds.columns.map((c) => c.name) });
       await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(await platform.store.localPath(ds.key))})`);
     }
   }
   // as_of(): the extraction time of the newest curated data; snapshot spines end there.
   await duck.run(`CREATE MACRO as_of() AS ${ts(asOf)}`);
-  return { versions, createdAt };
+  return { versions, createdAt, datasets };
 }
 
 async function computeView(duck: Duck, platform: Platform, view: ViewVersion, inputs: CuratedInputs): Promise<OfflineManifest> {
@@ -121,5 +126,16 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
   await putJson(platform.store, offlineManifestKey(view), manifest, { domain: view.domain, 'data-product': view.name, layer: 'features' });
   await duck.run(`DROP TABLE ${id(table)}; DROP TABLE ${id(`${table}_typed`)}`);
   platform.log.info({ view: tableId(view), rows: file.rows, key: file.key, rejected }, 'feature view computed');
+  platform.lineage.emit(
+    featureComputeEvent({
+      namespace: platform.lineage.namespace,
+      storeNamespace: platform.lineage.storeNamespace,
+      table: tableId(view),
+      domain: view.domain,
+      owner: view.owner,
+      columns: [...view.joinKeys, 'event_timestamp', ...view.features.map((f) => f.name)],
+      inputs: featureInputs(view.sql, platform.lineage.storeNamespace, inputs.datasets),
+    }),
+  );
   return manifest;
 }

@@ -18,6 +18,8 @@ import { fingerprint, loadSource, type LoadedSource } from './load.js';
 import { publishParquet } from './publish.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
 import { curatedManifestKey, runsPrefix, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from './types.js';
+import { pipelineEnd, pipelineStart, type PipelineLineage } from '../../lineage/jobs.js';
+import { runUuid } from '../../lineage/openlineage.js';
 
 export interface RunOptions {
   progress?: Progress;
@@ -40,6 +42,15 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
   const extract = await getJson<{ asOf: string }>(store, extractManifestKey(domain.name));
   const asOf = new Date(extract?.asOf ?? startedAt.toISOString());
   const tmpDir = path.join(config.tmpDir, runId);
+  const lineage: PipelineLineage = {
+    namespace: platform.lineage.namespace,
+    storeNamespace: platform.lineage.storeNamespace,
+    domain: domain.name,
+    owner: contract.team?.name,
+    description: contract.description?.purpose,
+    sources: pipeline.sources,
+  };
+  platform.lineage.emit(pipelineStart(lineage, runUuid(runId), startedAt));
 
   const record: RunRecord = {
     runId,
@@ -127,6 +138,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     await putJson(store, `${runsPrefix(domain.name)}${runId}.json`, record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
       platform.log.error({ err, domain: domain.name }, 'could not store the run record'),
     );
+    for (const event of pipelineEnd(lineage, { ...record, runId: runUuid(runId) })) platform.lineage.emit(event);
     await fs.rm(tmpDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { RunEvent } from './openlineage.js';
+import type { Transport } from './transports.js';
+
+/** A column (`field`) of a dataset, or the whole dataset (`field` = '*'). */
+export interface LineageNode {
+  namespace: string;
+  name: string;
+  field: string;
+}
+
+export interface LineageEdge {
+  from: LineageNode;
+  to: LineageNode;
+  job: string;
+  type: string;
+  subtype: string | null;
+  masking: boolean;
+  client: string | null;
+  role: string | null;
+  count: number;
+  lastSeen: string;
+}
+
+export interface Reached extends LineageNode {
+  depth: number;
+  via: string;
+}
+
+/**
+ * The lineage graph kept by the platform (embedded SQLite beside the data): every column edge from every event, with
+ * the job, the transformation, masking, and for gateway operations the client and role. It is a transport, so it
+ * receives exactly what OpenLineage endpoints receive.
+ */
+export class LineageGraph implements Transport {
+  readonly name = 'graph';
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly job: Database.Statement;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS edges (
+        src_ns TEXT, src_name TEXT, src_field TEXT, dst_ns TEXT, dst_name TEXT, dst_field TEXT,
+        job TEXT, type TEXT, subtype TEXT, masking INTEGER, client TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '',
+        count INTEGER, last_seen TEXT,
+        PRIMARY KEY (src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, client, role)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_name, dst_field);
+      CREATE TABLE IF NOT EXISTS jobs (job TEXT PRIMARY KEY, namespace TEXT, last_state TEXT, last_run TEXT, last_time TEXT, runs INTEGER);`);
+    this.upsert = this.db.prepare(`
+      INSERT INTO edges VALUES (@src_ns, @src_name, @src_field, @dst_ns, @dst_name, @dst_field, @job, @type, @subtype, @masking, @client, @role, @count, @last_seen)
+      ON CONFLICT DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), type = excluded.type, subtype = excluded.subtype, masking = excluded.masking`);
+    this.job = this.db.prepare(`
+      INSERT INTO jobs VALUES (@job, @namespace, @state, @run, @time, 1)
+      ON CONFLICT DO UPDATE SET last_state = excluded.last_state, last_run = excluded.last_run, last_time = excluded.last_time, runs = runs + 1`);
+  }
+
+  async send(events: RunEvent[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const e of events) this.record(e);
+    })();
+  }
+
+  private record(e: RunEvent): void {
+    this.job.run({ job: e.job.name, namespace: e.job.namespace, state: e.eventType, run: e.run.runId, time: e.eventTime });
+    if (e.eventType !== 'COMPLETE') return;
+    const stats = e.run.facets?.mesh_operationStats as { count?: number; client?: string; role?: string } | undefined;
+    const base = { job: e.job.name, client: stats?.client ?? '', role: stats?.role ?? '', count: stats?.count ?? 1, last_seen: e.eventTime };
+    for (const out of e.outputs) {
+      const lineage = out.facets?.columnLineage as { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] } | undefined;
+      if (!lineage) {
+        // Dataset-level lineage only: every input dataset feeds the whole output.
+        for (const input of e.inputs) this.edge({ namespace: input.namespace, name: input.name, field: '*' }, { namespace: out.namespace, name: out.name, field: '*' }, 'INDIRECT', null, false, base);
+        continue;
+      }
+      for (const [field, { inputFields }] of Object.entries(lineage.fields ?? {})) {
+        for (const i of inputFields) {
+          const t = i.transformations?.[0];
+          this.edge(i, { namespace: out.namespace, name: out.name, field }, t?.type ?? 'DIRECT', t?.subtype ?? null, i.transformations?.some((x) => x.masking) ?? false, base);
+        }
+      }
+      for (const i of lineage.dataset ?? []) {
+        const t = i.transformations?.[0];
+        this.edge(i, { namespace: out.namespace, name: out.name, field: '*' }, t?.type ?? 'INDIRECT', t?.subtype ?? null, false, base);
+      }
+    }
+  }
+
+  private edge(from: EdgeInput | LineageNode, to: LineageNode, type: string, subtype: string | null, masking: boolean, base: { job: string; client: string; role: string; count: number; last_seen: string }): void {
+    this.upsert.run({ src_ns: from.namespace, src_name: from.name, src_field: 'field' in from ? from.field : '*', dst_ns: to.namespace, dst_name: to.name, dst_field: to.field, type, subtype, masking: masking ? 1 : 0, ...base });
+  }
+
+  /** Everything a dataset (or one of its fields) comes from, to `depth` hops. */
+  upstream(name: string, field?: string, depth = 50): Reached[] {
+    return this.walk('up', name, field, depth);
+  }
+
+  /** Everything computed from a dataset (or one of its fields), to `depth` hops. */
+  downstream(name: string, field?: string, depth = 50): Reached[] {
+    return this.walk('down', name, field, depth);
+  }
+
+  private walk(direction: 'up' | 'down', name: string, field: string | undefined, depth: number): Reached[] {
+    const [near, far] = direction === 'up' ? ['dst', 'src'] : ['src', 'dst'];
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE walk(namespace, name, field, depth, via) AS (
+           SELECT ${far}_ns, ${far}_name, ${far}_field, 1, job FROM edges WHERE ${near}_name = @name AND (@field IS NULL OR ${near}_field IN (@field, '*'))
+           UNION
+           SELECT e.${far}_ns, e.${far}_name, e.${far}_field, w.depth + 1, e.job FROM edges e JOIN walk w
+             ON e.${near}_name = w.name AND (e.${near}_field = w.field OR e.${near}_field = '*' OR w.field = '*')
+           WHERE w.depth < @depth)
+         SELECT namespace, name, field, min(depth) AS depth, min(via) AS via FROM walk GROUP BY namespace, name, field ORDER BY depth, name, field`,
+      )
+      .all({ name, field: field ?? null, depth }) as Reached[];
+    return rows;
+  }
+
+  /** Gateway operations (with client and role) that read a column, directly or through other fields. */
+  readers(name: string, field: string): { operation: string; client: string; role: string; masked: boolean; count: number; lastSeen: string }[] {
+    return this.db
+      .prepare(
+        `SELECT job AS operation, client, role, max(masking) AS masked, sum(count) AS count, max(last_seen) AS lastSeen FROM edges
+         WHERE src_name = ? AND src_field = ? AND job LIKE 'gateway.%' GROUP BY job, client, role ORDER BY count DESC`,
+      )
+      .all(name, field)
+      .map((r) => ({ ...(r as { operation: string; client: string; role: string; count: number; lastSeen: string }), masked: (r as { masked: number }).masked === 1 }));
+  }
+
+  edges(): LineageEdge[] {
+    return (this.db.prepare(`SELECT * FROM edges`).all() as Record<string, string | number>[]).map((r) => ({
+      from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
+      to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
+      job: String(r.job),
+      type: String(r.type),
+      subtype: r.subtype === null ? null : String(r.subtype),
+      masking: r.masking === 1,
+      client: r.client ? String(r.client) : null,
+      role: r.role ? String(r.role) : null,
+      count: Number(r.count),
+      lastSeen: String(r.last_seen),
+    }));
+  }
+
+  jobs(): { job: string; namespace: string; lastState: string; lastTime: string; runs: number }[] {
+    return this.db.prepare(`SELECT job, namespace, last_state AS lastState, last_time AS lastTime, runs FROM jobs ORDER BY job`).all() as never;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+type EdgeInput = { namespace: string; name: string; field: string; transformations?: { type: string; subtype?: string; masking?: boolean }[] };

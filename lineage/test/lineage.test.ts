@@ -1,0 +1,137 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Platform } from '../../platform/context.js';
+import { listDomains } from '../../platform/domains.js';
+import { generateMarketplace } from '../../jobs/generate/index.js';
+import { runDomainPipeline } from '../../jobs/pipeline/run.js';
+import { applyFeatures, computeFeatures } from '../../feature-subgraph/featureStore.js';
+import { materialize } from '../../feature-subgraph/materialize.js';
+import { SqliteOnlineStore } from '../../feature-subgraph/online/index.js';
+import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../../gateway/mesh.js';
+import { bearer, gql } from '../../gateway/test/mesh.js';
+import { freePort, SHARED, sharedSpecsAvailable, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
+import { openLineageValidator } from './validate.js';
+import type { RunEvent } from '../openlineage.js';
+
+/** A local OpenLineage endpoint that records what it receives (or refuses it while `down`). */
+async function receiver(port = 0) {
+  const events: RunEvent[] = [];
+  const auth: (string | undefined)[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      auth.push(req.headers.authorization);
+      if (req.url !== '/api/v1/lineage') return void res.writeHead(404).end();
+      events.push(JSON.parse(body) as RunEvent);
+      res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { events, auth, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+let platform: Platform;
+let mesh: RunningMesh;
+let endpoint: Awaited<ReturnType<typeof receiver>>;
+
+beforeAll(async () => {
+  endpoint = await receiver();
+  platform = testPlatform({ OPENLINEAGE_URL: `http://127.0.0.1:${endpoint.port}`, OPENLINEAGE_API_KEY: 'secret-key', MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl') });
+  await generateMarketplace(platform.store, SMALL);
+  for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
+  await applyFeatures(platform);
+  await computeFeatures(platform, { views: ['customer_orders'] });
+  const online = new SqliteOnlineStore(path.join(tempDir(), 'online.sqlite'));
+  await materialize(platform, online, { incremental: true, end: new Date(SMALL.end), views: ['customer_orders'] });
+  await online.close();
+  mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
+  for (const role of ['analyst', 'admin', 'analyst']) {
+    const res = await gql(mesh.gateway.url, EXAMPLE_QUERY, { id: 'c-0000001' }, { ...(await bearer(platform, role)), 'apollographql-client-name': 'crm-ui' });
+    expect(res.status).toBe(200);
+  }
+  mesh.gateway.lineage!.flush();
+  await platform.lineage.emitter.flush();
+});
+
+afterAll(async () => {
+  await mesh?.close();
+  await endpoint?.close();
+});
+
+describe('OpenLineage events', () => {
+  it('every kind of event the mesh emits reaches OPENLINEAGE_URL with the API key, and is valid against the spec', (ctx) => {
+    const jobs = new Set(endpoint.events.map((e) => `${e.job.name.split('.')[0]}:${e.eventType}`));
+    expect(jobs).toEqual(new Set(['pipeline:START', 'pipeline:COMPLETE', 'quality:COMPLETE', 'features:COMPLETE', 'gateway:COMPLETE']));
+    expect(endpoint.auth.every((a) => a === 'Bearer secret-key')).toBe(true);
+    if (!sharedSpecsAvailable('OpenLineage JSON Schema validation')) return ctx.skip();
+    const validate = openLineageValidator(path.join(SHARED, 'specs', 'openlineage'));
+    const errors = endpoint.events.flatMap((e) => validate(e).map((m) => `${e.job.name} ${e.eventType}: ${m}`));
+    expect(errors).toEqual([]);
+    expect(validate({ ...endpoint.events[0]!, run: { runId: 'not-a-uuid' } }).join()).toMatch(/runId must match format "uuid"/);
+  });
+
+  it('pipeline runs carry schema, column lineage with masking for PII, and quality assertions as input facets', () => {
+    const sales = endpoint.events.find((e) => e.job.name === 'pipeline.sales' && e.eventType === 'COMPLETE')!;
+    const customers = sales.outputs.find((o) => o.name === 'sales.customers')!;
+    const email = (customers.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; transformations: { masking?: boolean }[] }[] }> }).fields.email!;
+    expect(email.inputFields[0]).toMatchObject({ name: 'sales/raw/crm/customers', transformations: [{ masking: true }] });
+    const quality = endpoint.events.find((e) => e.job.name === 'quality.sales')!;
+    expect(quality.run.facets!.parent).toMatchObject({ run: { runId: sales.run.runId } });
+    const assertions = (quality.inputs.find((i) => i.name === 'sales.orders')!.inputFacets!.dataQualityAssertions as unknown as { assertions: { success: boolean }[] }).assertions;
+    expect(assertions.length).toBeGreaterThan(3);
+  });
+
+  it('a cross-domain query reaches curated columns of every domain it touched, with JOIN edges on entity keys, aggregated per client and role', () => {
+    const ops = endpoint.events.filter((e) => e.job.name === 'gateway.CustomerOverview');
+    expect(ops.map((e) => (e.run.facets!.mesh_operationStats as unknown as { role: string; count: number }).role).sort()).toEqual(['admin', 'analyst']);
+    const analyst = ops.find((e) => (e.run.facets!.mesh_operationStats as unknown as { role: string }).role === 'analyst')!;
+    expect((analyst.run.facets!.mesh_operationStats as unknown as { count: number; client: string })).toMatchObject({ count: 2, client: 'crm-ui' });
+    const lineage = analyst.outputs[0]!.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; field: string; transformations: { masking?: boolean }[] }[] }>; dataset: { name: string; field: string; transformations: { subtype: string }[] }[] };
+    const domains = new Set(Object.values(lineage.fields).flatMap((f) => f.inputFields.map((i) => i.name.split('.')[0])));
+    expect(domains).toEqual(new Set(['sales', 'catalog', 'fulfillment', 'payments', 'campaigns']));
+    expect(lineage.fields['customer.email']!.inputFields).toEqual([expect.objectContaining({ name: 'sales.customers', field: 'email', transformations: [expect.objectContaining({ masking: true })] })]);
+    expect(lineage.fields['customer.orders.shipments.carrier']!.inputFields[0]).toMatchObject({ name: 'fulfillment.shipments', field: 'carrier' });
+    expect(lineage.dataset).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sales.orders', field: 'order_id', transformations: [expect.objectContaining({ subtype: 'JOIN' })] }), expect.objectContaining({ name: 'fulfillment.shipments', field: 'order_id' })]));
+  });
+});
+
+describe('the lineage graph', () => {
+  it('lists the operations, clients and roles that read sales customer email, masked or not', () => {
+    const readers = platform.lineage.graph.readers('sales.customers', 'email');
+    expect(readers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ operation: 'gateway.CustomerOverview', client: 'crm-ui', role: 'analyst', masked: true, count: 2 }),
+        expect.objectContaining({ operation: 'gateway.CustomerOverview', client: 'crm-ui', role: 'admin', masked: false, count: 1 }),
+      ]),
+    );
+  });
+
+  it('walks upstream from a gateway field to raw sources, and downstream from a curated column to features and the online store', () => {
+    const op = endpoint.events.find((e) => e.job.name === 'gateway.CustomerOverview')!.outputs[0]!.name;
+    const up = platform.lineage.graph.upstream(op, 'customer.email');
+    expect(up).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sales.customers', field: 'email', depth: 1 }), expect.objectContaining({ name: 'sales/raw/crm/customers', field: 'email', depth: 2 })]));
+    const down = platform.lineage.graph.downstream('sales.orders', 'total_eur');
+    expect(down).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'features.customer_orders@v1', field: 'total_spend_90d' }), expect.objectContaining({ name: 'customer_orders@v1', field: 'total_spend_90d' })]));
+  });
+});
+
+describe('an unreachable endpoint', () => {
+  it('loses no event: they are spooled on disk and delivered once the endpoint is back', async () => {
+    const port = await freePort();
+    const p = testPlatform({ OPENLINEAGE_URL: `http://127.0.0.1:${port}` });
+    for (let i = 0; i < 25; i++) p.lineage.emit(endpoint.events[i % endpoint.events.length]!);
+    await p.lineage.emitter.flush();
+    expect(p.lineage.emitter.snapshot()).toMatchObject({ emitted: 25, sent: { graph: 25 }, spooled: { http: 25 } });
+    const back = await receiver(port);
+    try {
+      await p.lineage.emitter.flush();
+      expect(back.events).toHaveLength(25);
+      expect(p.lineage.emitter.snapshot().resent).toEqual({ http: 25 });
+    } finally {
+      await back.close();
+    }
+  });
+});
