@@ -70,6 +70,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     blockFieldSuggestion: { enabled: production },
   }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
   const metrics = new Metrics('gateway');
+  metrics.observeLineage(() => platform.lineage.emitter.snapshot());
   const usage = options.ungoverned ? undefined : new UsageRecorder(platform.store, platform.log);
   const lineage = options.ungoverned ? undefined : new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config)));
   const server = new ApolloServer<GatewayContext>({

@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics, Counter, Histogram } from 'prom-client';
+import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { Route } from './http.js';
 
 /** One Prometheus registry per server process component, with the metrics every component shares. */
@@ -20,6 +20,22 @@ export class Metrics {
       registers: [this.registry],
     });
     this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
+  }
+
+  /** Lineage delivery per transport (sent, spooled for later, resent) and what waits in memory, read at scrape time. */
+  observeLineage(snapshot: () => { sent: Record<string, number>; spooled: Record<string, number>; resent: Record<string, number>; queued: number }): void {
+    new Gauge({
+      name: 'mesh_lineage_events',
+      help: 'OpenLineage events by transport and outcome since start (queued: waiting in memory)',
+      labelNames: ['transport', 'outcome'],
+      registers: [this.registry],
+      collect() {
+        const s = snapshot();
+        this.reset();
+        for (const outcome of ['sent', 'spooled', 'resent'] as const) for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
+        this.set({ transport: 'all', outcome: 'queued' }, s.queued);
+      },
+    });
   }
 
   route(): Route {

@@ -7,6 +7,7 @@ import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createPlatform, type Platform } from '../platform/context.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { curatedDatasetPath } from '../jobs/pipeline/run.js';
+import { loadSupergraphConfig } from '../governance/composition.js';
 
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
 
@@ -126,7 +127,9 @@ export function copyDomains(): { dir: string; remove(): void } {
 /** A Rover supergraph.yaml for running subgraphs: their real URLs, schema files from `domainsDir` (features from the repo). */
 export function supergraphConfigFor(subgraphs: { name: string; url: string }[], domainsDir: string): string {
   const file = path.join(tempDir('mesh-supergraph-'), 'supergraph.yaml');
-  const schemaFile = (name: string) => (name === 'features' ? path.join(REPO_ROOT, 'feature-subgraph', 'schema.graphql') : path.join(domainsDir, name, 'schema.graphql'));
+  // Domains from the given folder; platform subgraphs (features, metadata) from the repository's own config.
+  const platformFiles = new Map(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => [s.name, s.schemaFile!]));
+  const schemaFile = (name: string) => (fs.existsSync(path.join(domainsDir, name)) ? path.join(domainsDir, name, 'schema.graphql') : platformFiles.get(name)!);
   const body = subgraphs.map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`).join('');
   fs.writeFileSync(file, `federation_version: =2.5.0\nsubgraphs:\n${body}`);
   return file;

@@ -23,9 +23,9 @@ function expectComposition(subgraphs: SubgraphSource[], code: string, message: R
 }
 
 describe('composition of supergraph.yaml', () => {
-  it('composes the five domains and the features subgraph, with every PII field owned by its subgraph', () => {
+  it('composes the five domains, the features and metadata subgraphs, with every PII field owned by its subgraph', () => {
     const { supergraphSdl } = composeSupergraph(sources());
-    expect(sources().map((s) => s.name)).toEqual(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments', 'features']);
+    expect(sources().map((s) => s.name)).toEqual(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments', 'features', 'metadata']);
     expect(new Set(supergraphPiiFields(supergraphSdl).map((f) => f.subgraph))).toEqual(new Set(['sales', 'fulfillment', 'payments']));
   });
 
