@@ -6,9 +6,11 @@ import { DateTime } from '../../platform/subgraph/scalars.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import { cellsOf, keyFor, readColumns, type FeatureCell } from './vectors.js';
+import { scoreEntity, type ModelCache } from './models.js';
 
 export interface FeatureContext {
   identity: Identity;
+  models: ModelCache;
   registry: Registry;
   online: OnlineStore;
   loader: DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string>;
@@ -34,6 +36,8 @@ type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
   or \`service\` names a feature service; only views keyed by ${e.name} alone apply.
   """
   features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]!
+  "The probability a trained model (npx mesh train) gives this ${e.name}, from its online features."
+  modelScore(model: String!): ModelScore
 }`,
   );
   return `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
@@ -49,6 +53,14 @@ enum FeatureStatus {
   NULL_VALUE
   NOT_FOUND
   OUTSIDE_MAX_AGE
+}
+
+type ModelScore {
+  model: String!
+  version: Int!
+  score: Float!
+  "Features without a present online value, scored with their training mean."
+  missing: Int!
 }
 
 type Feature {
@@ -165,6 +177,10 @@ export function featureResolvers(registry: Registry) {
               }),
             );
             return out.flat();
+          },
+          modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
+            const model = await ctx.models.get(args.model);
+            return scoreEntity(ctx, ctx.registry, model, Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])));
           },
         },
       ]),

@@ -16,6 +16,7 @@ import { loadRoles, knownRoles } from '../../governance/access.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
 import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
 import { getOnlineFeatures, onlineLoader, RegistryCache } from './vectors.js';
+import { ModelCache } from './models.js';
 
 export const FEATURES_SUBGRAPH = 'features';
 /** The feature subgraph's own semver (feature-subgraph/package.json, CHANGELOG.md beside it). */
@@ -35,6 +36,7 @@ export interface RunningFeatureServer extends Listening {
  */
 export async function startFeatureServer(platform: Platform, options: { port: number; online?: OnlineStore }): Promise<RunningFeatureServer> {
   const registries = new RegistryCache(platform.store);
+  const models = new ModelCache(platform.store);
   const registry = await registries.get();
   const sdl = featureSubgraphSdl(registry);
   const online = options.online ?? createOnlineStore(platform.config.online);
@@ -57,7 +59,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const context = async (req: IncomingMessage): Promise<FeatureContext> => {
     const header = req.headers[IDENTITY_HEADER];
     const identity = await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth);
-    return { identity, registry: await registries.get(), online, loader: onlineLoader(online) };
+    return { identity, registry: await registries.get(), online, loader: onlineLoader(online), models };
   };
 
   const listening = await listen(

@@ -21,7 +21,7 @@ export interface GenerateOptions {
   dirt?: DirtRates;
 }
 
-export const DEFAULT_GENERATE: GenerateOptions = { scale: 1, seed: 42, days: 120, end: '2026-11-01T00:00:00.000Z' };
+export const DEFAULT_GENERATE: GenerateOptions = { scale: 1, seed: 42, days: 180, end: '2026-11-01T00:00:00.000Z' };
 
 export interface GenerateReport {
   options: GenerateOptions;
