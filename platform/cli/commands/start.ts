@@ -13,6 +13,7 @@ import { generateSummary } from './generate.js';
 import { runAndSummarize } from './run.js';
 import { computeAndPrint, materializeAndPrint } from './features.js';
 import { applyFeatures } from '../../../feature-subgraph/featureStore.js';
+import { trainRepurchase } from '../../../jobs/train/repurchase.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
 const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
@@ -36,6 +37,10 @@ export function registerStart(program: Command): void {
       process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
       await computeAndPrint(platform, {});
       await materializeAndPrint(platform, { incremental: true, end: new Date() });
+      if (!(await platform.store.head('_platform/models/repurchase/_current.json'))) {
+        const model = await trainRepurchase(platform);
+        process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);
+      }
       const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke });
       if (o.smoke) {
         try {
@@ -98,10 +103,11 @@ async function smoke(platform: Platform, mesh: RunningMesh): Promise<void> {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${analyst}` },
     body: JSON.stringify({ query: FEATURES_QUERY, variables: { id: EXAMPLE_CUSTOMER } }),
   });
-  const answer = (await graph.json()) as { data?: { customer?: { features?: { status: string }[] } }; errors?: unknown[] };
+  const answer = (await graph.json()) as { data?: { customer?: { features?: { status: string }[]; modelScore?: { score: number } } }; errors?: unknown[] };
   const served = answer.data?.customer?.features?.filter((f) => f.status === 'PRESENT').length ?? 0;
-  process.stdout.write(`smoke gateway+features HTTP ${graph.status}, ${served} PRESENT features beside sales data, queries: x-mesh-subgraph-fetches ${graph.headers.get('x-mesh-subgraph-fetches')}\n`);
-  if (graph.status !== 200 || served === 0 || answer.errors) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of features through the gateway failed: ${JSON.stringify(answer).slice(0, 500)}`);
+  const score = answer.data?.customer?.modelScore?.score;
+  process.stdout.write(`smoke gateway+features HTTP ${graph.status}, ${served} PRESENT features and repurchase score ${score?.toFixed(3)} beside sales data, x-mesh-subgraph-fetches ${graph.headers.get('x-mesh-subgraph-fetches')}\n`);
+  if (graph.status !== 200 || served === 0 || score === undefined || answer.errors) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of features through the gateway failed: ${JSON.stringify(answer).slice(0, 500)}`);
   const token = await signUserToken({ sub: 'smoke', role: 'ml-engineer' }, platform.config.auth);
   const res = await fetch(`${mesh.features!.url}/get-online-features`, {
     method: 'POST',
