@@ -17,8 +17,10 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     url: string,
     private readonly auth: MeshConfig['auth'],
     dedup: boolean,
+    observe?: (subgraph: string, seconds: number, ok: boolean) => void,
   ) {
-    super({ url, fetcher: dedup ? dedupingFetcher() : undefined });
+    const base = dedup ? dedupingFetcher() : undefined;
+    super({ url, fetcher: observe ? timedFetcher(name, base, observe) : base });
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
@@ -45,6 +47,22 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
     return response;
   }
+}
+
+/** Times every call and classifies it: a network failure or an HTTP 5xx counts against the subgraph. */
+function timedFetcher(name: string, base: Fetcher | undefined, observe: (subgraph: string, seconds: number, ok: boolean) => void): Fetcher {
+  const call = (base ?? fetch) as unknown as (url: string, init: unknown) => Promise<Response>;
+  return (async (url: string, init: unknown) => {
+    const started = process.hrtime.bigint();
+    try {
+      const res = await call(url, init);
+      observe(name, Number(process.hrtime.bigint() - started) / 1e9, res.status < 500);
+      return res;
+    } catch (err) {
+      observe(name, Number(process.hrtime.bigint() - started) / 1e9, false);
+      throw err;
+    }
+  }) as unknown as Fetcher;
 }
 
 function dedupingFetcher(): Fetcher {

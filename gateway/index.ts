@@ -54,9 +54,15 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
     state.loaded = true;
   };
+  const metrics = new Metrics('gateway');
+  metrics.observeLineage(() => platform.lineage.emitter.snapshot());
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
-    buildService: ({ name, url }) => new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true),
+    buildService: ({ name, url }) =>
+      new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true, (subgraph, seconds, ok) => {
+        metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
+        metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+      }),
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     state.schema = apiSchema;
@@ -69,8 +75,6 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     costLimit: { maxCost: 10_000 },
     blockFieldSuggestion: { enabled: production },
   }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
-  const metrics = new Metrics('gateway');
-  metrics.observeLineage(() => platform.lineage.emitter.snapshot());
   const usage = options.ungoverned ? undefined : new UsageRecorder(platform.store, platform.log);
   const lineage = options.ungoverned ? undefined : new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config)));
   const server = new ApolloServer<GatewayContext>({

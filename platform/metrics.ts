@@ -7,6 +7,9 @@ export class Metrics {
   readonly requests: Counter<'operation' | 'client' | 'status'>;
   readonly duration: Histogram<'operation'>;
   readonly duckdbQueries: Counter;
+  /** Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot count its own failures). */
+  readonly subgraphFetches: Counter<'subgraph' | 'outcome'>;
+  readonly subgraphFetchDuration: Histogram<'subgraph'>;
 
   constructor(readonly component: string) {
     this.registry.setDefaultLabels({ component });
@@ -20,6 +23,14 @@ export class Metrics {
       registers: [this.registry],
     });
     this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
+    this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
+    this.subgraphFetchDuration = new Histogram({
+      name: 'mesh_subgraph_fetch_duration_seconds',
+      help: 'Latency of gateway calls to subgraphs',
+      labelNames: ['subgraph'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
   }
 
   /** Lineage delivery per transport (sent, spooled for later, resent) and what waits in memory, read at scrape time. */
@@ -34,6 +45,20 @@ export class Metrics {
         this.reset();
         for (const outcome of ['sent', 'spooled', 'resent'] as const) for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
         this.set({ transport: 'all', outcome: 'queued' }, s.queued);
+      },
+    });
+  }
+
+  /** The age of a data product's current curated version, read at scrape time (freshness SLOs). */
+  observeFreshness(domain: string, dataProduct: string, asOf: () => Date | undefined): void {
+    new Gauge({
+      name: 'mesh_data_product_age_seconds',
+      help: "Seconds since the extraction time of the data product's current curated version",
+      labelNames: ['domain', 'data_product'],
+      registers: [this.registry],
+      collect() {
+        const t = asOf();
+        if (t) this.set({ domain, data_product: dataProduct }, (Date.now() - t.getTime()) / 1000);
       },
     });
   }

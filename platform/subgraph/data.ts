@@ -13,6 +13,8 @@ import type { CuratedManifest } from '../../jobs/pipeline/types.js';
  */
 export class CuratedData {
   private versions = '';
+  /** Extraction time of this domain's current curated version. */
+  asOf?: Date;
   private readonly restrictedKeys = new Map<string, string>();
 
   private constructor(
@@ -38,6 +40,8 @@ export class CuratedData {
       if (m) manifests.push(m);
     }
     const versions = manifests.map((m) => `${m.domain}:${m.runId}`).join(',');
+    const own = manifests.find((m) => m.domain === this.domain);
+    if (own) this.asOf = new Date(own.asOf);
     if (versions === this.versions) return false;
     for (const m of manifests) {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);

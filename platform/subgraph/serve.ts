@@ -41,6 +41,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, port
   const schema = applyMiddleware(built, piiShield(built, domain.name, policy));
   const data = await CuratedData.open(platform, domain.name);
   const metrics = new Metrics(`subgraph-${domain.name}`);
+  metrics.observeFreshness(domain.name, domain.name, () => data.asOf);
   const server = new ApolloServer<Ctx>({
     schema,
     introspection: platform.config.env !== 'production',
