@@ -72,22 +72,30 @@ export class LineageGraph implements Transport {
     if (e.eventType !== 'COMPLETE') return;
     const stats = e.run.facets?.mesh_operationStats as { count?: number; client?: string; role?: string } | undefined;
     const base = { job: e.job.name, client: stats?.client ?? '', role: stats?.role ?? '', count: stats?.count ?? 1, last_seen: e.eventTime };
+    // An edge named twice in one event (a column feeding a field and the join) counts once per run.
+    const seen = new Set<string>();
+    const edge = (from: EdgeInput | LineageNode, to: LineageNode, type: string, subtype: string | null, masking: boolean) => {
+      const key = JSON.stringify([from.namespace, from.name, from.field, to.namespace, to.name, to.field]);
+      if (seen.has(key)) return;
+      seen.add(key);
+      this.edge(from, to, type, subtype, masking, base);
+    };
     for (const out of e.outputs) {
       const lineage = out.facets?.columnLineage as { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] } | undefined;
       if (!lineage) {
         // Dataset-level lineage only: every input dataset feeds the whole output.
-        for (const input of e.inputs) this.edge({ namespace: input.namespace, name: input.name, field: '*' }, { namespace: out.namespace, name: out.name, field: '*' }, 'INDIRECT', null, false, base);
+        for (const input of e.inputs) edge({ namespace: input.namespace, name: input.name, field: '*' }, { namespace: out.namespace, name: out.name, field: '*' }, 'INDIRECT', null, false);
         continue;
       }
       for (const [field, { inputFields }] of Object.entries(lineage.fields ?? {})) {
         for (const i of inputFields) {
           const t = i.transformations?.[0];
-          this.edge(i, { namespace: out.namespace, name: out.name, field }, t?.type ?? 'DIRECT', t?.subtype ?? null, i.transformations?.some((x) => x.masking) ?? false, base);
+          edge(i, { namespace: out.namespace, name: out.name, field }, t?.type ?? 'DIRECT', t?.subtype ?? null, i.transformations?.some((x) => x.masking) ?? false);
         }
       }
       for (const i of lineage.dataset ?? []) {
         const t = i.transformations?.[0];
-        this.edge(i, { namespace: out.namespace, name: out.name, field: '*' }, t?.type ?? 'INDIRECT', t?.subtype ?? null, false, base);
+        edge(i, { namespace: out.namespace, name: out.name, field: '*' }, t?.type ?? 'INDIRECT', t?.subtype ?? null, false);
       }
     }
   }

@@ -14,6 +14,7 @@ import { bearer, gql } from '../../gateway/test/mesh.js';
 import { freePort, SHARED, sharedSpecsAvailable, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
 import { openLineageValidator } from './validate.js';
 import { dataHubProposals, emitToDataHub } from '../datahub.js';
+import { costAllocation } from '../../governance/cost.js';
 import type { RunEvent } from '../openlineage.js';
 
 /** A local OpenLineage endpoint that records what it receives (or refuses it while `down`). */
@@ -37,6 +38,7 @@ async function receiver(port = 0) {
 let platform: Platform;
 let mesh: RunningMesh;
 let endpoint: Awaited<ReturnType<typeof receiver>>;
+let onlineFile: string;
 
 beforeAll(async () => {
   endpoint = await receiver();
@@ -45,7 +47,8 @@ beforeAll(async () => {
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   await applyFeatures(platform);
   await computeFeatures(platform, { views: ['customer_orders'] });
-  const online = new SqliteOnlineStore(path.join(tempDir(), 'online.sqlite'));
+  onlineFile = path.join(tempDir(), 'online.sqlite');
+  const online = new SqliteOnlineStore(onlineFile);
   await materialize(platform, online, { incremental: true, end: new Date(SMALL.end), views: ['customer_orders'] });
   await online.close();
   mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
@@ -186,6 +189,28 @@ describe('DataHub', () => {
       expect(seen[0]!.body.proposal.aspect.contentType).toBe('application/json');
     } finally {
       await new Promise<void>((r) => gms.close(() => r()));
+    }
+  });
+});
+
+describe('cost allocation', () => {
+  it('splits storage by domain and layer, and counts pipeline compute, operations served and online keys per domain', async () => {
+    const online = new SqliteOnlineStore(onlineFile);
+    try {
+      const rows = await costAllocation(platform, { since: new Date(0), online });
+      expect(rows.map((r) => r.domain)).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales', 'platform']);
+      const sales = rows.find((r) => r.domain === 'sales')!;
+      expect(Object.keys(sales.storageBytes)).toEqual(expect.arrayContaining(['raw', 'curated', 'restricted', 'quarantine', 'features']));
+      expect(sales.computeSeconds).toBeGreaterThan(0);
+      expect(sales.operations).toBe(3); // CustomerOverview: twice as analyst, once as admin
+      expect(rows.find((r) => r.domain === 'fulfillment')!.operations).toBe(3);
+      expect(sales.onlineKeys).toBeGreaterThan(100); // customer_orders is a sales view
+      expect(rows.find((r) => r.domain === 'payments')!.onlineKeys).toBe(0);
+      expect(sales.cost.total).toBeCloseTo(sales.cost.storage + sales.cost.compute + sales.cost.queries + sales.cost.online, 12);
+      const objects = (await platform.store.list('sales/')).reduce((n, o) => n + o.size, 0);
+      expect(Object.values(sales.storageBytes).reduce((a, b) => a + b, 0)).toBe(objects);
+    } finally {
+      await online.close();
     }
   });
 });

@@ -12,13 +12,14 @@ import { registerDomain } from './commands/domain.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerTrain } from './commands/train.js';
 import { registerSlo } from './commands/slo.js';
+import { registerCost } from './commands/cost.js';
 
 const program = new Command('mesh')
   .description('The marketplace data mesh: sources, contract-guarded pipelines, quality, and more')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerGenerate, registerRun, registerQuality, registerContracts, registerFeatures, registerSchema, registerDomain, registerLineage, registerTrain, registerSlo, registerServe, registerStart]) register(program);
+for (const register of [registerGenerate, registerRun, registerQuality, registerContracts, registerFeatures, registerSchema, registerDomain, registerLineage, registerTrain, registerSlo, registerCost, registerServe, registerStart]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,82 @@
+import type { Platform } from '../platform/context.js';
+import { listDomains } from '../platform/domains.js';
+import { getJson } from '../platform/store/index.js';
+import type { RunRecord } from '../jobs/pipeline/types.js';
+import { loadRegistry } from '../feature-subgraph/registry.js';
+import type { OnlineStore } from '../feature-subgraph/online/types.js';
+
+export interface UnitPrices {
+  /** Per GB-month of object storage. */
+  storageGbMonth: number;
+  /** Per hour of job compute. */
+  computeHour: number;
+  /** Per 1,000 gateway operations served. */
+  operations1k: number;
+  /** Per GB-month of online store memory. */
+  onlineGbMonth: number;
+}
+
+export const DEFAULT_PRICES: UnitPrices = { storageGbMonth: 0.023, computeHour: 0.05, operations1k: 0.002, onlineGbMonth: 5 };
+
+export interface DomainCost {
+  domain: string;
+  storageBytes: Record<string, number>;
+  computeSeconds: number;
+  operations: number;
+  onlineKeys: number;
+  onlineBytes: number;
+  cost: { storage: number; compute: number; queries: number; online: number; total: number };
+}
+
+const GB = 1024 ** 3;
+
+/**
+ * What each data product costs: object storage by layer (keys are `<domain>/<layer>/…`, the same split the cost tags
+ * carry), compute seconds of its pipeline runs since `since`, gateway operations that read its data (lineage), and its
+ * feature views' keys and bytes in the online store. `_platform` objects are the platform's own line.
+ */
+export async function costAllocation(platform: Platform, options: { since: Date; prices?: UnitPrices; online?: OnlineStore }): Promise<DomainCost[]> {
+  const prices = options.prices ?? DEFAULT_PRICES;
+  const domains = listDomains(platform.config.domainsDir).map((d) => d.name);
+  const rows = new Map<string, DomainCost>([...domains, 'platform'].map((d) => [d, { domain: d, storageBytes: {}, computeSeconds: 0, operations: 0, onlineKeys: 0, onlineBytes: 0, cost: { storage: 0, compute: 0, queries: 0, online: 0, total: 0 } }]));
+  for (const o of await platform.store.list('')) {
+    const [first, layer] = o.key.split('/');
+    const row = rows.get(first === '_platform' ? 'platform' : first!) ?? rows.get('platform')!;
+    const l = first === '_platform' ? (layer ?? 'platform') : (layer ?? 'other');
+    row.storageBytes[l] = (row.storageBytes[l] ?? 0) + o.size;
+  }
+  for (const d of domains) {
+    for (const o of await platform.store.list(`_platform/runs/${d}/`)) {
+      const run = await getJson<RunRecord>(platform.store, o.key);
+      if (run && new Date(run.startedAt) >= options.since) rows.get(d)!.computeSeconds += run.durationMs / 1000;
+    }
+  }
+  // An operation counts once for every domain whose curated data it read.
+  const seen = new Map<string, number>();
+  for (const e of platform.lineage.graph.edges()) {
+    if (!e.job.startsWith('gateway.') || new Date(e.lastSeen) < options.since) continue;
+    const domain = e.from.name.split('.')[0]!;
+    if (!rows.has(domain)) continue;
+    const key = `${domain}\u0000${e.job}\u0000${e.client}\u0000${e.role}`;
+    seen.set(key, Math.max(seen.get(key) ?? 0, e.count));
+  }
+  for (const [key, count] of seen) rows.get(key.split('\u0000')[0]!)!.operations += count;
+  if (options.online) {
+    const registry = await loadRegistry(platform.store);
+    const owner = new Map(Object.values(registry.views).flatMap((versions) => versions.map((v): [string, string] => [`${v.name}@v${v.version}`, v.domain])));
+    for (const s of await options.online.stats()) {
+      const row = rows.get(owner.get(s.table) ?? 'platform') ?? rows.get('platform')!;
+      row.onlineKeys += s.keys;
+      row.onlineBytes += s.bytes;
+    }
+  }
+  for (const r of rows.values()) {
+    const bytes = Object.values(r.storageBytes).reduce((a, b) => a + b, 0);
+    r.cost.storage = (bytes / GB) * prices.storageGbMonth;
+    r.cost.compute = (r.computeSeconds / 3600) * prices.computeHour;
+    r.cost.queries = (r.operations / 1000) * prices.operations1k;
+    r.cost.online = (r.onlineBytes / GB) * prices.onlineGbMonth;
+    r.cost.total = r.cost.storage + r.cost.compute + r.cost.queries + r.cost.online;
+  }
+  return [...rows.values()];
+}
