@@ -9,7 +9,7 @@ import { startGateway, type RunningGateway } from './index.js';
 import { writeAtomic } from '../platform/files.js';
 import { loadRegistry } from '../feature-subgraph/registry.js';
 import { startFeatureServer, FEATURES_SUBGRAPH, type RunningFeatureServer } from '../feature-subgraph/serving/server.js';
-import { startCatalogServer, CATALOG_SUBGRAPH, type RunningCatalogServer } from '../lineage/server.js';
+import { startMetadataServer, METADATA_SUBGRAPH, type RunningMetadataServer } from '../lineage/server.js';
 
 export const EXAMPLE_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerOverview.graphql'), 'utf8');
 
@@ -19,7 +19,7 @@ export interface RunningMesh {
   /** Absent until feature views are registered (npx mesh features apply). */
   features?: RunningFeatureServer;
   /** Data products and lineage. */
-  catalog: RunningCatalogServer;
+  metadata: RunningMetadataServer;
   supergraphFile: string;
   close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export async function startMesh(platform: Platform, options: { gatewayPort: numb
   const configured = new Map(loadSupergraphConfig(platform.config.gateway.config).map((s) => [s.name, s.url]));
   const subgraphs: RunningSubgraph[] = [];
   let features: RunningFeatureServer | undefined;
-  let catalog: RunningCatalogServer | undefined;
+  let metadata: RunningMetadataServer | undefined;
   try {
     for (const domain of listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)))) {
       const url = configured.get(domain.name);
@@ -43,24 +43,24 @@ export async function startMesh(platform: Platform, options: { gatewayPort: numb
       const url = configured.get(FEATURES_SUBGRAPH);
       features = await startFeatureServer(platform, { port: options.randomPorts || !url ? 0 : Number(new URL(url).port) });
     }
-    const catalogUrl = configured.get(CATALOG_SUBGRAPH);
-    catalog = await startCatalogServer(platform, { port: options.randomPorts || !catalogUrl ? 0 : Number(new URL(catalogUrl).port) });
+    const metadataUrl = configured.get(METADATA_SUBGRAPH);
+    metadata = await startMetadataServer(platform, { port: options.randomPorts || !metadataUrl ? 0 : Number(new URL(metadataUrl).port) });
     const supergraphFile = platform.config.gateway.supergraphFile;
-    writeAtomic(supergraphFile, composeSupergraph(sources([...subgraphs, ...(features ? [features] : []), catalog])).supergraphSdl);
+    writeAtomic(supergraphFile, composeSupergraph(sources([...subgraphs, ...(features ? [features] : []), metadata])).supergraphSdl);
     const gateway = await startGateway(platform, { supergraphFile, port: options.gatewayPort, open: options.open });
     return {
       gateway,
       subgraphs,
       features,
-      catalog,
+      metadata,
       supergraphFile,
       close: async () => {
         await gateway.close();
-        await Promise.all([...subgraphs.map((s) => s.close()), features?.close(), catalog?.close()]);
+        await Promise.all([...subgraphs.map((s) => s.close()), features?.close(), metadata?.close()]);
       },
     };
   } catch (err) {
-    await Promise.all([...subgraphs.map((s) => s.close()), features?.close(), catalog?.close()]);
+    await Promise.all([...subgraphs.map((s) => s.close()), features?.close(), metadata?.close()]);
     throw err;
   }
 }

@@ -1,28 +1,23 @@
 import fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import { parse } from 'graphql';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { Platform } from '../platform/context.js';
-import { IDENTITY_HEADER, verifyInternalIdentity, type Identity } from '../platform/auth.js';
-import { listen, graphqlRoute, sendJson, type Listening } from '../platform/http.js';
+import type { Listening } from '../platform/http.js';
+import { startPlatformSubgraph } from '../platform/subgraph/platformSubgraph.js';
 import { Metrics } from '../platform/metrics.js';
 import { DateTime } from '../platform/subgraph/scalars.js';
 import { dataProducts } from './catalog.js';
 
-export const CATALOG_SUBGRAPH = 'metadata';
+export const METADATA_SUBGRAPH = 'metadata';
 const SCHEMA = new URL('./schema.graphql', import.meta.url);
 const VERSION = '1.0.0';
 
-export interface RunningCatalogServer extends Listening {
+export interface RunningMetadataServer extends Listening {
   name: string;
   version: string;
   sdl: string;
 }
 
 /** The `metadata` subgraph: data products and the lineage graph, composed into the supergraph beside the domains. */
-export async function startCatalogServer(platform: Platform, options: { port: number }): Promise<RunningCatalogServer> {
+export async function startMetadataServer(platform: Platform, options: { port: number }): Promise<RunningMetadataServer> {
   const sdl = fs.readFileSync(SCHEMA, 'utf8');
   const graph = platform.lineage.graph;
   const resolvers = {
@@ -36,34 +31,19 @@ export async function startCatalogServer(platform: Platform, options: { port: nu
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
-  const server = new ApolloServer<{ identity: Identity }>({
-    schema: buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]),
-    introspection: platform.config.env !== 'production',
-    includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-  });
-  await server.start();
-  const metrics = new Metrics('catalog');
-  const context = async (req: IncomingMessage) => {
-    const header = req.headers[IDENTITY_HEADER];
-    return { identity: await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth) };
-  };
-  const listening = await listen(
-    {
-      '/graphql': graphqlRoute(server, context, (_req, res) => res.setHeader('x-mesh-subgraph', `${CATALOG_SUBGRAPH}@${VERSION}`)),
-      '/health': (_req, res) => sendJson(res, 200, { status: 'ok', subgraph: CATALOG_SUBGRAPH, version: VERSION }),
-      '/metrics': metrics.route(),
-    },
-    options.port,
-  );
-  return {
-    ...listening,
-    name: CATALOG_SUBGRAPH,
+  const listening = await startPlatformSubgraph(platform, {
+    name: METADATA_SUBGRAPH,
     version: VERSION,
     sdl,
-    close: async () => {
-      await listening.close();
-      await server.stop();
-    },
+    resolvers,
+    port: options.port,
+    metrics: new Metrics('metadata'),
+    context: (identity) => ({ identity }),
+  });
+  return {
+    ...listening,
+    name: METADATA_SUBGRAPH,
+    version: VERSION,
+    sdl,
   };
 }

@@ -1,17 +1,12 @@
 import fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import { parse } from 'graphql';
-import { ApolloServer } from '@apollo/server';
-import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Counter } from 'prom-client';
 import type { Platform } from '../../platform/context.js';
-import { authenticateBearer, IDENTITY_HEADER, verifyInternalIdentity } from '../../platform/auth.js';
-import { listen, graphqlRoute, sendJson, readJson, type Listening } from '../../platform/http.js';
+import { authenticateBearer } from '../../platform/auth.js';
+import { sendJson, readJson, type Listening } from '../../platform/http.js';
 import { Metrics } from '../../platform/metrics.js';
 import { isMeshError, httpStatus } from '../../platform/errors.js';
 import { listDomains } from '../../platform/domains.js';
+import { startPlatformSubgraph } from '../../platform/subgraph/platformSubgraph.js';
 import { loadRoles, knownRoles } from '../../governance/access.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
 import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
@@ -43,28 +38,16 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const metrics = new Metrics('feature-server');
   const values = new Counter({ name: 'mesh_feature_values_served_total', help: 'Feature values served, by status', labelNames: ['status'], registers: [metrics.registry] });
   const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
-  const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: featureResolvers(registry) as never }]);
-  const server = new ApolloServer<FeatureContext>({
-    schema,
-    introspection: platform.config.env !== 'production',
-    includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-    formatError: (formatted, error) => {
-      const original = unwrapResolverError(error);
-      return isMeshError(original) ? { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } } : formatted;
-    },
-  });
-  await server.start();
-
-  const context = async (req: IncomingMessage): Promise<FeatureContext> => {
-    const header = req.headers[IDENTITY_HEADER];
-    const identity = await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth);
-    return { identity, registry: await registries.get(), online, loader: onlineLoader(online), models };
-  };
-
-  const listening = await listen(
-    {
-      '/graphql': graphqlRoute(server, context, (_req, res) => res.setHeader('x-mesh-subgraph', `${FEATURES_SUBGRAPH}@${VERSION}`)),
+  const listening = await startPlatformSubgraph<FeatureContext>(platform, {
+    name: FEATURES_SUBGRAPH,
+    version: VERSION,
+    sdl,
+    resolvers: featureResolvers(registry),
+    port: options.port,
+    metrics,
+    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models }),
+    health: () => ({ onlineStore: online.url }),
+    routes: {
       '/get-online-features': async (req, res) => {
         try {
           if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a JSON body' });
@@ -79,11 +62,8 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
           sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
         }
       },
-      '/health': (_req, res) => sendJson(res, 200, { status: 'ok', subgraph: FEATURES_SUBGRAPH, version: VERSION, onlineStore: online.url }),
-      '/metrics': metrics.route(),
     },
-    options.port,
-  );
+  });
   return {
     ...listening,
     name: FEATURES_SUBGRAPH,
@@ -92,7 +72,6 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     online,
     close: async () => {
       await listening.close();
-      await server.stop();
       if (!options.online) await online.close();
     },
   };
