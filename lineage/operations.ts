@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
 import {
   getNamedType,
   isObjectType,
   isInterfaceType,
-  print,
-  stripIgnoredCharacters,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
@@ -17,6 +14,7 @@ import type { FieldSource } from './fields.js';
 import { columnLineageFacet, jobTypeFacet, operationStatsFacet, runEvent, schemaFacet, type InputField, type RunEvent } from './openlineage.js';
 import { curatedName } from './jobs.js';
 import type { PiiAccess } from '../governance/access.js';
+import { operationSignature } from '../platform/operationSignature.js';
 
 /** A field in an operation's response: its path (aliases as the client sees them) and its schema coordinate. */
 export interface ResponseField {
@@ -93,8 +91,7 @@ export class OperationLineage {
   }
 
   record(op: OperationRecord): void {
-    const text = stripIgnoredCharacters(print(op.document));
-    const signature = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    const signature = operationSignature(op.document);
     const key = `${signature}\u0000${op.client}\u0000${op.role}`;
     const now = new Date().toISOString();
     const seen = this.pending.get(key);

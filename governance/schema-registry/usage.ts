@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { print, stripIgnoredCharacters, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { ObjectStore } from '../../platform/store/index.js';
 import { getJson, putJson } from '../../platform/store/index.js';
 import type { Logger } from '../../platform/log.js';
+import { operationSignature } from '../../platform/operationSignature.js';
 
 /** One operation a client ran, with the schema coordinates it touches: `Type.field` and `Type.field.argument`. */
 export interface OperationUsage {
@@ -37,8 +38,7 @@ export function describeOperation(schema: GraphQLSchema, document: DocumentNode)
       },
     }),
   );
-  const signature = createHash('sha256').update(stripIgnoredCharacters(print(document))).digest('hex').slice(0, 16);
-  return { signature, coordinates: [...coordinates].sort() };
+  return { signature: operationSignature(document), coordinates: [...coordinates].sort() };
 }
 
 /**
