@@ -22,6 +22,13 @@ import { useLineage } from './plugins/useLineage.js';
 import { OperationLineage } from '../lineage/operations.js';
 import { loadFieldLineage } from '../lineage/fields.js';
 import { loadSupergraphConfig } from '../governance/composition.js';
+import { useAccessReport } from './plugins/useAccessReport.js';
+import { loadSlos } from '../governance/slo.js';
+import { SloEvaluator } from '../governance/sloStatus.js';
+import { CostCache } from '../governance/cost.js';
+import { currentManifest } from '../jobs/pipeline/run.js';
+import { createOnlineStore } from '../feature-subgraph/online/index.js';
+import { consoleRoutes } from '../console/server.js';
 
 export interface GatewayOptions {
   supergraphFile: string;
@@ -40,6 +47,8 @@ export interface RunningGateway extends Listening {
   usage?: UsageRecorder;
   /** Field-level lineage of served operations (absent on the ungoverned gateway). */
   lineage?: OperationLineage;
+  /** Every data product's SLOs, evaluated continuously from this gateway's fetches and the curated manifests. */
+  slo: SloEvaluator;
 }
 
 export async function startGateway(platform: Platform, options: GatewayOptions): Promise<RunningGateway> {
@@ -48,7 +57,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   if (options.open) platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
   const production = platform.config.env === 'production';
   const policy = loadRoles();
-  const roles = knownRoles(policy, listDomains(platform.config.domainsDir).map((d) => d.name));
+  const domains = listDomains(platform.config.domainsDir);
+  const roles = knownRoles(policy, domains.map((d) => d.name));
   const state: { schema?: GraphQLSchema; pii: PiiOwners; loaded: boolean } = { pii: new Map(), loaded: false };
   const onLoad = (sdl: string) => {
     state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
@@ -67,6 +77,18 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     state.schema = apiSchema;
   });
+  const slo = new SloEvaluator(
+    loadSlos(domains),
+    () => metrics.fetchCounts(),
+    async () => new Map(await Promise.all(domains.map(async (d): Promise<[string, number | null]> => {
+      const m = await currentManifest(platform, d.name);
+      return [d.name, m ? (Date.now() - new Date(m.asOf).getTime()) / 3_600_000 : null];
+    }))),
+    { intervalMs: platform.config.sloIntervalSeconds * 1000 },
+  ).start();
+  const cost = new CostCache(platform, () => createOnlineStore(platform.config.online));
+  metrics.observeSlo(() => slo.status());
+  metrics.observeCost(() => cost.peek());
   const armor = new ApolloArmor({
     maxDepth: { n: 12 },
     maxAliases: { n: 20 },
@@ -88,14 +110,16 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       // Before authorization, which prunes the document: usage is what the client asked for.
       ...(usage ? [useUsageRecording(usage)] : []),
       ...(lineage ? [useLineage(lineage, policy, state)] : []),
-      ...(options.ungoverned ? [] : [useAuthorization(policy, state)]),
+      ...(options.ungoverned ? [] : [useAuthorization(policy, state), useAccessReport(policy, state)]),
       useSubgraphErrors(),
     ],
   });
   await server.start();
+  const open = options.open === true || options.ungoverned === true;
   const listening = await listen(
     {
-      '/graphql': graphqlRoute(server, (req) => gatewayContext(req, platform.config.auth, roles, options.open === true || options.ungoverned === true)),
+      '/graphql': graphqlRoute(server, (req) => gatewayContext(req, platform.config.auth, roles, open)),
+      ...consoleRoutes(platform, { identify: async (req) => (await gatewayContext(req, platform.config.auth, roles, open)).identity, slo, cost }),
       '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
       '/metrics': metrics.route(),
     },
@@ -106,8 +130,11 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     metrics,
     usage,
     lineage,
+    slo,
     close: async () => {
+      slo.stop();
       await listening.close();
+      await cost.close();
       await server.stop();
       await usage?.close();
       lineage?.close();

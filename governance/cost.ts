@@ -80,3 +80,52 @@ export async function costAllocation(platform: Platform, options: { since: Date;
   }
   return [...rows.values()];
 }
+
+export interface CostReport {
+  since: string;
+  computedAt: string;
+  prices: UnitPrices;
+  domains: DomainCost[];
+}
+
+/**
+ * The allocation for a long-running process (gateway metrics and console): recomputed at most every `ttlMs`, since it
+ * lists the whole object store; one computation at a time, and the last result stays readable meanwhile.
+ */
+export class CostCache {
+  private latest?: CostReport;
+  private pending?: Promise<CostReport>;
+  private online?: OnlineStore;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly openOnline: () => OnlineStore,
+    private readonly options: { windowDays?: number; ttlMs?: number; prices?: UnitPrices } = {},
+  ) {}
+
+  async get(): Promise<CostReport> {
+    if (this.latest && Date.now() - new Date(this.latest.computedAt).getTime() < (this.options.ttlMs ?? 300_000)) return this.latest;
+    this.pending ??= this.compute().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** The last result without waiting (starts a refresh when it is stale): what a metrics scrape reads. */
+  peek(): CostReport | undefined {
+    void this.get().catch((err: unknown) => this.platform.log.warn({ err: (err as Error).message }, 'cost allocation failed'));
+    return this.latest;
+  }
+
+  async close(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    await this.online?.close();
+  }
+
+  private async compute(): Promise<CostReport> {
+    const since = new Date(Date.now() - (this.options.windowDays ?? 30) * 86_400_000);
+    this.online ??= this.openOnline();
+    const prices = this.options.prices ?? DEFAULT_PRICES;
+    const domains = await costAllocation(this.platform, { since, prices, online: this.online });
+    this.latest = { since: since.toISOString(), computedAt: new Date().toISOString(), prices, domains };
+    return this.latest;
+  }
+}

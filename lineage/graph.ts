@@ -130,6 +130,48 @@ export class LineageGraph implements Transport {
     return rows;
   }
 
+  /**
+   * The edges around a dataset (or one of its fields) in both directions, to `depth` hops each way, aggregated over
+   * clients and roles: what a lineage diagram draws.
+   */
+  neighbourhood(name: string, field: string | undefined, depth = 6): { edges: { from: LineageNode; to: LineageNode; job: string; type: string; subtype: string | null; masking: boolean; count: number }[] } {
+    const select = (near: 'src' | 'dst') =>
+      this.db.prepare(
+        `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS subtype, max(masking) AS masking, sum(count) AS count
+         FROM edges WHERE ${near}_name = @name AND (@field = '*' OR ${near}_field IN (@field, '*'))
+         GROUP BY src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job`,
+      );
+    const byDirection = { down: select('src'), up: select('dst') };
+    const edges = new Map<string, ReturnType<LineageGraph['neighbourhood']>['edges'][number]>();
+    for (const direction of ['up', 'down'] as const) {
+      let frontier = [{ name, field: field ?? '*' }];
+      const visited = new Set<string>();
+      for (let hop = 0; hop < depth && frontier.length > 0; hop++) {
+        const next: { name: string; field: string }[] = [];
+        for (const n of frontier) {
+          const id = `${n.name}\u0000${n.field}`;
+          if (visited.has(id)) continue;
+          visited.add(id);
+          for (const r of byDirection[direction].all(n) as Record<string, string | number | null>[]) {
+            const e = {
+              from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
+              to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
+              job: String(r.job),
+              type: String(r.type),
+              subtype: r.subtype === null ? null : String(r.subtype),
+              masking: r.masking === 1,
+              count: Number(r.count),
+            };
+            edges.set(JSON.stringify([e.from, e.to, e.job]), e);
+            next.push(direction === 'down' ? { name: e.to.name, field: e.to.field } : { name: e.from.name, field: e.from.field });
+          }
+        }
+        frontier = next;
+      }
+    }
+    return { edges: [...edges.values()] };
+  }
+
   /** Gateway operations (with client and role) that read a column, directly or through other fields. */
   readers(name: string, field: string): { operation: string; client: string; role: string; masked: boolean; count: number; lastSeen: string }[] {
     return this.db

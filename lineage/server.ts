@@ -5,6 +5,7 @@ import { startPlatformSubgraph } from '../platform/subgraph/platformSubgraph.js'
 import { Metrics } from '../platform/metrics.js';
 import { DateTime } from '../platform/subgraph/scalars.js';
 import { dataProducts } from './catalog.js';
+import type { LineageGraph, LineageNode } from './graph.js';
 
 export const METADATA_SUBGRAPH = 'metadata';
 const SCHEMA = new URL('./schema.graphql', import.meta.url);
@@ -28,6 +29,7 @@ export async function startMetadataServer(platform: Platform, options: { port: n
       lineage: (_: unknown, a: { dataset: string; field?: string; direction: 'UPSTREAM' | 'DOWNSTREAM'; depth: number }) =>
         (a.direction === 'UPSTREAM' ? graph.upstream(a.dataset, a.field ?? undefined, a.depth) : graph.downstream(a.dataset, a.field ?? undefined, a.depth)).map((n) => ({ ...n, dataset: n.name })),
       columnReaders: (_: unknown, a: { dataset: string; column: string }) => graph.readers(a.dataset, a.column),
+      lineageGraph: (_: unknown, a: { dataset: string; field?: string | null; depth: number }) => lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, Math.min(a.depth, 20)).edges),
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
@@ -45,5 +47,25 @@ export async function startMetadataServer(platform: Platform, options: { port: n
     name: METADATA_SUBGRAPH,
     version: VERSION,
     sdl,
+  };
+}
+
+const nodeId = (n: LineageNode) => `${n.name}#${n.field}`;
+
+/** What a node is, from where it lives: gateway outputs, raw sources, offline feature tables, online views, curated data. */
+function nodeKind(n: LineageNode): string {
+  if (n.namespace === 'mesh://gateway') return 'operation';
+  if (n.name.includes('/raw/')) return 'raw';
+  if (n.name.startsWith('features.')) return 'feature';
+  if (/@v\d+$/.test(n.name)) return 'online';
+  return 'curated';
+}
+
+function lineageDiagram(edges: ReturnType<LineageGraph['neighbourhood']>['edges']) {
+  const nodes = new Map<string, LineageNode>();
+  for (const e of edges) for (const n of [e.from, e.to]) nodes.set(nodeId(n), n);
+  return {
+    nodes: [...nodes].map(([id, n]) => ({ id, namespace: n.namespace, dataset: n.name, field: n.field, kind: nodeKind(n) })),
+    edges: edges.map((e) => ({ from: nodeId(e.from), to: nodeId(e.to), job: e.job, type: e.type, subtype: e.subtype, masked: e.masking, count: e.count })),
   };
 }

@@ -44,6 +44,8 @@ export interface MeshConfig {
   };
   /** `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve. */
   gateway: { port: number; supergraphFile: string; config: string };
+  /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
+  sloIntervalSeconds: number;
   online: OnlineStoreConfig;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
@@ -121,6 +123,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')),
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
     },
+    sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',
       http: env.OPENLINEAGE_URL ? { url: env.OPENLINEAGE_URL, endpoint: env.OPENLINEAGE_ENDPOINT || 'api/v1/lineage', apiKey: env.OPENLINEAGE_API_KEY || undefined } : undefined,
@@ -134,6 +137,12 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
   };
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const n = Number(env[name] || fallback);
+  if (!(n > 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a positive number, got "${env[name]}"`);
+  return n;
 }
 
 function portNumber(env: Env, name: string, fallback: number): number {

@@ -13,10 +13,14 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** Routes by exact path; a key ending in `/*` serves everything under its prefix (longest prefix wins). */
 export async function listen(routes: Record<string, Route>, port: number, host = '127.0.0.1'): Promise<Listening> {
+  const prefixes = Object.keys(routes)
+    .filter((k) => k.endsWith('/*'))
+    .sort((a, b) => b.length - a.length);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const route = routes[path];
+    const route = routes[path] ?? routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
     if (!route) return sendJson(res, 404, { error: `no route ${path}` });
     Promise.resolve(route(req, res)).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: (err as Error).message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });

@@ -1,5 +1,7 @@
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { Route } from './http.js';
+import type { FetchCounts, DomainSloStatus } from '../governance/sloStatus.js';
+import type { CostReport } from '../governance/cost.js';
 
 /** One Prometheus registry per server process component, with the metrics every component shares. */
 export class Metrics {
@@ -59,6 +61,82 @@ export class Metrics {
       collect() {
         const t = asOf();
         if (t) this.set({ domain, data_product: dataProduct }, (Date.now() - t.getTime()) / 1000);
+      },
+    });
+  }
+
+  /** Cumulative subgraph fetch counts and latency buckets, as the SLO evaluator samples them. */
+  async fetchCounts(): Promise<FetchCounts> {
+    const out: FetchCounts = {};
+    const entry = (subgraph: string) => (out[subgraph] ??= { total: 0, errors: 0, buckets: [] });
+    for (const v of (await this.subgraphFetches.get()).values) {
+      const e = entry(String(v.labels.subgraph));
+      e.total += v.value;
+      if (v.labels.outcome === 'error') e.errors += v.value;
+    }
+    for (const v of (await this.subgraphFetchDuration.get()).values) {
+      if (v.metricName !== 'mesh_subgraph_fetch_duration_seconds_bucket') continue;
+      const le = (v.labels as { le?: string | number }).le;
+      entry(String(v.labels.subgraph)).buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: v.value });
+    }
+    for (const e of Object.values(out)) e.buckets.sort((a, b) => a.le - b.le);
+    return out;
+  }
+
+  /** The continuously evaluated SLO state and error budget of each data product, read at scrape time. */
+  observeSlo(status: () => DomainSloStatus[]): void {
+    new Gauge({
+      name: 'mesh_slo_state',
+      help: 'SLO state of each data product (1 for the current state: OK, AT_RISK, BREACHED, NO_DATA)',
+      labelNames: ['domain', 'data_product', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of status()) for (const state of ['OK', 'AT_RISK', 'BREACHED', 'NO_DATA']) this.set({ domain: s.domain, data_product: s.dataProduct, state }, s.state === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mesh_slo_error_budget_remaining_ratio',
+      help: 'Share of the availability error budget left over the evaluation window (negative: overspent)',
+      labelNames: ['domain', 'data_product'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of status()) if (s.availability.budgetRemaining !== null) this.set({ domain: s.domain, data_product: s.dataProduct }, s.availability.budgetRemaining);
+      },
+    });
+  }
+
+  /** Cost allocation per domain (the last computed report, refreshed in the background), read at scrape time. */
+  observeCost(report: () => CostReport | undefined): void {
+    new Gauge({
+      name: 'mesh_cost_dollars',
+      help: 'Allocated cost per domain and item over the cost window (storage and online: per month at current size)',
+      labelNames: ['domain', 'item'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of report()?.domains ?? []) for (const [item, v] of Object.entries(d.cost)) this.set({ domain: d.domain, item }, v);
+      },
+    });
+    new Gauge({
+      name: 'mesh_storage_bytes',
+      help: 'Object store bytes per domain and layer',
+      labelNames: ['domain', 'layer'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of report()?.domains ?? []) for (const [layer, v] of Object.entries(d.storageBytes)) this.set({ domain: d.domain, layer }, v);
+      },
+    });
+    new Gauge({
+      name: 'mesh_online_store_keys',
+      help: "Keys of each domain's feature views in the online store",
+      labelNames: ['domain'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of report()?.domains ?? []) this.set({ domain: d.domain }, d.onlineKeys);
       },
     });
   }

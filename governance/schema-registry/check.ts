@@ -162,7 +162,9 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     problems: contractProblems,
   });
 
-  return { ok: steps.every((s) => s.ok), subgraph: options.subgraph, version, unchanged, previous: previous && { seq: previous.seq, version: previous.version }, steps, changes, supergraphSdl };
+  const ok = steps.every((s) => s.ok);
+  await registry.recordCheck({ subgraph: options.subgraph, version, ok, checkedAt: new Date().toISOString(), steps, changes: changes.map((c) => ({ criticality: c.criticality, path: c.path, message: c.message, source: c.source })) });
+  return { ok, subgraph: options.subgraph, version, unchanged, previous: previous && { seq: previous.seq, version: previous.version }, steps, changes, supergraphSdl };
 }
 
 /** Operations that touch a path or anything below it (a removed type breaks every field of it). */

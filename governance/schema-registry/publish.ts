@@ -5,6 +5,7 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { MeshError, ErrorCode } from '../../platform/errors.js';
 import { writeAtomic } from '../../platform/files.js';
 import { checkSchema, contractVersion, subgraphFiles, type CheckOptions, type CheckReport } from './check.js';
+import { loadSupergraphConfig } from '../composition.js';
 import { PUBLISHED_SUPERGRAPH_KEY, SchemaRegistry, type SchemaVersion } from './registry.js';
 
 export interface PublishResult {
@@ -44,6 +45,21 @@ export async function publishSchema(platform: Platform, options: CheckOptions & 
   writeAtomic(platform.config.gateway.supergraphFile, report.supergraphSdl);
   platform.log.info({ subgraph: options.subgraph, seq: published.seq, version: published.version }, 'schema published');
   return { report, published, supergraphFile: platform.config.gateway.supergraphFile };
+}
+
+/** First publication of every subgraph the registry has not seen yet, so later checks have a baseline to compare with. */
+export async function publishBaselines(platform: Platform): Promise<SchemaVersion[]> {
+  const registry = new SchemaRegistry(platform.store);
+  const out: SchemaVersion[] = [];
+  for (const s of loadSupergraphConfig(platform.config.gateway.config)) {
+    if (await registry.current(s.name)) continue;
+    try {
+      out.push((await publishSchema(platform, { subgraph: s.name, author: 'mesh start' })).published);
+    } catch (err) {
+      platform.log.warn({ subgraph: s.name, err: (err as Error).message }, 'no baseline schema published');
+    }
+  }
+  return out;
 }
 
 /** Republishes an earlier version through the same checks (its semver need not grow). */

@@ -27,6 +27,16 @@ interface SchemaIndex {
   versions: SchemaVersionSummary[];
 }
 
+/** A schema check as the registry keeps it. */
+export interface RecordedCheck {
+  subgraph: string;
+  version: string;
+  ok: boolean;
+  checkedAt: string;
+  steps: { name: string; ok: boolean; summary: string; problems: string[] }[];
+  changes: { criticality: string; path: string; message: string; source?: string }[];
+}
+
 const prefix = (subgraph: string) => `_platform/schemas/${subgraph}/`;
 export const PUBLISHED_SUPERGRAPH_KEY = '_platform/schemas/supergraph.graphql';
 
@@ -63,6 +73,18 @@ export class SchemaRegistry {
     const { sdl: _sdl, contract: _contract, ...summary } = version;
     await putJson(this.store, `${prefix(entry.subgraph)}_index.json`, { ...index, current: version.seq, versions: [...index.versions, summary] }, tags);
     return version;
+  }
+
+  /** Keeps a check's outcome (without the composed supergraph) so the console can show recent checks. */
+  async recordCheck(report: RecordedCheck): Promise<void> {
+    const at = report.checkedAt.replace(/[:.]/g, '-');
+    await putJson(this.store, `${prefix(report.subgraph)}checks/${at}-${Math.random().toString(36).slice(2, 8)}.json`, report, { layer: 'platform', 'data-product': `schema:${report.subgraph}` });
+  }
+
+  /** The latest checks of a subgraph, newest first. */
+  async recentChecks(subgraph: string, limit = 10): Promise<RecordedCheck[]> {
+    const keys = (await this.store.list(`${prefix(subgraph)}checks/`)).map((o) => o.key).sort().reverse().slice(0, limit);
+    return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.store, k)))).filter((c): c is RecordedCheck => c !== undefined);
   }
 
   private index(subgraph: string): Promise<SchemaIndex | undefined> {

@@ -13,6 +13,7 @@ import { generateSummary } from './generate.js';
 import { runAndSummarize } from './run.js';
 import { computeAndPrint, materializeAndPrint } from './features.js';
 import { applyFeatures } from '../../../feature-subgraph/featureStore.js';
+import { publishBaselines } from '../../../governance/schema-registry/publish.js';
 import { trainRepurchase } from '../../../jobs/train/repurchase.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
@@ -41,6 +42,8 @@ export function registerStart(program: Command): void {
         const model = await trainRepurchase(platform);
         process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);
       }
+      const baselines = await publishBaselines(platform);
+      if (baselines.length > 0) process.stdout.write(`\nSchema registry: first publication of ${baselines.map((v) => `${v.subgraph} ${v.version}`).join(', ')}.\n`);
       const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke });
       if (o.smoke) {
         try {

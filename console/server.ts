@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Platform } from '../platform/context.js';
+import type { Identity } from '../platform/auth.js';
+import { sendJson, type Route } from '../platform/http.js';
+import { isMeshError, httpStatus } from '../platform/errors.js';
+import { loadSupergraphConfig } from '../governance/composition.js';
+import { SchemaRegistry } from '../governance/schema-registry/registry.js';
+import type { SloEvaluator } from '../governance/sloStatus.js';
+import type { CostCache } from '../governance/cost.js';
+
+export const CONSOLE_DIST = path.join(path.dirname(new URL(import.meta.url).pathname), 'dist');
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
+
+export interface ConsoleDeps {
+  /** The gateway's identity rules: a verified bearer token with a known role (throws a MeshError otherwise). */
+  identify: (req: IncomingMessage) => Promise<Identity>;
+  slo: SloEvaluator;
+  cost: CostCache;
+}
+
+/**
+ * The mesh console: a static single-page app (built by Vite into console/dist) and the few reads GraphQL does not carry
+ * (the gateway's own SLO evaluation, cost, schema registry). Data products, lineage, features and the playground go
+ * through /graphql with the user's token, so the console sees exactly what its user may see.
+ */
+export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<string, Route> {
+  const api = (handler: (req: IncomingMessage, identity: Identity) => Promise<unknown>): Route =>
+    async (req, res) => {
+      try {
+        const identity = await deps.identify(req);
+        sendJson(res, 200, await handler(req, identity));
+      } catch (err) {
+        if (!isMeshError(err)) throw err;
+        sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
+      }
+    };
+  return {
+    '/console/api/whoami': api(async (_req, identity) => identity),
+    '/console/api/slo': api(async () => ({
+      evaluatedAt: new Date().toISOString(),
+      domains: deps.slo.status(),
+      history: Object.fromEntries(deps.slo.slos.map((s) => [s.domain, deps.slo.history(s.domain)])),
+    })),
+    '/console/api/cost': api(async () => deps.cost.get()),
+    '/console/api/schemas': api(async () => {
+      const registry = new SchemaRegistry(platform.store);
+      return Promise.all(
+        loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({
+          subgraph: s.name,
+          url: s.url,
+          versions: (await registry.log(s.name)).reverse(),
+          checks: await registry.recentChecks(s.name, 5),
+        })),
+      );
+    }),
+    '/console': (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', '/console/');
+      res.end();
+    },
+    '/console/*': (req, res) => {
+      const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
+      const file = path.resolve(CONSOLE_DIST, rel || 'index.html');
+      if (!file.startsWith(CONSOLE_DIST)) return sendJson(res, 400, { error: 'bad path' });
+      // Unknown paths are client-side routes of the single-page app.
+      const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(CONSOLE_DIST, 'index.html');
+      if (!fs.existsSync(target)) return sendJson(res, 503, { error: 'the console is not built: run npm run build' });
+      res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
+      // Vite names assets by content hash: they never change under one name.
+      res.setHeader('cache-control', target.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      fs.createReadStream(target).pipe(res);
+    },
+  };
+}

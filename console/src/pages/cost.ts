@@ -1,0 +1,45 @@
+import { getJson } from '../api.js';
+import { h, table, dollars, when } from '../ui.js';
+import { stackedBars } from '../charts.js';
+import type { CostReport } from '../../../governance/cost.js';
+
+const mb = (n: number) => (n / 1024 ** 2).toFixed(1);
+
+export async function costPage(root: HTMLElement): Promise<void> {
+  const report = await getJson<CostReport>('/console/api/cost');
+  const domains = report.domains;
+  const p = report.prices;
+  root.replaceChildren(
+    h('h2', {}, 'Cost allocation'),
+    h(
+      'p',
+      { class: 'muted' },
+      `Since ${when(report.since)} (computed ${when(report.computedAt)}). Unit prices: storage $${p.storageGbMonth}/GB-month, compute $${p.computeHour}/h, $${p.operations1k} per 1,000 operations, online store $${p.onlineGbMonth}/GB-month. The same figures are on /metrics as mesh_cost_dollars.`,
+    ),
+    stackedBars(
+      'Cost per domain (USD)',
+      domains.map((d) => d.domain),
+      (['storage', 'compute', 'queries', 'online'] as const).map((item) => ({ label: item, values: domains.map((d) => d.cost[item]) })),
+      'USD',
+    ),
+    table(
+      ['Domain', 'Storage MB by layer', 'Compute s', 'Operations', 'Online keys', 'Online MB', 'Storage', 'Compute', 'Queries', 'Online', 'Total'],
+      domains.map((d) => [
+        d.domain,
+        Object.entries(d.storageBytes)
+          .map(([layer, bytes]) => `${layer} ${mb(bytes)}`)
+          .join(', '),
+        d.computeSeconds.toFixed(1),
+        String(d.operations),
+        String(d.onlineKeys),
+        mb(d.onlineBytes),
+        dollars(d.cost.storage),
+        dollars(d.cost.compute),
+        dollars(d.cost.queries),
+        dollars(d.cost.online),
+        h('strong', { 'data-testid': `cost-total-${d.domain}` }, dollars(d.cost.total)),
+      ]),
+      { 'data-testid': 'cost' },
+    ),
+  );
+}

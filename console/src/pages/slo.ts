@@ -1,0 +1,65 @@
+import { getJson } from '../api.js';
+import { h, badge, card, table, hours, percent, when } from '../ui.js';
+import { lineChart } from '../charts.js';
+import type { DomainSloStatus, SloPoint } from '../../../governance/sloStatus.js';
+
+export interface SloReport {
+  evaluatedAt: string;
+  domains: DomainSloStatus[];
+  history: Record<string, SloPoint[]>;
+}
+
+const ms = (n: number | null) => (n === null ? '—' : `${n.toFixed(n < 10 ? 1 : 0)} ms`);
+const rate = (n: number | null) => (n === null ? '—' : `${n.toFixed(2)}x`);
+
+export async function sloPage(root: HTMLElement, signal: AbortSignal): Promise<void> {
+  const draw = async () => {
+    const report = await getJson<SloReport>('/console/api/slo');
+    if (signal.aborted) return;
+    root.replaceChildren(
+      h('h2', {}, 'Service levels'),
+      h('p', { class: 'muted' }, `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`),
+      h('div', { class: 'grid' }, report.domains.map(domainCard)),
+      h('h3', {}, 'History'),
+      h('div', { class: 'grid' }, charts(report)),
+    );
+  };
+  await draw();
+  const timer = setInterval(() => void draw().catch(() => undefined), 15_000);
+  signal.addEventListener('abort', () => clearInterval(timer));
+}
+
+function domainCard(d: DomainSloStatus): HTMLElement {
+  const a = d.availability;
+  return card(
+    h('span', {}, `${d.dataProduct} `, badge(d.state, { 'data-testid': `slo-state-${d.domain}` })),
+    d.dataProduct !== d.domain ? h('div', { class: 'muted' }, `domain ${d.domain}`) : null,
+    d.reasons.length ? h('ul', { class: 'reasons', 'data-testid': `slo-reasons-${d.domain}` }, d.reasons.map((r) => h('li', {}, r))) : h('p', { class: 'ok-text' }, 'Every promise kept.'),
+    table(
+      ['', 'Objective', 'Now'],
+      [
+        ['Availability', percent(a.objective), `5m ${percent(a.windows['5m'])} · 1h ${percent(a.windows['1h'])} · 6h ${percent(a.windows['6h'])}`],
+        ['Burn rate', '1x', `5m ${rate(a.burnRate['5m'])} · 1h ${rate(a.burnRate['1h'])} · 6h ${rate(a.burnRate['6h'])}`],
+        ['Error budget left', '', h('span', { 'data-testid': `slo-budget-${d.domain}` }, percent(a.budgetRemaining, 1), ` of ${a.requests} calls`)],
+        ['Latency p99 (5m)', ms(d.latency.objectiveMs), ms(d.latency.p99Ms)],
+        ['Data age', hours(d.freshness.objectiveHours), h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours))],
+      ],
+    ),
+  );
+}
+
+function charts(report: SloReport): HTMLElement[] {
+  const domains = Object.keys(report.history);
+  const longest = domains.map((d) => report.history[d]!).reduce((a, b) => (b.length > a.length ? b : a), [] as SloPoint[]);
+  if (longest.length < 2) return [h('p', { class: 'muted' }, 'Charts appear after two evaluation intervals.')];
+  const x = longest.map((p) => Date.parse(p.t) / 1000);
+  const at = (d: string, pick: (p: SloPoint) => number | null) => {
+    const byTime = new Map(report.history[d]!.map((p) => [p.t, pick(p)]));
+    return longest.map((p) => byTime.get(p.t) ?? null);
+  };
+  return [
+    lineChart('Error budget left', x, domains.map((d) => ({ label: d, values: at(d, (p) => (p.budgetRemaining === null ? null : p.budgetRemaining * 100)) })), '%'),
+    lineChart('p99 latency per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.p99Ms) })), 'ms'),
+    lineChart('Calls per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.requests) })), 'calls'),
+  ];
+}

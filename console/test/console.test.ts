@@ -1,0 +1,133 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from '../e2e.js';
+import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
+import type { DomainSloStatus } from '../../governance/sloStatus.js';
+
+const available = chromiumAvailable();
+if (!available) {
+  const message = `\n*** console end-to-end test: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or MESH_CHROMIUM) ***\n`;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`${message}*** SKIPPED ***\n`);
+}
+
+describe.skipIf(!available)('mesh console in headless Chromium', () => {
+  let demo: ConsoleDemo;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await buildConsole();
+    demo = await startConsoleDemo();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await signIn(page, demo.mesh.gateway.url, await demo.token('analyst'));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  const api = async <T>(path: string, role = 'analyst'): Promise<T> => {
+    const res = await fetch(`${demo.mesh.gateway.url}${path}`, { headers: { authorization: `Bearer ${await demo.token(role)}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  it('refuses the API without a token and a forged one at sign-in', async () => {
+    expect((await fetch(`${demo.mesh.gateway.url}/console/api/slo`)).status).toBe(401);
+    const other = await browser.newPage();
+    await other.goto(`${demo.mesh.gateway.url}/console/`);
+    await other.locator('#token').fill('not-a-token');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => other.getByRole('alert').textContent()).toMatch(/token/i);
+    await other.close();
+  });
+
+  it('playground: the analyst sees PII marked as masked, everything else as data', async () => {
+    await runPlayground(page, demo.mesh.gateway.url, demo.customer);
+    const email = page.locator('[data-masked="true"][data-path="customer.email"]');
+    await email.waitFor();
+    expect(await email.textContent()).toMatch(/^"tok_[0-9a-f]+"masked$/);
+    expect(await page.getByTestId('playground-status').textContent()).toMatch(/HTTP 200 .*as analyst: \d+ field\(s\) masked/);
+    // Non-PII values are plain data, and an admin gets the clear address the analyst's token stands for.
+    expect(await page.locator('.json .str').count()).toBeGreaterThan(10);
+    expect(await page.locator('[data-masked="true"][data-path="customer.orders.payments.cardLast4"]').count()).toBeGreaterThan(0);
+    const admin = await fetch(`${demo.mesh.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await demo.token('admin')}` },
+      body: JSON.stringify({ query: `{ customer(id: "${demo.customer}") { email } }` }),
+    });
+    const clear = ((await admin.json()) as { data: { customer: { email: string } } }).data.customer.email;
+    expect(clear).toContain('@');
+    expect(await email.textContent()).not.toContain(clear);
+  });
+
+  it('lineage: a path from the curated column to the gateway operation that read it', async () => {
+    demo.mesh.gateway.lineage!.flush();
+    await demo.platform.lineage.emitter.flush();
+    await page.goto(`${demo.mesh.gateway.url}/console/#/lineage?dataset=sales.customers&field=email`);
+    const path = page.getByTestId('lineage-path').filter({ hasText: 'CustomerOverview' }).first();
+    await path.waitFor();
+    const text = (await path.textContent())!;
+    expect(text.startsWith('sales.customers.email → ')).toBe(true);
+    expect(text).toMatch(/operation\.CustomerOverview\.[0-9a-f]+\.customer\.email$/);
+    expect(Number(await page.getByTestId('lineage-graph').getAttribute('data-nodes'))).toBeGreaterThan(2);
+    await page.locator('canvas').first().waitFor();
+    const readers = page.getByTestId('lineage-readers');
+    expect(await readers.textContent()).toMatch(/gateway\.CustomerOverview\s*mesh-console\s*analyst\s*MASKED/);
+  });
+
+  it('SLOs: each domain shows the state the gateway evaluated, with the reason', async () => {
+    await demo.mesh.gateway.slo.tick(); // a sample after the playground's query, without waiting for the interval
+    await page.goto(`${demo.mesh.gateway.url}/console/#/slo`);
+    await page.getByTestId('slo-state-sales').waitFor();
+    const report = await api<{ domains: DomainSloStatus[] }>('/console/api/slo');
+    for (const d of report.domains) expect((await page.getByTestId(`slo-state-${d.domain}`).textContent())!.replace(' ', '_')).toBe(d.state);
+    const sales = report.domains.find((d) => d.domain === 'sales')!;
+    // The generated data ends on 2026-11-01: older than sales' 24 h freshness SLO, so the product is in breach.
+    expect(sales.state).toBe('BREACHED');
+    expect(await page.getByTestId('slo-reasons-sales').textContent()).toMatch(/data is [\d.]+ d old, freshness SLO 24 h/);
+    // The analyst's query reached sales through the gateway without error: its availability budget is untouched.
+    expect(sales.availability.requests, JSON.stringify(sales)).toBeGreaterThan(0);
+    expect(await page.getByTestId('slo-budget-sales').textContent()).toMatch(/^100\.0% of \d+ calls/);
+    await expect.poll(() => page.locator('.chart canvas').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+  });
+
+  it('catalog, features, schemas and cost pages show the platform state', async () => {
+    await page.goto(`${demo.mesh.gateway.url}/console/#/catalog`);
+    expect(await page.getByTestId('catalog-slo-sales').textContent()).toBe('BREACHED');
+    expect(await page.getByTestId('catalog').textContent()).toMatch(/Platform Team|sales/);
+
+    await page.goto(`${demo.mesh.gateway.url}/console/#/features`);
+    const views = (await page.getByTestId('feature-views').textContent())!;
+    for (const v of ['customer_orders', 'customer_payments', 'product_pricing']) expect(views).toContain(v);
+
+    await page.goto(`${demo.mesh.gateway.url}/console/#/schemas`);
+    expect(await page.getByTestId('schema-sales').textContent()).toMatch(/^sales \d+\.\d+\.\d+/);
+    expect(await page.locator('.checks').first().textContent()).toMatch(/PASSED.*composition/s);
+
+    await page.goto(`${demo.mesh.gateway.url}/console/#/cost`);
+    const total = (await page.getByTestId('cost-total-sales').textContent())!;
+    const cost = await api<{ domains: { domain: string; cost: { total: number } }[] }>('/console/api/cost');
+    expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toFixed(4)}`);
+    await page.locator('.chart canvas').first().waitFor();
+  });
+
+  it('an outage of a subgraph burns its error budget: the console shows the breach', async () => {
+    await stopSubgraph(demo, 'payments');
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${await demo.token('analyst')}` };
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${demo.mesh.gateway.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: EXAMPLE_QUERY, variables: { id: demo.customer } }) });
+      expect(res.status).toBe(200); // partial data: the other domains still answer
+    }
+    await demo.mesh.gateway.slo.tick();
+    const payments = (await api<{ domains: DomainSloStatus[] }>('/console/api/slo')).domains.find((d) => d.domain === 'payments')!;
+    expect(payments.availability.budgetRemaining).toBeLessThan(0);
+    expect(payments.reasons.join(' ')).toMatch(/error budget of the 99\.90% availability SLO exhausted/);
+    await page.goto(`${demo.mesh.gateway.url}/console/#/slo`);
+    expect(await page.getByTestId('slo-reasons-payments').textContent()).toContain('error budget');
+    expect(await page.getByTestId('slo-budget-payments').textContent()).toMatch(/^-\d/);
+  });
+});
