@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { reportJobMetrics, jobRunSamples, type JobSample } from '../platform/jobMetrics.js';
 import type { Platform } from '../platform/context.js';
 import { Duck, sqlIdent as id, sqlString } from '../platform/duckdb.js';
 import { MeshError, ErrorCode } from '../platform/errors.js';
@@ -75,6 +76,7 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
       );
       platform.log.info(report, 'feature view materialized');
     }
+    await reportJobMetrics(platform, 'features.materialize', materializeSamples(reports, online.kind));
     return reports;
   } finally {
     duck.close();
@@ -109,4 +111,19 @@ async function recordWatermark(platform: Platform, store: string, view: ViewVers
     lastRun: { start: report.start, end: report.end, rows: report.rows, written: report.written, at: new Date().toISOString() },
   };
   await saveRegistry(platform.store, registry);
+}
+
+/** The last materialization per view: what was written, skipped as not newer, or not written as already expired. */
+function materializeSamples(reports: MaterializeReport[], store: string): JobSample[] {
+  return [
+    ...jobRunSamples('features.materialize', { finishedAt: new Date(), durationMs: reports.reduce((n, r) => n + r.ms, 0), ok: true }, { domain: 'features' }),
+    ...reports.flatMap((r) =>
+      (['written', 'skipped', 'expired'] as const).map((outcome) => ({
+        name: 'mesh_materialized_records',
+        help: 'Records of the last materialization per feature view version and outcome',
+        labels: { view: r.table, store, outcome },
+        value: r[outcome],
+      })),
+    ),
+  ];
 }

@@ -29,6 +29,7 @@ import { CostCache } from '../governance/cost.js';
 import { currentManifest } from '../jobs/pipeline/run.js';
 import { createOnlineStore } from '../feature-subgraph/online/index.js';
 import { consoleRoutes } from '../console/server.js';
+import { jobMetricsText } from '../platform/jobMetrics.js';
 
 export interface GatewayOptions {
   supergraphFile: string;
@@ -121,7 +122,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       '/graphql': graphqlRoute(server, (req) => gatewayContext(req, platform.config.auth, roles, open)),
       ...consoleRoutes(platform, { identify: async (req) => (await gatewayContext(req, platform.config.auth, roles, open)).identity, slo, cost }),
       '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
-      '/metrics': metrics.route(),
+      // Batch jobs have ended before any scrape: their last runs are exposed here.
+      '/metrics': metrics.route(() => jobMetricsText(platform.store)),
     },
     options.port,
   );

@@ -144,10 +144,10 @@ export class SloEvaluator {
     };
   }
 
-  /** The oldest kept sample inside the window (the whole history when the window is longer than it). */
+  /** The newest sample at least `ms` old: windows start at a real sample (the oldest one when history is shorter). */
   private sampleBefore(ms: number): Sample | undefined {
     const from = this.now() - ms;
-    return this.samples.find((s) => s.t >= from) ?? this.samples[0];
+    return this.samples.findLast((s) => s.t <= from) ?? this.samples[0];
   }
 
   private now(): number {

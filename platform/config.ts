@@ -46,6 +46,8 @@ export interface MeshConfig {
   gateway: { port: number; supergraphFile: string; config: string };
   /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
   sloIntervalSeconds: number;
+  /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
+  pushgatewayUrl?: string;
   online: OnlineStoreConfig;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
+    pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',
       http: env.OPENLINEAGE_URL ? { url: env.OPENLINEAGE_URL, endpoint: env.OPENLINEAGE_ENDPOINT || 'api/v1/lineage', apiKey: env.OPENLINEAGE_API_KEY || undefined } : undefined,

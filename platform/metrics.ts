@@ -141,10 +141,11 @@ export class Metrics {
     });
   }
 
-  route(): Route {
+  /** The exposition of this registry, followed by `extra` (other families, e.g. batch jobs' last runs). */
+  route(extra?: () => Promise<string>): Route {
     return async (_req, res) => {
       res.setHeader('content-type', this.registry.contentType);
-      res.end(await this.registry.metrics());
+      res.end((await this.registry.metrics()) + (extra ? await extra() : ''));
     };
   }
 }

@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import type { ServingMetrics } from './metrics.js';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { MeshError, ErrorCode } from '../../platform/errors.js';
 import type { Identity } from '../../platform/auth.js';
@@ -14,6 +15,7 @@ export interface FeatureContext {
   registry: Registry;
   online: OnlineStore;
   loader: DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string>;
+  metrics: ServingMetrics;
 }
 
 /** Most entity rows one onlineFeatures call takes; more belong in a training set. */
@@ -173,7 +175,9 @@ export function featureResolvers(registry: Registry) {
               resolved.views.map(async (v) => {
                 if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
                 const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-                return cellsOf(v, record, Date.now()).map((c, i) => cell(v.outputNames[i]!, c));
+                const cells = cellsOf(v, record, Date.now());
+                ctx.metrics.countServed(cells.map((c) => c.status), 'graphql');
+                return cells.map((c, i) => cell(v.outputNames[i]!, c));
               }),
             );
             return out.flat();
@@ -194,6 +198,7 @@ export function featureResolvers(registry: Registry) {
         if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
         const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
         const columns = await readColumns(ctx.online, resolved, args.entities);
+        ctx.metrics.countServed(columns.flatMap((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
           features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTimestamp: c.eventTs[i] === null ? null : new Date(c.eventTs[i]!) })),

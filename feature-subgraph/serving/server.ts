@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Counter } from 'prom-client';
+import { ServingMetrics } from './metrics.js';
 import type { Platform } from '../../platform/context.js';
 import { authenticateBearer } from '../../platform/auth.js';
 import { sendJson, readJson, type Listening } from '../../platform/http.js';
@@ -34,9 +34,10 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const models = new ModelCache(platform.store);
   const registry = await registries.get();
   const sdl = featureSubgraphSdl(registry);
-  const online = options.online ?? createOnlineStore(platform.config.online);
+  const store = options.online ?? createOnlineStore(platform.config.online);
   const metrics = new Metrics('feature-server');
-  const values = new Counter({ name: 'mesh_feature_values_served_total', help: 'Feature values served, by status', labelNames: ['status'], registers: [metrics.registry] });
+  const serving = new ServingMetrics(metrics.registry);
+  const online = serving.instrument(store);
   const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
   const listening = await startPlatformSubgraph<FeatureContext>(platform, {
     name: FEATURES_SUBGRAPH,
@@ -45,7 +46,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     resolvers: featureResolvers(registry),
     port: options.port,
     metrics,
-    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models }),
+    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models, metrics: serving }),
     health: () => ({ onlineStore: online.url }),
     routes: {
       '/get-online-features': async (req, res) => {
@@ -55,7 +56,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
           const body = await readJson(req);
           const response = await getOnlineFeatures(await registries.get(), online, body);
           const joinKeys = Object.keys((body as { entities: object }).entities).length;
-          for (const r of response.results.slice(joinKeys)) for (const s of r.statuses) values.inc({ status: s });
+          serving.countServed(response.results.slice(joinKeys).flatMap((r) => r.statuses), 'rest');
           sendJson(res, 200, response);
         } catch (err) {
           if (!isMeshError(err)) throw err;
@@ -72,7 +73,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     online,
     close: async () => {
       await listening.close();
-      if (!options.online) await online.close();
+      if (!options.online) await store.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import { listDomains } from '../../platform/domains.js';
 import { signInternalIdentity, IDENTITY_HEADER } from '../../platform/auth.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { SMALL, redisForTests, tempDir, testPlatform } from '../../test/helpers.js';
+import { SMALL, metricValue, redisForTests, tempDir, testPlatform } from '../../test/helpers.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
 import { startMesh } from '../../gateway/mesh.js';
 import { applyFeatures, computeFeatures } from '../featureStore.js';
@@ -215,6 +215,16 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
         expect(res.body.data!._entities).toHaveLength(40);
         expect(res.body.data!._entities[0]!.features.map((f) => f.name)).toEqual(['total_spend_90d', 'late_delivery_rate_90d', 'touches_30d']);
         expect(reads).toBe(1);
+        // The same read as metrics: one batch of 120 keys, hits and misses per view, answers by status on the GraphQL path.
+        const metrics = await (await fetch(`${s.url}/metrics`)).text();
+        const store = online.kind;
+        expect(metricValue(metrics, 'mesh_online_store_read_keys_count', { store })).toBe(1);
+        expect(metricValue(metrics, 'mesh_online_store_read_keys_sum', { store })).toBe(120);
+        for (const view of ['customer_orders@v1', 'customer_delivery@v1', 'customer_campaigns@v1']) {
+          expect((metricValue(metrics, 'mesh_online_store_lookups_total', { view, result: 'hit' }) ?? 0) + (metricValue(metrics, 'mesh_online_store_lookups_total', { view, result: 'miss' }) ?? 0)).toBe(40);
+        }
+        const statuses = res.body.data!._entities.flatMap((e) => e.features.map((f) => f.status));
+        for (const status of new Set(statuses)) expect(metricValue(metrics, 'mesh_feature_values_served_total', { status, api: 'graphql' })).toBe(statuses.filter((x) => x === status).length);
       } finally {
         await s.close();
       }

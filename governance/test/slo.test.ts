@@ -123,6 +123,21 @@ describe('a real Prometheus scraping a running mesh', () => {
       for (const r of availability) expect(Number(r.value[1])).toBe(1);
       const alerts = await query('ALERTS{alertname="DataProductStale"}');
       expect(alerts.map((a) => a.metric.domain).length).toBeGreaterThan(0);
+      // The gateway also exposes the pipelines' last runs (batch jobs end before any scrape), its own SLO evaluation and the cost allocation.
+      let accounted: Awaited<ReturnType<typeof query>> = [];
+      let breached: Awaited<ReturnType<typeof query>> = [];
+      let cost: Awaited<ReturnType<typeof query>> = [];
+      for (let i = 0; i < 60 && (accounted.length < 5 || breached.length < 5 || cost.length < 6); i++) {
+        accounted = await query('sum by (domain) (mesh_pipeline_records{stage="in"}) - sum by (domain) (mesh_pipeline_records{stage=~"curated|quarantined|duplicate"})');
+        breached = await query('mesh_slo_state{state="BREACHED"} == 1');
+        cost = await query('mesh_cost_dollars{item="total"}');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(accounted.map((r) => [r.metric.domain, Number(r.value[1])]).sort(), log).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales'].map((d) => [d, 0]));
+      // Stale data (SMALL ends on 2026-11-01) breaks every product's freshness SLO, in the gateway's own evaluation too.
+      expect(new Set(breached.map((r) => r.metric.domain))).toEqual(new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']));
+      expect(new Set(cost.map((r) => r.metric.domain))).toEqual(new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments', 'platform']));
+      for (const r of cost) expect(Number(r.value[1])).toBeGreaterThan(0);
     } finally {
       prometheus.kill('SIGTERM');
       await new Promise((r) => prometheus.once('exit', r));

@@ -18,6 +18,8 @@ import { fingerprint, loadSource, type LoadedSource } from './load.js';
 import { publishParquet } from './publish.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
 import { curatedManifestKey, runsPrefix, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from './types.js';
+import { reportJobMetrics } from '../../platform/jobMetrics.js';
+import { pipelineRunSamples } from './metrics.js';
 import { pipelineEnd, pipelineStart, type PipelineLineage } from '../../lineage/jobs.js';
 import { runUuid } from '../../lineage/openlineage.js';
 
@@ -139,6 +141,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       platform.log.error({ err, domain: domain.name }, 'could not store the run record'),
     );
     for (const event of pipelineEnd(lineage, { ...record, runId: runUuid(runId) })) platform.lineage.emit(event);
+    await reportJobMetrics(platform, `pipeline.${domain.name}`, pipelineRunSamples(record));
     await fs.rm(tmpDir, { recursive: true, force: true });
   }
 }

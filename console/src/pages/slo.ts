@@ -40,7 +40,7 @@ function domainCard(d: DomainSloStatus): HTMLElement {
       [
         ['Availability', percent(a.objective), `5m ${percent(a.windows['5m'])} · 1h ${percent(a.windows['1h'])} · 6h ${percent(a.windows['6h'])}`],
         ['Burn rate', '1x', `5m ${rate(a.burnRate['5m'])} · 1h ${rate(a.burnRate['1h'])} · 6h ${rate(a.burnRate['6h'])}`],
-        ['Error budget left', '', h('span', { 'data-testid': `slo-budget-${d.domain}` }, percent(a.budgetRemaining, 1), ` of ${a.requests} calls`)],
+        ['Error budget left', '', h('span', { 'data-testid': `slo-budget-${d.domain}` }, a.budgetRemaining !== null && a.budgetRemaining < 0 ? h('span', { class: 'bad-text' }, 'exhausted') : percent(a.budgetRemaining, 1), ` (${a.requests} calls)`)],
         ['Latency p99 (5m)', ms(d.latency.objectiveMs), ms(d.latency.p99Ms)],
         ['Data age', hours(d.freshness.objectiveHours), h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours))],
       ],
@@ -58,7 +58,7 @@ function charts(report: SloReport): HTMLElement[] {
     return longest.map((p) => byTime.get(p.t) ?? null);
   };
   return [
-    lineChart('Error budget left', x, domains.map((d) => ({ label: d, values: at(d, (p) => (p.budgetRemaining === null ? null : p.budgetRemaining * 100)) })), '%'),
+    lineChart('Error budget left (floored at -100%)', x, domains.map((d) => ({ label: d, values: at(d, (p) => (p.budgetRemaining === null ? null : Math.max(p.budgetRemaining, -1) * 100)) })), '%'),
     lineChart('p99 latency per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.p99Ms) })), 'ms'),
     lineChart('Calls per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.requests) })), 'calls'),
   ];

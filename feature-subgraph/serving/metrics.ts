@@ -1,0 +1,70 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { OnlineStore } from '../online/types.js';
+
+/** What the feature server reports about serving: store reads (batch size, latency, hits) and answers by status. */
+export class ServingMetrics {
+  private readonly served: Counter<'status' | 'api'>;
+  private readonly batchKeys: Histogram<'store'>;
+  private readonly readDuration: Histogram<'store'>;
+  private readonly lookups: Counter<'view' | 'result'>;
+
+  constructor(registry: Registry) {
+    this.served = new Counter({
+      name: 'mesh_feature_values_served_total',
+      help: 'Feature values served by status (OUTSIDE_MAX_AGE: withheld as older than the TTL) and API (graphql, rest)',
+      labelNames: ['status', 'api'],
+      registers: [registry],
+    });
+    this.batchKeys = new Histogram({
+      name: 'mesh_online_store_read_keys',
+      help: 'Keys per online store read: the DataLoader batch of one GraphQL operation, or one REST request',
+      labelNames: ['store'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10000],
+      registers: [registry],
+    });
+    this.readDuration = new Histogram({
+      name: 'mesh_online_store_read_duration_seconds',
+      help: 'Latency of one online store read (one round trip on Redis)',
+      labelNames: ['store'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    });
+    this.lookups = new Counter({
+      name: 'mesh_online_store_lookups_total',
+      help: 'Online store lookups per feature view version, by result (hit, miss)',
+      labelNames: ['view', 'result'],
+      registers: [registry],
+    });
+  }
+
+  countServed(statuses: Iterable<string>, api: 'graphql' | 'rest'): void {
+    const counts = new Map<string, number>();
+    for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+    for (const [status, n] of counts) this.served.inc({ status, api }, n);
+  }
+
+  /** The same store, with every read measured. */
+  instrument(store: OnlineStore): OnlineStore {
+    const m = this;
+    return {
+      kind: store.kind,
+      url: store.url,
+      write: (table, records, expireAfterMs) => store.write(table, records, expireAfterMs),
+      stats: () => store.stats(),
+      drop: (table) => store.drop(table),
+      close: () => store.close(),
+      async read(requests) {
+        const end = m.readDuration.startTimer({ store: store.kind });
+        const results = await store.read(requests);
+        end();
+        m.batchKeys.observe({ store: store.kind }, requests.reduce((n, r) => n + r.keys.length, 0));
+        requests.forEach((r, i) => {
+          const hits = results[i]!.filter((x) => x !== undefined).length;
+          if (hits > 0) m.lookups.inc({ view: r.table, result: 'hit' }, hits);
+          if (r.keys.length > hits) m.lookups.inc({ view: r.table, result: 'miss' }, r.keys.length - hits);
+        });
+        return results;
+      },
+    };
+  }
+}
