@@ -125,12 +125,19 @@ export function grafanaDashboard(slos: DomainSlo[]) {
         panel(`${s.domain}: availability (objective ${s.availability !== undefined ? `${s.availability * 100}%` : 'none'})`, `1 - mesh:subgraph_fetch_errors:ratio_rate5m{subgraph="${s.domain}"}`, 'percentunit', s.availability),
         panel(`${s.domain}: p99 latency (SLO ${s.latencyP99Ms ?? '-'} ms)`, `mesh:subgraph_fetch_duration_seconds:p99_5m{subgraph="${s.domain}"}`, 's', s.latencyP99Ms !== undefined ? s.latencyP99Ms / 1000 : undefined),
         panel(`${s.domain}: data age (SLO ${s.freshnessHours ?? '-'} h)`, `max(mesh_data_product_age_seconds{domain="${s.domain}"})`, 's', s.freshnessHours !== undefined ? s.freshnessHours * 3600 : undefined),
+        panel(`${s.domain}: error budget left (gateway's evaluation)`, `mesh_slo_error_budget_remaining_ratio{domain="${s.domain}"}`, 'percentunit'),
+        panel(`${s.domain}: last pipeline run, records by stage`, `sum by (stage) (mesh_pipeline_records{domain="${s.domain}"})`, 'short'),
+        panel(`${s.domain}: allocated cost by item`, `mesh_cost_dollars{domain="${s.domain}", item!="total"}`, 'currencyUSD'),
       ]),
     ),
     ...row('platform', [
       panel('gateway requests by operation', 'sum by (operation) (rate(mesh_graphql_requests_total{component="gateway"}[5m]))', 'reqps'),
       panel('gateway p99 latency by operation', 'mesh:graphql_request_duration_seconds:p99_5m', 's'),
       panel('lineage events by transport and outcome', 'sum by (transport, outcome) (mesh_lineage_events)', 'short'),
+      panel('online store hit ratio by view', 'sum by (view) (rate(mesh_online_store_lookups_total{result="hit"}[5m])) / sum by (view) (rate(mesh_online_store_lookups_total[5m]))', 'percentunit'),
+      panel('online store keys per read (DataLoader batch), p99', 'histogram_quantile(0.99, sum by (le) (rate(mesh_online_store_read_keys_bucket[5m])))', 'short'),
+      panel('feature values served by status and API', 'sum by (status, api) (rate(mesh_feature_values_served_total[5m]))', 'short'),
+      panel('batch jobs: last run succeeded', 'mesh_job_last_run_success', 'bool'),
     ]),
   ];
   return {
