@@ -14,7 +14,7 @@ import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
 import { supergraphFile } from './supergraph.js';
 import { useAuthorization, type PiiOwners } from './plugins/useAuthorization.js';
-import { useMetrics } from './plugins/useMetrics.js';
+import { useFetchStats } from './plugins/useFetchStats.js';
 import { useSubgraphErrors } from './plugins/useSubgraphErrors.js';
 import { useUsageRecording } from './plugins/useUsageRecording.js';
 import { UsageRecorder } from '../governance/schema-registry/usage.js';
@@ -107,7 +107,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     validationRules: armor.validationRules,
     plugins: [
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
-      useMetrics(metrics),
+      metrics.requestPlugin<GatewayContext>((c) => c.client),
+      useFetchStats(metrics),
       // Before authorization, which prunes the document: usage is what the client asked for.
       ...(usage ? [useUsageRecording(usage)] : []),
       ...(lineage ? [useLineage(lineage, policy, state)] : []),

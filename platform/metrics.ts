@@ -1,4 +1,5 @@
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { Route } from './http.js';
 import type { FetchCounts, DomainSloStatus } from '../governance/sloStatus.js';
 import type { CostReport } from '../governance/cost.js';
@@ -7,7 +8,9 @@ import type { CostReport } from '../governance/cost.js';
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'operation' | 'client' | 'status'>;
-  readonly duration: Histogram<'operation'>;
+  readonly duration: Histogram<'operation' | 'client'>;
+  /** Which subgraphs each operation calls, and how often: a plan that fans out shows here first. */
+  readonly operationFetches: Counter<'operation' | 'subgraph'>;
   readonly duckdbQueries: Counter;
   /** Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot count its own failures). */
   readonly subgraphFetches: Counter<'subgraph' | 'outcome'>;
@@ -20,10 +23,11 @@ export class Metrics {
     this.duration = new Histogram({
       name: 'mesh_graphql_request_duration_seconds',
       help: 'GraphQL request latency',
-      labelNames: ['operation'],
+      labelNames: ['operation', 'client'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
+    this.operationFetches = new Counter({ name: 'mesh_operation_subgraph_fetches_total', help: 'Subgraph fetches made for each operation', labelNames: ['operation', 'subgraph'], registers: [this.registry] });
     this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
     this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
     this.subgraphFetchDuration = new Histogram({
@@ -63,6 +67,25 @@ export class Metrics {
         if (t) this.set({ domain, data_product: dataProduct }, (Date.now() - t.getTime()) / 1000);
       },
     });
+  }
+
+  /** Requests, errors and latency per operation and client, for any Apollo Server of the platform (gateway, subgraphs). */
+  requestPlugin<C extends BaseContext>(client: (context: C) => string): ApolloServerPlugin<C> {
+    const m = this;
+    return {
+      async requestDidStart(rc) {
+        const end = m.duration.startTimer();
+        return {
+          async willSendResponse(ctx) {
+            const operation = ctx.operationName ?? 'anonymous';
+            const failed = ctx.response.body.kind === 'single' && (ctx.response.body.singleResult.errors?.length ?? 0) > 0;
+            const c = client(rc.contextValue);
+            end({ operation, client: c });
+            m.requests.inc({ operation, client: c, status: failed ? 'error' : 'ok' });
+          },
+        };
+      },
+    };
   }
 
   /** Cumulative subgraph fetch counts and latency buckets, as the SLO evaluator samples them. */

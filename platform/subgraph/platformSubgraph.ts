@@ -33,7 +33,7 @@ export async function startPlatformSubgraph<C extends { identity: Identity }>(pl
     schema: buildSubgraphSchema([{ typeDefs: parse(o.sdl), resolvers: o.resolvers as never }]),
     introspection: platform.config.env !== 'production',
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), o.metrics.requestPlugin<C>(() => 'gateway')],
     formatError: (formatted, error) => {
       const original = unwrapResolverError(error);
       return isMeshError(original) ? { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } } : formatted;

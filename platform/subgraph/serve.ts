@@ -46,7 +46,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, port
     schema,
     introspection: platform.config.env !== 'production',
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), metrics.requestPlugin<Ctx>(() => 'gateway')],
   });
   await server.start();
 

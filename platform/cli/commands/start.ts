@@ -66,6 +66,7 @@ async function banner(platform: Platform, mesh: RunningMesh): Promise<string> {
   return [
     '',
     `Gateway   ${url}   (health ${mesh.gateway.url}/health, metrics ${mesh.gateway.url}/metrics)`,
+    `Console   ${mesh.gateway.url}/console/   (sign in with a token below)`,
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
     ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (online store ${mesh.features.online.url})`] : []),
