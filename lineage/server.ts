@@ -9,7 +9,7 @@ import type { LineageGraph, LineageNode } from './graph.js';
 
 export const METADATA_SUBGRAPH = 'metadata';
 const SCHEMA = new URL('./schema.graphql', import.meta.url);
-const VERSION = '1.0.0';
+const VERSION = (JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunningMetadataServer extends Listening {
   name: string;

@@ -61,12 +61,14 @@ export function registerStart(program: Command): void {
 }
 
 async function banner(platform: Platform, mesh: RunningMesh): Promise<string> {
+  await mesh.gateway.slo.tick();
   const tokens = await Promise.all(ROLES.map(async (role) => `  ${role.padEnd(15)} ${await signUserToken({ sub: `demo-${role}`, role }, platform.config.auth)}`));
   const url = `${mesh.gateway.url}/graphql`;
   return [
     '',
     `Gateway   ${url}   (health ${mesh.gateway.url}/health, metrics ${mesh.gateway.url}/metrics)`,
     `Console   ${mesh.gateway.url}/console/   (sign in with a token below)`,
+    ...staleHint(mesh),
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
     ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (online store ${mesh.features.online.url})`] : []),
@@ -85,6 +87,13 @@ async function banner(platform: Platform, mesh: RunningMesh): Promise<string> {
     'Ctrl-C stops everything.',
     '',
   ].join('\n');
+}
+
+/** Generated sources end on a fixed date, so on later days every product misses its freshness SLO: say so, and how to refresh. */
+function staleHint(mesh: RunningMesh): string[] {
+  const stale = mesh.gateway.slo.status().filter((d) => d.reasons.some((r) => r.startsWith('data is')));
+  if (stale.length === 0) return [];
+  return [`          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): npx mesh generate --end ${new Date().toISOString().slice(0, 10)} && npm start`];
 }
 
 async function smoke(platform: Platform, mesh: RunningMesh): Promise<void> {
@@ -122,4 +131,10 @@ async function smoke(platform: Platform, mesh: RunningMesh): Promise<void> {
   const present = body.results?.slice(1).filter((r) => r.statuses[0] === 'PRESENT').length ?? 0;
   process.stdout.write(`smoke features        HTTP ${res.status}, ${body.metadata?.feature_names.length ?? 0} columns for ${EXAMPLE_CUSTOMER}, ${present} PRESENT\n`);
   if (res.status !== 200 || present === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the feature server failed: ${JSON.stringify(body).slice(0, 500)}`);
+  const page = await fetch(`${mesh.gateway.url}/console/`);
+  const html = await page.text();
+  const slo = await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: { authorization: `Bearer ${analyst}` } });
+  const states = ((await slo.json()) as { domains?: { domain: string; state: string }[] }).domains ?? [];
+  process.stdout.write(`smoke console         HTTP ${page.status} (${html.includes('<script type="module"') ? 'bundle linked' : 'no bundle'}), SLO states ${states.map((d) => `${d.domain} ${d.state}`).join(', ')}\n`);
+  if (page.status !== 200 || !html.includes('<script type="module"') || states.length === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the console failed: HTTP ${page.status}, ${states.length} SLO states`);
 }
