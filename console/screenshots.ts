@@ -14,6 +14,7 @@ const PAGES: { name: string; hash: string; ready: string }[] = [
   { name: 'catalog', hash: '#/catalog', ready: '[data-testid="catalog"]' },
   { name: 'slo', hash: '#/slo', ready: '.chart canvas' },
   { name: 'lineage', hash: '#/lineage?dataset=sales.customers&field=email', ready: '[data-testid="lineage-path"]' },
+  { name: 'lineage-features', hash: '#/lineage?dataset=sales.orders&field=total_eur&depth=4', ready: '[data-testid="lineage-graph"] canvas' },
   { name: 'features', hash: '#/features', ready: '[data-testid="feature-views"]' },
   { name: 'schemas', hash: '#/schemas', ready: '[data-testid="schema-sales"]' },
   { name: 'cost', hash: '#/cost', ready: '.chart canvas' },
@@ -49,7 +50,7 @@ try {
     await page.locator(p.ready).first().waitFor();
     await page.waitForTimeout(600);
     const file = path.join(OUT, `${p.name}.png`);
-    await page.screenshot({ path: file, fullPage: p.name !== 'lineage' });
+    await page.screenshot({ path: file, fullPage: !p.name.startsWith('lineage') });
     process.stdout.write(`${path.relative(REPO_ROOT, file)}\n`);
   }
 } finally {

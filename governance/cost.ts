@@ -40,6 +40,9 @@ export async function costAllocation(platform: Platform, options: { since: Date;
   const domains = listDomains(platform.config.domainsDir).map((d) => d.name);
   const rows = new Map<string, DomainCost>([...domains, 'platform'].map((d) => [d, { domain: d, storageBytes: {}, computeSeconds: 0, operations: 0, onlineKeys: 0, onlineBytes: 0, cost: { storage: 0, compute: 0, queries: 0, online: 0, total: 0 } }]));
   for (const o of await platform.store.list('')) {
+    // Top-level files are not objects of the layout: on local disk, the data directory's own files (the embedded online
+    // store, counted below; the lineage database; the supergraph).
+    if (!o.key.includes('/')) continue;
     const [first, layer] = o.key.split('/');
     const row = rows.get(first === '_platform' ? 'platform' : first!) ?? rows.get('platform')!;
     const l = first === '_platform' ? (layer ?? 'platform') : (layer ?? 'other');

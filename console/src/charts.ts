@@ -12,7 +12,7 @@ export function lineChart(title: string, x: number[], series: { label: string; v
       width,
       height: 220,
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false }))],
-      axes: [{}, { label: unit, size: 60 }],
+      axes: [{}, { label: unit, size: 60, values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) }],
       scales: { x: { time: true } },
     },
     [x, ...series.map((s) => s.values)] as uPlot.AlignedData,
@@ -35,7 +35,7 @@ export function stackedBars(title: string, categories: string[], series: { label
         const top = series.length - 1 - i;
         return { label: series[top]!.label, fill: COLORS[top % COLORS.length], stroke: COLORS[top % COLORS.length], paths: bars, points: { show: false } };
       })],
-      axes: [{ values: (_u, ticks) => ticks.map((t) => categories[t] ?? ''), space: 40 }, { label: unit, size: 70 }],
+      axes: [{ values: (_u, ticks) => ticks.map((t) => categories[t] ?? ''), space: 40 }, { label: unit, size: 80, values: (_u, ticks) => ticks.map((t) => t.toPrecision(2)) }],
       scales: { x: { time: false, range: [-0.5, categories.length - 0.5] } },
       legend: { live: false },
     },

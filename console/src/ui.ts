@@ -49,8 +49,16 @@ export function when(iso: string | null | undefined): string {
   return iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—';
 }
 
+/** Cents for real money, three significant digits for the fractions of a cent small data products cost. */
 export function dollars(n: number): string {
-  return n >= 1 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`;
+  return n >= 1 || n === 0 ? `$${n.toFixed(2)}` : `$${n.toPrecision(3)}`;
+}
+
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
 export function errorBox(err: unknown): HTMLElement {

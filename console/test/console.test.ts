@@ -111,7 +111,7 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     await page.goto(`${demo.mesh.gateway.url}/console/#/cost`);
     const total = (await page.getByTestId('cost-total-sales').textContent())!;
     const cost = await api<{ domains: { domain: string; cost: { total: number } }[] }>('/console/api/cost');
-    expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toFixed(4)}`);
+    expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toPrecision(3)}`);
     await page.locator('.chart canvas').first().waitFor();
   });
 

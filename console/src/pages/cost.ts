@@ -1,9 +1,7 @@
 import { getJson } from '../api.js';
-import { h, table, dollars, when } from '../ui.js';
+import { h, table, dollars, bytes, when } from '../ui.js';
 import { stackedBars } from '../charts.js';
 import type { CostReport } from '../../../governance/cost.js';
-
-const mb = (n: number) => (n / 1024 ** 2).toFixed(1);
 
 export async function costPage(root: HTMLElement): Promise<void> {
   const report = await getJson<CostReport>('/console/api/cost');
@@ -23,16 +21,16 @@ export async function costPage(root: HTMLElement): Promise<void> {
       'USD',
     ),
     table(
-      ['Domain', 'Storage MB by layer', 'Compute s', 'Operations', 'Online keys', 'Online MB', 'Storage', 'Compute', 'Queries', 'Online', 'Total'],
+      ['Domain', 'Storage by layer', 'Compute s', 'Operations', 'Online keys', 'Online memory', 'Storage', 'Compute', 'Queries', 'Online', 'Total'],
       domains.map((d) => [
         d.domain,
         Object.entries(d.storageBytes)
-          .map(([layer, bytes]) => `${layer} ${mb(bytes)}`)
+          .map(([layer, n]) => `${layer} ${bytes(n)}`)
           .join(', '),
         d.computeSeconds.toFixed(1),
         String(d.operations),
         String(d.onlineKeys),
-        mb(d.onlineBytes),
+        bytes(d.onlineBytes),
         dollars(d.cost.storage),
         dollars(d.cost.compute),
         dollars(d.cost.queries),

@@ -96,17 +96,18 @@ function draw(container: HTMLElement, g: Diagram, focus: Set<string>, select: (n
     const cy = cytoscape({
       container,
       elements: [
-        ...g.nodes.map((n) => ({ data: { id: n.id, label: n.field === '*' ? n.dataset : `${n.dataset}\n${n.field}`, kind: n.kind }, classes: focus.has(n.id) ? 'focus' : '' })),
+        ...g.nodes.map((n) => ({ data: { id: n.id, label: n.field === '*' ? n.dataset : `${n.dataset} · ${n.field}`, kind: n.kind }, classes: focus.has(n.id) ? 'focus' : '' })),
         ...g.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, label: e.subtype ?? e.type }, classes: e.masked ? 'masked' : '' })),
       ],
       style: [
-        { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 9, 'text-valign': 'bottom', 'text-margin-y': 4, width: 14, height: 14, 'background-color': '#64748b' } },
+        { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 9, 'text-valign': 'center', 'text-halign': 'right', 'text-margin-x': 5, width: 12, height: 12, 'background-color': '#64748b' } },
         ...Object.entries(KIND_COLOR).map(([k, c]) => ({ selector: `node[kind = "${k}"]`, style: { 'background-color': c } })),
         { selector: 'node.focus', style: { 'border-width': 3, 'border-color': '#111827', width: 20, height: 20 } },
         { selector: 'edge', style: { width: 1.2, 'line-color': '#cbd5e1', 'target-arrow-color': '#94a3b8', 'target-arrow-shape': 'triangle', 'curve-style': 'bezier' } },
         { selector: 'edge.masked', style: { 'line-style': 'dashed', 'line-color': '#dc2626', 'target-arrow-color': '#dc2626' } },
       ],
-      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.1, roots: g.nodes.filter((n) => !g.edges.some((e) => e.to === n.id)).map((n) => n.id) },
+      // Sources on the left, readers on the right: breadthfirst ranks top-down, so x and y are swapped.
+      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1, roots: g.nodes.filter((n) => !g.edges.some((e) => e.to === n.id)).map((n) => n.id), transform: (_n, p) => ({ x: p.y * 2.2, y: p.x * 0.45 }) },
       wheelSensitivity: 0.3,
     });
     cy.on('tap', 'node', (e) => {
