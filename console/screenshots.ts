@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../platform/config.js';
 import { EXAMPLE_QUERY } from '../gateway/mesh.js';
+import { checkSchema } from '../governance/schema-registry/check.js';
 import { buildConsole, startConsoleDemo, launchBrowser, signIn, runPlayground, stopSubgraph } from './e2e.js';
 
 const OUT = path.join(REPO_ROOT, 'docs', 'console');
-const PAGES: { name: string; hash: string; ready: string }[] = [
+const PAGES: { name: string; hash: string; ready: string; select?: string }[] = [
   { name: 'playground', hash: '#/playground', ready: '[data-masked="true"]' },
-  { name: 'catalog', hash: '#/catalog', ready: '[data-testid="catalog"]' },
+  { name: 'catalog', hash: '#/catalog', ready: '[data-testid="catalog"]', select: 'sales' },
   { name: 'slo', hash: '#/slo', ready: '.chart canvas' },
   { name: 'lineage', hash: '#/lineage?dataset=sales.customers&field=email', ready: '[data-testid="lineage-path"]' },
   { name: 'lineage-features', hash: '#/lineage?dataset=sales.orders&field=total_eur&depth=4', ready: '[data-testid="lineage-graph"] canvas' },
@@ -46,8 +47,13 @@ try {
       // The lineage page shows what the playground's query read once the gateway has flushed its lineage.
       demo.mesh.gateway.lineage!.flush();
       await demo.platform.lineage.emitter.flush();
+      // A change the sales team would like to make: dropping Customer.segment, which the traffic above reads.
+      await demo.mesh.gateway.usage!.flush();
+      const sdl = fs.readFileSync(path.join(demo.platform.config.domainsDir, 'sales', 'schema.graphql'), 'utf8');
+      await checkSchema(demo.platform, { subgraph: 'sales', sdl: sdl.replace(/\n\s*segment: String!/, '') });
     } else await page.goto(`${demo.mesh.gateway.url}/console/${p.hash}`);
     await page.locator(p.ready).first().waitFor();
+    if (p.select) await page.getByRole('link', { name: p.select, exact: true }).first().click();
     await page.waitForTimeout(600);
     const file = path.join(OUT, `${p.name}.png`);
     await page.screenshot({ path: file, fullPage: !p.name.startsWith('lineage') });

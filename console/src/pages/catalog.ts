@@ -26,7 +26,7 @@ export async function catalogPage(root: HTMLElement): Promise<void> {
   const state = new Map(slo.domains.map((d) => [d.domain, d]));
   const detail = h('div');
   const rows = dataProducts.map((p) => [
-    h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), detail.replaceChildren(describe(p))) }, h('strong', {}, p.name), h('div', { class: 'muted' }, p.domain)),
+    h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), detail.replaceChildren(describe(p))) }, h('strong', {}, p.name), p.name !== p.domain ? h('div', { class: 'muted' }, p.domain) : null),
     p.owner,
     `v${p.domainVersion}`,
     `${p.contractVersion} (${p.status})`,
