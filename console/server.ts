@@ -64,11 +64,14 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
     '/console/*': (req, res) => {
       const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
       const file = path.resolve(CONSOLE_DIST, rel || 'index.html');
-      if (!file.startsWith(CONSOLE_DIST)) return sendJson(res, 400, { error: 'bad path' });
+      if (file !== CONSOLE_DIST && !file.startsWith(CONSOLE_DIST + path.sep)) return sendJson(res, 400, { error: 'bad path' });
       // Unknown paths are client-side routes of the single-page app.
       const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(CONSOLE_DIST, 'index.html');
       if (!fs.existsSync(target)) return sendJson(res, 503, { error: 'the console is not built: run npm run build' });
       res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
+      res.setHeader('x-content-type-options', 'nosniff');
+      // Everything is bundled: nothing loads from elsewhere. Inline styles are how cytoscape and uPlot size their canvases.
+      res.setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
       // Vite names assets by content hash: they never change under one name.
       res.setHeader('cache-control', target.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
       fs.createReadStream(target).pipe(res);

@@ -112,7 +112,8 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       // Before authorization, which prunes the document: usage is what the client asked for.
       ...(usage ? [useUsageRecording(usage)] : []),
       ...(lineage ? [useLineage(lineage, policy, state)] : []),
-      ...(options.ungoverned ? [] : [useAuthorization(policy, state), useAccessReport(policy, state)]),
+      // Also before authorization: the report names the fields authorization is about to withhold.
+      ...(options.ungoverned ? [] : [useAccessReport(policy, state), useAuthorization(policy, state)]),
       useSubgraphErrors(),
     ],
   });

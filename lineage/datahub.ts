@@ -87,9 +87,11 @@ export async function dataHubProposals(platform: Platform): Promise<Proposal[]> 
   return out;
 }
 
-/** Sends proposals to DataHub GMS, one `ingestProposal` each (the Rest.li call the Python emitter makes). */
-export async function emitToDataHub(config: { gmsUrl: string; token?: string }, proposals: Proposal[]): Promise<number> {
-  let sent = 0;
+/**
+ * Sends proposals to DataHub GMS, one `ingestProposal` each (the Rest.li call the Python emitter makes). `progress.sent`
+ * counts what GMS accepted, also when a later proposal fails.
+ */
+export async function emitToDataHub(config: { gmsUrl: string; token?: string }, proposals: Proposal[], progress = { sent: 0 }): Promise<number> {
   for (const p of proposals) {
     const res = await fetch(`${config.gmsUrl.replace(/\/+$/, '')}/aspects?action=ingestProposal`, {
       method: 'POST',
@@ -99,7 +101,7 @@ export async function emitToDataHub(config: { gmsUrl: string; token?: string }, 
     });
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`DataHub ${config.gmsUrl} refused ${p.aspectName} of ${p.entityUrn}: HTTP ${res.status}`);
-    sent++;
+    progress.sent++;
   }
-  return sent;
+  return progress.sent;
 }

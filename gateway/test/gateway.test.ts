@@ -126,6 +126,10 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
         const label = `${field} as ${role} (${access})`;
         if (access === 'clear') expect(value, label).toBe(row!.v);
         if (access === 'masked') expect(value, label).toBe(masker.mask(row!.v));
+        // The response says which of its fields are tokens or withheld, for this role.
+        const path = `${Object.keys(res.body.data as object)[0]}.${field.split('.')[1]}`;
+        const governance = (res.body as { extensions?: { governance?: { role: string; masked: string[]; withheld: string[] } } }).extensions?.governance;
+        expect(governance, label).toEqual(access === 'clear' ? undefined : { role, masked: access === 'masked' ? [path] : [], withheld: access === 'deny' ? [path] : [] });
         if (access === 'deny') {
           expect(value, label).toBeNull();
           expect(res.body.errors?.map((e) => [e.extensions?.code, e.path]), label).toEqual([['UNAUTHORIZED_FIELD_OR_TYPE', [Object.keys(res.body.data as object)[0], field.split('.')[1]]]]);
@@ -147,6 +151,7 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
     expect(res.body.data!.c.mail).toBeNull();
     expect(res.body.data!.c.orders.length).toBeGreaterThan(0);
     expect(res.body.errors?.[0]).toMatchObject({ path: ['c', 'mail'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
+    expect((res.body as { extensions?: unknown }).extensions).toEqual({ governance: { role: 'ml-engineer', masked: [], withheld: ['c.mail'] } });
     const only = await gql<{ customer: Record<string, unknown> }>(mesh.gateway.url, `{ customer(id: "${customerId}") { email } }`, {}, await bearer(platform, 'ml-engineer'));
     expect(only.body.data!.customer).toEqual({ email: null });
   });

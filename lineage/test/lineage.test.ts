@@ -176,6 +176,8 @@ describe('DataHub', () => {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         seen.push({ url: req.url, headers: req.headers, body: JSON.parse(body) });
+        // Refuses the seventh proposal, as a GMS under maintenance would.
+        if (seen.length === 7) return void res.writeHead(503).end();
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"value":"ok"}');
       });
     });
@@ -187,6 +189,10 @@ describe('DataHub', () => {
       expect(seen[0]).toMatchObject({ url: '/aspects?action=ingestProposal', headers: { 'x-restli-protocol-version': '2.0.0', authorization: 'Bearer dh-token' } });
       expect(JSON.parse(seen[0]!.body.proposal.aspect.value)).toEqual(proposals[0]!.aspect.json);
       expect(seen[0]!.body.proposal.aspect.contentType).toBe('application/json');
+      // A refusal stops the emission; what was accepted before it is counted (the CLI reports it as job metrics).
+      const progress = { sent: 0 };
+      await expect(emitToDataHub({ gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}` }, proposals, progress)).rejects.toThrow(/refused .* HTTP 503/);
+      expect(progress.sent).toBe(1);
     } finally {
       await new Promise<void>((r) => gms.close(() => r()));
     }

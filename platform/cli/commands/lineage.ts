@@ -4,6 +4,7 @@ import { createPlatform } from '../../context.js';
 import { MeshError, ErrorCode } from '../../errors.js';
 import { table } from '../format.js';
 import { dataHubProposals, emitToDataHub } from '../../../lineage/datahub.js';
+import { reportJobMetrics, jobRunSamples } from '../../jobMetrics.js';
 import { dataProducts } from '../../../lineage/catalog.js';
 
 /** `sales.customers.email` → dataset `sales.customers`, field `email`; `sales.customers` alone is the whole dataset. */
@@ -53,7 +54,21 @@ export function registerLineage(program: Command): void {
       if (o.out) fs.writeFileSync(o.out, `${JSON.stringify(proposals, null, 2)}\n`);
       if (o.emit) {
         if (!platform.config.lineage.datahub) throw new MeshError(ErrorCode.CONFIG_INVALID, '--emit needs DATAHUB_GMS_URL');
-        process.stdout.write(`sent ${await emitToDataHub(platform.config.lineage.datahub, proposals)} proposals to ${platform.config.lineage.datahub.gmsUrl}\n`);
+        const started = Date.now();
+        const progress = { sent: 0 };
+        let failure: unknown;
+        await emitToDataHub(platform.config.lineage.datahub, proposals, progress).catch((err: unknown) => (failure = err));
+        await reportJobMetrics(platform, 'lineage.datahub', [
+          ...jobRunSamples('lineage.datahub', { finishedAt: new Date(), durationMs: Date.now() - started, ok: failure === undefined }),
+          ...(['sent', 'unsent'] as const).map((outcome) => ({
+            name: 'mesh_datahub_proposals',
+            help: 'Metadata change proposals of the last DataHub emission, sent or left unsent by a failure',
+            labels: { outcome },
+            value: outcome === 'sent' ? progress.sent : proposals.length - progress.sent,
+          })),
+        ]);
+        if (failure) throw failure;
+        process.stdout.write(`sent ${progress.sent} proposals to ${platform.config.lineage.datahub.gmsUrl}\n`);
       }
       if (!o.out && !o.emit) process.stdout.write(`${JSON.stringify(proposals, null, 2)}\n`);
       else process.stdout.write(`${proposals.length} proposals\n`);
