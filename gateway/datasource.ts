@@ -7,6 +7,12 @@ import type { GatewayContext } from './context.js';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
 
+/** What the gateway learns from each subgraph call: its latency and outcome, and the DuckDB time the subgraph reports. */
+export interface FetchObserver {
+  fetched(subgraph: string, seconds: number, ok: boolean): void;
+  duckdb(subgraph: string, seconds: number): void;
+}
+
 /**
  * Calls a subgraph with the caller's identity signed by the gateway, deduplicating identical in-flight fetches
  * (same subgraph, document, variables and identity), and adds up the DuckDB queries subgraphs report.
@@ -17,10 +23,10 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     url: string,
     private readonly auth: MeshConfig['auth'],
     dedup: boolean,
-    observe?: (subgraph: string, seconds: number, ok: boolean) => void,
+    private readonly observer?: FetchObserver,
   ) {
     const base = dedup ? dedupingFetcher() : undefined;
-    super({ url, fetcher: observe ? timedFetcher(name, base, observe) : base });
+    super({ url, fetcher: observer ? timedFetcher(name, base, observer) : base });
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
@@ -41,6 +47,8 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse & { http?: { headers: { get(name: string): string | null } } }; context: GatewayContext }) {
     const queries = Number(response.http?.headers.get('x-mesh-duckdb-queries') ?? 0);
+    const ms = Number(response.http?.headers.get('x-mesh-duckdb-ms') ?? 0);
+    if (ms > 0) this.observer?.duckdb(this.name, ms / 1000);
     if (context?.stats) {
       context.stats.duckdbQueries += queries;
       context.stats.subgraphFetches[this.name] = (context.stats.subgraphFetches[this.name] ?? 0) + 1;
@@ -50,16 +58,16 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** Times every call and classifies it: a network failure or an HTTP 5xx counts against the subgraph. */
-function timedFetcher(name: string, base: Fetcher | undefined, observe: (subgraph: string, seconds: number, ok: boolean) => void): Fetcher {
+function timedFetcher(name: string, base: Fetcher | undefined, observer: FetchObserver): Fetcher {
   const call = (base ?? fetch) as unknown as (url: string, init: unknown) => Promise<Response>;
   return (async (url: string, init: unknown) => {
     const started = process.hrtime.bigint();
     try {
       const res = await call(url, init);
-      observe(name, Number(process.hrtime.bigint() - started) / 1e9, res.status < 500);
+      observer.fetched(name, Number(process.hrtime.bigint() - started) / 1e9, res.status < 500);
       return res;
     } catch (err) {
-      observe(name, Number(process.hrtime.bigint() - started) / 1e9, false);
+      observer.fetched(name, Number(process.hrtime.bigint() - started) / 1e9, false);
       throw err;
     }
   }) as unknown as Fetcher;

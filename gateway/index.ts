@@ -70,9 +70,12 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
     buildService: ({ name, url }) =>
-      new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true, (subgraph, seconds, ok) => {
-        metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
-        metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+      new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true, {
+        fetched: (subgraph, seconds, ok) => {
+          metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
+          metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+        },
+        duckdb: (subgraph, seconds) => metrics.subgraphDuckdbSeconds.inc({ subgraph }, seconds),
       }),
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
@@ -87,7 +90,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
     }))),
     { intervalMs: platform.config.sloIntervalSeconds * 1000 },
   ).start();
-  const cost = new CostCache(platform, () => createOnlineStore(platform.config.online));
+  const cost = new CostCache(platform, () => createOnlineStore(platform.config.online), { queryLoad: () => metrics.queryLoad() });
   metrics.observeSlo(() => slo.status());
   metrics.observeCost(() => cost.peek());
   const armor = new ApolloArmor({

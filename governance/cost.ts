@@ -3,6 +3,7 @@ import { listDomains } from '../platform/domains.js';
 import { getJson } from '../platform/store/index.js';
 import type { RunRecord } from '../jobs/pipeline/types.js';
 import { loadRegistry } from '../feature-subgraph/registry.js';
+import { offlineManifest } from '../feature-subgraph/offline/table.js';
 import type { OnlineStore } from '../feature-subgraph/online/types.js';
 
 export interface UnitPrices {
@@ -32,7 +33,7 @@ const GB = 1024 ** 3;
 
 /**
  * What each data product costs: object storage by layer (keys are `<domain>/<layer>/…`, the same split the cost tags
- * carry), compute seconds of its pipeline runs since `since`, gateway operations that read its data (lineage), and its
+ * carry), compute seconds of its pipeline runs and feature computations since `since`, gateway operations that read its data (lineage), and its
  * feature views' keys and bytes in the online store. `_platform` objects are the platform's own line.
  */
 export async function costAllocation(platform: Platform, options: { since: Date; prices?: UnitPrices; online?: OnlineStore }): Promise<DomainCost[]> {
@@ -54,6 +55,14 @@ export async function costAllocation(platform: Platform, options: { since: Date;
       if (run && new Date(run.startedAt) >= options.since) rows.get(d)!.computeSeconds += run.durationMs / 1000;
     }
   }
+  // Feature computations are the owning domain's jobs too; a view's manifest records its latest computation.
+  const registry = await loadRegistry(platform.store);
+  for (const versions of Object.values(registry.views)) {
+    for (const v of versions) {
+      const m = await offlineManifest(platform.store, v);
+      if (m?.durationMs !== undefined && new Date(m.computedAt) >= options.since) (rows.get(v.domain) ?? rows.get('platform')!).computeSeconds += m.durationMs / 1000;
+    }
+  }
   // An operation counts once for every domain whose curated data it read.
   const seen = new Map<string, number>();
   for (const e of platform.lineage.graph.edges()) {
@@ -65,7 +74,6 @@ export async function costAllocation(platform: Platform, options: { since: Date;
   }
   for (const [key, count] of seen) rows.get(key.split('\u0000')[0]!)!.operations += count;
   if (options.online) {
-    const registry = await loadRegistry(platform.store);
     const owner = new Map(Object.values(registry.views).flatMap((versions) => versions.map((v): [string, string] => [`${v.name}@v${v.version}`, v.domain])));
     for (const s of await options.online.stats()) {
       const row = rows.get(owner.get(s.table) ?? 'platform') ?? rows.get('platform')!;
@@ -89,6 +97,8 @@ export interface CostReport {
   computedAt: string;
   prices: UnitPrices;
   domains: DomainCost[];
+  /** Query load the reporting gateway routed since it started: calls and the DuckDB seconds they cost, per subgraph. */
+  queryLoad?: { since: string; bySubgraph: Record<string, { fetches: number; duckdbSeconds: number }> };
 }
 
 /**
@@ -103,8 +113,10 @@ export class CostCache {
   constructor(
     private readonly platform: Platform,
     private readonly openOnline: () => OnlineStore,
-    private readonly options: { windowDays?: number; ttlMs?: number; prices?: UnitPrices } = {},
+    private readonly options: { windowDays?: number; ttlMs?: number; prices?: UnitPrices; queryLoad?: () => Promise<Record<string, { fetches: number; duckdbSeconds: number }>> } = {},
   ) {}
+
+  private readonly startedAt = new Date().toISOString();
 
   async get(): Promise<CostReport> {
     if (this.latest && Date.now() - new Date(this.latest.computedAt).getTime() < (this.options.ttlMs ?? 300_000)) return this.latest;
@@ -128,7 +140,8 @@ export class CostCache {
     this.online ??= this.openOnline();
     const prices = this.options.prices ?? DEFAULT_PRICES;
     const domains = await costAllocation(this.platform, { since, prices, online: this.online });
-    this.latest = { since: since.toISOString(), computedAt: new Date().toISOString(), prices, domains };
+    const load = await this.options.queryLoad?.();
+    this.latest = { since: since.toISOString(), computedAt: new Date().toISOString(), prices, domains, ...(load ? { queryLoad: { since: this.startedAt, bySubgraph: load } } : {}) };
     return this.latest;
   }
 }

@@ -15,6 +15,10 @@ export class Metrics {
   /** Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot count its own failures). */
   readonly subgraphFetches: Counter<'subgraph' | 'outcome'>;
   readonly subgraphFetchDuration: Histogram<'subgraph'>;
+  /** DuckDB time subgraphs spent on the gateway's calls (they report it per response): each domain's query load. */
+  readonly subgraphDuckdbSeconds: Counter<'subgraph'>;
+  /** DuckDB statements timed where they run (subgraphs). */
+  readonly duckdbDuration: Histogram;
 
   constructor(readonly component: string) {
     this.registry.setDefaultLabels({ component });
@@ -30,6 +34,8 @@ export class Metrics {
     this.operationFetches = new Counter({ name: 'mesh_operation_subgraph_fetches_total', help: 'Subgraph fetches made for each operation', labelNames: ['operation', 'subgraph'], registers: [this.registry] });
     this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
     this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
+    this.subgraphDuckdbSeconds = new Counter({ name: 'mesh_subgraph_duckdb_seconds_total', help: 'DuckDB seconds subgraphs report for the calls the gateway made to them', labelNames: ['subgraph'], registers: [this.registry] });
+    this.duckdbDuration = new Histogram({ name: 'mesh_duckdb_query_duration_seconds', help: 'Latency of DuckDB statements run while serving', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
     this.subgraphFetchDuration = new Histogram({
       name: 'mesh_subgraph_fetch_duration_seconds',
       help: 'Latency of gateway calls to subgraphs',
@@ -86,6 +92,14 @@ export class Metrics {
         };
       },
     };
+  }
+
+  /** Gateway calls and the DuckDB seconds they cost, per subgraph, since this process started: each domain's query load. */
+  async queryLoad(): Promise<Record<string, { fetches: number; duckdbSeconds: number }>> {
+    const out: Record<string, { fetches: number; duckdbSeconds: number }> = {};
+    for (const v of (await this.subgraphFetches.get()).values) (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).fetches += v.value;
+    for (const v of (await this.subgraphDuckdbSeconds.get()).values) (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).duckdbSeconds += v.value;
+    return out;
   }
 
   /** Cumulative subgraph fetch counts and latency buckets, as the SLO evaluator samples them. */

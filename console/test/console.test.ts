@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from '../e2e.js';
 import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
 import type { DomainSloStatus } from '../../governance/sloStatus.js';
+import type { CostReport } from '../../governance/cost.js';
 
 const available = chromiumAvailable();
 if (!available) {
@@ -110,9 +111,14 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
 
     await page.goto(`${demo.mesh.gateway.url}/console/#/cost`);
     const total = (await page.getByTestId('cost-total-sales').textContent())!;
-    const cost = await api<{ domains: { domain: string; cost: { total: number } }[] }>('/console/api/cost');
+    const cost = await api<CostReport>('/console/api/cost');
     expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toPrecision(3)}`);
     await page.locator('.chart canvas').first().waitFor();
+    // The query load behind the playground's request: calls to sales and the DuckDB time sales reported for them.
+    const sales = cost.queryLoad!.bySubgraph.sales!;
+    expect(sales.fetches).toBeGreaterThan(0);
+    expect(sales.duckdbSeconds).toBeGreaterThan(0);
+    expect(await page.getByTestId('query-load').textContent()).toContain(`sales${sales.fetches}`);
   });
 
   it('an outage of a subgraph burns its error budget: the console shows the breach', async () => {

@@ -68,6 +68,7 @@ async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInp
 async function computeView(duck: Duck, platform: Platform, view: ViewVersion, inputs: CuratedInputs): Promise<OfflineManifest> {
   const where = `feature view ${tableId(view)} (${view.domain})`;
   const table = `fv_${view.name}_v${view.version}`;
+  const started = Date.now();
   try {
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(table)} AS ${view.sql}`);
   } catch (err) {
@@ -120,6 +121,7 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
     maxEventTimestamp: stats.hi,
     createdTimestamp: inputs.createdAt,
     computedAt: new Date().toISOString(),
+    durationMs: Date.now() - started,
     inputs: inputs.versions,
     rejected,
   };

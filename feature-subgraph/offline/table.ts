@@ -18,6 +18,8 @@ export interface OfflineManifest {
   maxEventTimestamp: string | null;
   createdTimestamp: string;
   computedAt: string;
+  /** How long the computation took (its compute cost); absent in manifests written before it was recorded. */
+  durationMs?: number;
   /** Curated versions read, `domain:runId`. */
   inputs: string[];
   rejected: number;

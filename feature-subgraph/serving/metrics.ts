@@ -7,6 +7,7 @@ export class ServingMetrics {
   private readonly batchKeys: Histogram<'store'>;
   private readonly readDuration: Histogram<'store'>;
   private readonly lookups: Counter<'view' | 'result'>;
+  private readonly age: Histogram<'view'>;
 
   constructor(registry: Registry) {
     this.served = new Counter({
@@ -35,6 +36,20 @@ export class ServingMetrics {
       labelNames: ['view', 'result'],
       registers: [registry],
     });
+    this.age = new Histogram({
+      name: 'mesh_feature_value_age_seconds',
+      help: "Age (now - event time) of the oldest value of each feature view version in one online read",
+      labelNames: ['view'],
+      buckets: [60, 300, 900, 3600, 6 * 3600, 86_400, 2 * 86_400, 7 * 86_400, 30 * 86_400, 90 * 86_400],
+      registers: [registry],
+    });
+  }
+
+  /** How old the oldest value of a view was in each read: the online store's staleness, as served. */
+  private observeAge(view: string, records: ({ eventTs: number } | undefined)[], now: number): void {
+    let oldest = Infinity;
+    for (const r of records) if (r && r.eventTs < oldest) oldest = r.eventTs;
+    if (oldest !== Infinity) this.age.observe({ view }, (now - oldest) / 1000);
   }
 
   countServed(statuses: Iterable<string>, api: 'graphql' | 'rest'): void {
@@ -58,7 +73,9 @@ export class ServingMetrics {
         const results = await store.read(requests);
         end();
         m.batchKeys.observe({ store: store.kind }, requests.reduce((n, r) => n + r.keys.length, 0));
+        const now = Date.now();
         requests.forEach((r, i) => {
+          m.observeAge(r.table, results[i]!, now);
           const hits = results[i]!.filter((x) => x !== undefined).length;
           if (hits > 0) m.lookups.inc({ view: r.table, result: 'hit' }, hits);
           if (r.keys.length > hits) m.lookups.inc({ view: r.table, result: 'miss' }, r.keys.length - hits);

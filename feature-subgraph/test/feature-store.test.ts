@@ -245,7 +245,8 @@ describe('features beside domain data through the gateway', () => {
     const online = new SqliteOnlineStore(platform.config.online.kind === 'sqlite' ? platform.config.online.file : '');
     await materialize(platform, online, { incremental: true, end: END });
     await online.close();
-    const { gateway, close } = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
+    const { gateway, features, close } = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
+    const before = Date.now();
     try {
       const res = await gql<{ customers: { edges: { node: { id: string; email: string; features: { name: string; status: string; value: unknown }[] } }[] } }>(
         gateway.url,
@@ -271,6 +272,13 @@ describe('features beside domain data through the gateway', () => {
       expect(vectors.body.data!.onlineFeatures[0]!.entity).toEqual([{ name: 'product_id', value: 'p-000001' }]);
       expect(vectors.body.data!.onlineFeatures[0]!.features.map((f) => f.status)).toEqual(['PRESENT', 'PRESENT']);
       expect(vectors.body.data!.onlineFeatures[1]!.features.map((f) => f.status)).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+
+      // Staleness as served: the oldest customer_orders value of the read is at least as old as the data's end.
+      const metrics = await (await fetch(`${features!.url}/metrics`)).text();
+      expect(metricValue(metrics, 'mesh_feature_value_age_seconds_count', { view: 'customer_orders@v1' })).toBe(1);
+      expect(metricValue(metrics, 'mesh_feature_value_age_seconds_sum', { view: 'customer_orders@v1' })).toBeGreaterThanOrEqual((before - END.getTime()) / 1000);
+      expect(metricValue(metrics, 'mesh_online_store_lookups_total', { view: 'product_pricing@v1', result: 'miss' })).toBe(1);
+      expect(metricValue(metrics, 'mesh_feature_values_served_total', { status: 'NOT_FOUND', api: 'graphql' })).toBeGreaterThanOrEqual(2);
     } finally {
       await close();
     }

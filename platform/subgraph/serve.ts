@@ -27,7 +27,7 @@ export interface RunningSubgraph extends Listening {
   metrics: Metrics;
 }
 
-type Ctx = SubgraphContext & { queries: { n: number } };
+type Ctx = SubgraphContext & { queries: { n: number; ms: number } };
 
 export const SCHEMA_FILE = 'schema.graphql';
 export const RESOLVERS_FILE = 'resolvers.ts';
@@ -53,12 +53,19 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, port
   const context = async (req: { headers: Record<string, string | string[] | undefined> }): Promise<Ctx> => {
     const header = req.headers[IDENTITY_HEADER];
     const identity = await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth);
-    const queries = { n: 0 };
+    const queries = { n: 0, ms: 0 };
     const db: SqlRunner = {
       all: async (sql) => {
         queries.n++;
         metrics.duckdbQueries.inc();
-        return data.duck.all(sql);
+        const started = performance.now();
+        try {
+          return await data.duck.all(sql);
+        } finally {
+          const ms = performance.now() - started;
+          queries.ms += ms;
+          metrics.duckdbDuration.observe(ms / 1000);
+        }
       },
     };
     return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, domain.name, identity, policy, db), queries };
@@ -67,6 +74,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, port
     {
       '/graphql': graphqlRoute(server, context, (_req, res, ctx) => {
         res.setHeader('x-mesh-duckdb-queries', String(ctx.queries.n));
+        res.setHeader('x-mesh-duckdb-ms', ctx.queries.ms.toFixed(3));
         res.setHeader('x-mesh-subgraph', `${domain.name}@${domain.version}`);
       }),
       '/health': (_req, res) => sendJson(res, 200, { status: 'ok', subgraph: domain.name, version: domain.version }),

@@ -39,5 +39,23 @@ export async function costPage(root: HTMLElement): Promise<void> {
       ]),
       { 'data-testid': 'cost' },
     ),
+    ...(report.queryLoad ? queryLoad(report.queryLoad) : []),
   );
+}
+
+/** The share of the gateway's calls and of the DuckDB time behind them each domain served (since that gateway started). */
+function queryLoad(load: NonNullable<CostReport['queryLoad']>): HTMLElement[] {
+  const rows = Object.entries(load.bySubgraph).sort(([a], [b]) => a.localeCompare(b));
+  const fetches = rows.reduce((n, [, r]) => n + r.fetches, 0);
+  const seconds = rows.reduce((n, [, r]) => n + r.duckdbSeconds, 0);
+  const share = (x: number, of: number) => (of > 0 ? `${((x / of) * 100).toFixed(1)}%` : '—');
+  return [
+    h('h3', {}, 'Query load served'),
+    h('p', { class: 'muted' }, `Calls this gateway made to each subgraph and the DuckDB time they reported, since ${when(load.since)}.`),
+    table(
+      ['Subgraph', 'Calls', 'Share of calls', 'DuckDB s', 'Share of DuckDB time'],
+      rows.map(([name, r]) => [name, String(r.fetches), share(r.fetches, fetches), r.duckdbSeconds.toFixed(3), share(r.duckdbSeconds, seconds)]),
+      { 'data-testid': 'query-load' },
+    ),
+  ];
 }
