@@ -138,6 +138,8 @@ export function grafanaDashboard(slos: DomainSlo[]) {
       panel('online store keys per read (DataLoader batch), p99', 'histogram_quantile(0.99, sum by (le) (rate(mesh_online_store_read_keys_bucket[5m])))', 'short'),
       panel('feature values served by status and API', 'sum by (status, api) (rate(mesh_feature_values_served_total[5m]))', 'short'),
       panel('batch jobs: last run succeeded', 'mesh_job_last_run_success', 'bool'),
+      panel('query load: DuckDB seconds per second by domain', 'sum by (subgraph) (rate(mesh_subgraph_duckdb_seconds_total[5m]))', 's'),
+      panel('online feature staleness, p99 age of the oldest value per view', 'histogram_quantile(0.99, sum by (view, le) (rate(mesh_feature_value_age_seconds_bucket[5m])))', 's'),
     ]),
   ];
   return {
