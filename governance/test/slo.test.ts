@@ -84,6 +84,19 @@ describe('SLOs from contracts', () => {
       expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
     }
     expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+    // Every series a panel reads exists: a metric some component registers, or a recording rule generated beside it.
+    const sources = ['platform', 'gateway', 'feature-subgraph', 'jobs', 'lineage']
+      .flatMap((dir) => fs.readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.includes('test')).map((f) => path.join(REPO_ROOT, dir, f)))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+    const registered = new Set([...sources.matchAll(/name: '(mesh_[a-z0-9_]+)'/g)].map((m) => m[1]));
+    const recorded = new Set(prometheusRules(slos).groups.flatMap((g) => g.rules.map((r) => r.record as string | undefined)).filter(Boolean));
+    for (const p of panels) {
+      for (const [series] of p.targets[0]!.expr.matchAll(/mesh[:_][a-z0-9_:]+/g)) {
+        const ok = series.includes(':') ? recorded.has(series) : registered.has(series.replace(/_(bucket|sum|count)$/, ''));
+        expect(ok, `${series} in "${p.targets[0]!.expr}"`).toBe(true);
+      }
+    }
   });
 });
 
