@@ -4,7 +4,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import type { Platform } from '../platform/context.js';
-import { listDomains } from '../platform/domains.js';
+import { listDomains, type DomainInfo } from '../platform/domains.js';
 import { listen, graphqlRoute, sendJson, type Listening } from '../platform/http.js';
 import { Metrics } from '../platform/metrics.js';
 import { MeshError, ErrorCode } from '../platform/errors.js';
@@ -81,15 +81,7 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     state.schema = apiSchema;
   });
-  const slo = new SloEvaluator(
-    loadSlos(domains),
-    () => metrics.fetchCounts(),
-    async () => new Map(await Promise.all(domains.map(async (d): Promise<[string, number | null]> => {
-      const m = await currentManifest(platform, d.name);
-      return [d.name, m ? (Date.now() - new Date(m.asOf).getTime()) / 3_600_000 : null];
-    }))),
-    { intervalMs: platform.config.sloIntervalSeconds * 1000 },
-  ).start();
+  const slo = new SloEvaluator(loadSlos(domains), () => metrics.fetchCounts(), () => dataAgeHours(platform, domains), { intervalMs: platform.config.sloIntervalSeconds * 1000 }).start();
   const cost = new CostCache(platform, () => createOnlineStore(platform.config.online), { queryLoad: () => metrics.queryLoad() });
   metrics.observeSlo(() => slo.status());
   metrics.observeCost(() => cost.peek());
@@ -148,4 +140,15 @@ export async function startGateway(platform: Platform, options: GatewayOptions):
       await platform.lineage.emitter.flush();
     },
   };
+}
+
+/** Hours since the extraction time of each domain's current curated version (null before its first publication). */
+async function dataAgeHours(platform: Platform, domains: DomainInfo[]): Promise<Map<string, number | null>> {
+  const ages = await Promise.all(
+    domains.map(async (d): Promise<[string, number | null]> => {
+      const m = await currentManifest(platform, d.name);
+      return [d.name, m ? (Date.now() - new Date(m.asOf).getTime()) / 3_600_000 : null];
+    }),
+  );
+  return new Map(ages);
 }

@@ -87,12 +87,14 @@ export class SloEvaluator {
     return this.slos.map((slo) => this.evaluate(slo));
   }
 
-  /** Per-interval points for charts: requests, error ratio, p99 and the budget left at that moment. */
-  history(domain: string): SloPoint[] {
+  /** Points for charts, at most `maxPoints` (consecutive intervals merge when there are more): requests, error ratio, p99, budget left. */
+  history(domain: string, maxPoints = 240): SloPoint[] {
     const slo = this.slos.find((s) => s.domain === domain);
     const first = this.samples[0];
-    return this.samples.slice(1).map((s, i) => {
-      const d = delta(this.samples[i]!.counts[domain], s.counts[domain]);
+    const stride = Math.max(1, Math.ceil((this.samples.length - 1) / maxPoints));
+    const picked = this.samples.filter((_, i) => i % stride === 0 || i === this.samples.length - 1);
+    return picked.slice(1).map((s, i) => {
+      const d = delta(picked[i]!.counts[domain], s.counts[domain]);
       const all = delta(first?.counts[domain], s.counts[domain]);
       return {
         t: new Date(s.t).toISOString(),

@@ -78,6 +78,12 @@ describe('continuous SLO evaluation', () => {
     await h.advance(1, 300, 0);
     expect(h.evaluator.history('payments').map((p) => [p.requests, p.errorRatio])).toEqual([[100, 0.01], [300, 0]]);
     expect(h.evaluator.history('payments').at(-1)!.budgetRemaining).toBeCloseTo(1 - 1 / 400 / 0.001, 6);
+    // A day of 15 s samples is 5,760 intervals: charts get at most 240 points, with every call of the kept day counted
+    // (the first 400 calls are now more than 24 h old).
+    for (let i = 0; i < 5760; i++) await h.advance(0.25, 10, 0);
+    const day = h.evaluator.history('payments');
+    expect(day.length).toBeLessThanOrEqual(240);
+    expect(day.reduce((n, p) => n + p.requests, 0)).toBe(57_600);
   });
 
   it('interpolates quantiles inside buckets as histogram_quantile does', () => {
