@@ -135,6 +135,7 @@ export function grafanaDashboard(slos: DomainSlo[]) {
       panel('gateway p99 latency by operation', 'mesh:graphql_request_duration_seconds:p99_5m', 's'),
       panel('lineage events by transport and outcome', 'sum by (transport, outcome) (mesh_lineage_events)', 'short'),
       panel('online store hit ratio by view', 'sum by (view) (rate(mesh_online_store_lookups_total{result="hit"}[5m])) / sum by (view) (rate(mesh_online_store_lookups_total[5m]))', 'percentunit'),
+      panel('domain resolvers: keys per DataLoader batch by subgraph, p50', 'histogram_quantile(0.5, sum by (component, le) (rate(mesh_dataloader_batch_keys_bucket[5m])))', 'short'),
       panel('online store keys per read (DataLoader batch), p99', 'histogram_quantile(0.99, sum by (le) (rate(mesh_online_store_read_keys_bucket[5m])))', 'short'),
       panel('feature values served by status and API', 'sum by (status, api) (rate(mesh_feature_values_served_total[5m]))', 'short'),
       panel('batch jobs: last run succeeded', 'mesh_job_last_run_success', 'bool'),

@@ -19,6 +19,8 @@ export class Metrics {
   readonly subgraphDuckdbSeconds: Counter<'subgraph'>;
   /** DuckDB statements timed where they run (subgraphs). */
   readonly duckdbDuration: Histogram;
+  /** Keys per DataLoader batch of the domain resolvers: how well N+1 lookups collapse. */
+  readonly loaderBatchKeys: Histogram;
 
   constructor(readonly component: string) {
     this.registry.setDefaultLabels({ component });
@@ -36,6 +38,7 @@ export class Metrics {
     this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
     this.subgraphDuckdbSeconds = new Counter({ name: 'mesh_subgraph_duckdb_seconds_total', help: 'DuckDB seconds subgraphs report for the calls the gateway made to them', labelNames: ['subgraph'], registers: [this.registry] });
     this.duckdbDuration = new Histogram({ name: 'mesh_duckdb_query_duration_seconds', help: 'Latency of DuckDB statements run while serving', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+    this.loaderBatchKeys = new Histogram({ name: 'mesh_dataloader_batch_keys', help: 'Keys answered by one query of a DataLoader batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000], registers: [this.registry] });
     this.subgraphFetchDuration = new Histogram({
       name: 'mesh_subgraph_fetch_duration_seconds',
       help: 'Latency of gateway calls to subgraphs',

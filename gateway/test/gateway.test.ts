@@ -13,7 +13,7 @@ import { supergraphPiiFields, composeSupergraph } from '../../governance/composi
 import { EXAMPLE_QUERY, sources, type RunningMesh } from '../mesh.js';
 import { writeAtomic } from '../../platform/files.js';
 import { bearer, gql, meshForTests } from './mesh.js';
-import { queryCurated } from '../../test/helpers.js';
+import { metricValue, queryCurated } from '../../test/helpers.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 
 let platform: Platform;
@@ -92,6 +92,15 @@ describe('CustomerOverview through the gateway, one request across all five doma
     expect(count(large)).toBe(count(small));
     const fetches = JSON.parse(large.headers.get('x-mesh-subgraph-fetches')!) as Record<string, number>;
     expect(Object.keys(fetches).sort()).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales']);
+    // The batches, as metrics: the large request's order items come from one query over all its orders.
+    const sales = await (await fetch(`${mesh.subgraphs.find((s) => s.name === 'sales')!.url}/metrics`)).text();
+    const before = metricValue(sales, 'mesh_dataloader_batch_keys_count')!;
+    await gql<Overview>(mesh.gateway.url, q(50), { id: customerId }, await bearer(platform, 'admin'));
+    const after = await (await fetch(`${mesh.subgraphs.find((s) => s.name === 'sales')!.url}/metrics`)).text();
+    const batches = metricValue(after, 'mesh_dataloader_batch_keys_count')! - before;
+    const keys = metricValue(after, 'mesh_dataloader_batch_keys_sum')! - metricValue(sales, 'mesh_dataloader_batch_keys_sum')!;
+    expect(batches).toBeLessThanOrEqual(count(large));
+    expect(keys).toBeGreaterThanOrEqual(large.body.data!.customer.orders.length);
   });
 });
 

@@ -78,7 +78,7 @@ describe('SLOs from contracts', () => {
     const rows = d.panels.filter((p) => p.type === 'row').map((p) => p.title);
     expect(rows).toEqual([...slos.map((s) => `${s.domain} (${s.dataProduct})`), 'platform']);
     const panels = d.panels.filter((p) => p.type !== 'row') as { targets: { expr: string }[]; gridPos: { x: number; y: number; w: number; h: number } }[];
-    expect(panels).toHaveLength(6 * slos.length + 9);
+    expect(panels).toHaveLength(6 * slos.length + 10);
     for (const p of panels) {
       expect(p.targets[0]!.expr).toMatch(/mesh[:_]/);
       expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);

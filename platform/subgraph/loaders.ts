@@ -12,6 +12,7 @@ export function inList(keys: readonly string[]): string {
 /** One row per key, fetched for a whole batch of keys in one query. */
 export function rowByKey<R extends Row>(db: SqlRunner, query: (keys: string) => string, keyOf: (row: R) => string): DataLoader<string, R | null> {
   return new DataLoader(async (keys) => {
+    db.batch?.(keys.length);
     const rows = await db.all<R>(query(inList(keys)));
     const byKey = new Map(rows.map((r) => [keyOf(r), r]));
     return keys.map((k) => byKey.get(k) ?? null);
@@ -21,6 +22,7 @@ export function rowByKey<R extends Row>(db: SqlRunner, query: (keys: string) => 
 /** All rows per key (a one-to-many list), fetched for a whole batch of keys in one query. */
 export function rowsByKey<R extends Row>(db: SqlRunner, query: (keys: string) => string, keyOf: (row: R) => string): DataLoader<string, R[]> {
   return new DataLoader(async (keys) => {
+    db.batch?.(keys.length);
     const rows = await db.all<R>(query(inList(keys)));
     const byKey = new Map<string, R[]>();
     for (const r of rows) {
@@ -53,6 +55,7 @@ export function pagesByKey<A, R extends Row>(
       }
       const results = new Map<string, R[]>();
       for (const [g, { args, keys }] of groups) {
+        db.batch?.(keys.length);
         for (const row of await db.all<R>(query(inList(keys), args))) {
           const k = `${g}\0${keyOf(row)}`;
           let list = results.get(k);

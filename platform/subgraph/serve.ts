@@ -67,6 +67,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, port
           metrics.duckdbDuration.observe(ms / 1000);
         }
       },
+      batch: (keys) => metrics.loaderBatchKeys.observe(keys),
     };
     return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, domain.name, identity, policy, db), queries };
   };

@@ -11,6 +11,8 @@ export interface SubgraphContext<L = unknown> {
 
 export interface SqlRunner {
   all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Told the size of each DataLoader batch (keys answered by one query), for metrics. */
+  batch?(keys: number): void;
 }
 
 export interface PiiAccessor {
