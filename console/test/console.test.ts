@@ -1,9 +1,21 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { REPO_ROOT } from '../../platform/config.js';
 import type { Browser, Page } from 'playwright-core';
 import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from '../e2e.js';
 import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
 import type { DomainSloStatus } from '../../governance/sloStatus.js';
 import type { CostReport } from '../../governance/cost.js';
+
+const exec = promisify(execFile);
+async function mesh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return exec(process.execPath, [path.join(REPO_ROOT, 'platform', 'cli', 'bin.js'), ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent' } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
 
 const available = chromiumAvailable();
 if (!available) {
@@ -94,6 +106,12 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     expect(sales.availability.requests, JSON.stringify(sales)).toBeGreaterThan(0);
     expect(await page.getByTestId('slo-budget-sales').textContent()).toMatch(/^100\.0% \(\d+ calls\)/);
     await expect.poll(() => page.locator('.chart canvas').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    // The same evaluation from the CLI, which exits non-zero while a product is in breach.
+    const cli = await mesh(['slo', 'status', '--gateway', demo.mesh.gateway.url, '--token', await demo.token('analyst')]);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(/^sales\s+BREACHED\s+100\.00%\s+0\.00\s+100\.00%.*data is [\d.]+ d old/m);
+    const refused = await mesh(['slo', 'status', '--gateway', demo.mesh.gateway.url, '--token', 'forged']);
+    expect(refused.stderr).toMatch(/answered 401/);
   });
 
   it('catalog, features, schemas and cost pages show the platform state', async () => {

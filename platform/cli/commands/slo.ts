@@ -6,6 +6,10 @@ import { createPlatform } from '../../context.js';
 import { listDomains } from '../../domains.js';
 import { loadSupergraphConfig } from '../../../governance/composition.js';
 import { grafanaDashboard, loadSlos, prometheusConfig, prometheusRules } from '../../../governance/slo.js';
+import type { DomainSloStatus } from '../../../governance/sloStatus.js';
+import { signUserToken } from '../../auth.js';
+import { MeshError, ErrorCode } from '../../errors.js';
+import { table } from '../format.js';
 
 function write(out: string | undefined, text: string): void {
   if (!out) return void process.stdout.write(text);
@@ -15,7 +19,7 @@ function write(out: string | undefined, text: string): void {
 }
 
 export function registerSlo(program: Command): void {
-  const slo = program.command('slo').description("SLOs from the domains' contracts: Prometheus rules and config, a Grafana dashboard");
+  const slo = program.command('slo').description("SLOs from the domains' contracts: Prometheus rules and config, a Grafana dashboard, a running gateway's evaluation");
   slo
     .command('rules')
     .description('Prometheus recording rules and multi-window burn-rate alerts (availability, p99 latency, freshness per data product)')
@@ -35,6 +39,30 @@ export function registerSlo(program: Command): void {
         { job: 'mesh-subgraphs', targets: subgraphs },
       ];
       write(o.out, stringify(prometheusConfig(targets, o.rules, o.interval)));
+    });
+  slo
+    .command('status')
+    .description("a running gateway's own evaluation: state and reasons, availability, burn rate, error budget, p99, data age")
+    .option('--gateway <url>', 'the gateway', `http://127.0.0.1:${process.env.MESH_GATEWAY_PORT || 4000}`)
+    .option('--token <jwt>', 'a bearer token (default: a development admin token, valid only with the development secret)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { gateway: string; token?: string; json?: boolean }) => {
+      const platform = createPlatform();
+      const token = o.token ?? (await signUserToken({ sub: 'mesh-cli', role: 'admin' }, platform.config.auth, '5m'));
+      const res = await fetch(`${o.gateway.replace(/\/+$/, '')}/console/api/slo`, { headers: { authorization: `Bearer ${token}` } }).catch((err: unknown) => {
+        throw new MeshError(ErrorCode.NOT_FOUND, `no gateway at ${o.gateway}: ${(err as Error).message}`);
+      });
+      const body = (await res.json()) as { domains?: DomainSloStatus[]; error?: { message: string } };
+      if (!res.ok || !body.domains) throw new MeshError(ErrorCode.UNAUTHENTICATED, `${o.gateway} answered ${res.status}: ${body.error?.message ?? 'no SLO report'}`);
+      if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(2)}%`);
+      process.stdout.write(
+        `${table(
+          ['data product', 'state', 'availability 1h', 'burn 1h', 'budget left', 'p99 ms', 'age h', 'why'],
+          body.domains.map((d) => [d.domain, d.state, pct(d.availability.windows['1h']), d.availability.burnRate['1h']?.toFixed(2) ?? '—', pct(d.availability.budgetRemaining), d.latency.p99Ms?.toFixed(0) ?? '—', d.freshness.ageHours?.toFixed(1) ?? '—', d.reasons.join('; ') || '—']),
+        )}\n`,
+      );
+      if (body.domains.some((d) => d.state === 'BREACHED')) process.exitCode = 1;
     });
   slo
     .command('dashboard')
