@@ -134,15 +134,16 @@ export class LineageGraph implements Transport {
    * The edges around a dataset (or one of its fields) in both directions, to `depth` hops each way, aggregated over
    * clients and roles: what a lineage diagram draws.
    */
-  neighbourhood(name: string, field: string | undefined, depth = 6): { edges: { from: LineageNode; to: LineageNode; job: string; type: string; subtype: string | null; masking: boolean; count: number }[] } {
+  neighbourhood(name: string, field: string | undefined, depth = 6): { edges: LineageEdge[] } {
     const select = (near: 'src' | 'dst') =>
       this.db.prepare(
-        `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS subtype, max(masking) AS masking, sum(count) AS count
+        `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS subtype, max(masking) AS masking, sum(count) AS count,
+           NULL AS client, NULL AS role, max(last_seen) AS last_seen
          FROM edges WHERE ${near}_name = @name AND (@field = '*' OR ${near}_field IN (@field, '*'))
          GROUP BY src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job`,
       );
     const byDirection = { down: select('src'), up: select('dst') };
-    const edges = new Map<string, ReturnType<LineageGraph['neighbourhood']>['edges'][number]>();
+    const edges = new Map<string, LineageEdge>();
     for (const direction of ['up', 'down'] as const) {
       let frontier = [{ name, field: field ?? '*' }];
       const visited = new Set<string>();
@@ -152,16 +153,8 @@ export class LineageGraph implements Transport {
           const id = `${n.name}\u0000${n.field}`;
           if (visited.has(id)) continue;
           visited.add(id);
-          for (const r of byDirection[direction].all(n) as Record<string, string | number | null>[]) {
-            const e = {
-              from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
-              to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
-              job: String(r.job),
-              type: String(r.type),
-              subtype: r.subtype === null ? null : String(r.subtype),
-              masking: r.masking === 1,
-              count: Number(r.count),
-            };
+          for (const r of byDirection[direction].all(n) as EdgeRow[]) {
+            const e = edgeOf(r);
             edges.set(JSON.stringify([e.from, e.to, e.job]), e);
             next.push(direction === 'down' ? { name: e.to.name, field: e.to.field } : { name: e.from.name, field: e.from.field });
           }
@@ -184,18 +177,7 @@ export class LineageGraph implements Transport {
   }
 
   edges(): LineageEdge[] {
-    return (this.db.prepare(`SELECT * FROM edges`).all() as Record<string, string | number>[]).map((r) => ({
-      from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
-      to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
-      job: String(r.job),
-      type: String(r.type),
-      subtype: r.subtype === null ? null : String(r.subtype),
-      masking: r.masking === 1,
-      client: r.client ? String(r.client) : null,
-      role: r.role ? String(r.role) : null,
-      count: Number(r.count),
-      lastSeen: String(r.last_seen),
-    }));
+    return (this.db.prepare(`SELECT * FROM edges`).all() as EdgeRow[]).map(edgeOf);
   }
 
   jobs(): { job: string; namespace: string; lastState: string; lastTime: string; runs: number }[] {
@@ -205,6 +187,23 @@ export class LineageGraph implements Transport {
   close(): void {
     this.db.close();
   }
+}
+
+type EdgeRow = Record<string, string | number | null>;
+
+function edgeOf(r: EdgeRow): LineageEdge {
+  return {
+    from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
+    to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
+    job: String(r.job),
+    type: String(r.type),
+    subtype: r.subtype === null ? null : String(r.subtype),
+    masking: r.masking === 1,
+    client: r.client ? String(r.client) : null,
+    role: r.role ? String(r.role) : null,
+    count: Number(r.count),
+    lastSeen: String(r.last_seen),
+  };
 }
 
 type EdgeInput = { namespace: string; name: string; field: string; transformations?: { type: string; subtype?: string; masking?: boolean }[] };

@@ -1,24 +1,10 @@
 import { getJson, query } from '../api.js';
 import { h, table, badge, hours, when } from '../ui.js';
 import type { SloReport } from './slo.js';
-
-interface DataProduct {
-  domain: string;
-  name: string;
-  owner: string;
-  description: string;
-  contractVersion: string;
-  domainVersion: string;
-  status: string;
-  slos: { property: string; value: string; unit: string | null }[];
-  freshness: { dataAsOf: string | null; ageHours: number | null; sloHours: number | null; ok: boolean | null };
-  quality: { status: string; passed: number; total: number; failed: string[] } | null;
-  datasets: { name: string; rows: number; columns: { name: string; type: string; pii: boolean }[] }[];
-  consumers: { job: string; clients: string[]; reads: number }[];
-}
+import type { DataProduct } from '../../../lineage/catalog.js';
 
 const DATA_PRODUCTS = `{ dataProducts { domain name owner description contractVersion domainVersion status
-  slos { property value unit } freshness { dataAsOf ageHours sloHours ok } quality { status passed total failed }
+  slos { property value unit } freshness { publishedAt dataAsOf ageHours sloHours ok } quality { runId status passed total failed }
   datasets { name rows columns { name type pii } } consumers { job clients reads } } }`;
 
 export async function catalogPage(root: HTMLElement): Promise<void> {
