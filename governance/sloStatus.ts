@@ -64,8 +64,10 @@ export class SloEvaluator {
   ) {}
 
   start(): this {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? 15_000);
+    // A sample that fails is skipped: the windows span whatever samples there are, and the next interval tries again.
+    const sample = () => void this.tick().catch(() => undefined);
+    sample();
+    this.timer = setInterval(sample, this.options.intervalMs ?? 15_000);
     this.timer.unref();
     return this;
   }
