@@ -17,13 +17,12 @@ import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
-import { IDENTITY_HEADER, signInternalIdentity } from '../platform/auth.js';
-import { saveModel } from '../jobs/train/model.js';
-import { createPlatform } from '../platform/context.js';
+import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
+import { saveModel } from '../feature-subgraph/models/model.js';
+import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
-import { signUserToken } from '../platform/auth.js';
 import { putJson } from '../platform/store/index.js';
-import { table } from '../platform/cli/format.js';
+import { table } from '../cli/format.js';
 import { emptyRegistry, plan, resolveFeatures, saveRegistry, tableId, type Registry } from '../feature-subgraph/registry.js';
 import type { LoadedDefinitions } from '../feature-subgraph/definitions.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from '../feature-subgraph/offline/table.js';
@@ -41,7 +40,7 @@ const VIEWS = 5;
 const FEATURES = 10;
 const END = new Date(Date.UTC(2026, 10, 20));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-fs-'));
-const platform = createPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
+const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
 
@@ -145,7 +144,7 @@ for (const [name, store] of stores) {
 const raw = new Redis(redis.url);
 // The feature server in its own process, as deployed: it must not share an event loop with the client.
 const port = await freePort();
-const server = spawn(process.execPath, [path.join(REPO_ROOT, 'platform', 'cli', 'bin.js'), 'features', 'serve', '--port', String(port)], {
+const server = spawn(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), 'features', 'serve', '--port', String(port)], {
   env: { ...process.env, MESH_DATA_DIR: dataDir, REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: prefix, MESH_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });

@@ -13,27 +13,27 @@ import autocannon from 'autocannon';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { loadConfig } from '../platform/config.js';
-import { createPlatform } from '../platform/context.js';
+import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
-import { table } from '../platform/cli/format.js';
+import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
-import { runDomainPipeline, curatedDatasetPath } from '../jobs/pipeline/run.js';
+import { runDomainPipeline } from '../jobs/pipeline/run.js';
+import { curatedDatasetPath } from '../products/readers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EXAMPLE_QUERY } from '../gateway/mesh.js';
 import { writeAtomic } from '../platform/files.js';
-import { startGateway } from '../gateway/index.js';
+import { startGateway } from '../gateway/server.js';
 import { composeSupergraph } from '../governance/composition.js';
-import { REPO_ROOT } from '../platform/config.js';
 import { freePort } from '../test/helpers.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' }, scale: { type: 'string', default: '1' } } });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-gw-'));
-const platform = createPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
+const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
 await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });
 const domains = listDomains(platform.config.domainsDir);
 for (const d of domains) await runDomainPipeline(platform, d);
@@ -43,7 +43,7 @@ const children: ChildProcess[] = [];
 const subgraphs: { name: string; url: string; sdl: string }[] = [];
 for (const d of domains) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'platform/cli/bin.js'), 'serve', d.name, '--port', String(port)], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin.js'), 'serve', d.name, '--port', String(port)], {
     env: { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../platform/config.js';
-import { createPlatform, type Platform } from '../platform/context.js';
+import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
 import { signUserToken } from '../platform/auth.js';
-import { table } from '../platform/cli/format.js';
+import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { startMesh, EXAMPLE_QUERY } from '../gateway/mesh.js';
@@ -23,12 +23,12 @@ import { freePort } from '../test/helpers.js';
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' }, scale: { type: 'string', default: '0.5' } } });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-lineage-'));
 const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent' };
-const base = createPlatform(loadConfig(env));
+const base = createMeshPlatform(loadConfig(env));
 await generateMarketplace(base.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });
 for (const d of listDomains(base.config.domainsDir)) await runDomainPipeline(base, d);
 const body = JSON.stringify({ query: EXAMPLE_QUERY, variables: { id: 'c-0000001' } });
 
-async function measure(platform: Platform) {
+async function measure(platform: MeshPlatform) {
   const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth)}` };
   const url = `${mesh.gateway.url}/graphql`;
@@ -53,8 +53,8 @@ const rows: (string | number)[][] = [];
 let down!: Awaited<ReturnType<typeof measure>>;
 let local!: Awaited<ReturnType<typeof measure>>;
 for (let round = 1; round <= 2; round++) {
-  local = await measure(createPlatform(loadConfig(env), base.store));
-  down = await measure(createPlatform(loadConfig({ ...env, OPENLINEAGE_URL: unreachable }), base.store));
+  local = await measure(createMeshPlatform(loadConfig(env), base.store));
+  down = await measure(createMeshPlatform(loadConfig({ ...env, OPENLINEAGE_URL: unreachable }), base.store));
   rows.push([`${round}: local graph only`, local.p50.toFixed(2), local.p99.toFixed(2), Math.round(local.rps), local.errors, '1.00x']);
   rows.push([`${round}: + OPENLINEAGE_URL unreachable`, down.p50.toFixed(2), down.p99.toFixed(2), Math.round(down.rps), down.errors, `${(down.rps / local.rps).toFixed(2)}x`]);
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createPlatform } from '../platform/context.js';
+import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlList } from '../platform/duckdb.js';
 import { formatMs } from '../platform/progress.js';
@@ -18,11 +18,11 @@ import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { loadContract } from '../governance/contracts/load.js';
 import { loadPipeline } from '../jobs/pipeline/spec.js';
-import { table } from '../platform/cli/format.js';
+import { table } from '../cli/format.js';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '20' }, days: { type: 'string', default: '120' }, keep: { type: 'boolean', default: false } } });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-'));
-const platform = createPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
+const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
 
 let t = Date.now();
 const gen = await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale), days: Number(values.days) });

@@ -1,25 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import type { Platform } from '../platform/context.js';
-import type { Identity } from '../platform/auth.js';
-import { sendJson, type Route } from '../platform/http.js';
-import { isMeshError, httpStatus } from '../platform/errors.js';
-import { loadSupergraphConfig } from '../governance/composition.js';
-import { SchemaRegistry } from '../governance/schema-registry/registry.js';
-import type { SloEvaluator } from '../governance/sloStatus.js';
-import type { CostCache } from '../governance/cost.js';
+import { sendJson, isMeshError, httpStatus, type Platform, type Identity, type Route } from '../platform/index.js';
+import { loadSupergraphConfig, SchemaRegistry } from '../governance/index.js';
+import type { GatewayServices } from '../gateway/index.js';
 
 export const CONSOLE_DIST = path.join(path.dirname(new URL(import.meta.url).pathname), 'dist');
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
 
-export interface ConsoleDeps {
-  /** The gateway's identity rules: a verified bearer token with a known role (throws a MeshError otherwise). */
-  identify: (req: IncomingMessage) => Promise<Identity>;
-  slo: SloEvaluator;
-  cost: CostCache;
-}
+/** The gateway's identity rules and observation: what the console's own reads are answered from. */
+export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost'>;
 
 /**
  * The mesh console: a static single-page app (built by Vite into console/dist) and the few reads GraphQL does not carry

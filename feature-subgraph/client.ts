@@ -1,8 +1,6 @@
-import type { Platform } from '../platform/context.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { MeshError, ErrorCode, type Platform, type Row } from '../platform/index.js';
 import { getHistoricalFeatures, writeTrainingSet, type TrainingSetRequest, type TrainingSetResult } from './offline/historical.js';
 import type { FeastResponse, FeatureStatus } from './serving/vectors.js';
-import type { Row } from '../platform/duckdb.js';
 
 export interface OnlineRequest {
   features?: string[];

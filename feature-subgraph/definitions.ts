@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DomainInfo } from '../platform/domains.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { MeshError, ErrorCode, type DomainInfo } from '../platform/index.js';
 
 /** Feast's value types; each maps to one DuckDB type in the offline store. */
 export const FEATURE_TYPES = { Int64: 'BIGINT', Float64: 'DOUBLE', String: 'VARCHAR', Bool: 'BOOLEAN' } as const;

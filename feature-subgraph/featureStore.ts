@@ -1,6 +1,4 @@
-import type { Platform } from '../platform/context.js';
-import { listDomains } from '../platform/domains.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { listDomains, MeshError, ErrorCode, type Platform } from '../platform/index.js';
 import { loadDefinitions } from './definitions.js';
 import { currentViews, findView, loadRegistry, plan, saveRegistry, tableId, type PlannedChange, type Registry, type ViewVersion } from './registry.js';
 import { computeFeatureViews } from './offline/compute.js';

@@ -1,13 +1,11 @@
 import path from 'node:path';
-import { reportJobMetrics, jobRunSamples, type JobSample } from '../platform/jobMetrics.js';
-import type { Platform } from '../platform/context.js';
-import { Duck, sqlIdent as id, sqlString } from '../platform/duckdb.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { reportJobMetrics, jobRunSamples, type JobSample } from '../products/index.js';
+import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform } from '../platform/index.js';
 import { currentViews, findView, loadRegistry, saveRegistry, tableId, type ViewVersion } from './registry.js';
 import { requireOfflineTable } from './offline/table.js';
 import { entityKey } from './online/codec.js';
 import type { OnlineStore, OnlineWrite } from './online/types.js';
-import { materializeEvent } from '../lineage/jobs.js';
+import { materializeEvent } from './lineage.js';
 
 export interface MaterializeOptions {
   /** View names (current version) or `view@vN`; all current views when empty. */

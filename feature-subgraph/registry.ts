@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../platform/store/index.js';
-import { getJson, putJson } from '../platform/store/index.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { getJson, putJson, MeshError, ErrorCode, type ObjectStore } from '../platform/index.js';
 import type { EntityDefinition, FeatureDefinition, LoadedDefinitions, LoadedView } from './definitions.js';
-
-export const REGISTRY_KEY = '_platform/features/registry.json';
+import { FEATURE_REGISTRY_KEY } from '../products/index.js';
 
 /** One immutable version of a feature view: a change to what it computes makes a new one; old ones stay resolvable. */
 export interface ViewVersion {
@@ -70,11 +67,11 @@ export function emptyRegistry(): Registry {
 }
 
 export async function loadRegistry(store: ObjectStore): Promise<Registry> {
-  return (await getJson<Registry>(store, REGISTRY_KEY)) ?? emptyRegistry();
+  return (await getJson<Registry>(store, FEATURE_REGISTRY_KEY)) ?? emptyRegistry();
 }
 
 export async function saveRegistry(store: ObjectStore, registry: Registry): Promise<void> {
-  await putJson(store, REGISTRY_KEY, { ...registry, updatedAt: new Date().toISOString() }, { layer: 'features', 'data-product': 'feature-registry' });
+  await putJson(store, FEATURE_REGISTRY_KEY, { ...registry, updatedAt: new Date().toISOString() }, { layer: 'features', 'data-product': 'feature-registry' });
 }
 
 export const tableId = (v: { name: string; version: number }) => `${v.name}@v${v.version}`;

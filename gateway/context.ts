@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { MeshConfig } from '../platform/config.js';
-import { authenticateBearer, type Identity } from '../platform/auth.js';
+import { authenticateBearer, type MeshConfig, type Identity } from '../platform/index.js';
 
 export interface GatewayContext {
   identity: Identity;

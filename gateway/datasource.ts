@@ -1,8 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { MeshConfig } from '../platform/config.js';
-import { IDENTITY_HEADER, signInternalIdentity } from '../platform/auth.js';
+import { IDENTITY_HEADER, signInternalIdentity, ErrorCode, type MeshConfig } from '../platform/index.js';
 import type { GatewayContext } from './context.js';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
@@ -41,7 +40,7 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const unavailable = response === undefined;
     throw new GraphQLError(unavailable ? `subgraph "${this.name}" is unavailable: ${error.message}` : `subgraph "${this.name}" failed: ${error.message}`, {
       originalError: error,
-      extensions: { code: unavailable ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_ERROR', subgraph: this.name, ...(response ? { http: { status: response.status } } : {}) },
+      extensions: { code: unavailable ? ErrorCode.SUBGRAPH_UNAVAILABLE : ErrorCode.SUBGRAPH_ERROR, subgraph: this.name, ...(response ? { http: { status: response.status } } : {}) },
     });
   }
 

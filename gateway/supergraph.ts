@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import type { Logger } from '../platform/log.js';
+import type { Logger } from '../platform/index.js';
 
 /**
  * Serves the gateway a composed supergraph file and hands it every new version written there:

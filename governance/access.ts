@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../platform/config.js';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { REPO_ROOT, MeshError, ErrorCode } from '../platform/index.js';
 
 export type PiiAccess = 'clear' | 'masked' | 'deny';
 

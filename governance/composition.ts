@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parse, isObjectType, buildASTSchema, type GraphQLError } from 'graphql';
 import { composeServices } from '@apollo/composition';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { MeshError, ErrorCode } from '../platform/index.js';
 
 export interface SubgraphSource {
   name: string;
@@ -43,7 +43,7 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl:
     try {
       return { name: s.name, url: s.url, typeDefs: parse(s.sdl) };
     } catch (err) {
-      problems.push({ code: 'INVALID_GRAPHQL', message: `[${s.name}] ${(err as Error).message}` });
+      problems.push({ code: ErrorCode.INVALID_GRAPHQL, message: `[${s.name}] ${(err as Error).message}` });
       return undefined;
     }
   });
@@ -79,7 +79,7 @@ function piiConsistency(subgraphs: SubgraphSource[]): CompositionProblem[] {
         const kind = d ? (kindArg?.kind === 'StringValue' ? kindArg.value : 'pii') : null;
         const prev = seen.get(key);
         if (prev && prev.kind !== kind) {
-          out.push({ code: 'PII_ANNOTATION_MISMATCH', message: `${key} is ${prev.kind ? `@pii(kind: "${prev.kind}")` : 'not PII'} in ${prev.subgraph} but ${kind ? `@pii(kind: "${kind}")` : 'not PII'} in ${s.name}` });
+          out.push({ code: ErrorCode.PII_ANNOTATION_MISMATCH, message: `${key} is ${prev.kind ? `@pii(kind: "${prev.kind}")` : 'not PII'} in ${prev.subgraph} but ${kind ? `@pii(kind: "${kind}")` : 'not PII'} in ${s.name}` });
         } else if (!prev) seen.set(key, { subgraph: s.name, kind });
       }
     }

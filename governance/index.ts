@@ -1,7 +1,14 @@
-// Global governance, applied locally: the policy, PII masking, data contracts and the quality engine.
-export { loadPolicy, isPiiClassification, type GovernancePolicy } from './policy.js';
+// Governance's public module: the role policy and PII guard, contracts, masking, quality, composition, the schema registry.
+export { knownRoles, loadRoles, piiAccess, type PiiAccess, type RolePolicy } from './access.js';
+export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
+export { loadContract } from './contracts/load.js';
+export { primaryKey, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';
 export { Masker } from './masking.js';
-export { loadContract, odcsErrors } from './contracts/load.js';
-export type { DataContract, ContractSchemaObject, ContractProperty, QualityRule } from './contracts/types.js';
-export { primaryKey, customProperty } from './contracts/types.js';
-export { evaluateQuality, EXPECTATIONS, type QualityResult } from './quality/engine.js';
+export { isPiiClassification, loadPolicy } from './policy.js';
+export { evaluateQuality } from './quality/engine.js';
+export { schemaChanges } from './schema-registry/changes.js';
+export { checkSchema, type CheckReport } from './schema-registry/check.js';
+export { publishBaselines, publishSchema, rollbackSchema } from './schema-registry/publish.js';
+export { SchemaRegistry, type RecordedCheck, type SchemaVersionSummary } from './schema-registry/registry.js';
+export { UsageRecorder, describeOperation } from './schema-registry/usage.js';
+export { piiGuard, unauthorizedField } from './shield.js';

@@ -1,7 +1,9 @@
 import { GraphQLError, isObjectType, type GraphQLSchema } from 'graphql';
 import { shield, rule, allow, type IRule, type IRules } from 'graphql-shield';
-import { ErrorCode } from '../platform/errors.js';
-import { piiAccess, type RolePolicy } from './access.js';
+import { ErrorCode } from '../platform/index.js';
+import { applyMiddleware } from 'graphql-middleware';
+import type { PiiGuard } from '../products/index.js';
+import { loadRoles, piiAccess, type RolePolicy } from './access.js';
 
 /** A field annotated `@pii(kind: …)` in a schema, and the kind of personal data it holds. */
 export interface PiiField {
@@ -42,4 +44,12 @@ export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePol
     );
   }
   return shield(rules as IRules, { fallbackRule: allow, allowExternalErrors: true });
+}
+
+/** The subgraph runtime's PII port, implemented from the role policy: who sees a domain's PII in clear, and the shield for the rest. */
+export function piiGuard(policy: RolePolicy = loadRoles()): PiiGuard {
+  return {
+    clear: (role, domain) => piiAccess(policy, role, domain) === 'clear',
+    protect: (schema, domain) => applyMiddleware(schema, piiShield(schema, domain, policy)),
+  };
 }

@@ -1,4 +1,4 @@
-// Jobs: the source generator and the domain pipeline engine.
-export { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS, type GenerateOptions, type GenerateReport } from './generate/index.js';
-export { runDomainPipeline, recentRuns, currentManifest, curatedDatasetPath } from './pipeline/run.js';
-export type { RunRecord, CuratedManifest, DatasetOutput, SourceAccounting } from './pipeline/types.js';
+// Jobs' public module: the source generator and the domain pipeline engine.
+export { DEFAULT_GENERATE, GENERATED_DOMAINS, generateMarketplace, type GenerateReport } from './generate/index.js';
+export { runDomainPipeline } from './pipeline/run.js';
+export { loadPipeline } from './pipeline/spec.js';

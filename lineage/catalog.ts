@@ -1,8 +1,7 @@
-import type { Platform } from '../platform/context.js';
-import { listDomains } from '../platform/domains.js';
-import { loadContract } from '../governance/contracts/load.js';
-import { currentManifest, recentRuns } from '../jobs/pipeline/run.js';
-import { curatedName } from './jobs.js';
+import type { MeshPlatform } from './meshPlatform.js';
+import { listDomains } from '../platform/index.js';
+import { loadContract } from '../governance/index.js';
+import { currentManifest, recentRuns, curatedName } from '../products/index.js';
 
 export interface DataProduct {
   domain: string;
@@ -21,7 +20,7 @@ export interface DataProduct {
 }
 
 /** Every domain's data product: contract, SLOs, freshness, last quality result, schema, and who consumes it. */
-export async function dataProducts(platform: Platform, now = new Date()): Promise<DataProduct[]> {
+export async function dataProducts(platform: MeshPlatform, now = new Date()): Promise<DataProduct[]> {
   const edges = platform.lineage.graph.edges();
   return Promise.all(
     listDomains(platform.config.domainsDir).map(async (d) => {

@@ -1,8 +1,7 @@
-import type { Platform } from '../platform/context.js';
-import { listDomains } from '../platform/domains.js';
-import { loadContract } from '../governance/contracts/load.js';
-import { currentManifest } from '../jobs/pipeline/run.js';
-import { curatedName } from './jobs.js';
+import type { MeshPlatform } from './meshPlatform.js';
+import { listDomains } from '../platform/index.js';
+import { loadContract } from '../governance/index.js';
+import { currentManifest, curatedName } from '../products/index.js';
 
 /** A DataHub metadata change proposal, in the shape `datahub ingest` reads from a file (aspect as `json`). */
 export interface Proposal {
@@ -36,7 +35,7 @@ const fieldType = (native: string) => ({ type: { [`com.linkedin.schema.${TYPES[n
  * dataset's schema (PII tagged), owner, and `upstreamLineage` with column-level `fineGrainedLineages` from the lineage
  * graph, including the PII masking DataHub's own OpenLineage endpoint drops (as the transform operation).
  */
-export async function dataHubProposals(platform: Platform): Promise<Proposal[]> {
+export async function dataHubProposals(platform: MeshPlatform): Promise<Proposal[]> {
   const out: Proposal[] = [];
   const stamp = { time: Date.now(), actor: 'urn:li:corpuser:mesh' };
   const edges = platform.lineage.graph.edges();

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../platform/log.js';
-import type { RunEvent } from './openlineage.js';
+import type { Logger, RunEvent } from '../platform/index.js';
 import type { Transport } from './transports.js';
 
 export interface EmitterOptions {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { MeshError, ErrorCode } from '../platform/errors.js';
+import { MeshError, ErrorCode } from '../platform/index.js';
 
 export const FIELD_LINEAGE_FILE = 'lineage.yaml';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunEvent } from './openlineage.js';
+import type { RunEvent } from '../platform/index.js';
 import type { Transport } from './transports.js';
 
 /** A column (`field`) of a dataset, or the whole dataset (`field` = '*'). */

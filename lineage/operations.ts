@@ -9,12 +9,11 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { Lineage } from './index.js';
+import type { Lineage } from './meshPlatform.js';
 import type { FieldSource } from './fields.js';
-import { columnLineageFacet, jobTypeFacet, operationStatsFacet, runEvent, schemaFacet, type InputField, type RunEvent } from './openlineage.js';
-import { curatedName } from './jobs.js';
-import type { PiiAccess } from '../governance/access.js';
-import { operationSignature } from '../platform/operationSignature.js';
+import { columnLineageFacet, jobTypeFacet, operationStatsFacet, runEvent, schemaFacet, operationSignature, type InputField, type RunEvent } from '../platform/index.js';
+import { curatedName } from '../products/index.js';
+import type { PiiAccess } from '../governance/index.js';
 
 /** A field in an operation's response: its path (aliases as the client sees them) and its schema coordinate. */
 export interface ResponseField {

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import type { Platform } from '../platform/context.js';
-import type { Listening } from '../platform/http.js';
-import { startPlatformSubgraph } from '../platform/subgraph/platformSubgraph.js';
-import { Metrics } from '../platform/metrics.js';
-import { DateTime } from '../platform/subgraph/scalars.js';
+import type { MeshPlatform } from './meshPlatform.js';
+import { Metrics, type Listening } from '../platform/index.js';
+import { serveSubgraph } from '../products/index.js';
 import { dataProducts } from './catalog.js';
 import type { LineageGraph, LineageNode } from './graph.js';
 
@@ -18,11 +16,10 @@ export interface RunningMetadataServer extends Listening {
 }
 
 /** The `metadata` subgraph: data products and the lineage graph, composed into the supergraph beside the domains. */
-export async function startMetadataServer(platform: Platform, options: { port: number }): Promise<RunningMetadataServer> {
+export async function startMetadataServer(platform: MeshPlatform, options: { port: number }): Promise<RunningMetadataServer> {
   const sdl = fs.readFileSync(SCHEMA, 'utf8');
   const graph = platform.lineage.graph;
   const resolvers = {
-    DateTime,
     Query: {
       dataProducts: () => dataProducts(platform),
       dataProduct: async (_: unknown, { domain }: { domain: string }) => (await dataProducts(platform)).find((p) => p.domain === domain) ?? null,
@@ -33,7 +30,7 @@ export async function startMetadataServer(platform: Platform, options: { port: n
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
-  const listening = await startPlatformSubgraph(platform, {
+  const listening = await serveSubgraph(platform, {
     name: METADATA_SUBGRAPH,
     version: VERSION,
     sdl,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunEvent } from './openlineage.js';
+import type { RunEvent } from '../platform/index.js';
 
 /** Where events go. A transport throws when a batch could not be delivered; the emitter retries and spools it. */
 export interface Transport {

@@ -1,27 +1,42 @@
-import { loadConfig, type MeshConfig } from './config.js';
+import type { MeshConfig } from './config.js';
 import { createObjectStore, type ObjectStore } from './store/index.js';
 import { createLogger, type Logger } from './log.js';
-import { createLineage, type Lineage } from '../lineage/index.js';
+import type { RunEvent } from './openlineage.js';
 
-/** What every component gets from the platform: configuration, the object store, a logger, lineage. */
-export interface Platform {
+/**
+ * The lineage port: jobs and servers hand their OpenLineage events here; the lineage layer implements it (transports,
+ * spool, graph). The runtime defines it so that emitting lineage never imports upward.
+ */
+export interface LineagePort {
+  /** Jobs' namespace (OPENLINEAGE_NAMESPACE). */
+  readonly namespace: string;
+  /** Datasets in the object store are named in this namespace (the store URL). */
+  readonly storeNamespace: string;
+  emit(event: RunEvent): void;
+}
+
+/** What every component gets from the platform: configuration, the object store, a logger, and where lineage goes. */
+export interface Platform<L extends LineagePort = LineagePort> {
   config: MeshConfig;
   store: ObjectStore;
   log: Logger;
-  /** Created on first use: its graph file and send timer cost nothing to components that never emit. */
-  readonly lineage: Lineage;
+  /** Created on first use: a sink's files and timers cost nothing to components that never emit. */
+  readonly lineage: L;
 }
 
-export function createPlatform(config: MeshConfig = loadConfig(), store?: ObjectStore): Platform {
+export type LineageFactory<L extends LineagePort> = (config: MeshConfig, storeUrl: string, log: Logger) => L;
+
+/** The lineage factory is required: whoever composes the mesh chooses the sink, and no event is dropped by a default. */
+export function createPlatform<L extends LineagePort>(config: MeshConfig, options: { lineage: LineageFactory<L>; store?: ObjectStore }): Platform<L> {
   const log = createLogger(config.logLevel);
-  const objectStore = store ?? createObjectStore(config.store);
-  let lineage: Lineage | undefined;
+  const store = options.store ?? createObjectStore(config.store);
+  let lineage: L | undefined;
   return {
     config,
-    store: objectStore,
+    store,
     log,
     get lineage() {
-      return (lineage ??= createLineage(config, objectStore.url, log));
+      return (lineage ??= options.lineage(config, store.url, log));
     },
   };
 }

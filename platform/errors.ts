@@ -16,6 +16,16 @@ export const ErrorCode = {
   FEATURES_INVALID: 'FEATURES_INVALID',
   SCHEMA_CHECK_FAILED: 'SCHEMA_CHECK_FAILED',
   ONLINE_STORE_ERROR: 'ONLINE_STORE_ERROR',
+  /** A subgraph did not answer (network failure): the gateway returns partial data. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** A subgraph answered with an HTTP error. */
+  SUBGRAPH_ERROR: 'SUBGRAPH_ERROR',
+  /** A subgraph schema that does not parse (schema checks, composition). */
+  INVALID_GRAPHQL: 'INVALID_GRAPHQL',
+  /** Two subgraphs annotate the same shared field with different PII kinds. */
+  PII_ANNOTATION_MISMATCH: 'PII_ANNOTATION_MISMATCH',
+  /** A fault of the server, not the request: details go to the log only. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

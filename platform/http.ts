@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
-import { isMeshError, httpStatus } from './errors.js';
+import { isMeshError, httpStatus, ErrorCode } from './errors.js';
 
 /** Transport stays outside the GraphQL core: a plain node:http server routing to Apollo's framework-neutral request API. */
 
@@ -23,7 +23,7 @@ export async function listen(routes: Record<string, Route>, port: number, host =
     const route = routes[path] ?? routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
     if (!route) return sendJson(res, 404, { error: `no route ${path}` });
     Promise.resolve(route(req, res)).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: (err as Error).message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: (err as Error).message, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
       else res.end();
     });
   });

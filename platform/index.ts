@@ -1,9 +1,16 @@
-// The platform's public surface: what components and domains may import. Add exports with intention.
-export { loadConfig, REPO_ROOT, type MeshConfig, type StoreConfig } from './config.js';
-export { createPlatform, type Platform } from './context.js';
-export { MeshError, ErrorCode, isMeshError } from './errors.js';
-export { createObjectStore, getJson, putJson, type ObjectStore, type ObjectInfo, type ObjectTags } from './store/index.js';
-export { Duck, sqlIdent, sqlString, sqlList, type Row } from './duckdb.js';
+// The runtime's public module: what every layer above may import. Add exports with intention; the rest is internal.
+export { IDENTITY_HEADER, authenticateBearer, signInternalIdentity, signUserToken, verifyInternalIdentity, type Identity } from './auth.js';
+export { REPO_ROOT, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
+export { createPlatform, type LineagePort, type Platform } from './context.js';
 export { listDomains, selectDomains, type DomainInfo } from './domains.js';
-export { Progress } from './progress.js';
-export type { Logger } from './log.js';
+export { Duck, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
+export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
+export { writeAtomic } from './files.js';
+export { graphqlRoute, listen, readJson, sendJson, type Listening, type Route } from './http.js';
+export { type Logger } from './log.js';
+export { Metrics, type FetchCounts } from './metrics.js';
+export { columnLineageFacet, dataQualityAssertionsFacet, datasetVersionFacet, documentationFacet, errorMessageFacet, jobDocumentationFacet, jobOwnershipFacet, jobTypeFacet, operationStatsFacet, ownershipFacet, parentRunFacet, runEvent, runUuid, schemaFacet, type InputField, type RunEvent } from './openlineage.js';
+export { operationSignature } from './operationSignature.js';
+export { Progress, formatMs } from './progress.js';
+export { getJson, putJson, type ObjectInfo, type ObjectStore, type ObjectTags } from './store/index.js';
+export { sweepStaleTemp } from './tmp.js';

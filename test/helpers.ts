@@ -4,9 +4,9 @@ import path from 'node:path';
 import { createServer, connect } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
-import { createPlatform, type Platform } from '../platform/context.js';
+import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
-import { curatedDatasetPath } from '../jobs/pipeline/run.js';
+import { curatedDatasetPath } from '../products/readers.js';
 import { loadSupergraphConfig } from '../governance/composition.js';
 
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
@@ -16,9 +16,9 @@ export function tempDir(prefix = 'mesh-test-'): string {
 }
 
 /** A platform on a fresh local data directory (and optionally a copy of the domains). */
-export function testPlatform(env: Record<string, string> = {}): Platform {
+export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
   const dataDir = tempDir();
-  return createPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', ...env }));
+  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', ...env }));
 }
 
 export async function freePort(): Promise<number> {
@@ -140,7 +140,7 @@ export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00
 
 /** Runs SQL over current curated (or restricted) datasets, each exposed as a view under the given name. */
 export async function queryCurated<T extends Record<string, unknown>>(
-  platform: Platform,
+  platform: MeshPlatform,
   query: string,
   tables: Record<string, [domain: string, dataset: string, layer?: 'curated' | 'restricted']>,
 ): Promise<T[]> {

@@ -4,14 +4,14 @@ import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
 import type { Browser, Page } from 'playwright-core';
-import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from '../e2e.js';
+import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from './harness.js';
 import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
-import type { DomainSloStatus } from '../../governance/sloStatus.js';
-import type { CostReport } from '../../governance/cost.js';
+import type { DomainSloStatus } from '../../observability/sloStatus.js';
+import type { CostReport } from '../../observability/cost.js';
 
 const exec = promisify(execFile);
 async function mesh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [path.join(REPO_ROOT, 'platform', 'cli', 'bin.js'), ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent' } }).then(
+  return exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent' } }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );

@@ -1,15 +1,10 @@
 import path from 'node:path';
-import type { Platform } from '../../platform/context.js';
-import { Duck, sqlIdent as id, sqlString } from '../../platform/duckdb.js';
-import { listDomains } from '../../platform/domains.js';
-import { putJson } from '../../platform/store/index.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import { currentManifest } from '../../jobs/pipeline/run.js';
-import { publishParquet } from '../../jobs/pipeline/publish.js';
+import { Duck, sqlIdent as id, sqlString, listDomains, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
+import { currentManifest, publishParquet, featureQuarantinePrefix } from '../../products/index.js';
 import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
-import { featureComputeEvent, featureInputs } from '../../lineage/jobs.js';
+import { featureComputeEvent, featureInputs } from '../lineage.js';
 
 const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
 
@@ -89,7 +84,7 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
   const valid = `${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
   const { rejected } = await duck.one<{ rejected: number }>(`SELECT count(*)::INTEGER AS rejected FROM ${id(table)} WHERE NOT (${valid})`);
   if (rejected > 0) {
-    await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT *, 'join key or event_timestamp is null' AS reason FROM ${id(table)} WHERE NOT (${valid})`, `${view.domain}/quarantine/features/${tableId(view)}`, view.name, {
+    await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT *, 'join key or event_timestamp is null' AS reason FROM ${id(table)} WHERE NOT (${valid})`, featureQuarantinePrefix(view.domain, tableId(view)), view.name, {
       domain: view.domain,
       'data-product': view.name,
       layer: 'quarantine',

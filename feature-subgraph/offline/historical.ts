@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Platform } from '../../platform/context.js';
-import { Duck, sqlIdent as id, sqlString, type Row } from '../../platform/duckdb.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform, type Row } from '../../platform/index.js';
 import { loadRegistry, resolveFeatures, type ResolvedFeatures, type ViewRequest } from '../registry.js';
 import { requireOfflineTable } from './table.js';
 

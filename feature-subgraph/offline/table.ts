@@ -1,7 +1,6 @@
-import type { ObjectStore } from '../../platform/store/index.js';
-import { getJson } from '../../platform/store/index.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { getJson, MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js';
 import { tableId, type ViewVersion } from '../registry.js';
+import { offlineFeaturesManifestKey, offlineFeaturesPrefix } from '../../products/index.js';
 
 /** The commit point of one view version's offline table; readers follow it, writers replace it last. */
 export interface OfflineManifest {
@@ -25,8 +24,8 @@ export interface OfflineManifest {
   rejected: number;
 }
 
-export const offlinePrefix = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => `${v.domain}/features/${tableId(v)}`;
-export const offlineManifestKey = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => `${offlinePrefix(v)}/_manifest.json`;
+export const offlinePrefix = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => offlineFeaturesPrefix(v.domain, tableId(v));
+export const offlineManifestKey = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => offlineFeaturesManifestKey(v.domain, tableId(v));
 
 export async function offlineManifest(store: ObjectStore, view: ViewVersion): Promise<OfflineManifest | undefined> {
   return getJson<OfflineManifest>(store, offlineManifestKey(view));

@@ -1,4 +1,4 @@
-import type { MeshConfig } from '../../platform/config.js';
+import type { MeshConfig } from '../../platform/index.js';
 import { RedisOnlineStore } from './redis.js';
 import { SqliteOnlineStore } from './sqlite.js';
 import type { OnlineStore } from './types.js';

@@ -1,5 +1,5 @@
 import { Redis, Cluster } from 'ioredis';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { MeshError, ErrorCode } from '../../platform/index.js';
 import { decodeRecord, encodeRecord, PREFIX_LENGTH } from './codec.js';
 import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
 

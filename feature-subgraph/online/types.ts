@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import type { OnlineStoreConfig } from '../../platform/config.js';
+import type { OnlineStoreConfig } from '../../platform/index.js';
 
 /** How a store names itself in logs, lineage and materialization watermarks (credentials removed). */
 export function onlineStoreUrl(config: OnlineStoreConfig): string {

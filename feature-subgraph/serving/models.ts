@@ -1,8 +1,8 @@
-import type { ObjectStore } from '../../platform/store/index.js';
-import { loadModel, predict, type StoredModel } from '../../jobs/train/model.js';
+import type { ObjectStore } from '../../platform/index.js';
+import { loadModel, predict, type StoredModel } from '../models/model.js';
 import { resolveFeatures, tableId, type Registry } from '../registry.js';
 import { cellsOf, keyFor } from './vectors.js';
-import type { FeatureContext } from './schema.js';
+import type { OnlineLoader } from './context.js';
 
 /** Models as servers see them: re-read at most every few seconds, so a newly trained version is served without restart. */
 export class ModelCache {
@@ -30,7 +30,7 @@ export interface ModelScore {
 }
 
 /** Scores one entity with the online values of the model's pinned features, through the request's DataLoader. */
-export async function scoreEntity(ctx: FeatureContext, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
+export async function scoreEntity(ctx: { loader: OnlineLoader }, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
   const resolved = resolveFeatures(registry, { features: model.features.map((f) => f.ref), fullFeatureNames: true });
   const values = new Map<string, unknown>();
   let missing = 0;

@@ -1,22 +1,13 @@
-import type DataLoader from 'dataloader';
-import type { ServingMetrics } from './metrics.js';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import type { Identity } from '../../platform/auth.js';
-import { DateTime } from '../../platform/subgraph/scalars.js';
+import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
+import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import { cellsOf, keyFor, readColumns, type FeatureCell } from './vectors.js';
-import { scoreEntity, type ModelCache } from './models.js';
+import { scoreEntity } from './models.js';
+import type { FeatureContext } from './context.js';
 
-export interface FeatureContext {
-  identity: Identity;
-  models: ModelCache;
-  registry: Registry;
-  online: OnlineStore;
-  loader: DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string>;
-  metrics: ServingMetrics;
-}
+export type { FeatureContext };
 
 /** Most entity rows one onlineFeatures call takes; more belong in a training set. */
 export const MAX_ENTITY_ROWS = 10_000;

@@ -1,13 +1,8 @@
 import fs from 'node:fs';
 import { ServingMetrics } from './metrics.js';
-import type { Platform } from '../../platform/context.js';
-import { authenticateBearer } from '../../platform/auth.js';
-import { sendJson, readJson, type Listening } from '../../platform/http.js';
-import { Metrics } from '../../platform/metrics.js';
-import { isMeshError, httpStatus } from '../../platform/errors.js';
-import { listDomains } from '../../platform/domains.js';
-import { startPlatformSubgraph } from '../../platform/subgraph/platformSubgraph.js';
-import { loadRoles, knownRoles } from '../../governance/access.js';
+import { authenticateBearer, sendJson, readJson, Metrics, isMeshError, httpStatus, listDomains, type Platform, type Listening } from '../../platform/index.js';
+import { serveSubgraph } from '../../products/index.js';
+import { loadRoles, knownRoles } from '../../governance/index.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
 import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
 import { getOnlineFeatures, onlineLoader, RegistryCache } from './vectors.js';
@@ -39,7 +34,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const serving = new ServingMetrics(metrics.registry);
   const online = serving.instrument(store);
   const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
-  const listening = await startPlatformSubgraph<FeatureContext>(platform, {
+  const listening = await serveSubgraph<FeatureContext>(platform, {
     name: FEATURES_SUBGRAPH,
     version: VERSION,
     sdl,

@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
-import type { ObjectStore } from '../../platform/store/index.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import { loadRegistry, REGISTRY_KEY, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
+import { MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js';
+import { loadRegistry, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
+import { FEATURE_REGISTRY_KEY } from '../../products/index.js';
 
 /** Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too). */
 export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
@@ -28,7 +28,7 @@ export class RegistryCache {
 
   async get(): Promise<Registry> {
     if (this.registry && Date.now() - this.checkedAt < this.intervalMs) return this.registry;
-    const head = await this.store.head(REGISTRY_KEY);
+    const head = await this.store.head(FEATURE_REGISTRY_KEY);
     this.checkedAt = Date.now();
     if (!this.registry || head?.etag !== this.etag) {
       this.registry = await loadRegistry(this.store);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Platform } from '../../platform/context.js';
+import type { MeshPlatform } from '../../lineage/index.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
 import { listDomains } from '../../platform/domains.js';
 import { signInternalIdentity, IDENTITY_HEADER } from '../../platform/auth.js';
@@ -23,7 +23,7 @@ import type { FeastResponse } from '../serving/vectors.js';
 
 const END = new Date(SMALL.end);
 const DAY = 86_400_000;
-let platform: Platform;
+let platform: MeshPlatform;
 let entitiesCsv: string;
 let customers: string[];
 
@@ -110,7 +110,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
   describe(`materialization and serving on ${name}`, () => {
     let online: OnlineStore | undefined;
     let server: RunningFeatureServer;
-    let p: Platform;
+    let p: MeshPlatform;
     beforeAll(async () => {
       online = await open();
       if (!online) return;

@@ -16,8 +16,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { piiAccess, type RolePolicy } from '../../governance/access.js';
-import { unauthorizedField } from '../../governance/shield.js';
+import { piiAccess, unauthorizedField, type RolePolicy } from '../../governance/index.js';
 import type { GatewayContext } from '../context.js';
 
 /** PII fields of the supergraph and the domain (subgraph) owning each: `Type.field` → domain. */

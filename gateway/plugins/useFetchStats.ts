@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { Metrics } from '../../platform/metrics.js';
+import type { Metrics } from '../../platform/index.js';
 import type { GatewayContext } from '../context.js';
 
 /** What each request cost the subgraphs: fetches per operation and DuckDB queries, in metrics and response headers. */

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
-import { piiAccess, type RolePolicy } from '../../governance/access.js';
-import type { OperationLineage } from '../../lineage/operations.js';
+import { piiAccess, type RolePolicy } from '../../governance/index.js';
+import type { OperationLineage } from '../../lineage/index.js';
 import type { GatewayContext } from '../context.js';
 import type { PiiOwners } from './useAuthorization.js';
 

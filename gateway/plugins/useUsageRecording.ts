@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { describeOperation, type UsageRecorder } from '../../governance/schema-registry/usage.js';
+import { describeOperation, type UsageRecorder } from '../../governance/index.js';
 import type { GatewayContext } from '../context.js';
 
 /**

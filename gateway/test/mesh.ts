@@ -1,5 +1,5 @@
 import { signUserToken } from '../../platform/auth.js';
-import type { Platform } from '../../platform/context.js';
+import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
@@ -9,7 +9,7 @@ import { startMesh, type RunningMesh } from '../mesh.js';
 export const MESH_DATA = { scale: 0.3, seed: 21, days: 60, end: '2026-11-01T00:00:00.000Z' };
 
 /** A platform with generated, curated data and the whole mesh running on free ports. */
-export async function meshForTests(): Promise<{ platform: Platform; mesh: RunningMesh }> {
+export async function meshForTests(): Promise<{ platform: MeshPlatform; mesh: RunningMesh }> {
   const platform = testPlatform({ MESH_GATEWAY_PORT: '0' });
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
@@ -28,6 +28,6 @@ export async function gql<T = Record<string, unknown>>(url: string, query: strin
   return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>['body'] };
 }
 
-export async function bearer(platform: Platform, role: string): Promise<Record<string, string>> {
+export async function bearer(platform: MeshPlatform, role: string): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await signUserToken({ sub: `test-${role}`, role }, platform.config.auth)}` };
 }

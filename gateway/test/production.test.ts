@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPlatform, type Platform } from '../../platform/context.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { signUserToken } from '../../platform/auth.js';
 import { isMeshError } from '../../platform/errors.js';
@@ -13,12 +13,12 @@ import { tempDir } from '../../test/helpers.js';
 
 const PROD = { MESH_ENV: 'production', MESH_MASKING_KEY: 'm', MESH_JWT_SECRET: 'jwt-secret-for-tests', MESH_INTERNAL_SECRET: 'internal', MESH_LOG_LEVEL: 'silent' };
 
-let platform: Platform;
+let platform: MeshPlatform;
 let gateway: RunningGateway;
 let supergraphFile: string;
 
 beforeAll(async () => {
-  platform = createPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
+  platform = createMeshPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
   supergraphFile = path.join(platform.config.dataDir, 'supergraph.graphql');
   writeAtomic(supergraphFile, composeSupergraph(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'))).supergraphSdl);
   gateway = await startGateway(platform, { supergraphFile, port: 0 });
@@ -50,7 +50,7 @@ describe('production mode', () => {
 
 describe('development mode suggests fields and allows open mode', () => {
   it('open mode serves without a token as admin', async () => {
-    const dev = createPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent' }));
+    const dev = createMeshPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent' }));
     const g = await startGateway(dev, { supergraphFile, port: 0, open: true });
     try {
       const typo = await gql(g.url, '{ custommer(id: "c-1") { id } }');

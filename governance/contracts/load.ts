@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 import { Ajv2019, type ErrorObject } from 'ajv/dist/2019.js';
 import addFormatsModule from 'ajv-formats';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { MeshError, ErrorCode } from '../../platform/index.js';
 import type { DataContract } from './types.js';
 
 const require = createRequire(import.meta.url);

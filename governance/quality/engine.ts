@@ -1,6 +1,5 @@
-import { sqlIdent as id, sqlString } from '../../platform/duckdb.js';
-import type { ContractProperty, QualityRule } from '../contracts/types.js';
-import { primaryKey } from '../contracts/types.js';
+import { sqlIdent as id, sqlString } from '../../platform/index.js';
+import { primaryKey, type ContractProperty, type QualityRule } from '../contracts/types.js';
 import { EXPECTATIONS } from './expectations.js';
 import { compareOperators } from './operators.js';
 import type { Measure, QualityContext, QualityResult } from './types.js';

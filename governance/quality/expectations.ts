@@ -1,4 +1,4 @@
-import { sqlIdent as id, sqlString } from '../../platform/duckdb.js';
+import { sqlIdent as id, sqlString } from '../../platform/index.js';
 import { checkBounds } from './operators.js';
 import type { Measure } from './types.js';
 

@@ -1,22 +1,8 @@
-import type { Duck } from '../../platform/duckdb.js';
+import type { Duck } from '../../platform/index.js';
 import type { ContractSchemaObject } from '../contracts/types.js';
+import type { QualityResult } from '../../products/index.js';
 
-export interface QualityResult {
-  dataset: string;
-  column?: string;
-  rule: string;
-  /** Where the rule comes from: implicit (required/unique/primary key), ODCS library or sql, Great Expectations, or mesh. */
-  kind: 'implicit' | 'library' | 'sql' | 'great-expectations' | 'mesh';
-  dimension?: string;
-  severity: string;
-  blocking: boolean;
-  passed: boolean;
-  observed: number | string | null;
-  expected: string;
-  elementCount?: number;
-  unexpectedCount?: number;
-  message: string;
-}
+export type { QualityResult };
 
 export interface QualityContext {
   duck: Duck;

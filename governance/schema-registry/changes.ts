@@ -2,7 +2,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { diff, CriticalityLevel, type Change } from '@graphql-inspector/core';
 import { parse as parseYaml } from 'yaml';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { MeshError, ErrorCode } from '../../platform/index.js';
 
 export type Criticality = 'BREAKING' | 'DANGEROUS' | 'SAFE';
 

@@ -1,12 +1,10 @@
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
-import type { Platform } from '../../platform/context.js';
-import { REPO_ROOT } from '../../platform/config.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import { writeAtomic } from '../../platform/files.js';
+import { REPO_ROOT, MeshError, ErrorCode, writeAtomic, type Platform } from '../../platform/index.js';
 import { checkSchema, contractVersion, subgraphFiles, type CheckOptions, type CheckReport } from './check.js';
 import { loadSupergraphConfig } from '../composition.js';
-import { PUBLISHED_SUPERGRAPH_KEY, SchemaRegistry, type SchemaVersion } from './registry.js';
+import { SchemaRegistry, type SchemaVersion } from './registry.js';
+import { PUBLISHED_SUPERGRAPH_KEY } from '../../products/index.js';
 
 export interface PublishResult {
   report: CheckReport;

@@ -1,6 +1,5 @@
-import type { ObjectStore } from '../../platform/store/index.js';
-import { getJson, putJson } from '../../platform/store/index.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { getJson, putJson, MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js';
+import { schemaChecksPrefix, schemaIndexKey, schemaVersionKey } from '../../products/index.js';
 
 /** One published schema of a subgraph, with what it was published against. */
 export interface SchemaVersion {
@@ -37,9 +36,6 @@ export interface RecordedCheck {
   changes: { criticality: string; path: string; message: string; source?: string }[];
 }
 
-const prefix = (subgraph: string) => `_platform/schemas/${subgraph}/`;
-export const PUBLISHED_SUPERGRAPH_KEY = '_platform/schemas/supergraph.graphql';
-
 /** The schema registry in the object store: one object per version, and an index written last as the commit point. */
 export class SchemaRegistry {
   constructor(private readonly store: ObjectStore) {}
@@ -60,7 +56,7 @@ export class SchemaRegistry {
     if (!summary) {
       throw new MeshError(ErrorCode.NOT_FOUND, `${subgraph} has no published schema ${ref} (published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`);
     }
-    const v = await getJson<SchemaVersion>(this.store, `${prefix(subgraph)}${summary.seq}.json`);
+    const v = await getJson<SchemaVersion>(this.store, schemaVersionKey(subgraph, summary.seq));
     if (!v) throw new MeshError(ErrorCode.STORE_ERROR, `${subgraph}: schema version ${summary.seq} is in the index but its object is missing`);
     return v;
   }
@@ -69,25 +65,25 @@ export class SchemaRegistry {
     const index = (await this.index(entry.subgraph)) ?? { subgraph: entry.subgraph, current: 0, versions: [] };
     const version: SchemaVersion = { ...entry, seq: (index.versions.at(-1)?.seq ?? 0) + 1 };
     const tags = { layer: 'platform', 'data-product': `schema:${entry.subgraph}` };
-    await putJson(this.store, `${prefix(entry.subgraph)}${version.seq}.json`, version, tags);
+    await putJson(this.store, schemaVersionKey(entry.subgraph, version.seq), version, tags);
     const { sdl: _sdl, contract: _contract, ...summary } = version;
-    await putJson(this.store, `${prefix(entry.subgraph)}_index.json`, { ...index, current: version.seq, versions: [...index.versions, summary] }, tags);
+    await putJson(this.store, schemaIndexKey(entry.subgraph), { ...index, current: version.seq, versions: [...index.versions, summary] }, tags);
     return version;
   }
 
   /** Keeps a check's outcome (without the composed supergraph) so the console can show recent checks. */
   async recordCheck(report: RecordedCheck): Promise<void> {
     const at = report.checkedAt.replace(/[:.]/g, '-');
-    await putJson(this.store, `${prefix(report.subgraph)}checks/${at}-${Math.random().toString(36).slice(2, 8)}.json`, report, { layer: 'platform', 'data-product': `schema:${report.subgraph}` });
+    await putJson(this.store, `${schemaChecksPrefix(report.subgraph)}${at}-${Math.random().toString(36).slice(2, 8)}.json`, report, { layer: 'platform', 'data-product': `schema:${report.subgraph}` });
   }
 
   /** The latest checks of a subgraph, newest first. */
   async recentChecks(subgraph: string, limit = 10): Promise<RecordedCheck[]> {
-    const keys = (await this.store.list(`${prefix(subgraph)}checks/`)).map((o) => o.key).sort().reverse().slice(0, limit);
+    const keys = (await this.store.list(schemaChecksPrefix(subgraph))).map((o) => o.key).sort().reverse().slice(0, limit);
     return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.store, k)))).filter((c): c is RecordedCheck => c !== undefined);
   }
 
   private index(subgraph: string): Promise<SchemaIndex | undefined> {
-    return getJson<SchemaIndex>(this.store, `${prefix(subgraph)}_index.json`);
+    return getJson<SchemaIndex>(this.store, schemaIndexKey(subgraph));
   }
 }

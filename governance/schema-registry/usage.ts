@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { ObjectStore } from '../../platform/store/index.js';
-import { getJson, putJson } from '../../platform/store/index.js';
-import type { Logger } from '../../platform/log.js';
-import { operationSignature } from '../../platform/operationSignature.js';
+import { getJson, putJson, operationSignature, type ObjectStore, type Logger } from '../../platform/index.js';
+import { USAGE_PREFIX, usageKey } from '../../products/index.js';
 
 /** One operation a client ran, with the schema coordinates it touches: `Type.field` and `Type.field.argument`. */
 export interface OperationUsage {
@@ -15,8 +13,6 @@ export interface OperationUsage {
   firstSeen: string;
   lastSeen: string;
 }
-
-export const USAGE_PREFIX = '_platform/usage/';
 
 /** What an operation touches, and a signature that ignores whitespace (the same text is the same operation). */
 export function describeOperation(schema: GraphQLSchema, document: DocumentNode): { signature: string; coordinates: string[] } {
@@ -74,7 +70,7 @@ export class UsageRecorder {
     if (this.pending.size === 0) return;
     const batch = [...this.pending.values()];
     this.pending = new Map();
-    const key = `${USAGE_PREFIX}${batch[0]!.lastSeen.slice(0, 10)}/${this.id}-${String(this.seq++).padStart(6, '0')}.json`;
+    const key = usageKey(batch[0]!.lastSeen.slice(0, 10), this.id, this.seq++);
     await putJson(this.store, key, batch, { layer: 'platform', 'data-product': 'operation-usage' }).catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message }, 'could not store operation usage; keeping it for the next flush');
       for (const u of batch) this.record(u);

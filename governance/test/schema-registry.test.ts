@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
-import { createPlatform, type Platform } from '../../platform/context.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
 import { listDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { startSubgraph } from '../../platform/subgraph/serve.js';
+import { startSubgraph } from '../../products/subgraph/serve.js';
+import { piiGuard } from '../shield.js';
 import { startMesh, type RunningMesh } from '../../gateway/mesh.js';
 import { bearer, gql, MESH_DATA } from '../../gateway/test/mesh.js';
 import { copyDomains, supergraphConfigFor, tempDir } from '../../test/helpers.js';
@@ -14,7 +15,7 @@ import { checkSchema, type CheckReport } from '../schema-registry/check.js';
 import { publishSchema, rollbackSchema } from '../schema-registry/publish.js';
 import { SchemaRegistry } from '../schema-registry/registry.js';
 
-let platform: Platform;
+let platform: MeshPlatform;
 let mesh: RunningMesh;
 let domains: ReturnType<typeof copyDomains>;
 const cleanups: (() => void)[] = [];
@@ -30,12 +31,12 @@ beforeAll(async () => {
   domains = copyDomains();
   const dataDir = tempDir();
   const base = { MESH_DATA_DIR: dataDir, MESH_DOMAINS_DIR: domains.dir, MESH_LOG_LEVEL: 'silent' };
-  const boot = createPlatform(loadConfig(base));
+  const boot = createMeshPlatform(loadConfig(base));
   await generateMarketplace(boot.store, MESH_DATA);
   for (const d of listDomains(boot.config.domainsDir)) await runDomainPipeline(boot, d);
   mesh = await startMesh(boot, { gatewayPort: 0, randomPorts: true });
   // The registry routes to the subgraphs actually running, with schema files in the private copy of the domains.
-  platform = createPlatform(loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }), boot.store);
+  platform = createMeshPlatform(loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }), boot.store);
   for (const s of mesh.subgraphs) expect((await publishSchema(platform, { subgraph: s.name })).published.seq).toBe(1);
   // Real traffic: the storefront reads signupDate; nobody reads phone.
   const res = await gql(mesh.gateway.url, 'query CustomerSince($id: ID!) { customer(id: $id) { id signupDate } }', { id: 'c-0000001' }, { ...(await bearer(platform, 'analyst')), 'apollographql-client-name': 'storefront' });
@@ -130,7 +131,7 @@ describe('publish, hot reload, log, rollback', () => {
     fs.writeFileSync(resolvers, fs.readFileSync(resolvers, 'utf8').replace('    Customer: {\n', '    Customer: {\n      countryCode: (c: Customer) => String(c.country).toLowerCase(),\n'));
     const old = mesh.subgraphs.find((s) => s.name === 'sales')!;
     await old.close();
-    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, old.port);
+    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, { port: old.port, guard: piiGuard() });
     mesh.subgraphs[mesh.subgraphs.indexOf(old)] = restarted;
 
     const auth = await bearer(platform, 'analyst');

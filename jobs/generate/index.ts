@@ -1,7 +1,5 @@
-import type { ObjectStore } from '../../platform/store/index.js';
-import { putJson } from '../../platform/store/index.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import type { Progress } from '../../platform/progress.js';
+import { putJson, MeshError, ErrorCode, type ObjectStore, type Progress } from '../../platform/index.js';
+import { extractManifestKey, rawPrefix } from '../../products/index.js';
 import { Rng } from './rng.js';
 import { makeCampaigns, makeCustomers, makeProducts } from './world.js';
 import { DEFAULT_DIRT, FileSink, KafkaTopicSink, type DirtRates, type SourceReport } from './sinks.js';
@@ -33,7 +31,6 @@ export interface GenerateReport {
 export const GENERATED_DOMAINS = ['sales', 'catalog', 'fulfillment', 'payments', 'campaigns'] as const;
 
 /** The key of the extract manifest the generator leaves beside each domain's raw files. */
-export const extractManifestKey = (domain: string) => `${domain}/raw/_extract.json`;
 
 const DAY = 86_400_000;
 /** No event lands more than this many days after the day that caused it (returns, refunds, late arrivals). */
@@ -50,7 +47,7 @@ export async function generateMarketplace(store: ObjectStore, options: GenerateO
 
   progress?.step('clearing previous raw data');
   for (const domain of GENERATED_DOMAINS) {
-    for (const obj of await store.list(`${domain}/raw/`)) await store.delete(obj.key);
+    for (const obj of await store.list(rawPrefix(domain))) await store.delete(obj.key);
   }
 
   const customers = makeCustomers(root.fork(1), Math.max(10, Math.round(2000 * options.scale)), options.days);

@@ -1,5 +1,6 @@
-import type { ObjectStore } from '../../platform/store/index.js';
+import type { ObjectStore } from '../../platform/index.js';
 import { Rng } from './rng.js';
+import { rawPrefix } from '../../products/index.js';
 
 export type RawRecord = Record<string, unknown>;
 
@@ -200,7 +201,7 @@ export class KafkaTopicSink extends FileSink {
         const chunk = lines.slice(i, i + this.flushSize);
         const start = this.offsets[part]!;
         this.offsets[part] = start + chunk.length;
-        const key = `${this.spec.domain}/raw/topics/${this.topic}/partition=${part}/${this.topic}+${part}+${String(start).padStart(10, '0')}.json`;
+        const key = `${rawPrefix(this.spec.domain)}topics/${this.topic}/partition=${part}/${this.topic}+${part}+${String(start).padStart(10, '0')}.json`;
         await this.writeFile(store, key, chunk.map((c) => c.line));
       }
     }

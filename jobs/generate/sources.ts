@@ -1,5 +1,6 @@
 import type { Rng } from './rng.js';
 import type { SinkSpec } from './sinks.js';
+import { rawPrefix } from '../../products/index.js';
 
 /** The raw sources the five domains receive, in the shapes their teams would really get. */
 
@@ -25,7 +26,7 @@ export const CUSTOMERS: SinkSpec = {
   outOfRange: (r) => {
     r.email = String(r.email).replace('@', ' at ');
   },
-  fileKey: (date) => `sales/raw/crm/customers/export_date=${date}/customers.csv`,
+  fileKey: (date) => `${rawPrefix('sales')}crm/customers/export_date=${date}/customers.csv`,
 };
 
 export const RETURNS: SinkSpec = {
@@ -37,7 +38,7 @@ export const RETURNS: SinkSpec = {
   outOfRange: (r) => {
     r.quantity = 0;
   },
-  fileKey: (date) => `sales/raw/returns/returns_${ymd(date)}.csv`,
+  fileKey: (date) => `${rawPrefix('sales')}returns/returns_${ymd(date)}.csv`,
 };
 
 export const PRODUCT_FEED: SinkSpec = {
@@ -48,7 +49,7 @@ export const PRODUCT_FEED: SinkSpec = {
   outOfRange: (r) => {
     r.price = -Math.abs(Number(r.price));
   },
-  fileKey: (date) => `catalog/raw/product_feed/snapshot_date=${date}/products.jsonl`,
+  fileKey: (date) => `${rawPrefix('catalog')}product_feed/snapshot_date=${date}/products.jsonl`,
 };
 
 export const CARRIER_EVENTS: SinkSpec = {
@@ -59,7 +60,7 @@ export const CARRIER_EVENTS: SinkSpec = {
   outOfRange: (r) => {
     r.event_time = '1970-01-01T00:00:00.000Z';
   },
-  fileKey: (date, r) => `fulfillment/raw/carrier_events/carrier=${String(r.carrier)}/date=${date}/events.jsonl`,
+  fileKey: (date, r) => `${rawPrefix('fulfillment')}carrier_events/carrier=${String(r.carrier)}/date=${date}/events.jsonl`,
 };
 
 export const SETTLEMENTS: SinkSpec = {
@@ -71,7 +72,7 @@ export const SETTLEMENTS: SinkSpec = {
   outOfRange: (r) => {
     r.amount = -Math.abs(Number(r.amount));
   },
-  fileKey: (date, r) => `payments/raw/settlements/processor=${String(r.processor)}/settlement_${ymd(date)}.csv`,
+  fileKey: (date, r) => `${rawPrefix('payments')}settlements/processor=${String(r.processor)}/settlement_${ymd(date)}.csv`,
 };
 
 export const CAMPAIGN_DEFINITIONS: SinkSpec = {
@@ -82,7 +83,7 @@ export const CAMPAIGN_DEFINITIONS: SinkSpec = {
   outOfRange: (r) => {
     r.budget_eur = -Math.abs(Number(r.budget_eur));
   },
-  fileKey: (date) => `campaigns/raw/definitions/date=${date}/campaigns.jsonl`,
+  fileKey: (date) => `${rawPrefix('campaigns')}definitions/date=${date}/campaigns.jsonl`,
 };
 
 export const TOUCHES: SinkSpec = {
@@ -93,5 +94,5 @@ export const TOUCHES: SinkSpec = {
   outOfRange: (r) => {
     r.touched_at = '1970-01-01T00:00:00.000Z';
   },
-  fileKey: (date) => `campaigns/raw/touches/date=${date}/touches.jsonl`,
+  fileKey: (date) => `${rawPrefix('campaigns')}touches/date=${date}/touches.jsonl`,
 };

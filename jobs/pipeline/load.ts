@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore, ObjectInfo } from '../../platform/store/index.js';
-import { Duck, sqlIdent as id, sqlList, sqlString } from '../../platform/duckdb.js';
+import { Duck, sqlIdent as id, sqlList, sqlString, type ObjectStore, type ObjectInfo } from '../../platform/index.js';
 import type { SourceSpec } from './spec.js';
 
 export interface LoadedSource {

@@ -1,5 +1,4 @@
-import { jobRunSamples, type JobSample } from '../../platform/jobMetrics.js';
-import type { RunRecord } from './types.js';
+import { jobRunSamples, type JobSample, type RunRecord } from '../../products/index.js';
 
 /** A pipeline run as gauges: records per source and stage, rows per curated dataset, quality results, run outcome. */
 export function pipelineRunSamples(r: RunRecord): JobSample[] {

@@ -1,27 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Platform } from '../../platform/context.js';
-import type { DomainInfo } from '../../platform/domains.js';
-import { Duck, sqlIdent as id, sqlString } from '../../platform/duckdb.js';
-import { MeshError, ErrorCode, isMeshError } from '../../platform/errors.js';
-import { getJson, putJson } from '../../platform/store/index.js';
-import type { Progress } from '../../platform/progress.js';
-import { loadContract } from '../../governance/contracts/load.js';
-import { primaryKey, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/contracts/types.js';
-import { evaluateQuality } from '../../governance/quality/engine.js';
-import { loadPolicy, isPiiClassification } from '../../governance/policy.js';
-import { Masker } from '../../governance/masking.js';
-import { extractManifestKey } from '../generate/index.js';
+import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
+import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, Masker, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 import { fingerprint, loadSource, type LoadedSource } from './load.js';
-import { publishParquet } from './publish.js';
-import { sweepStaleTemp } from '../../platform/tmp.js';
-import { curatedManifestKey, runsPrefix, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from './types.js';
-import { reportJobMetrics } from '../../platform/jobMetrics.js';
+import { publishParquet, curatedManifestKey, curatedPrefix, extractManifestKey, quarantinePrefix, restrictedPrefix, runKey, reportJobMetrics, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from '../../products/index.js';
 import { pipelineRunSamples } from './metrics.js';
-import { pipelineEnd, pipelineStart, type PipelineLineage } from '../../lineage/jobs.js';
-import { runUuid } from '../../lineage/openlineage.js';
+import { pipelineEnd, pipelineStart, type PipelineLineage } from './lineage.js';
 
 export interface RunOptions {
   progress?: Progress;
@@ -137,7 +123,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     duck.close();
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
-    await putJson(store, `${runsPrefix(domain.name)}${runId}.json`, record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
+    await putJson(store, runKey(domain.name, runId), record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
       platform.log.error({ err, domain: domain.name }, 'could not store the run record'),
     );
     for (const event of pipelineEnd(lineage, { ...record, runId: runUuid(runId) })) platform.lineage.emit(event);
@@ -261,14 +247,14 @@ async function publishDataset(
   const types = await duck.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
   const out: DatasetOutput = {
     name: object.name,
-    ...(await publishParquet(duck, platform.store, tmpDir, `SELECT ${masked} FROM ${table} ORDER BY ${order}`, `${domain}/curated/${object.name}`, 'data', tags)),
+    ...(await publishParquet(duck, platform.store, tmpDir, `SELECT ${masked} FROM ${table} ORDER BY ${order}`, curatedPrefix(domain, object.name), 'data', tags)),
     columns: types.map((t) => ({ name: t.column_name, type: t.column_type, pii: pii.has(t.column_name) })),
   };
   if (pii.size > 0) {
     const cols = [...keyCols, ...object.properties.filter((p) => pii.has(p.name)).map((p) => p.name)];
     const select = `SELECT ${cols.map(id).join(', ')} FROM ${table} ORDER BY ${order}`;
     out.restricted = {
-      ...(await publishParquet(duck, platform.store, tmpDir, select, `${domain}/restricted/${object.name}`, 'data', { ...tags, layer: 'restricted' })),
+      ...(await publishParquet(duck, platform.store, tmpDir, select, restrictedPrefix(domain, object.name), 'data', { ...tags, layer: 'restricted' })),
       columns: cols,
     };
   }
@@ -282,32 +268,7 @@ async function publishQuarantine(duck: Duck, platform: Platform, domain: string,
     const { n } = await duck.one<{ n: number }>(`SELECT count(*) AS n FROM (${select})`);
     if (Number(n) === 0) continue;
     const tags = { domain, 'data-product': s.name, layer: 'quarantine' };
-    out.push({ source: s.name, ...(await publishParquet(duck, platform.store, tmpDir, select, `${domain}/quarantine/${s.name}`, 'quarantine', tags)) });
+    out.push({ source: s.name, ...(await publishParquet(duck, platform.store, tmpDir, select, quarantinePrefix(domain, s.name), 'quarantine', tags)) });
   }
   return out;
 }
-
-/** The newest run records of a domain, newest first. */
-export async function recentRuns(platform: Platform, domain: string, limit = 10): Promise<RunRecord[]> {
-  const keys = (await platform.store.list(runsPrefix(domain))).map((o) => o.key).sort().reverse().slice(0, limit);
-  const out: RunRecord[] = [];
-  for (const k of keys) {
-    const r = await getJson<RunRecord>(platform.store, k);
-    if (r) out.push(r);
-  }
-  return out;
-}
-
-/** A local path to the current version of a curated dataset (fetched into the cache when the store is remote). */
-export async function curatedDatasetPath(platform: Platform, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string> {
-  const manifest = await currentManifest(platform, domain);
-  const entry = manifest?.datasets[dataset];
-  const key = layer === 'curated' ? entry?.key : entry?.restricted?.key;
-  if (!key) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
-  return platform.store.localPath(key);
-}
-
-export async function currentManifest(platform: Platform, domain: string): Promise<CuratedManifest | undefined> {
-  return getJson<CuratedManifest>(platform.store, curatedManifestKey(domain));
-}
-

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
-import type { DomainInfo } from '../../platform/domains.js';
-import type { DataContract } from '../../governance/contracts/types.js';
+import { MeshError, ErrorCode, type DomainInfo } from '../../platform/index.js';
+import type { DataContract } from '../../governance/index.js';
 
 /** A domain's `pipeline.yaml`: its raw sources and the SQL that makes each curated dataset. */
 export interface SourceSpec {

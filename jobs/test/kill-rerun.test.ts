@@ -6,13 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
 import { selectDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../generate/index.js';
-import { currentManifest, runDomainPipeline } from '../pipeline/run.js';
+import { currentManifest } from '../../products/readers.js';
+import { runDomainPipeline } from '../pipeline/run.js';
 import { tempDir, testPlatform } from '../../test/helpers.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
-import type { Platform } from '../../platform/context.js';
+import type { MeshPlatform } from '../../lineage/index.js';
 
 const OPTIONS = { scale: 0.5, seed: 5, days: 60, end: '2026-11-01T00:00:00.000Z' };
-const BIN = path.join(REPO_ROOT, 'platform', 'cli', 'bin.js');
+const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
 
 function meshRun(dataDir: string, killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
@@ -26,7 +27,7 @@ function meshRun(dataDir: string, killAfterMs?: number): Promise<{ code: number 
 }
 
 /** Whatever the manifest names must exist in full: readers never see a partial version. */
-async function assertConsistent(platform: Platform): Promise<void> {
+async function assertConsistent(platform: MeshPlatform): Promise<void> {
   const m = await currentManifest(platform, 'sales');
   if (!m) return;
   for (const d of Object.values(m.datasets)) {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { Platform } from '../../platform/context.js';
-import { createPlatform } from '../../platform/context.js';
+import type { MeshPlatform } from '../../lineage/index.js';
+import { createMeshPlatform } from '../../lineage/meshPlatform.js';
 import { loadConfig } from '../../platform/config.js';
 import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
@@ -11,13 +11,14 @@ import { isMeshError } from '../../platform/errors.js';
 import { Masker } from '../../governance/masking.js';
 import { loadPolicy } from '../../governance/policy.js';
 import { generateMarketplace, type GenerateReport } from '../generate/index.js';
-import { curatedDatasetPath, currentManifest, recentRuns, runDomainPipeline } from '../pipeline/run.js';
-import type { RunRecord } from '../pipeline/types.js';
+import { curatedDatasetPath, currentManifest, recentRuns } from '../../products/readers.js';
+import { runDomainPipeline } from '../pipeline/run.js';
+import type { RunRecord } from '../../products/types.js';
 import { queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
 
 const OPTIONS = { scale: 0.5, seed: 11, days: 75, end: '2026-11-01T00:00:00.000Z' };
 
-let platform: Platform;
+let platform: MeshPlatform;
 let report: GenerateReport;
 const runs: Record<string, RunRecord> = {};
 
@@ -138,11 +139,11 @@ platform,
 });
 
 /** A copy of the domain folders, edited, on the same data: how a domain team's change would run. */
-function editedDomains(edit: (dir: string) => void): Platform {
+function editedDomains(edit: (dir: string) => void): MeshPlatform {
   const dir = tempDir('domains-');
   fs.cpSync(platform.config.domainsDir, dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   edit(dir);
-  return createPlatform(loadConfig({ MESH_DATA_DIR: platform.config.dataDir, MESH_DOMAINS_DIR: dir, MESH_LOG_LEVEL: 'silent' }), platform.store);
+  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: platform.config.dataDir, MESH_DOMAINS_DIR: dir, MESH_LOG_LEVEL: 'silent' }), platform.store);
 }
 
 function editContract(dir: string, domain: string, change: (c: Record<string, any>) => void): void {

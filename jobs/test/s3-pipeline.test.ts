@@ -2,19 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error s3rver has no type declarations
 import S3rver from 's3rver';
 import { S3Client, CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { createPlatform, type Platform } from '../../platform/context.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
 import { loadConfig } from '../../platform/config.js';
 import { S3ObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
 import { generateMarketplace } from '../generate/index.js';
-import { curatedDatasetPath, currentManifest, runDomainPipeline } from '../pipeline/run.js';
+import { curatedDatasetPath, currentManifest } from '../../products/readers.js';
+import { runDomainPipeline } from '../pipeline/run.js';
 import { SMALL, freePort, tempDir } from '../../test/helpers.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 let server: { run(): Promise<unknown>; close(): Promise<void> };
 let client: S3Client;
-let platform: Platform;
+let platform: MeshPlatform;
 
 beforeAll(async () => {
   const port = await freePort();
@@ -26,7 +27,7 @@ beforeAll(async () => {
   const config = loadConfig({ MESH_DATA_DIR: tempDir(), MESH_STORE: 's3', MESH_S3_BUCKET: 'lake', MESH_S3_PREFIX: 'mesh', MESH_S3_ENDPOINT: endpoint, MESH_LOG_LEVEL: 'silent' });
   expect(config.store).toMatchObject({ kind: 's3', forcePathStyle: true, prefix: 'mesh' });
   if (config.store.kind !== 's3') throw new Error('expected the S3 store');
-  platform = createPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
+  platform = createMeshPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
 });
 afterAll(async () => server?.close());
 

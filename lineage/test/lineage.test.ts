@@ -2,7 +2,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Platform } from '../../platform/context.js';
+import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
@@ -14,8 +14,8 @@ import { bearer, gql } from '../../gateway/test/mesh.js';
 import { freePort, SHARED, sharedSpecsAvailable, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
 import { openLineageValidator } from './validate.js';
 import { dataHubProposals, emitToDataHub } from '../datahub.js';
-import { costAllocation } from '../../governance/cost.js';
-import type { RunEvent } from '../openlineage.js';
+import { costAllocation } from '../../observability/cost.js';
+import type { RunEvent } from '../../platform/openlineage.js';
 
 /** A local OpenLineage endpoint that records what it receives (or refuses it while `down`). */
 async function receiver(port = 0) {
@@ -35,7 +35,7 @@ async function receiver(port = 0) {
   return { events, auth, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-let platform: Platform;
+let platform: MeshPlatform;
 let mesh: RunningMesh;
 let endpoint: Awaited<ReturnType<typeof receiver>>;
 let onlineFile: string;

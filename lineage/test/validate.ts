@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { RunEvent } from '../openlineage.js';
+import type { RunEvent } from '../../platform/openlineage.js';
 
 /** Validates events, and each facet whose schema the spec folder has, against the OpenLineage JSON Schemas. */
 export function openLineageValidator(specDir: string): (event: RunEvent) => string[] {

@@ -1,7 +1,4 @@
-import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
-import { pagesByKey, rowByKey } from '../../platform/subgraph/loaders.js';
-import { decodeCursor, pageSize } from '../../platform/subgraph/pagination.js';
-import { sqlString } from '../../platform/duckdb.js';
+import { defineSubgraph, pagesByKey, rowByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Campaign extends Row { id: string }

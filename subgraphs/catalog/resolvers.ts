@@ -1,7 +1,4 @@
-import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
-import { rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
-import { keysetConnection } from '../../platform/subgraph/pagination.js';
-import { sqlString } from '../../platform/duckdb.js';
+import { defineSubgraph, rowByKey, rowsByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Product extends Record<string, unknown> { id: string }
 

@@ -1,4 +1,4 @@
-import { defineFeatures } from '../../feature-subgraph/definitions.js';
+import { defineFeatures } from '../../feature-subgraph/index.js';
 
 export default defineFeatures({
   views: [

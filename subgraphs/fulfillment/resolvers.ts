@@ -1,6 +1,4 @@
-import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
-import { rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
-import { sqlString } from '../../platform/duckdb.js';
+import { defineSubgraph, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Shipment extends Record<string, unknown> { id: string; orderId: string; recipientName: string | null; addressLine: string | null; postalCode: string | null }
 

@@ -1,4 +1,4 @@
-import { defineFeatures } from '../../feature-subgraph/definitions.js';
+import { defineFeatures } from '../../feature-subgraph/index.js';
 
 const owner = 'sales-data@marketplace.example';
 

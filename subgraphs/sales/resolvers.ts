@@ -1,8 +1,4 @@
-import { GraphQLError } from 'graphql';
-import { defineSubgraph, type SqlRunner, type SubgraphContext } from '../../platform/subgraph/types.js';
-import { pagesByKey, rowByKey, rowsByKey } from '../../platform/subgraph/loaders.js';
-import { decodeCursor, encodeCursor, keysetConnection, pageSize } from '../../platform/subgraph/pagination.js';
-import { sqlString } from '../../platform/duckdb.js';
+import { badUserInput, defineSubgraph, pagesByKey, rowByKey, rowsByKey, decodeCursor, encodeCursor, keysetConnection, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Customer extends Row { id: string; name: string | null; email: string | null; phone: string | null }
@@ -44,7 +40,7 @@ function loaders(db: SqlRunner) {
 type Ctx = SubgraphContext<ReturnType<typeof loaders>>;
 
 function isoDate(name: string, value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new GraphQLError(`${name} must be a date YYYY-MM-DD, got "${value}"`, { extensions: { code: 'BAD_USER_INPUT' } });
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw badUserInput(`${name} must be a date YYYY-MM-DD, got "${value}"`);
   return value;
 }
 

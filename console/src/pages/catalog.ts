@@ -1,7 +1,7 @@
 import { getJson, query } from '../api.js';
 import { h, table, badge, hours, when } from '../ui.js';
 import type { SloReport } from './slo.js';
-import type { DataProduct } from '../../../lineage/catalog.js';
+import type { DataProduct } from '../../../lineage/index.js';
 
 const DATA_PRODUCTS = `{ dataProducts { domain name owner description contractVersion domainVersion status
   slos { property value unit } freshness { publishedAt dataAsOf ageHours sloHours ok } quality { runId status passed total failed }

@@ -1,7 +1,7 @@
 import { getJson } from '../api.js';
 import { h, table, dollars, bytes, when } from '../ui.js';
 import { stackedBars } from '../charts.js';
-import type { CostReport } from '../../../governance/cost.js';
+import type { CostReport } from '../../../observability/index.js';
 
 export async function costPage(root: HTMLElement): Promise<void> {
   const report = await getJson<CostReport>('/console/api/cost');

@@ -1,6 +1,6 @@
 import { getJson } from '../api.js';
 import { h, card, table, badge, when } from '../ui.js';
-import type { RecordedCheck, SchemaVersionSummary } from '../../../governance/schema-registry/registry.js';
+import type { RecordedCheck, SchemaVersionSummary } from '../../../governance/index.js';
 
 interface SubgraphSchemas {
   subgraph: string;

@@ -1,7 +1,7 @@
 import { getJson } from '../api.js';
 import { h, badge, card, table, hours, percent, when } from '../ui.js';
 import { lineChart } from '../charts.js';
-import type { DomainSloStatus, SloPoint } from '../../../governance/sloStatus.js';
+import type { DomainSloStatus, SloPoint } from '../../../observability/index.js';
 
 export interface SloReport {
   evaluatedAt: string;

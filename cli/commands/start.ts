@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
+import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT } from '../../platform/index.js';
+import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
+import { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS } from '../../jobs/index.js';
+import { currentModelKey, extractManifestKey } from '../../products/index.js';
+import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../../gateway/index.js';
+import { generateSummary } from './generate.js';
+import { runAndSummarize } from './run.js';
+import { computeAndPrint, materializeAndPrint } from './features.js';
+import { publishBaselines } from '../../governance/index.js';
+import { consoleRoutes } from '../../console/index.js';
+
+const EXAMPLE_CUSTOMER = 'c-0000001';
+const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
+const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('bring the mesh up on embedded defaults: sources if absent, every pipeline, feature views, the subgraphs, the feature server and the gateway')
+    .option('--smoke', 'run the example query through the gateway as each role, then stop (for CI)')
+    .action(async (o: { smoke?: boolean }) => {
+      const platform = createMeshPlatform();
+      const present = await Promise.all(GENERATED_DOMAINS.map((d) => platform.store.head(extractManifestKey(d))));
+      if (present.some((p) => p === undefined)) {
+        process.stderr.write(`No raw sources in ${platform.store.url}: generating them (seed ${DEFAULT_GENERATE.seed}, scale ${DEFAULT_GENERATE.scale}).\n`);
+        const report = await generateMarketplace(platform.store, DEFAULT_GENERATE, new Progress());
+        process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
+      }
+      await runAndSummarize(platform, []);
+      const applied = await applyFeatures(platform);
+      process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
+      await computeAndPrint(platform, {});
+      await materializeAndPrint(platform, { incremental: true, end: new Date() });
+      if (!(await platform.store.head(currentModelKey('repurchase')))) {
+        const model = await trainRepurchase(platform);
+        process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);
+      }
+      const baselines = await publishBaselines(platform);
+      if (baselines.length > 0) process.stdout.write(`\nSchema registry: first publication of ${baselines.map((v) => `${v.subgraph} ${v.version}`).join(', ')}.\n`);
+      const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke, routes: (g) => consoleRoutes(platform, g) });
+      if (o.smoke) {
+        try {
+          await smoke(platform, mesh);
+        } finally {
+          await mesh.close();
+        }
+        return;
+      }
+      process.stdout.write(await banner(platform, mesh));
+      const stop = () => void mesh.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+async function banner(platform: MeshPlatform, mesh: RunningMesh): Promise<string> {
+  await mesh.gateway.slo.tick();
+  const tokens = await Promise.all(ROLES.map(async (role) => `  ${role.padEnd(15)} ${await signUserToken({ sub: `demo-${role}`, role }, platform.config.auth)}`));
+  const url = `${mesh.gateway.url}/graphql`;
+  return [
+    '',
+    `Gateway   ${url}   (health ${mesh.gateway.url}/health, metrics ${mesh.gateway.url}/metrics)`,
+    `Console   ${mesh.gateway.url}/console/   (sign in with a token below)`,
+    ...staleHint(mesh),
+    ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
+    `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
+    ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (online store ${mesh.features.online.url})`] : []),
+    '',
+    'Example tokens (development secret; npx mesh token --role <role> makes more):',
+    ...tokens,
+    '',
+    'Example query (PII masked for analysts, in clear for admins and the owning domain):',
+    `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role analyst)" \\`,
+    `    -d '${JSON.stringify({ query: EXAMPLE_QUERY.replace(/\s+/g, ' ').trim(), variables: { id: EXAMPLE_CUSTOMER } })}'`,
+    '',
+    'Online features for ML code (Feast request and response shapes):',
+    `  curl -s ${mesh.features?.url ?? ''}/get-online-features -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role ml-engineer)" \\`,
+    `    -d '${JSON.stringify({ feature_service: 'customer_repurchase', entities: { customer_id: [EXAMPLE_CUSTOMER, 'c-0000002'] } })}'`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+/** Generated sources end on a fixed date, so on later days every product misses its freshness SLO: say so, and how to refresh. */
+function staleHint(mesh: RunningMesh): string[] {
+  const stale = mesh.gateway.slo.status().filter((d) => d.reasons.some((r) => r.startsWith('data is')));
+  if (stale.length === 0) return [];
+  return [`          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): npx mesh generate --end ${new Date().toISOString().slice(0, 10)} && npm start`];
+}
+
+async function smoke(platform: MeshPlatform, mesh: RunningMesh): Promise<void> {
+  for (const role of ROLES) {
+    const token = await signUserToken({ sub: 'smoke', role }, platform.config.auth);
+    const res = await fetch(`${mesh.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: EXAMPLE_QUERY, variables: { id: EXAMPLE_CUSTOMER } }),
+    });
+    const body = (await res.json()) as { data?: { customer?: { email?: string | null; orders?: unknown[] } }; errors?: { extensions?: { code?: string } }[] };
+    const customer = body.data?.customer;
+    const codes = [...new Set((body.errors ?? []).map((e) => e.extensions?.code))];
+    process.stdout.write(`smoke ${role.padEnd(15)} HTTP ${res.status}, email ${JSON.stringify(customer?.email)}, ${customer?.orders?.length ?? 0} orders, DuckDB queries ${res.headers.get('x-mesh-duckdb-queries')}${codes.length ? `, errors ${codes.join(',')}` : ''}\n`);
+    if (res.status !== 200 || !customer) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test failed for role ${role}: ${JSON.stringify(body).slice(0, 500)}`);
+  }
+  const analyst = await signUserToken({ sub: 'smoke', role: 'analyst' }, platform.config.auth);
+  const graph = await fetch(`${mesh.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${analyst}` },
+    body: JSON.stringify({ query: FEATURES_QUERY, variables: { id: EXAMPLE_CUSTOMER } }),
+  });
+  const answer = (await graph.json()) as { data?: { customer?: { features?: { status: string }[]; modelScore?: { score: number } } }; errors?: unknown[] };
+  const served = answer.data?.customer?.features?.filter((f) => f.status === 'PRESENT').length ?? 0;
+  const score = answer.data?.customer?.modelScore?.score;
+  process.stdout.write(`smoke gateway+features HTTP ${graph.status}, ${served} PRESENT features and repurchase score ${score?.toFixed(3)} beside sales data, x-mesh-subgraph-fetches ${graph.headers.get('x-mesh-subgraph-fetches')}\n`);
+  if (graph.status !== 200 || served === 0 || score === undefined || answer.errors) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of features through the gateway failed: ${JSON.stringify(answer).slice(0, 500)}`);
+  const token = await signUserToken({ sub: 'smoke', role: 'ml-engineer' }, platform.config.auth);
+  const res = await fetch(`${mesh.features!.url}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ feature_service: 'customer_repurchase', entities: { customer_id: [EXAMPLE_CUSTOMER] } }),
+  });
+  const body = (await res.json()) as FeastResponse;
+  const present = body.results?.slice(1).filter((r) => r.statuses[0] === 'PRESENT').length ?? 0;
+  process.stdout.write(`smoke features        HTTP ${res.status}, ${body.metadata?.feature_names.length ?? 0} columns for ${EXAMPLE_CUSTOMER}, ${present} PRESENT\n`);
+  if (res.status !== 200 || present === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the feature server failed: ${JSON.stringify(body).slice(0, 500)}`);
+  const page = await fetch(`${mesh.gateway.url}/console/`);
+  const html = await page.text();
+  const slo = await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: { authorization: `Bearer ${analyst}` } });
+  const states = ((await slo.json()) as { domains?: { domain: string; state: string }[] }).domains ?? [];
+  process.stdout.write(`smoke console         HTTP ${page.status} (${html.includes('<script type="module"') ? 'bundle linked' : 'no bundle'}), SLO states ${states.map((d) => `${d.domain} ${d.state}`).join(', ')}\n`);
+  if (page.status !== 200 || !html.includes('<script type="module"') || states.length === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the console failed: HTTP ${page.status}, ${states.length} SLO states`);
+}

@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../platform/config.js';
+import { tempDir } from '../../test/helpers.js';
+
+const exec = promisify(execFile);
+const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
+
+async function mesh(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent', ...env }, maxBuffer: 20 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('mesh CLI', () => {
+  it('validates every contract', async () => {
+    const r = await mesh(['contracts', 'validate']);
+    expect(r.code).toBe(0);
+    for (const d of ['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']) expect(r.stdout).toContain(`✔ ${d}: contract urn:mesh:contract:${d}`);
+  });
+
+  it('generates, runs one domain, and reports quality as JSON', async () => {
+    const env = { MESH_DATA_DIR: tempDir() };
+    const gen = await mesh(['generate', '--scale', '0.1', '--days', '30', '--seed', '3'], env);
+    expect(gen.code).toBe(0);
+    expect(gen.stdout).toMatch(/sales\/order_events\s+\d+\s+\d+/);
+    const run = await mesh(['run', 'payments'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/payments\/settlements\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+✔/);
+    expect(run.stderr).toMatch(/✔ payments: published payments/);
+    const q = await mesh(['quality', 'payments', '--json'], env);
+    const parsed = JSON.parse(q.stdout) as { domain: string; status: string; quality: { passed: boolean }[] }[];
+    expect(parsed).toHaveLength(1);
+    expect(parsed[0]).toMatchObject({ domain: 'payments', status: 'succeeded' });
+    expect(parsed[0]!.quality.length).toBeGreaterThan(10);
+  });
+
+  it('prints only a token for a role, and refuses unknown roles', async () => {
+    const ok = await mesh(['token', '--role', 'sales-owner', '--sub', 'ana']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const payload = JSON.parse(Buffer.from(ok.stdout.split('.')[1]!, 'base64url').toString()) as { role: string; sub: string };
+    expect(payload).toMatchObject({ role: 'sales-owner', sub: 'ana' });
+    const bad = await mesh(['token', '--role', 'intern']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown role "intern" \(known: admin, analyst, ml-engineer, campaigns-owner/);
+  });
+
+  it('fails with a clear message and a non-zero code on bad input', async () => {
+    const unknown = await mesh(['run', 'shipping'], { MESH_DATA_DIR: tempDir() });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/BAD_USER_INPUT: unknown domain "shipping" \(known: campaigns, catalog, fulfillment, payments, sales\)/);
+    const badScale = await mesh(['generate', '--scale', 'lots'], { MESH_DATA_DIR: tempDir() });
+    expect(badScale.code).not.toBe(0);
+    expect(badScale.stderr).toMatch(/--scale must be a number/);
+    const badEnv = await mesh(['run'], { MESH_STORE: 'ftp' });
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.stderr).toMatch(/CONFIG_INVALID: MESH_STORE must be one of local, s3/);
+  });
+});

@@ -1,0 +1,49 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ValidationRule } from 'graphql';
+import type { Metrics } from '../../platform/index.js';
+import type { RolePolicy, UsageRecorder } from '../../governance/index.js';
+import type { OperationLineage } from '../../lineage/index.js';
+import type { GatewayContext } from '../context.js';
+import { useAccessReport } from './useAccessReport.js';
+import { useAuthorization, type PiiOwners } from './useAuthorization.js';
+import { useFetchStats } from './useFetchStats.js';
+import { useLineage } from './useLineage.js';
+import { useSubgraphErrors } from './useSubgraphErrors.js';
+import { useUsageRecording } from './useUsageRecording.js';
+
+/** What governance adds to the gateway; absent on the plain gateway benchmarks compare against. */
+export interface Governance {
+  policy: RolePolicy;
+  usage: UsageRecorder;
+  lineage: OperationLineage;
+}
+
+/**
+ * Every gateway feature, composed here and only here, in the order they must run. Usage, lineage and the access report
+ * come before authorization, which prunes the document: they see what the client asked for.
+ */
+export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state: { pii: PiiOwners }; governance?: Governance }): {
+  plugins: ApolloServerPlugin<GatewayContext>[];
+  validationRules: ValidationRule[];
+} {
+  const armor = new ApolloArmor({
+    maxDepth: { n: 12 },
+    maxAliases: { n: 20 },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 20 },
+    costLimit: { maxCost: 10_000 },
+    blockFieldSuggestion: { enabled: o.production },
+  }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
+  const g = o.governance;
+  return {
+    validationRules: armor.validationRules as ValidationRule[],
+    plugins: [
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      o.metrics.requestPlugin<GatewayContext>((c) => c.client),
+      useFetchStats(o.metrics),
+      ...(g ? [useUsageRecording(g.usage), useLineage(g.lineage, g.policy, o.state), useAccessReport(g.policy, o.state), useAuthorization(g.policy, o.state)] : []),
+      useSubgraphErrors(),
+    ],
+  };
+}

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloGateway } from '@apollo/gateway';
+import type { GraphQLSchema } from 'graphql';
+import { listDomains, listen, graphqlRoute, sendJson, Metrics, MeshError, ErrorCode, type Identity, type Listening, type Route } from '../platform/index.js';
+import { jobMetricsText } from '../products/index.js';
+import { loadRoles, knownRoles, loadSupergraphConfig, supergraphPiiFields, UsageRecorder } from '../governance/index.js';
+import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineage/index.js';
+import { observeMesh, type MeshObservation } from '../observability/index.js';
+import { gatewayContext } from './context.js';
+import { MeshDataSource } from './datasource.js';
+import { supergraphFile } from './supergraph.js';
+import { gatewayPlugins, type Governance } from './plugins/index.js';
+import type { PiiOwners } from './plugins/useAuthorization.js';
+
+export interface GatewayOptions {
+  supergraphFile: string;
+  port: number;
+  /** Every request is treated as admin: local experiments only, refused in production. */
+  open?: boolean;
+  /** In-flight deduplication of identical subgraph fetches (on by default). */
+  dedup?: boolean;
+  /** Governance off: the plain gateway, for benchmarks only. */
+  ungoverned?: boolean;
+  /** More routes on the gateway's port, mounted by whoever starts it (the console). */
+  routes?: (gateway: GatewayServices) => Record<string, Route>;
+}
+
+/** What the gateway offers routes mounted beside it. */
+export interface GatewayServices extends MeshObservation {
+  /** The gateway's identity rules: a verified bearer token with a known role (throws a MeshError otherwise). */
+  identify(req: IncomingMessage): Promise<Identity>;
+}
+
+export interface RunningGateway extends Listening {
+  metrics: Metrics;
+  /** Operation usage for schema checks (absent on the ungoverned gateway); flushed every few seconds and on close. */
+  usage?: UsageRecorder;
+  /** Field-level lineage of served operations (absent on the ungoverned gateway). */
+  lineage?: OperationLineage;
+  /** Every data product's SLOs, evaluated continuously from this gateway's fetches and the curated manifests. */
+  slo: MeshObservation['slo'];
+}
+
+export async function startGateway(platform: MeshPlatform, options: GatewayOptions): Promise<RunningGateway> {
+  const production = platform.config.env === 'production';
+  if (options.open && production) throw new MeshError(ErrorCode.CONFIG_INVALID, 'open mode is refused in production');
+  if (!fs.existsSync(options.supergraphFile)) throw new MeshError(ErrorCode.NOT_FOUND, `no supergraph at ${options.supergraphFile}: run npx mesh compose`);
+  if (options.open) platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
+  const policy = loadRoles();
+  const domains = listDomains(platform.config.domainsDir);
+  const roles = knownRoles(policy, domains.map((d) => d.name));
+  const state: { schema?: GraphQLSchema; pii: PiiOwners } = { pii: new Map() };
+  const onLoad = (sdl: string) => {
+    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
+  };
+  const metrics = new Metrics('gateway');
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
+    buildService: ({ name, url }) =>
+      new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true, {
+        fetched: (subgraph, seconds, ok) => {
+          metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
+          metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+        },
+        duckdb: (subgraph, seconds) => metrics.subgraphDuckdbSeconds.inc({ subgraph }, seconds),
+      }),
+  });
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    state.schema = apiSchema;
+  });
+  const observation = observeMesh(platform, metrics, domains);
+  const governance: Governance | undefined = options.ungoverned
+    ? undefined
+    : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config))) };
+  const { plugins, validationRules } = gatewayPlugins({ metrics, production, state, governance });
+  const server = new ApolloServer({ gateway, introspection: !production, includeStacktraceInErrorResponses: false, validationRules, plugins });
+  await server.start();
+  const open = options.open === true || options.ungoverned === true;
+  const context = (req: IncomingMessage) => gatewayContext(req, platform.config.auth, roles, open);
+  const listening = await listen(
+    {
+      '/graphql': graphqlRoute(server, context),
+      ...options.routes?.({ ...observation, identify: async (req) => (await context(req)).identity }),
+      '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
+      // Batch jobs have ended before any scrape: their last runs are exposed here.
+      '/metrics': metrics.route(() => jobMetricsText(platform.store)),
+    },
+    options.port,
+  );
+  return {
+    ...listening,
+    metrics,
+    usage: governance?.usage,
+    lineage: governance?.lineage,
+    slo: observation.slo,
+    close: async () => {
+      await listening.close();
+      await observation.close();
+      await server.stop();
+      await governance?.usage.close();
+      governance?.lineage.close();
+      await platform.lineage.emitter.flush();
+    },
+  };
+}

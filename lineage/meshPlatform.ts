@@ -1,0 +1,39 @@
+import { loadConfig, createPlatform, type MeshConfig, type LineagePort, type Platform, type Logger, type ObjectStore, type RunEvent } from '../platform/index.js';
+import { LineageEmitter } from './emitter.js';
+import { LineageGraph } from './graph.js';
+import { ConsoleTransport, FileTransport, HttpTransport, type Transport } from './transports.js';
+
+/** The platform's lineage: where events go, the graph it keeps, and the namespaces it names things in. */
+export interface Lineage extends LineagePort {
+  emitter: LineageEmitter;
+  graph: LineageGraph;
+}
+
+/** The platform as the mesh runs it: the runtime with this layer's lineage behind the port. */
+export type MeshPlatform = Platform<Lineage>;
+
+export function createMeshPlatform(config: MeshConfig = loadConfig(), store?: ObjectStore): MeshPlatform {
+  return createPlatform(config, { store, lineage: createLineage });
+}
+
+const open = new Set<LineageEmitter>();
+let hooked = false;
+
+/** Transports chosen by OpenLineage's own conventions (OPENLINEAGE_URL…), plus the file, console and the local graph. */
+export function createLineage(config: MeshConfig, storeUrl: string, log: Logger): Lineage {
+  const graph = new LineageGraph(config.lineage.graphFile);
+  const transports: Transport[] = [graph];
+  if (config.lineage.http) transports.push(new HttpTransport(config.lineage.http));
+  if (config.lineage.file) transports.push(new FileTransport(config.lineage.file));
+  if (config.lineage.console) transports.push(new ConsoleTransport());
+  const emitter = new LineageEmitter(transports, log, { spoolDir: config.lineage.spoolDir });
+  open.add(emitter);
+  if (!hooked) {
+    hooked = true;
+    // CLI jobs end when their work is done; what they emitted is sent before the process exits.
+    process.on('beforeExit', () => {
+      for (const e of open) if (e.snapshot().queued > 0) void e.flush();
+    });
+  }
+  return { emitter, graph, namespace: config.lineage.namespace, storeNamespace: storeUrl, emit: (e) => emitter.emit(e) };
+}

@@ -1,0 +1,16 @@
+// Data products' public module: store keys, published manifests and their readers, and the domain toolkit that
+// subgraphs/*/resolvers.ts import (the subgraph runtime, loaders, pagination). Add exports with intention.
+export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
+export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, usageKey } from './keys.js';
+export { curatedName, featureTableName, rawName } from './names.js';
+export { publishParquet } from './publish.js';
+export { curatedDatasetPath, currentManifest, dataAgeHours, recentRuns } from './readers.js';
+export { pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
+export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgraph/pagination.js';
+export { DateTime } from './subgraph/scalars.js';
+export { SCHEMA_FILE, startSubgraph, type PiiGuard, type RunningSubgraph } from './subgraph/serve.js';
+export { serveSubgraph } from './subgraph/server.js';
+export { badUserInput, defineSubgraph, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
+// Domains quote values with the runtime's own quoting.
+export { sqlString } from '../platform/index.js';
+export { type CuratedManifest, type DatasetOutput, type QualityResult, type RunRecord, type SourceAccounting } from './types.js';

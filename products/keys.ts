@@ -1,0 +1,47 @@
+/**
+ * Every object store key of the mesh, in one place. Keys are `/`-separated and relative to the store root; what each holds
+ * and who writes it is the README's "Object store layout" table.
+ */
+
+/** A domain's raw sources, as the source systems deliver them. */
+export const rawPrefix = (domain: string) => `${domain}/raw/`;
+/** The generator's (or an extract's) as-of time of a domain's raw data. */
+export const extractManifestKey = (domain: string) => `${rawPrefix(domain)}_extract.json`;
+
+/** Content-addressed Parquet of a curated dataset (masked), its restricted copy (PII in clear), and quarantined records. */
+export const curatedPrefix = (domain: string, dataset: string) => `${domain}/curated/${dataset}`;
+export const restrictedPrefix = (domain: string, dataset: string) => `${domain}/restricted/${dataset}`;
+export const quarantinePrefix = (domain: string, source: string) => `${domain}/quarantine/${source}`;
+/** The commit point of a domain's curated data: readers only ever follow this manifest. */
+export const curatedManifestKey = (domain: string) => `${domain}/curated/_manifest.json`;
+
+/** Pipeline run records, one object per run. */
+export const runsPrefix = (domain: string) => `_platform/runs/${domain}/`;
+export const runKey = (domain: string, runId: string) => `${runsPrefix(domain)}${runId}.json`;
+/** Batch jobs' last-run metrics, exposed by the gateway. */
+export const JOB_METRICS_PREFIX = '_platform/metrics/jobs/';
+export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIComponent(job)}.json`;
+
+/** Feature views: `table` is `<view>@v<N>`. */
+export const offlineFeaturesPrefix = (domain: string, table: string) => `${domain}/features/${table}`;
+export const offlineFeaturesManifestKey = (domain: string, table: string) => `${offlineFeaturesPrefix(domain, table)}/_manifest.json`;
+export const featureQuarantinePrefix = (domain: string, table: string) => `${domain}/quarantine/features/${table}`;
+export const FEATURE_REGISTRY_KEY = '_platform/features/registry.json';
+
+/** Trained models: every version, and a pointer to the current one. */
+export const modelKey = (name: string, version: number) => `_platform/models/${name}/v${version}.json`;
+export const currentModelKey = (name: string) => `_platform/models/${name}/_current.json`;
+
+/** The schema registry: published versions, the index (written last), recorded checks, the published supergraph. */
+export const schemaPrefix = (subgraph: string) => `_platform/schemas/${subgraph}/`;
+export const schemaVersionKey = (subgraph: string, seq: number) => `${schemaPrefix(subgraph)}${seq}.json`;
+export const schemaIndexKey = (subgraph: string) => `${schemaPrefix(subgraph)}_index.json`;
+export const schemaChecksPrefix = (subgraph: string) => `${schemaPrefix(subgraph)}checks/`;
+export const PUBLISHED_SUPERGRAPH_KEY = '_platform/schemas/supergraph.graphql';
+
+/** Operations the gateway served, `<day>/<recorder>-<n>.json`: an object store cannot append. */
+export const USAGE_PREFIX = '_platform/usage/';
+export const usageKey = (day: string, recorder: string, seq: number) => `${USAGE_PREFIX}${day}/${recorder}-${String(seq).padStart(6, '0')}.json`;
+
+/** The first segment of a key: a domain, or `_platform` for the platform's own objects. */
+export const PLATFORM_SEGMENT = '_platform';

@@ -1,0 +1,32 @@
+import fs from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { ObjectStore, ObjectTags, Duck } from '../platform/index.js';
+import type { PublishedFile } from './types.js';
+
+/**
+ * Writes `select` to Parquet and publishes it content-addressed: `<prefix>/v=<sha>/<name>.parquet`.
+ * The same rows give the same bytes, so a rerun finds the object already there and writes nothing.
+ */
+export async function publishParquet(
+  duck: Duck,
+  store: ObjectStore,
+  tmpDir: string,
+  select: string,
+  prefix: string,
+  fileName: string,
+  tags: ObjectTags,
+): Promise<PublishedFile> {
+  await fs.mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `${randomUUID()}.parquet`);
+  try {
+    const { Count: rows } = await duck.one<{ Count: number }>(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    const body = await fs.readFile(tmp);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const key = `${prefix}/v=${sha256.slice(0, 16)}/${fileName}.parquet`;
+    if ((await store.head(key))?.size !== body.length) await store.putFile(key, tmp, { tags, contentType: 'application/vnd.apache.parquet' });
+    return { key, rows: Number(rows), bytes: body.length, sha256 };
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,39 @@
+import { MeshError, ErrorCode, getJson, type Platform } from '../platform/index.js';
+import { curatedManifestKey, runsPrefix } from './keys.js';
+import type { CuratedManifest, RunRecord } from './types.js';
+
+/** The current published version of a domain's curated data (undefined before its first publication). */
+export async function currentManifest(platform: Pick<Platform, 'store'>, domain: string): Promise<CuratedManifest | undefined> {
+  return getJson<CuratedManifest>(platform.store, curatedManifestKey(domain));
+}
+
+/** The newest run records of a domain, newest first. */
+export async function recentRuns(platform: Pick<Platform, 'store'>, domain: string, limit = 10): Promise<RunRecord[]> {
+  const keys = (await platform.store.list(runsPrefix(domain))).map((o) => o.key).sort().reverse().slice(0, limit);
+  const out: RunRecord[] = [];
+  for (const k of keys) {
+    const r = await getJson<RunRecord>(platform.store, k);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** A local path to the current version of a curated dataset (fetched into the cache when the store is remote). */
+export async function curatedDatasetPath(platform: Pick<Platform, 'store'>, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string> {
+  const manifest = await currentManifest(platform, domain);
+  const entry = manifest?.datasets[dataset];
+  const key = layer === 'curated' ? entry?.key : entry?.restricted?.key;
+  if (!key) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
+  return platform.store.localPath(key);
+}
+
+/** Hours since the extraction time of each domain's current curated version (null before its first publication). */
+export async function dataAgeHours(platform: Pick<Platform, 'store'>, domains: string[], now = Date.now()): Promise<Map<string, number | null>> {
+  const ages = await Promise.all(
+    domains.map(async (d): Promise<[string, number | null]> => {
+      const m = await currentManifest(platform, d);
+      return [d, m ? (now - new Date(m.asOf).getTime()) / 3_600_000 : null];
+    }),
+  );
+  return new Map(ages);
+}

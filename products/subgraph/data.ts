@@ -1,0 +1,71 @@
+import { Duck, sqlIdent as id, sqlString, listDomains, getJson, type Platform } from '../../platform/index.js';
+import type { CuratedManifest } from '../types.js';
+
+/**
+ * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version
+ * (domains consume each other's data products), `restricted.<dataset>` for its own domain only.
+ * The domain's own datasets are loaded into memory (its entity lookups are the hot path, and cost ~2 ms less than
+ * re-reading Parquet); other domains' products, read only by analytical fields, stay Parquet views. Both follow the
+ * manifests: `refresh()` swaps them, in one transaction each, when a new version is published.
+ */
+export class CuratedData {
+  private versions = '';
+  /** Extraction time of this domain's current curated version. */
+  asOf?: Date;
+  private readonly restrictedKeys = new Map<string, string>();
+
+  private constructor(
+    readonly duck: Duck,
+    private readonly platform: Platform,
+    private readonly domain: string,
+  ) {}
+
+  static async open(platform: Platform, domain: string): Promise<CuratedData> {
+    // Serving runs many tiny queries: one thread per connection has lower latency than parallel plans.
+    const duck = await Duck.open({ memoryLimit: platform.config.duckdb.memoryLimit, threads: 1, connections: 4 });
+    await duck.run(`SET TimeZone = 'UTC'`);
+    const data = new CuratedData(duck, platform, domain);
+    await data.refresh();
+    return data;
+  }
+
+  /** Repoints views at the current versions; returns whether anything changed. */
+  async refresh(): Promise<boolean> {
+    const manifests: CuratedManifest[] = [];
+    for (const d of listDomains(this.platform.config.domainsDir)) {
+      const m = await getJson<CuratedManifest>(this.platform.store, `${d.name}/curated/_manifest.json`);
+      if (m) manifests.push(m);
+    }
+    const versions = manifests.map((m) => `${m.domain}:${m.runId}`).join(',');
+    const own = manifests.find((m) => m.domain === this.domain);
+    if (own) this.asOf = new Date(own.asOf);
+    if (versions === this.versions) return false;
+    for (const m of manifests) {
+      await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
+      for (const ds of Object.values(m.datasets)) {
+        const local = await this.platform.store.localPath(ds.key);
+        const kind = m.domain === this.domain ? 'TABLE' : 'VIEW';
+        await this.duck.run(`CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(local)})`);
+        if (m.domain === this.domain && ds.restricted) {
+          await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
+          const r = await this.platform.store.localPath(ds.restricted.key);
+          this.restrictedKeys.set(ds.name, ds.restricted.columns[0]!);
+          await this.duck.run(`CREATE OR REPLACE TABLE restricted.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(r)})`);
+        }
+      }
+    }
+    this.versions = versions;
+    return true;
+  }
+
+  /** The primary key column of a restricted dataset (the first column of the restricted copy). */
+  restrictedKey(dataset: string): string {
+    const key = this.restrictedKeys.get(dataset);
+    if (!key) throw new Error(`${this.domain}: dataset "${dataset}" has no restricted layer`);
+    return key;
+  }
+
+  close(): void {
+    this.duck.close();
+  }
+}

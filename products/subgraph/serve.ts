@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import DataLoader from 'dataloader';
+import type { GraphQLSchema } from 'graphql';
+import { Metrics, sqlIdent as id, sqlString, type Platform, type DomainInfo, type Identity, type Listening } from '../../platform/index.js';
+import { CuratedData } from './data.js';
+import { serveSubgraph } from './server.js';
+import type { PiiAccessor, SqlRunner, SubgraphContext, SubgraphModule } from './types.js';
+
+/**
+ * The PII port of the subgraph runtime, implemented by governance: which callers see a domain's PII in clear, and the
+ * schema guard that denies the rest. Passed in, so serving data products never imports the policy.
+ */
+export interface PiiGuard {
+  clear(role: string, domain: string): boolean;
+  protect(schema: GraphQLSchema, domain: string): GraphQLSchema;
+}
+
+export interface RunningSubgraph extends Listening {
+  name: string;
+  version: string;
+  sdl: string;
+  data: CuratedData;
+  metrics: Metrics;
+}
+
+type Ctx = SubgraphContext & { queries: { n: number; ms: number } };
+
+export const SCHEMA_FILE = 'schema.graphql';
+export const RESOLVERS_FILE = 'resolvers.ts';
+
+/** Serves one domain's subgraph over its curated data. Requests must carry the gateway's signed identity. */
+export async function startSubgraph(platform: Platform, domain: DomainInfo, options: { port: number; guard: PiiGuard }): Promise<RunningSubgraph> {
+  const sdl = fs.readFileSync(path.join(domain.dir, SCHEMA_FILE), 'utf8');
+  const module = (await import(pathToFileURL(path.join(domain.dir, RESOLVERS_FILE)).href)).default as SubgraphModule<unknown>;
+  const data = await CuratedData.open(platform, domain.name);
+  const metrics = new Metrics(`subgraph-${domain.name}`);
+  metrics.observeFreshness(domain.name, domain.name, () => data.asOf);
+  const listening = await serveSubgraph<Ctx>(platform, {
+    name: domain.name,
+    version: domain.version,
+    sdl,
+    resolvers: module.resolvers,
+    port: options.port,
+    metrics,
+    guard: (schema) => options.guard.protect(schema, domain.name),
+    context: (identity) => {
+      const queries = { n: 0, ms: 0 };
+      const db: SqlRunner = {
+        all: async (sql) => {
+          queries.n++;
+          metrics.duckdbQueries.inc();
+          const started = performance.now();
+          try {
+            return await data.duck.all(sql);
+          } finally {
+            const ms = performance.now() - started;
+            queries.ms += ms;
+            metrics.duckdbDuration.observe(ms / 1000);
+          }
+        },
+        batch: (keys) => metrics.loaderBatchKeys.observe(keys),
+      };
+      return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, options.guard.clear(identity.role, domain.name), db), queries };
+    },
+    onResponse: (res, ctx) => {
+      res.setHeader('x-mesh-duckdb-queries', String(ctx.queries.n));
+      res.setHeader('x-mesh-duckdb-ms', ctx.queries.ms.toFixed(3));
+    },
+  });
+  // New curated versions are picked up without a restart.
+  const timer = setInterval(() => void data.refresh().catch((err: unknown) => platform.log.error({ err, domain: domain.name }, 'refresh failed')), 2000);
+  timer.unref();
+  return {
+    ...listening,
+    name: domain.name,
+    version: domain.version,
+    sdl,
+    data,
+    metrics,
+    close: async () => {
+      clearInterval(timer);
+      await listening.close();
+      data.close();
+    },
+  };
+}
+
+function piiAccessor(data: CuratedData, clear: boolean, db: SqlRunner): PiiAccessor {
+  const loaders = new Map<string, DataLoader<string, Record<string, unknown> | undefined>>();
+  return {
+    async reveal(dataset, key, column, masked) {
+      if (!clear) return masked;
+      let loader = loaders.get(dataset);
+      if (!loader) {
+        const pk = data.restrictedKey(dataset);
+        loader = new DataLoader(async (keys: readonly string[]) => {
+          const rows = await db.all(`SELECT * FROM restricted.${id(dataset)} WHERE ${id(pk)} IN (${keys.map(sqlString).join(', ')})`);
+          const byKey = new Map(rows.map((r) => [String(r[pk]), r]));
+          return keys.map((k) => byKey.get(k));
+        });
+        loaders.set(dataset, loader);
+      }
+      const row = await loader.load(key);
+      return row === undefined ? null : ((row[column] as string | null) ?? null);
+    },
+  };
+}

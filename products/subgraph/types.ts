@@ -1,0 +1,42 @@
+import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
+import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
+
+/** What domain resolvers get: SQL over curated data, their DataLoaders, PII access, the caller. No transport types. */
+export interface SubgraphContext<L = unknown> {
+  identity: Identity;
+  db: SqlRunner;
+  loaders: L;
+  pii: PiiAccessor;
+}
+
+export interface SqlRunner {
+  all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Told the size of each DataLoader batch (keys answered by one query), for metrics. */
+  batch?(keys: number): void;
+}
+
+export interface PiiAccessor {
+  /**
+   * The value a caller may see for a PII column of this domain's `dataset`: the curated (masked) value, or the clear value
+   * from the restricted layer when the caller's role allows it. `key` is the dataset's primary key value.
+   */
+  reveal(dataset: string, key: string, column: string, masked: string | null): Promise<string | null>;
+}
+
+/** Resolvers by type and field (`__resolveReference` for entities), the shape `buildSubgraphSchema` takes. */
+export type ResolverMap<C> = Record<string, Record<string, GraphQLFieldResolver<any, C> | { resolve: GraphQLFieldResolver<any, C> }> | GraphQLScalarType>;
+
+/** A domain's subgraph: per-request DataLoaders and resolvers; schema.graphql sits beside it. */
+export interface SubgraphModule<L> {
+  loaders(db: SqlRunner): L;
+  resolvers: ResolverMap<SubgraphContext<L>>;
+}
+
+/** A client mistake (a malformed argument): 400-class, its message shown to the client as written. */
+export function badUserInput(message: string): MeshError {
+  return new MeshError(ErrorCode.BAD_USER_INPUT, message);
+}
+
+export function defineSubgraph<L>(module: SubgraphModule<L>): SubgraphModule<L> {
+  return module;
+}

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../platform/config.js';
+import { tempDir } from './helpers.js';
+
+const exec = promisify(execFile);
+const CONFIG = path.join(REPO_ROOT, '.dependency-cruiser.cjs');
+const DEPCRUISE = path.join(REPO_ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const config = createRequire(import.meta.url)(CONFIG) as { forbidden: { name: string }[] };
+/** The layer order, bottom to top, as the configuration's rules name it. */
+const LAYERS = config.forbidden.map((r) => /^(.+)-looks-down-only$/.exec(r.name)?.[1]).filter((l): l is string => !!l);
+
+/** dependency-cruiser with the project's rules over `folders` of `cwd`: the violations it reports, one per line. */
+async function violations(cwd: string, folders: string[]): Promise<string[]> {
+  const present = folders.filter((f) => fs.existsSync(path.join(cwd, f)));
+  const run = await exec(process.execPath, [DEPCRUISE, '--config', CONFIG, '--output-type', 'err', ...present], { cwd }).catch((err: { stdout: string; code: number }) => err);
+  return run.stdout.split('\n').filter((l) => /^\s*error /.test(l)).map((l) => l.trim());
+}
+
+describe('architecture: folders form layers', () => {
+  it('the code: no upward import, no import of a layer internals, domains use only the toolkits, no cycle', async () => {
+    expect(await violations(REPO_ROOT, [...LAYERS, 'subgraphs'])).toEqual([]);
+  });
+
+  it('docs/architecture.md draws the same layers in the same order', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'architecture.md'), 'utf8');
+    const listed = [...doc.matchAll(/^\d+\. \*\*`([\w-]+)\/`\*\*/gm)].map((m) => m[1]);
+    expect(listed).toEqual(LAYERS);
+  });
+
+  it('catches each planted fault: an upward import, a reach into internals, a domain importing the runtime, a cycle', async () => {
+    const dir = tempDir();
+    const put = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), text);
+    };
+    put('platform/index.ts', `export { run } from './context.js';\n`);
+    put('platform/context.ts', `import { emit } from '../lineage/index.js';\nexport const run = () => emit();\n`);
+    put('lineage/index.ts', `export { emit } from './emit.js';\n`);
+    put('lineage/emit.ts', `import { helper } from '../platform/context.js';\nexport const emit = () => helper;\n`);
+    put('products/index.ts', `export const toolkit = 1;\n`);
+    put('subgraphs/sales/resolvers.ts', `import { run } from '../../platform/index.js';\nimport { toolkit } from '../../products/index.js';\nexport default [run, toolkit];\n`);
+    put('gateway/a.ts', `import { b } from './b.js';\nexport const a = () => b;\n`);
+    put('gateway/b.ts', `import { a } from './a.js';\nexport const b = () => a;\n`);
+    const found = await violations(dir, [...LAYERS, 'subgraphs']);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^error platform-looks-down-only: platform\/context\.ts → lineage\/index\.ts/),
+        expect.stringMatching(/^error public-module-only: lineage\/emit\.ts → platform\/context\.ts/),
+        expect.stringMatching(/^error domains-use-the-toolkits: subgraphs\/sales\/resolvers\.ts → platform\/index\.ts/),
+        expect.stringMatching(/^error no-circular: gateway\/(a|b)\.ts →/),
+      ]),
+    );
+    // The toolkit import beside the bad one is allowed.
+    expect(found.some((l) => l.includes('→ products/index.ts'))).toBe(false);
+  });
+});
