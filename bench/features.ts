@@ -203,7 +203,7 @@ for (const n of [1, 10, 100, 1000]) {
   const iterations = n === 1000 ? 300 : 1000;
   const fmt = ([p50, p99]: [number, number]) => `${p50.toFixed(2)} / ${p99.toFixed(2)}`;
   const limit = await measure(iterations, () => raw.mget(resolved.views.flatMap((v) => pick(n).map((k) => `${prefix}${tableId(v.view)}:${k}`))));
-  const lib = await measure(iterations, () => readColumns(stores[0]![1], resolved, pick(n).map((customer_id) => ({ customer_id }))));
+  const lib = await measure(iterations, () => readColumns(stores[0]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
   const rest = await measure(iterations, async () => {
     const res = await fetch(`${serverUrl}/get-online-features`, {
       method: 'POST',
@@ -212,7 +212,7 @@ for (const n of [1, 10, 100, 1000]) {
     });
     await res.json();
   });
-  const sqlite = await measure(iterations, () => readColumns(stores[1]![1], resolved, pick(n).map((customer_id) => ({ customer_id }))));
+  const sqlite = await measure(iterations, () => readColumns(stores[1]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
   rows.push([n, fmt(limit), fmt(lib), `${(lib[1] / limit[1]).toFixed(2)}x`, fmt(rest), `${(rest[1] / limit[1]).toFixed(2)}x`, fmt(sqlite)]);
 }
 log(`\nOnline feature vectors, ${VIEWS * FEATURES} features across ${VIEWS} views, random entities of ${CUSTOMERS.toLocaleString('en-US')} (p50 / p99 ms, sequential):`);

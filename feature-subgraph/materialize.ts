@@ -56,8 +56,9 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
       if (start > options.end) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${tableId(view)}: start ${start.toISOString()} is after end ${options.end.toISOString()}`);
       const records = await latestRows(duck, platform, view, start, options.end);
       const expireAfterMs = view.ttlSeconds * 2000;
-      const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > Date.now()) : records;
-      const result = await online.write(tableId(view), live, expireAfterMs);
+      const now = platform.now();
+      const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > now) : records;
+      const result = await online.write(tableId(view), live, expireAfterMs, now);
       const report: MaterializeReport = {
         table: tableId(view),
         start: start.toISOString(),

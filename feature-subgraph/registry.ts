@@ -77,8 +77,8 @@ export async function saveRegistry(store: ObjectStore, registry: Registry): Prom
 export const tableId = (v: { name: string; version: number }) => `${v.name}@v${v.version}`;
 
 export function currentView(registry: Registry, name: string): ViewVersion | undefined {
-  if (registry.retired[name]) return undefined;
-  return registry.views[name]?.at(-1);
+  if (Object.hasOwn(registry.retired, name)) return undefined;
+  return Object.hasOwn(registry.views, name) ? registry.views[name]!.at(-1) : undefined;
 }
 
 export function currentViews(registry: Registry): ViewVersion[] {
@@ -184,16 +184,16 @@ export interface FeatureRef {
   feature: string;
 }
 
-/** `view:feature`, `view@v2:feature`, `view:*`. */
+/** `view:feature`, `view@v2:feature`, `view@latest:feature` (Feast's spelling of the current version), `view:*`. */
 export function parseRef(ref: string): FeatureRef {
-  const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?:([a-z][a-z0-9_]*|\*)$/.exec(ref.trim());
-  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature reference "${ref}" must look like view:feature, view@v2:feature or view:*`);
+  const m = /^([a-z][a-z0-9_]*)(?:@v(\d+)|@latest)?:([a-z][a-z0-9_]*|\*)$/.exec(ref.trim());
+  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature reference "${ref}" must look like view:feature, view@v2:feature, view@latest:feature or view:*`);
   return { view: m[1]!, version: m[2] ? Number(m[2]) : undefined, feature: m[3]! };
 }
 
 export function findView(registry: Registry, name: string, version?: number): ViewVersion {
-  const versions = registry.views[name];
-  if (!versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature view "${name}" (known: ${Object.keys(registry.views).sort().join(', ') || 'none; run mesh features apply'})`);
+  const versions = Object.hasOwn(registry.views, name) ? registry.views[name] : undefined;
+  if (!versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature view "${name}" (known: ${Object.keys(registry.views).sort().join(', ') || 'none; run mesh features apply'})`, { feastClass: 'FeatureViewNotFoundException' });
   if (version === undefined) {
     const v = currentView(registry, name);
     if (!v) throw new MeshError(ErrorCode.NOT_FOUND, `feature view "${name}" was retired; reference a version, e.g. ${name}@v${versions.at(-1)!.version}:…`);
@@ -219,8 +219,8 @@ function pinnedRefs(registry: Registry, ref: string, where: string): string[] {
 
 export function findService(registry: Registry, ref: string): ServiceVersion {
   const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?$/.exec(ref.trim());
-  const versions = m ? registry.services[m[1]!] : undefined;
-  if (!m || !versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature service "${ref}" (known: ${Object.keys(registry.services).sort().join(', ') || 'none'})`);
+  const versions = m && Object.hasOwn(registry.services, m[1]!) ? registry.services[m[1]!] : undefined;
+  if (!m || !versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature service "${ref}" (known: ${Object.keys(registry.services).sort().join(', ') || 'none'})`, { feastClass: 'FeatureServiceNotFoundException' });
   const s = m[2] ? versions.find((x) => x.version === Number(m[2])) : versions.at(-1);
   if (!s) throw new MeshError(ErrorCode.NOT_FOUND, `feature service "${m[1]}" has no version ${m[2]} (versions: ${versions.map((x) => x.version).join(', ')})`);
   return s;
@@ -239,6 +239,8 @@ export interface ResolvedFeatures {
   joinKeys: string[];
   /** Output names of every feature in request order. */
   names: string[];
+  /** Where each of `names` sits in `views`: answers are read per view, and returned in request order through this. */
+  order: { view: number; feature: number }[];
 }
 
 /**
@@ -251,11 +253,13 @@ export function resolveFeatures(registry: Registry, request: { features?: string
   const refs = hasFeatures ? request.features!.map(parseRef) : findService(registry, request.service!).features.map(parseRef);
   const byTable = new Map<string, ViewRequest>();
   const names: string[] = [];
+  const order: ResolvedFeatures['order'] = [];
   for (const r of refs) {
     const view = findView(registry, r.view, r.version);
     const id = tableId(view);
     let group = byTable.get(id);
     if (!group) byTable.set(id, (group = { view, features: [], outputNames: [] }));
+    const viewIndex = [...byTable.keys()].indexOf(id);
     const wanted = r.feature === '*' ? view.features : view.features.filter((f) => f.name === r.feature);
     if (wanted.length === 0) throw new MeshError(ErrorCode.NOT_FOUND, `feature view ${id} has no feature "${r.feature}" (features: ${view.features.map((f) => f.name).join(', ')})`);
     for (const f of wanted) {
@@ -263,12 +267,13 @@ export function resolveFeatures(registry: Registry, request: { features?: string
       // Feast's full name is view__feature; a pinned older version keeps its version in the name so columns never collide.
       const prefix = r.version !== undefined && r.version !== currentView(registry, r.view)?.version ? `${r.view}_v${r.version}` : r.view;
       const name = request.fullFeatureNames ? `${prefix}__${f.name}` : f.name;
-      if (names.includes(name)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `two requested features are both called "${name}": ask for full feature names (view__feature)`);
+      if (names.includes(name)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `two requested features are both called "${name}": ask for full feature names (view__feature)`, { feastClass: 'FeatureNameCollisionError' });
       names.push(name);
+      order.push({ view: viewIndex, feature: group.features.length });
       group.features.push(f);
       group.outputNames.push(name);
     }
   }
   const views = [...byTable.values()];
-  return { views, joinKeys: [...new Set(views.flatMap((v) => v.view.joinKeys))], names };
+  return { views, joinKeys: [...new Set(views.flatMap((v) => v.view.joinKeys))], names, order };
 }

@@ -5,13 +5,17 @@ import { REPO_ROOT, MeshError, ErrorCode } from '../platform/index.js';
 
 export type PiiAccess = 'clear' | 'masked' | 'deny';
 
+/** What a role may do through Feast REST, in increasing order. */
+export type FeatureAccess = 'read' | 'write' | 'operate';
+
 export interface RolePolicy {
-  roles: Record<string, { description?: string; pii: PiiAccess }>;
+  roles: Record<string, { description?: string; pii: PiiAccess; features?: FeatureAccess }>;
   domainOwner: { own: PiiAccess; others: PiiAccess };
 }
 
 export const ROLES_PATH = path.join(REPO_ROOT, 'governance', 'roles.yaml');
 const ACCESS: readonly PiiAccess[] = ['clear', 'masked', 'deny'];
+const FEATURE_ACCESS: readonly FeatureAccess[] = ['read', 'write', 'operate'];
 
 let cached: RolePolicy | undefined;
 
@@ -22,7 +26,10 @@ export function loadRoles(file = ROLES_PATH): RolePolicy {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: ${msg}`);
   };
   if (!raw?.roles || typeof raw.roles !== 'object') bad('roles are required');
-  for (const [name, r] of Object.entries(raw!.roles!)) if (!ACCESS.includes(r?.pii)) bad(`role "${name}": pii must be one of ${ACCESS.join(', ')}`);
+  for (const [name, r] of Object.entries(raw!.roles!)) {
+    if (!ACCESS.includes(r?.pii)) bad(`role "${name}": pii must be one of ${ACCESS.join(', ')}`);
+    if (r.features !== undefined && !FEATURE_ACCESS.includes(r.features)) bad(`role "${name}": features must be one of ${FEATURE_ACCESS.join(', ')}`);
+  }
   if (!raw!.domainOwner || !ACCESS.includes(raw!.domainOwner.own) || !ACCESS.includes(raw!.domainOwner.others)) bad('domainOwner.own and domainOwner.others are required');
   const policy = raw as RolePolicy;
   if (file === ROLES_PATH) cached = policy;
@@ -36,9 +43,15 @@ export function knownRoles(policy: RolePolicy, domains: string[]): string[] {
 
 /** What `role` gets for a PII field owned by `domain`; undefined for a role the policy does not know. */
 export function piiAccess(policy: RolePolicy, role: string, domain: string): PiiAccess | undefined {
-  const fixed = policy.roles[role];
+  // Own properties only: a role named "constructor" is not Object's.
+  const fixed = Object.hasOwn(policy.roles, role) ? policy.roles[role] : undefined;
   if (fixed) return fixed.pii;
   const owner = /^(.+)-owner$/.exec(role);
   if (owner) return owner[1] === domain ? policy.domainOwner.own : policy.domainOwner.others;
   return undefined;
+}
+
+/** What `role` may do through Feast REST: its `features:` in the policy, read for any other known role. */
+export function featureAccess(policy: RolePolicy, role: string): FeatureAccess {
+  return (Object.hasOwn(policy.roles, role) ? policy.roles[role]!.features : undefined) ?? 'read';
 }

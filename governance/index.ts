@@ -1,5 +1,5 @@
 // Governance's public module: the role policy and PII guard, contracts, masking, quality, composition, the schema registry.
-export { knownRoles, loadRoles, piiAccess, type PiiAccess, type RolePolicy } from './access.js';
+export { featureAccess, knownRoles, loadRoles, piiAccess, type FeatureAccess, type PiiAccess, type RolePolicy } from './access.js';
 export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
 export { loadContract } from './contracts/load.js';
 export { primaryKey, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';

@@ -49,6 +49,13 @@ export interface MeshConfig {
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
   pushgatewayUrl?: string;
   online: OnlineStoreConfig;
+  /** Feast REST errors: the mesh's `{ error: { code, message } }`, or Feast's own body its client decodes into exceptions. */
+  feastErrors: 'mesh' | 'feast';
+  /**
+   * Where the data clock starts (it then advances with the wall clock): what "now" means when deciding a feature value's
+   * age and expiry. Unset: the wall clock. Tests pin it to their data's end, so they do not break as the calendar moves.
+   */
+  now?: Date;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
     namespace: string;
@@ -126,6 +133,8 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
+    feastErrors: oneOf(env, 'MESH_FEAST_ERRORS', ['mesh', 'feast'] as const, 'mesh'),
+    now: instant(env, 'MESH_NOW'),
     pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',
@@ -140,6 +149,14 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
   };
+}
+
+function instant(env: Env, name: string): Date | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be an ISO-8601 time, got "${value}"`);
+  return d;
 }
 
 function positiveNumber(env: Env, name: string, fallback: number): number {

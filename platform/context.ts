@@ -20,6 +20,8 @@ export interface Platform<L extends LineagePort = LineagePort> {
   config: MeshConfig;
   store: ObjectStore;
   log: Logger;
+  /** The data clock in ms (MESH_NOW, advancing): feature ages, TTLs and expiry are judged against it, never timers. */
+  now(): number;
   /** Created on first use: a sink's files and timers cost nothing to components that never emit. */
   readonly lineage: L;
 }
@@ -31,10 +33,13 @@ export function createPlatform<L extends LineagePort>(config: MeshConfig, option
   const log = createLogger(config.logLevel);
   const store = options.store ?? createObjectStore(config.store);
   let lineage: L | undefined;
+  const base = config.now?.getTime();
+  const started = Date.now();
   return {
     config,
     store,
     log,
+    now: base === undefined ? Date.now : () => base + (Date.now() - started),
     get lineage() {
       return (lineage ??= options.lineage(config, store.url, log));
     },

@@ -15,10 +15,13 @@ export function tempDir(prefix = 'mesh-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A platform on a fresh local data directory (and optionally a copy of the domains). */
+/** The data clock of tests: the day after their generated data ends, whatever the calendar says (MESH_NOW). */
+export const TEST_NOW = '2026-11-02T00:00:00.000Z';
+
+/** A platform on a fresh local data directory (and optionally a copy of the domains), its data clock pinned to TEST_NOW. */
 export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
   const dataDir = tempDir();
-  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', ...env }));
+  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env }));
 }
 
 export async function freePort(): Promise<number> {

@@ -14,6 +14,7 @@ import { publishBaselines } from '../../governance/index.js';
 import { consoleRoutes } from '../../console/index.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
+const DAY = 86_400_000;
 const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
 const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
 
@@ -26,15 +27,17 @@ export function registerStart(program: Command): void {
       const platform = createMeshPlatform();
       const present = await Promise.all(GENERATED_DOMAINS.map((d) => platform.store.head(extractManifestKey(d))));
       if (present.some((p) => p === undefined)) {
-        process.stderr.write(`No raw sources in ${platform.store.url}: generating them (seed ${DEFAULT_GENERATE.seed}, scale ${DEFAULT_GENERATE.scale}).\n`);
-        const report = await generateMarketplace(platform.store, DEFAULT_GENERATE, new Progress());
+        // History up to today: served data and features are fresh on any day the mesh is started.
+        const options = { ...DEFAULT_GENERATE, end: new Date(Math.floor(platform.now() / DAY) * DAY).toISOString() };
+        process.stderr.write(`No raw sources in ${platform.store.url}: generating ${options.days} days up to ${options.end.slice(0, 10)} (seed ${options.seed}, scale ${options.scale}).\n`);
+        const report = await generateMarketplace(platform.store, options, new Progress());
         process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
       }
       await runAndSummarize(platform, []);
       const applied = await applyFeatures(platform);
       process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
       await computeAndPrint(platform, {});
-      await materializeAndPrint(platform, { incremental: true, end: new Date() });
+      await materializeAndPrint(platform, { incremental: true, end: new Date(platform.now()) });
       if (!(await platform.store.head(currentModelKey('repurchase')))) {
         const model = await trainRepurchase(platform);
         process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);

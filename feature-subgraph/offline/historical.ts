@@ -26,12 +26,13 @@ export interface PitQuery {
  * Feast's point-in-time join as DuckDB ASOF joins: per entity row and view, the latest row with
  * event_timestamp <= the entity's timestamp and, with a TTL, >= timestamp - TTL; ties go to the latest created_timestamp.
  * `entities` must be a relation with `event_timestamp` and a row number column `__mesh_row`; the answer keeps its
- * columns and row order and adds the features under their output names.
+ * columns and row order and adds the features under their output names, in the order of `names` when given (a request's
+ * order; output names are unique).
  * Each view is joined on its own to the bare (row, keys, timestamp) frame into a temp table in row order, and the tables
  * are put side by side with a POSITIONAL JOIN: at 1M rows x 5 views that is 1.3x faster than one query meeting on the
  * row number, and 2x faster than chaining the ASOF joins, which drags earlier views' columns through each later sort.
  */
-export function pointInTimeQuery(entities: string, sources: PitSource[]): PitQuery {
+export function pointInTimeQuery(entities: string, sources: PitSource[], names?: string[]): PitQuery {
   const keys = [...new Set(sources.flatMap((s) => s.request.view.joinKeys))].map(id);
   const frame = `(SELECT ${[ROW, ...keys, TS].join(', ')} FROM ${PIT}_e)`;
   const prepare = [`CREATE OR REPLACE TEMP TABLE ${PIT}_e AS SELECT *, CAST(event_timestamp AS TIMESTAMP) AS ${TS} FROM ${entities} ORDER BY ${ROW}`];
@@ -51,7 +52,7 @@ export function pointInTimeQuery(entities: string, sources: PitSource[]): PitQue
       `CREATE OR REPLACE TEMP TABLE ${PIT}_j${i} AS SELECT k.${ROW}, ${columns.join(', ')} FROM ${frame} k ASOF LEFT JOIN ${rows} f ON ${viewKeys.map((c) => `k.${c} = f.${c}`).join(' AND ')} AND k.${TS} >= f.${TS} ORDER BY k.${ROW}`,
     );
   });
-  const selected = sources.map((_, i) => `j${i}.* EXCLUDE (${ROW})`);
+  const selected = names ? names.map(id) : sources.map((_, i) => `j${i}.* EXCLUDE (${ROW})`);
   const joins = sources.map((_, i) => `POSITIONAL JOIN ${PIT}_j${i} j${i}`);
   return { prepare, select: `SELECT e.* EXCLUDE (${TS}, ${ROW}), ${selected.join(', ')} FROM ${PIT}_e e ${joins.join(' ')}` };
 }
@@ -116,7 +117,7 @@ async function withTrainingSet<T>(platform: Platform, request: TrainingSetReques
       const table = await requireOfflineTable(platform.store, request.view);
       sources.push({ request, relation: `read_parquet(${sqlString(table.path)})`, unique: table.manifest.unique });
     }
-    const query = pointInTimeQuery('entity_df', sources);
+    const query = pointInTimeQuery('entity_df', sources, resolved.names);
     for (const statement of query.prepare) await duck.run(statement);
     return await use(duck, query.select, resolved);
   } finally {

@@ -65,11 +65,12 @@ export class RedisOnlineStore implements OnlineStore {
     return `${this.config.keyPrefix}${table}:${entity}`;
   }
 
-  async write(table: string, records: OnlineWrite[], expireAfterMs: number): Promise<WriteResult> {
+  async write(table: string, records: OnlineWrite[], expireAfterMs: number, now = Date.now()): Promise<WriteResult> {
     let written = 0;
+    const skew = Date.now() - now;
     for (let i = 0; i < records.length; i += WRITE_CHUNK) {
       const chunk = records.slice(i, i + WRITE_CHUNK);
-      const expireAt = (r: OnlineWrite) => (expireAfterMs > 0 ? String(r.eventTs + expireAfterMs) : '0');
+      const expireAt = (r: OnlineWrite) => (expireAfterMs > 0 ? String(r.eventTs + expireAfterMs + skew) : '0');
       const calls: Promise<number>[] = [];
       if (this.config.cluster) {
         for (const r of chunk) calls.push(this.client.meshSetIfNewerOne(this.key(table, r.key), encodeRecord(r), expireAt(r)));

@@ -34,11 +34,12 @@ export class SqliteOnlineStore implements OnlineStore {
     this.select = this.db.prepare(`SELECT key, value FROM online WHERE tbl = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)`);
   }
 
-  async write(table: string, records: OnlineWrite[], expireAfterMs: number): Promise<WriteResult> {
+  async write(table: string, records: OnlineWrite[], expireAfterMs: number, now = Date.now()): Promise<WriteResult> {
     let written = 0;
+    const skew = Date.now() - now;
     this.db.transaction(() => {
       this.purge.run(table, Date.now());
-      for (const r of records) written += this.upsert.run(table, r.key, encodeRecord(r), expireAfterMs > 0 ? r.eventTs + expireAfterMs : null).changes;
+      for (const r of records) written += this.upsert.run(table, r.key, encodeRecord(r), expireAfterMs > 0 ? r.eventTs + expireAfterMs + skew : null).changes;
     })();
     return { written, skipped: records.length - written };
   }

@@ -41,9 +41,10 @@ export interface OnlineStore {
   readonly url: string;
   /**
    * Upserts records; a record never replaces one with a later (eventTs, createdTs). `expireAfterMs` (0: never) is counted
-   * from each record's event time, after which the store may drop it.
+   * from each record's event time, after which the store may drop it. `now` is the data clock (Platform.now) the event
+   * times are judged against; the store converts expiry to its own clock.
    */
-  write(table: string, records: OnlineWrite[], expireAfterMs: number): Promise<WriteResult>;
+  write(table: string, records: OnlineWrite[], expireAfterMs: number, now?: number): Promise<WriteResult>;
   /** Every request's records in key order (undefined when absent), in as few round trips as the store allows. */
   read(requests: ReadRequest[]): Promise<(OnlineRecord | undefined)[][]>;
   /** Keys and bytes held per table (for cost allocation and metrics). */

@@ -16,4 +16,6 @@ export interface FeatureContext {
   online: OnlineStore;
   loader: OnlineLoader;
   metrics: ServingMetrics;
+  /** The data clock: value ages and TTLs are judged against it. */
+  now(): number;
 }

@@ -64,7 +64,7 @@ export class ServingMetrics {
     return {
       kind: store.kind,
       url: store.url,
-      write: (table, records, expireAfterMs) => store.write(table, records, expireAfterMs),
+      write: (table, records, expireAfterMs, now) => store.write(table, records, expireAfterMs, now),
       stats: () => store.stats(),
       drop: (table) => store.drop(table),
       close: () => store.close(),

@@ -30,14 +30,14 @@ export interface ModelScore {
 }
 
 /** Scores one entity with the online values of the model's pinned features, through the request's DataLoader. */
-export async function scoreEntity(ctx: { loader: OnlineLoader }, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
+export async function scoreEntity(ctx: { loader: OnlineLoader; now(): number }, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
   const resolved = resolveFeatures(registry, { features: model.features.map((f) => f.ref), fullFeatureNames: true });
   const values = new Map<string, unknown>();
   let missing = 0;
   await Promise.all(
     resolved.views.map(async (v) => {
       const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-      cellsOf(v, record, Date.now()).forEach((c, i) => {
+      cellsOf(v, record, ctx.now()).forEach((c, i) => {
         if (c.status !== 'PRESENT') missing++;
         values.set(`${tableId(v.view)}:${v.features[i]!.name}`, c.status === 'PRESENT' ? c.value : null);
       });

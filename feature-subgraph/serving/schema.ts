@@ -3,14 +3,12 @@ import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
-import { cellsOf, keyFor, readColumns, type FeatureCell } from './vectors.js';
+import { cellsOf, keyFor, readColumns, MAX_ENTITY_ROWS, MAX_FEATURES, type FeatureCell } from './vectors.js';
 import { scoreEntity } from './models.js';
 import type { FeatureContext } from './context.js';
 
 export type { FeatureContext };
 
-/** Most entity rows one onlineFeatures call takes; more belong in a training set. */
-export const MAX_ENTITY_ROWS = 10_000;
 
 /**
  * The `features` subgraph's SDL, generated from the registry's entities: every entity with a graph type gets a
@@ -166,12 +164,12 @@ export function featureResolvers(registry: Registry) {
               resolved.views.map(async (v) => {
                 if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
                 const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-                const cells = cellsOf(v, record, Date.now());
+                const cells = cellsOf(v, record, ctx.now());
                 ctx.metrics.countServed(cells.map((c) => c.status), 'graphql');
                 return cells.map((c, i) => cell(v.outputNames[i]!, c));
               }),
             );
-            return out.flat();
+            return resolved.order.map((o) => out[o.view]![o.feature]!);
           },
           modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
             const model = await ctx.models.get(args.model);
@@ -188,7 +186,8 @@ export function featureResolvers(registry: Registry) {
       onlineFeatures: async (_: unknown, args: { features?: string[]; service?: string; entities: Record<string, unknown>[]; fullFeatureNames?: boolean }, ctx: FeatureContext) => {
         if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
         const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
-        const columns = await readColumns(ctx.online, resolved, args.entities);
+        if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`);
+        const columns = await readColumns(ctx.online, resolved, args.entities, ctx.now());
         ctx.metrics.countServed(columns.flatMap((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
@@ -197,7 +196,7 @@ export function featureResolvers(registry: Registry) {
       },
       featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),
       featureView: (_: unknown, args: { name: string; version?: number }, ctx: FeatureContext) => {
-        const versions = ctx.registry.views[args.name];
+        const versions = Object.hasOwn(ctx.registry.views, args.name) ? ctx.registry.views[args.name] : undefined;
         const v = args.version === undefined ? versions?.at(-1) : versions?.find((x) => x.version === args.version);
         return v ? viewInfo(ctx.registry, ctx.online, v) : null;
       },

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { ServingMetrics } from './metrics.js';
-import { authenticateBearer, sendJson, readJson, Metrics, isMeshError, httpStatus, listDomains, type Platform, type Listening } from '../../platform/index.js';
+import { Metrics, listDomains, type Platform, type Listening } from '../../platform/index.js';
 import { serveSubgraph } from '../../products/index.js';
-import { loadRoles, knownRoles } from '../../governance/index.js';
+import { featureAccess, loadRoles, knownRoles } from '../../governance/index.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
 import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
-import { getOnlineFeatures, onlineLoader, RegistryCache } from './vectors.js';
+import { onlineLoader, RegistryCache } from './vectors.js';
+import { feastRoutes } from './feast.js';
 import { ModelCache } from './models.js';
 
 export const FEATURES_SUBGRAPH = 'features';
@@ -33,7 +34,8 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const metrics = new Metrics('feature-server');
   const serving = new ServingMetrics(metrics.registry);
   const online = serving.instrument(store);
-  const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
+  const policy = loadRoles();
+  const roles = knownRoles(policy, listDomains(platform.config.domainsDir).map((d) => d.name));
   const listening = await serveSubgraph<FeatureContext>(platform, {
     name: FEATURES_SUBGRAPH,
     version: VERSION,
@@ -41,24 +43,9 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     resolvers: featureResolvers(registry),
     port: options.port,
     metrics,
-    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models, metrics: serving }),
+    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models, metrics: serving, now: platform.now }),
     health: () => ({ onlineStore: online.url }),
-    routes: {
-      '/get-online-features': async (req, res) => {
-        try {
-          if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a JSON body' });
-          await authenticateBearer(req.headers.authorization, platform.config.auth, roles);
-          const body = await readJson(req);
-          const response = await getOnlineFeatures(await registries.get(), online, body);
-          const joinKeys = Object.keys((body as { entities: object }).entities).length;
-          serving.countServed(response.results.slice(joinKeys).flatMap((r) => r.statuses), 'rest');
-          sendJson(res, 200, response);
-        } catch (err) {
-          if (!isMeshError(err)) throw err;
-          sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
-        }
-      },
-    },
+    routes: feastRoutes({ platform, registries, online, serving, roles, access: (role) => featureAccess(policy, role) }),
   });
   return {
     ...listening,

@@ -3,6 +3,7 @@ import { MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js'
 import { loadRegistry, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
+import type { FeatureType } from '../definitions.js';
 import { FEATURE_REGISTRY_KEY } from '../../products/index.js';
 
 /** Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too). */
@@ -71,10 +72,9 @@ export interface FeatureColumn {
  * Columns in `resolved.names` order for entity rows, from one read of the online store. Built column-wise without
  * per-value objects: at 1,000 entities x 50 features that is most of the serving cost.
  */
-export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[]): Promise<FeatureColumn[]> {
+export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[], now: number): Promise<FeatureColumn[]> {
   const records = await store.read(resolved.views.map((v) => ({ table: tableId(v.view), keys: rows.map((r) => keyFor(v, r)) })));
-  const now = Date.now();
-  return resolved.views.flatMap((v, j) => {
+  const byView = resolved.views.map((v, j) => {
     const ttl = v.view.ttlSeconds * 1000;
     const positions = v.features.map((f) => v.view.features.indexOf(f));
     const columns: FeatureColumn[] = positions.map(() => ({ values: [], statuses: [], eventTs: [] }));
@@ -90,6 +90,7 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
     }
     return columns;
   });
+  return resolved.order.map((o) => byView[o.view]![o.feature]!);
 }
 
 /**
@@ -123,15 +124,24 @@ export interface FeastResponse {
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
+/** Most entity rows and features one online request takes; more belong in a training set. */
+export const MAX_ENTITY_ROWS = 10_000;
+export const MAX_FEATURES = 500;
 
-/** Feast's `POST /get-online-features`: columnar entities in, results grouped by feature (join keys first) out. */
-export async function getOnlineFeatures(registry: Registry, store: OnlineStore, body: unknown): Promise<FeastResponse> {
+/**
+ * Feast's `POST /get-online-features`: columnar entities in, results grouped by feature (join keys first) out, with the
+ * declared type of each feature column. Entity columns that are not join keys of the requested views are dropped, as Feast does.
+ */
+export async function getOnlineFeatures(registry: Registry, store: OnlineStore, body: unknown, now: number): Promise<{ response: FeastResponse; dtypes: FeatureType[] }> {
   const request = parseFeastRequest(body);
   const resolved = resolveFeatures(registry, { features: request.features, service: request.feature_service, fullFeatureNames: request.full_feature_names });
-  const columns = Object.entries(request.entities);
-  const n = columns[0]![1].length;
-  const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([k, vs]) => [k, vs[i]])));
-  const features = await readColumns(store, resolved, rows);
+  const given = Object.entries(request.entities);
+  const n = given[0]![1].length;
+  if (n > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: at most ${MAX_ENTITY_ROWS} entity rows per request (got ${n}); use a training set for more`);
+  if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: at most ${MAX_FEATURES} features per request (got ${resolved.names.length})`);
+  const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
+  const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
+  const features = await readColumns(store, resolved, rows, now);
   // Values of a view share few event times (daily snapshots): format each once.
   const iso = new Map<number | null, string>([[null, EPOCH]]);
   const format = (ts: number | null) => {
@@ -140,11 +150,14 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
     return s;
   };
   return {
-    metadata: { feature_names: [...columns.map(([k]) => k), ...resolved.names] },
-    results: [
-      ...columns.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
-      ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: c.eventTs.map(format) })),
-    ],
+    response: {
+      metadata: { feature_names: [...keys.map(([k]) => k), ...resolved.names] },
+      results: [
+        ...keys.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
+        ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: c.eventTs.map(format) })),
+      ],
+    },
+    dtypes: resolved.order.map((o) => resolved.views[o.view]!.features[o.feature]!.dtype),
   };
 }
 

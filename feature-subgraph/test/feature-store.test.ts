@@ -159,7 +159,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
       if (!online) return ctx.skip();
       await materialize(p, online, { incremental: true, end: END });
       const stale = `c-stale-${randomUUID().slice(0, 6)}`;
-      await online.write('customer_orders@v1', [{ key: stale, eventTs: Date.now() - 91 * DAY, createdTs: Date.now() - 91 * DAY, values: [1, 1, 10, 10, 0, 3] }], 0);
+      await online.write('customer_orders@v1', [{ key: stale, eventTs: p.now() - 91 * DAY, createdTs: p.now() - 91 * DAY, values: [1, 1, 10, 10, 0, 3] }], 0);
       const client = new FeatureClient({ url: server.url, token: (await bearer(p, 'ml-engineer')).authorization!.slice(7) });
       const body = await client.getOnlineFeatures({ features: ['customer_orders:total_purchases_30d', 'customer_payments:failed_payment_rate_90d'], entities: { customer_id: [customers[0]!, 'c-nobody', stale] } });
       expect(body.metadata.feature_names).toEqual(['customer_id', 'total_purchases_30d', 'failed_payment_rate_90d']);
