@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { sendJson, isMeshError, httpStatus, type Platform, type Identity, type Route } from '../platform/index.js';
+import { sendJson, isMeshError, httpStatus, MeshError, ErrorCode, type Platform, type Identity, type Route } from '../platform/index.js';
 import { loadSupergraphConfig, SchemaRegistry } from '../governance/index.js';
 import type { GatewayServices } from '../gateway/index.js';
+import type { CostReport } from '../observability/index.js';
 
 export const CONSOLE_DIST = path.join(path.dirname(new URL(import.meta.url).pathname), 'dist');
 
@@ -11,6 +12,21 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 
 /** The gateway's identity rules and observation: what the console's own reads are answered from. */
 export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost'>;
+
+/** Roles that run the platform: they see every domain's cost. */
+const OPERATORS = new Set(['admin', 'operator']);
+
+/**
+ * Who may read the cost allocation: operators all of it, a domain owner its own domain's line, nobody else (it is budget
+ * information, not data). Everything else the console's API serves (identity, SLO state, published schemas) describes
+ * the platform, not its data, and is open to every known role; data itself goes through /graphql under the gateway's rules.
+ */
+export function costFor(identity: Identity, report: CostReport): CostReport {
+  if (OPERATORS.has(identity.role)) return report;
+  const owned = /^(.+)-owner$/.exec(identity.role)?.[1];
+  if (!owned) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" may not read the cost allocation (operators and domain owners may)`);
+  return { ...report, domains: report.domains.filter((d) => d.domain === owned), queryLoad: report.queryLoad && { ...report.queryLoad, bySubgraph: Object.fromEntries(Object.entries(report.queryLoad.bySubgraph).filter(([s]) => s === owned)) } };
+}
 
 /**
  * The mesh console: a static single-page app (built by Vite into console/dist) and the few reads GraphQL does not carry
@@ -35,7 +51,7 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       domains: deps.slo.status(),
       history: Object.fromEntries(deps.slo.slos.map((s) => [s.domain, deps.slo.history(s.domain)])),
     })),
-    '/console/api/cost': api(async () => deps.cost.get()),
+    '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
     '/console/api/schemas': api(async () => {
       const registry = new SchemaRegistry(platform.store);
       return Promise.all(
@@ -53,7 +69,12 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       res.end();
     },
     '/console/*': (req, res) => {
-      const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
+      let rel: string;
+      try {
+        rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
+      } catch {
+        return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: 'the path is not valid percent-encoding' } });
+      }
       const file = path.resolve(CONSOLE_DIST, rel || 'index.html');
       if (file !== CONSOLE_DIST && !file.startsWith(CONSOLE_DIST + path.sep)) return sendJson(res, 400, { error: 'bad path' });
       // Unknown paths are client-side routes of the single-page app.

@@ -88,6 +88,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
       '/metrics': metrics.route(() => jobMetricsText(platform.store)),
     },
     options.port,
+    { log: platform.log },
   );
   return {
     ...listening,

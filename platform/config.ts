@@ -56,6 +56,8 @@ export interface MeshConfig {
    * age and expiry. Unset: the wall clock. Tests pin it to their data's end, so they do not break as the calendar moves.
    */
   now?: Date;
+  /** Test hook: a job that reaches the fault point of this name kills itself there (MESH_FAULT_POINT). Inert unless set. */
+  faultPoint?: string;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
     namespace: string;
@@ -135,6 +137,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
     feastErrors: oneOf(env, 'MESH_FEAST_ERRORS', ['mesh', 'feast'] as const, 'mesh'),
     now: instant(env, 'MESH_NOW'),
+    faultPoint: env.MESH_FAULT_POINT || undefined,
     pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { isMeshError, httpStatus, ErrorCode } from './errors.js';
+import type { Logger } from './log.js';
 
 /** Transport stays outside the GraphQL core: a plain node:http server routing to Apollo's framework-neutral request API. */
 
@@ -13,19 +14,27 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Routes by exact path; a key ending in `/*` serves everything under its prefix (longest prefix wins). */
-export async function listen(routes: Record<string, Route>, port: number, host = '127.0.0.1'): Promise<Listening> {
+/**
+ * Routes by exact path; a key ending in `/*` serves everything under its prefix (longest prefix wins). Nothing a route
+ * throws, at once or later, reaches the process: the client gets a 500 without details, the log gets the error.
+ */
+export async function listen(routes: Record<string, Route>, port: number, options: { host?: string; log?: Logger } = {}): Promise<Listening> {
+  const host = options.host ?? '127.0.0.1';
   const prefixes = Object.keys(routes)
     .filter((k) => k.endsWith('/*'))
     .sort((a, b) => b.length - a.length);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const route = routes[path] ?? routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
-    if (!route) return sendJson(res, 404, { error: `no route ${path}` });
-    Promise.resolve(route(req, res)).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: (err as Error).message, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
-      else res.end();
-    });
+    const route = Object.hasOwn(routes, path) ? routes[path] : routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
+    if (!route) return sendJson(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${path}` } });
+    // then(): a route that throws before returning a promise is caught here too, not by the process.
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((err: unknown) => {
+        options.log?.error({ err, method: req.method, path }, 'route failed');
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+        else res.end();
+      });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

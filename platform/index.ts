@@ -5,6 +5,7 @@ export { createPlatform, type LineagePort, type Platform } from './context.js';
 export { listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
+export { faultPoint } from './faults.js';
 export { writeAtomic } from './files.js';
 export { graphqlRoute, listen, readJson, sendJson, type Listening, type Route } from './http.js';
 export { type Logger } from './log.js';

@@ -18,6 +18,16 @@ export function tempDir(prefix = 'mesh-test-'): string {
 /** The data clock of tests: the day after their generated data ends, whatever the calendar says (MESH_NOW). */
 export const TEST_NOW = '2026-11-02T00:00:00.000Z';
 
+/**
+ * The environment of a CLI a test starts: nothing of the caller's store, S3, lineage or Redis settings (a run where
+ * production secrets happen to be set must never write into the real bucket), a fresh local data directory unless one
+ * is given, the test data clock, silent logs.
+ */
+export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MESH_|AWS_|OPENLINEAGE_|DATAHUB_)|^REDIS_URL$/.test(k)));
+  return { ...inherited, MESH_STORE: 'local', MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env };
+}
+
 /** A platform on a fresh local data directory (and optionally a copy of the domains), its data clock pinned to TEST_NOW. */
 export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
   const dataDir = tempDir();
@@ -33,16 +43,6 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Reference files from ../shared: skip loudly when absent, fail under CI (where they must be present).
- */
-export function sharedSpecsAvailable(what: string): boolean {
-  if (fs.existsSync(SHARED)) return true;
-  if (process.env.CI) throw new Error(`${SHARED} is missing: ${what} cannot be checked, and CI must check it`);
-  console.warn(`\n\n!!! SKIPPING ${what}: ${SHARED} is absent !!!\n\n`);
-  return false;
 }
 
 /**

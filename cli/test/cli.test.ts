@@ -3,14 +3,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
-import { tempDir } from '../../test/helpers.js';
+import { childEnv, tempDir } from '../../test/helpers.js';
 
 const exec = promisify(execFile);
 const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
 
 async function mesh(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent', ...env }, maxBuffer: 20 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: childEnv(env), maxBuffer: 20 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -49,7 +49,7 @@ describe('mesh CLI', () => {
     expect(payload).toMatchObject({ role: 'sales-owner', sub: 'ana' });
     const bad = await mesh(['token', '--role', 'intern']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/unknown role "intern" \(known: admin, analyst, ml-engineer, campaigns-owner/);
+    expect(bad.stderr).toMatch(/unknown role "intern" \(known: admin, analyst, ml-engineer, operator, campaigns-owner/);
   });
 
   it('fails with a clear message and a non-zero code on bad input', async () => {

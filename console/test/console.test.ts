@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
+import { childEnv } from '../../test/helpers.js';
 import type { Browser, Page } from 'playwright-core';
 import { buildConsole, startConsoleDemo, launchBrowser, chromiumAvailable, signIn, runPlayground, stopSubgraph, CHROMIUM, type ConsoleDemo } from './harness.js';
 import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
@@ -11,7 +12,7 @@ import type { CostReport } from '../../observability/cost.js';
 
 const exec = promisify(execFile);
 async function mesh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...args], { env: { ...process.env, MESH_LOG_LEVEL: 'silent' } }).then(
+  return exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...args], { env: childEnv() }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
@@ -127,9 +128,12 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     expect(await page.getByTestId('schema-sales').textContent()).toMatch(/^sales \d+\.\d+\.\d+/);
     expect(await page.locator('.checks').first().textContent()).toMatch(/PASSED.*composition/s);
 
+    // Cost is for operators and domain owners: an analyst is refused, an admin sees every domain.
+    expect((await fetch(`${demo.mesh.gateway.url}/console/api/cost`, { headers: { authorization: `Bearer ${await demo.token('analyst')}` } })).status).toBe(403);
+    await signIn(page, demo.mesh.gateway.url, await demo.token('admin'));
     await page.goto(`${demo.mesh.gateway.url}/console/#/cost`);
     const total = (await page.getByTestId('cost-total-sales').textContent())!;
-    const cost = await api<CostReport>('/console/api/cost');
+    const cost = await api<CostReport>('/console/api/cost', 'admin');
     expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toPrecision(3)}`);
     await page.locator('.chart canvas').first().waitFor();
     // The query load behind the playground's request: calls to sales and the DuckDB time sales reported for them.

@@ -82,6 +82,9 @@ export async function runPlayground(page: Page, gatewayUrl: string, customer: st
 /** Opens the console and signs in by pasting the token, as a user would. */
 export async function signIn(page: Page, gatewayUrl: string, token: string): Promise<void> {
   await page.goto(`${gatewayUrl}/console/`);
+  // Signed in already (as another role): sign out first, as a user would.
+  const signOut = page.getByRole('button', { name: 'Sign out' });
+  if (await signOut.isVisible()) await signOut.click();
   await page.locator('#token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('role').waitFor();

@@ -5,6 +5,7 @@ import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
 import { featureComputeEvent, featureInputs } from '../lineage.js';
+import { asOfSelect, loadKnownAt } from './asOf.js';
 
 const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
 
@@ -37,13 +38,22 @@ interface CuratedInputs {
   createdAt: string;
 }
 
-async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInputs> {
+/**
+ * Every domain's current curated data as `<domain>.<dataset>` views and `as_of()` as its extraction time. With `at`, the
+ * data as it was known at that time instead (rows and values dated by each contract's knownAt, see asOf.ts), and
+ * `as_of()` = `at`: what a view computed then would have seen.
+ */
+async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise<CuratedInputs> {
   await duck.run(`SET TimeZone = 'UTC'`);
   const versions: string[] = [];
   const datasets: CuratedInputs['datasets'] = [];
   let createdAt = new Date(0).toISOString();
   let asOf = new Date(0).toISOString();
-  for (const d of listDomains(platform.config.domainsDir)) {
+  const domains = listDomains(platform.config.domainsDir);
+  const known = at ? loadKnownAt(domains) : undefined;
+  // As-of views refer to each other (a touch's conversion to its order): every view exists before any is made as-of.
+  const asOfViews: string[] = [];
+  for (const d of domains) {
     const m = await currentManifest(platform, d.name);
     if (!m) continue;
     versions.push(`${m.domain}:${m.runId}`);
@@ -51,13 +61,38 @@ async function attachCurated(duck: Duck, platform: Platform): Promise<CuratedInp
     if (m.asOf > asOf) asOf = m.asOf;
     await duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
     for (const ds of Object.values(m.datasets)) {
-      datasets.push({ domain: m.domain, dataset: ds.name, columns: ds.columns.map((c) => c.name) });
-      await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(await platform.store.localPath(ds.key))})`);
+      const columns = ds.columns.map((c) => c.name);
+      datasets.push({ domain: m.domain, dataset: ds.name, columns });
+      const source = `read_parquet(${sqlString(await platform.store.localPath(ds.key))})`;
+      await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}`);
+      if (at) asOfViews.push(`CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ${asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at)}`);
     }
   }
+  for (const statement of asOfViews) await duck.run(statement);
   // as_of(): the extraction time of the newest curated data; snapshot spines end there.
-  await duck.run(`CREATE MACRO as_of() AS ${ts(asOf)}`);
+  await duck.run(`CREATE MACRO as_of() AS ${ts(at ? at.toISOString() : asOf)}`);
   return { versions, createdAt, datasets };
+}
+
+/**
+ * A view's rows at event time `at`, computed over the curated data as it was known at `at`: what a point-in-time-correct
+ * view must have stored for that snapshot. The as-of proof compares the two.
+ */
+export async function featureRowsAsOf(platform: Platform, view: ViewVersion, at: Date): Promise<Record<string, unknown>[]> {
+  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+  try {
+    await attachCurated(duck, platform, at);
+    return await duck.all(`SELECT * FROM (${typedSelect(view, `(${view.sql})`)}) WHERE event_timestamp = ${ts(at.toISOString())}`);
+  } finally {
+    duck.close();
+  }
+}
+
+/** The view's rows with keys as text and every feature cast to its declared type (what the offline table stores). */
+function typedSelect(view: ViewVersion, relation: string): string {
+  const keys = view.joinKeys.map(id);
+  const casts = view.features.map((f) => `CAST(${id(f.name)} AS ${FEATURE_TYPES[f.dtype]}) AS ${id(f.name)}`);
+  return `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, ${casts.join(', ')} FROM ${relation} WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
 }
 
 async function computeView(duck: Duck, platform: Platform, view: ViewVersion, inputs: CuratedInputs): Promise<OfflineManifest> {
@@ -90,10 +125,8 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
       layer: 'quarantine',
     });
   }
-  let select: string;
   try {
-    const casts = view.features.map((f) => `CAST(${id(f.name)} AS ${FEATURE_TYPES[f.dtype]}) AS ${id(f.name)}`);
-    select = `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, ${casts.join(', ')}, ${ts(inputs.createdAt)} AS created_timestamp FROM ${id(table)} WHERE ${valid} ORDER BY ${keys.join(', ')}, event_timestamp`;
+    const select = `SELECT *, ${ts(inputs.createdAt)} AS created_timestamp FROM (${typedSelect(view, id(table))}) ORDER BY ${keys.join(', ')}, event_timestamp`;
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(`${table}_typed`)} AS ${select}`);
   } catch (err) {
     throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: a feature does not cast to its declared type: ${(err as Error).message}`, { view: tableId(view) });

@@ -11,7 +11,12 @@ import { isMeshError } from '../../platform/errors.js';
 import { loadContract, odcsErrors } from '../contracts/load.js';
 import { EXPECTATIONS } from '../quality/engine.js';
 import type { DataContract, QualityRule } from '../contracts/types.js';
-import { SHARED, sharedSpecsAvailable, tempDir } from '../../test/helpers.js';
+import { REPO_ROOT } from '../../platform/config.js';
+import { tempDir } from '../../test/helpers.js';
+
+/** Public specs vendored for tests (test/specs.test.ts holds them equal to ../shared where it is present). */
+const SPECS = path.join(REPO_ROOT, 'test', 'specs');
+const ODCS_SCHEMA = new URL('../contracts/odcs-json-schema-v3.1.0.json', import.meta.url);
 import { loadPipeline } from '../../jobs/pipeline/spec.js';
 
 const domains = listDomains(loadConfig({}).domainsDir);
@@ -26,8 +31,7 @@ describe('data contracts', () => {
     const contract = loadContract(d.contractFile, d.name);
     expect(contract.domain).toBe(d.name);
     loadPipeline(d, contract);
-    if (!sharedSpecsAvailable('ODCS validation against ../shared/specs/odcs')) return;
-    const schema = JSON.parse(fs.readFileSync(path.join(SHARED, 'specs/odcs/odcs-json-schema-v3.1.0.json'), 'utf8'));
+    const schema = JSON.parse(fs.readFileSync(ODCS_SCHEMA, 'utf8'));
     const ajv = new Ajv2019({ allErrors: true, strict: false });
     const validate = ajv.compile(schema);
     const ok = validate(parse(fs.readFileSync(d.contractFile, 'utf8')));
@@ -35,15 +39,8 @@ describe('data contracts', () => {
     expect(ok).toBe(true);
   });
 
-  it('the vendored ODCS schema is the published one, unchanged', () => {
-    if (!sharedSpecsAvailable('the vendored ODCS schema')) return;
-    const vendored = fs.readFileSync(new URL('../contracts/odcs-json-schema-v3.1.0.json', import.meta.url), 'utf8');
-    expect(vendored).toBe(fs.readFileSync(path.join(SHARED, 'specs/odcs/odcs-json-schema-v3.1.0.json'), 'utf8'));
-  });
-
   it('the full ODCS example contract is valid, and a broken one is rejected with the paths that are wrong', () => {
-    if (!sharedSpecsAvailable('the ODCS example contract')) return;
-    expect(odcsErrors(parse(fs.readFileSync(path.join(SHARED, 'specs/odcs/full-example.odcs.yaml'), 'utf8')))).toEqual([]);
+    expect(odcsErrors(parse(fs.readFileSync(path.join(SPECS, 'odcs/full-example.odcs.yaml'), 'utf8')))).toEqual([]);
     const dir = tempDir();
     const file = path.join(dir, 'contract.odcs.yaml');
     const broken = parse(fs.readFileSync(domains[0]!.contractFile, 'utf8')) as Record<string, unknown>;
@@ -75,13 +72,12 @@ describe('data contracts', () => {
     const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
     expect(ge.length).toBeGreaterThan(10);
     for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
-    if (!sharedSpecsAvailable('Great Expectations kwargs validation')) return;
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     for (const { r, column } of ge) {
       const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
       const schemaName = impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') + '.json';
-      const schema = JSON.parse(fs.readFileSync(path.join(SHARED, 'specs/great-expectations', schemaName), 'utf8'));
+      const schema = JSON.parse(fs.readFileSync(path.join(SPECS, 'great-expectations', schemaName), 'utf8'));
       const validate = ajv.compile(schema);
       const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
       expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({ rule: impl.type, ok: true, errors: [] });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
+import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
 import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, Masker, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 import { fingerprint, loadSource, type LoadedSource } from './load.js';
@@ -71,6 +71,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       progress?.done(`${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`, acc.in, 'records');
     }
     record.inputFingerprint = fingerprint(loaded.map((l) => ({ source: l.spec.name, files: l.load.files })));
+    faultPoint(config, 'after-staging');
 
     progress?.step(`${domain.name}: building curated datasets`);
     for (const ds of pipeline.datasets) {
@@ -97,7 +98,10 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
         { domain: domain.name, failed: broken },
       );
     }
-    for (const object of contract.schema) record.datasets.push(await publishDataset(duck, platform, domain.name, contract, object, masker, tmpDir));
+    for (const object of contract.schema) {
+      record.datasets.push(await publishDataset(duck, platform, domain.name, contract, object, masker, tmpDir));
+      faultPoint(config, `after-dataset:${object.name}`);
+    }
     const manifest: CuratedManifest = {
       domain: domain.name,
       dataProduct: contract.dataProduct,
@@ -109,7 +113,9 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       inputFingerprint: record.inputFingerprint,
       datasets: Object.fromEntries(record.datasets.map((d) => [d.name, d])),
     };
+    faultPoint(config, 'before-manifest');
     await putJson(store, curatedManifestKey(domain.name), manifest, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'curated' });
+    faultPoint(config, 'after-manifest');
     record.status = 'succeeded';
     platform.log.info({ domain: domain.name, runId, datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, key: d.key })) }, 'curated version published');
     progress?.done(`${domain.name}: published ${record.datasets.map((d) => `${d.name} (${d.rows})`).join(', ')}`);

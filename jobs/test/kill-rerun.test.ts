@@ -7,55 +7,75 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { selectDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../generate/index.js';
 import { currentManifest } from '../../products/readers.js';
+import { curatedManifestKey } from '../../products/keys.js';
 import { runDomainPipeline } from '../pipeline/run.js';
-import { tempDir, testPlatform } from '../../test/helpers.js';
+import { childEnv, tempDir, testPlatform } from '../../test/helpers.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
 import type { MeshPlatform } from '../../lineage/index.js';
 
 const OPTIONS = { scale: 0.5, seed: 5, days: 60, end: '2026-11-01T00:00:00.000Z' };
+/** Later data of the same marketplace: a different version to publish over the first. */
+const NEXT = { ...OPTIONS, days: 61, end: '2026-11-02T00:00:00.000Z' };
 const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
 
-function meshRun(dataDir: string, killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+/** `mesh run sales` in its own process; with a fault point, the process kills itself there. */
+function meshRun(dataDir: string, faultPoint?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'sales'], { env: { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
+    const child = spawn(process.execPath, [BIN, 'run', 'sales', '--no-features'], { env: childEnv({ MESH_DATA_DIR: dataDir, ...(faultPoint ? { MESH_FAULT_POINT: faultPoint } : {}) }), stdio: 'ignore' });
+    child.on('exit', (code, signal) => resolve({ code, signal }));
   });
 }
 
-/** Whatever the manifest names must exist in full: readers never see a partial version. */
-async function assertConsistent(platform: MeshPlatform): Promise<void> {
+/** The current version: present, and everything it names exists in full (readers never see a partial version). */
+async function consistentVersion(platform: MeshPlatform): Promise<string> {
   const m = await currentManifest(platform, 'sales');
-  if (!m) return;
+  if (!m) throw new Error('no current version: the previous one was lost');
   for (const d of Object.values(m.datasets)) {
-    const body = await platform.store.get(d.key);
-    expect(createHash('sha256').update(body).digest('hex')).toBe(d.sha256);
+    const body = await platform.store.tryGet(d.key);
+    if (!body) throw new Error(`the current version names ${d.key}, which does not exist`);
+    if (createHash('sha256').update(body).digest('hex') !== d.sha256) throw new Error(`${d.key} does not hold what the manifest says`);
   }
+  return m.runId;
 }
 
+const FAULTS = ['after-staging', 'after-dataset:customers', 'after-dataset:orders', 'after-dataset:order_items', 'after-dataset:returns', 'before-manifest', 'after-manifest'];
+
 describe('kill and rerun', () => {
-  it('a pipeline killed at any point leaves a consistent store, and a rerun completes with identical data', async () => {
+  it('killed at every fault point on top of a different published version: the previous version stays current until the new manifest lands, and a rerun completes', async () => {
+    // What the new data must publish, from an undisturbed run.
     const reference = testPlatform();
-    await generateMarketplace(reference.store, OPTIONS);
+    await generateMarketplace(reference.store, NEXT);
     const expected = await runDomainPipeline(reference, selectDomains(reference.config.domainsDir, ['sales'])[0]!);
 
+    // A published version of other data, then the new data arrives.
     const victim = testPlatform();
     await generateMarketplace(victim.store, OPTIONS);
-    let killed = 0;
-    for (const ms of [300, 700, 1100, 1500, 1900, 2300, 2700, 3200]) {
-      const { signal } = await meshRun(victim.config.dataDir, ms);
-      if (signal === 'SIGKILL') killed++;
-      await assertConsistent(victim);
+    const previous = (await runDomainPipeline(victim, selectDomains(victim.config.domainsDir, ['sales'])[0]!)).runId;
+    await generateMarketplace(victim.store, NEXT);
+
+    for (const point of FAULTS) {
+      const { signal } = await meshRun(victim.config.dataDir, point);
+      expect(signal, point).toBe('SIGKILL');
+      const current = await consistentVersion(victim);
+      if (point === 'after-manifest') expect(current, point).not.toBe(previous);
+      else expect(current, point).toBe(previous);
     }
-    expect(killed).toBeGreaterThanOrEqual(4);
     const { code } = await meshRun(victim.config.dataDir);
     expect(code).toBe(0);
+    await consistentVersion(victim);
     const m = await currentManifest(victim, 'sales');
     expect(Object.values(m!.datasets).map((d) => [d.name, d.sha256])).toEqual(expected.datasets.map((d) => [d.name, d.sha256]));
-    await assertConsistent(victim);
+  });
+
+  it('the check catches the wrong order: a manifest written before its data is found inconsistent', async () => {
+    const victim = testPlatform();
+    await generateMarketplace(victim.store, OPTIONS);
+    await runDomainPipeline(victim, selectDomains(victim.config.domainsDir, ['sales'])[0]!);
+    // As a run that wrote the manifest first and died before the Parquet would leave it.
+    const m = (await currentManifest(victim, 'sales'))!;
+    const orders = m.datasets.orders!;
+    await victim.store.put(curatedManifestKey('sales'), JSON.stringify({ ...m, datasets: { ...m.datasets, orders: { ...orders, key: orders.key.replace(/[^/]+$/, 'not-yet-written.parquet') } } }));
+    await expect(consistentVersion(victim)).rejects.toThrow(/names .*not-yet-written\.parquet, which does not exist/);
   });
 });
 

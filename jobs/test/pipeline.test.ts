@@ -15,6 +15,7 @@ import { curatedDatasetPath, currentManifest, recentRuns } from '../../products/
 import { runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../../products/types.js';
 import { queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
+import { eventsIn, openLineageValidator } from '../../lineage/test/validate.js';
 
 const OPTIONS = { scale: 0.5, seed: 11, days: 75, end: '2026-11-01T00:00:00.000Z' };
 
@@ -143,7 +144,7 @@ function editedDomains(edit: (dir: string) => void): MeshPlatform {
   const dir = tempDir('domains-');
   fs.cpSync(platform.config.domainsDir, dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   edit(dir);
-  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: platform.config.dataDir, MESH_DOMAINS_DIR: dir, MESH_LOG_LEVEL: 'silent' }), platform.store);
+  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: platform.config.dataDir, MESH_DOMAINS_DIR: dir, MESH_LOG_LEVEL: 'silent', MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl') }), platform.store);
 }
 
 function editContract(dir: string, domain: string, change: (c: Record<string, any>) => void): void {
@@ -163,6 +164,13 @@ describe('the quality gate', () => {
     const err = await runDomainPipeline(edited, catalog).catch((e: unknown) => e);
     expect(isMeshError(err, 'QUALITY_GATE_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/absurd volume/);
+    // The failed run's OpenLineage events: START, then FAIL with the error facet naming the rule, both valid.
+    await edited.lineage.emitter.flush();
+    const events = eventsIn(edited.config.lineage.file!).filter((e) => e.job.name === 'pipeline.catalog');
+    expect(events.map((e) => e.eventType)).toEqual(['START', 'FAIL']);
+    expect((events[1]!.run.facets!.errorMessage as unknown as { message: string }).message).toMatch(/absurd volume/);
+    const validate = openLineageValidator();
+    expect(events.flatMap(validate)).toEqual([]);
     expect(await currentManifest(platform, 'catalog')).toEqual(before);
     const [last] = await recentRuns(platform, 'catalog', 1);
     expect(last).toMatchObject({ status: 'failed', error: { code: 'QUALITY_GATE_FAILED' } });

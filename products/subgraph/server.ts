@@ -57,6 +57,7 @@ export async function serveSubgraph<C extends { identity: Identity }>(platform: 
       ...o.routes,
     },
     o.port,
+    { log: platform.log },
   );
   return {
     ...listening,

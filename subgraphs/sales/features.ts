@@ -14,8 +14,8 @@ export default defineFeatures({
       tags: { team: 'sales', cadence: 'daily' },
       sql: 'features/customer_orders.sql',
       features: [
-        { name: 'total_purchases_30d', dtype: 'Int64', description: 'Orders placed and not cancelled in the last 30 days' },
-        { name: 'num_transactions_7d', dtype: 'Int64', description: 'Orders placed and not cancelled in the last 7 days' },
+        { name: 'total_purchases_30d', dtype: 'Int64', description: 'Orders placed in the last 30 days and not cancelled before the snapshot' },
+        { name: 'num_transactions_7d', dtype: 'Int64', description: 'Orders placed in the last 7 days and not cancelled before the snapshot' },
         { name: 'avg_order_value_90d', dtype: 'Float64', description: 'Mean order total in EUR over the last 90 days (null without orders)' },
         { name: 'total_spend_90d', dtype: 'Float64', description: 'Sum of order totals in EUR over the last 90 days' },
         { name: 'return_rate_90d', dtype: 'Float64', description: 'Units returned / units bought over the last 90 days' },

@@ -1,14 +1,23 @@
--- One row per customer and day; a touch counts from the snapshot after it. Customers come from sales.
+-- One row per customer and day; a touch counts from the snapshot after it, its conversion from the snapshot after the
+-- attributed order. Customers come from sales.
 WITH days AS (
   SELECT unnest(generate_series(date_trunc('day', (SELECT min(touched_at) FROM campaigns.campaign_touches)) + INTERVAL 1 DAY, date_trunc('day', as_of()), INTERVAL 1 DAY)) AS day
 ),
 grid AS (
   SELECT c.customer_id, d.day FROM sales.customers c JOIN days d ON d.day > coalesce(c.signup_date::TIMESTAMP, TIMESTAMP '1970-01-01')
 ),
-daily AS (
-  SELECT customer_id, date_trunc('day', touched_at) + INTERVAL 1 DAY AS day,
-    count(*) AS touches, count(*) FILTER (WHERE converted) AS conversions, max(touched_at) AS last_touched_at
+touched AS (
+  SELECT customer_id, date_trunc('day', touched_at) + INTERVAL 1 DAY AS day, count(*) AS touches, max(touched_at) AS last_touched_at
   FROM campaigns.campaign_touches GROUP BY ALL
+),
+-- A conversion is known when its attributed order is placed, not when the touch happened.
+converted AS (
+  SELECT t.customer_id, date_trunc('day', o.placed_at) + INTERVAL 1 DAY AS day, count(*) AS conversions
+  FROM campaigns.campaign_touches t JOIN sales.orders o USING (order_id) WHERE t.converted GROUP BY ALL
+),
+daily AS (
+  SELECT customer_id, day, coalesce(t.touches, 0) AS touches, coalesce(c.conversions, 0) AS conversions, t.last_touched_at
+  FROM touched t FULL JOIN converted c USING (customer_id, day)
 )
 SELECT
   g.customer_id,

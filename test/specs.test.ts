@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../platform/config.js';
+
+/**
+ * The public specification files tests validate against are vendored here (test/specs/, and the ODCS schema governance
+ * loads at run time), so the suite runs where ../shared is not laid out (a forge's CI). Where it is, they must be the
+ * same files, unchanged.
+ */
+const SHARED = path.resolve(REPO_ROOT, '..', 'shared', 'specs');
+const VENDORED = path.join(REPO_ROOT, 'test', 'specs');
+
+const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+
+describe('vendored specifications', () => {
+  it('equal the reference copies in ../shared/specs', (ctx) => {
+    if (!fs.existsSync(SHARED)) {
+      console.warn(`\n\n!!! SKIPPING the comparison of vendored specs: ${SHARED} is absent !!!\n\n`);
+      return ctx.skip();
+    }
+    const wanted = files(VENDORED);
+    expect(wanted.length).toBeGreaterThan(40);
+    for (const f of wanted) expect(fs.readFileSync(path.join(VENDORED, f), 'utf8'), f).toBe(fs.readFileSync(path.join(SHARED, f), 'utf8'));
+    const odcs = fs.readFileSync(path.join(REPO_ROOT, 'governance', 'contracts', 'odcs-json-schema-v3.1.0.json'), 'utf8');
+    expect(odcs).toBe(fs.readFileSync(path.join(SHARED, 'odcs', 'odcs-json-schema-v3.1.0.json'), 'utf8'));
+  });
+});
