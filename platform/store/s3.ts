@@ -143,9 +143,14 @@ export class S3ObjectStore implements ObjectStore {
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomUUID()}.part`;
     const res = await this.send(key, () => this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })));
-    await pipeline(res.Body as Readable, createWriteStream(tmp));
-    await fs.rename(tmp, target);
-    await fs.writeFile(etagFile, meta.etag);
+    try {
+      await pipeline(res.Body as Readable, createWriteStream(tmp));
+      await fs.rename(tmp, target);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    // The ETag of the bytes downloaded, not of the head before: the object may have been replaced in between.
+    await fs.writeFile(etagFile, stripQuotes(res.ETag) || meta.etag);
     return target;
   }
 
@@ -175,10 +180,28 @@ function isMissing(err: unknown): boolean {
   return err instanceof NoSuchKey || err instanceof NotFound || (err as { name?: string })?.name === 'NotFound' || (err as { name?: string })?.name === 'NoSuchKey';
 }
 
+/** What an S3 error means for whoever runs the mesh, by its S3 error code; the SDK has already retried what it could. */
+const MEANINGS: Record<string, string> = {
+  NoSuchBucket: 'the bucket does not exist (MESH_S3_BUCKET)',
+  AccessDenied: 'access denied: the credentials may not do this on the bucket',
+  InvalidAccessKeyId: 'the access key is unknown to the server (AWS_ACCESS_KEY_ID)',
+  SignatureDoesNotMatch: 'the secret key does not match the access key (AWS_SECRET_ACCESS_KEY)',
+  SlowDown: 'the server is throttling requests',
+};
+
 function storeError(key: string, err: unknown): MeshError {
   if (err instanceof MeshError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new MeshError(ErrorCode.STORE_ERROR, `S3 request for "${key}" failed: ${message}`, { key }, { cause: err });
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+  const s3Code = e.name && e.name !== 'Error' ? e.name : undefined;
+  const meaning = (s3Code && Object.hasOwn(MEANINGS, s3Code) ? MEANINGS[s3Code] : undefined) ?? e.message ?? String(err);
+  const status = e.$metadata?.httpStatusCode;
+  const attempts = e.$metadata?.attempts;
+  return new MeshError(
+    ErrorCode.STORE_ERROR,
+    `S3 request for "${key}" failed: ${meaning}${s3Code ? ` (${s3Code}${status ? `, HTTP ${status}` : ''}${attempts && attempts > 1 ? `, after ${attempts} attempts` : ''})` : ''}`,
+    { key, s3Code, status, attempts },
+    { cause: err },
+  );
 }
 
 function stripQuotes(etag: string | undefined): string {
