@@ -45,6 +45,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Servers a test starts keep real time even when the test runs under faketime (they are not the code under test). */
+function serverEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')));
+}
+
 /**
  * A Redis for tests: REDIS_URL when set (CI starts one), otherwise a private redis-server on a free port. Without either
  * the caller skips loudly; under CI that is a failure.
@@ -58,7 +63,7 @@ export async function redisForTests(): Promise<{ url: string; stop(): Promise<vo
     return undefined;
   }
   const port = await freePort();
-  const child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', env: serverEnv() });
   for (let i = 0; ; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1', () => {
@@ -93,24 +98,24 @@ export async function redisClusterForTests(): Promise<{ urls: string; stop(): Pr
   const dir = tempDir('mesh-redis-cluster-');
   const ports = [await freePort(), await freePort(), await freePort()];
   const children = ports.map((port) =>
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no'], { cwd: dir, stdio: 'ignore' }),
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no'], { cwd: dir, stdio: 'ignore', env: serverEnv() }),
   );
   const stop = async () => {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   };
   for (const port of ports) {
-    for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) {
+    for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', env: serverEnv() }).stdout.trim() !== 'PONG'; i++) {
       if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8' });
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', env: serverEnv() });
   if (create.status !== 0) {
     await stop();
     throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
   }
-  for (let i = 0; !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout); i++) {
+  for (let i = 0; !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8', env: serverEnv() }).stdout); i++) {
     if (i > 200) throw new Error('the Redis cluster did not reach cluster_state:ok');
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -8,7 +8,7 @@ import { listDomains } from '../../platform/domains.js';
 import { signInternalIdentity, IDENTITY_HEADER } from '../../platform/auth.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { SMALL, metricValue, redisForTests, tempDir, testPlatform } from '../../test/helpers.js';
+import { SMALL, metricValue, redisClusterForTests, redisForTests, tempDir, testPlatform } from '../../test/helpers.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
 import { startMesh } from '../../gateway/mesh.js';
 import { applyFeatures, computeFeatures } from '../featureStore.js';
@@ -238,7 +238,16 @@ onlineContract('Redis', async () => {
   redis = await redisForTests();
   return redis && new RedisOnlineStore({ url: redis.url, cluster: false, keyPrefix: `fs:${randomUUID().slice(0, 8)}:` });
 });
-afterAll(async () => redis?.stop());
+let cluster: Awaited<ReturnType<typeof redisClusterForTests>>;
+// The same materialization and serving on a 3-master Redis Cluster (keys of one read span slots on every node).
+onlineContract('Redis Cluster', async () => {
+  cluster = await redisClusterForTests();
+  return cluster && new RedisOnlineStore({ url: cluster.urls, cluster: true, keyPrefix: `fs:${randomUUID().slice(0, 8)}:` });
+});
+afterAll(async () => {
+  await redis?.stop();
+  await cluster?.stop();
+});
 
 describe('features beside domain data through the gateway', () => {
   it('an analyst gets masked PII and online features of the same customer in one request, one fetch per subgraph', async () => {
