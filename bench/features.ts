@@ -180,7 +180,7 @@ await saveModel(platform.store, {
   metrics: {} as never,
   split: {} as never,
 });
-const identity = await signInternalIdentity({ sub: 'bench', role: 'ml-engineer' }, platform.config.auth);
+const identity = await signInternalIdentity({ sub: 'bench', role: 'ml-engineer' }, platform.config.auth, 'features');
 const entitiesQuery = (selection: string) => `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { ${selection} } } }`;
 const viaGraph = (selection: string, n: number) => async () => {
   const res = await fetch(`${serverUrl}/graphql`, {

@@ -62,14 +62,14 @@ const customers = (await duck.all<{ id: string }>(`SELECT customer_id AS id FROM
 duck.close();
 
 // The baseline: plain @apollo/gateway, same supergraph and subgraphs (which need the gateway identity to answer).
-const internal = await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth);
+const internal = Object.fromEntries(await Promise.all(domains.map(async (d) => [d.name, await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, d.name)] as const)));
 const plain = new ApolloServer({
   gateway: new ApolloGateway({
     supergraphSdl: fs.readFileSync(mesh.supergraphFile, 'utf8'),
-    buildService: ({ url }) =>
+    buildService: ({ name, url }) =>
       new RemoteGraphQLDataSource({
         url,
-        willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal),
+        willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal[name]!),
       }),
   }),
 });

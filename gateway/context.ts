@@ -3,16 +3,23 @@ import { authenticateBearer, type MeshConfig, type Identity } from '../platform/
 
 export interface GatewayContext {
   identity: Identity;
-  /** The identity signed for subgraphs, made once per request. */
-  identityToken?: string;
+  /** The identity signed for each subgraph, made once per request and subgraph. */
+  identityTokens?: Record<string, string>;
   client: string;
   stats: { duckdbQueries: number; subgraphFetches: Record<string, number> };
 }
 
 /** Who is calling: a verified bearer token with a role the policy knows (401 / 403 otherwise), or admin in open mode. */
 export async function gatewayContext(req: IncomingMessage, auth: MeshConfig['auth'], roles: string[], open: boolean): Promise<GatewayContext> {
-  const client = String(req.headers['apollographql-client-name'] ?? req.headers['x-client-name'] ?? 'unknown');
+  const client = clientName(req.headers['apollographql-client-name'] ?? req.headers['x-client-name']);
   const stats = { duckdbQueries: 0, subgraphFetches: {} };
   if (open) return { identity: { sub: 'open-mode', role: 'admin' }, client, stats };
   return { identity: await authenticateBearer(req.headers.authorization, auth, roles), client, stats };
+}
+
+/** The client's own name for itself, cleaned and cut to 64 characters: it is stored with usage and lineage. */
+export function clientName(header: string | string[] | undefined): string {
+  const raw = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!raw) return 'unknown';
+  return raw.replace(/[^A-Za-z0-9_.:@/-]/g, '_').slice(0, 64);
 }

@@ -23,22 +23,28 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly auth: MeshConfig['auth'],
     dedup: boolean,
     private readonly observer?: FetchObserver,
+    timeoutMs = 10_000,
   ) {
-    const base = dedup ? dedupingFetcher() : undefined;
+    const base = deadlineFetcher(dedup ? dedupingFetcher() : undefined, timeoutMs);
     super({ url, fetcher: observer ? timedFetcher(name, base, observer) : base });
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     if (!context?.identity) return;
-    context.identityToken ??= await signInternalIdentity(context.identity, this.auth);
-    request.http?.headers.set(IDENTITY_HEADER, context.identityToken);
+    // Signed once per request and subgraph: each identity is good for its own subgraph only.
+    const tokens = (context.identityTokens ??= {});
+    tokens[this.name] ??= await signInternalIdentity(context.identity, this.auth, this.name);
+    request.http?.headers.set(IDENTITY_HEADER, tokens[this.name]);
   }
 
   /** Network and HTTP failures name the subgraph, so a partial answer says what is missing and why. */
   override didEncounterError(error: Error, _req: unknown, response?: { status: number }): never {
     if (error instanceof GraphQLError && error.extensions.subgraph) throw error;
     const unavailable = response === undefined;
-    throw new GraphQLError(unavailable ? `subgraph "${this.name}" is unavailable: ${error.message}` : `subgraph "${this.name}" failed: ${error.message}`, {
+    if (unavailable && /timeout|aborted/i.test(`${error.name} ${error.message}`)) {
+      throw new GraphQLError(`subgraph "${this.name}" did not answer in time`, { originalError: error, extensions: { code: ErrorCode.GATEWAY_TIMEOUT, subgraph: this.name } });
+    }
+    throw new GraphQLError(unavailable ? `subgraph "${this.name}" is unavailable` : `subgraph "${this.name}" failed (HTTP ${response.status})`, {
       originalError: error,
       extensions: { code: unavailable ? ErrorCode.SUBGRAPH_UNAVAILABLE : ErrorCode.SUBGRAPH_ERROR, subgraph: this.name, ...(response ? { http: { status: response.status } } : {}) },
     });
@@ -54,6 +60,15 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
     return response;
   }
+}
+
+/** A subgraph call that has not answered within `ms` is abandoned: the request gets partial data and GATEWAY_TIMEOUT. */
+function deadlineFetcher(base: Fetcher | undefined, ms: number): Fetcher {
+  const call = (base ?? fetch) as unknown as (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
+  return (async (url: string, init: { signal?: AbortSignal }) => {
+    const deadline = AbortSignal.timeout(ms);
+    return call(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  }) as unknown as Fetcher;
 }
 
 /** Times every call and classifies it: a network failure or an HTTP 5xx counts against the subgraph. */

@@ -55,17 +55,24 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const onLoad = (sdl: string) => {
     state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
   };
-  const metrics = new Metrics('gateway');
+  const metrics = new Metrics('gateway', { allowedClients: platform.config.metrics.clients });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
     buildService: ({ name, url }) =>
-      new MeshDataSource(name, url!, platform.config.auth, options.dedup ?? true, {
-        fetched: (subgraph, seconds, ok) => {
-          metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
-          metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+      new MeshDataSource(
+        name,
+        url!,
+        platform.config.auth,
+        options.dedup ?? true,
+        {
+          fetched: (subgraph, seconds, ok) => {
+            metrics.subgraphFetches.inc({ subgraph, outcome: ok ? 'ok' : 'error' });
+            metrics.subgraphFetchDuration.observe({ subgraph }, seconds);
+          },
+          duckdb: (subgraph, seconds) => metrics.subgraphDuckdbSeconds.inc({ subgraph }, seconds),
         },
-        duckdb: (subgraph, seconds) => metrics.subgraphDuckdbSeconds.inc({ subgraph }, seconds),
-      }),
+        platform.config.timeouts.subgraphMs,
+      ),
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     state.schema = apiSchema;
@@ -74,18 +81,18 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const governance: Governance | undefined = options.ungoverned
     ? undefined
     : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config))) };
-  const { plugins, validationRules } = gatewayPlugins({ metrics, production, state, governance });
-  const server = new ApolloServer({ gateway, introspection: !production, includeStacktraceInErrorResponses: false, validationRules, plugins });
+  const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance });
+  const server = new ApolloServer({ gateway, introspection: !production, includeStacktraceInErrorResponses: false, validationRules, parseOptions, plugins });
   await server.start();
   const open = options.open === true || options.ungoverned === true;
   const context = (req: IncomingMessage) => gatewayContext(req, platform.config.auth, roles, open);
   const listening = await listen(
     {
-      '/graphql': graphqlRoute(server, context),
+      '/graphql': graphqlRoute(server, context, undefined, { maxBodyBytes: platform.config.maxBodyBytes, deadlineMs: platform.config.timeouts.requestMs }),
       ...options.routes?.({ ...observation, identify: async (req) => (await context(req)).identity }),
       '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
       // Batch jobs have ended before any scrape: their last runs are exposed here.
-      '/metrics': metrics.route(() => jobMetricsText(platform.store)),
+      '/metrics': metrics.route(() => jobMetricsText(platform.store), platform.config.metrics.token),
     },
     options.port,
     { log: platform.log },

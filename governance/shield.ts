@@ -3,7 +3,7 @@ import { shield, rule, allow, type IRule, type IRules } from 'graphql-shield';
 import { ErrorCode } from '../platform/index.js';
 import { applyMiddleware } from 'graphql-middleware';
 import type { PiiGuard } from '../products/index.js';
-import { loadRoles, piiAccess, type RolePolicy } from './access.js';
+import { knownRoles, loadRoles, piiAccess, type RolePolicy } from './access.js';
 
 /** A field annotated `@pii(kind: …)` in a schema, and the kind of personal data it holds. */
 export interface PiiField {
@@ -46,9 +46,11 @@ export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePol
   return shield(rules as IRules, { fallbackRule: allow, allowExternalErrors: true });
 }
 
-/** The subgraph runtime's PII port, implemented from the role policy: who sees a domain's PII in clear, and the shield for the rest. */
-export function piiGuard(policy: RolePolicy = loadRoles()): PiiGuard {
+/** The subgraph runtime's PII port, implemented from the role policy: who is known, who sees a domain's PII in clear, and the shield for the rest. */
+export function piiGuard(domains: string[], policy: RolePolicy = loadRoles()): PiiGuard {
+  const roles = new Set(knownRoles(policy, domains));
   return {
+    knows: (role) => roles.has(role),
     clear: (role, domain) => piiAccess(policy, role, domain) === 'clear',
     protect: (schema, domain) => applyMiddleware(schema, piiShield(schema, domain, policy)),
   };

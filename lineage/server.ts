@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { MeshPlatform } from './meshPlatform.js';
-import { Metrics, type Listening } from '../platform/index.js';
+import { Metrics, listDomains, type Listening } from '../platform/index.js';
+import { knownRoles, loadRoles } from '../governance/index.js';
 import { serveSubgraph } from '../products/index.js';
 import { dataProducts } from './catalog.js';
 import type { LineageGraph, LineageNode } from './graph.js';
@@ -19,6 +20,7 @@ export interface RunningMetadataServer extends Listening {
 export async function startMetadataServer(platform: MeshPlatform, options: { port: number }): Promise<RunningMetadataServer> {
   const sdl = fs.readFileSync(SCHEMA, 'utf8');
   const graph = platform.lineage.graph;
+  const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
   const resolvers = {
     Query: {
       dataProducts: () => dataProducts(platform),
@@ -38,6 +40,7 @@ export async function startMetadataServer(platform: MeshPlatform, options: { por
     port: options.port,
     metrics: new Metrics('metadata'),
     context: (identity) => ({ identity }),
+    knownRole: (role) => roles.includes(role),
   });
   return {
     ...listening,

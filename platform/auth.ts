@@ -15,11 +15,14 @@ type AuthConfig = MeshConfig['auth'];
 const encoder = new TextEncoder();
 let jwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
-/** Verifies a user's bearer token: HS256 with the shared secret, or RS256/ES256 against a JWKS. */
+/**
+ * Verifies a user's bearer token: HS256 with the shared secret, or RS256/ES256 against a JWKS. It must expire (`exp`),
+ * and live no longer than the configured maximum: a token without an end, or good for a century, is refused.
+ */
 export async function verifyUserToken(token: string, auth: AuthConfig): Promise<Identity> {
   let payload: JWTPayload;
   try {
-    const options = { issuer: auth.issuer, audience: auth.audience };
+    const options = { issuer: auth.issuer, audience: auth.audience, requiredClaims: ['exp'] };
     if (auth.jwksUrl) {
       if (jwks?.url !== auth.jwksUrl) jwks = { url: auth.jwksUrl, set: createRemoteJWKSet(new URL(auth.jwksUrl)) };
       payload = (await jwtVerify(token, jwks.set, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
@@ -29,6 +32,8 @@ export async function verifyUserToken(token: string, auth: AuthConfig): Promise<
   } catch (err) {
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: ${(err as Error).message}`);
   }
+  const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
+  if (lifetime > auth.maxLifetimeSeconds) throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: it lives ${lifetime} s, over the ${auth.maxLifetimeSeconds} s allowed (MESH_JWT_MAX_LIFETIME)`);
   return identityFrom(payload);
 }
 
@@ -46,20 +51,37 @@ export async function signUserToken(identity: Identity, auth: AuthConfig, expire
   return new SignJWT({ role: identity.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(identity.sub).setIssuedAt().setExpirationTime(expiresIn).sign(encoder.encode(auth.jwtSecret));
 }
 
-/** The identity the gateway forwards to subgraphs, signed with the internal secret and short-lived. */
-export async function signInternalIdentity(identity: Identity, auth: AuthConfig): Promise<string> {
-  return new SignJWT({ role: identity.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(identity.sub).setIssuer('mesh-gateway').setIssuedAt().setExpirationTime('5m').sign(encoder.encode(auth.internalSecret));
+/** How long the identity the gateway forwards lives: one request's fetches, with room for clock skew. */
+const INTERNAL_LIFETIME = '5m';
+
+/** The identity the gateway forwards to one subgraph (`audience`), signed with the internal secret and short-lived. */
+export async function signInternalIdentity(identity: Identity, auth: AuthConfig, audience: string): Promise<string> {
+  return new SignJWT({ role: identity.role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(identity.sub)
+    .setIssuer('mesh-gateway')
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(INTERNAL_LIFETIME)
+    .sign(encoder.encode(auth.internalSecret));
 }
 
-export async function verifyInternalIdentity(token: string | undefined, auth: AuthConfig): Promise<Identity> {
+/**
+ * The gateway's identity as `audience` (a subgraph) receives it: signed, for this subgraph only, not older than its
+ * lifetime, and of a role the policy knows (403 otherwise). One subgraph's header is no key to another.
+ */
+export async function verifyInternalIdentity(token: string | undefined, auth: AuthConfig, audience: string, knownRole: (role: string) => boolean): Promise<Identity> {
   if (!token) throw new MeshError(ErrorCode.UNAUTHENTICATED, `missing ${IDENTITY_HEADER}: subgraphs only answer the gateway`);
+  let identity: Identity;
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(auth.internalSecret), { issuer: 'mesh-gateway', algorithms: ['HS256'] });
-    return identityFrom(payload);
+    const { payload } = await jwtVerify(token, encoder.encode(auth.internalSecret), { issuer: 'mesh-gateway', audience, algorithms: ['HS256'], requiredClaims: ['exp', 'iat'], maxTokenAge: INTERNAL_LIFETIME });
+    identity = identityFrom(payload);
   } catch (err) {
     if (err instanceof MeshError) throw err;
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid ${IDENTITY_HEADER}: ${(err as Error).message}`);
   }
+  if (!knownRole(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
+  return identity;
 }
 
 function identityFrom(payload: JWTPayload): Identity {

@@ -21,7 +21,7 @@ export type StoreConfig =
       cacheDir: string;
     };
 
-export type OnlineStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string; cluster: boolean; keyPrefix: string };
+export type OnlineStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string; cluster: boolean; keyPrefix: string; commandTimeoutMs?: number };
 
 export interface MeshConfig {
   env: 'development' | 'production';
@@ -41,9 +41,19 @@ export interface MeshConfig {
     audience?: string;
     /** Signs the identity the gateway forwards to subgraphs; subgraphs refuse requests without it. */
     internalSecret: string;
+    /** User tokens must expire, no later than this many seconds after they were issued. */
+    maxLifetimeSeconds: number;
+    /** The development secrets are in use: anyone can mint tokens and identities (said once at start). */
+    devSecrets: boolean;
   };
   /** `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve. */
   gateway: { port: number; supergraphFile: string; config: string };
+  /** `/metrics`: a bearer token scrapes must present (unset: open), and the client names kept as label values. */
+  metrics: { token?: string; clients: string[] };
+  /** Deadlines in ms: a whole gateway request, one subgraph fetch, one serving DuckDB statement, one Redis command. */
+  timeouts: { requestMs: number; subgraphMs: number; statementMs: number; redisMs: number };
+  /** Request bodies over this many bytes are refused with 413 (every server). */
+  maxBodyBytes: number;
   /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
   sloIntervalSeconds: number;
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
@@ -128,6 +138,8 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       issuer: env.MESH_JWT_ISSUER || undefined,
       audience: env.MESH_JWT_AUDIENCE || undefined,
       internalSecret,
+      maxLifetimeSeconds: positiveNumber(env, 'MESH_JWT_MAX_LIFETIME', 86_400),
+      devSecrets: maskingKey === DEV_MASKING_KEY || (!env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) || internalSecret === DEV_INTERNAL_SECRET,
     },
     gateway: {
       port,
@@ -135,6 +147,14 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
+    maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),
+    timeouts: {
+      requestMs: positiveNumber(env, 'MESH_REQUEST_TIMEOUT_MS', 30_000),
+      subgraphMs: positiveNumber(env, 'MESH_SUBGRAPH_TIMEOUT_MS', 10_000),
+      statementMs: positiveNumber(env, 'MESH_STATEMENT_TIMEOUT_MS', 5_000),
+      redisMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000),
+    },
+    metrics: { token: env.MESH_METRICS_TOKEN || undefined, clients: (env.MESH_METRICS_CLIENTS ?? '').split(',').map((c) => c.trim()).filter(Boolean) },
     feastErrors: oneOf(env, 'MESH_FEAST_ERRORS', ['mesh', 'feast'] as const, 'mesh'),
     now: instant(env, 'MESH_NOW'),
     faultPoint: env.MESH_FAULT_POINT || undefined,
@@ -149,7 +169,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       datahub: env.DATAHUB_GMS_URL ? { gmsUrl: env.DATAHUB_GMS_URL, token: env.DATAHUB_GMS_TOKEN || undefined } : undefined,
     },
     online: env.REDIS_URL
-      ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:' }
+      ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:', commandTimeoutMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000) }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
   };
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { MeshError, ErrorCode } from './errors.js';
 
 export interface DuckDBOptions {
   threads?: number;
@@ -43,10 +44,28 @@ export class Duck {
     await this.with((c) => c.run(sql));
   }
 
-  /** Rows as JSON-friendly objects: BIGINT and DECIMAL as strings or numbers, timestamps as ISO-like strings. */
-  async all<T extends Row = Row>(sql: string): Promise<T[]> {
+  /**
+   * Rows as JSON-friendly objects: BIGINT and DECIMAL as strings or numbers, timestamps as ISO-like strings. With
+   * `timeoutMs`, a statement still running then is interrupted and fails with GATEWAY_TIMEOUT.
+   */
+  async all<T extends Row = Row>(sql: string, timeoutMs?: number): Promise<T[]> {
     this.queries++;
-    const reader = await this.with((c) => c.runAndReadAll(sql));
+    const reader = await this.with(async (c) => {
+      if (!timeoutMs) return c.runAndReadAll(sql);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        c.interrupt();
+      }, timeoutMs);
+      try {
+        return await c.runAndReadAll(sql);
+      } catch (err) {
+        if (timedOut) throw new MeshError(ErrorCode.GATEWAY_TIMEOUT, `a statement ran over ${timeoutMs} ms and was interrupted`, { timeoutMs });
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     return reader.getRowObjectsJson() as unknown as T[];
   }
 
@@ -75,6 +94,8 @@ export class Duck {
 
 /** A SQL string literal. */
 export function sqlString(value: string): string {
+  // DuckDB's parser stops at a NUL: a value holding one would cut the statement. It is the caller's mistake, not SQL.
+  if (value.includes('\u0000')) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'a value contains a NUL character', { value: value.slice(0, 64) });
   return `'${value.replace(/'/g, "''")}'`;
 }
 

@@ -24,6 +24,19 @@ export const ErrorCode = {
   INVALID_GRAPHQL: 'INVALID_GRAPHQL',
   /** Two subgraphs annotate the same shared field with different PII kinds. */
   PII_ANNOTATION_MISMATCH: 'PII_ANNOTATION_MISMATCH',
+  /** GraphQL request errors (GraphQL over HTTP: all 4xx). */
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** Depth, aliases, tokens, directives or cost over the gateway's limits. */
+  QUERY_LIMIT_EXCEEDED: 'QUERY_LIMIT_EXCEEDED',
+  /** The document has no operation of the name asked, or several and no name. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  /** Mutations and subscriptions: the mesh serves queries. */
+  OPERATION_NOT_SUPPORTED: 'OPERATION_NOT_SUPPORTED',
+  /** A request body over the configured limit (413). */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A deadline passed: the request's, a subgraph fetch's or a statement's. */
+  GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
   /** A fault of the server, not the request: details go to the log only. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -51,7 +64,17 @@ export function httpStatus(code: ErrorCode): number {
     case ErrorCode.NOT_FOUND:
       return 404;
     case ErrorCode.BAD_USER_INPUT:
+    case ErrorCode.GRAPHQL_PARSE_FAILED:
+    case ErrorCode.GRAPHQL_VALIDATION_FAILED:
+    case ErrorCode.QUERY_LIMIT_EXCEEDED:
+    case ErrorCode.OPERATION_RESOLUTION_FAILURE:
       return 400;
+    case ErrorCode.OPERATION_NOT_SUPPORTED:
+      return 405;
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode.GATEWAY_TIMEOUT:
+      return 504;
     default:
       return 500;
   }

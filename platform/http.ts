@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
-import { isMeshError, httpStatus, ErrorCode } from './errors.js';
+import { isMeshError, httpStatus, ErrorCode, MeshError } from './errors.js';
 import type { Logger } from './log.js';
 
 /** Transport stays outside the GraphQL core: a plain node:http server routing to Apollo's framework-neutral request API. */
@@ -25,6 +25,11 @@ export async function listen(routes: Record<string, Route>, port: number, option
     .sort((a, b) => b.length - a.length);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      decodeURI(path);
+    } catch {
+      return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: 'the request path is not valid percent-encoding' } });
+    }
     const route = Object.hasOwn(routes, path) ? routes[path] : routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
     if (!route) return sendJson(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${path}` } });
     // then(): a route that throws before returning a promise is caught here too, not by the process.
@@ -53,27 +58,43 @@ export async function listen(routes: Record<string, Route>, port: number, option
   };
 }
 
-/** POST/GET /graphql → Apollo Server. A context factory that throws a MeshError answers with that error's HTTP status. */
+/**
+ * POST/GET /graphql → Apollo Server. A context factory or a body that fails with a MeshError (no token, a body over the
+ * limit) answers with that error's HTTP status.
+ */
 export function graphqlRoute<C extends BaseContext>(
   server: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
   onResponse?: (req: IncomingMessage, res: ServerResponse, ctx: C) => void,
+  options: { maxBodyBytes?: number; deadlineMs?: number } = {},
 ): Route {
   return async (req, res) => {
     let ctx: C;
+    let body: unknown;
     try {
       ctx = await context(req);
+      body = req.method === 'POST' ? await readJson(req, options.maxBodyBytes) : undefined;
     } catch (err) {
       if (!isMeshError(err)) throw err;
       return sendJson(res, httpStatus(err.code), { errors: [{ message: err.message, extensions: { code: err.code } }] });
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    const body = req.method === 'POST' ? await readJson(req) : undefined;
-    const response = await server.executeHTTPGraphQLRequest({
+    const executing = server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
       context: async () => ctx,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = options.deadlineMs
+      ? new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), options.deadlineMs);
+        })
+      : undefined;
+    const response = await (deadline ? Promise.race([executing, deadline]) : executing).finally(() => clearTimeout(timer));
+    if (!response) {
+      executing.catch(() => undefined);
+      return sendJson(res, httpStatus(ErrorCode.GATEWAY_TIMEOUT), { errors: [{ message: `the request ran over its deadline of ${options.deadlineMs} ms`, extensions: { code: ErrorCode.GATEWAY_TIMEOUT } }] });
+    }
     for (const [k, v] of response.headers) res.setHeader(k, v);
     onResponse?.(req, res, ctx);
     res.statusCode = response.status ?? 200;
@@ -89,9 +110,32 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(JSON.stringify(value));
 }
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** Request bodies over this size are refused (413) unless a server configures another limit. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A JSON body (or its text when it is not JSON), refused with PAYLOAD_TOO_LARGE past `limit` bytes without buffering the rest. */
+export async function readJson(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
+  const tooLarge = () => new MeshError(ErrorCode.PAYLOAD_TOO_LARGE, `the request body is over the limit of ${limit} bytes`, { limit });
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    req.resume();
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) return void chunks.push(c);
+      // Stop keeping the body; what is still coming is read and dropped, so the 413 can be answered on this connection.
+      req.off('data', onData);
+      req.resume();
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', resolve);
+    req.once('error', reject);
+  });
   const text = Buffer.concat(chunks).toString('utf8');
   if (text === '') return undefined;
   try {

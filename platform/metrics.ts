@@ -5,6 +5,28 @@ import type { Route } from './http.js';
 /** Cumulative gateway → subgraph fetch counts and latency buckets per subgraph, as recorded here and sampled by SLO evaluation. */
 export type FetchCounts = Record<string, { total: number; errors: number; /** cumulative histogram buckets, ascending `le` (seconds) */ buckets: { le: number; count: number }[] }>;
 
+/**
+ * Label values clients choose (operation names, client names) are bounded: a value is kept as itself only when it is
+ * allowed, or among the first `limit` seen, and clean; everything else is `other`. A stream of made-up names cannot
+ * grow /metrics without end.
+ */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(
+    private readonly limit: number,
+    private readonly allowed: readonly string[] = [],
+  ) {}
+
+  of(value: string | undefined): string {
+    if (value === undefined || value === '') return 'anonymous';
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) return 'other';
+    if (this.allowed.includes(value) || this.seen.has(value)) return value;
+    if (this.allowed.length > 0 || this.seen.size >= this.limit) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
 /** One Prometheus registry per server process component, with the metrics every component shares. */
 export class Metrics {
   readonly registry = new Registry();
@@ -23,7 +45,16 @@ export class Metrics {
   /** Keys per DataLoader batch of the domain resolvers: how well N+1 lookups collapse. */
   readonly loaderBatchKeys: Histogram;
 
-  constructor(readonly component: string) {
+  /** Operations and clients as label values, bounded. */
+  readonly operations: BoundedLabel;
+  readonly clients: BoundedLabel;
+
+  constructor(
+    readonly component: string,
+    labels: { operations?: number; clients?: number; allowedClients?: readonly string[] } = {},
+  ) {
+    this.operations = new BoundedLabel(labels.operations ?? 200);
+    this.clients = new BoundedLabel(labels.clients ?? 20, labels.allowedClients);
     this.registry.setDefaultLabels({ component });
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'mesh_graphql_requests_total', help: 'GraphQL requests by operation, client and outcome', labelNames: ['operation', 'client', 'status'], registers: [this.registry] });
@@ -87,9 +118,9 @@ export class Metrics {
         const end = m.duration.startTimer();
         return {
           async willSendResponse(ctx) {
-            const operation = ctx.operationName ?? 'anonymous';
+            const operation = m.operations.of(ctx.operationName ?? undefined);
             const failed = ctx.response.body.kind === 'single' && (ctx.response.body.singleResult.errors?.length ?? 0) > 0;
-            const c = client(rc.contextValue);
+            const c = m.clients.of(client(rc.contextValue));
             end({ operation, client: c });
             m.requests.inc({ operation, client: c, status: failed ? 'error' : 'ok' });
           },
@@ -125,8 +156,14 @@ export class Metrics {
   }
 
   /** The exposition of this registry, followed by `extra` (other families, e.g. batch jobs' last runs). */
-  route(extra?: () => Promise<string>): Route {
-    return async (_req, res) => {
+  route(extra?: () => Promise<string>, token?: string): Route {
+    return async (req, res) => {
+      // In production a scrape may be required to present a token (MESH_METRICS_TOKEN), like Prometheus' bearer_token.
+      if (token && req.headers.authorization !== `Bearer ${token}`) {
+        res.statusCode = 401;
+        res.setHeader('www-authenticate', 'Bearer');
+        return void res.end();
+      }
       res.setHeader('content-type', this.registry.contentType);
       res.end((await this.registry.metrics()) + (extra ? await extra() : ''));
     };

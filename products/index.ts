@@ -10,7 +10,7 @@ export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgra
 export { DateTime } from './subgraph/scalars.js';
 export { SCHEMA_FILE, startSubgraph, type PiiGuard, type RunningSubgraph } from './subgraph/serve.js';
 export { serveSubgraph } from './subgraph/server.js';
-export { badUserInput, defineSubgraph, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
+export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
 // Domains quote values with the runtime's own quoting.
 export { sqlString } from '../platform/index.js';
 export { type CuratedManifest, type DatasetOutput, type QualityResult, type RunRecord, type SourceAccounting } from './types.js';

@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
       const platform = createMeshPlatform();
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
       const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === name)?.url;
-      const s = await startSubgraph(platform, domain!, { port: o.port ?? (url ? Number(new URL(url).port) : 0), guard: piiGuard() });
+      const s = await startSubgraph(platform, domain!, { port: o.port ?? (url ? Number(new URL(url).port) : 0), guard: piiGuard(listDomains(platform.config.domainsDir).map((d) => d.name)) });
       process.stdout.write(`subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`);
       untilInterrupted(s.close);
     });

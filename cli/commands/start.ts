@@ -68,6 +68,9 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh): Promise<string
     '',
     `Gateway   ${url}   (health ${mesh.gateway.url}/health, metrics ${mesh.gateway.url}/metrics)`,
     `Console   ${mesh.gateway.url}/console/   (sign in with a token below)`,
+    ...(platform.config.auth.devSecrets
+      ? ['!! Development secrets: the JWT, internal identity and masking keys are the public defaults, so anyone can mint tokens and unmask PII. Set MESH_JWT_SECRET (or MESH_JWKS_URL), MESH_INTERNAL_SECRET and MESH_MASKING_KEY before real data.']
+      : []),
     ...staleHint(mesh),
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,

@@ -7,6 +7,8 @@ export interface RedisOnlineStoreConfig {
   url: string;
   /** Connect with ioredis Cluster to the nodes of `url` (comma-separated redis:// URLs). */
   cluster: boolean;
+  /** Milliseconds a command may take before it fails (MESH_REDIS_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
   keyPrefix: string;
 }
 
@@ -45,7 +47,8 @@ export class RedisOnlineStore implements OnlineStore {
 
   constructor(private readonly config: RedisOnlineStoreConfig) {
     this.url = onlineStoreUrl({ kind: 'redis', ...config });
-    const options = { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false };
+    // A command waits at most commandTimeout (then fails, ONLINE_STORE_ERROR), not until Redis comes back.
+    const options = { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false, commandTimeout: config.commandTimeoutMs ?? 1_000 };
     const client = config.cluster
       ? new Cluster(
           config.url.split(',').map((u) => {

@@ -32,7 +32,7 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
         if (req.method !== 'POST') throw new MeshError(ErrorCode.BAD_USER_INPUT, `${req.url}: POST a JSON body`, { status: 405 });
         const identity = await authenticateBearer(req.headers.authorization, d.platform.config.auth, d.roles);
         if (RANK[d.access(identity.role)] < RANK[needs]) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" may not ${needs === 'write' ? 'write features' : 'run materialization'} (roles.yaml: features)`);
-        const out = await handle(await readJson(req), identity);
+        const out = await handle(await readJson(req, d.platform.config.maxBodyBytes), identity);
         if (out) sendRaw(res, 200, out.json);
         else sendRaw(res, 200, 'null');
       } catch (err) {

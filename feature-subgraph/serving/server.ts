@@ -45,6 +45,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     metrics,
     context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models, metrics: serving, now: platform.now }),
     health: () => ({ onlineStore: online.url }),
+    knownRole: (role) => roles.includes(role),
     routes: feastRoutes({ platform, registries, online, serving, roles, access: (role) => featureAccess(policy, role) }),
   });
   return {

@@ -78,7 +78,7 @@ describe('every name carries its own value, whatever the order of the request', 
   });
 
   it('Query.onlineFeatures and Customer.features on the features subgraph', async () => {
-    const identity = { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role: 'ml-engineer' }, platform.config.auth) };
+    const identity = { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role: 'ml-engineer' }, platform.config.auth, 'features') };
     await fc.assert(
       fc.asyncProperty(featureLists(), async ({ list, full }) => {
         const vectors = await gql<{ onlineFeatures: { features: { name: string; value: unknown }[] }[] }>(

@@ -204,7 +204,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
       const counting: OnlineStore = Object.create(online, { read: { value: (r: Parameters<OnlineStore['read']>[0]) => (reads++, online!.read(r)) } });
       const s = await startFeatureServer(p, { port: 0, online: counting });
       try {
-        const identity = await signInternalIdentity({ sub: 't', role: 'analyst' }, p.config.auth);
+        const identity = await signInternalIdentity({ sub: 't', role: 'analyst' }, p.config.auth, 'features');
         const res = await gql<{ _entities: { features: { name: string; status: string }[] }[] }>(
           s.url,
           `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { features(names: ["customer_orders:total_spend_90d", "customer_delivery:late_delivery_rate_90d", "customer_campaigns:touches_30d"]) { name value status } } } }`,

@@ -71,7 +71,7 @@ describe('mesh train', () => {
         server.url,
         'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { modelScore(model: "repurchase") { score missing version } } } }',
         { r: customers.map((id) => ({ __typename: 'Customer', id })) },
-        { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role: 'ml-engineer' }, platform.config.auth) },
+        { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role: 'ml-engineer' }, platform.config.auth, 'features') },
       );
       expect(res.body.errors).toBeUndefined();
       const file = path.join(tempDir(), 'at.csv');

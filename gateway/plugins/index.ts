@@ -8,6 +8,7 @@ import type { GatewayContext } from '../context.js';
 import { useAccessReport } from './useAccessReport.js';
 import { useAuthorization, type PiiOwners } from './useAuthorization.js';
 import { useFetchStats } from './useFetchStats.js';
+import { useHttpStatus } from './useHttpStatus.js';
 import { useLineage } from './useLineage.js';
 import { useSubgraphErrors } from './useSubgraphErrors.js';
 import { useUsageRecording } from './useUsageRecording.js';
@@ -23,20 +24,27 @@ export interface Governance {
  * Every gateway feature, composed here and only here, in the order they must run. Usage, lineage and the access report
  * come before authorization, which prunes the document: they see what the client asked for.
  */
+/** Most lexical tokens a document may have; past it, parsing stops (GRAPHQL_PARSE_FAILED, 400). */
+export const MAX_TOKENS = 2000;
+
 export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state: { pii: PiiOwners }; governance?: Governance }): {
   plugins: ApolloServerPlugin<GatewayContext>[];
   validationRules: ValidationRule[];
+  parseOptions: { maxTokens: number };
 } {
   const armor = new ApolloArmor({
     maxDepth: { n: 12 },
     maxAliases: { n: 20 },
-    maxTokens: { n: 2000 },
+    // Tokens are counted by graphql-js while parsing (parseOptions below): armor's count throws from a plugin hook,
+    // which Apollo can only answer with a 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 20 },
     costLimit: { maxCost: 10_000 },
     blockFieldSuggestion: { enabled: o.production },
   }).protect(); // its types come from the CommonJS build of @apollo/server; the plugins are the same objects
   const g = o.governance;
   return {
+    parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: armor.validationRules as ValidationRule[],
     plugins: [
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
@@ -44,6 +52,7 @@ export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state
       useFetchStats(o.metrics),
       ...(g ? [useUsageRecording(g.usage), useLineage(g.lineage, g.policy, o.state), useAccessReport(g.policy, o.state), useAuthorization(g.policy, o.state)] : []),
       useSubgraphErrors(),
+      useHttpStatus(),
     ],
   };
 }

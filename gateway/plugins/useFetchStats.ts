@@ -8,7 +8,7 @@ export function useFetchStats(metrics: Metrics): ApolloServerPlugin<GatewayConte
     async requestDidStart(rc) {
       return {
         async willSendResponse(ctx) {
-          const operation = ctx.operationName ?? 'anonymous';
+          const operation = metrics.operations.of(ctx.operationName ?? undefined);
           for (const [subgraph, n] of Object.entries(rc.contextValue.stats.subgraphFetches)) metrics.operationFetches.inc({ operation, subgraph }, n);
           metrics.duckdbQueries.inc(rc.contextValue.stats.duckdbQueries);
           ctx.response.http.headers.set('x-mesh-duckdb-queries', String(rc.contextValue.stats.duckdbQueries));

@@ -185,7 +185,7 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
       const subgraph = mesh.subgraphs.find((s) => s.name === OWNER[field.split('.')[0]!])!;
       for (const [role, fields] of Object.entries(EXPECTED)) {
         const access = fields[field]!;
-        const res = await gql(subgraph.url, probe.query(row.k), {}, { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role }, platform.config.auth) });
+        const res = await gql(subgraph.url, probe.query(row.k), {}, { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role }, platform.config.auth, subgraph.name) });
         const value = probe.pick(res.body.data);
         const label = `${field} on ${subgraph.name} as ${role} (${access})`;
         expect(value, label).toBe(access === 'clear' ? row.v : access === 'masked' ? masker.mask(row.v) : null);
@@ -227,6 +227,26 @@ describe('identity', () => {
     const unknown = await gql(mesh.gateway.url, '{ __typename }', {}, await bearer(platform, 'intern'));
     expect(unknown.status).toBe(403);
     expect(unknown.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    // A token must end, and soon enough: none without exp, none good for a century.
+    const secret = new TextEncoder().encode(platform.config.auth.jwtSecret);
+    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(secret);
+    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${forever}` })).body.errors![0]!.message).toMatch(/missing required "exp" claim/);
+    const century = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('100y').sign(secret);
+    const long = await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${century}` });
+    expect([long.status, long.body.errors![0]!.message]).toEqual([401, expect.stringMatching(/over the 86400 s allowed/)]);
+  });
+
+  it("a subgraph takes only an identity signed for it, current, and of a known role", async () => {
+    const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;
+    const ask = async (token: string) => gql(sales.url, '{ __typename }', {}, { [IDENTITY_HEADER]: token });
+    expect((await ask(await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'sales'))).status).toBe(200);
+    const other = await ask(await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'payments'));
+    expect([other.status, other.body.errors![0]!.message]).toEqual([401, expect.stringMatching(/aud/)]);
+    const nobody = await ask(await signInternalIdentity({ sub: 't', role: 'nobody' }, platform.config.auth, 'sales'));
+    expect([nobody.status, nobody.body.errors![0]!.extensions!.code]).toEqual([403, 'FORBIDDEN']);
+    const internal = new TextEncoder().encode(platform.config.auth.internalSecret);
+    const old = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('mesh-gateway').setAudience('sales').setIssuedAt(Math.floor(Date.now() / 1000) - 3600).setExpirationTime('1d').sign(internal);
+    expect((await ask(old)).status).toBe(401);
   });
 
   it('subgraphs refuse requests that do not carry the gateway-signed identity', async () => {
@@ -250,6 +270,32 @@ describe('query limits (graphql-armor)', () => {
     const tokens = `{ customer(id: "${customerId}") { ${Array.from({ length: 2500 }, () => 'id').join(' ')} } }`;
     expect((await gql(mesh.gateway.url, tokens, {}, auth)).body.errors?.[0]?.message).toMatch(/token/i);
   });
+
+  it('answers request errors as GraphQL over HTTP says: 4xx with a stable code, never 500', async () => {
+    const auth = await bearer(platform, 'analyst');
+    const cases: [string, Record<string, unknown>, number, string][] = [
+      ['a syntax error', { query: '{ customer(id: ' }, 400, 'GRAPHQL_PARSE_FAILED'],
+      ['too many tokens', { query: `{ ${Array.from({ length: 1200 }, (_, i) => `a${i}: __typename`).join(' ')} }` }, 400, 'QUERY_LIMIT_EXCEEDED'],
+      ['too deep', { query: `{ customer(id: "${customerId}") { ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(8)} } }` }, 400, 'QUERY_LIMIT_EXCEEDED'],
+      ['an unknown field', { query: '{ nope }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+      ['an unknown operation name', { query: 'query A { __typename }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
+      ['two operations without a name', { query: 'query A { __typename } query B { __typename }' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
+      ['a mutation', { query: 'mutation { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
+      ['a subscription', { query: 'subscription { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
+      ['an id with a NUL', { query: '{ customer(id: "c-1\\u0000x") { id } }' }, 200, 'BAD_USER_INPUT'],
+      ["a malformed date", { query: "{ dailyRevenue(from: \"abc\", to: \"2026-10-01\") { date } }" }, 200, 'BAD_USER_INPUT'],
+    ];
+    for (const [what, body, status, code] of cases) {
+      const res = await fetch(`${mesh.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
+      const json = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect([res.status, json.errors[0]!.extensions.code], what).toEqual([status, code]);
+      // The client's words, never the engine's: no SQL, no paths, no stack.
+      expect(JSON.stringify(json), what).not.toMatch(/SELECT|read_parquet|\/tmp\/|at .*\.ts:\d+/);
+    }
+    const big = await fetch(`${mesh.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` }) });
+    expect([big.status, ((await big.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect((await fetch(`${mesh.gateway.url}/graph%E0%A4%Aql`)).status).toBe(400);
+  });
 });
 
 describe('resilience', () => {
@@ -265,7 +311,7 @@ describe('resilience', () => {
     expect(down.body.data!.customer.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
     expect(down.body.errors!.some((e) => e.extensions?.subgraph === 'payments' && e.extensions?.code === 'SUBGRAPH_UNAVAILABLE')).toBe(true);
     const domain = listDomains(platform.config.domainsDir).find((d) => d.name === 'payments')!;
-    const back = await startSubgraph(platform, domain, { port, guard: piiGuard() });
+    const back = await startSubgraph(platform, domain, { port, guard: piiGuard(listDomains(platform.config.domainsDir).map((d) => d.name)) });
     mesh.subgraphs[mesh.subgraphs.indexOf(payments)] = back;
     const up = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, auth);
     expect(up.body.errors).toBeUndefined();

@@ -13,6 +13,8 @@ import type { PiiAccessor, SqlRunner, SubgraphContext, SubgraphModule } from './
  * schema guard that denies the rest. Passed in, so serving data products never imports the policy.
  */
 export interface PiiGuard {
+  /** Whether the policy knows the role at all (identities of other roles are refused). */
+  knows(role: string): boolean;
   clear(role: string, domain: string): boolean;
   protect(schema: GraphQLSchema, domain: string): GraphQLSchema;
 }
@@ -45,6 +47,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
     port: options.port,
     metrics,
     guard: (schema) => options.guard.protect(schema, domain.name),
+    knownRole: (role) => options.guard.knows(role),
     context: (identity) => {
       const queries = { n: 0, ms: 0 };
       const db: SqlRunner = {
@@ -53,7 +56,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
           metrics.duckdbQueries.inc();
           const started = performance.now();
           try {
-            return await data.duck.all(sql);
+            return await data.duck.all(sql, platform.config.timeouts.statementMs);
           } finally {
             const ms = performance.now() - started;
             queries.ms += ms;

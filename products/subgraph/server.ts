@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, type GraphQLSchema } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { IDENTITY_HEADER, verifyInternalIdentity, listen, graphqlRoute, sendJson, isMeshError, type Platform, type Identity, type Listening, type Route, type Metrics } from '../../platform/index.js';
+import { IDENTITY_HEADER, verifyInternalIdentity, listen, graphqlRoute, sendJson, isMeshError, ErrorCode, type Platform, type Identity, type Listening, type Route, type Metrics } from '../../platform/index.js';
 import { DateTime } from './scalars.js';
 
 export interface SubgraphServerOptions<C> {
@@ -14,6 +15,8 @@ export interface SubgraphServerOptions<C> {
   resolvers: object;
   port: number;
   metrics: Metrics;
+  /** Whether a role is in the governance policy: identities of other roles are refused with 403. */
+  knownRole: (role: string) => boolean;
   /** The per-request context, built once the gateway's signed identity is verified. */
   context: (identity: Identity) => Promise<C> | C;
   /** Wraps the built schema before serving, e.g. with the governance PII shield. */
@@ -38,22 +41,27 @@ export async function serveSubgraph<C extends { identity: Identity }>(platform: 
     plugins: [ApolloServerPluginInlineTraceDisabled(), o.metrics.requestPlugin<C>(() => 'gateway')],
     formatError: (formatted, error) => {
       const original = unwrapResolverError(error);
-      return isMeshError(original) ? { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } } : formatted;
+      if (isMeshError(original)) return { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } };
+      if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
+      // A fault of ours (a failed statement, a bug): its text may hold SQL or paths, so it goes to the log only.
+      const requestId = randomUUID();
+      platform.log.error({ err: original, requestId, subgraph: o.name, path: formatted.path }, 'resolver failed');
+      return { message: `internal error in subgraph ${o.name} (request ${requestId})`, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } };
     },
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<C> => {
     const header = req.headers[IDENTITY_HEADER];
-    return o.context(await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth));
+    return o.context(await verifyInternalIdentity(Array.isArray(header) ? header[0] : header, platform.config.auth, o.name, o.knownRole));
   };
   const listening = await listen(
     {
       '/graphql': graphqlRoute(server, context, (_req, res, ctx) => {
         res.setHeader('x-mesh-subgraph', `${o.name}@${o.version}`);
         o.onResponse?.(res, ctx);
-      }),
+      }, { maxBodyBytes: platform.config.maxBodyBytes }),
       '/health': (_req, res) => sendJson(res, 200, { status: 'ok', subgraph: o.name, version: o.version, ...o.health?.() }),
-      '/metrics': o.metrics.route(),
+      '/metrics': o.metrics.route(undefined, platform.config.metrics.token),
       ...o.routes,
     },
     o.port,

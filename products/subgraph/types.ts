@@ -37,6 +37,14 @@ export function badUserInput(message: string): MeshError {
   return new MeshError(ErrorCode.BAD_USER_INPUT, message);
 }
 
+/** A calendar date argument (YYYY-MM-DD, a real day), or BAD_USER_INPUT naming the argument. */
+export function isoDate(name: string, value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+    throw badUserInput(`${name} must be a date YYYY-MM-DD, got "${value.slice(0, 40)}"`);
+  }
+  return value;
+}
+
 export function defineSubgraph<L>(module: SubgraphModule<L>): SubgraphModule<L> {
   return module;
 }

@@ -1,4 +1,4 @@
-import { defineSubgraph, pagesByKey, rowByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, pagesByKey, rowByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Campaign extends Row { id: string }
@@ -32,7 +32,7 @@ export default defineSubgraph({
     Query: {
       campaign: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.campaign.load(id),
       campaignPerformance: async (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
-        const range = [args.to ? `c.start_date <= ${sqlString(args.to)}` : 'TRUE', args.from ? `c.end_date >= ${sqlString(args.from)}` : 'TRUE'];
+        const range = [args.to ? `c.start_date <= ${sqlString(isoDate('to', args.to))}` : 'TRUE', args.from ? `c.end_date >= ${sqlString(isoDate('from', args.from))}` : 'TRUE'];
         const rows = await ctx.db.all<Row & { campaignId: string }>(`
           WITH t AS (SELECT campaign_id, count(*) AS touches, count(*) FILTER (WHERE converted) AS conversions FROM campaigns.campaign_touches GROUP BY campaign_id),
                o AS (SELECT campaign_id, count(*) AS orders, sum(total_eur) AS revenue FROM sales.orders WHERE status = 'paid' AND campaign_id IS NOT NULL GROUP BY campaign_id)

@@ -1,4 +1,4 @@
-import { defineSubgraph, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Shipment extends Record<string, unknown> { id: string; orderId: string; recipientName: string | null; addressLine: string | null; postalCode: string | null }
 
@@ -20,7 +20,7 @@ export default defineSubgraph({
     Query: {
       shipment: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.shipment.load(id),
       deliveryPerformance: (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
-        const range = [args.from ? `CAST(label_created_at AS DATE) >= ${sqlString(args.from)}` : 'TRUE', args.to ? `CAST(label_created_at AS DATE) <= ${sqlString(args.to)}` : 'TRUE'];
+        const range = [args.from ? `CAST(label_created_at AS DATE) >= ${sqlString(isoDate('from', args.from))}` : 'TRUE', args.to ? `CAST(label_created_at AS DATE) <= ${sqlString(isoDate('to', args.to))}` : 'TRUE'];
         return ctx.db.all(`
           SELECT carrier, count(*) AS shipments, count(delivered_at) AS delivered, count(*) FILTER (WHERE is_late) AS late,
                  round(count(*) FILTER (WHERE is_late) / greatest(count(delivered_at), 1), 4) AS "lateRate",

@@ -1,4 +1,4 @@
-import { defineSubgraph, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Payment extends Record<string, unknown> { id: string; orderId: string; cardLast4: string | null }
 
@@ -21,7 +21,7 @@ export default defineSubgraph({
       payment: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.payment.load(id),
       settlementSummary: (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
         const at = 'CAST(coalesce(authorised_at, failed_at) AS DATE)';
-        const range = [args.from ? `${at} >= ${sqlString(args.from)}` : 'TRUE', args.to ? `${at} <= ${sqlString(args.to)}` : 'TRUE'];
+        const range = [args.from ? `${at} >= ${sqlString(isoDate('from', args.from))}` : 'TRUE', args.to ? `${at} <= ${sqlString(isoDate('to', args.to))}` : 'TRUE'];
         return ctx.db.all(`
           SELECT processor, currency, count(*) AS payments,
                  coalesce(sum(amount) FILTER (WHERE captured_at IS NOT NULL), 0) AS captured,

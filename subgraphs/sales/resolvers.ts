@@ -1,4 +1,4 @@
-import { badUserInput, defineSubgraph, pagesByKey, rowByKey, rowsByKey, decodeCursor, encodeCursor, keysetConnection, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { isoDate, defineSubgraph, pagesByKey, rowByKey, rowsByKey, decodeCursor, encodeCursor, keysetConnection, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Customer extends Row { id: string; name: string | null; email: string | null; phone: string | null }
@@ -38,11 +38,6 @@ function loaders(db: SqlRunner) {
 }
 
 type Ctx = SubgraphContext<ReturnType<typeof loaders>>;
-
-function isoDate(name: string, value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw badUserInput(`${name} must be a date YYYY-MM-DD, got "${value}"`);
-  return value;
-}
 
 export default defineSubgraph({
   loaders,
