@@ -8,6 +8,10 @@ import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.j
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { curatedDatasetPath } from '../products/readers.js';
 import { loadSupergraphConfig } from '../governance/composition.js';
+import { listDomains } from '../platform/domains.js';
+import { generateMarketplace } from '../jobs/generate/index.js';
+import { runDomainPipeline } from '../jobs/pipeline/run.js';
+import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
 
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
 
@@ -145,6 +149,16 @@ export function supergraphConfigFor(subgraphs: { name: string; url: string }[], 
 
 /** Small, fast generator settings for tests. */
 export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
+
+/** A test platform with SMALL data curated by every pipeline, and every feature view applied and computed. */
+export async function platformWithFeatures(env: Record<string, string> = {}): Promise<MeshPlatform> {
+  const platform = testPlatform(env);
+  await generateMarketplace(platform.store, SMALL);
+  for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
+  await applyFeatures(platform);
+  await computeFeatures(platform);
+  return platform;
+}
 
 /** Runs SQL over current curated (or restricted) datasets, each exposed as a view under the given name. */
 export async function queryCurated<T extends Record<string, unknown>>(

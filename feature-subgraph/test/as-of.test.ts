@@ -1,10 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MeshPlatform } from '../../lineage/index.js';
-import { Duck, listDomains, sqlString } from '../../platform/index.js';
-import { generateMarketplace } from '../../jobs/generate/index.js';
-import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { SMALL, testPlatform } from '../../test/helpers.js';
-import { applyFeatures, computeFeatures } from '../featureStore.js';
+import { Duck, sqlString } from '../../platform/index.js';
+import { SMALL, platformWithFeatures } from '../../test/helpers.js';
 import { currentViews, loadRegistry, tableId, type ViewVersion } from '../registry.js';
 import { requireOfflineTable } from '../offline/table.js';
 import { featureRowsAsOf } from '../offline/compute.js';
@@ -23,11 +20,7 @@ let platform: MeshPlatform;
 let views: ViewVersion[];
 
 beforeAll(async () => {
-  platform = testPlatform();
-  await generateMarketplace(platform.store, SMALL);
-  for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
-  await applyFeatures(platform);
-  await computeFeatures(platform);
+  platform = await platformWithFeatures();
   views = currentViews(await loadRegistry(platform.store));
 });
 

@@ -2,12 +2,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeshPlatform } from '../../lineage/index.js';
 import { IDENTITY_HEADER, signInternalIdentity } from '../../platform/index.js';
-import { listDomains } from '../../platform/domains.js';
-import { generateMarketplace } from '../../jobs/generate/index.js';
-import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { SMALL, testPlatform } from '../../test/helpers.js';
+import { SMALL, platformWithFeatures } from '../../test/helpers.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
-import { applyFeatures, computeFeatures } from '../featureStore.js';
 import { currentViews, loadRegistry } from '../registry.js';
 import { materialize } from '../materialize.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
@@ -33,11 +29,7 @@ async function post(path: string, body: unknown, role = 'ml-engineer', headers: 
 const feast = async (body: unknown) => (await post('/get-online-features', body)).body as FeastResponse;
 
 beforeAll(async () => {
-  platform = testPlatform();
-  await generateMarketplace(platform.store, SMALL);
-  for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
-  await applyFeatures(platform);
-  await computeFeatures(platform);
+  platform = await platformWithFeatures();
   online = createOnlineStore(platform.config.online);
   await materialize(platform, online, { incremental: true, end: END });
   server = await startFeatureServer(platform, { port: 0, online });
