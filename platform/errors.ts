@@ -75,6 +75,10 @@ export function httpStatus(code: ErrorCode): number {
       return 413;
     case ErrorCode.GATEWAY_TIMEOUT:
       return 504;
+    // A store the server depends on is down or refusing: the server is unavailable for now, not broken.
+    case ErrorCode.ONLINE_STORE_ERROR:
+    case ErrorCode.STORE_ERROR:
+      return 503;
     default:
       return 500;
   }
