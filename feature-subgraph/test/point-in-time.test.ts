@@ -78,6 +78,36 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
     );
   });
 
+  it('a view keyed by two columns, with two features, answered in the order asked', async () => {
+    const storeArb = fc.constantFrom('s1', 's2');
+    const twoKeyRows = fc.uniqueArray(fc.record({ key: keyArb, store: storeArb, event: fc.integer({ min: 0, max: 60 }), created: fc.integer({ min: 0, max: 3 }), value: fc.integer({ min: -1000, max: 1000 }) }), {
+      maxLength: 60,
+      selector: (r) => `${r.key}|${r.store}|${r.event}|${r.created}`,
+    });
+    const twoKeyEntities = fc.array(fc.record({ key: fc.oneof(keyArb, fc.constant('unknown')), store: storeArb, at: fc.integer({ min: -5, max: 70 }) }), { minLength: 1, maxLength: 40 });
+    await fc.assert(
+      fc.asyncProperty(twoKeyRows, twoKeyEntities, ttlArb, async (rows, entities, ttl) => {
+        await duck.run(`CREATE OR REPLACE TABLE fk (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, created_timestamp TIMESTAMP, value BIGINT, other BIGINT)`);
+        if (rows.length) await duck.run(`INSERT INTO fk VALUES ${rows.map((r) => `('${r.key}', '${r.store}', ${ts(r.event)}, ${ts(r.created)}, ${r.value}, ${-r.value})`).join(', ')}`);
+        await duck.run(`CREATE OR REPLACE TABLE ent2 (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, __mesh_row BIGINT)`);
+        await duck.run(`INSERT INTO ent2 VALUES ${entities.map((e, i) => `('${e.key}', '${e.store}', ${ts(e.at)}, ${i})`).join(', ')}`);
+        const view = { name: 'k', version: 1, joinKeys: ['customer_id', 'store_id'], entities: ['customer', 'store'], ttlSeconds: ttl * 60, features: [{ name: 'value', dtype: 'Int64' }, { name: 'other', dtype: 'Int64' }] } as ViewVersion;
+        // Asked other first: the answer follows the request, not the view's order.
+        const req: ViewRequest = { view, features: [view.features[1]!, view.features[0]!], outputNames: ['k__other', 'k__value'] };
+        const query = pointInTimeQuery('ent2', [{ request: req, relation: 'fk', unique: false }], ['k__other', 'k__value']);
+        for (const statement of query.prepare) await duck.run(statement);
+        const got = await duck.all<Record<string, string | null>>(query.select);
+        const expected = entities.map((e) => {
+          const v = oracle(rows.filter((r) => r.store === e.store), e, ttl);
+          return [e.key, e.store, v === null ? null : -v, v];
+        });
+        expect(got.map((r) => Object.keys(r))[0]).toEqual(['customer_id', 'store_id', 'event_timestamp', 'k__other', 'k__value']);
+        expect(got.map((r) => [r.customer_id, r.store_id, r.k__other === null ? null : Number(r.k__other), r.k__value === null ? null : Number(r.k__value)])).toEqual(expected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('the oracle itself distinguishes leakage: a row one minute in the future is never used', async () => {
     await table('fa', [{ key: 'c1', event: 10, created: 0, value: 1 }, { key: 'c1', event: 11, created: 0, value: 2 }]);
     await duck.run(`CREATE OR REPLACE TABLE ent AS SELECT 'c1' AS customer_id, ${ts(10)} AS event_timestamp, 0::BIGINT AS __mesh_row`);
