@@ -99,7 +99,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         const got = await duck.all<Record<string, string | null>>(query.select);
         const expected = entities.map((e) => {
           const v = oracle(rows.filter((r) => r.store === e.store), e, ttl);
-          return [e.key, e.store, v === null ? null : -v, v];
+          return [e.key, e.store, v === null ? null : 0 - v, v]; // 0 - v: never -0, which toEqual tells from 0
         });
         expect(got.map((r) => Object.keys(r))[0]).toEqual(['customer_id', 'store_id', 'event_timestamp', 'k__other', 'k__value']);
         expect(got.map((r) => [r.customer_id, r.store_id, r.k__other === null ? null : Number(r.k__other), r.k__value === null ? null : Number(r.k__value)])).toEqual(expected);
