@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { reportJobMetrics, jobRunSamples, type JobSample } from '../products/index.js';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform } from '../platform/index.js';
-import { currentViews, findView, loadRegistry, saveRegistry, tableId, type ViewVersion } from './registry.js';
+import { currentViews, loadRegistry, saveRegistry, tableId, viewByName, type ViewVersion } from './registry.js';
 import { requireOfflineTable } from './offline/table.js';
 import { entityKey } from './online/codec.js';
-import type { OnlineStore, OnlineWrite } from './online/types.js';
+import type { OnlineStore, OnlineWrite, WriteResult } from './online/types.js';
 import { materializeEvent } from './lineage.js';
 
 export interface MaterializeOptions {
@@ -31,19 +31,23 @@ export interface MaterializeReport {
 }
 
 /**
+ * Writes records of a view online under its expiry (event time + 2 x TTL, judged against the data clock `now`): the ones
+ * already past it are counted as expired, not written. Materialization and Feast pushes both write through here.
+ */
+export async function writeOnline(online: OnlineStore, view: ViewVersion, records: OnlineWrite[], now: number): Promise<WriteResult & { expired: number }> {
+  const expireAfterMs = view.ttlSeconds * 2000;
+  const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > now) : records;
+  return { ...(await online.write(tableId(view), live, expireAfterMs, now)), expired: records.length - live.length };
+}
+
+/**
  * Copies the latest row per entity with an event time in [start, end] from each view's offline table into the online
  * store. The store refuses older values, so reruns and overlapping windows are harmless; the watermark moves only after
  * a view is fully written, so an interrupted run resumes where it stopped.
  */
 export async function materialize(platform: Platform, online: OnlineStore, options: MaterializeOptions): Promise<MaterializeReport[]> {
   const registry = await loadRegistry(platform.store);
-  const views = options.views?.length
-    ? options.views.map((v) => {
-        const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?$/.exec(v);
-        if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${v}" is not a view name (view or view@vN)`);
-        return findView(registry, m[1]!, m[2] ? Number(m[2]) : undefined);
-      })
-    : currentViews(registry);
+  const views = options.views?.length ? options.views.map((v) => viewByName(registry, v)) : currentViews(registry);
   if (!options.incremental && !options.start) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'materialize needs a start (or use materialize-incremental)');
   const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
   const reports: MaterializeReport[] = [];
@@ -55,17 +59,13 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
       const start = options.incremental ? new Date(watermark ?? 0) : options.start!;
       if (start > options.end) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${tableId(view)}: start ${start.toISOString()} is after end ${options.end.toISOString()}`);
       const records = await latestRows(duck, platform, view, start, options.end);
-      const expireAfterMs = view.ttlSeconds * 2000;
-      const now = platform.now();
-      const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > now) : records;
-      const result = await online.write(tableId(view), live, expireAfterMs, now);
+      const result = await writeOnline(online, view, records, platform.now());
       const report: MaterializeReport = {
         table: tableId(view),
         start: start.toISOString(),
         end: options.end.toISOString(),
         rows: records.length,
         ...result,
-        expired: records.length - live.length,
         ms: Date.now() - started,
       };
       reports.push(report);

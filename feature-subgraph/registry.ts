@@ -204,6 +204,13 @@ export function findView(registry: Registry, name: string, version?: number): Vi
   return v;
 }
 
+/** A view by `view` (current), `view@vN` or `view@latest` (Feast's spelling of current), as operators and Feast clients name one. */
+export function viewByName(registry: Registry, name: string): ViewVersion {
+  const m = /^([a-z][a-z0-9_]*)(?:@(?:v(\d+)|latest))?$/.exec(name);
+  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" is not a feature view name (view, view@vN or view@latest)`);
+  return findView(registry, m[1]!, m[2] ? Number(m[2]) : undefined);
+}
+
 function pinnedRefs(registry: Registry, ref: string, where: string): string[] {
   const r = parseRef(ref);
   let view: ViewVersion;

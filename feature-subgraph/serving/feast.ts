@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateBearer, httpStatus, isMeshError, MeshError, ErrorCode, readJson, sendJson, type Identity, type Platform, type Route } from '../../platform/index.js';
 import type { FeatureAccess } from '../../governance/index.js';
 import type { FeatureType } from '../definitions.js';
-import { findView, tableId, type Registry, type ViewVersion } from '../registry.js';
-import { materialize } from '../materialize.js';
+import { tableId, viewByName, type ViewVersion } from '../registry.js';
+import { materialize, writeOnline } from '../materialize.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineStore, OnlineWrite } from '../online/types.js';
 import type { ServingMetrics } from './metrics.js';
@@ -75,21 +75,10 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
 
 /** Rows of one view from a columnar `df`, written online under the newer-wins rule (and the view's expiry). */
 async function writeRows(d: FeastDeps, where: string, name: string, df: unknown): Promise<{ json: string }> {
-  const registry = await d.registries.get();
-  const view = viewByName(registry, name);
-  const records = recordsOf(view, df, where, d.platform.now());
-  const expireAfterMs = view.ttlSeconds * 2000;
+  const view = viewByName(await d.registries.get(), name);
   const now = d.platform.now();
-  const live = expireAfterMs > 0 ? records.filter((r) => r.eventTs + expireAfterMs > now) : records;
-  const result = await d.online.write(tableId(view), live, expireAfterMs, now);
-  return { json: JSON.stringify({ table: tableId(view), rows: records.length, ...result, expired: records.length - live.length }) };
-}
-
-/** A view by `view`, `view@vN` or `view@latest`; Feast's push source is the view itself here. */
-function viewByName(registry: Registry, name: string): ViewVersion {
-  const m = /^([a-z][a-z0-9_]*)(?:@(?:v(\d+)|latest))?$/.exec(name);
-  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" is not a feature view name (view, view@vN or view@latest)`);
-  return findView(registry, m[1]!, m[2] ? Number(m[2]) : undefined);
+  const records = recordsOf(view, df, where, now);
+  return { json: JSON.stringify({ table: tableId(view), rows: records.length, ...(await writeOnline(d.online, view, records, now)) }) };
 }
 
 function recordsOf(view: ViewVersion, df: unknown, where: string, now: number): OnlineWrite[] {
