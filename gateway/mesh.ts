@@ -27,7 +27,7 @@ export interface RunningMesh {
 export async function startMesh(platform: MeshPlatform, options: { gatewayPort: number; randomPorts?: boolean; open?: boolean; routes?: GatewayOptions['routes'] }): Promise<RunningMesh> {
   const configured = new Map(loadSupergraphConfig(platform.config.gateway.config).map((s) => [s.name, s.url]));
   const subgraphs: RunningSubgraph[] = [];
-  const guard = piiGuard(listDomains(platform.config.domainsDir).map((d) => d.name));
+  const guard = piiGuard(listDomains(platform.config.domainsDir));
   let features: RunningFeatureServer | undefined;
   let metadata: RunningMetadataServer | undefined;
   try {

@@ -3,9 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import type { GraphQLSchema } from 'graphql';
-import { listDomains, listen, graphqlRoute, sendJson, Metrics, MeshError, ErrorCode, type Identity, type Listening, type Route } from '../platform/index.js';
+import { listDomains, listen, graphqlRoute, sendJson, Metrics, MeshError, ErrorCode, type Identity, type Listening, type ProcessStates, type Route } from '../platform/index.js';
 import { jobMetricsText } from '../products/index.js';
-import { loadRoles, knownRoles, loadSupergraphConfig, supergraphPiiFields, UsageRecorder } from '../governance/index.js';
+import { loadRoles, knownRoles, loadSupergraphConfig, reversibleKinds, supergraphPiiFields, UsageRecorder } from '../governance/index.js';
 import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineage/index.js';
 import { observeMesh, type MeshObservation } from '../observability/index.js';
 import { gatewayContext } from './context.js';
@@ -25,12 +25,15 @@ export interface GatewayOptions {
   ungoverned?: boolean;
   /** More routes on the gateway's port, mounted by whoever starts it (the console). */
   routes?: (gateway: GatewayServices) => Record<string, Route>;
+  /** The supervised processes serving the subgraphs, when they run apart from the gateway: shown in /health and /metrics. */
+  processes?: ProcessStates;
 }
 
 /** What the gateway offers routes mounted beside it. */
 export interface GatewayServices extends MeshObservation {
   /** The gateway's identity rules: a verified bearer token with a known role (throws a MeshError otherwise). */
   identify(req: IncomingMessage): Promise<Identity>;
+  processes?: ProcessStates;
 }
 
 export interface RunningGateway extends Listening {
@@ -51,9 +54,10 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const policy = loadRoles();
   const domains = listDomains(platform.config.domainsDir);
   const roles = knownRoles(policy, domains.map((d) => d.name));
+  const reversible = reversibleKinds(domains);
   const state: { schema?: GraphQLSchema; pii: PiiOwners } = { pii: new Map() };
   const onLoad = (sdl: string) => {
-    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, f.subgraph]));
+    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, { domain: f.subgraph, reversible: reversible(f.subgraph, f.kind) }]));
   };
   const metrics = new Metrics('gateway', { allowedClients: platform.config.metrics.clients });
   const gateway = new ApolloGateway({
@@ -78,6 +82,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     state.schema = apiSchema;
   });
   const observation = observeMesh(platform, metrics, domains);
+  if (options.processes) metrics.observeProcesses(() => options.processes!.states());
   const governance: Governance | undefined = options.ungoverned
     ? undefined
     : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config))) };
@@ -89,8 +94,13 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const listening = await listen(
     {
       '/graphql': graphqlRoute(server, context, undefined, { maxBodyBytes: platform.config.maxBodyBytes, deadlineMs: platform.config.timeouts.requestMs }),
-      ...options.routes?.({ ...observation, identify: async (req) => (await context(req)).identity }),
-      '/health': (_req, res) => sendJson(res, state.schema ? 200 : 503, { status: state.schema ? 'ok' : 'loading' }),
+      ...options.routes?.({ ...observation, processes: options.processes, identify: async (req) => (await context(req)).identity }),
+      // The gateway itself is healthy while it has a schema; a subgraph process that is down degrades answers, not the gateway.
+      '/health': (_req, res) => {
+        const processes = options.processes?.states();
+        const degraded = processes?.some((p) => p.phase !== 'up');
+        sendJson(res, state.schema ? 200 : 503, { status: state.schema ? (degraded ? 'degraded' : 'ok') : 'loading', ...(processes ? { processes } : {}) });
+      },
       // Batch jobs have ended before any scrape: their last runs are exposed here.
       '/metrics': metrics.route(() => jobMetricsText(platform.store), platform.config.metrics.token),
     },

@@ -51,6 +51,18 @@ export function piiAccess(policy: RolePolicy, role: string, domain: string): Pii
   return undefined;
 }
 
+/** A PII field as the rules see it: its owning domain, and whether a token of it would be reversible (a low-entropy kind its contract does not tokenize). */
+export interface PiiFieldOwner {
+  domain: string;
+  reversible: boolean;
+}
+
+/** What `role` gets for one PII field: its domain's access, except that a reversible token is denied instead. */
+export function fieldAccess(policy: RolePolicy, role: string, owner: PiiFieldOwner): PiiAccess | undefined {
+  const access = piiAccess(policy, role, owner.domain);
+  return access === 'masked' && owner.reversible ? 'deny' : access;
+}
+
 /** What `role` may do through Feast REST: its `features:` in the policy, read for any other known role. */
 export function featureAccess(policy: RolePolicy, role: string): FeatureAccess {
   return (Object.hasOwn(policy.roles, role) ? policy.roles[role]!.features : undefined) ?? 'read';

@@ -1,9 +1,9 @@
 // Governance's public module: the role policy and PII guard, contracts, masking, quality, composition, the schema registry.
-export { featureAccess, knownRoles, loadRoles, piiAccess, type FeatureAccess, type PiiAccess, type RolePolicy } from './access.js';
+export { featureAccess, fieldAccess, knownRoles, loadRoles, piiAccess, type FeatureAccess, type PiiAccess, type PiiFieldOwner, type RolePolicy } from './access.js';
 export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
 export { loadContract } from './contracts/load.js';
 export { primaryKey, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';
-export { Masker } from './masking.js';
+export { Masker, columnProtection, deniedAsLowEntropy, maskingKey, type ColumnProtection } from './masking.js';
 export { isPiiClassification, loadPolicy } from './policy.js';
 export { evaluateQuality } from './quality/engine.js';
 export { schemaChanges } from './schema-registry/changes.js';
@@ -11,4 +11,4 @@ export { checkSchema, type CheckReport } from './schema-registry/check.js';
 export { publishBaselines, publishSchema, rollbackSchema } from './schema-registry/publish.js';
 export { SchemaRegistry, type RecordedCheck, type SchemaVersionSummary } from './schema-registry/registry.js';
 export { UsageRecorder, describeOperation } from './schema-registry/usage.js';
-export { piiGuard, unauthorizedField } from './shield.js';
+export { piiGuard, reversibleKinds, unauthorizedField } from './shield.js';

@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { REPO_ROOT, MeshError, ErrorCode } from '../platform/index.js';
 
 export interface GovernancePolicy {
-  pii: { classifications: string[]; masking: { prefix: string; length: number } };
+  /** lowEntropyKinds: PII kinds a token would not hide (few possible values), denied instead of masked. */
+  pii: { classifications: string[]; masking: { prefix: string; length: number }; lowEntropyKinds: string[] };
   quality: { blockingSeverities: string[] };
 }
 
@@ -20,7 +21,10 @@ export function loadPolicy(file = POLICY_PATH): GovernancePolicy {
   if (!pii || !Array.isArray(pii.classifications) || typeof pii.masking?.prefix !== 'string' || !(typeof length === 'number' && length >= 8 && length <= 64)) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.classifications (list), pii.masking.prefix (string) and pii.masking.length (8..64) are required`);
   }
-  const policy: GovernancePolicy = { pii: pii as GovernancePolicy['pii'], quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] } };
+  if (pii.lowEntropyKinds !== undefined && !(Array.isArray(pii.lowEntropyKinds) && pii.lowEntropyKinds.every((k) => typeof k === 'string'))) {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.lowEntropyKinds must be a list of PII kinds`);
+  }
+  const policy: GovernancePolicy = { pii: { ...(pii as GovernancePolicy['pii']), lowEntropyKinds: pii.lowEntropyKinds ?? [] }, quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] } };
   if (file === POLICY_PATH) cached = policy;
   return policy;
 }

@@ -1,9 +1,12 @@
 import { GraphQLError, isObjectType, type GraphQLSchema } from 'graphql';
 import { shield, rule, allow, type IRule, type IRules } from 'graphql-shield';
-import { ErrorCode } from '../platform/index.js';
+import { ErrorCode, type DomainInfo } from '../platform/index.js';
 import { applyMiddleware } from 'graphql-middleware';
 import type { PiiGuard } from '../products/index.js';
-import { knownRoles, loadRoles, piiAccess, type RolePolicy } from './access.js';
+import { fieldAccess, knownRoles, loadRoles, piiAccess, type RolePolicy } from './access.js';
+import { loadContract } from './contracts/load.js';
+import { deniedAsLowEntropy } from './masking.js';
+import { loadPolicy, type GovernancePolicy } from './policy.js';
 
 /** A field annotated `@pii(kind: …)` in a schema, and the kind of personal data it holds. */
 export interface PiiField {
@@ -26,32 +29,49 @@ export function piiFields(schema: GraphQLSchema): PiiField[] {
   return out;
 }
 
-export function unauthorizedField(type: string, field: string, role: string): GraphQLError {
-  return new GraphQLError(`${type}.${field} is personal data that role "${role}" may not read`, {
+export function unauthorizedField(type: string, field: string, role: string, why?: string): GraphQLError {
+  return new GraphQLError(`${type}.${field} is personal data that role "${role}" may not read${why ? `: ${why}` : ''}`, {
     extensions: { code: ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE, field: `${type}.${field}` },
   });
 }
 
 /**
  * graphql-shield rules generated from the role policy and the schema's @pii annotations: a role denied a domain's PII
- * gets null and an UNAUTHORIZED_FIELD_OR_TYPE error for that field; masked and clear values are the resolvers' job.
+ * gets null and an UNAUTHORIZED_FIELD_OR_TYPE error for that field, and so does a role that would get a reversible token
+ * (`reversible(kind)`: a token of a card ending is). Masked and clear values are the resolvers' job.
  */
-export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePolicy) {
+export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePolicy, reversible: (kind: string) => boolean = () => false) {
   const rules: Record<string, Record<string, IRule>> = {};
   for (const f of piiFields(schema)) {
-    (rules[f.type] ??= {})[f.field] = rule(`pii:${domain}:${f.type}.${f.field}`, { cache: 'contextual' })(
-      (_parent, _args, ctx: { identity: { role: string } }) => (piiAccess(policy, ctx.identity.role, domain) === 'deny' ? unauthorizedField(f.type, f.field, ctx.identity.role) : true),
-    );
+    const owner = { domain, reversible: reversible(f.kind) };
+    (rules[f.type] ??= {})[f.field] = rule(`pii:${domain}:${f.type}.${f.field}`, { cache: 'contextual' })((_parent, _args, ctx: { identity: { role: string } }) => {
+      if (fieldAccess(policy, ctx.identity.role, owner) !== 'deny') return true;
+      const why = owner.reversible && piiAccess(policy, ctx.identity.role, domain) === 'masked' ? `a token of ${f.kind} data would be reversible; only roles with clear access may read it` : undefined;
+      return unauthorizedField(f.type, f.field, ctx.identity.role, why);
+    });
   }
   return shield(rules as IRules, { fallbackRule: allow, allowExternalErrors: true });
 }
 
-/** The subgraph runtime's PII port, implemented from the role policy: who is known, who sees a domain's PII in clear, and the shield for the rest. */
-export function piiGuard(domains: string[], policy: RolePolicy = loadRoles()): PiiGuard {
-  const roles = new Set(knownRoles(policy, domains));
+/**
+ * Whether tokens of a domain's `kind` would be reversible: the kind is low-entropy in the governance policy and the
+ * domain's contract does not list it in `tokenizedKinds`. Contracts are read once.
+ */
+export function reversibleKinds(domains: DomainInfo[], governance: GovernancePolicy = loadPolicy()): (domain: string, kind: string) => boolean {
+  const byDomain = new Map(domains.map((d) => [d.name, new Set(governance.pii.lowEntropyKinds.filter((k) => deniedAsLowEntropy(governance, loadContract(d.contractFile, d.name), k)))]));
+  return (domain, kind) => byDomain.get(domain)?.has(kind) ?? governance.pii.lowEntropyKinds.includes(kind);
+}
+
+/**
+ * The subgraph runtime's PII port, implemented from the role policy, the governance policy and each domain's contract:
+ * who is known, who sees a domain's PII in clear, and the shield for the rest.
+ */
+export function piiGuard(domains: DomainInfo[], policy: RolePolicy = loadRoles(), governance: GovernancePolicy = loadPolicy()): PiiGuard {
+  const roles = new Set(knownRoles(policy, domains.map((d) => d.name)));
+  const reversible = reversibleKinds(domains, governance);
   return {
     knows: (role) => roles.has(role),
     clear: (role, domain) => piiAccess(policy, role, domain) === 'clear',
-    protect: (schema, domain) => applyMiddleware(schema, piiShield(schema, domain, policy)),
+    protect: (schema, domain) => applyMiddleware(schema, piiShield(schema, domain, policy, (kind) => reversible(domain, kind))),
   };
 }

@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform } from '../../lineage/index.js';
-import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode } from '../../platform/index.js';
+import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode, announceServing } from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
-import { startGateway } from '../../gateway/index.js';
-import { consoleRoutes } from '../../console/index.js';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -30,8 +28,9 @@ export function registerServe(program: Command): void {
       const platform = createMeshPlatform();
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
       const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === name)?.url;
-      const s = await startSubgraph(platform, domain!, { port: o.port ?? (url ? Number(new URL(url).port) : 0), guard: piiGuard(listDomains(platform.config.domainsDir).map((d) => d.name)) });
+      const s = await startSubgraph(platform, domain!, { port: o.port ?? (url ? Number(new URL(url).port) : 0), guard: piiGuard(listDomains(platform.config.domainsDir)) });
       process.stdout.write(`subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`);
+      announceServing(s, s.close);
       untilInterrupted(s.close);
     });
 
@@ -57,6 +56,8 @@ export function registerServe(program: Command): void {
     .option('--open', 'treat every request as admin (local experiments only; refused in production)')
     .action(async (o: { supergraph?: string; port?: number; open?: boolean }) => {
       const platform = createMeshPlatform();
+      // Loaded here: the processes that serve one subgraph (same module) never load the gateway.
+      const [{ startGateway }, { consoleRoutes }] = await Promise.all([import('../../gateway/index.js'), import('../../console/index.js')]);
       const g = await startGateway(platform, { supergraphFile: path.resolve(o.supergraph ?? platform.config.gateway.supergraphFile), port: o.port ?? platform.config.gateway.port, open: o.open, routes: (g) => consoleRoutes(platform, g) });
       process.stdout.write(`gateway at ${g.url}/graphql (health ${g.url}/health, metrics ${g.url}/metrics)\n`);
       untilInterrupted(g.close);

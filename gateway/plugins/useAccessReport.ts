@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
-import { piiAccess, type RolePolicy } from '../../governance/index.js';
+import { fieldAccess, type RolePolicy } from '../../governance/index.js';
 import { responseFields } from '../../lineage/index.js';
 import type { GatewayContext } from '../context.js';
 import type { PiiOwners } from './useAuthorization.js';
@@ -49,9 +49,9 @@ function describe(schema: GraphQLSchema, document: DocumentNode, operationName: 
   const masked: string[] = [];
   const withheld: string[] = [];
   for (const f of responseFields(schema, document, operationName)) {
-    const domain = pii.get(f.coordinate);
-    if (domain === undefined) continue;
-    const access = piiAccess(policy, role, domain);
+    const owner = pii.get(f.coordinate);
+    if (owner === undefined) continue;
+    const access = fieldAccess(policy, role, owner);
     if (access === 'masked') masked.push(f.path);
     else if (access === 'deny' || access === undefined) withheld.push(f.path);
   }

@@ -16,11 +16,11 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { piiAccess, unauthorizedField, type RolePolicy } from '../../governance/index.js';
+import { fieldAccess, unauthorizedField, type PiiFieldOwner, type RolePolicy } from '../../governance/index.js';
 import type { GatewayContext } from '../context.js';
 
 /** PII fields of the supergraph and the domain (subgraph) owning each: `Type.field` → domain. */
-export type PiiOwners = Map<string, string>;
+export type PiiOwners = Map<string, PiiFieldOwner>;
 
 const PRUNED = '__mesh_pruned';
 
@@ -39,7 +39,7 @@ export function useAuthorization(policy: RolePolicy, state: { schema?: GraphQLSc
           const schema = state.schema;
           if (!schema) return;
           const role = rc.contextValue.identity.role;
-          const deny = new Set([...state.pii].filter(([, domain]) => piiAccess(policy, role, domain) === 'deny').map(([f]) => f));
+          const deny = new Set([...state.pii].filter(([, owner]) => fieldAccess(policy, role, owner) === 'deny').map(([f]) => f));
           if (deny.size === 0) return;
           const pruned = prune(rc.document, schema, deny);
           if (pruned === rc.document) return;

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
-import { piiAccess, type RolePolicy } from '../../governance/index.js';
+import { fieldAccess, type RolePolicy } from '../../governance/index.js';
 import type { OperationLineage } from '../../lineage/index.js';
 import type { GatewayContext } from '../context.js';
 import type { PiiOwners } from './useAuthorization.js';
@@ -28,8 +28,8 @@ export function useLineage(lineage: OperationLineage, policy: RolePolicy, state:
             client: rc.contextValue.client,
             role,
             piiAccess: (coordinate) => {
-              const domain = state.pii.get(coordinate);
-              return domain === undefined ? undefined : piiAccess(policy, role, domain);
+              const owner = state.pii.get(coordinate);
+              return owner === undefined ? undefined : fieldAccess(policy, role, owner);
             },
           });
         },

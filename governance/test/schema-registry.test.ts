@@ -131,7 +131,7 @@ describe('publish, hot reload, log, rollback', () => {
     fs.writeFileSync(resolvers, fs.readFileSync(resolvers, 'utf8').replace('    Customer: {\n', '    Customer: {\n      countryCode: (c: Customer) => String(c.country).toLowerCase(),\n'));
     const old = mesh.subgraphs.find((s) => s.name === 'sales')!;
     await old.close();
-    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, { port: old.port, guard: piiGuard(listDomains(release.dir).map((d) => d.name)) });
+    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, { port: old.port, guard: piiGuard(listDomains(release.dir)) });
     mesh.subgraphs[mesh.subgraphs.indexOf(old)] = restarted;
 
     const auth = await bearer(platform, 'analyst');

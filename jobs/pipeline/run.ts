@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
-import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, Masker, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
+import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, columnProtection, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 import { fingerprint, loadSource, type LoadedSource } from './load.js';
 import { publishParquet, curatedManifestKey, curatedPrefix, extractManifestKey, quarantinePrefix, restrictedPrefix, runKey, reportJobMetrics, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from '../../products/index.js';
@@ -26,7 +26,6 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
   const contract = loadContract(domain.contractFile, domain.name);
   const pipeline = loadPipeline(domain, contract);
   const policy = loadPolicy();
-  const masker = new Masker(config.maskingKey, policy.pii.masking);
   const extract = await getJson<{ asOf: string }>(store, extractManifestKey(domain.name));
   const asOf = new Date(extract?.asOf ?? startedAt.toISOString());
   const tmpDir = path.join(config.tmpDir, runId);
@@ -99,7 +98,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       );
     }
     for (const object of contract.schema) {
-      record.datasets.push(await publishDataset(duck, platform, domain.name, contract, object, masker, tmpDir));
+      record.datasets.push(await publishDataset(duck, platform, domain.name, contract, object, tmpDir));
       faultPoint(config, `after-dataset:${object.name}`);
     }
     const manifest: CuratedManifest = {
@@ -239,7 +238,6 @@ async function publishDataset(
   domain: string,
   contract: DataContract,
   object: ContractSchemaObject,
-  masker: Masker,
   tmpDir: string,
 ): Promise<DatasetOutput> {
   const policy = loadPolicy();
@@ -249,7 +247,14 @@ async function publishDataset(
   // The primary key is unique (a blocking rule checked it), so ordering by it alone is total and cheaper than ALL.
   const keyCols = primaryKey(object);
   const order = keyCols.length > 0 ? keyCols.map(id).join(', ') : 'ALL';
-  const masked = object.properties.map((p) => (pii.has(p.name) ? `${masker.sql(id(p.name))} AS ${id(p.name)}` : id(p.name))).join(', ');
+  const masked = object.properties
+    .map((p) => {
+      const protection = columnProtection(platform.config.maskingKey, policy, contract, object, p);
+      // A denied column keeps its type in the shared layer, with no value at all: only the restricted layer holds it.
+      if (protection.kind === 'deny') return `CASE WHEN false THEN ${id(p.name)} END AS ${id(p.name)}`;
+      return protection.kind === 'token' ? `${protection.masker.sql(id(p.name))} AS ${id(p.name)}` : id(p.name);
+    })
+    .join(', ');
   const types = await duck.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
   const out: DatasetOutput = {
     name: object.name,

@@ -8,13 +8,11 @@ import { loadConfig } from '../../platform/config.js';
 import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
 import { isMeshError } from '../../platform/errors.js';
-import { Masker } from '../../governance/masking.js';
-import { loadPolicy } from '../../governance/policy.js';
 import { generateMarketplace, type GenerateReport } from '../generate/index.js';
 import { curatedDatasetPath, currentManifest, recentRuns } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../../products/types.js';
-import { queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
+import { expectedToken, queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
 import { eventsIn, openLineageValidator } from '../../lineage/test/validate.js';
 
 const OPTIONS = { scale: 0.5, seed: 11, days: 75, end: '2026-11-01T00:00:00.000Z' };
@@ -70,25 +68,37 @@ describe('domain pipelines, raw → curated', () => {
     expect(await platform.store.getTags(q.key)).toEqual({ domain: 'sales', 'data-product': 'order_events', layer: 'quarantine' });
   });
 
-  it('mask PII in shared curated data with the deterministic token, keeping clear values only in the restricted layer', async () => {
-    const masker = new Masker(platform.config.maskingKey, loadPolicy().pii.masking);
-    const rows = await queryCurated<{ customer_id: string; masked: string; clear: string; name: string; phone: string }>(
+  it('mask PII in shared curated data with a token keyed per column, deny low-entropy PII, and keep clear values only in the restricted layer', async () => {
+    const rows = await queryCurated<{ customer_id: string; masked: string; clear: string; name: string; phone: string; clear_name: string }>(
       platform,
-      `SELECT c.customer_id, c.email AS masked, r.email AS clear, c.name, c.phone FROM c JOIN r USING (customer_id) WHERE r.email IS NOT NULL`,
+      `SELECT c.customer_id, c.email AS masked, r.email AS clear, c.name, c.phone, r.name AS clear_name FROM c JOIN r USING (customer_id) WHERE r.email IS NOT NULL`,
       { c: ['sales', 'customers'], r: ['sales', 'customers', 'restricted'] },
     );
     expect(rows.length).toBeGreaterThan(500);
     for (const row of rows.slice(0, 200)) {
-      expect(row.masked).toBe(masker.mask(row.clear));
+      expect(row.masked).toBe(expectedToken(platform.config.maskingKey, 'sales/customers.email', row.clear));
       expect(row.clear).toMatch(/@/);
-      expect(row.name).toMatch(/^tok_[0-9a-f]{16}$/);
+      expect(row.name).toBe(expectedToken(platform.config.maskingKey, 'sales/customers.name', row.clear_name));
       expect(row.phone).toMatch(/^tok_[0-9a-f]{16}$/);
     }
-    const [card] = await queryCurated<{ n: number; masked: number }>(
-platform,
-`SELECT count(card_last4) AS n, count(*) FILTER (WHERE card_last4 LIKE 'tok_%') AS masked FROM p`, { p: ['payments', 'payments'] });
-    expect(Number(card!.n)).toBeGreaterThan(0);
-    expect(Number(card!.masked)).toBe(Number(card!.n));
+    // Per-column keys: the same name in sales and fulfillment gives unrelated tokens, so masked columns do not link.
+    const [linked] = await queryCurated<{ n: number; same: number }>(
+      platform,
+      `SELECT count(*) AS n, count(*) FILTER (WHERE c.name = s.recipient_name) AS same FROM rc JOIN c USING (customer_id) JOIN rs ON rs.recipient_name = rc.name JOIN s USING (shipment_id)`,
+      { rc: ['sales', 'customers', 'restricted'], c: ['sales', 'customers'], rs: ['fulfillment', 'shipments', 'restricted'], s: ['fulfillment', 'shipments'] },
+    );
+    expect(Number(linked!.n)).toBeGreaterThan(100);
+    expect(Number(linked!.same)).toBe(0);
+    // Low-entropy kinds (card endings, postcodes) are not tokenized at all in the shared layer: a token would be reversible.
+    const [low] = await queryCurated<{ cards: number; postcodes: number; clear_cards: number; clear_postcodes: number }>(
+      platform,
+      `SELECT (SELECT count(card_last4) FROM p) AS cards, (SELECT count(postal_code) FROM s) AS postcodes, (SELECT count(card_last4) FROM rp) AS clear_cards, (SELECT count(postal_code) FROM rs) AS clear_postcodes`,
+      { p: ['payments', 'payments'], s: ['fulfillment', 'shipments'], rp: ['payments', 'payments', 'restricted'], rs: ['fulfillment', 'shipments', 'restricted'] },
+    );
+    expect(Number(low!.cards)).toBe(0);
+    expect(Number(low!.postcodes)).toBe(0);
+    expect(Number(low!.clear_cards)).toBeGreaterThan(0);
+    expect(Number(low!.clear_postcodes)).toBeGreaterThan(0);
     const m = await currentManifest(platform, 'fulfillment');
     expect(m!.datasets.shipments!.columns.filter((c) => c.pii).map((c) => c.name)).toEqual(['recipient_name', 'address_line', 'postal_code']);
     expect(m!.datasets.shipments!.restricted!.columns).toEqual(['shipment_id', 'recipient_name', 'address_line', 'postal_code']);
