@@ -1,25 +1,38 @@
 import { Command, CommanderError } from 'commander';
 import { isMeshError } from '../platform/index.js';
-import { registerGenerate } from './commands/generate.js';
-import { registerRun } from './commands/run.js';
-import { registerQuality } from './commands/quality.js';
-import { registerContracts } from './commands/contracts.js';
-import { registerStart } from './commands/start.js';
-import { registerServe } from './commands/serve.js';
-import { registerFeatures } from './commands/features.js';
-import { registerSchema } from './commands/schema.js';
-import { registerDomain } from './commands/domain.js';
-import { registerLineage } from './commands/lineage.js';
-import { registerTrain } from './commands/train.js';
-import { registerSlo } from './commands/slo.js';
-import { registerCost } from './commands/cost.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command and the module that registers it. Only the invoked command's module is loaded: a supervised
+ * subgraph process (`mesh serve sales`) starts without the code of every other command. Help loads them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  generate: async () => (await import('./commands/generate.js')).registerGenerate,
+  run: async () => (await import('./commands/run.js')).registerRun,
+  quality: async () => (await import('./commands/quality.js')).registerQuality,
+  contracts: async () => (await import('./commands/contracts.js')).registerContracts,
+  features: async () => (await import('./commands/features.js')).registerFeatures,
+  schema: async () => (await import('./commands/schema.js')).registerSchema,
+  domain: async () => (await import('./commands/domain.js')).registerDomain,
+  lineage: async () => (await import('./commands/lineage.js')).registerLineage,
+  train: async () => (await import('./commands/train.js')).registerTrain,
+  slo: async () => (await import('./commands/slo.js')).registerSlo,
+  cost: async () => (await import('./commands/cost.js')).registerCost,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  start: async () => (await import('./commands/start.js')).registerStart,
+};
+// `mesh serve` registers its siblings too.
+for (const sibling of ['compose', 'gateway', 'token']) COMMANDS[sibling] = COMMANDS.serve!;
 
 const program = new Command('mesh')
   .description('The marketplace data mesh: sources, contract-guarded pipelines, quality, and more')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerGenerate, registerRun, registerQuality, registerContracts, registerFeatures, registerSchema, registerDomain, registerLineage, registerTrain, registerSlo, registerCost, registerServe, registerStart]) register(program);
+const invoked = process.argv[2];
+const loaders = invoked && Object.hasOwn(COMMANDS, invoked) ? [COMMANDS[invoked]!] : [...new Set(Object.values(COMMANDS))];
+for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,7 +11,7 @@ export const CONSOLE_DIST = path.join(path.dirname(new URL(import.meta.url).path
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
 
 /** The gateway's identity rules and observation: what the console's own reads are answered from. */
-export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost'>;
+export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost' | 'processes'>;
 
 /** Roles that run the platform: they see every domain's cost. */
 const OPERATORS = new Set(['admin', 'operator']);
@@ -50,6 +50,7 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       evaluatedAt: new Date().toISOString(),
       domains: deps.slo.status(),
       history: Object.fromEntries(deps.slo.slos.map((s) => [s.domain, deps.slo.history(s.domain)])),
+      ...(deps.processes ? { processes: deps.processes.states() } : {}),
     })),
     '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
     '/console/api/schemas': api(async () => {

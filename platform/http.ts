@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { isMeshError, httpStatus, ErrorCode, MeshError } from './errors.js';
 import type { Logger } from './log.js';
@@ -143,4 +143,16 @@ export async function readJson(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BY
   } catch {
     return text;
   }
+}
+
+/** A port free on loopback now, for a server that must be told its port before it starts (a supervised process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

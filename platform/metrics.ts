@@ -1,5 +1,6 @@
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ProcessState } from './supervisor.js';
 import type { Route } from './http.js';
 
 /** Cumulative gateway → subgraph fetch counts and latency buckets per subgraph, as recorded here and sampled by SLO evaluation. */
@@ -92,6 +93,29 @@ export class Metrics {
         this.reset();
         for (const outcome of ['sent', 'spooled', 'resent'] as const) for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
         this.set({ transport: 'all', outcome: 'queued' }, s.queued);
+      },
+    });
+  }
+
+  /** Supervised processes: whether each is serving and how often it was restarted, read at scrape time. */
+  observeProcesses(states: () => ProcessState[]): void {
+    new Gauge({
+      name: 'mesh_process_up',
+      help: 'Whether a supervised mesh process (domain subgraph, feature or metadata server) is serving (1) or not (0)',
+      labelNames: ['process'],
+      registers: [this.registry],
+      collect() {
+        for (const p of states()) this.set({ process: p.name }, p.phase === 'up' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'mesh_process_restarts_total',
+      help: 'Restarts of a supervised mesh process after it exited',
+      labelNames: ['process'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of states()) this.inc({ process: p.name }, p.restarts);
       },
     });
   }

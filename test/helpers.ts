@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer, connect } from 'node:net';
-import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from '../platform/http.js';
+export { freePort };
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
@@ -38,16 +41,6 @@ export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
   return createMeshPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env }));
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Servers a test starts keep real time even when the test runs under faketime (they are not the code under test). */
 function serverEnv(): NodeJS.ProcessEnv {
@@ -60,32 +53,46 @@ function serverEnv(): NodeJS.ProcessEnv {
  */
 export async function redisForTests(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+  return privateRedis();
+}
+
+/**
+ * A redis-server of the test's own, on a free port, which the test may kill and restart on the same port (chaos). With
+ * `persistDir` it keeps an append-only file there, so a restart comes back with the data written before the kill.
+ * Undefined (after a loud warning) without redis-server on PATH; under CI that throws.
+ */
+export async function privateRedis(options: { persistDir?: string } = {}): Promise<{ url: string; stop(): Promise<void>; kill(): Promise<void>; restart(): Promise<void> } | undefined> {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
   if (!found) {
-    if (process.env.CI) throw new Error('redis-server is not installed and REDIS_URL is not set: CI must test the Redis online store');
-    console.warn('\n\n!!! SKIPPING Redis online store tests: no redis-server on PATH and no REDIS_URL (apt-get install -y redis-server) !!!\n\n');
+    if (process.env.CI) throw new Error('redis-server is not installed: CI must run the tests that need a Redis of their own');
+    console.warn('\n\n!!! SKIPPING tests that need a private Redis: no redis-server on PATH (apt-get install -y redis-server) !!!\n\n');
     return undefined;
   }
   const port = await freePort();
-  const child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', env: serverEnv() });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      }).once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
+  const persistence = options.persistDir ? ['--dir', options.persistDir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  let child: ChildProcess;
+  const up = async () => {
+    child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore', env: serverEnv() });
+    for (let i = 0; ; i++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.end();
+          resolve(true);
+        }).once('error', () => resolve(false));
+      });
+      if (ok) break;
+      if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  await up();
+  return { url: `redis://127.0.0.1:${port}`, stop: () => end('SIGTERM'), kill: () => end('SIGKILL'), restart: up };
 }
 
 /**
@@ -186,4 +193,13 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
   }
   return undefined;
+}
+
+/**
+ * The token a column's value must have, computed here from the documented scheme (docs/governance.md), not by the code
+ * under test: HMAC-SHA256 under HKDF-SHA256(master key, salt "mesh-masking-v1", info "column:<product>/<dataset>.<column>").
+ */
+export function expectedToken(masterKey: string, column: string, value: string): string {
+  const key = Buffer.from(hkdfSync('sha256', masterKey, 'mesh-masking-v1', `column:${column}`, 32));
+  return `tok_${createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, 16)}`;
 }

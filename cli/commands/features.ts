@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
-import { MeshError, ErrorCode, formatMs } from '../../platform/index.js';
+import { MeshError, ErrorCode, formatMs, announceServing, serveGate } from '../../platform/index.js';
 import { table } from '../format.js';
 import { applyFeatures, computeFeatures, listFeatureViews, planFeatures, materialize, writeTrainingSet, createOnlineStore, startFeatureServer, FEATURES_SUBGRAPH, featureSubgraphSdl, type MaterializeReport, type PlannedChange, type OfflineManifest } from '../../feature-subgraph/index.js';
 import { loadSupergraphConfig } from '../../governance/index.js';
@@ -93,8 +93,10 @@ export function registerFeatures(program: Command): void {
     .action(async (o: { port?: number }) => {
       const platform = createMeshPlatform();
       const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === FEATURES_SUBGRAPH)?.url;
+      await serveGate();
       const s = await startFeatureServer(platform, { port: o.port ?? (url ? Number(new URL(url).port) : 0) });
       process.stdout.write(`features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online store ${s.online.url}\n`);
+      announceServing({ name: s.name, url: s.url, version: s.version, sdl: s.sdl, detail: `online store ${s.online.url}` }, s.close);
       const stop = () => void s.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

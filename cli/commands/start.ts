@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
-import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT } from '../../platform/index.js';
+import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT, formatMs } from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
 import { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS } from '../../jobs/index.js';
 import { currentModelKey, extractManifestKey } from '../../products/index.js';
-import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../../gateway/index.js';
+import { EXAMPLE_QUERY } from '../../gateway/index.js';
+import { startSupervisedMesh, type SupervisedMesh as RunningMesh } from '../supervisedMesh.js';
 import { generateSummary } from './generate.js';
 import { runAndSummarize } from './run.js';
 import { computeAndPrint, materializeAndPrint } from './features.js';
@@ -34,17 +35,26 @@ export function registerStart(program: Command): void {
         process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
       }
       await runAndSummarize(platform, []);
-      const applied = await applyFeatures(platform);
-      process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
-      await computeAndPrint(platform, {});
-      await materializeAndPrint(platform, { incremental: true, end: new Date(platform.now()) });
-      if (!(await platform.store.head(currentModelKey('repurchase')))) {
-        const model = await trainRepurchase(platform);
-        process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);
-      }
-      const baselines = await publishBaselines(platform);
-      if (baselines.length > 0) process.stdout.write(`\nSchema registry: first publication of ${baselines.map((v) => `${v.subgraph} ${v.version}`).join(', ')}.\n`);
-      const mesh = await startMesh(platform, { gatewayPort: platform.config.gateway.port, randomPorts: o.smoke, routes: (g) => consoleRoutes(platform, g) });
+      const started = Date.now();
+      // Feature computation, training and schema baselines run while the domains' processes start.
+      const mesh = await startSupervisedMesh(platform, {
+        gatewayPort: platform.config.gateway.port,
+        randomPorts: o.smoke,
+        routes: (g) => consoleRoutes(platform, g),
+        alongside: async () => {
+          const applied = await applyFeatures(platform);
+          process.stdout.write(`\nFeature registry: ${applied.filter((c) => c.action !== 'unchanged').length} change(s) applied, ${applied.length} definitions.\n`);
+          await computeAndPrint(platform, {});
+          await materializeAndPrint(platform, { incremental: true, end: new Date(platform.now()) });
+          if (!(await platform.store.head(currentModelKey('repurchase')))) {
+            const model = await trainRepurchase(platform);
+            process.stdout.write(`\nModel repurchase v${model.version} (${model.service}): test ROC AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`);
+          }
+          const baselines = await publishBaselines(platform);
+          if (baselines.length > 0) process.stdout.write(`\nSchema registry: first publication of ${baselines.map((v) => `${v.subgraph} ${v.version}`).join(', ')}.\n`);
+        },
+      });
+      process.stdout.write(`\nServing: ${mesh.subgraphs.length + (mesh.features ? 1 : 0) + 1} supervised processes and the gateway up ${formatMs(Date.now() - started)} after the pipelines.\n`);
       if (o.smoke) {
         try {
           await smoke(platform, mesh);
@@ -72,9 +82,9 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh): Promise<string
       ? ['!! Development secrets: the JWT, internal identity and masking keys are the public defaults, so anyone can mint tokens and unmask PII. Set MESH_JWT_SECRET (or MESH_JWKS_URL), MESH_INTERNAL_SECRET and MESH_MASKING_KEY before real data.']
       : []),
     ...staleHint(mesh),
-    ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}`),
+    ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}   pid ${mesh.supervisor.pid(s.name)}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
-    ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (online store ${mesh.features.online.url})`] : []),
+    ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (${mesh.features.detail})`] : []),
     '',
     'Example tokens (development secret; npx mesh token --role <role> makes more):',
     ...tokens,

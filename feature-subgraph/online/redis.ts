@@ -58,6 +58,9 @@ export class RedisOnlineStore implements OnlineStore {
           { redisOptions: options, enableAutoPipelining: true },
         )
       : new Redis(config.url, options);
+    // Connection failures surface where they matter, as ONLINE_STORE_ERROR on the commands they fail; ioredis would
+    // otherwise print every reconnect attempt as an unhandled error event.
+    client.on('error', () => undefined);
     client.defineCommand('meshSetIfNewer', { lua: SET_IF_NEWER });
     // With a fixed key count ioredis can route each call to the node owning its key.
     client.defineCommand('meshSetIfNewerOne', { numberOfKeys: 1, lua: SET_IF_NEWER });
@@ -147,7 +150,8 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       return await fn();
     } catch (err) {
-      throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, `online store ${this.url}: ${(err as Error).message}`, {}, { cause: err });
+      // The client learns that the store failed and how; the store's address stays in the log (the error's cause).
+      throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, `the online store did not answer: ${(err as Error).message}`, {}, { cause: err });
     }
   }
 }

@@ -45,6 +45,7 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
       const registry = await d.registries.get();
       const { response, dtypes } = await getOnlineFeatures(registry, d.online, body, d.platform.now());
       d.serving.countServed(response.results.slice(response.metadata.feature_names.length - dtypes.length).flatMap((r) => r.statuses), 'rest');
+      if (response.errors) d.platform.log.warn({ errors: response.errors }, 'get-online-features answered INVALID statuses: the online store is unavailable');
       return { json: feastJson(response, dtypes) };
     }),
     '/push': endpoint('write', async (body) => {
@@ -128,7 +129,7 @@ export function feastJson(response: FeastResponse, dtypes: FeatureType[]): strin
     const values = dtype === 'Float64' ? r.values.map(float).join(',') : r.values.map((v) => JSON.stringify(v ?? null)).join(',');
     return `{"values":[${values}],"statuses":${JSON.stringify(r.statuses)},"event_timestamps":${JSON.stringify(r.event_timestamps)}}`;
   });
-  return `{"metadata":${JSON.stringify(response.metadata)},"results":[${results.join(',')}]}`;
+  return `{"metadata":${JSON.stringify(response.metadata)},"results":[${results.join(',')}]${response.errors ? `,"errors":${JSON.stringify(response.errors)}` : ''}}`;
 }
 
 function float(v: unknown): string {

@@ -1,9 +1,9 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError, type Identity } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
-import { cellsOf, keyFor, readColumns, MAX_ENTITY_ROWS, MAX_FEATURES, type FeatureCell } from './vectors.js';
+import { cellsOf, keyFor, readColumnsOrInvalid, MAX_ENTITY_ROWS, MAX_FEATURES, type FeatureCell } from './vectors.js';
 import { scoreEntity } from './models.js';
 import type { FeatureContext } from './context.js';
 
@@ -44,6 +44,8 @@ enum FeatureStatus {
   NULL_VALUE
   NOT_FOUND
   OUTSIDE_MAX_AGE
+  "The online store did not answer: the value is withheld and the value field carries the error."
+  INVALID
 }
 
 type ModelScore {
@@ -163,8 +165,13 @@ export function featureResolvers(registry: Registry) {
             const out = await Promise.all(
               resolved.views.map(async (v) => {
                 if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
-                const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-                const cells = cellsOf(v, record, ctx.now());
+                const cells = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) }).then(
+                  (record) => cellsOf(v, record, ctx.now()),
+                  (err: unknown) => {
+                    if (!isMeshError(err) || err.code !== ErrorCode.ONLINE_STORE_ERROR) throw err;
+                    return v.features.map(() => ({ value: null, status: 'INVALID' as const, eventTs: null }));
+                  },
+                );
                 ctx.metrics.countServed(cells.map((c) => c.status), 'graphql');
                 return cells.map((c, i) => cell(v.outputNames[i]!, c));
               }),
@@ -181,13 +188,20 @@ export function featureResolvers(registry: Registry) {
   return {
     DateTime,
     FeatureScalar,
+    // A withheld value says why, beside its INVALID status (the rest of the answer stands).
+    Feature: {
+      value: (f: { value: unknown; status: string }) => {
+        if (f.status === 'INVALID') throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online store did not answer: the value is withheld');
+        return f.value;
+      },
+    },
     ...entityResolvers,
     Query: {
       onlineFeatures: async (_: unknown, args: { features?: string[]; service?: string; entities: Record<string, unknown>[]; fullFeatureNames?: boolean }, ctx: FeatureContext) => {
         if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
         const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
         if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`);
-        const columns = await readColumns(ctx.online, resolved, args.entities, ctx.now());
+        const { columns } = await readColumnsOrInvalid(ctx.online, resolved, args.entities, ctx.now());
         ctx.metrics.countServed(columns.flatMap((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),

@@ -1,13 +1,16 @@
 import DataLoader from 'dataloader';
-import { MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError, type ObjectStore } from '../../platform/index.js';
 import { loadRegistry, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import type { FeatureType } from '../definitions.js';
 import { FEATURE_REGISTRY_KEY } from '../../products/index.js';
 
-/** Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too). */
-export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
+/**
+ * Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too), and INVALID (Feast's
+ * FieldStatus.INVALID) marks a value that could not be read because the online store did not answer.
+ */
+export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE' | 'INVALID';
 
 export interface FeatureCell {
   value: unknown;
@@ -93,6 +96,24 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
   return resolved.order.map((o) => byView[o.view]![o.feature]!);
 }
 
+/** Columns for an online store that did not answer: every value withheld as INVALID. */
+export function invalidColumns(resolved: ResolvedFeatures, rows: number): FeatureColumn[] {
+  return resolved.names.map(() => ({ values: Array(rows).fill(null), statuses: Array(rows).fill('INVALID'), eventTs: Array(rows).fill(null) }));
+}
+
+/**
+ * `readColumns`, degraded instead of failed when the online store does not answer: an outage is neither the client's
+ * fault nor a reason to fail its model, so values are withheld as INVALID and the error says why.
+ */
+export async function readColumnsOrInvalid(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[], now: number): Promise<{ columns: FeatureColumn[]; error?: MeshError }> {
+  try {
+    return { columns: await readColumns(store, resolved, rows, now) };
+  } catch (err) {
+    if (!isMeshError(err) || err.code !== ErrorCode.ONLINE_STORE_ERROR) throw err;
+    return { columns: invalidColumns(resolved, rows.length), error: err };
+  }
+}
+
 /**
  * Per request: every online lookup made while resolving one GraphQL operation (entity fields of many customers, several
  * views) is collected by DataLoader and answered by one read of the store.
@@ -121,6 +142,8 @@ export interface FeastRequest {
 export interface FeastResponse {
   metadata: { feature_names: string[] };
   results: { values: unknown[]; statuses: string[]; event_timestamps: string[] }[];
+  /** Beyond Feast's shape, only on a degraded answer: why statuses are INVALID (code, message, request id). */
+  errors?: { code: string; message: string }[];
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
@@ -141,7 +164,7 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
   if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: at most ${MAX_FEATURES} features per request (got ${resolved.names.length})`);
   const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
-  const features = await readColumns(store, resolved, rows, now);
+  const { columns: features, error } = await readColumnsOrInvalid(store, resolved, rows, now);
   // Values of a view share few event times (daily snapshots): format each once.
   const iso = new Map<number | null, string>([[null, EPOCH]]);
   const format = (ts: number | null) => {
@@ -156,6 +179,7 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
         ...keys.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
         ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: c.eventTs.map(format) })),
       ],
+      ...(error ? { errors: [{ code: error.code, message: error.message }] } : {}),
     },
     dtypes: resolved.order.map((o) => resolved.views[o.view]!.features[o.feature]!.dtype),
   };

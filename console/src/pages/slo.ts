@@ -2,11 +2,14 @@ import { getJson } from '../api.js';
 import { h, badge, card, table, hours, percent, when } from '../ui.js';
 import { lineChart } from '../charts.js';
 import type { DomainSloStatus, SloPoint } from '../../../observability/index.js';
+import type { ProcessState } from '../../../platform/index.js';
 
 export interface SloReport {
   evaluatedAt: string;
   domains: DomainSloStatus[];
   history: Record<string, SloPoint[]>;
+  /** The supervised processes serving the subgraphs (absent when the gateway runs them in its own process). */
+  processes?: ProcessState[];
 }
 
 const ms = (n: number | null) => (n === null ? '—' : `${n.toFixed(n < 10 ? 1 : 0)} ms`);
@@ -20,6 +23,7 @@ export async function sloPage(root: HTMLElement, signal: AbortSignal): Promise<v
       h('h2', {}, 'Service levels'),
       h('p', { class: 'muted' }, `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`),
       h('div', { class: 'grid' }, report.domains.map(domainCard)),
+      ...(report.processes ? [h('h3', {}, 'Processes'), processTable(report.processes)] : []),
       h('h3', {}, 'History'),
       h('div', { class: 'grid' }, charts(report)),
     );
@@ -45,6 +49,19 @@ function domainCard(d: DomainSloStatus): HTMLElement {
         ['Data age', hours(d.freshness.objectiveHours), h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours))],
       ],
     ),
+  );
+}
+
+function processTable(processes: ProcessState[]): HTMLElement {
+  return table(
+    ['Process', 'State', 'Since', 'Restarts', 'Last exit'],
+    processes.map((p) => [
+      p.name,
+      badge(p.phase, { 'data-testid': `process-${p.name}` }),
+      when(p.since),
+      String(p.restarts),
+      p.lastExit ? `${p.lastExit.signal ?? `code ${p.lastExit.code}`} ${when(p.lastExit.at)}` : '—',
+    ]),
   );
 }
 
