@@ -1,15 +1,21 @@
 /**
- * Gateway throughput and latency for the CustomerOverview query: the governed gateway (JWT, PII rules, armor, metrics,
- * in-flight dedup) against a plain @apollo/gateway over the same subgraphs, measured in the same run with autocannon.
- * Also DuckDB queries per request at list sizes 5 and 50 (DataLoader batching keeps them constant).
+ * Gateway throughput and latency, five gateways over the same subgraph schemas, measured in the same run:
+ *   governed           the mesh's gateway (JWT, PII rules, armor, lineage, usage, metrics, response cache)
+ *   governed-no-cache  the same without its response cache
+ *   plain-apollo       @apollo/gateway with nothing added but the internal identity header
+ *   hive               Hive Gateway (@graphql-hive/gateway-runtime, default settings) plus the identity header
+ *   limit              the governed gateway, cache off, over stub subgraphs answering from memory: the serving limit
+ * Scenarios: `same` (one CustomerOverview everywhere), `distinct` (a different customer per request), `mixed`
+ * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn). Subgraphs run as `npm start` runs them,
+ * one supervised process each; autocannon runs in a process of its own.
  *
- *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1]
+ *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1] [--gateways a,b] [--scenarios a,b] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -18,102 +24,281 @@ import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
+import { freePort } from '../platform/http.js';
+import { writeAtomic } from '../platform/files.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { curatedDatasetPath } from '../products/readers.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { EXAMPLE_QUERY } from '../gateway/mesh.js';
-import { writeAtomic } from '../platform/files.js';
+import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
+import { materialize } from '../feature-subgraph/materialize.js';
+import { createOnlineStore } from '../feature-subgraph/online/index.js';
+import { EXAMPLE_QUERY, sources } from '../gateway/mesh.js';
 import { startGateway } from '../gateway/server.js';
 import { composeSupergraph } from '../governance/composition.js';
-import { freePort } from '../test/helpers.js';
+import { startSupervisedMesh } from '../cli/supervisedMesh.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' }, scale: { type: 'string', default: '1' } } });
+const GATEWAYS = ['governed', 'governed-no-cache', 'plain-apollo', 'hive', 'limit'] as const;
+const SCENARIOS = ['same', 'distinct', 'mixed'] as const;
+type Gateway = (typeof GATEWAYS)[number];
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '20' },
+    scale: { type: 'string', default: '1' },
+    gateways: { type: 'string', default: GATEWAYS.join(',') },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    json: { type: 'boolean', default: false },
+  },
+});
 const duration = Number(values.duration);
 const connections = Number(values.connections);
+const gateways = values.gateways.split(',') as Gateway[];
+const scenarios = values.scenarios.split(',') as Scenario[];
+const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-gw-'));
-const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
+const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' } as Record<string, string>;
+const platform = createMeshPlatform(loadConfig(env));
+say(`setting up: scale ${values.scale}, pipelines, features, subgraph processes…`);
 await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });
-const domains = listDomains(platform.config.domainsDir);
-for (const d of domains) await runDomainPipeline(platform, d);
+for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
+await applyFeatures(platform);
+await computeFeatures(platform, {});
+const online = createOnlineStore(platform.config.online);
+await materialize(platform, online, { incremental: true, end: new Date(platform.now()) });
+await online.close();
 
-// Subgraphs in their own processes, as deployed: the gateway must not share an event loop with them.
-const children: ChildProcess[] = [];
-const subgraphs: { name: string; url: string; sdl: string }[] = [];
-for (const d of domains) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin.js'), 'serve', d.name, '--port', String(port)], {
-    env: { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  subgraphs.push({ name: d.name, url: `http://127.0.0.1:${port}/graphql`, sdl: fs.readFileSync(path.join(d.dir, 'schema.graphql'), 'utf8') });
+// Subgraphs as deployed (one supervised process each) and the governed gateway over them.
+const mesh = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: true, env });
+const served = [...mesh.subgraphs, ...(mesh.features ? [mesh.features] : []), mesh.metadata];
+const urls: Record<Gateway, string> = { governed: `${mesh.gateway.url}/graphql` } as Record<Gateway, string>;
+const closers: (() => Promise<unknown>)[] = [() => mesh.close()];
+const internal = Object.fromEntries(await Promise.all(served.map(async (s) => [s.name, await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, s.name)] as const)));
+
+if (gateways.includes('governed-no-cache')) {
+  const g = await startGateway(platform, { supergraphFile: platform.config.gateway.supergraphFile, port: 0, cache: false });
+  urls['governed-no-cache'] = `${g.url}/graphql`;
+  closers.push(() => g.close());
 }
-const supergraphFile = path.join(dataDir, 'supergraph.graphql');
-writeAtomic(supergraphFile, composeSupergraph(subgraphs).supergraphSdl);
-const gateway = await startGateway(platform, { supergraphFile, port: 0 });
-const mesh = { gateway, supergraphFile };
+if (gateways.includes('plain-apollo')) {
+  const plain = new ApolloServer({
+    gateway: new ApolloGateway({
+      supergraphSdl: fs.readFileSync(platform.config.gateway.supergraphFile, 'utf8'),
+      buildService: ({ name, url }) => new RemoteGraphQLDataSource({ url, willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal[name]!) }),
+    }),
+  });
+  urls['plain-apollo'] = (await startStandaloneServer(plain, { listen: { port: 0 } })).url;
+  closers.push(() => plain.stop());
+}
+if (gateways.includes('hive')) {
+  const hive = await startHive(fs.readFileSync(platform.config.gateway.supergraphFile, 'utf8'));
+  if (hive) {
+    urls.hive = hive.url;
+    closers.push(hive.close);
+  }
+}
+const stubs: ChildProcess[] = [];
+if (gateways.includes('limit')) {
+  const stubbed = await Promise.all(
+    served.map(async (s) => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/stubSubgraph.ts'), `${s.url}/graphql`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      stubs.push(child);
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      return { ...s, url: `http://127.0.0.1:${port}` };
+    }),
+  );
+  const file = path.join(dataDir, 'supergraph-stubs.graphql');
+  writeAtomic(file, composeSupergraph(sources(stubbed)).supergraphSdl);
+  const g = await startGateway(platform, { supergraphFile: file, port: 0, cache: false });
+  urls.limit = `${g.url}/graphql`;
+  closers.push(() => g.close());
+}
 
-// Customers with the most orders, so list sizes matter.
+// Every customer with orders, most orders first; product categories; date windows of the generated history.
 const duck = await Duck.open();
-const customers = (await duck.all<{ id: string }>(`SELECT customer_id AS id FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))}) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 200`)).map((r) => r.id);
+const customers = (await duck.all<{ id: string }>(`SELECT customer_id AS id FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))}) GROUP BY 1 ORDER BY count(*) DESC, 1`)).map((r) => r.id);
+const categories = (await duck.all<{ c: string }>(`SELECT DISTINCT category AS c FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'catalog', 'products'))}) ORDER BY 1`)).map((r) => r.c);
+const { first, last } = await duck.one<{ first: string; last: string }>(
+  `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))})`,
+);
 duck.close();
 
-// The baseline: plain @apollo/gateway, same supergraph and subgraphs (which need the gateway identity to answer).
-const internal = Object.fromEntries(await Promise.all(domains.map(async (d) => [d.name, await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, d.name)] as const)));
-const plain = new ApolloServer({
-  gateway: new ApolloGateway({
-    supergraphSdl: fs.readFileSync(mesh.supergraphFile, 'utf8'),
-    buildService: ({ name, url }) =>
-      new RemoteGraphQLDataSource({
-        url,
-        willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal[name]!),
-      }),
+const overview = (id: string) => JSON.stringify({ query: EXAMPLE_QUERY, variables: { id } });
+const DAY = 86_400_000;
+const bodies: Record<Scenario, string[]> = {
+  same: [overview(customers[0]!)],
+  distinct: customers.map(overview),
+  mixed: customers.flatMap((id, i) => {
+    const from = new Date(Date.parse(first!) + ((i * 7) % Math.max(1, (Date.parse(last!) - Date.parse(first!)) / DAY - 7)) * DAY).toISOString().slice(0, 10);
+    const to = new Date(Date.parse(from) + 6 * DAY).toISOString().slice(0, 10);
+    return [
+      overview(id),
+      JSON.stringify({ query: 'query DailyRevenue($from: String!, $to: String!) { dailyRevenue(from: $from, to: $to) { date orders revenueEur } }', variables: { from, to } }),
+      JSON.stringify({ query: 'query CatalogPage($category: String) { products(category: $category, first: 20) { edges { node { id name brand price } } } }', variables: { category: categories[i % categories.length] } }),
+      JSON.stringify({ query: 'query Features($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } } }', variables: { id } }),
+    ];
   }),
-});
-const { url: plainUrl } = await startStandaloneServer(plain, { listen: { port: 0 } });
+};
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth);
 
-async function run(url: string, vary: boolean) {
-  let i = 0;
-  const body = (id: string) => JSON.stringify({ query: EXAMPLE_QUERY, variables: { id } });
-  const result = await autocannon({
-    url,
-    connections,
-    duration,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: body(customers[0]!),
-    requests: vary ? [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body(customers[i++ % customers.length]!) }) }] : undefined,
+async function load(url: string, list: string[], seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
+  const plan = path.join(dataDir, `load-${Math.random().toString(36).slice(2)}.json`);
+  fs.writeFileSync(plan, JSON.stringify({ url, token, bodies: list, connections, duration: seconds }));
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(out) as { rps: number; p50: number; p99: number; errors: number; requests: number };
+}
+
+/** Every body once, 8 at a time: the stubs learn their answers, and nothing measured is a first sight. */
+async function warmAll(url: string, list: string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < list.length) {
+        const body = list[next++]!;
+        await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body }).then((r) => r.text());
+      }
+    }),
+  );
+}
+
+/** A gateway's answer to a body, as data (errors aside: the plain gateways carry the subgraphs' denials differently). */
+async function answer(url: string, body: string): Promise<string> {
+  const r = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })).json()) as { data?: unknown; errors?: unknown[] };
+  return JSON.stringify(r.data ?? r.errors);
+}
+
+// Every gateway must give the governed gateway's answers before its speed means anything.
+for (const gateway of gateways) {
+  if (!urls[gateway] || gateway === 'governed') continue;
+  for (const scenario of scenarios) {
+    for (const body of bodies[scenario].slice(0, 4)) {
+      const [want, got] = [await answer(urls.governed, body), await answer(urls[gateway], body)];
+      if (want !== got) {
+        const full = await (await fetch(urls[gateway], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })).text();
+        say(`${gateway} answers differently, not measured: ${full.slice(0, 400)}`);
+        delete urls[gateway];
+        break;
+      }
+    }
+    if (!urls[gateway]) break;
+  }
+}
+
+/** CPU seconds each subgraph process has used (its own /metrics), and this process (the gateways). */
+async function cpuNow(): Promise<Record<string, number>> {
+  const out: Record<string, number> = { gateway: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
+  for (const s of served) {
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    out[s.name] = Number(/process_cpu_seconds_total\{[^}]*\} ([\d.e+-]+)/.exec(text)?.[1] ?? NaN);
+  }
+  return out;
+}
+
+const results: { scenario: Scenario; gateway: Gateway; rps: number; p50: number; p99: number; errors: number; cpuMsPerRequest: Record<string, number> }[] = [];
+for (const scenario of scenarios) {
+  for (const gateway of gateways) {
+    const url = urls[gateway];
+    if (!url) continue;
+    if (gateway === 'limit') await warmAll(url, bodies[scenario]);
+    // JIT and connection warm-up with other documents (a comment changes them), so no answer measured comes from it.
+    else await load(url, bodies[scenario].slice(0, 200).map((b) => b.replace('"query":"', '"query":"# warm-up\\n')), 2);
+    const before = await cpuNow();
+    const r = await load(url, bodies[scenario], duration);
+    const after = await cpuNow();
+    // Where the time goes: CPU milliseconds per request in each process (the gateway's includes its idle neighbours).
+    const cpuMsPerRequest = Object.fromEntries(Object.keys(after).map((k) => [k, Number(((1000 * (after[k]! - before[k]!)) / Math.max(1, r.requests)).toFixed(2))]));
+    results.push({ scenario, gateway, rps: Math.round(r.rps), p50: r.p50, p99: r.p99, errors: r.errors, cpuMsPerRequest });
+    say(`${scenario.padEnd(8)} ${gateway.padEnd(18)} ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`);
+  }
+}
+
+// Idle latency: CustomerOverview for one customer after another, one at a time.
+const sequential: { gateway: Gateway; p50: number; p99: number }[] = [];
+for (const gateway of ['governed', 'governed-no-cache'] as const) {
+  if (!urls[gateway]) continue;
+  const ms: number[] = [];
+  for (const body of bodies.distinct.slice(0, 300).map((b) => b.replace('"query":"', '"query":"# sequential\\n'))) {
+    const t = performance.now();
+    await fetch(urls[gateway], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body }).then((r) => r.text());
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  sequential.push({ gateway, p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)), p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)) });
+}
+
+// Resident memory of each subgraph process (its own /metrics).
+const rss: Record<string, number> = {};
+for (const s of mesh.subgraphs) {
+  const text = await (await fetch(`${s.url}/metrics`)).text();
+  rss[s.name] = Math.round(Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) / 1024 / 1024);
+}
+
+if (values.json) process.stdout.write(`${JSON.stringify({ scenarios: results, sequential, rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`);
+else {
+  const limit = new Map(results.filter((r) => r.gateway === 'limit').map((r) => [r.scenario, r.rps]));
+  const plainRps = new Map(results.filter((r) => r.gateway === 'plain-apollo').map((r) => [r.scenario, r.rps]));
+  console.log(`\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`);
+  console.log(
+    table(
+      ['scenario', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'of limit', 'vs plain', 'CPU ms per request: gateway / subgraphs'],
+      results.map((r) => [
+        r.scenario,
+        r.gateway,
+        r.rps,
+        r.p50,
+        r.p99,
+        r.errors,
+        limit.get(r.scenario) ? `${Math.round((100 * r.rps) / limit.get(r.scenario)!)}%` : '',
+        plainRps.get(r.scenario) ? `${(r.rps / plainRps.get(r.scenario)!).toFixed(2)}x` : '',
+        `${r.cpuMsPerRequest.gateway} / ${Object.entries(r.cpuMsPerRequest).filter(([k]) => k !== 'gateway').map(([k, v]) => `${k} ${v}`).join(' ')}`,
+      ]),
+    ),
+  );
+  console.log(`\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], sequential.map((s) => [s.gateway, s.p50, s.p99]))}`);
+  console.log(`\nsubgraph RSS (MB): ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+}
+for (const close of closers.reverse()) await close();
+for (const c of stubs) c.kill('SIGTERM');
+process.exit(0);
+
+/** Hive Gateway with default settings over the same supergraph, plus the identity header; undefined if not installed. */
+async function startHive(supergraph: string): Promise<{ url: string; close: () => Promise<void> } | undefined> {
+  let runtime: typeof import('@graphql-hive/gateway-runtime');
+  try {
+    // Some of its dependencies expect Node 22's Promise.withResolvers.
+    (Promise as unknown as { withResolvers?: unknown }).withResolvers ??= function <T>() {
+      let resolve!: (v: T) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+      return { promise, resolve, reject };
+    };
+    runtime = await import('@graphql-hive/gateway-runtime');
+  } catch (err) {
+    say(`Hive Gateway not measured: ${(err as Error).message}`);
+    return undefined;
+  }
+  const gateway = runtime.createGatewayRuntime({
+    supergraph,
+    logging: false,
+    maskedErrors: false,
+    propagateHeaders: { fromClientToSubgraphs: ({ subgraphName }: { subgraphName: string }) => ({ [IDENTITY_HEADER]: internal[subgraphName]! }) },
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  const http = await import('node:http');
+  const server = http.createServer(gateway);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    close: async () => {
+      server.close();
+      await gateway.dispose();
+    },
+  };
 }
-
-const rows: (string | number)[][] = [];
-for (const [scenario, vary] of [
-  ['same customer from every connection', false],
-  ['a different customer per request', true],
-] as const) {
-  const governed = await run(`${mesh.gateway.url}/graphql`, vary);
-  const base = await run(plainUrl, vary);
-  rows.push([scenario, 'governed', Math.round(governed.rps), governed.p50, governed.p99, (governed.rps / base.rps).toFixed(2)]);
-  rows.push(['', 'plain @apollo/gateway', Math.round(base.rps), base.p50, base.p99, '1.00']);
-}
-
-const queries: (string | number)[][] = [];
-for (const n of [5, 50]) {
-  const q = EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace('campaignTouches(first: 5)', `campaignTouches(first: ${n})`);
-  const res = await fetch(`${mesh.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: q, variables: { id: customers[0] } }) });
-  const data = (await res.json()) as { data: { customer: { orders: unknown[] } } };
-  queries.push([n, data.data.customer.orders.length, Number(res.headers.get('x-mesh-duckdb-queries')), res.headers.get('x-mesh-subgraph-fetches')!]);
-}
-
-console.log(`CustomerOverview as analyst, ${connections} connections, ${duration} s each, scale ${values.scale}; gateways and autocannon in one process, each subgraph in its own; ${os.cpus().length} cores\n`);
-console.log(table(['scenario', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'vs plain'], rows));
-console.log(`\n${table(['list size asked', 'orders returned', 'DuckDB queries', 'subgraph fetches'], queries)}`);
-await plain.stop();
-await gateway.close();
-for (const c of children) c.kill('SIGTERM');

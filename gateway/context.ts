@@ -6,13 +6,14 @@ export interface GatewayContext {
   /** The identity signed for each subgraph, made once per request and subgraph. */
   identityTokens?: Record<string, string>;
   client: string;
-  stats: { duckdbQueries: number; subgraphFetches: Record<string, number> };
+  /** What the request cost and read: DuckDB queries, fetches and the data version each subgraph served (`''`: mixed or none). */
+  stats: { duckdbQueries: number; subgraphFetches: Record<string, number>; dataVersions: Record<string, string> };
 }
 
 /** Who is calling: a verified bearer token with a role the policy knows (401 / 403 otherwise), or admin in open mode. */
 export async function gatewayContext(req: IncomingMessage, auth: MeshConfig['auth'], roles: string[], open: boolean): Promise<GatewayContext> {
   const client = clientName(req.headers['apollographql-client-name'] ?? req.headers['x-client-name']);
-  const stats = { duckdbQueries: 0, subgraphFetches: {} };
+  const stats = { duckdbQueries: 0, subgraphFetches: {}, dataVersions: {} };
   if (open) return { identity: { sub: 'open-mode', role: 'admin' }, client, stats };
   return { identity: await authenticateBearer(req.headers.authorization, auth, roles), client, stats };
 }

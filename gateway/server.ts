@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import type { GraphQLSchema } from 'graphql';
 import { listDomains, listen, graphqlRoute, sendJson, Metrics, MeshError, ErrorCode, type Identity, type Listening, type ProcessStates, type Route } from '../platform/index.js';
-import { jobMetricsText } from '../products/index.js';
+import { currentDataVersion, jobMetricsText } from '../products/index.js';
 import { loadRoles, knownRoles, loadSupergraphConfig, reversibleKinds, supergraphPiiFields, UsageRecorder } from '../governance/index.js';
 import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineage/index.js';
 import { observeMesh, type MeshObservation } from '../observability/index.js';
@@ -23,6 +23,8 @@ export interface GatewayOptions {
   dedup?: boolean;
   /** Governance off: the plain gateway, for benchmarks only. */
   ungoverned?: boolean;
+  /** The response cache (on by default when MESH_RESPONSE_CACHE_ENTRIES > 0): off to measure without it. */
+  cache?: boolean;
   /** More routes on the gateway's port, mounted by whoever starts it (the console). */
   routes?: (gateway: GatewayServices) => Record<string, Route>;
   /** The supervised processes serving the subgraphs, when they run apart from the gateway: shown in /health and /metrics. */
@@ -86,7 +88,9 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const governance: Governance | undefined = options.ungoverned
     ? undefined
     : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config))) };
-  const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance });
+  const version = options.ungoverned || options.cache === false || platform.config.responseCacheEntries === 0 ? undefined : dataVersionWatch(platform, domains.map((d) => d.name));
+  const cache = version && { maxEntries: platform.config.responseCacheEntries, version: version.current, versioned: new Set(domains.map((d) => d.name)) };
+  const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance, cache });
   const server = new ApolloServer({ gateway, introspection: !production, includeStacktraceInErrorResponses: false, validationRules, parseOptions, plugins });
   await server.start();
   const open = options.open === true || options.ungoverned === true;
@@ -114,6 +118,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     lineage: governance?.lineage,
     slo: observation.slo,
     close: async () => {
+      version?.stop();
       await listening.close();
       await observation.close();
       await server.stop();
@@ -122,4 +127,22 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
       await platform.lineage.emitter.flush();
     },
   };
+}
+
+/** The current data version, re-read every 2 s (as often as subgraphs look for new versions); undefined until read. */
+function dataVersionWatch(platform: MeshPlatform, domains: string[]): { current: () => string | undefined; stop(): void } {
+  let current: string | undefined;
+  const read = () =>
+    currentDataVersion(platform, domains).then(
+      (v) => void (current = v),
+      (err: unknown) => {
+        // Unknown is safe: nothing is cached or served from the cache until the version is known again.
+        current = undefined;
+        platform.log.warn({ err }, 'data version unreadable: response cache paused');
+      },
+    );
+  void read();
+  const timer = setInterval(() => void read(), 2_000);
+  timer.unref();
+  return { current: () => current, stop: () => clearInterval(timer) };
 }

@@ -1,7 +1,6 @@
 import { GraphQLError, isObjectType, type GraphQLSchema } from 'graphql';
-import { shield, rule, allow, type IRule, type IRules } from 'graphql-shield';
 import { ErrorCode, type DomainInfo } from '../platform/index.js';
-import { applyMiddleware } from 'graphql-middleware';
+import { applyMiddleware, type IMiddlewareFunction } from 'graphql-middleware';
 import type { PiiGuard } from '../products/index.js';
 import { fieldAccess, knownRoles, loadRoles, piiAccess, type RolePolicy } from './access.js';
 import { loadContract } from './contracts/load.js';
@@ -36,21 +35,22 @@ export function unauthorizedField(type: string, field: string, role: string, why
 }
 
 /**
- * graphql-shield rules generated from the role policy and the schema's @pii annotations: a role denied a domain's PII
- * gets null and an UNAUTHORIZED_FIELD_OR_TYPE error for that field, and so does a role that would get a reversible token
- * (`reversible(kind)`: a token of a card ending is). Masked and clear values are the resolvers' job.
+ * Field middleware generated from the role policy and the schema's @pii annotations: a role denied a domain's PII gets
+ * null and an UNAUTHORIZED_FIELD_OR_TYPE error for that field, and so does a role that would get a reversible token
+ * (`reversible(kind)`: a token of a card ending is). Masked and clear values are the resolvers' job. Only @pii fields
+ * are wrapped: a shield around every field cost a sixth of a subgraph's time per request.
  */
-export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePolicy, reversible: (kind: string) => boolean = () => false) {
-  const rules: Record<string, Record<string, IRule>> = {};
+export function piiShield(schema: GraphQLSchema, domain: string, policy: RolePolicy, reversible: (kind: string) => boolean = () => false): Record<string, Record<string, IMiddlewareFunction>> {
+  const middleware: Record<string, Record<string, IMiddlewareFunction>> = {};
   for (const f of piiFields(schema)) {
     const owner = { domain, reversible: reversible(f.kind) };
-    (rules[f.type] ??= {})[f.field] = rule(`pii:${domain}:${f.type}.${f.field}`, { cache: 'contextual' })((_parent, _args, ctx: { identity: { role: string } }) => {
-      if (fieldAccess(policy, ctx.identity.role, owner) !== 'deny') return true;
+    (middleware[f.type] ??= {})[f.field] = (resolve, parent, args, ctx: { identity: { role: string } }, info) => {
+      if (fieldAccess(policy, ctx.identity.role, owner) !== 'deny') return resolve(parent, args, ctx, info);
       const why = owner.reversible && piiAccess(policy, ctx.identity.role, domain) === 'masked' ? `a token of ${f.kind} data would be reversible; only roles with clear access may read it` : undefined;
-      return unauthorizedField(f.type, f.field, ctx.identity.role, why);
-    });
+      throw unauthorizedField(f.type, f.field, ctx.identity.role, why);
+    };
   }
-  return shield(rules as IRules, { fallbackRule: allow, allowExternalErrors: true });
+  return middleware;
 }
 
 /**

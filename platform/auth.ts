@@ -13,6 +13,30 @@ export const IDENTITY_HEADER = 'x-mesh-identity';
 type AuthConfig = MeshConfig['auth'];
 
 const encoder = new TextEncoder();
+
+/**
+ * Verified tokens and signed identities, until they must be checked or signed again. An HMAC or a WebCrypto call per
+ * token and request was a seventh of a request's CPU; a token string verified once under the same key and checks gives
+ * the same answer until it expires. Bounded: the oldest entries go first.
+ */
+class Remembered<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+  constructor(private readonly max = 10_000) {}
+  get(key: string, now = Date.now()): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (now >= e.until) return void this.entries.delete(key);
+    return e.value;
+  }
+  set(key: string, value: V, until: number): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, until });
+  }
+}
+const verifiedUsers = new Remembered<Identity>();
+const verifiedInternal = new Remembered<Identity>();
+const signedInternal = new Remembered<string>();
+
 let jwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
 /**
@@ -20,6 +44,9 @@ let jwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | undefine
  * and live no longer than the configured maximum: a token without an end, or good for a century, is refused.
  */
 export async function verifyUserToken(token: string, auth: AuthConfig): Promise<Identity> {
+  const key = `${auth.jwksUrl ?? auth.jwtSecret}\u0000${auth.issuer ?? ''}\u0000${auth.audience ?? ''}\u0000${auth.maxLifetimeSeconds}\u0000${token}`;
+  const known = verifiedUsers.get(key);
+  if (known) return known;
   let payload: JWTPayload;
   try {
     const options = { issuer: auth.issuer, audience: auth.audience, requiredClaims: ['exp'] };
@@ -34,7 +61,9 @@ export async function verifyUserToken(token: string, auth: AuthConfig): Promise<
   }
   const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
   if (lifetime > auth.maxLifetimeSeconds) throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: it lives ${lifetime} s, over the ${auth.maxLifetimeSeconds} s allowed (MESH_JWT_MAX_LIFETIME)`);
-  return identityFrom(payload);
+  const identity = identityFrom(payload);
+  verifiedUsers.set(key, identity, payload.exp! * 1000);
+  return identity;
 }
 
 /** The caller of a user-facing endpoint: a verified bearer token whose role the policy knows (401 / 403 otherwise). */
@@ -53,10 +82,16 @@ export async function signUserToken(identity: Identity, auth: AuthConfig, expire
 
 /** How long the identity the gateway forwards lives: one request's fetches, with room for clock skew. */
 const INTERNAL_LIFETIME = '5m';
+const INTERNAL_LIFETIME_MS = 5 * 60_000;
+/** How long the gateway reuses one signed identity: well inside its lifetime, so a subgraph never sees one near its end. */
+const INTERNAL_REUSE_MS = 60_000;
 
 /** The identity the gateway forwards to one subgraph (`audience`), signed with the internal secret and short-lived. */
 export async function signInternalIdentity(identity: Identity, auth: AuthConfig, audience: string): Promise<string> {
-  return new SignJWT({ role: identity.role })
+  const key = `${auth.internalSecret}\u0000${audience}\u0000${identity.role}\u0000${identity.sub}`;
+  const known = signedInternal.get(key);
+  if (known) return known;
+  const token = await new SignJWT({ role: identity.role })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(identity.sub)
     .setIssuer('mesh-gateway')
@@ -64,6 +99,8 @@ export async function signInternalIdentity(identity: Identity, auth: AuthConfig,
     .setIssuedAt()
     .setExpirationTime(INTERNAL_LIFETIME)
     .sign(encoder.encode(auth.internalSecret));
+  signedInternal.set(key, token, Date.now() + INTERNAL_REUSE_MS);
+  return token;
 }
 
 /**
@@ -72,10 +109,17 @@ export async function signInternalIdentity(identity: Identity, auth: AuthConfig,
  */
 export async function verifyInternalIdentity(token: string | undefined, auth: AuthConfig, audience: string, knownRole: (role: string) => boolean): Promise<Identity> {
   if (!token) throw new MeshError(ErrorCode.UNAUTHENTICATED, `missing ${IDENTITY_HEADER}: subgraphs only answer the gateway`);
-  let identity: Identity;
+  const key = `${auth.internalSecret}\u0000${audience}\u0000${token}`;
+  let identity = verifiedInternal.get(key);
+  if (identity) {
+    if (!knownRole(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
+    return identity;
+  }
   try {
     const { payload } = await jwtVerify(token, encoder.encode(auth.internalSecret), { issuer: 'mesh-gateway', audience, algorithms: ['HS256'], requiredClaims: ['exp', 'iat'], maxTokenAge: INTERNAL_LIFETIME });
     identity = identityFrom(payload);
+    // Good until it expires or grows older than its lifetime, whichever comes first (the checks jwtVerify made).
+    verifiedInternal.set(key, identity, Math.min(payload.exp! * 1000, payload.iat! * 1000 + INTERNAL_LIFETIME_MS));
   } catch (err) {
     if (err instanceof MeshError) throw err;
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid ${IDENTITY_HEADER}: ${(err as Error).message}`);

@@ -54,6 +54,10 @@ export interface MeshConfig {
   timeouts: { requestMs: number; subgraphMs: number; statementMs: number; redisMs: number };
   /** Request bodies over this many bytes are refused with 413 (every server). */
   maxBodyBytes: number;
+  /** Memory each domain subgraph may spend on its in-memory serving copy of key lookups. */
+  servingMemoryBytes: number;
+  /** Most answers the gateway's response cache holds (0: off). */
+  responseCacheEntries: number;
   /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
   sloIntervalSeconds: number;
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
@@ -148,6 +152,8 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
     maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),
+    servingMemoryBytes: positiveNumber(env, 'MESH_SERVING_MEMORY_MB', 512) * 1024 * 1024,
+    responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
     timeouts: {
       requestMs: positiveNumber(env, 'MESH_REQUEST_TIMEOUT_MS', 30_000),
       subgraphMs: positiveNumber(env, 'MESH_SUBGRAPH_TIMEOUT_MS', 10_000),
@@ -185,6 +191,13 @@ function instant(env: Env, name: string): Date | undefined {
 function positiveNumber(env: Env, name: string, fallback: number): number {
   const n = Number(env[name] || fallback);
   if (!(n > 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a positive number, got "${env[name]}"`);
+  return n;
+}
+
+function nonNegativeInteger(env: Env, name: string, fallback: number): number {
+  const value = env[name];
+  const n = value === undefined || value === '' ? fallback : Number(value);
+  if (!(Number.isInteger(n) && n >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a whole number, 0 or more, got "${value}"`);
   return n;
 }
 

@@ -36,6 +36,7 @@ export class Metrics {
   /** Which subgraphs each operation calls, and how often: a plan that fans out shows here first. */
   readonly operationFetches: Counter<'operation' | 'subgraph'>;
   readonly duckdbQueries: Counter;
+  readonly responseCache: Counter;
   /** Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot count its own failures). */
   readonly subgraphFetches: Counter<'subgraph' | 'outcome'>;
   readonly subgraphFetchDuration: Histogram<'subgraph'>;
@@ -67,6 +68,7 @@ export class Metrics {
       registers: [this.registry],
     });
     this.operationFetches = new Counter({ name: 'mesh_operation_subgraph_fetches_total', help: 'Subgraph fetches made for each operation', labelNames: ['operation', 'subgraph'], registers: [this.registry] });
+    this.responseCache = new Counter({ name: 'mesh_response_cache_requests_total', help: 'Gateway response cache lookups and stores by outcome (hit, miss, stored, uncacheable)', labelNames: ['outcome'], registers: [this.registry] });
     this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
     this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
     this.subgraphDuckdbSeconds = new Counter({ name: 'mesh_subgraph_duckdb_seconds_total', help: 'DuckDB seconds subgraphs report for the calls the gateway made to them', labelNames: ['subgraph'], registers: [this.registry] });

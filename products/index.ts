@@ -4,11 +4,12 @@ export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from 
 export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, usageKey } from './keys.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
-export { curatedDatasetPath, currentManifest, dataAgeHours, recentRuns } from './readers.js';
-export { pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
+export { curatedDatasetPath, currentDataVersion, currentManifest, dataAgeHours, recentRuns } from './readers.js';
+export { byKey, listByKey, pageByKey, pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
+export type { LookupSpec } from './subgraph/serving.js';
 export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgraph/pagination.js';
 export { DateTime } from './subgraph/scalars.js';
-export { SCHEMA_FILE, startSubgraph, type PiiGuard, type RunningSubgraph } from './subgraph/serve.js';
+export { DATA_VERSION_HEADER, SCHEMA_FILE, startSubgraph, type PiiGuard, type RunningSubgraph } from './subgraph/serve.js';
 export { serveSubgraph } from './subgraph/server.js';
 export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
 // Domains quote values with the runtime's own quoting.

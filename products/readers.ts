@@ -7,6 +7,17 @@ export async function currentManifest(platform: Pick<Platform, 'store'>, domain:
   return getJson<CuratedManifest>(platform.store, curatedManifestKey(domain));
 }
 
+/** Which curated version of every data product: `domain:runId,…` in the order given. Equal strings, equal data. */
+export function dataVersionOf(manifests: CuratedManifest[]): string {
+  return manifests.map((m) => `${m.domain}:${m.runId}`).join(',');
+}
+
+/** The current data version of the mesh's data products, as subgraphs compute it for what they have loaded. */
+export async function currentDataVersion(platform: Pick<Platform, 'store'>, domains: string[]): Promise<string> {
+  const manifests = await Promise.all(domains.map((d) => currentManifest(platform, d)));
+  return dataVersionOf(manifests.filter((m): m is CuratedManifest => m !== undefined));
+}
+
 /** The newest run records of a domain, newest first. */
 export async function recentRuns(platform: Pick<Platform, 'store'>, domain: string, limit = 10): Promise<RunRecord[]> {
   const keys = (await platform.store.list(runsPrefix(domain))).map((o) => o.key).sort().reverse().slice(0, limit);

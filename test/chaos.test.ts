@@ -35,7 +35,8 @@ let ml: Record<string, string>;
 beforeAll(async () => {
   redis = await privateRedis({ persistDir: tempDir('mesh-chaos-redis-') });
   if (!redis) return;
-  const env = childEnv({ MESH_DATA_DIR: tempDir(), REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: 'chaos:', MESH_SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS), MESH_REDIS_TIMEOUT_MS: '300' });
+  const env = childEnv({ MESH_DATA_DIR: tempDir(), REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: 'chaos:', MESH_SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS), MESH_REDIS_TIMEOUT_MS: '300', MESH_RESPONSE_CACHE_ENTRIES: '0' });
+  // The response cache is off: these faults are about what reaches the subgraphs, which cached answers would not.
   platform = createMeshPlatform(loadConfig(env as Record<string, string>));
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);

@@ -93,28 +93,28 @@ type Customer @key(fields: "id") {
   ${field}(first: Int = 10): [${type}!]!
 }
 `,
-    'resolvers.ts': `import { defineSubgraph, pagesByKey, rowByKey, pageSize, type SqlRunner, type SubgraphContext } from '../../products/index.js';
+    'resolvers.ts': `import { defineSubgraph, byKey, pageByKey, pageSize, type SqlRunner, type SubgraphContext } from '../../products/index.js';
 
 interface Event extends Record<string, unknown> {
   id: string;
   customerId: string;
+  occurredAt: string;
   contactEmail: string | null;
 }
 
 const EVENT = \`event_id AS id, customer_id AS "customerId", occurred_at AS "occurredAt", kind, amount, contact_email AS "contactEmail"\`;
 
+// Key lookups declared, not written as SQL: the subgraph answers them from an in-memory copy of each version.
 function loaders(db: SqlRunner) {
   return {
-    event: rowByKey<Event>(db, (keys) => \`SELECT \${EVENT} FROM ${name}.${dataset} WHERE event_id IN (\${keys})\`, (r) => r.id),
-    eventsOfCustomer: pagesByKey<{ first: number }, Event>(
-      db,
-      (keys, { first }) => \`
-        SELECT * EXCLUDE (n) FROM (
-          SELECT \${EVENT}, row_number() OVER (PARTITION BY customer_id ORDER BY occurred_at DESC, event_id DESC) AS n
-          FROM ${name}.${dataset} WHERE customer_id IN (\${keys})
-        ) WHERE n <= \${first} ORDER BY "customerId", n\`,
-      (r) => r.customerId,
-    ),
+    event: byKey<Event>(db, { from: '${name}.${dataset}', key: 'event_id', select: EVENT }),
+    eventsOfCustomer: pageByKey<Event>(db, {
+      from: '${name}.${dataset}',
+      key: 'customer_id',
+      select: EVENT,
+      orderBy: 'occurred_at DESC, event_id DESC',
+      cursor: { fields: ['occurredAt', 'id'], descending: true },
+    }),
   };
 }
 

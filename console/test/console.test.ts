@@ -138,7 +138,7 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     const cost = await api<CostReport>('/console/api/cost', 'admin');
     expect(total).toBe(`$${cost.domains.find((d) => d.domain === 'sales')!.cost.total.toPrecision(3)}`);
     await page.locator('.chart canvas').first().waitFor();
-    // The query load behind the playground's request: calls to sales and the DuckDB time sales reported for them.
+    // The query load behind the demo's requests: calls to sales and the DuckDB time sales reported for them.
     const sales = cost.queryLoad!.bySubgraph.sales!;
     expect(sales.fetches).toBeGreaterThan(0);
     expect(sales.duckdbSeconds).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ValidationRule } from 'graphql';
 import type { Metrics } from '../../platform/index.js';
@@ -12,6 +13,7 @@ import { useHttpStatus } from './useHttpStatus.js';
 import { useLineage } from './useLineage.js';
 import { useSubgraphErrors } from './useSubgraphErrors.js';
 import { useUsageRecording } from './useUsageRecording.js';
+import { useResponseCache, type ResponseCacheOptions } from './useResponseCache.js';
 
 /** What governance adds to the gateway; absent on the plain gateway benchmarks compare against. */
 export interface Governance {
@@ -27,7 +29,7 @@ export interface Governance {
 /** Most lexical tokens a document may have; past it, parsing stops (GRAPHQL_PARSE_FAILED, 400). */
 export const MAX_TOKENS = 2000;
 
-export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state: { pii: PiiOwners }; governance?: Governance }): {
+export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state: { pii: PiiOwners }; governance?: Governance; cache?: Omit<ResponseCacheOptions, 'metrics'> }): {
   plugins: ApolloServerPlugin<GatewayContext>[];
   validationRules: ValidationRule[];
   parseOptions: { maxTokens: number };
@@ -47,6 +49,10 @@ export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state
     parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: armor.validationRules as ValidationRule[],
     plugins: [
+      // First: it holds execution results, and every plugin below finishes a cached answer as it does a fresh one.
+      ...(o.cache && o.cache.maxEntries > 0 ? [useResponseCache({ ...o.cache, metrics: o.metrics })] : []),
+      // HTTP cache hints are not what decides caching here (the data version does): not computed.
+      ApolloServerPluginCacheControlDisabled(),
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       o.metrics.requestPlugin<GatewayContext>((c) => c.client),
       useFetchStats(o.metrics),

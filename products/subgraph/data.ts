@@ -1,5 +1,7 @@
 import { Duck, sqlIdent as id, sqlString, listDomains, getJson, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
+import { dataVersionOf } from '../readers.js';
+import { ServingCopy } from './serving.js';
 
 /**
  * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version
@@ -13,12 +15,16 @@ export class CuratedData {
   /** Extraction time of this domain's current curated version. */
   asOf?: Date;
   private readonly restrictedKeys = new Map<string, string>();
+  /** Key lookups of the domain's own data, in memory, rebuilt with each version. */
+  readonly serving: ServingCopy;
 
   private constructor(
     readonly duck: Duck,
     private readonly platform: Platform,
     private readonly domain: string,
-  ) {}
+  ) {
+    this.serving = new ServingCopy(duck, platform.config.servingMemoryBytes, platform.log, domain);
+  }
 
   static async open(platform: Platform, domain: string): Promise<CuratedData> {
     // Serving runs many tiny queries: one thread per connection has lower latency than parallel plans.
@@ -29,17 +35,29 @@ export class CuratedData {
     return data;
   }
 
-  /** Repoints views at the current versions; returns whether anything changed. */
+  /**
+   * Counts swaps: odd while one is under way (tables and serving copy of two versions), even when settled. A request
+   * that sees the same even generation at its start and end was answered from one version, `version`.
+   */
+  generation = 0;
+
+  /** The loaded versions of every domain's data product (`domain:runId,…`). */
+  get version(): string {
+    return this.versions;
+  }
+
+  /** Repoints views at the current versions, then rebuilds the serving copy; returns whether anything changed. */
   async refresh(): Promise<boolean> {
     const manifests: CuratedManifest[] = [];
     for (const d of listDomains(this.platform.config.domainsDir)) {
       const m = await getJson<CuratedManifest>(this.platform.store, `${d.name}/curated/_manifest.json`);
       if (m) manifests.push(m);
     }
-    const versions = manifests.map((m) => `${m.domain}:${m.runId}`).join(',');
+    const versions = dataVersionOf(manifests);
     const own = manifests.find((m) => m.domain === this.domain);
     if (own) this.asOf = new Date(own.asOf);
     if (versions === this.versions) return false;
+    this.generation++;
     for (const m of manifests) {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
       for (const ds of Object.values(m.datasets)) {
@@ -54,8 +72,18 @@ export class CuratedData {
         }
       }
     }
-    this.versions = versions;
+    try {
+      await this.serving.rebuild();
+    } finally {
+      this.versions = versions;
+      this.generation++;
+    }
     return true;
+  }
+
+  /** The domain's datasets that have a restricted layer. */
+  restrictedDatasets(): string[] {
+    return [...this.restrictedKeys.keys()];
   }
 
   /** The primary key column of a restricted dataset (the first column of the restricted copy). */

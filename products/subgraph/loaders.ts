@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { sqlString } from '../../platform/index.js';
 import { badUserInput, type SqlRunner } from './types.js';
+import { groupByKey, lookupSql, type LookupSpec } from './serving.js';
 
 type Row = Record<string, unknown>;
 
@@ -89,4 +90,92 @@ export function pagesByKey<A, R extends Row>(
     },
     { cacheKeyFn: (r) => `${JSON.stringify(r.args)}\0${r.key}` },
   );
+}
+
+/**
+ * Rows per key for a declared lookup, for a batch of keys: from the serving copy when it holds the lookup (no query at
+ * all), else one DuckDB query for the batch. Both give the same rows in the same order.
+ */
+function lookupSource<R extends Row>(db: SqlRunner, spec: LookupSpec): (keys: string[]) => Promise<ReadonlyMap<string, readonly R[]>> {
+  db.serving?.declare(spec);
+  return async (keys) => {
+    const held = db.serving?.rows<R>(spec);
+    if (held) return held;
+    db.batch?.(keys.length);
+    return groupByKey<R>(await db.all(lookupSql(spec, `${spec.key} IN (${inList(keys)})`)));
+  };
+}
+
+/** One row per key (an entity by id). */
+export function byKey<R extends Row>(db: SqlRunner, spec: LookupSpec): DataLoader<string, R | null> {
+  const source = lookupSource<R>(db, spec);
+  return new DataLoader((all) =>
+    validOnly(all, String, async (keys) => {
+      const rows = await source(keys);
+      return keys.map((k) => (rows.get(k)?.[0] as R | undefined) ?? null);
+    }),
+  );
+}
+
+/** Every row per key, in the lookup's order (a one-to-many list: the items of an order). */
+export function listByKey<R extends Row>(db: SqlRunner, spec: LookupSpec & { orderBy: string }): DataLoader<string, readonly R[]> {
+  const source = lookupSource<R>(db, spec);
+  return new DataLoader((all) =>
+    validOnly(all, String, async (keys) => {
+      const rows = await source(keys);
+      return keys.map((k) => rows.get(k) ?? []);
+    }),
+  );
+}
+
+/**
+ * A keyset page of a one-to-many list per key (`orders(first, after)`): the rows after the cursor `after` in the
+ * lookup's order, at most `first`. `cursor` names the fields that make a row's position (the orderBy columns, as
+ * selected) and whether the order is descending.
+ */
+export function pageByKey<R extends Row>(
+  db: SqlRunner,
+  spec: LookupSpec & { orderBy: string; cursor: { fields: (keyof R & string)[]; descending: boolean } },
+): DataLoader<{ key: string; args: { first: number; after?: (string | number)[] } }, R[], string> {
+  const source = lookupSource<R>(db, spec);
+  return new DataLoader(
+    (requests) =>
+      validOnly(
+        requests,
+        (r) => r.key,
+        async (valid) => {
+          const rows = await source([...new Set(valid.map((r) => r.key))]);
+          return valid.map(({ key, args }) => page(rows.get(key) ?? [], args, spec.cursor));
+        },
+      ),
+    { cacheKeyFn: (r) => `${JSON.stringify(r.args)}\0${r.key}` },
+  );
+}
+
+function page<R extends Row>(list: readonly R[], args: { first: number; after?: (string | number)[] }, cursor: { fields: (keyof R & string)[]; descending: boolean }): R[] {
+  let start = 0;
+  if (args.after) {
+    const after = args.after;
+    // Past every row at or before the cursor in the list's order.
+    const beyond = (r: R) => {
+      const c = compareTuples(
+        cursor.fields.map((f) => r[f] as string | number),
+        after,
+      );
+      return cursor.descending ? c < 0 : c > 0;
+    };
+    while (start < list.length && !beyond(list[start]!)) start++;
+  }
+  return list.slice(start, start + args.first);
+}
+
+function compareTuples(a: (string | number)[], b: (string | number)[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x < y ? -1 : 1;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return 0;
 }

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
-import { Metrics, sqlIdent as id, sqlString, type Platform, type DomainInfo, type Identity, type Listening } from '../../platform/index.js';
+import { Metrics, sqlIdent as id, type Platform, type DomainInfo, type Identity, type Listening } from '../../platform/index.js';
 import { CuratedData } from './data.js';
 import { serveSubgraph } from './server.js';
+import { byKey } from './loaders.js';
+import type { LookupSpec } from './serving.js';
 import type { PiiAccessor, SqlRunner, SubgraphContext, SubgraphModule } from './types.js';
 
 /**
@@ -27,9 +29,11 @@ export interface RunningSubgraph extends Listening {
   metrics: Metrics;
 }
 
-type Ctx = SubgraphContext & { queries: { n: number; ms: number } };
+type Ctx = SubgraphContext & { queries: { n: number; ms: number }; generation: number };
 
 export const SCHEMA_FILE = 'schema.graphql';
+/** Response header of domain subgraphs: the data version (`currentDataVersion`) the request was served from. */
+export const DATA_VERSION_HEADER = 'x-mesh-data-version';
 export const RESOLVERS_FILE = 'resolvers.ts';
 
 /** Serves one domain's subgraph over its curated data. Requests must carry the gateway's signed identity. */
@@ -37,6 +41,10 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
   const sdl = fs.readFileSync(path.join(domain.dir, SCHEMA_FILE), 'utf8');
   const module = (await import(pathToFileURL(path.join(domain.dir, RESOLVERS_FILE)).href)).default as SubgraphModule<unknown>;
   const data = await CuratedData.open(platform, domain.name);
+  // The domain's declared lookups, known before the first request: the serving copy is built before serving starts.
+  module.loaders({ all: async () => [], serving: data.serving.view() });
+  for (const dataset of data.restrictedDatasets()) data.serving.declare(revealSpec(data, dataset));
+  await data.serving.rebuild();
   const metrics = new Metrics(`subgraph-${domain.name}`);
   metrics.observeFreshness(domain.name, domain.name, () => data.asOf);
   const listening = await serveSubgraph<Ctx>(platform, {
@@ -64,12 +72,17 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
           }
         },
         batch: (keys) => metrics.loaderBatchKeys.observe(keys),
+        serving: data.serving.view(),
       };
-      return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, options.guard.clear(identity.role, domain.name), db), queries };
+      return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, options.guard.clear(identity.role, domain.name), db), queries, generation: data.generation };
     },
     onResponse: (res, ctx) => {
       res.setHeader('x-mesh-duckdb-queries', String(ctx.queries.n));
       res.setHeader('x-mesh-duckdb-ms', ctx.queries.ms.toFixed(3));
+      // What the answer was computed from: the gateway caches answers only under the version they were computed on.
+      // Empty when a version swap began or ended during the request: it may have read two versions.
+      const settled = ctx.generation === data.generation && data.generation % 2 === 0;
+      res.setHeader(DATA_VERSION_HEADER, settled ? data.version : '');
     },
   });
   // New curated versions are picked up without a restart.
@@ -90,23 +103,20 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
   };
 }
 
+/** Clear values of a dataset's PII columns by its primary key, from the domain's restricted layer. */
+function revealSpec(data: CuratedData, dataset: string): LookupSpec {
+  return { from: `restricted.${id(dataset)}`, key: id(data.restrictedKey(dataset)), select: '*' };
+}
+
 function piiAccessor(data: CuratedData, clear: boolean, db: SqlRunner): PiiAccessor {
-  const loaders = new Map<string, DataLoader<string, Record<string, unknown> | undefined>>();
+  const loaders = new Map<string, DataLoader<string, Record<string, unknown> | null>>();
   return {
     async reveal(dataset, key, column, masked) {
       if (!clear) return masked;
       let loader = loaders.get(dataset);
-      if (!loader) {
-        const pk = data.restrictedKey(dataset);
-        loader = new DataLoader(async (keys: readonly string[]) => {
-          const rows = await db.all(`SELECT * FROM restricted.${id(dataset)} WHERE ${id(pk)} IN (${keys.map(sqlString).join(', ')})`);
-          const byKey = new Map(rows.map((r) => [String(r[pk]), r]));
-          return keys.map((k) => byKey.get(k));
-        });
-        loaders.set(dataset, loader);
-      }
+      if (!loader) loaders.set(dataset, (loader = byKey(db, revealSpec(data, dataset))));
       const row = await loader.load(key);
-      return row === undefined ? null : ((row[column] as string | null) ?? null);
+      return row === null ? null : ((row[column] as string | null) ?? null);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, type GraphQLSchema } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { IDENTITY_HEADER, verifyInternalIdentity, listen, graphqlRoute, sendJson, isMeshError, ErrorCode, type Platform, type Identity, type Listening, type Route, type Metrics } from '../../platform/index.js';
 import { DateTime } from './scalars.js';
@@ -38,7 +38,8 @@ export async function serveSubgraph<C extends { identity: Identity }>(platform: 
     schema: o.guard ? o.guard(built) : built,
     introspection: platform.config.env !== 'production',
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), o.metrics.requestPlugin<C>(() => 'gateway')],
+    // Cache-control hints are computed per resolved field and nobody reads them here: off.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), o.metrics.requestPlugin<C>(() => 'gateway')],
     formatError: (formatted, error) => {
       const original = unwrapResolverError(error);
       if (isMeshError(original)) return { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code } };

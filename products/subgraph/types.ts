@@ -1,5 +1,6 @@
 import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
 import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
+import type { ServingView } from './serving.js';
 
 /** What domain resolvers get: SQL over curated data, their DataLoaders, PII access, the caller. No transport types. */
 export interface SubgraphContext<L = unknown> {
@@ -13,6 +14,8 @@ export interface SqlRunner {
   all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Told the size of each DataLoader batch (keys answered by one query), for metrics. */
   batch?(keys: number): void;
+  /** The serving copy of this request (one version): the declared lookups (`byKey`, …) read it instead of DuckDB. */
+  serving?: ServingView;
 }
 
 export interface PiiAccessor {

@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, pagesByKey, rowByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, pageByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Campaign extends Row { id: string }
@@ -8,19 +8,14 @@ const CAMPAIGN = `campaign_id AS id, name, channel, CAST(start_date AS VARCHAR) 
 
 function loaders(db: SqlRunner) {
   return {
-    campaign: rowByKey<Campaign>(db, (keys) => `SELECT ${CAMPAIGN} FROM campaigns.campaigns WHERE campaign_id IN (${keys})`, (r) => r.id),
-    touchesOfCustomer: pagesByKey<{ first: number; after?: (string | number)[] }, Touch>(
-      db,
-      (keys, { first, after }) => `
-        SELECT * FROM (
-          SELECT touch_id AS id, customer_id AS "customerId", campaign_id AS "campaignId", channel, touched_at AS "touchedAt", converted, order_id AS "orderId",
-                 row_number() OVER (PARTITION BY customer_id ORDER BY touched_at DESC, touch_id DESC) AS n
-          FROM campaigns.campaign_touches
-          WHERE customer_id IN (${keys})
-            ${after ? `AND (touched_at, touch_id) < (${sqlString(String(after[0]))}::TIMESTAMP, ${sqlString(String(after[1]))})` : ''}
-        ) WHERE n <= ${first} ORDER BY n`,
-      (r) => r.customerId,
-    ),
+    campaign: byKey<Campaign>(db, { from: 'campaigns.campaigns', key: 'campaign_id', select: CAMPAIGN }),
+    touchesOfCustomer: pageByKey<Touch>(db, {
+      from: 'campaigns.campaign_touches',
+      key: 'customer_id',
+      select: `touch_id AS id, customer_id AS "customerId", campaign_id AS "campaignId", channel, touched_at AS "touchedAt", converted, order_id AS "orderId"`,
+      orderBy: 'touched_at DESC, touch_id DESC',
+      cursor: { fields: ['touchedAt', 'id'], descending: true },
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { defineSubgraph, rowByKey, rowsByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, byKey, listByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Product extends Record<string, unknown> { id: string }
 
@@ -6,12 +6,8 @@ const PRODUCT = `product_id AS id, sku, name, category, brand, price, currency, 
 
 function loaders(db: SqlRunner) {
   return {
-    product: rowByKey<Product>(db, (keys) => `SELECT ${PRODUCT} FROM catalog.products WHERE product_id IN (${keys})`, (r) => r.id),
-    prices: rowsByKey<Record<string, unknown> & { productId: string }>(
-      db,
-      (keys) => `SELECT product_id AS "productId", price, valid_from AS "validFrom", valid_to AS "validTo" FROM catalog.product_prices WHERE product_id IN (${keys}) ORDER BY valid_from`,
-      (r) => r.productId,
-    ),
+    product: byKey<Product>(db, { from: 'catalog.products', key: 'product_id', select: PRODUCT }),
+    prices: listByKey<Record<string, unknown>>(db, { from: 'catalog.product_prices', key: 'product_id', select: `price, valid_from AS "validFrom", valid_to AS "validTo"`, orderBy: 'valid_from' }),
   };
 }
 

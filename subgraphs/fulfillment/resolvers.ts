@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, listByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Shipment extends Record<string, unknown> { id: string; orderId: string; recipientName: string | null; addressLine: string | null; postalCode: string | null }
 
@@ -7,8 +7,8 @@ const SHIPMENT = `shipment_id AS id, order_id AS "orderId", carrier, status, shi
 
 function loaders(db: SqlRunner) {
   return {
-    shipment: rowByKey<Shipment>(db, (keys) => `SELECT ${SHIPMENT} FROM fulfillment.shipments WHERE shipment_id IN (${keys})`, (r) => r.id),
-    shipmentsOfOrder: rowsByKey<Shipment>(db, (keys) => `SELECT ${SHIPMENT} FROM fulfillment.shipments WHERE order_id IN (${keys}) ORDER BY label_created_at, shipment_id`, (r) => r.orderId),
+    shipment: byKey<Shipment>(db, { from: 'fulfillment.shipments', key: 'shipment_id', select: SHIPMENT }),
+    shipmentsOfOrder: listByKey<Shipment>(db, { from: 'fulfillment.shipments', key: 'order_id', select: SHIPMENT, orderBy: 'label_created_at, shipment_id' }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, rowByKey, rowsByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, listByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Payment extends Record<string, unknown> { id: string; orderId: string; cardLast4: string | null }
 
@@ -7,8 +7,8 @@ const PAYMENT = `payment_id AS id, order_id AS "orderId", method, status, amount
 
 function loaders(db: SqlRunner) {
   return {
-    payment: rowByKey<Payment>(db, (keys) => `SELECT ${PAYMENT} FROM payments.payments WHERE payment_id IN (${keys})`, (r) => r.id),
-    paymentsOfOrder: rowsByKey<Payment>(db, (keys) => `SELECT ${PAYMENT} FROM payments.payments WHERE order_id IN (${keys}) ORDER BY coalesce(authorised_at, failed_at), payment_id`, (r) => r.orderId),
+    payment: byKey<Payment>(db, { from: 'payments.payments', key: 'payment_id', select: PAYMENT }),
+    paymentsOfOrder: listByKey<Payment>(db, { from: 'payments.payments', key: 'order_id', select: PAYMENT, orderBy: 'coalesce(authorised_at, failed_at), payment_id' }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { isoDate, defineSubgraph, pagesByKey, rowByKey, rowsByKey, decodeCursor, encodeCursor, keysetConnection, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { isoDate, defineSubgraph, byKey, listByKey, pageByKey, decodeCursor, encodeCursor, keysetConnection, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Customer extends Row { id: string; name: string | null; email: string | null; phone: string | null }
@@ -9,31 +9,21 @@ const ORDER = `order_id AS id, customer_id AS "customerId", placed_at AS "placed
 
 function loaders(db: SqlRunner) {
   return {
-    customer: rowByKey<Customer>(db, (keys) => `SELECT ${CUSTOMER} FROM sales.customers WHERE customer_id IN (${keys})`, (r) => r.id),
-    order: rowByKey<Order>(db, (keys) => `SELECT ${ORDER} FROM sales.orders WHERE order_id IN (${keys})`, (r) => r.id),
-    ordersOfCustomer: pagesByKey<{ first: number; after?: (string | number)[] }, Order>(
-      db,
-      (keys, { first, after }) => `
-        SELECT * FROM (
-          SELECT ${ORDER}, row_number() OVER (PARTITION BY customer_id ORDER BY placed_at DESC, order_id DESC) AS n
-          FROM sales.orders
-          WHERE customer_id IN (${keys})
-            ${after ? `AND (placed_at, order_id) < (${sqlString(String(after[0]))}::TIMESTAMP, ${sqlString(String(after[1]))})` : ''}
-        ) WHERE n <= ${first} ORDER BY n`,
-      (r) => r.customerId,
-    ),
-    items: rowsByKey<Row & { orderId: string }>(
-      db,
-      (keys) => `SELECT order_id AS "orderId", line_no AS "lineNo", quantity, unit_price AS "unitPrice", line_total AS "lineTotal", product_id AS "productId"
-                 FROM sales.order_items WHERE order_id IN (${keys}) ORDER BY order_id, line_no`,
-      (r) => r.orderId,
-    ),
-    returns: rowsByKey<Row & { orderId: string }>(
-      db,
-      (keys) => `SELECT return_id AS id, order_id AS "orderId", product_id AS "productId", quantity, reason, returned_at AS "returnedAt", refund_amount AS "refundAmount"
-                 FROM sales.returns WHERE order_id IN (${keys}) ORDER BY returned_at`,
-      (r) => r.orderId,
-    ),
+    customer: byKey<Customer>(db, { from: 'sales.customers', key: 'customer_id', select: CUSTOMER }),
+    order: byKey<Order>(db, { from: 'sales.orders', key: 'order_id', select: ORDER }),
+    ordersOfCustomer: pageByKey<Order>(db, { from: 'sales.orders', key: 'customer_id', select: ORDER, orderBy: 'placed_at DESC, order_id DESC', cursor: { fields: ['placedAt', 'id'], descending: true } }),
+    items: listByKey<Row>(db, {
+      from: 'sales.order_items',
+      key: 'order_id',
+      select: `line_no AS "lineNo", quantity, unit_price AS "unitPrice", line_total AS "lineTotal", product_id AS "productId"`,
+      orderBy: 'line_no',
+    }),
+    returns: listByKey<Row>(db, {
+      from: 'sales.returns',
+      key: 'order_id',
+      select: `return_id AS id, product_id AS "productId", quantity, reason, returned_at AS "returnedAt", refund_amount AS "refundAmount"`,
+      orderBy: 'returned_at, return_id',
+    }),
   };
 }
 
