@@ -32,7 +32,7 @@ import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../featur
 import { readColumns } from '../feature-subgraph/serving/vectors.js';
 import { freePort, redisForTests } from '../test/helpers.js';
 
-const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, days: { type: 'string', default: '54' }, 'entity-rows': { type: 'string', default: '1000000' } } });
+const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, days: { type: 'string', default: '54' }, 'entity-rows': { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } } });
 const CUSTOMERS = Number(values.customers);
 const DAYS = Number(values.days);
 const ENTITY_ROWS = Number(values['entity-rows']);
@@ -41,7 +41,9 @@ const FEATURES = 10;
 const END = new Date(Date.UTC(2026, 10, 20));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-fs-'));
 const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
-const log = (s: string) => process.stdout.write(`${s}\n`);
+// With --json, stdout is one line of figures for tooling (`figures`); the tables go to stderr.
+const log = (s: string) => void (values.json ? process.stderr : process.stdout).write(`${s}\n`);
+const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
 
 // --- Synthetic views: 5 x 10 Float64 features, one row per customer and day, 30-day TTL.
@@ -125,6 +127,8 @@ log(
   ),
 );
 log(`rows that differ between the two answers: ${same.diff}`);
+const millions = `${Math.round(ENTITY_ROWS / 1e6) || ENTITY_ROWS / 1e6}m`;
+figures.push({ name: `training_set.${millions}_x${VIEWS}.seconds`, value: asofMs / 1000, unit: 's', baseline: windowMs / 1000, ratio: Number((windowMs / asofMs).toFixed(3)) });
 
 // --- Online: materialize into Redis and SQLite, then latency per batch size.
 const redis = await redisForTests();
@@ -139,6 +143,7 @@ for (const [name, store] of stores) {
   const written = reports.reduce((n, r) => n + r.written, 0);
   const ms = reports.reduce((n, r) => n + r.ms, 0);
   log(`\nmaterialized into ${name}: ${written.toLocaleString('en-US')} vectors in ${(ms / 1000).toFixed(1)} s (${rate(written, ms)}/s, offline read included)`);
+  figures.push({ name: `materialize.${name}.vectors_per_s`, value: Math.round(written / (ms / 1000)), unit: 'vectors/s' });
 }
 
 const raw = new Redis(redis.url);
@@ -195,6 +200,7 @@ const scoring: (string | number)[][] = [];
 for (const n of [1, 10, 100]) {
   const fetchOnly = await measure(300, viaGraph(`features(names: ${JSON.stringify(refs)}) { value }`, n));
   const scored = await measure(300, viaGraph('modelScore(model: "bench") { score }', n));
+  if (n === 100) figures.push({ name: 'online.graphql.100.p99_ms', value: fetchOnly[1], unit: 'ms' });
   scoring.push([n, `${fetchOnly[0].toFixed(2)} / ${fetchOnly[1].toFixed(2)}`, `${scored[0].toFixed(2)} / ${scored[1].toFixed(2)}`, `${(scored[1] / fetchOnly[1]).toFixed(2)}x`]);
 }
 
@@ -213,6 +219,12 @@ for (const n of [1, 10, 100, 1000]) {
     await res.json();
   });
   const sqlite = await measure(iterations, () => readColumns(stores[1]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
+  if (n === 100) {
+    figures.push({ name: 'online.redis.raw.100x50.p99_ms', value: limit[1], unit: 'ms' });
+    figures.push({ name: 'online.redis.library.100x50.p99_ms', value: lib[1], unit: 'ms', baseline: limit[1], ratio: Number((lib[1] / limit[1]).toFixed(3)) });
+    figures.push({ name: 'online.redis.rest.100x50.p99_ms', value: rest[1], unit: 'ms', baseline: limit[1], ratio: Number((rest[1] / limit[1]).toFixed(3)) });
+    figures.push({ name: 'online.sqlite.library.100x50.p99_ms', value: sqlite[1], unit: 'ms' });
+  }
   rows.push([n, fmt(limit), fmt(lib), `${(lib[1] / limit[1]).toFixed(2)}x`, fmt(rest), `${(rest[1] / limit[1]).toFixed(2)}x`, fmt(sqlite)]);
 }
 log(`\nOnline feature vectors, ${VIEWS * FEATURES} features across ${VIEWS} views, random entities of ${CUSTOMERS.toLocaleString('en-US')} (p50 / p99 ms, sequential):`);
@@ -229,3 +241,4 @@ for (const [, s] of stores) {
 }
 await redis.stop();
 fs.rmSync(dataDir, { recursive: true, force: true });
+if (values.json) process.stdout.write(`${JSON.stringify({ figures })}\n`);

@@ -20,7 +20,9 @@ import { loadContract } from '../governance/contracts/load.js';
 import { loadPipeline } from '../jobs/pipeline/spec.js';
 import { table } from '../cli/format.js';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '20' }, days: { type: 'string', default: '120' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { scale: { type: 'string', default: '20' }, days: { type: 'string', default: '120' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+// With --json, stdout is one line of figures for tooling; progress goes to stderr.
+const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-'));
 const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
 
@@ -28,9 +30,10 @@ let t = Date.now();
 const gen = await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale), days: Number(values.days) });
 const lines = gen.sources.reduce((n, s) => n + s.lines, 0);
 const bytes = gen.sources.reduce((n, s) => n + s.bytes, 0);
-console.log(`generated ${lines.toLocaleString('en-US')} raw lines (${(bytes / 1e6).toFixed(0)} MB) at scale ${values.scale} in ${formatMs(Date.now() - t)}`);
+say(`generated ${lines.toLocaleString('en-US')} raw lines (${(bytes / 1e6).toFixed(0)} MB) at scale ${values.scale} in ${formatMs(Date.now() - t)}`);
 
 const rows: (string | number)[][] = [];
+const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
 let totalIn = 0;
 let totalPipe = 0;
 let totalScan = 0;
@@ -59,8 +62,11 @@ for (const domain of listDomains(platform.config.domainsDir)) {
   totalPipe += pipeMs;
   totalScan += scanMs;
   rows.push([domain.name, n, formatMs(pipeMs), Math.round(n / (pipeMs / 1000)), formatMs(scanMs), Math.round(n / (scanMs / 1000)), (scanMs / pipeMs).toFixed(2)]);
+  figures.push({ name: `pipelines.${domain.name}.records_per_s`, value: Math.round(n / (pipeMs / 1000)), unit: 'records/s', baseline: Math.round(n / (scanMs / 1000)), ratio: Number((scanMs / pipeMs).toFixed(3)) });
 }
+figures.unshift({ name: 'pipelines.all.records_per_s', value: Math.round(totalIn / (totalPipe / 1000)), unit: 'records/s', baseline: Math.round(totalIn / (totalScan / 1000)), ratio: Number((totalScan / totalPipe).toFixed(3)) });
+if (values.json) process.stdout.write(`${JSON.stringify({ figures })}\n`);
 rows.push(['all', totalIn, formatMs(totalPipe), Math.round(totalIn / (totalPipe / 1000)), formatMs(totalScan), Math.round(totalIn / (totalScan / 1000)), (totalScan / totalPipe).toFixed(2)]);
-console.log(`\n${table(['domain', 'records', 'pipeline', 'records/s', 'raw scan only', 'scan records/s', 'pipeline/scan speed'], rows)}`);
-console.log(`\n${os.cpus().length} cores, DuckDB threads ${platform.config.duckdb.threads ?? 'default'}; data in ${dataDir}`);
+say(`\n${table(['domain', 'records', 'pipeline', 'records/s', 'raw scan only', 'scan records/s', 'pipeline/scan speed'], rows)}`);
+say(`\n${os.cpus().length} cores, DuckDB threads ${platform.config.duckdb.threads ?? 'default'}; data in ${dataDir}`);
 if (!values.keep) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -27,6 +27,9 @@ const DETERMINISTIC = new Set<string>([ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE]);
  */
 export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
   const entries = new Map<string, Result>();
+  // Admission on second sight: a key is stored the second time it is asked for. Distinct traffic (a different customer
+  // each time) then costs no copy and no heap; what repeats is cached from its second answer on.
+  const seen = new Set<string>();
   const count = (outcome: 'hit' | 'miss' | 'stored' | 'uncacheable') => o.metrics.responseCache.inc({ outcome });
   return {
     async requestDidStart() {
@@ -65,6 +68,11 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
             (result.errors ?? []).every((e) => DETERMINISTIC.has(String(e.extensions?.code))) &&
             version === o.version();
           if (!cacheable) return count('uncacheable');
+          if (!seen.delete(key)) {
+            seen.add(key);
+            if (seen.size > o.maxEntries) seen.delete(seen.values().next().value!);
+            return;
+          }
           // A copy: the plugins after this one finish the response by changing it.
           entries.set(key, structuredClone(result));
           if (entries.size > o.maxEntries) entries.delete(entries.keys().next().value!);

@@ -98,15 +98,18 @@ describe('the response cache', () => {
     const id = customers[0]!;
     const analyst = await bearer(platform, 'analyst');
     const owner = await bearer(platform, 'sales-owner');
+    // Stored on second sight: what is asked once (a different customer each time) costs the cache nothing.
     const first = await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
+    const second = await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     const again = await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
-    expect(first.headers.get('x-mesh-cache')).toBe('miss');
-    expect(again.headers.get('x-mesh-cache')).toBe('hit');
+    expect([first, second, again].map((r) => r.headers.get('x-mesh-cache'))).toEqual(['miss', 'miss', 'hit']);
+    expect(second.body).toEqual(first.body);
     expect(again.body).toEqual(first.body);
     expect(JSON.parse(again.headers.get('x-mesh-subgraph-fetches')!)).toEqual({});
     // The owner's answer has the clear email: never the analyst's cached token, in either order.
     const clear = await gql<{ customer: { email: string } }>(fast.gateway.url, EXAMPLE_QUERY, { id }, owner);
     expect(clear.headers.get('x-mesh-cache')).toBe('miss');
+    await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, owner);
     expect(clear.body.data!.customer.email).toContain('@');
     expect((again.body.data as { customer: { email: string } }).customer.email).toMatch(/^tok_/);
     const clearAgain = await gql<{ customer: { email: string } }>(fast.gateway.url, EXAMPLE_QUERY, { id }, owner);
@@ -119,6 +122,7 @@ describe('the response cache', () => {
   it('keeps an answer until a publication, not for a time; after one, the answer is recomputed from the new version', async () => {
     const id = customers[1]!;
     const analyst = await bearer(platform, 'analyst');
+    await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect((await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst)).headers.get('x-mesh-cache'), 'no expiry by time').toBe('hit');
