@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
-import { MeshError, ErrorCode, formatMs, announceServing, serveGate } from '../../platform/index.js';
+import { MeshError, ErrorCode, formatMs, serveGate } from '../../platform/index.js';
+import { keepServing, servingPort } from '../serving.js';
 import { table } from '../format.js';
 import { applyFeatures, computeFeatures, listFeatureViews, planFeatures, materialize, writeTrainingSet, createOnlineStore, startFeatureServer, FEATURES_SUBGRAPH, featureSubgraphSdl, type MaterializeReport, type PlannedChange, type OfflineManifest } from '../../feature-subgraph/index.js';
-import { loadSupergraphConfig } from '../../governance/index.js';
 
 const date = (name: string) => (v: string) => {
   const d = new Date(v);
@@ -92,14 +92,10 @@ export function registerFeatures(program: Command): void {
     .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', Number)
     .action(async (o: { port?: number }) => {
       const platform = createMeshPlatform();
-      const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === FEATURES_SUBGRAPH)?.url;
       await serveGate();
-      const s = await startFeatureServer(platform, { port: o.port ?? (url ? Number(new URL(url).port) : 0) });
+      const s = await startFeatureServer(platform, { port: servingPort(platform, FEATURES_SUBGRAPH, o.port) });
       process.stdout.write(`features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online store ${s.online.url}\n`);
-      announceServing({ name: s.name, url: s.url, version: s.version, sdl: s.sdl, detail: `online store ${s.online.url}` }, s.close);
-      const stop = () => void s.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      keepServing({ name: s.name, url: s.url, version: s.version, sdl: s.sdl, detail: `online store ${s.online.url}` }, s.close);
     });
 
   features

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { createMeshPlatform, dataHubProposals, emitToDataHub, dataProducts, startMetadataServer, METADATA_SUBGRAPH } from '../../lineage/index.js';
-import { MeshError, ErrorCode, announceServing } from '../../platform/index.js';
-import { loadSupergraphConfig } from '../../governance/index.js';
+import { MeshError, ErrorCode } from '../../platform/index.js';
+import { keepServing, servingPort } from '../serving.js';
 import { table } from '../format.js';
 import { reportJobMetrics, jobRunSamples } from '../../products/index.js';
 
@@ -36,13 +36,9 @@ export function registerLineage(program: Command): void {
     .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', Number)
     .action(async (o: { port?: number }) => {
       const platform = createMeshPlatform();
-      const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === METADATA_SUBGRAPH)?.url;
-      const s = await startMetadataServer(platform, { port: o.port ?? (url ? Number(new URL(url).port) : 0) });
+      const s = await startMetadataServer(platform, { port: servingPort(platform, METADATA_SUBGRAPH, o.port) });
       process.stdout.write(`metadata subgraph at ${s.url}/graphql\n`);
-      announceServing(s, s.close);
-      const stop = () => void s.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      keepServing(s, s.close);
     });
   lineage
     .command('readers')

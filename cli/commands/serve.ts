@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform } from '../../lineage/index.js';
-import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode, announceServing } from '../../platform/index.js';
+import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode } from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
+import { keepServing, servingPort } from '../serving.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
 
 const port = (v: string) => {
@@ -27,11 +28,9 @@ export function registerServe(program: Command): void {
     .action(async (name: string, o: { port?: number }) => {
       const platform = createMeshPlatform();
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
-      const url = loadSupergraphConfig(platform.config.gateway.config).find((s) => s.name === name)?.url;
-      const s = await startSubgraph(platform, domain!, { port: o.port ?? (url ? Number(new URL(url).port) : 0), guard: piiGuard(listDomains(platform.config.domainsDir)) });
+      const s = await startSubgraph(platform, domain!, { port: servingPort(platform, name, o.port), guard: piiGuard(listDomains(platform.config.domainsDir)) });
       process.stdout.write(`subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`);
-      announceServing(s, s.close);
-      untilInterrupted(s.close);
+      keepServing(s, s.close);
     });
 
   program
