@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listDomains, writeAtomic, freePort, Supervisor, MeshError, ErrorCode, type ServedProcess } from '../platform/index.js';
 import { SCHEMA_FILE } from '../products/index.js';
-import { composeSupergraph, loadSupergraphConfig } from '../governance/index.js';
+import { composeSupergraph } from '../governance/index.js';
+import { servingPort } from './serving.js';
 import { METADATA_SUBGRAPH, type MeshPlatform } from '../lineage/index.js';
 import { loadRegistry, FEATURES_SUBGRAPH } from '../feature-subgraph/index.js';
 import { sources, startGateway, type GatewayOptions, type RunningGateway } from '../gateway/index.js';
@@ -35,9 +36,8 @@ export async function startSupervisedMesh(
     env?: NodeJS.ProcessEnv;
   },
 ): Promise<SupervisedMesh> {
-  const configured = new Map(loadSupergraphConfig(platform.config.gateway.config).map((s) => [s.name, s.url]));
   // A restarted process must come back on the port the supergraph routes to, so ports are fixed before the first start.
-  const portOf = async (name: string) => (options.randomPorts || !configured.has(name) ? freePort() : Number(new URL(configured.get(name)!).port));
+  const portOf = async (name: string) => (options.randomPorts ? 0 : servingPort(platform, name)) || freePort();
   const supervisor = new Supervisor(BIN, { log: platform.log, env: options.env });
   try {
     const domains = listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)));

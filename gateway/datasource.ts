@@ -68,8 +68,8 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** A subgraph call that has not answered within `ms` is abandoned: the request gets partial data and GATEWAY_TIMEOUT. */
-function deadlineFetcher(base: Fetcher | undefined, ms: number): Fetcher {
-  const call = (base ?? lightFetch) as unknown as (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
+function deadlineFetcher(base: Fetcher, ms: number): Fetcher {
+  const call = base as unknown as (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
   return (async (url: string, init: { signal?: AbortSignal }) => {
     const deadline = AbortSignal.timeout(ms);
     return call(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
@@ -77,8 +77,8 @@ function deadlineFetcher(base: Fetcher | undefined, ms: number): Fetcher {
 }
 
 /** Times every call and classifies it: a network failure or an HTTP 5xx counts against the subgraph. */
-function timedFetcher(name: string, base: Fetcher | undefined, observer: FetchObserver): Fetcher {
-  const call = (base ?? lightFetch) as unknown as (url: string, init: unknown) => Promise<Response>;
+function timedFetcher(name: string, base: Fetcher, observer: FetchObserver): Fetcher {
+  const call = base as unknown as (url: string, init: unknown) => Promise<Response>;
   return (async (url: string, init: unknown) => {
     const started = process.hrtime.bigint();
     try {

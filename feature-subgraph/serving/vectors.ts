@@ -97,7 +97,7 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
 }
 
 /** Columns for an online store that did not answer: every value withheld as INVALID. */
-export function invalidColumns(resolved: ResolvedFeatures, rows: number): FeatureColumn[] {
+function invalidColumns(resolved: ResolvedFeatures, rows: number): FeatureColumn[] {
   return resolved.names.map(() => ({ values: Array(rows).fill(null), statuses: Array(rows).fill('INVALID'), eventTs: Array(rows).fill(null) }));
 }
 

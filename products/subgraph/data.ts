@@ -1,6 +1,6 @@
-import { Duck, sqlIdent as id, sqlString, listDomains, getJson, type Platform } from '../../platform/index.js';
+import { Duck, sqlIdent as id, sqlString, listDomains, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
-import { dataVersionOf } from '../readers.js';
+import { currentManifest, dataVersionOf } from '../readers.js';
 import { ServingCopy } from './serving.js';
 
 /**
@@ -48,11 +48,8 @@ export class CuratedData {
 
   /** Repoints views at the current versions, then rebuilds the serving copy; returns whether anything changed. */
   async refresh(): Promise<boolean> {
-    const manifests: CuratedManifest[] = [];
-    for (const d of listDomains(this.platform.config.domainsDir)) {
-      const m = await getJson<CuratedManifest>(this.platform.store, `${d.name}/curated/_manifest.json`);
-      if (m) manifests.push(m);
-    }
+    const all = await Promise.all(listDomains(this.platform.config.domainsDir).map((d) => currentManifest(this.platform, d.name)));
+    const manifests = all.filter((m): m is CuratedManifest => m !== undefined);
     const versions = dataVersionOf(manifests);
     const own = manifests.find((m) => m.domain === this.domain);
     if (own) this.asOf = new Date(own.asOf);
