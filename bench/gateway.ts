@@ -6,8 +6,9 @@
  *   hive               Hive Gateway (@graphql-hive/gateway-runtime, default settings) plus the identity header
  *   limit              the governed gateway, cache off, over stub subgraphs answering from memory: the serving limit
  * Scenarios: `same` (one CustomerOverview everywhere), `distinct` (a different customer per request), `mixed`
- * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn). Subgraphs run as `npm start` runs them,
- * one supervised process each; autocannon runs in a process of its own.
+ * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn), `rest` (the same distinct CustomerOverview
+ * as GET /sales/v1/customers/{id}/overview, on the governed gateways, which alone serve REST). Subgraphs run as
+ * `npm start` runs them, one supervised process each; autocannon runs in a process of its own.
  *
  *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1] [--gateways a,b] [--scenarios a,b] [--json]
  */
@@ -39,7 +40,9 @@ import { composeSupergraph } from '../governance/composition.js';
 import { startSupervisedMesh } from '../cli/supervisedMesh.js';
 
 const GATEWAYS = ['governed', 'governed-no-cache', 'plain-apollo', 'hive', 'limit'] as const;
-const SCENARIOS = ['same', 'distinct', 'mixed'] as const;
+const SCENARIOS = ['same', 'distinct', 'mixed', 'rest'] as const;
+/** Scenarios that are GETs of REST paths, not GraphQL bodies. */
+const REST_SCENARIOS = new Set<string>(['rest']);
 type Gateway = (typeof GATEWAYS)[number];
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -120,7 +123,12 @@ if (gateways.includes('limit')) {
 
 // Every customer with orders, most orders first; product categories; date windows of the generated history.
 const duck = await Duck.open();
-const customers = (await duck.all<{ id: string }>(`SELECT customer_id AS id FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))}) GROUP BY 1 ORDER BY count(*) DESC, 1`)).map((r) => r.id);
+// Orders may name a customer the CRM export does not have (yet): those answer null (404 over REST), not measured.
+const customers = (
+  await duck.all<{ id: string }>(
+    `SELECT customer_id AS id FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))}) o JOIN read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'customers'))}) c USING (customer_id) GROUP BY 1 ORDER BY count(*) DESC, 1`,
+  )
+).map((r) => r.id);
 const categories = (await duck.all<{ c: string }>(`SELECT DISTINCT category AS c FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'catalog', 'products'))}) ORDER BY 1`)).map((r) => r.c);
 const { first, last } = await duck.one<{ first: string; last: string }>(
   `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))})`,
@@ -142,12 +150,13 @@ const bodies: Record<Scenario, string[]> = {
       JSON.stringify({ query: 'query Features($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } } }', variables: { id } }),
     ];
   }),
+  rest: customers.map((id) => `/sales/v1/customers/${encodeURIComponent(id)}/overview`),
 };
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth);
 
-async function load(url: string, list: string[], seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
+async function load(url: string, list: string[], seconds: number, rest = false): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
   const plan = path.join(dataDir, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(plan, JSON.stringify({ url, token, bodies: list, connections, duration: seconds }));
+  fs.writeFileSync(plan, JSON.stringify({ url: rest ? url.replace(/\/graphql$/, '') : url, token, ...(rest ? { paths: list } : { bodies: list }), connections, duration: seconds }));
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -177,7 +186,7 @@ async function answer(url: string, body: string): Promise<string> {
 // Every gateway must give the governed gateway's answers before its speed means anything.
 for (const gateway of gateways) {
   if (!urls[gateway] || gateway === 'governed') continue;
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((x) => !REST_SCENARIOS.has(x))) {
     for (const body of bodies[scenario].slice(0, 4)) {
       const [want, got] = [await answer(urls.governed, body), await answer(urls[gateway], body)];
       if (want !== got) {
@@ -203,14 +212,15 @@ async function cpuNow(): Promise<Record<string, number>> {
 
 const results: { scenario: Scenario; gateway: Gateway; rps: number; p50: number; p99: number; errors: number; cpuMsPerRequest: Record<string, number> }[] = [];
 for (const scenario of scenarios) {
+  const rest = REST_SCENARIOS.has(scenario);
   for (const gateway of gateways) {
     const url = urls[gateway];
-    if (!url) continue;
+    if (!url || (rest && !gateway.startsWith('governed'))) continue;
     if (gateway === 'limit') await warmAll(url, bodies[scenario]);
-    // JIT and connection warm-up with other documents (a comment changes them), so no answer measured comes from it.
-    else await load(url, bodies[scenario].slice(0, 200).map((b) => b.replace('"query":"', '"query":"# warm-up\\n')), 2);
+    // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer measured comes from it.
+    else await load(url, bodies[scenario].slice(0, 200).map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))), 2, rest);
     const before = await cpuNow();
-    const r = await load(url, bodies[scenario], duration);
+    const r = await load(url, bodies[scenario], duration, rest);
     const after = await cpuNow();
     // Where the time goes: CPU milliseconds per request in each process (the gateway's includes its idle neighbours).
     const cpuMsPerRequest = Object.fromEntries(Object.keys(after).map((k) => [k, Number(((1000 * (after[k]! - before[k]!)) / Math.max(1, r.requests)).toFixed(2))]));
@@ -221,6 +231,7 @@ for (const scenario of scenarios) {
 
 // Idle latency: CustomerOverview for one customer after another, one at a time.
 const sequential: { gateway: Gateway; p50: number; p99: number }[] = [];
+let sequentialRest: { p50: number; p99: number } | undefined;
 for (const gateway of ['governed', 'governed-no-cache'] as const) {
   if (!urls[gateway]) continue;
   const ms: number[] = [];
@@ -232,6 +243,17 @@ for (const gateway of ['governed', 'governed-no-cache'] as const) {
   ms.sort((a, b) => a - b);
   sequential.push({ gateway, p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)), p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)) });
 }
+// The same, as REST GETs of the same customers (other page size: no answer is cached from the GraphQL pass).
+if (urls.governed && scenarios.includes('rest')) {
+  const ms: number[] = [];
+  for (const p of bodies.rest.slice(0, 300)) {
+    const t = performance.now();
+    await fetch(`${mesh.gateway.url}${p}?orders=5`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  sequentialRest = { p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)), p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)) };
+}
 
 // Resident memory of each subgraph process (its own /metrics).
 const rss: Record<string, number> = {};
@@ -240,10 +262,13 @@ for (const s of mesh.subgraphs) {
   rss[s.name] = Math.round(Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) / 1024 / 1024);
 }
 
-if (values.json) process.stdout.write(`${JSON.stringify({ scenarios: results, sequential, rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`);
+if (values.json) process.stdout.write(`${JSON.stringify({ scenarios: results, sequential, ...(sequentialRest ? { sequentialRest } : {}), rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`);
 else {
   const limit = new Map(results.filter((r) => r.gateway === 'limit').map((r) => [r.scenario, r.rps]));
   const plainRps = new Map(results.filter((r) => r.gateway === 'plain-apollo').map((r) => [r.scenario, r.rps]));
+  // REST against the same operation over GraphQL, on the same gateway: the translation's cost.
+  const graphql = new Map(results.filter((r) => r.scenario === 'distinct').map((r) => [r.gateway, r]));
+  const vsGraphql = (r: (typeof results)[number]) => (r.scenario === 'rest' && graphql.get(r.gateway) ? `${(r.rps / graphql.get(r.gateway)!.rps).toFixed(2)}x of GraphQL` : '');
   console.log(`\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`);
   console.log(
     table(
@@ -256,12 +281,12 @@ else {
         r.p99,
         r.errors,
         limit.get(r.scenario) ? `${Math.round((100 * r.rps) / limit.get(r.scenario)!)}%` : '',
-        plainRps.get(r.scenario) ? `${(r.rps / plainRps.get(r.scenario)!).toFixed(2)}x` : '',
+        plainRps.get(r.scenario) ? `${(r.rps / plainRps.get(r.scenario)!).toFixed(2)}x` : vsGraphql(r),
         `${r.cpuMsPerRequest.gateway} / ${Object.entries(r.cpuMsPerRequest).filter(([k]) => k !== 'gateway').map(([k, v]) => `${k} ${v}`).join(' ')}`,
       ]),
     ),
   );
-  console.log(`\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], sequential.map((s) => [s.gateway, s.p50, s.p99]))}`);
+  console.log(`\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], [...sequential.map((s) => [s.gateway, s.p50, s.p99]), ...(sequentialRest ? [['governed, REST', sequentialRest.p50, sequentialRest.p99]] : [])])}`);
   console.log(`\nsubgraph RSS (MB): ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 for (const close of closers.reverse()) await close();

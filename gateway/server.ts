@@ -12,6 +12,7 @@ import { gatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
 import { supergraphFile } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
+import { restApi } from './rest/api.js';
 import type { PiiOwners } from './plugins/useAuthorization.js';
 
 export interface GatewayOptions {
@@ -59,7 +60,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const reversible = reversibleKinds(domains);
   const state: { schema?: GraphQLSchema; pii: PiiOwners } = { pii: new Map() };
   const onLoad = (sdl: string) => {
-    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, { domain: f.subgraph, reversible: reversible(f.subgraph, f.kind) }]));
+    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, { domain: f.subgraph, kind: f.kind, reversible: reversible(f.subgraph, f.kind) }]));
   };
   const metrics = new Metrics('gateway', { allowedClients: platform.config.metrics.clients });
   const gateway = new ApolloGateway({
@@ -85,9 +86,8 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   });
   const observation = observeMesh(platform, metrics, domains);
   if (options.processes) metrics.observeProcesses(() => options.processes!.states());
-  const governance: Governance | undefined = options.ungoverned
-    ? undefined
-    : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config))) };
+  const fields = loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config));
+  const governance: Governance | undefined = options.ungoverned ? undefined : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, fields) };
   const version = options.ungoverned || options.cache === false || platform.config.responseCacheEntries === 0 ? undefined : dataVersionWatch(platform, domains.map((d) => d.name));
   const cache = version && { maxEntries: platform.config.responseCacheEntries, version: version.current, versioned: new Set(domains.map((d) => d.name)) };
   const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance, cache });
@@ -98,6 +98,8 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const listening = await listen(
     {
       '/graphql': graphqlRoute(server, context, undefined, { maxBodyBytes: platform.config.maxBodyBytes, deadlineMs: platform.config.timeouts.requestMs }),
+      // REST resources run through the same server, context and plugins as GraphQL: one enforcement path.
+      ...restApi({ domains, server, context, state, policy, roles, fields, deadlineMs: platform.config.timeouts.requestMs, log: platform.log }),
       ...options.routes?.({ ...observation, processes: options.processes, identify: async (req) => (await context(req)).identity }),
       // The gateway itself is healthy while it has a schema; a subgraph process that is down degrades answers, not the gateway.
       '/health': (_req, res) => {

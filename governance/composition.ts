@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parse, isObjectType, buildASTSchema, type GraphQLError } from 'graphql';
+import { parse, isObjectType, buildASTSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { composeServices } from '@apollo/composition';
 import { MeshError, ErrorCode } from '../platform/index.js';
 
@@ -36,8 +36,8 @@ export interface CompositionProblem {
   locations?: string[];
 }
 
-/** Composes subgraphs into a supergraph SDL, or fails with every composition error, its code and location. */
-export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl: string; hints: string[] } {
+/** Composes subgraphs into a supergraph SDL (and the API schema clients see), or fails with every composition error, its code and location. */
+export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl: string; hints: string[]; apiSchema: () => GraphQLSchema } {
   const problems: CompositionProblem[] = [];
   const services = subgraphs.map((s) => {
     try {
@@ -52,7 +52,7 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl:
     if (result.errors) problems.push(...result.errors.map(describe));
     else {
       problems.push(...piiConsistency(subgraphs));
-      if (problems.length === 0) return { supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()) };
+      if (problems.length === 0) return { supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()), apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema() };
     }
   }
   throw new MeshError(ErrorCode.COMPOSITION_FAILED, `composition failed:\n${problems.map((p) => `  - [${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`).join('\n')}`, { problems });

@@ -7,6 +7,8 @@ export interface GovernancePolicy {
   /** lowEntropyKinds: PII kinds a token would not hide (few possible values), denied instead of masked. */
   pii: { classifications: string[]; masking: { prefix: string; length: number }; lowEntropyKinds: string[] };
   quality: { blockingSeverities: string[] };
+  /** REST endpoints of a superseded major keep answering this many days after the new major's release. */
+  api: { deprecationDays: number };
 }
 
 export const POLICY_PATH = path.join(REPO_ROOT, 'governance', 'policy.yaml');
@@ -24,7 +26,13 @@ export function loadPolicy(file = POLICY_PATH): GovernancePolicy {
   if (pii.lowEntropyKinds !== undefined && !(Array.isArray(pii.lowEntropyKinds) && pii.lowEntropyKinds.every((k) => typeof k === 'string'))) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.lowEntropyKinds must be a list of PII kinds`);
   }
-  const policy: GovernancePolicy = { pii: { ...(pii as GovernancePolicy['pii']), lowEntropyKinds: pii.lowEntropyKinds ?? [] }, quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] } };
+  const deprecationDays = raw?.api?.deprecationDays ?? 180;
+  if (!(Number.isInteger(deprecationDays) && deprecationDays >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: api.deprecationDays must be a whole number of days`);
+  const policy: GovernancePolicy = {
+    pii: { ...(pii as GovernancePolicy['pii']), lowEntropyKinds: pii.lowEntropyKinds ?? [] },
+    quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] },
+    api: { deprecationDays },
+  };
   if (file === POLICY_PATH) cached = policy;
   return policy;
 }

@@ -33,6 +33,10 @@ export const ErrorCode = {
   OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   /** Mutations and subscriptions: the mesh serves queries. */
   OPERATION_NOT_SUPPORTED: 'OPERATION_NOT_SUPPORTED',
+  /** No representation the client accepts (406): REST resources are JSON, and CSV for lists. */
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
+  /** A REST endpoint past its sunset date (410). */
+  GONE: 'GONE',
   /** A request body over the configured limit (413). */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** A deadline passed: the request's, a subgraph fetch's or a statement's. */
@@ -71,8 +75,16 @@ export function httpStatus(code: ErrorCode): number {
       return 400;
     case ErrorCode.OPERATION_NOT_SUPPORTED:
       return 405;
+    case ErrorCode.NOT_ACCEPTABLE:
+      return 406;
+    case ErrorCode.GONE:
+      return 410;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
+    case ErrorCode.SUBGRAPH_ERROR:
+      return 502;
+    case ErrorCode.SUBGRAPH_UNAVAILABLE:
+      return 503;
     case ErrorCode.GATEWAY_TIMEOUT:
       return 504;
     // A store the server depends on is down or refusing: the server is unavailable for now, not broken.

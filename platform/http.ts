@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { isMeshError, httpStatus, ErrorCode, MeshError } from './errors.js';
@@ -80,19 +80,14 @@ export function graphqlRoute<C extends BaseContext>(
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    const executing = server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
-      context: async () => ctx,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = options.deadlineMs
-      ? new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), options.deadlineMs);
-        })
-      : undefined;
-    const response = await (deadline ? Promise.race([executing, deadline]) : executing).finally(() => clearTimeout(timer));
+    const response = await withinDeadline(
+      server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
+        context: async () => ctx,
+      }),
+      options.deadlineMs,
+    );
     if (!response) {
-      executing.catch(() => undefined);
       return sendJson(res, httpStatus(ErrorCode.GATEWAY_TIMEOUT), { errors: [{ message: `the request ran over its deadline of ${options.deadlineMs} ms`, extensions: { code: ErrorCode.GATEWAY_TIMEOUT } }] });
     }
     for (const [k, v] of response.headers) res.setHeader(k, v);
@@ -102,6 +97,25 @@ export function graphqlRoute<C extends BaseContext>(
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
+}
+
+/** What `work` resolves to, or undefined once `deadlineMs` has passed (the work's later failure is then ignored). */
+export async function withinDeadline<T>(work: Promise<T>, deadlineMs: number | undefined): Promise<T | undefined> {
+  if (!deadlineMs) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), deadlineMs);
+  });
+  const out = await Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  if (out === undefined) work.catch(() => undefined);
+  return out;
+}
+
+/** An RFC 9457 problem: the mesh's error code, a human detail and the request id; never internals. */
+export function sendProblem(res: ServerResponse, status: number, problem: { code: string; detail: string; requestId?: string; instance?: string; [extension: string]: unknown }): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/problem+json');
+  res.end(JSON.stringify({ type: `https://mesh.example/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`, title: STATUS_CODES[status] ?? 'Error', status, ...problem }));
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -7,7 +7,7 @@ export { Duck, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
 export { faultPoint } from './faults.js';
 export { writeAtomic } from './files.js';
-export { freePort, graphqlRoute, listen, readJson, sendJson, type Listening, type Route } from './http.js';
+export { freePort, graphqlRoute, listen, readJson, sendJson, sendProblem, withinDeadline, type Listening, type Route } from './http.js';
 export { type Logger } from './log.js';
 export { Metrics, type FetchCounts } from './metrics.js';
 export { columnLineageFacet, dataQualityAssertionsFacet, datasetVersionFacet, documentationFacet, errorMessageFacet, jobDocumentationFacet, jobOwnershipFacet, jobTypeFacet, operationStatsFacet, ownershipFacet, parentRunFacet, runEvent, runUuid, schemaFacet, type InputField, type RunEvent } from './openlineage.js';

@@ -5,6 +5,9 @@ export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
 export { curatedDatasetPath, currentDataVersion, currentManifest, dataAgeHours, recentRuns } from './readers.js';
+export { API_DIR, loadEndpoints, parseEndpoint, type RestEndpoint } from './api/endpoints.js';
+export { readParameters } from './api/parameters.js';
+export { bindEndpoint, type BoundEndpoint, type FieldAnnotator, type JsonSchema, type ResourceKind, type RestParameter } from './api/shape.js';
 export { byKey, listByKey, pageByKey, pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
 export type { LookupSpec } from './subgraph/serving.js';
 export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgraph/pagination.js';

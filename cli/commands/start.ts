@@ -144,6 +144,11 @@ async function smoke(platform: MeshPlatform, mesh: RunningMesh): Promise<void> {
   const present = body.results?.slice(1).filter((r) => r.statuses[0] === 'PRESENT').length ?? 0;
   process.stdout.write(`smoke features        HTTP ${res.status}, ${body.metadata?.feature_names.length ?? 0} columns for ${EXAMPLE_CUSTOMER}, ${present} PRESENT\n`);
   if (res.status !== 200 || present === 0) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of the feature server failed: ${JSON.stringify(body).slice(0, 500)}`);
+  const rest = await fetch(`${mesh.gateway.url}/sales/v1/customers/${EXAMPLE_CUSTOMER}/overview`, { headers: { authorization: `Bearer ${analyst}` } });
+  const overview = (await rest.json()) as { data?: { orders?: unknown[] } };
+  const documents = await Promise.all(['/openapi.json', '/sales/v1/openapi.json'].map(async (p) => (await fetch(`${mesh.gateway.url}${p}`)).status));
+  process.stdout.write(`smoke REST            HTTP ${rest.status}, ${overview.data?.orders?.length ?? 0} orders, ETag ${rest.headers.get('etag')}; OpenAPI documents HTTP ${documents.join(', ')}\n`);
+  if (rest.status !== 200 || !overview.data || documents.some((s) => s !== 200)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `smoke test of REST failed: ${JSON.stringify(overview).slice(0, 500)}`);
   const page = await fetch(`${mesh.gateway.url}/console/`);
   const html = await page.text();
   const slo = await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: { authorization: `Bearer ${analyst}` } });

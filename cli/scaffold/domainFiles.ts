@@ -1,6 +1,6 @@
 /**
  * The files of a new domain: one events dataset keyed to customers, its contract (with one PII column), pipeline,
- * subgraph (extending Customer), a customer feature view, a changelog, a test, and sample raw data to run on at once.
+ * subgraph (extending Customer), a REST endpoint, a customer feature view, a changelog, a test, and sample raw data to run on at once.
  */
 export function domainFiles(name: string, owner: string): Record<string, string> {
   const type = `${name[0]!.toUpperCase()}${name.slice(1)}Event`;
@@ -91,6 +91,23 @@ type Customer @key(fields: "id") {
   id: ID!
   "The customer's ${name} events, newest first."
   ${field}(first: Int = 10): [${type}!]!
+}
+`,
+    // Version 0.x: its REST endpoints live under v0 until the first major.
+    'api/v0/event.graphql': `# GET /${name}/v0/events/{id}
+# One ${name} event.
+# The contact email is personal data: in clear for the ${name} owner, a token or absent for other roles (x-pii).
+query ${type}ById($id: ID!) {
+  ${name}Event(id: $id) {
+    id
+    customer {
+      id
+    }
+    occurredAt
+    kind
+    amount
+    contactEmail
+  }
 }
 `,
     'resolvers.ts': `import { defineSubgraph, byKey, pageByKey, pageSize, type SqlRunner, type SubgraphContext } from '../../products/index.js';

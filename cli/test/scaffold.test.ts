@@ -25,7 +25,7 @@ describe('mesh domain create', () => {
 
     const created = createDomain(platform, 'reviews');
     expect(created.port).toBe(4006);
-    expect(created.files).toEqual(expect.arrayContaining(['contract.odcs.yaml', 'pipeline.yaml', 'schema.graphql', 'resolvers.ts', 'features.ts', 'CHANGELOG.md', 'test/reviews.test.ts']));
+    expect(created.files).toEqual(expect.arrayContaining(['contract.odcs.yaml', 'pipeline.yaml', 'schema.graphql', 'resolvers.ts', 'features.ts', 'CHANGELOG.md', 'test/reviews.test.ts', 'api/v0/event.graphql']));
     expect(loadSupergraphConfig(config).find((s) => s.name === 'reviews')?.url).toBe('http://127.0.0.1:4006/graphql');
     expect(() => createDomain(platform, 'reviews')).toThrow(/already exists/);
     expect(() => createDomain(platform, 'Bad-Name')).toThrow(/one lower-case word/);
@@ -55,6 +55,12 @@ describe('mesh domain create', () => {
       const owner = await gql<Answer>(mesh.gateway.url, query, {}, await bearer(platform, 'reviews-owner'));
       expect(owner.body.data!.customer.reviewsEvents[0]!.contactEmail).toBe('person1@mail.example');
       expect(JSON.parse(owner.headers.get('x-mesh-subgraph-fetches')!)).toEqual({ sales: 1, reviews: 1 });
+      // Its REST endpoint and OpenAPI document, served by the same gateway with no platform change.
+      const rest = await fetch(`${mesh.gateway.url}/reviews/v0/events/e-00001`, { headers: await bearer(platform, 'reviews-owner') });
+      expect(rest.status).toBe(200);
+      expect(((await rest.json()) as { data: { contactEmail: string } }).data.contactEmail).toBe('person1@mail.example');
+      const doc = (await (await fetch(`${mesh.gateway.url}/reviews/v0/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(doc.paths)).toEqual(['/reviews/v0/events/{id}']);
     } finally {
       await mesh.close();
     }

@@ -9,6 +9,7 @@ import { featuresPage } from './pages/features.js';
 import { schemasPage } from './pages/schemas.js';
 import { costPage } from './pages/cost.js';
 import { playgroundPage } from './pages/playground.js';
+import { apiPage } from './pages/api.js';
 
 /** A page renders into `root`; `signal` aborts when the user leaves it (timers, pending renders). */
 export type Page = (root: HTMLElement, signal: AbortSignal, params: URLSearchParams) => Promise<void>;
@@ -21,6 +22,7 @@ const PAGES: { path: string; title: string; page: Page }[] = [
   { path: 'schemas', title: 'Schemas', page: schemasPage },
   { path: 'cost', title: 'Cost', page: costPage },
   { path: 'playground', title: 'Playground', page: playgroundPage },
+  { path: 'api', title: 'REST APIs', page: apiPage },
 ];
 
 const app = document.getElementById('app')!;

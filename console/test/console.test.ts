@@ -145,6 +145,26 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     expect(await page.getByTestId('query-load').textContent()).toContain(`sales${sales.fetches}`);
   });
 
+  it("REST APIs: each domain's reference renders from its OpenAPI document, and try-it answers with the signed-in token", async () => {
+    await signIn(page, demo.mesh.gateway.url, await demo.token('analyst'));
+    await page.goto(`${demo.mesh.gateway.url}/console/#/api?api=sales/v1`);
+    const reference = page.getByTestId('api-reference');
+    const op = reference.locator('#operations-sales-SalesCustomer');
+    await op.waitFor();
+    expect(await page.locator('[data-testid^="api-"][href]').count()).toBe(5);
+    expect(await reference.locator('.opblock').count()).toBe(4);
+    await op.locator('.opblock-summary').click();
+    await op.getByRole('button', { name: 'Try it out' }).click();
+    await op.locator('input[placeholder="id"]').fill(demo.customer);
+    await op.getByRole('button', { name: 'Execute' }).click();
+    const status = op.locator('.live-responses-table tr.response .response-col_status').first();
+    await status.waitFor();
+    expect((await status.textContent())?.trim()).toBe('200');
+    // The analyst's answer: the customer, with PII as tokens.
+    const body = (await op.locator('.live-responses-table tr.response .response-col_description pre').first().textContent())!;
+    expect(JSON.parse(body)).toMatchObject({ data: { id: demo.customer, email: expect.stringMatching(/^tok_/) }, governance: { role: 'analyst' } });
+  });
+
   it('an outage of a subgraph burns its error budget: the console shows the breach', async () => {
     await stopSubgraph(demo, 'payments');
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await demo.token('analyst')}` };

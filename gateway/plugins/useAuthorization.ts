@@ -19,8 +19,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { fieldAccess, unauthorizedField, type PiiFieldOwner, type RolePolicy } from '../../governance/index.js';
 import type { GatewayContext } from '../context.js';
 
-/** PII fields of the supergraph and the domain (subgraph) owning each: `Type.field` → domain. */
-export type PiiOwners = Map<string, PiiFieldOwner>;
+/** PII fields of the supergraph, the domain (subgraph) owning each and its kind: `Type.field` → owner. */
+export type PiiOwners = Map<string, PiiFieldOwner & { kind: string }>;
 
 const PRUNED = '__mesh_pruned';
 

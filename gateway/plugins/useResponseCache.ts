@@ -26,7 +26,8 @@ const DETERMINISTIC = new Set<string>([ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE]);
  * access report, error codes), which therefore run on a hit exactly as on a miss: it must be the first plugin.
  */
 export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
-  const entries = new Map<string, Result>();
+  // With each result, the data version each subgraph served it from: a hit reports what it was read from (REST ETags).
+  const entries = new Map<string, { result: Result; served: Record<string, string> }>();
   // Admission on second sight: a key is stored the second time it is asked for. Distinct traffic (a different customer
   // each time) then costs no copy and no heap; what repeats is cached from its second answer on.
   const seen = new Set<string>();
@@ -53,7 +54,8 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
           entries.set(key, held);
           hit = true;
           count('hit');
-          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: structuredClone(held) } };
+          Object.assign(ctx.contextValue.stats.dataVersions, held.served);
+          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: structuredClone(held.result) } };
         },
         async willSendResponse(ctx) {
           if (hit) return void ctx.response.http.headers.set('x-mesh-cache', 'hit');
@@ -74,7 +76,7 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
             return;
           }
           // A copy: the plugins after this one finish the response by changing it.
-          entries.set(key, structuredClone(result));
+          entries.set(key, { result: structuredClone(result), served: { ...served } });
           if (entries.size > o.maxEntries) entries.delete(entries.keys().next().value!);
           count('stored');
         },

@@ -10,8 +10,8 @@ import type { GatewayOptions } from '../server.js';
 export const MESH_DATA = { scale: 0.3, seed: 21, days: 60, end: '2026-11-01T00:00:00.000Z' };
 
 /** A platform with generated, curated data and the whole mesh running on free ports. */
-export async function meshForTests(routes?: (platform: MeshPlatform) => GatewayOptions['routes']): Promise<{ platform: MeshPlatform; mesh: RunningMesh }> {
-  const platform = testPlatform({ MESH_GATEWAY_PORT: '0' });
+export async function meshForTests(routes?: (platform: MeshPlatform) => GatewayOptions['routes'], env: Record<string, string> = {}): Promise<{ platform: MeshPlatform; mesh: RunningMesh }> {
+  const platform = testPlatform({ MESH_GATEWAY_PORT: '0', ...env });
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true, routes: routes?.(platform) });

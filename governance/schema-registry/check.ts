@@ -3,11 +3,14 @@ import path from 'node:path';
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { isObjectType, isInterfaceType } from 'graphql';
-import { MeshError, ErrorCode, isMeshError, type Platform } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError, listDomains, type Platform } from '../../platform/index.js';
+import { loadEndpoints } from '../../products/index.js';
+import { loadPolicy } from '../policy.js';
 import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../composition.js';
 import { contractChanges, schemaChanges, subgraphSchema, type SchemaChange } from './changes.js';
 import { SchemaRegistry, type SchemaVersion } from './registry.js';
 import { readUsage, type OperationUsage } from './usage.js';
+import { restBreaks } from './rest.js';
 
 export interface CheckOptions {
   subgraph: string;
@@ -26,7 +29,7 @@ export interface CheckedChange extends SchemaChange {
 }
 
 export interface CheckStep {
-  name: 'composition' | 'changes' | 'operations' | 'versioning' | 'contract';
+  name: 'composition' | 'changes' | 'operations' | 'rest' | 'versioning' | 'contract';
   ok: boolean;
   summary: string;
   problems: string[];
@@ -81,11 +84,12 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
 
   // 1. Composition with what the others have published (their working copy until they first publish).
   let supergraphSdl: string | undefined;
+  let candidate: ReturnType<typeof composeSupergraph> | undefined;
+  const published = await Promise.all(loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({ ...s, sdl: (await registry.current(s.name))?.sdl ?? s.sdl })));
   try {
-    const sources = await Promise.all(
-      loadSupergraphConfig(platform.config.gateway.config).map(async (s) => (s.name === options.subgraph ? { ...s, sdl } : { ...s, sdl: (await registry.current(s.name))?.sdl ?? s.sdl })),
-    );
-    supergraphSdl = composeSupergraph(sources).supergraphSdl;
+    const sources = published.map((s) => (s.name === options.subgraph ? { ...s, sdl } : s));
+    candidate = composeSupergraph(sources);
+    supergraphSdl = candidate.supergraphSdl;
     steps.push({ name: 'composition', ok: true, summary: `composes with ${sources.length - 1} other subgraph(s)`, problems: [] });
   } catch (err) {
     if (!isMeshError(err, ErrorCode.COMPOSITION_FAILED)) throw err;
@@ -115,7 +119,27 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     problems: used.map((c) => `${c.path}: ${c.message} — used by ${c.usedBy.map((u) => `${u.operation} (${u.client}, ${u.count}x, last ${u.lastSeen})`).join('; ')}`),
   });
 
-  // 4. Versioning.
+  // 4. The REST endpoints every domain publishes: breaking one fails the check whatever the traffic and the version.
+  if (candidate) {
+    const { endpoints, problems: unreadable } = loadEndpoints(listDomains(platform.config.domainsDir), { deprecationDays: loadPolicy().api.deprecationDays });
+    let before;
+    try {
+      before = composeSupergraph(published).apiSchema();
+    } catch {
+      before = undefined; // what is published does not compose (yet): only validity is checked
+    }
+    const breaks = restBreaks(endpoints, before, candidate.apiSchema());
+    const undated = [...new Set(endpoints.filter((e) => e.domain === options.subgraph && e.deprecation?.problem).map((e) => e.deprecation!.problem!))];
+    for (const b of breaks) changes.push({ criticality: 'BREAKING', path: `${b.endpoint.method} ${b.endpoint.path}`, message: `REST endpoint ${b.label}: ${b.problems.join('; ')}`, source: 'schema', type: 'REST_ENDPOINT_BROKEN', usedBy: [] });
+    steps.push({
+      name: 'rest',
+      ok: breaks.length === 0 && undated.length === 0 && unreadable.length === 0,
+      summary: `${endpoints.length} published REST endpoint(s); ${breaks.length} broken`,
+      problems: [...breaks.map((b) => `${b.label}: ${b.problems.join('; ')}`), ...undated, ...unreadable],
+    });
+  }
+
+  // 5. Versioning.
   const versioning: string[] = [];
   if (!semver.valid(version)) versioning.push(`version "${version}" is not semver`);
   else if (previous && !options.rollbackTo && !unchanged) {
@@ -143,7 +167,7 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     problems: versioning,
   });
 
-  // 5. The data contract published with the schema.
+  // 6. The data contract published with the schema.
   const contractProblems: string[] = [];
   if (previous?.contract && contract) {
     const cc = contractChanges(previous.contract, contract).map((c) => ({ ...c, usedBy: [] }));

@@ -23,7 +23,8 @@ const salesDir = () => path.join(domains.dir, 'sales');
 const salesSdl = () => fs.readFileSync(path.join(salesDir(), 'schema.graphql'), 'utf8');
 const setVersion = (version: string, changelog?: string) => {
   fs.writeFileSync(path.join(salesDir(), 'package.json'), JSON.stringify({ name: '@mesh/sales', version, private: true, type: 'module' }));
-  if (changelog) fs.appendFileSync(path.join(salesDir(), 'CHANGELOG.md'), `\n## ${version}\n- ${changelog}\n`);
+  // Dated: a new major deprecates the REST endpoints of the previous one from that date.
+  if (changelog) fs.appendFileSync(path.join(salesDir(), 'CHANGELOG.md'), `\n## ${version} (2026-12-01)\n- ${changelog}\n`);
 };
 const step = (r: CheckReport, name: string) => r.steps.find((s) => s.name === name)!;
 
@@ -169,5 +170,26 @@ describe('publish, hot reload, log, rollback', () => {
     expect(published).toMatchObject({ seq: 4, version: '1.1.0', rollbackOf: 2 });
     expect(report.changes.find((c) => c.path === 'Customer.countryCode')?.criticality).toBe('BREAKING');
     expect((await registry.current('sales'))!.sdl).toBe((await registry.get('sales', 2)).sdl);
+  });
+
+  it('a change that breaks a published REST endpoint fails and names it, whatever the recorded traffic and the version', async () => {
+    // Nobody's recorded traffic reads segment, and the major grows: only the REST contract stands in the way.
+    setVersion('4.0.0', 'segment may be unknown');
+    const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('  segment: String!\n', '  segment: String\n') });
+    expect(step(r, 'operations').ok).toBe(true);
+    expect(step(r, 'versioning').ok).toBe(true);
+    expect(r.ok).toBe(false);
+    const rest = step(r, 'rest');
+    expect(rest.problems).toContain('GET /sales/v1/customers/{id} (SalesCustomer, sales/api/v1/customer.graphql): data.segment: was string, now string or null');
+    expect(rest.problems.join('\n')).toMatch(/GET \/sales\/v1\/customers \(SalesCustomers, .*\): data\[\]\.segment: was string, now string or null/);
+    expect(r.changes).toContainEqual(expect.objectContaining({ criticality: 'BREAKING', path: 'GET /sales/v1/customers/{id}', type: 'REST_ENDPOINT_BROKEN' }));
+    // Another domain's change that breaks sales' cross-domain resource names that resource.
+    const catalogSdl = fs.readFileSync(path.join(domains.dir, 'catalog', 'schema.graphql'), 'utf8').replace(/\n\s*brand: String\n/, '\n');
+    const c = await checkSchema(platform, { subgraph: 'catalog', sdl: catalogSdl });
+    expect(c.ok).toBe(false);
+    expect(step(c, 'rest').problems.join('\n')).toMatch(/GET \/sales\/v1\/customers\/\{id\}\/overview \(SalesCustomerOverview, sales\/api\/v1\/customer-overview.graphql\): the operation no longer validates: Cannot query field "brand" on type "Product"/);
+    // Adding a field is safe for every endpoint.
+    const added = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n') });
+    expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
   });
 });

@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, byKey, pageByKey, decodeCursor, pageSize, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, pageByKey, decodeCursor, pageSize, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 type Row = Record<string, unknown>;
 interface Campaign extends Row { id: string }
@@ -26,6 +26,15 @@ export default defineSubgraph({
   resolvers: {
     Query: {
       campaign: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.campaign.load(id),
+      campaigns: (_: unknown, args: { first?: number; after?: string; channel?: string }, ctx: Ctx) =>
+        keysetConnection<Campaign>(ctx.db, {
+          select: CAMPAIGN,
+          from: 'campaigns.campaigns',
+          key: 'campaign_id',
+          where: args.channel ? `channel = ${sqlString(args.channel)}` : 'TRUE',
+          first: args.first,
+          after: args.after,
+        }),
       campaignPerformance: async (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
         const range = [args.to ? `c.start_date <= ${sqlString(isoDate('to', args.to))}` : 'TRUE', args.from ? `c.end_date >= ${sqlString(isoDate('from', args.from))}` : 'TRUE'];
         const rows = await ctx.db.all<Row & { campaignId: string }>(`

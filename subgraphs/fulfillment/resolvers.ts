@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, byKey, listByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, listByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Shipment extends Record<string, unknown> { id: string; orderId: string; recipientName: string | null; addressLine: string | null; postalCode: string | null }
 
@@ -19,6 +19,15 @@ export default defineSubgraph({
   resolvers: {
     Query: {
       shipment: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.shipment.load(id),
+      shipments: (_: unknown, args: { first?: number; after?: string; carrier?: string; status?: string }, ctx: Ctx) =>
+        keysetConnection<Shipment>(ctx.db, {
+          select: SHIPMENT,
+          from: 'fulfillment.shipments',
+          key: 'shipment_id',
+          where: [args.carrier ? `carrier = ${sqlString(args.carrier)}` : 'TRUE', args.status ? `status = ${sqlString(args.status)}` : 'TRUE'].join(' AND '),
+          first: args.first,
+          after: args.after,
+        }),
       deliveryPerformance: (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
         const range = [args.from ? `CAST(label_created_at AS DATE) >= ${sqlString(isoDate('from', args.from))}` : 'TRUE', args.to ? `CAST(label_created_at AS DATE) <= ${sqlString(isoDate('to', args.to))}` : 'TRUE'];
         return ctx.db.all(`

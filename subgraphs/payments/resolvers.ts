@@ -1,4 +1,4 @@
-import { defineSubgraph, isoDate, byKey, listByKey, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import { defineSubgraph, isoDate, byKey, listByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
 
 interface Payment extends Record<string, unknown> { id: string; orderId: string; cardLast4: string | null }
 
@@ -19,6 +19,15 @@ export default defineSubgraph({
   resolvers: {
     Query: {
       payment: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.payment.load(id),
+      payments: (_: unknown, args: { first?: number; after?: string; status?: string; method?: string }, ctx: Ctx) =>
+        keysetConnection<Payment>(ctx.db, {
+          select: PAYMENT,
+          from: 'payments.payments',
+          key: 'payment_id',
+          where: [args.status ? `status = ${sqlString(args.status)}` : 'TRUE', args.method ? `method = ${sqlString(args.method)}` : 'TRUE'].join(' AND '),
+          first: args.first,
+          after: args.after,
+        }),
       settlementSummary: (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
         const at = 'CAST(coalesce(authorised_at, failed_at) AS DATE)';
         const range = [args.from ? `${at} >= ${sqlString(isoDate('from', args.from))}` : 'TRUE', args.to ? `${at} <= ${sqlString(isoDate('to', args.to))}` : 'TRUE'];
