@@ -12,3 +12,10 @@ export function parseNumber(name: string, value: string): number {
   if (value.trim() === '' || Number.isNaN(n)) throw new Error(`${name} must be a number, got "${value}"`);
   return n;
 }
+
+/** A commander parser for an ISO-8601 time option, naming the option when the value is not one. */
+export const dateOption = (name: string) => (v: string): Date => {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new Error(`${name} must be an ISO-8601 time, got "${v}"`);
+  return d;
+};

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   cost: async () => (await import('./commands/cost.js')).registerCost,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   start: async () => (await import('./commands/start.js')).registerStart,
+  schedule: async () => (await import('./commands/schedule.js')).registerSchedule,
 };
 // `mesh serve` registers its siblings too.
 for (const sibling of ['compose', 'gateway', 'token']) COMMANDS[sibling] = COMMANDS.serve!;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { sendJson, isMeshError, httpStatus, MeshError, ErrorCode, type Platform, type Identity, type Route } from '../platform/index.js';
+import { sendJson, isMeshError, httpStatus, listDomains, MeshError, ErrorCode, type Platform, type Identity, type Route } from '../platform/index.js';
+import { loadSchedules, scheduleStatus } from '../jobs/index.js';
 import { loadSupergraphConfig, SchemaRegistry } from '../governance/index.js';
 import type { GatewayServices } from '../gateway/index.js';
 import type { CostReport } from '../observability/index.js';
@@ -51,6 +52,7 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       domains: deps.slo.status(),
       history: Object.fromEntries(deps.slo.slos.map((s) => [s.domain, deps.slo.history(s.domain)])),
       ...(deps.processes ? { processes: deps.processes.states() } : {}),
+      schedule: await scheduleStatus(platform, loadSchedules(listDomains(platform.config.domainsDir))),
     })),
     '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
     '/console/api/schemas': api(async () => {

@@ -8,7 +8,7 @@ export { writeTrainingSet } from './offline/historical.js';
 export { offlineManifest, type OfflineManifest } from './offline/table.js';
 export { createOnlineStore } from './online/index.js';
 export { type OnlineStore } from './online/types.js';
-export { currentViews, loadRegistry, tableId, type PlannedChange } from './registry.js';
+export { currentViews, loadRegistry, tableId, viewsReading, type PlannedChange } from './registry.js';
 export { featureSubgraphSdl } from './serving/schema.js';
 export { FEATURES_SUBGRAPH, startFeatureServer, type RunningFeatureServer } from './serving/server.js';
 export { type FeastResponse } from './serving/vectors.js';

@@ -87,6 +87,12 @@ export function currentViews(registry: Registry): ViewVersion[] {
     .flatMap((n) => currentView(registry, n) ?? []);
 }
 
+/** The current views a domain's new data changes: its own, and those whose SQL reads one of its datasets. */
+export function viewsReading(registry: Registry, domain: string): ViewVersion[] {
+  const reads = new RegExp(`\\b${domain}\\.[a-z_]`);
+  return currentViews(registry).filter((v) => v.domain === domain || reads.test(v.sql));
+}
+
 /** What `apply` would change, computed without writing anything. */
 export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date()): { changes: PlannedChange[]; next: Registry } {
   const next: Registry = structuredClone(registry);

@@ -6,6 +6,8 @@ export interface DomainSlo {
   domain: string;
   dataProduct: string;
   freshnessHours?: number;
+  /** How often the product is updated (its pipeline's schedule): a scheduler silent for twice as long has stalled. */
+  frequencyHours?: number;
   latencyP99Ms?: number;
   /** Fraction, e.g. 0.995. */
   availability?: number;
@@ -22,6 +24,7 @@ export function loadSlos(domains: DomainInfo[]): DomainSlo[] {
       domain: d.name,
       dataProduct: contract.dataProduct,
       freshnessHours: hours(sla.get('freshness')),
+      frequencyHours: hours(sla.get('frequency')),
       latencyP99Ms: latency ? Number(latency.value) * (latency.unit === 's' ? 1000 : 1) : undefined,
       availability: availability ? Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1) : undefined,
     };
@@ -74,6 +77,22 @@ export function prometheusRules(slos: DomainSlo[]): { groups: { name: string; in
         for: '10m',
         labels: { ...labels, severity: 'ticket' },
         annotations: { summary: `${s.domain}: p99 latency above ${s.latencyP99Ms} ms` },
+      });
+    }
+    // The embedded scheduler's runs (job metrics): a failed run keeps the previous version serving, so say it.
+    out.push({
+      alert: 'DataProductScheduledRunFailed',
+      expr: `max(mesh_job_last_run_success{mesh_job="schedule",domain="${s.domain}"}) == 0`,
+      labels: { ...labels, severity: 'ticket' },
+      annotations: { summary: `${s.domain}: the last scheduled pipeline run failed after its retries; the previous version is serving` },
+    });
+    if (s.frequencyHours !== undefined) {
+      out.push({
+        alert: 'DataProductScheduleStalled',
+        expr: `time() - max(mesh_job_last_run_timestamp_seconds{mesh_job="schedule",domain="${s.domain}"}) > ${2 * s.frequencyHours * 3600}`,
+        for: '5m',
+        labels: { ...labels, severity: 'ticket' },
+        annotations: { summary: `${s.domain}: no scheduled run for twice its ${s.frequencyHours} h update frequency (paused, or the scheduler is down)` },
       });
     }
     if (s.freshnessHours !== undefined) {

@@ -58,6 +58,8 @@ export interface MeshConfig {
   servingMemoryBytes: number;
   /** Most answers the gateway's response cache holds (0: off). */
   responseCacheEntries: number;
+  /** `npm start` runs each domain's pipeline on its contract's schedule (the embedded scheduler). */
+  scheduler: boolean;
   /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
   sloIntervalSeconds: number;
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),
     servingMemoryBytes: positiveNumber(env, 'MESH_SERVING_MEMORY_MB', 512) * 1024 * 1024,
     responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
+    scheduler: bool(env, 'MESH_SCHEDULER', true),
     timeouts: {
       requestMs: positiveNumber(env, 'MESH_REQUEST_TIMEOUT_MS', 30_000),
       subgraphMs: positiveNumber(env, 'MESH_SUBGRAPH_TIMEOUT_MS', 10_000),

@@ -20,6 +20,10 @@ export const runsPrefix = (domain: string) => `_platform/runs/${domain}/`;
 export const runKey = (domain: string, runId: string) => `${runsPrefix(domain)}${runId}.json`;
 /** Batch jobs' last-run metrics, exposed by the gateway. */
 export const JOB_METRICS_PREFIX = '_platform/metrics/jobs/';
+
+// The scheduler: each domain's run history (one writer: the scheduler) and its pause flag (present = paused).
+export const scheduleHistoryKey = (domain: string) => `_platform/schedule/${domain}/history.json`;
+export const schedulePausedKey = (domain: string) => `_platform/schedule/${domain}/paused.json`;
 export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIComponent(job)}.json`;
 
 /** Feature views: `table` is `<view>@v<N>`. */

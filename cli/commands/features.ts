@@ -1,15 +1,10 @@
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
-import { MeshError, ErrorCode, formatMs, serveGate } from '../../platform/index.js';
+import { MeshError, ErrorCode, formatMs, selectDomains, serveGate } from '../../platform/index.js';
 import { keepServing, servingPort } from '../serving.js';
-import { table } from '../format.js';
-import { applyFeatures, computeFeatures, listFeatureViews, planFeatures, materialize, writeTrainingSet, createOnlineStore, startFeatureServer, FEATURES_SUBGRAPH, featureSubgraphSdl, type MaterializeReport, type PlannedChange, type OfflineManifest } from '../../feature-subgraph/index.js';
+import { dateOption, table } from '../format.js';
+import { applyFeatures, computeFeatures, listFeatureViews, planFeatures, materialize, writeTrainingSet, createOnlineStore, startFeatureServer, FEATURES_SUBGRAPH, featureSubgraphSdl, type MaterializeReport, type PlannedChange, type OfflineManifest, loadRegistry, tableId, viewsReading } from '../../feature-subgraph/index.js';
 
-const date = (name: string) => (v: string) => {
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`${name} must be an ISO-8601 time, got "${v}"`);
-  return d;
-};
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function registerFeatures(program: Command): void {
@@ -50,15 +45,20 @@ export function registerFeatures(program: Command): void {
     .command('compute')
     .description('compute offline feature tables from curated data (named views, or every current view)')
     .argument('[views...]', 'view or view@vN')
-    .action(async (views: string[]) => {
-      await computeAndPrint(createMeshPlatform(), { views });
+    .option('--domain <name>', "the views that read this domain's data (its own and those joining it)")
+    .action(async (views: string[], o: { domain?: string }) => {
+      const platform = createMeshPlatform();
+      const selected = o.domain ? await viewsOfDomain(platform, o.domain) : views;
+      // An empty selection means every view: a domain no view reads computes none.
+      if (o.domain && selected.length === 0) return void process.stdout.write(`No feature view reads ${o.domain}.\n`);
+      await computeAndPrint(platform, { views: selected });
     });
 
   features
     .command('materialize')
     .description('load the latest values with event time in [start, end] into the online store')
-    .requiredOption('--start <iso>', 'window start', date('--start'))
-    .option('--end <iso>', 'window end (default: now)', date('--end'))
+    .requiredOption('--start <iso>', 'window start', dateOption('--start'))
+    .option('--end <iso>', 'window end (default: now)', dateOption('--end'))
     .option('--views <list>', 'comma-separated views (default: all current)', list)
     .action(async (o: { start: Date; end?: Date; views?: string[] }) => {
       await materializeAndPrint(createMeshPlatform(), { start: o.start, end: o.end ?? new Date(), views: o.views });
@@ -67,10 +67,14 @@ export function registerFeatures(program: Command): void {
   features
     .command('materialize-incremental')
     .description('materialize each view from its watermark up to end (default: now)')
-    .option('--end <iso>', 'window end', date('--end'))
+    .option('--end <iso>', 'window end', dateOption('--end'))
     .option('--views <list>', 'comma-separated views (default: all current)', list)
-    .action(async (o: { end?: Date; views?: string[] }) => {
-      await materializeAndPrint(createMeshPlatform(), { incremental: true, end: o.end ?? new Date(), views: o.views });
+    .option('--domain <name>', "the views that read this domain's data")
+    .action(async (o: { end?: Date; views?: string[]; domain?: string }) => {
+      const platform = createMeshPlatform();
+      const selected = o.domain ? await viewsOfDomain(platform, o.domain) : o.views;
+      if (o.domain && selected!.length === 0) return void process.stdout.write(`No feature view reads ${o.domain}.\n`);
+      await materializeAndPrint(platform, { incremental: true, end: o.end ?? new Date(), views: selected });
     });
 
   features
@@ -138,4 +142,10 @@ export async function materializeAndPrint(platform: MeshPlatform, options: Param
   } finally {
     await online.close();
   }
+}
+
+/** The current views a domain's data feeds, as view@vN; an unknown domain is an error naming the known ones. */
+export async function viewsOfDomain(platform: MeshPlatform, domain: string): Promise<string[]> {
+  selectDomains(platform.config.domainsDir, [domain]);
+  return viewsReading(await loadRegistry(platform.store), domain).map(tableId);
 }

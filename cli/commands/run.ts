@@ -5,9 +5,7 @@ import { runDomainPipeline } from '../../jobs/index.js';
 import type { RunRecord } from '../../products/index.js';
 import { table } from '../format.js';
 import { computeAndPrint } from './features.js';
-import { currentViews, loadRegistry, tableId } from '../../feature-subgraph/index.js';
-
-const readsDomain = (sql: string, domain: string) => new RegExp(`\\b${domain}\\.[a-z_]`).test(sql);
+import { loadRegistry, tableId, viewsReading } from '../../feature-subgraph/index.js';
 
 export function registerRun(program: Command): void {
   program
@@ -20,7 +18,7 @@ export function registerRun(program: Command): void {
       const records = await runAndSummarize(platform, domains);
       if (!o.features) return;
       const registry = await loadRegistry(platform.store);
-      const views = currentViews(registry).filter((v) => records.some((r) => v.domain === r.domain || readsDomain(v.sql, r.domain)));
+      const views = [...new Map(records.flatMap((r) => viewsReading(registry, r.domain)).map((v) => [tableId(v), v])).values()];
       if (Object.keys(registry.views).length === 0) process.stdout.write('\nNo feature views registered yet (npx mesh features apply).\n');
       else if (views.length > 0) await computeAndPrint(platform, { views: views.map(tableId) });
     });

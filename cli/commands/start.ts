@@ -10,6 +10,7 @@ import { EXAMPLE_QUERY } from '../../gateway/index.js';
 import { startSupervisedMesh, type SupervisedMesh as RunningMesh } from '../supervisedMesh.js';
 import { generateSummary } from './generate.js';
 import { runAndSummarize } from './run.js';
+import { startScheduler } from './schedule.js';
 import { computeAndPrint, materializeAndPrint } from './features.js';
 import { publishBaselines } from '../../governance/index.js';
 import { consoleRoutes } from '../../console/index.js';
@@ -63,14 +64,16 @@ export function registerStart(program: Command): void {
         }
         return;
       }
-      process.stdout.write(await banner(platform, mesh));
-      const stop = () => void mesh.close().then(() => process.exit(0));
+      const scheduler = platform.config.scheduler ? startScheduler(platform) : undefined;
+      process.stdout.write(await banner(platform, mesh, scheduler !== undefined));
+      // In-flight scheduled runs finish first: a run killed mid-publish would leave its temp files to the next sweep.
+      const stop = () => void (scheduler?.stop() ?? Promise.resolve()).then(() => mesh.close()).then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
 }
 
-async function banner(platform: MeshPlatform, mesh: RunningMesh): Promise<string> {
+async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: boolean): Promise<string> {
   await mesh.gateway.slo.tick();
   const tokens = await Promise.all(ROLES.map(async (role) => `  ${role.padEnd(15)} ${await signUserToken({ sub: `demo-${role}`, role }, platform.config.auth)}`));
   const url = `${mesh.gateway.url}/graphql`;
@@ -84,6 +87,9 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh): Promise<string
     ...staleHint(mesh),
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}   pid ${mesh.supervisor.pid(s.name)}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
+    scheduled
+      ? `Scheduler each domain's pipeline on its contract's cron, then its feature views and materialization (npx mesh schedule status; MESH_SCHEDULER=false turns it off)`
+      : 'Scheduler off (MESH_SCHEDULER=false): npx mesh schedule runs it alone',
     ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (${mesh.features.detail})`] : []),
     '',
     'Example tokens (development secret; npx mesh token --role <role> makes more):',

@@ -26,7 +26,7 @@ export function table(headers: string[], rows: Child[][], attrs: Attrs = {}): HT
   return h('table', attrs, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
 }
 
-const BADGE: Record<string, string> = { OK: 'ok', PASSED: 'ok', passed: 'ok', succeeded: 'ok', SAFE: 'ok', AT_RISK: 'warn', DANGEROUS: 'warn', BREACHED: 'bad', BREAKING: 'bad', FAILED: 'bad', failed: 'bad', NO_DATA: 'muted', up: 'ok', starting: 'warn', restarting: 'warn', stopped: 'bad' };
+const BADGE: Record<string, string> = { active: 'ok', paused: 'warn', running: 'warn', OK: 'ok', PASSED: 'ok', passed: 'ok', succeeded: 'ok', SAFE: 'ok', AT_RISK: 'warn', DANGEROUS: 'warn', BREACHED: 'bad', BREAKING: 'bad', FAILED: 'bad', failed: 'bad', NO_DATA: 'muted', up: 'ok', starting: 'warn', restarting: 'warn', stopped: 'bad' };
 
 export function badge(text: string, attrs: Attrs = {}): HTMLSpanElement {
   return h('span', { ...attrs, class: `badge ${BADGE[text] ?? 'muted'}` }, text.replace('_', ' '));

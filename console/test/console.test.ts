@@ -11,8 +11,8 @@ import type { DomainSloStatus } from '../../observability/sloStatus.js';
 import type { CostReport } from '../../observability/cost.js';
 
 const exec = promisify(execFile);
-async function mesh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...args], { env: childEnv() }).then(
+async function mesh(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...args], { env: childEnv(env) }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
@@ -109,6 +109,14 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     expect(sales.availability.requests, JSON.stringify(sales)).toBeGreaterThan(0);
     expect(await page.getByTestId('slo-budget-sales').textContent()).toMatch(/^100\.0% \(\d+ calls\)/);
     await expect.poll(() => page.locator('.chart canvas').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    // Each domain's schedule from its contract; a scheduled run recorded in the history shows with its outcome.
+    // Run by the CLI on the demo's own store, as an operator would run it beside the mesh.
+    const scheduled = await mesh(['schedule', 'run', 'catalog'], { MESH_DATA_DIR: demo.platform.config.dataDir, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) });
+    expect(scheduled.stdout, scheduled.stderr).toMatch(/^catalog: succeeded/);
+    await page.reload();
+    await page.getByTestId('schedule-outcome-catalog').waitFor();
+    expect(await page.getByTestId('schedule').locator('tbody tr').count()).toBe(5);
+    expect(await page.getByTestId('schedule-outcome-catalog').textContent()).toMatch(/^succeeded/);
     // The same evaluation from the CLI, which exits non-zero while a product is in breach.
     const cli = await mesh(['slo', 'status', '--gateway', demo.mesh.gateway.url, '--token', await demo.token('analyst')]);
     expect(cli.code).toBe(1);

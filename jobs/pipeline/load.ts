@@ -13,8 +13,7 @@ export interface LoadedSource {
  * and malformed lines go straight to the `quarantine` table with the reason they failed.
  */
 export async function loadSource(duck: Duck, store: ObjectStore, domain: string, spec: SourceSpec): Promise<LoadedSource> {
-  const suffix = spec.format === 'csv' ? '.csv' : /\.jsonl?$/;
-  const files = (await store.list(`${domain}/${spec.prefix}`)).filter((f) => (typeof suffix === 'string' ? f.key.endsWith(suffix) : suffix.test(f.key)));
+  const files = await sourceFiles(store, domain, spec);
   const input = id(`input_${spec.name}`);
   const source = sqlString(spec.name);
   if (files.length === 0) {
@@ -78,8 +77,15 @@ function jsonPath(field: string): string {
 }
 
 /** A fingerprint of exactly which raw objects a run read. */
-export function fingerprint(parts: { source: string; files: ObjectInfo[] }[]): string {
-  const h = createHash('sha256');
+/** The raw objects a source reads: its prefix, its format's suffix. */
+export async function sourceFiles(store: ObjectStore, domain: string, spec: SourceSpec): Promise<ObjectInfo[]> {
+  const suffix = spec.format === 'csv' ? '.csv' : /\.jsonl?$/;
+  return (await store.list(`${domain}/${spec.prefix}`)).filter((f) => (typeof suffix === 'string' ? f.key.endsWith(suffix) : suffix.test(f.key)));
+}
+
+/** What a run's output depends on: every raw object read (key, size, etag) and the definition (pipeline, SQL, contract, version). */
+export function fingerprint(parts: { source: string; files: ObjectInfo[] }[], definition: string): string {
+  const h = createHash('sha256').update(definition).update('\0');
   for (const p of parts) for (const f of p.files) h.update(`${p.source}\0${f.key}\0${f.size}\0${f.etag}\n`);
   return h.digest('hex');
 }

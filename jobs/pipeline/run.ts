@@ -4,13 +4,29 @@ import path from 'node:path';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
 import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, columnProtection, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
-import { fingerprint, loadSource, type LoadedSource } from './load.js';
-import { publishParquet, curatedManifestKey, curatedPrefix, extractManifestKey, quarantinePrefix, restrictedPrefix, runKey, reportJobMetrics, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from '../../products/index.js';
+import { fingerprint, loadSource, sourceFiles, type LoadedSource } from './load.js';
+import { publishParquet, currentManifest, curatedManifestKey, curatedPrefix, extractManifestKey, quarantinePrefix, restrictedPrefix, runKey, reportJobMetrics, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from '../../products/index.js';
 import { pipelineRunSamples } from './metrics.js';
 import { pipelineEnd, pipelineStart, type PipelineLineage } from './lineage.js';
 
 export interface RunOptions {
   progress?: Progress;
+}
+
+/**
+ * The current curated version when a run now would read exactly what it was built from (the same raw objects, the same
+ * pipeline, SQL, contract and version), so running again would publish nothing new; undefined otherwise.
+ */
+export async function unchangedVersion(platform: Platform, domain: DomainInfo): Promise<CuratedManifest | undefined> {
+  const current = await currentManifest(platform, domain.name);
+  if (!current) return undefined;
+  const pipeline = loadPipeline(domain, loadContract(domain.contractFile, domain.name));
+  const files = await Promise.all(pipeline.sources.map(async (spec) => ({ source: spec.name, files: await sourceFiles(platform.store, domain.name, spec) })));
+  return fingerprint(files, await definitionOf(domain, pipeline)) === current.inputFingerprint ? current : undefined;
+}
+
+async function definitionOf(domain: DomainInfo, pipeline: PipelineSpec): Promise<string> {
+  return `${pipeline.text}\0${await fs.readFile(domain.contractFile, 'utf8')}\0${domain.version}`;
 }
 
 /**
@@ -69,7 +85,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       const acc = record.accounting.at(-1)!;
       progress?.done(`${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`, acc.in, 'records');
     }
-    record.inputFingerprint = fingerprint(loaded.map((l) => ({ source: l.spec.name, files: l.load.files })));
+    record.inputFingerprint = fingerprint(loaded.map((l) => ({ source: l.spec.name, files: l.load.files })), await definitionOf(domain, pipeline));
     faultPoint(config, 'after-staging');
 
     progress?.step(`${domain.name}: building curated datasets`);

@@ -27,7 +27,7 @@ function hasPrometheus(): boolean {
 
 describe('SLOs from contracts', () => {
   it("reads each data product's freshness, latency and availability", () => {
-    expect(slos.find((s) => s.domain === 'sales')).toEqual({ domain: 'sales', dataProduct: 'sales', freshnessHours: 24, latencyP99Ms: 300, availability: 0.995 });
+    expect(slos.find((s) => s.domain === 'sales')).toEqual({ domain: 'sales', dataProduct: 'sales', freshnessHours: 24, frequencyHours: 1, latencyP99Ms: 300, availability: 0.995 });
     expect(slos.find((s) => s.domain === 'catalog')).toMatchObject({ freshnessHours: 192, latencyP99Ms: 200 });
   });
 
@@ -56,8 +56,15 @@ describe('SLOs from contracts', () => {
               { series: 'mesh_subgraph_fetches_total{subgraph="payments",outcome="ok"}', values: '0+60x90' },
               { series: 'mesh_subgraph_fetches_total{subgraph="payments",outcome="error"}', values: '0+60x90' },
               { series: 'mesh_subgraph_fetches_total{subgraph="sales",outcome="ok"}', values: '0+60x90' },
+              // The scheduler: fulfillment's last run failed; sales' last run ended at t=0 and nothing since.
+              { series: 'mesh_job_last_run_success{mesh_job="schedule",domain="fulfillment"}', values: '0x200' },
+              { series: 'mesh_job_last_run_success{mesh_job="schedule",domain="sales"}', values: '1x200' },
+              { series: 'mesh_job_last_run_timestamp_seconds{mesh_job="schedule",domain="sales"}', values: '0x200' },
             ],
             alert_rule_test: [
+              { eval_time: '10m', alertname: 'DataProductScheduledRunFailed', exp_alerts: [{ exp_labels: { domain: 'fulfillment', data_product: 'fulfillment', severity: 'ticket' }, exp_annotations: { summary: 'fulfillment: the last scheduled pipeline run failed after its retries; the previous version is serving' } }] },
+              { eval_time: '100m', alertname: 'DataProductScheduleStalled', exp_alerts: [] },
+              { eval_time: '190m', alertname: 'DataProductScheduleStalled', exp_alerts: [{ exp_labels: { domain: 'sales', data_product: 'sales', severity: 'ticket' }, exp_annotations: { summary: 'sales: no scheduled run for twice its 1 h update frequency (paused, or the scheduler is down)' } }] },
               { eval_time: '20m', alertname: 'DataProductStale', exp_alerts: [{ exp_labels: { domain: 'sales', data_product: 'sales', severity: 'page' }, exp_annotations: { summary: 'sales: curated data older than its 24 h freshness SLO' } }] },
               {
                 eval_time: '80m',

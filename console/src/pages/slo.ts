@@ -3,6 +3,7 @@ import { h, badge, card, table, hours, percent, when } from '../ui.js';
 import { lineChart } from '../charts.js';
 import type { DomainSloStatus, SloPoint } from '../../../observability/index.js';
 import type { ProcessState } from '../../../platform/index.js';
+import type { DomainScheduleStatus } from '../../../jobs/index.js';
 
 export interface SloReport {
   evaluatedAt: string;
@@ -10,6 +11,8 @@ export interface SloReport {
   history: Record<string, SloPoint[]>;
   /** The supervised processes serving the subgraphs (absent when the gateway runs them in its own process). */
   processes?: ProcessState[];
+  /** Each domain's scheduled pipeline runs. */
+  schedule: DomainScheduleStatus[];
 }
 
 const ms = (n: number | null) => (n === null ? '—' : `${n.toFixed(n < 10 ? 1 : 0)} ms`);
@@ -24,6 +27,8 @@ export async function sloPage(root: HTMLElement, signal: AbortSignal): Promise<v
       h('p', { class: 'muted' }, `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`),
       h('div', { class: 'grid' }, report.domains.map(domainCard)),
       ...(report.processes ? [h('h3', {}, 'Processes'), processTable(report.processes)] : []),
+      h('h3', {}, 'Scheduled runs'),
+      scheduleTable(report.schedule),
       h('h3', {}, 'History'),
       h('div', { class: 'grid' }, charts(report)),
     );
@@ -62,6 +67,27 @@ function processTable(processes: ProcessState[]): HTMLElement {
       String(p.restarts),
       p.lastExit ? `${p.lastExit.signal ?? `code ${p.lastExit.code}`} ${when(p.lastExit.at)}` : '—',
     ]),
+  );
+}
+
+function scheduleTable(schedule: DomainScheduleStatus[]): HTMLElement {
+  const seconds = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  return table(
+    ['Domain', 'Schedule (UTC)', 'State', 'Last run', 'Outcome', 'Duration', 'Next run', 'Data as of', 'Kept history'],
+    schedule.map((s) => [
+      s.domain,
+      h('code', {}, s.cron),
+      s.paused ? badge('paused') : badge('active'),
+      s.lastRun ? when(s.lastRun.startedAt) : '—',
+      s.lastRun
+        ? h('span', { 'data-testid': `schedule-outcome-${s.domain}` }, badge(s.lastRun.outcome), s.lastRun.published === false ? ' nothing new' : '', s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : '', s.lastRun.error ? ` ${s.lastRun.error.code}` : '')
+        : '—',
+      seconds(s.lastRun?.durationMs),
+      s.nextRun ? when(s.nextRun) : '—',
+      s.watermark ? when(s.watermark) : '—',
+      `${s.succeeded} ok, ${s.failed} failed`,
+    ]),
+    { 'data-testid': 'schedule' },
   );
 }
 

@@ -1,0 +1,176 @@
+import { Cron } from 'croner';
+import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
+import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest } from '../../products/index.js';
+import { nextRuns, type DomainSchedule } from './definitions.js';
+
+/** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
+export interface ScheduledRun {
+  domain: string;
+  trigger: 'schedule' | 'manual';
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  outcome: 'running' | 'succeeded' | 'failed';
+  attempts: number;
+  /** The pipeline run of the last attempt, or the version kept when nothing changed. */
+  runId?: string;
+  /** False when nothing new was read: no version published. */
+  published?: boolean;
+  /** Milliseconds per step of the last attempt (pipeline, features, materialize). */
+  steps?: Record<string, number>;
+  error?: { code: string; message: string };
+}
+
+/** The work of one attempt, given by whoever runs the scheduler (the CLI wires pipelines, features and the online store). */
+export type ScheduledWork = (domain: string) => Promise<{ runId?: string; steps: Record<string, number>; published?: boolean }>;
+
+export interface DomainScheduleStatus {
+  domain: string;
+  cron: string;
+  paused: { since: string; by: string } | null;
+  nextRun: string | null;
+  lastRun: ScheduledRun | null;
+  /** Where the domain's curated data has got to: the `asOf` of its current version. */
+  watermark: string | null;
+  succeeded: number;
+  failed: number;
+}
+
+const HISTORY = 50;
+
+/**
+ * Runs each domain's pipeline on its contract's cron (croner, UTC): never two runs of one domain at once, at most
+ * `concurrency` runs in all, retries with exponential backoff. A failed run publishes nothing, so the previous version
+ * keeps serving; its outcome is kept in the domain's run history and reported as job metrics, which the contract's
+ * alert watches. Pausing is a flag in the object store, so `mesh schedule pause` reaches a scheduler in another process.
+ */
+export class PipelineScheduler {
+  private readonly crons: Cron[] = [];
+  private readonly running = new Map<string, Promise<ScheduledRun | undefined>>();
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly schedules: DomainSchedule[],
+    private readonly work: ScheduledWork,
+    private readonly options: { concurrency?: number; backoffMs?: number } = {},
+  ) {}
+
+  start(): void {
+    for (const s of this.schedules) {
+      // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown at the timer.
+      const fire = () => void this.trigger(s.domain, 'schedule').catch((err: unknown) => this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'));
+      this.crons.push(new Cron(s.cron, { timezone: 'UTC' }, fire));
+    }
+    this.platform.log.info({ domains: this.schedules.map((s) => `${s.domain} ${s.cron}`) }, 'scheduler started');
+  }
+
+  /** Runs a domain now, unless it is running (the run in flight is returned) or paused (undefined). */
+  trigger(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
+    const inFlight = this.running.get(domain);
+    if (inFlight) {
+      this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the previous run of the domain is still going');
+      return inFlight;
+    }
+    const run = this.runOnce(domain, trigger).finally(() => this.running.delete(domain));
+    this.running.set(domain, run);
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.crons) c.stop();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async runOnce(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
+    const schedule = this.schedules.find((s) => s.domain === domain);
+    if (!schedule) throw new Error(`no schedule for ${domain}`);
+    if (await getJson(this.platform.store, schedulePausedKey(domain))) {
+      this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
+      return undefined;
+    }
+    await this.slot();
+    const started = Date.now();
+    const run: ScheduledRun = { domain, trigger, startedAt: new Date(started).toISOString(), outcome: 'running', attempts: 0 };
+    try {
+      await this.record(run);
+      for (;;) {
+        run.attempts++;
+        try {
+          const done = await this.work(domain);
+          Object.assign(run, { outcome: 'succeeded', runId: done.runId, steps: done.steps, published: done.published ?? true, error: undefined });
+          break;
+        } catch (err) {
+          run.outcome = 'failed';
+          run.error = isMeshError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL_SERVER_ERROR', message: (err as Error).message };
+          this.platform.log.warn({ domain, attempt: run.attempts, err }, 'scheduled run failed');
+          if (run.attempts > schedule.retries) break;
+          await new Promise((resolve) => setTimeout(resolve, (this.options.backoffMs ?? 30_000) * 2 ** (run.attempts - 1)));
+        }
+      }
+    } finally {
+      this.release();
+    }
+    run.finishedAt = new Date().toISOString();
+    run.durationMs = Date.now() - started;
+    await this.record(run);
+    const history = await scheduleHistory(this.platform, domain);
+    await reportJobMetrics(this.platform, `schedule-${domain}`, [
+      ...jobRunSamples('schedule', { finishedAt: new Date(run.finishedAt), durationMs: run.durationMs, ok: run.outcome === 'succeeded' }, { domain }),
+      { name: 'mesh_schedule_next_run_timestamp_seconds', help: 'When the scheduler runs the domain next', labels: { domain }, value: (nextRuns(schedule, 1, new Date())[0]?.getTime() ?? 0) / 1000 },
+      { name: 'mesh_schedule_attempts', help: 'Attempts the last scheduled run of the domain took', labels: { domain }, value: run.attempts },
+      ...(['succeeded', 'failed'] as const).map((outcome) => ({ name: 'mesh_schedule_runs', help: 'Scheduled runs of the domain in its kept history, by outcome', labels: { domain, outcome }, value: history.filter((h) => h.outcome === outcome).length })),
+    ]);
+    return run;
+  }
+
+  /** The run as the domain's history has it: the newest first, the running entry replaced by its outcome. */
+  private async record(run: ScheduledRun): Promise<void> {
+    const history = (await scheduleHistory(this.platform, run.domain)).filter((h) => h.startedAt !== run.startedAt);
+    await putJson(this.platform.store, scheduleHistoryKey(run.domain), [{ ...run }, ...history].slice(0, HISTORY), { layer: 'platform', 'data-product': 'schedule' });
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < (this.options.concurrency ?? 1)) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+export async function scheduleHistory(platform: Pick<Platform, 'store'>, domain: string): Promise<ScheduledRun[]> {
+  return (await getJson<ScheduledRun[]>(platform.store, scheduleHistoryKey(domain))) ?? [];
+}
+
+/** Each domain's schedule as any process sees it: paused or not, next and last run, its watermark. */
+export async function scheduleStatus(platform: Pick<Platform, 'store'>, schedules: DomainSchedule[], now = new Date()): Promise<DomainScheduleStatus[]> {
+  return Promise.all(
+    schedules.map(async (s) => {
+      const [paused, history, manifest] = await Promise.all([getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)), scheduleHistory(platform, s.domain), currentManifest(platform, s.domain)]);
+      return {
+        domain: s.domain,
+        cron: s.cron,
+        paused: paused ?? null,
+        nextRun: paused ? null : (nextRuns(s, 1, now)[0]?.toISOString() ?? null),
+        lastRun: history[0] ?? null,
+        watermark: manifest?.asOf ?? null,
+        succeeded: history.filter((h) => h.outcome === 'succeeded').length,
+        failed: history.filter((h) => h.outcome === 'failed').length,
+      };
+    }),
+  );
+}
+
+/** Pauses or resumes a domain's schedule: a flag in the store, read before every run. */
+export async function setPaused(platform: Pick<Platform, 'store'>, domain: string, paused: boolean, by: string): Promise<void> {
+  if (paused) await putJson(platform.store, schedulePausedKey(domain), { since: new Date().toISOString(), by }, { layer: 'platform', 'data-product': 'schedule' });
+  else await platform.store.delete(schedulePausedKey(domain));
+}
