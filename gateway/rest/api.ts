@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import { stringify } from 'yaml';
 import { sendJson, type DomainInfo, type Logger, type Route } from '../../platform/index.js';
 import { bindEndpoint, loadEndpoints, type FieldAnnotator } from '../../products/index.js';
@@ -33,7 +33,8 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
   const { endpoints, problems } = loadEndpoints(o.domains, { deprecationDays: loadPolicy().api.deprecationDays });
   for (const problem of problems) o.log.error({ problem }, 'REST endpoint file left out');
   const api = new Map(o.domains.map((d) => [d.name, apiDomain(d)]));
-  const policyHash = createHash('sha256').update(JSON.stringify(o.policy)).digest('hex').slice(0, 16);
+  // What answers depend on besides data, the same on every gateway replica: the role and governance policies and the endpoints.
+  const rules = createHash('sha256').update(JSON.stringify([o.policy, loadPolicy(), endpoints.map((e) => e.document)])).digest('hex').slice(0, 16);
   let bound: { schema: GraphQLSchema; served: Served[]; fingerprint: string } | undefined;
   const served = (): Served[] => {
     const schema = o.state.schema;
@@ -42,7 +43,7 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
       const annotate = annotator(o.state.pii, o.policy, o.roles, o.fields, api);
       bound = {
         schema,
-        fingerprint: `${policyHash}.${Math.random().toString(36).slice(2, 10)}`,
+        fingerprint: `${rules}.${createHash('sha256').update(printSchema(schema)).digest('hex').slice(0, 16)}`,
         served: endpoints.map((endpoint) => {
           try {
             return { endpoint, bound: bindEndpoint(schema, endpoint, annotate) };

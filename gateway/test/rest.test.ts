@@ -14,6 +14,7 @@ import { readUsage } from '../../governance/schema-registry/usage.js';
 import { bearer, meshForTests } from './mesh.js';
 import { queryCurated, tempDir } from '../../test/helpers.js';
 import type { RunningMesh } from '../mesh.js';
+import { startGateway } from '../server.js';
 
 type Doc = { paths: Record<string, { get: Operation }>; info: Record<string, unknown>; components: Record<string, unknown> };
 type Operation = { operationId: string; tags: string[]; parameters: { name: string; in: string; required: boolean }[]; responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>; 'x-resource-kind': string };
@@ -279,6 +280,14 @@ describe('errors are problem details with the mesh code and the request id', () 
     expect(owner.status).toBe(200);
     expect(owner.headers.get('etag')).not.toBe(tag);
     expect((await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}/overview`, 'analyst', { 'if-none-match': tag })).status).toBe(200);
+    // Another gateway replica over the same supergraph and data validates the same tag: clients may land on either.
+    const replica = await startGateway(platform, { supergraphFile: mesh.supergraphFile, port: 0 });
+    try {
+      const other = await fetch(`${replica.url}/sales/v1/customers/${ids.customer}`, { headers: { ...(await bearer(platform, 'analyst')), 'if-none-match': tag } });
+      expect([other.status, other.headers.get('etag')]).toEqual([304, tag]);
+    } finally {
+      await replica.close();
+    }
   });
 });
 
