@@ -38,7 +38,7 @@ export function registerSchedule(program: Command): void {
             s.cron,
             s.paused ? `paused since ${s.paused.since.slice(0, 16)}` : 'active',
             s.lastRun?.startedAt.slice(0, 19) ?? '—',
-            s.lastRun ? `${s.lastRun.outcome}${s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : ''}${s.lastRun.error ? `: ${s.lastRun.error.code}` : ''}` : '—',
+            s.lastRun ? `${s.lastRun.outcome}${s.lastRun.published === false ? ', nothing new' : ''}${s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : ''}${s.lastRun.error ? `: ${s.lastRun.error.code}` : ''}` : '—',
             s.lastRun?.durationMs !== undefined ? formatMs(s.lastRun.durationMs) : '—',
             s.nextRun?.slice(0, 16) ?? '—',
             s.watermark?.slice(0, 19) ?? '—',

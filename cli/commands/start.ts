@@ -17,6 +17,7 @@ import { consoleRoutes } from '../../console/index.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
 const DAY = 86_400_000;
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
 const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
 
@@ -98,6 +99,10 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: bool
     'Example query (PII masked for analysts, in clear for admins and the owning domain):',
     `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role analyst)" \\`,
     `    -d '${JSON.stringify({ query: EXAMPLE_QUERY.replace(/\s+/g, ' ').trim(), variables: { id: EXAMPLE_CUSTOMER } })}'`,
+    '',
+    `REST (OpenAPI 3.1: ${mesh.gateway.url}/openapi.json, per domain /<domain>/v1/openapi.json; the console's REST APIs page):`,
+    `  curl -s ${mesh.gateway.url}/sales/v1/customers/${EXAMPLE_CUSTOMER}/overview -H "authorization: Bearer $(npx mesh token --role analyst)"`,
+    `  curl -s '${mesh.gateway.url}/sales/v1/daily-revenue?from=${day(platform.now() - 7 * DAY)}&to=${day(platform.now() - DAY)}' -H 'accept: text/csv' -H "authorization: Bearer $(npx mesh token --role analyst)"`,
     '',
     'Online features for ML code (Feast request and response shapes):',
     `  curl -s ${mesh.features?.url ?? ''}/get-online-features -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role ml-engineer)" \\`,
