@@ -44,7 +44,7 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
     '/get-online-features': endpoint('read', async (body) => {
       const registry = await d.registries.get();
       const { response, dtypes } = await getOnlineFeatures(registry, d.online, body, d.platform.now());
-      d.serving.countServed(response.results.slice(response.metadata.feature_names.length - dtypes.length).flatMap((r) => r.statuses), 'rest');
+      d.serving.countServed(response.results.slice(response.metadata.feature_names.length - dtypes.length).map((r) => r.statuses), 'rest');
       if (response.errors) d.platform.log.warn({ errors: response.errors }, 'get-online-features answered INVALID statuses: the online store is unavailable');
       return { json: feastJson(response, dtypes) };
     }),
@@ -124,10 +124,19 @@ function typed(v: unknown, dtype: FeatureType, bad: () => Error): unknown {
  */
 export function feastJson(response: FeastResponse, dtypes: FeatureType[]): string {
   const keys = response.metadata.feature_names.length - dtypes.length;
+  // The features of one view share their event-time array: its text is written once.
+  const written = new Map<string[], string>();
+  const timestamps = (ts: string[]) => {
+    let text = written.get(ts);
+    if (text === undefined) written.set(ts, (text = JSON.stringify(ts)));
+    return text;
+  };
   const results = response.results.map((r, i) => {
     const dtype = i < keys ? undefined : dtypes[i - keys];
     const values = dtype === 'Float64' ? r.values.map(float).join(',') : r.values.map((v) => JSON.stringify(v ?? null)).join(',');
-    return `{"values":[${values}],"statuses":${JSON.stringify(r.statuses)},"event_timestamps":${JSON.stringify(r.event_timestamps)}}`;
+    // Statuses are Feast's enum names: nothing in them needs escaping.
+    const statuses = r.statuses.length ? `["${r.statuses.join('","')}"]` : '[]';
+    return `{"values":[${values}],"statuses":${statuses},"event_timestamps":${timestamps(r.event_timestamps)}}`;
   });
   return `{"metadata":${JSON.stringify(response.metadata)},"results":[${results.join(',')}]${response.errors ? `,"errors":${JSON.stringify(response.errors)}` : ''}}`;
 }

@@ -52,9 +52,9 @@ export class ServingMetrics {
     if (oldest !== Infinity) this.age.observe({ view }, (now - oldest) / 1000);
   }
 
-  countServed(statuses: Iterable<string>, api: 'graphql' | 'rest'): void {
+  countServed(columns: readonly (readonly string[])[], api: 'graphql' | 'rest'): void {
     const counts = new Map<string, number>();
-    for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+    for (const column of columns) for (const s of column) counts.set(s, (counts.get(s) ?? 0) + 1);
     for (const [status, n] of counts) this.served.inc({ status, api }, n);
   }
 

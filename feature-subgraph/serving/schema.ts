@@ -172,7 +172,7 @@ export function featureResolvers(registry: Registry) {
                     return v.features.map(() => ({ value: null, status: 'INVALID' as const, eventTs: null }));
                   },
                 );
-                ctx.metrics.countServed(cells.map((c) => c.status), 'graphql');
+                ctx.metrics.countServed([cells.map((c) => c.status)], 'graphql');
                 return cells.map((c, i) => cell(v.outputNames[i]!, c));
               }),
             );
@@ -202,7 +202,7 @@ export function featureResolvers(registry: Registry) {
         const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
         if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`);
         const { columns } = await readColumnsOrInvalid(ctx.online, resolved, args.entities, ctx.now());
-        ctx.metrics.countServed(columns.flatMap((c) => c.statuses), 'graphql');
+        ctx.metrics.countServed(columns.map((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
           features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTimestamp: c.eventTs[i] === null ? null : new Date(c.eventTs[i]!) })),

@@ -80,7 +80,9 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
   const byView = resolved.views.map((v, j) => {
     const ttl = v.view.ttlSeconds * 1000;
     const positions = v.features.map((f) => v.view.features.indexOf(f));
-    const columns: FeatureColumn[] = positions.map(() => ({ values: [], statuses: [], eventTs: [] }));
+    // One record holds every feature of its view: the view's columns share one event-time array (formatted once).
+    const eventTs = records[j]!.map((record) => (record ? record.eventTs : null));
+    const columns: FeatureColumn[] = positions.map(() => ({ values: [], statuses: [], eventTs }));
     for (const record of records[j]!) {
       const stale = record !== undefined && ttl > 0 && now - record.eventTs > ttl;
       positions.forEach((p, f) => {
@@ -88,7 +90,6 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
         const value = record && !stale ? (record.values[p] ?? null) : null;
         c.values.push(value);
         c.statuses.push(!record ? 'NOT_FOUND' : stale ? 'OUTSIDE_MAX_AGE' : value === null ? 'NULL_VALUE' : 'PRESENT');
-        c.eventTs.push(record ? record.eventTs : null);
       });
     }
     return columns;
@@ -165,19 +166,25 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
   const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
   const { columns: features, error } = await readColumnsOrInvalid(store, resolved, rows, now);
-  // Values of a view share few event times (daily snapshots): format each once.
+  // Values of a view share few event times (daily snapshots): format each once, and each view's array once.
   const iso = new Map<number | null, string>([[null, EPOCH]]);
   const format = (ts: number | null) => {
     let s = iso.get(ts);
     if (s === undefined) iso.set(ts, (s = new Date(ts!).toISOString().replace('.000Z', 'Z')));
     return s;
   };
+  const formatted = new Map<(number | null)[], string[]>();
+  const timestamps = (eventTs: (number | null)[]) => {
+    let out = formatted.get(eventTs);
+    if (!out) formatted.set(eventTs, (out = eventTs.map(format)));
+    return out;
+  };
   return {
     response: {
       metadata: { feature_names: [...keys.map(([k]) => k), ...resolved.names] },
       results: [
         ...keys.map(([, values]) => ({ values, statuses: values.map(() => 'PRESENT'), event_timestamps: values.map(() => EPOCH) })),
-        ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: c.eventTs.map(format) })),
+        ...features.map((c) => ({ values: c.values, statuses: c.statuses, event_timestamps: timestamps(c.eventTs) })),
       ],
       ...(error ? { errors: [{ code: error.code, message: error.message }] } : {}),
     },
