@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Cron } from 'croner';
 import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
 import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest } from '../../products/index.js';
@@ -49,6 +50,8 @@ export class PipelineScheduler {
   private readonly running = new Map<string, Promise<ScheduledRun | undefined>>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
+  /** Aborted by stop(): a run waiting to retry gives up at once instead of holding the shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly platform: Platform,
@@ -80,6 +83,7 @@ export class PipelineScheduler {
 
   async stop(): Promise<void> {
     for (const c of this.crons) c.stop();
+    this.stopping.abort();
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -105,8 +109,9 @@ export class PipelineScheduler {
           run.outcome = 'failed';
           run.error = isMeshError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL_SERVER_ERROR', message: (err as Error).message };
           this.platform.log.warn({ domain, attempt: run.attempts, err }, 'scheduled run failed');
-          if (run.attempts > schedule.retries) break;
-          await new Promise((resolve) => setTimeout(resolve, (this.options.backoffMs ?? 30_000) * 2 ** (run.attempts - 1)));
+          if (run.attempts > schedule.retries || this.stopping.signal.aborted) break;
+          const waited = await sleep((this.options.backoffMs ?? 30_000) * 2 ** (run.attempts - 1), true, { signal: this.stopping.signal }).catch(() => false);
+          if (!waited) break;
         }
       }
     } finally {

@@ -119,6 +119,21 @@ describe('the scheduler', () => {
     expect(await jobMetricsText(platform.store)).toMatch(/mesh_job_last_run_success\{mesh_job="schedule",domain="sales"\} 0/);
   });
 
+  it('stopping gives up a retry instead of waiting out its backoff', async () => {
+    const platform = testPlatform();
+    let calls = 0;
+    const scheduler = new PipelineScheduler(platform, [schedule('sales', 3)], async () => {
+      calls++;
+      throw new MeshError(ErrorCode.SOURCE_MISSING, 'no raw files');
+    }, { backoffMs: 60_000 });
+    const run = scheduler.trigger('sales', 'manual');
+    await until(() => calls === 1);
+    const t = Date.now();
+    await scheduler.stop();
+    expect(Date.now() - t).toBeLessThan(2000);
+    expect(await run).toMatchObject({ outcome: 'failed', attempts: 1, error: { code: 'SOURCE_MISSING' } });
+  });
+
   it('a paused domain is not run until resumed; status says so from any process', async () => {
     const platform = testPlatform();
     let runs = 0;
