@@ -45,6 +45,8 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
         sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
       }
     };
+  // The contracts' schedules, read once: the SLO page polls every 15 s.
+  const schedules = loadSchedules(listDomains(platform.config.domainsDir));
   return {
     '/console/api/whoami': api(async (_req, identity) => identity),
     '/console/api/slo': api(async () => ({
@@ -52,7 +54,7 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       domains: deps.slo.status(),
       history: Object.fromEntries(deps.slo.slos.map((s) => [s.domain, deps.slo.history(s.domain)])),
       ...(deps.processes ? { processes: deps.processes.states() } : {}),
-      schedule: await scheduleStatus(platform, loadSchedules(listDomains(platform.config.domainsDir))),
+      schedule: await scheduleStatus(platform, schedules),
     })),
     '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
     '/console/api/schemas': api(async () => {

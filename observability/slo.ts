@@ -1,5 +1,5 @@
 import type { DomainInfo } from '../platform/index.js';
-import { loadContract } from '../governance/index.js';
+import { loadContract, slaHours } from '../governance/index.js';
 
 /** A data product's promises, from the `slaProperties` of its contract. */
 export interface DomainSlo {
@@ -17,14 +17,13 @@ export function loadSlos(domains: DomainInfo[]): DomainSlo[] {
   return domains.map((d) => {
     const contract = loadContract(d.contractFile, d.name);
     const sla = new Map((contract.slaProperties ?? []).map((s) => [s.property, s]));
-    const hours = (s?: { value: unknown; unit?: string }) => (s ? Number(s.value) * ({ h: 1, d: 24, m: 1 / 60 }[s.unit ?? 'h'] ?? 1) : undefined);
     const latency = sla.get('latency');
     const availability = sla.get('availability');
     return {
       domain: d.name,
       dataProduct: contract.dataProduct,
-      freshnessHours: hours(sla.get('freshness')),
-      frequencyHours: hours(sla.get('frequency')),
+      freshnessHours: slaHours(contract, 'freshness'),
+      frequencyHours: slaHours(contract, 'frequency'),
       latencyP99Ms: latency ? Number(latency.value) * (latency.unit === 's' ? 1000 : 1) : undefined,
       availability: availability ? Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1) : undefined,
     };

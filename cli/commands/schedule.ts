@@ -67,7 +67,6 @@ export function registerSchedule(program: Command): void {
     .argument('<domain>')
     .action(async (domain: string) => {
       const platform = createMeshPlatform();
-      selectDomains(platform.config.domainsDir, [domain]);
       const scheduler = new PipelineScheduler(platform, loadSchedules(selectDomains(platform.config.domainsDir, [domain])), scheduledWork(platform), { backoffMs: 5_000 });
       const run = await scheduler.trigger(domain, 'manual');
       process.stdout.write(run ? `${domain}: ${run.outcome}${run.published === false ? ' (nothing new: the serving version stays)' : ''} in ${formatMs(run.durationMs ?? 0)} (${Object.entries(run.steps ?? {}).map(([k, v]) => `${k} ${formatMs(v)}`).join(', ')})\n` : `${domain}: paused, not run\n`);

@@ -5,12 +5,12 @@ import { printSchema, type GraphQLSchema } from 'graphql';
 import { stringify } from 'yaml';
 import { sendJson, type DomainInfo, type Logger, type Route } from '../../platform/index.js';
 import { bindEndpoint, loadEndpoints, type FieldAnnotator } from '../../products/index.js';
-import { fieldAccess, loadContract, loadPolicy, type DataContract, type RolePolicy } from '../../governance/index.js';
+import { customProperty, fieldAccess, loadContract, loadPolicy, slaHours, type DataContract, type RolePolicy } from '../../governance/index.js';
 import type { FieldSource } from '../../lineage/index.js';
 import type { GatewayContext } from '../context.js';
 import type { PiiOwners } from '../plugins/useAuthorization.js';
 import { openApiDocument, type ApiDomain } from './openapi.js';
-import { restRoute, type Served } from './route.js';
+import { restRoute, type Binding } from './route.js';
 
 export interface RestApiOptions {
   domains: DomainInfo[];
@@ -35,16 +35,16 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
   const api = new Map(o.domains.map((d) => [d.name, apiDomain(d)]));
   // What answers depend on besides data, the same on every gateway replica: the role and governance policies and the endpoints.
   const rules = createHash('sha256').update(JSON.stringify([o.policy, loadPolicy(), endpoints.map((e) => e.document)])).digest('hex').slice(0, 16);
-  let bound: { schema: GraphQLSchema; served: Served[]; fingerprint: string } | undefined;
-  const served = (): Served[] => {
+  let bound: (Binding & { schema: GraphQLSchema }) | undefined;
+  const binding = (): Binding => {
     const schema = o.state.schema;
-    if (!schema) return endpoints.map((endpoint) => ({ endpoint, unavailable: 'the gateway has no schema yet' }));
+    if (!schema) return { endpoints: endpoints.map((endpoint) => ({ endpoint, unavailable: 'the gateway has no schema yet' })), fingerprint: rules };
     if (bound?.schema !== schema) {
       const annotate = annotator(o.state.pii, o.policy, o.roles, o.fields, api);
       bound = {
         schema,
         fingerprint: `${rules}.${createHash('sha256').update(printSchema(schema)).digest('hex').slice(0, 16)}`,
-        served: endpoints.map((endpoint) => {
+        endpoints: endpoints.map((endpoint) => {
           try {
             return { endpoint, bound: bindEndpoint(schema, endpoint, annotate) };
           } catch (err) {
@@ -54,20 +54,19 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
         }),
       };
     }
-    return bound.served;
+    return bound;
   };
   const maxAgeOf = new Map([...api].map(([name, d]) => [name, maxAgeSeconds(d.contract)]));
   const resources = restRoute({
     server: o.server,
     context: o.context,
-    served,
+    binding,
     maxAge: (domains) => Math.min(...domains.map((d) => maxAgeOf.get(d) ?? 0)),
-    fingerprint: () => (served(), bound?.fingerprint ?? ''),
     deadlineMs: o.deadlineMs,
     log: o.log,
   });
   const document = (name: string | undefined, major: number | undefined) => {
-    const scope = served().filter((s) => (name === undefined || s.endpoint.domain === name) && (major === undefined || s.endpoint.major === major));
+    const scope = binding().endpoints.filter((s) => (name === undefined || s.endpoint.domain === name) && (major === undefined || s.endpoint.major === major));
     if (name === undefined) {
       return openApiDocument({
         title: 'Marketplace data mesh REST API',
@@ -107,17 +106,14 @@ function apiDomain(d: DomainInfo): ApiDomain {
   const contract = loadContract(d.contractFile, d.name);
   const slo = Object.fromEntries([
     ...(contract.slaProperties ?? []).map((s) => [s.property, { value: s.value, ...(s.unit ? { unit: s.unit } : {}), ...(s.element ? { element: s.element } : {}) }]),
-    ...(contract.customProperties ?? []).filter((p) => p.property === 'schedule').map((p) => [p.property, p.value]),
+    ...(customProperty(contract, 'schedule') !== undefined ? [['schedule', customProperty(contract, 'schedule')]] : []),
   ]);
   return { name: d.name, version: d.version, contract, slo };
 }
 
 /** How long a client may reuse an answer: the product's update frequency SLO (a new version can appear no sooner), else its freshness SLO. */
 function maxAgeSeconds(contract: DataContract): number {
-  const sla = new Map((contract.slaProperties ?? []).map((s) => [s.property, s]));
-  const s = sla.get('frequency') ?? sla.get('freshness');
-  if (!s) return 0;
-  return Math.round(Number(s.value) * ({ s: 1, m: 60, h: 3600, d: 86_400 }[s.unit ?? 'h'] ?? 3600));
+  return Math.round((slaHours(contract, 'frequency') ?? slaHours(contract, 'freshness') ?? 0) * 3600);
 }
 
 /** Each field's documentation beyond the GraphQL schema: the curated columns it reads and, for PII, what each role receives. */

@@ -10,15 +10,19 @@ import { negotiate, toCsv } from './representation.js';
 /** One endpoint as served: bound to the current schema, or the reason it cannot be (answered as a 503, logged). */
 export type Served = { endpoint: BoundEndpoint['endpoint']; bound?: BoundEndpoint; unavailable?: string };
 
+export interface Binding {
+  endpoints: Served[];
+  /** Changes whenever what an answer depends on besides data does (schema, policies, endpoints): part of every ETag. */
+  fingerprint: string;
+}
+
 export interface RestRouteOptions {
   server: ApolloServer<GatewayContext>;
   context: (req: IncomingMessage) => Promise<GatewayContext>;
-  /** The endpoints now served, re-bound whenever the supergraph changes. */
-  served: () => Served[];
+  /** The endpoints now served, re-bound whenever the supergraph changes, and what else their answers depend on. */
+  binding: () => Binding;
   /** Seconds a client may reuse an answer that read these domains: their update frequency SLO. */
   maxAge: (domains: string[]) => number;
-  /** Changes whenever what an answer depends on besides data does (schema, policy): part of every ETag. */
-  fingerprint: () => string;
   deadlineMs: number;
   log: Logger;
   now?: () => Date;
@@ -41,7 +45,8 @@ export function restRoute(o: RestRouteOptions): Route {
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://x');
     const problem = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}) => sendProblem(res, status, { code, detail, requestId, instance: url.pathname, ...extra });
-    const match = find(o.served(), url.pathname);
+    const binding = o.binding();
+    const match = find(binding.endpoints, url.pathname);
     if (!match) return problem(404, ErrorCode.NOT_FOUND, `no REST resource at ${url.pathname}`);
     const { endpoint, bound } = match.served;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -100,7 +105,7 @@ export function restRoute(o: RestRouteOptions): Route {
     const versions = ctx.stats.dataVersions;
     const domains = Object.keys(versions);
     const text = representation === 'csv' ? toCsv(bound.columns, body.data as unknown[]) : JSON.stringify(partial.length ? { ...body, errors: partial } : body);
-    res.setHeader('etag', etag(o.fingerprint(), endpoint.name, ctx.identity.role, representation, variables, versions, ctx.stats.subgraphFetches, text));
+    res.setHeader('etag', etag(binding.fingerprint, endpoint.name, ctx.identity.role, representation, variables, versions, ctx.stats.subgraphFetches, text));
     // A part missing for a passing reason (a domain down) must not be reused; a denial is as stable as the data.
     const transient = partial.some((e) => e.code !== ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE);
     res.setHeader('cache-control', transient ? 'no-store' : `private, max-age=${o.maxAge(domains.length ? domains : [endpoint.domain])}`);

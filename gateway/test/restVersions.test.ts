@@ -74,9 +74,8 @@ describe('a deprecated major through the route', () => {
     const route = restRoute({
       server,
       context: async () => ({ identity: { sub: 'test', role: 'analyst' }, client: 'test', stats: { duckdbQueries: 0, subgraphFetches: {}, dataVersions: {} } }),
-      served: () => endpoints.map((endpoint) => ({ endpoint, bound: bindEndpoint(schema, endpoint) })),
+      binding: () => ({ endpoints: endpoints.map((endpoint) => ({ endpoint, bound: bindEndpoint(schema, endpoint) })), fingerprint: 'f' }),
       maxAge: () => 60,
-      fingerprint: () => 'f',
       deadlineMs: 5000,
       log: createLogger('silent'),
       now: () => now,

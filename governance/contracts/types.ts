@@ -85,6 +85,14 @@ export function customProperty(owner: { customProperties?: CustomProperty[] }, n
   return owner.customProperties?.find((p) => p.property === name)?.value;
 }
 
+const HOURS_PER_UNIT: Record<string, number> = { s: 1 / 3600, m: 1 / 60, min: 1 / 60, h: 1, d: 24 };
+
+/** A duration SLA property (`freshness`, `frequency`) in hours; hours when it names no unit; undefined when absent. */
+export function slaHours(contract: Pick<DataContract, 'slaProperties'>, property: string): number | undefined {
+  const s = contract.slaProperties?.find((p) => p.property === property);
+  return s ? Number(s.value) * (HOURS_PER_UNIT[s.unit ?? 'h'] ?? 1) : undefined;
+}
+
 export function primaryKey(object: ContractSchemaObject): string[] {
   return object.properties
     .filter((p) => p.primaryKey)

@@ -1,4 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
+import { ErrorCode, isMeshError } from '../../platform/index.js';
 import { bindEndpoint, type BoundEndpoint, type JsonSchema, type RestEndpoint } from '../../products/index.js';
 
 export interface RestBreak {
@@ -21,7 +22,8 @@ export function restBreaks(endpoints: RestEndpoint[], before: GraphQLSchema | un
       try {
         return bindEndpoint(schema, endpoint);
       } catch (err) {
-        return (err as Error).message.replace(/^GET \S+ \(\w+\): /, '');
+        if (!isMeshError(err, ErrorCode.SCHEMA_CHECK_FAILED)) throw err;
+        return String(err.details.reason);
       }
     };
     const now = bind(after);

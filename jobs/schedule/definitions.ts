@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { MeshError, ErrorCode, type DomainInfo } from '../../platform/index.js';
-import { loadContract } from '../../governance/index.js';
+import { customProperty, loadContract, slaHours } from '../../governance/index.js';
 
 /** When and how a domain's pipeline runs, from its data contract: one definition for the embedded scheduler and Airflow. */
 export interface DomainSchedule {
@@ -15,27 +15,24 @@ export interface DomainSchedule {
   retries: number;
 }
 
-const HOURS: Record<string, number> = { s: 1 / 3600, m: 1 / 60, min: 1 / 60, h: 1, d: 24 };
-
 /** Every domain's schedule; a domain whose contract has none is left out, an invalid cron is a CONFIG_INVALID naming it. */
 export function loadSchedules(domains: DomainInfo[]): DomainSchedule[] {
   return domains.flatMap((d) => {
     const contract = loadContract(d.contractFile, d.name);
-    const cron = contract.customProperties?.find((p) => p.property === 'schedule')?.value;
+    const cron = customProperty(contract, 'schedule');
     if (cron === undefined) return [];
     try {
       new Cron(String(cron), { paused: true, timezone: 'UTC' }).stop();
     } catch (err) {
       throw new MeshError(ErrorCode.CONFIG_INVALID, `${d.contractFile}: schedule "${String(cron)}" is not a valid cron pattern: ${(err as Error).message}`);
     }
-    const freshness = contract.slaProperties?.find((s) => s.property === 'freshness');
-    const retries = contract.customProperties?.find((p) => p.property === 'retries')?.value;
+    const retries = customProperty(contract, 'retries');
     return [
       {
         domain: d.name,
         cron: String(cron),
         owner: contract.team?.name ?? `${d.name}-data`,
-        freshnessHours: freshness ? Number(freshness.value) * (HOURS[freshness.unit ?? 'h'] ?? 1) : undefined,
+        freshnessHours: slaHours(contract, 'freshness'),
         retries: retries === undefined ? 2 : Number(retries),
       },
     ];

@@ -119,8 +119,7 @@ export class PipelineScheduler {
     }
     run.finishedAt = new Date().toISOString();
     run.durationMs = Date.now() - started;
-    await this.record(run);
-    const history = await scheduleHistory(this.platform, domain);
+    const history = await this.record(run);
     await reportJobMetrics(this.platform, `schedule-${domain}`, [
       ...jobRunSamples('schedule', { finishedAt: new Date(run.finishedAt), durationMs: run.durationMs, ok: run.outcome === 'succeeded' }, { domain }),
       { name: 'mesh_schedule_next_run_timestamp_seconds', help: 'When the scheduler runs the domain next', labels: { domain }, value: (nextRuns(schedule, 1, new Date())[0]?.getTime() ?? 0) / 1000 },
@@ -130,10 +129,12 @@ export class PipelineScheduler {
     return run;
   }
 
-  /** The run as the domain's history has it: the newest first, the running entry replaced by its outcome. */
-  private async record(run: ScheduledRun): Promise<void> {
-    const history = (await scheduleHistory(this.platform, run.domain)).filter((h) => h.startedAt !== run.startedAt);
-    await putJson(this.platform.store, scheduleHistoryKey(run.domain), [{ ...run }, ...history].slice(0, HISTORY), { layer: 'platform', 'data-product': 'schedule' });
+  /** The run as the domain's history has it: the newest first, the running entry replaced by its outcome. Returns the history written. */
+  private async record(run: ScheduledRun): Promise<ScheduledRun[]> {
+    const earlier = (await scheduleHistory(this.platform, run.domain)).filter((h) => h.startedAt !== run.startedAt);
+    const history = [{ ...run }, ...earlier].slice(0, HISTORY);
+    await putJson(this.platform.store, scheduleHistoryKey(run.domain), history, { layer: 'platform', 'data-product': 'schedule' });
+    return history;
   }
 
   private async slot(): Promise<void> {

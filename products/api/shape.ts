@@ -69,7 +69,7 @@ const SCALARS: Record<string, JsonSchema> = {
 
 /** Checks the endpoint's operation against `schema` and derives its shapes; throws a MeshError naming what is wrong. */
 export function bindEndpoint(schema: GraphQLSchema, endpoint: RestEndpoint, annotate: FieldAnnotator = () => undefined): BoundEndpoint {
-  const fail = (message: string) => new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${endpoint.method} ${endpoint.path} (${endpoint.name}): ${message}`, { endpoint: endpoint.name });
+  const fail = (reason: string) => new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${endpoint.method} ${endpoint.path} (${endpoint.name}): ${reason}`, { endpoint: endpoint.name, reason });
   const errors = validate(schema, { kind: Kind.DOCUMENT, definitions: [endpoint.operation] });
   if (errors.length) throw fail(errors.map((e) => e.message).join('; '));
   const queryType = schema.getQueryType()!;
