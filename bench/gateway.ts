@@ -23,14 +23,14 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
-import { Duck, sqlString } from '../platform/duckdb.js';
+import { Duck, readParquet, sqlString } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
 import { freePort } from '../platform/http.js';
 import { writeAtomic } from '../platform/files.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
-import { curatedDatasetPath } from '../products/readers.js';
+import { curatedDatasetPaths } from '../products/readers.js';
 import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
 import { materialize } from '../feature-subgraph/materialize.js';
 import { createOnlineStore } from '../feature-subgraph/online/index.js';
@@ -126,12 +126,12 @@ const duck = await Duck.open();
 // Orders may name a customer the CRM export does not have (yet): those answer null (404 over REST), not measured.
 const customers = (
   await duck.all<{ id: string }>(
-    `SELECT customer_id AS id FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))}) o JOIN read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'customers'))}) c USING (customer_id) GROUP BY 1 ORDER BY count(*) DESC, 1`,
+    `SELECT customer_id AS id FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))} o JOIN ${readParquet(await curatedDatasetPaths(platform, 'sales', 'customers'))} c USING (customer_id) GROUP BY 1 ORDER BY count(*) DESC, 1`,
   )
 ).map((r) => r.id);
-const categories = (await duck.all<{ c: string }>(`SELECT DISTINCT category AS c FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'catalog', 'products'))}) ORDER BY 1`)).map((r) => r.c);
+const categories = (await duck.all<{ c: string }>(`SELECT DISTINCT category AS c FROM ${readParquet(await curatedDatasetPaths(platform, 'catalog', 'products'))} ORDER BY 1`)).map((r) => r.c);
 const { first, last } = await duck.one<{ first: string; last: string }>(
-  `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))})`,
+  `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`,
 );
 duck.close();
 

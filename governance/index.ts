@@ -4,7 +4,7 @@ export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type Subg
 export { loadContract } from './contracts/load.js';
 export { customProperty, primaryKey, slaHours, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';
 export { Masker, columnProtection, deniedAsLowEntropy, maskingKey, type ColumnProtection } from './masking.js';
-export { isPiiClassification, loadPolicy } from './policy.js';
+export { isPiiClassification, loadPolicy, type GovernancePolicy } from './policy.js';
 export { evaluateQuality } from './quality/engine.js';
 export { schemaChanges } from './schema-registry/changes.js';
 export { checkSchema, type CheckReport } from './schema-registry/check.js';

@@ -1,7 +1,7 @@
 import type { MeshPlatform } from './meshPlatform.js';
 import { listDomains } from '../platform/index.js';
 import { loadContract } from '../governance/index.js';
-import { currentManifest, curatedName } from '../products/index.js';
+import { currentManifest, curatedName, datasetFiles } from '../products/index.js';
 
 /** A DataHub metadata change proposal, in the shape `datahub ingest` reads from a file (aspect as `json`). */
 export interface Proposal {
@@ -49,7 +49,7 @@ export async function dataHubProposals(platform: MeshPlatform): Promise<Proposal
     for (const ds of datasets) {
       const name = curatedName(d.name, ds.name);
       const urn = datasetUrn(name);
-      add('dataset', urn, 'datasetProperties', { name, description: `${ds.name} of the ${d.name} data product`, customProperties: { contractVersion: contract.version, key: ds.key, rows: String(ds.rows) } });
+      add('dataset', urn, 'datasetProperties', { name, description: `${ds.name} of the ${d.name} data product`, customProperties: { contractVersion: contract.version, files: String(datasetFiles(ds).length), rows: String(ds.rows) } });
       add('dataset', urn, 'schemaMetadata', {
         schemaName: name,
         platform: PLATFORM,

@@ -107,3 +107,11 @@ export function sqlIdent(name: string): string {
 export function sqlList(values: string[]): string {
   return `[${values.map(sqlString).join(', ')}]`;
 }
+
+/**
+ * A scan of Parquet files as one relation. The mesh's content-addressed keys hold `v=<hash>` folders, which DuckDB would
+ * otherwise take for Hive partitions and add as a column `v`.
+ */
+export function readParquet(paths: string[]): string {
+  return `read_parquet(${sqlList(paths)}, hive_partitioning = false)`;
+}

@@ -3,7 +3,7 @@ export { IDENTITY_HEADER, authenticateBearer, signInternalIdentity, signUserToke
 export { REPO_ROOT, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
 export { createPlatform, type LineagePort, type Platform } from './context.js';
 export { listDomains, selectDomains, type DomainInfo } from './domains.js';
-export { Duck, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
+export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
 export { faultPoint } from './faults.js';
 export { writeAtomic } from './files.js';

@@ -1,10 +1,10 @@
 // Data products' public module: store keys, published manifests and their readers, and the domain toolkit that
 // subgraphs/*/resolvers.ts import (the subgraph runtime, loaders, pagination). Add exports with intention.
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
-export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, scheduleHistoryKey, schedulePausedKey, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, usageKey } from './keys.js';
+export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, ingestStatePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, scheduleHistoryKey, schedulePausedKey, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, stagedPrefix, usageKey } from './keys.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
-export { curatedDatasetPath, currentDataVersion, currentManifest, dataAgeHours, recentRuns } from './readers.js';
+export { curatedDatasetPaths, currentDataVersion, datasetFiles, currentManifest, dataAgeHours, recentRuns } from './readers.js';
 export { API_DIR, loadEndpoints, parseEndpoint, type RestEndpoint } from './api/endpoints.js';
 export { readParameters } from './api/parameters.js';
 export { bindEndpoint, type BoundEndpoint, type FieldAnnotator, type JsonSchema, type ResourceKind, type RestParameter } from './api/shape.js';
@@ -17,4 +17,4 @@ export { serveSubgraph } from './subgraph/server.js';
 export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
 // Domains quote values with the runtime's own quoting.
 export { sqlString } from '../platform/index.js';
-export { type CuratedManifest, type DatasetOutput, type QualityResult, type RunRecord, type SourceAccounting } from './types.js';
+export { type CuratedManifest, type DatasetFile, type DatasetOutput, type IngestState, type PublishedFile, type SourceState, type QualityResult, type RunRecord, type SourceAccounting } from './types.js';

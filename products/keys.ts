@@ -12,6 +12,9 @@ export const extractManifestKey = (domain: string) => `${rawPrefix(domain)}_extr
 export const curatedPrefix = (domain: string, dataset: string) => `${domain}/curated/${dataset}`;
 export const restrictedPrefix = (domain: string, dataset: string) => `${domain}/restricted/${dataset}`;
 export const quarantinePrefix = (domain: string, source: string) => `${domain}/quarantine/${source}`;
+/** The staged layer: a source's accepted, typed records per run (PII in clear, like raw), and the ingest state. */
+export const stagedPrefix = (domain: string, source: string) => `${domain}/staged/${source}`;
+export const ingestStatePrefix = (domain: string) => `${domain}/staged/_state`;
 /** The commit point of a domain's curated data: readers only ever follow this manifest. */
 export const curatedManifestKey = (domain: string) => `${domain}/curated/_manifest.json`;
 

@@ -16,11 +16,13 @@ export async function publishParquet(
   prefix: string,
   fileName: string,
   tags: ObjectTags,
+  /** zstd for what readers keep; a faster codec for what only the next run reads back. */
+  compression: 'zstd' | 'snappy' = 'zstd',
 ): Promise<PublishedFile> {
   await fs.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.parquet`);
   try {
-    const { Count: rows } = await duck.one<{ Count: number }>(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    const { Count: rows } = await duck.one<{ Count: number }>(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${compression}, ROW_GROUP_SIZE 122880)`);
     const body = await fs.readFile(tmp);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const key = `${prefix}/v=${sha256.slice(0, 16)}/${fileName}.parquet`;

@@ -1,6 +1,6 @@
 import { MeshError, ErrorCode, getJson, type Platform } from '../platform/index.js';
 import { curatedManifestKey, runsPrefix } from './keys.js';
-import type { CuratedManifest, RunRecord } from './types.js';
+import type { CuratedManifest, DatasetFile, DatasetOutput, RunRecord } from './types.js';
 
 /** The current published version of a domain's curated data (undefined before its first publication). */
 export async function currentManifest(platform: Pick<Platform, 'store'>, domain: string): Promise<CuratedManifest | undefined> {
@@ -29,13 +29,22 @@ export async function recentRuns(platform: Pick<Platform, 'store'>, domain: stri
   return out;
 }
 
-/** A local path to the current version of a curated dataset (fetched into the cache when the store is remote). */
-export async function curatedDatasetPath(platform: Pick<Platform, 'store'>, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string> {
+/** The files of a dataset's version, in partition order (manifests from before partitioning name one `key`). */
+export function datasetFiles(ds: DatasetOutput, layer: 'curated' | 'restricted' = 'curated'): DatasetFile[] {
+  const legacy = ds as unknown as { key?: string; rows: number; bytes: number; sha256: string; restricted?: { key?: string; rows: number; bytes: number; sha256: string } };
+  if (layer === 'curated') return ds.files ?? (legacy.key ? [{ key: legacy.key, rows: legacy.rows, bytes: legacy.bytes, sha256: legacy.sha256 }] : []);
+  if (!ds.restricted) return [];
+  const r = legacy.restricted!;
+  return ds.restricted.files ?? (r.key ? [{ key: r.key, rows: r.rows, bytes: r.bytes, sha256: r.sha256 }] : []);
+}
+
+/** Local paths to the current version of a curated dataset's files (fetched into the cache when the store is remote). */
+export async function curatedDatasetPaths(platform: Pick<Platform, 'store'>, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string[]> {
   const manifest = await currentManifest(platform, domain);
   const entry = manifest?.datasets[dataset];
-  const key = layer === 'curated' ? entry?.key : entry?.restricted?.key;
-  if (!key) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
-  return platform.store.localPath(key);
+  const files = entry ? datasetFiles(entry, layer) : [];
+  if (!entry || (layer === 'restricted' && !entry.restricted)) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
+  return Promise.all(files.map((f) => platform.store.localPath(f.key)));
 }
 
 /** Hours since the extraction time of each domain's current curated version (null before its first publication). */

@@ -20,11 +20,44 @@ export interface PublishedFile {
   sha256: string;
 }
 
-export interface DatasetOutput extends PublishedFile {
+/** One Parquet file of a dataset: the whole of it, or one partition. */
+export interface DatasetFile extends PublishedFile {
+  /** The partition's value (`partitionBy` evaluated on its rows); absent when the dataset is not partitioned. */
+  partition?: string;
+}
+
+export interface DatasetOutput {
   name: string;
+  rows: number;
+  bytes: number;
+  /** The dataset's version: a hash of its files' hashes in partition order. Equal rows, equal hash. */
+  sha256: string;
+  /** The SQL expression over the dataset's columns that puts each row in its file, when the dataset is partitioned. */
+  partitionBy?: string;
+  files: DatasetFile[];
   columns: { name: string; type: string; pii: boolean }[];
-  /** The owning domain's restricted copy: key columns and PII in clear. */
-  restricted?: PublishedFile & { columns: string[] };
+  /** The owning domain's restricted copy, partitioned like the dataset: key columns and PII in clear. */
+  restricted?: { columns: string[]; files: DatasetFile[] };
+}
+
+/** What an incremental run continues from, per source: the raw objects already read and the accepted records they held. */
+export interface SourceState {
+  /** Every raw object read so far: key → `size:etag`. */
+  files: Record<string, string>;
+  /** Accepted, deduplicated, typed records of every run so far (the staged layer). */
+  staged: PublishedFile[];
+  /** Per stream (a file's folder, dates removed): the newest event time received, for counting late arrivals. */
+  streams: Record<string, string>;
+  /** Accounting summed over every run since the last full one. */
+  totals: SourceAccounting;
+}
+
+/** Written (content-addressed) before the manifest that names it, so a run and its ledger commit together. */
+export interface IngestState {
+  domain: string;
+  /** A hash of the pipeline definition (pipeline, SQL, contract, version) the state was built with. */
+  definition: string;
+  sources: Record<string, SourceState>;
 }
 
 export interface RunRecord {
@@ -34,12 +67,21 @@ export interface RunRecord {
   contractVersion: string;
   domainVersion: string;
   status: 'succeeded' | 'failed';
+  /** Full: every raw object read again. Incremental: only objects no earlier run read. */
+  mode: 'full' | 'incremental';
+  /** Why a run was full: the first run, `--full`, a changed definition or a raw object rewritten in place. */
+  modeReason?: string;
+  /** An incremental run that found nothing new published nothing: the current version stays. */
+  unchanged?: boolean;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
   asOf: string;
   inputFingerprint: string;
+  /** This run's records. */
   accounting: SourceAccounting[];
+  /** Every record since the last full run, this run's included. */
+  cumulative?: SourceAccounting[];
   datasets: DatasetOutput[];
   quarantine: (PublishedFile & { source: string })[];
   quality: QualityResult[];
@@ -57,6 +99,8 @@ export interface CuratedManifest {
   asOf: string;
   inputFingerprint: string;
   datasets: Record<string, DatasetOutput>;
+  /** The ingest state this version was built to: where the next incremental run continues. */
+  state?: PublishedFile;
 }
 
 /** One quality rule's outcome on one dataset, as stored with the run (the governance quality engine produces it). */

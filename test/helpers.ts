@@ -8,8 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
-import { Duck, sqlString } from '../platform/duckdb.js';
-import { curatedDatasetPath } from '../products/readers.js';
+import { Duck, readParquet, sqlString } from '../platform/duckdb.js';
+import { curatedDatasetPaths } from '../products/readers.js';
 import { loadSupergraphConfig } from '../governance/composition.js';
 import { listDomains } from '../platform/domains.js';
 import { generateMarketplace } from '../jobs/generate/index.js';
@@ -176,7 +176,7 @@ export async function queryCurated<T extends Record<string, unknown>>(
   const duck = await Duck.open();
   try {
     for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
-      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(await curatedDatasetPath(platform, domain, dataset, layer))})`);
+      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM ${readParquet(await curatedDatasetPaths(platform, domain, dataset, layer))}`);
     }
     return await duck.all<T>(query);
   } finally {

@@ -50,6 +50,8 @@ schema:
 datasets:
   - name: ${dataset}
     sql: pipeline/${dataset}.sql
+    by: event_id
+    partitionBy: "strftime(occurred_at, '%Y-%m')"
 `,
     'pipeline/stage_events.sql': `SELECT *,
   CASE

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Matrix } from 'ml-matrix';
 import LogisticRegression from 'ml-logistic-regression';
-import { Duck, sqlString, MeshError, ErrorCode, columnLineageFacet, jobTypeFacet, runEvent, type Platform } from '../../platform/index.js';
-import { curatedDatasetPath, currentManifest, curatedName, featureTableName } from '../../products/index.js';
+import { Duck, readParquet, sqlString, MeshError, ErrorCode, columnLineageFacet, jobTypeFacet, runEvent, type Platform } from '../../platform/index.js';
+import { curatedDatasetPaths, currentManifest, curatedName, featureTableName } from '../../products/index.js';
 import { writeTrainingSet } from '../offline/historical.js';
 import { findService, loadRegistry, resolveFeatures } from '../registry.js';
 import { calibration, logLoss, rocAuc } from './metrics.js';
@@ -38,15 +38,15 @@ export async function trainRepurchase(platform: Platform, options: TrainOptions 
     await duck.run(`SET TimeZone = 'UTC'`);
     const asOf = (await currentManifest(platform, 'sales'))?.asOf;
     if (!asOf) throw new MeshError(ErrorCode.NOT_FOUND, 'no curated sales data: run npx mesh run');
-    const [orders, customers] = [await curatedDatasetPath(platform, 'sales', 'orders'), await curatedDatasetPath(platform, 'sales', 'customers')];
+    const [orders, customers] = [await curatedDatasetPaths(platform, 'sales', 'orders'), await curatedDatasetPaths(platform, 'sales', 'customers')];
     const entities = path.join(dir, 'entities.parquet');
     await duck.run(`
       COPY (
-        WITH bounds AS (SELECT date_trunc('day', min(placed_at)) + INTERVAL ${o.warmupDays} DAY AS lo, TIMESTAMP ${sqlString(asOf.replace('T', ' ').replace('Z', ''))} - INTERVAL ${o.horizonDays} DAY AS hi FROM read_parquet(${sqlString(orders)})),
+        WITH bounds AS (SELECT date_trunc('day', min(placed_at)) + INTERVAL ${o.warmupDays} DAY AS lo, TIMESTAMP ${sqlString(asOf.replace('T', ' ').replace('Z', ''))} - INTERVAL ${o.horizonDays} DAY AS hi FROM ${readParquet(orders)}),
              times AS (SELECT unnest(generate_series(lo, hi, INTERVAL ${o.strideDays} DAY)) AS t FROM bounds),
-             rows AS (SELECT c.customer_id, t.t AS event_timestamp FROM read_parquet(${sqlString(customers)}) c JOIN times t ON coalesce(c.signup_date::TIMESTAMP, TIMESTAMP '1970-01-01') < t.t)
+             rows AS (SELECT c.customer_id, t.t AS event_timestamp FROM ${readParquet(customers)} c JOIN times t ON coalesce(c.signup_date::TIMESTAMP, TIMESTAMP '1970-01-01') < t.t)
         SELECT r.customer_id, r.event_timestamp,
-          CASE WHEN EXISTS (SELECT 1 FROM read_parquet(${sqlString(orders)}) o WHERE o.customer_id = r.customer_id AND o.cancelled_at IS NULL AND o.placed_at > r.event_timestamp AND o.placed_at <= r.event_timestamp + INTERVAL ${o.horizonDays} DAY) THEN 1 ELSE 0 END AS label
+          CASE WHEN EXISTS (SELECT 1 FROM ${readParquet(orders)} o WHERE o.customer_id = r.customer_id AND o.cancelled_at IS NULL AND o.placed_at > r.event_timestamp AND o.placed_at <= r.event_timestamp + INTERVAL ${o.horizonDays} DAY) THEN 1 ELSE 0 END AS label
         FROM rows r ORDER BY r.event_timestamp, r.customer_id
       ) TO ${sqlString(entities)} (FORMAT parquet)`);
     const registry = await loadRegistry(platform.store);

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { Duck, sqlIdent as id, sqlString, listDomains, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
-import { currentManifest, publishParquet, featureQuarantinePrefix } from '../../products/index.js';
+import { Duck, readParquet, sqlIdent as id, sqlString, listDomains, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
+import { currentManifest, datasetFiles, publishParquet, featureQuarantinePrefix } from '../../products/index.js';
 import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
@@ -63,7 +63,7 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
     for (const ds of Object.values(m.datasets)) {
       const columns = ds.columns.map((c) => c.name);
       datasets.push({ domain: m.domain, dataset: ds.name, columns });
-      const source = `read_parquet(${sqlString(await platform.store.localPath(ds.key))})`;
+      const source = readParquet(await Promise.all(datasetFiles(ds).map((f) => platform.store.localPath(f.key))));
       await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}`);
       if (at) asOfViews.push(`CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ${asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at)}`);
     }

@@ -381,7 +381,7 @@ describe('new curated versions', () => {
   it('are served by running subgraphs without a restart', async () => {
     const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;
     expect(await sales.data.refresh()).toBe(false);
-    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!);
+    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, { full: true });
     expect(await sales.data.refresh()).toBe(true);
     const res = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, 'admin'));
     expect(res.body.errors).toBeUndefined();

@@ -126,7 +126,7 @@ describe('the response cache', () => {
     await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect((await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst)).headers.get('x-mesh-cache'), 'no expiry by time').toBe('hit');
-    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!);
+    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, { full: true });
     // Within one look for new versions (2 s, as for subgraphs) the gateway sees the publication: the key space changes.
     const seen: string[] = [];
     for (let i = 0; i < 100 && !seen.includes('miss'); i++) {

@@ -9,11 +9,10 @@ export interface LoadedSource {
 }
 
 /**
- * Reads a source's raw objects into DuckDB: `input_<source>` holds the parseable records (with `_file`, `_line`, `_raw`),
+ * Reads raw objects of a source into DuckDB: `input_<source>` holds the parseable records (with `_file`, `_line`, `_raw`),
  * and malformed lines go straight to the `quarantine` table with the reason they failed.
  */
-export async function loadSource(duck: Duck, store: ObjectStore, domain: string, spec: SourceSpec): Promise<LoadedSource> {
-  const files = await sourceFiles(store, domain, spec);
+export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpec, files: ObjectInfo[]): Promise<LoadedSource> {
   const input = id(`input_${spec.name}`);
   const source = sqlString(spec.name);
   if (files.length === 0) {
@@ -76,7 +75,6 @@ function jsonPath(field: string): string {
   return `$.${field}`;
 }
 
-/** A fingerprint of exactly which raw objects a run read. */
 /** The raw objects a source reads: its prefix, its format's suffix. */
 export async function sourceFiles(store: ObjectStore, domain: string, spec: SourceSpec): Promise<ObjectInfo[]> {
   const suffix = spec.format === 'csv' ? '.csv' : /\.jsonl?$/;

@@ -1,16 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
-import { loadContract, primaryKey, evaluateQuality, loadPolicy, isPiiClassification, columnProtection, type ContractSchemaObject, type DataContract, type LogicalType } from '../../governance/index.js';
-import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
-import { fingerprint, loadSource, sourceFiles, type LoadedSource } from './load.js';
-import { publishParquet, currentManifest, curatedManifestKey, curatedPrefix, extractManifestKey, quarantinePrefix, restrictedPrefix, runKey, reportJobMetrics, type CuratedManifest, type DatasetOutput, type RunRecord, type SourceAccounting } from '../../products/index.js';
+import { loadContract, evaluateQuality, loadPolicy } from '../../governance/index.js';
+import { loadPipeline, type PipelineSpec } from './spec.js';
+import { fingerprint, loadSource, sourceFiles } from './load.js';
+import { publishParquet, currentManifest, curatedManifestKey, extractManifestKey, quarantinePrefix, runKey, reportJobMetrics, type CuratedManifest, type IngestState, type RunRecord, type SourceAccounting } from '../../products/index.js';
+import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
+import { stageSource } from './stage.js';
+import { buildFull, buildIncremental, publishDataset, stagedViews, type BuiltDataset, type DatasetContext } from './datasets.js';
 import { pipelineRunSamples } from './metrics.js';
 import { pipelineEnd, pipelineStart, type PipelineLineage } from './lineage.js';
 
 export interface RunOptions {
   progress?: Progress;
+  /** Read every raw object again and rebuild every dataset, instead of continuing from the current version. */
+  full?: boolean;
 }
 
 /**
@@ -30,9 +35,11 @@ async function definitionOf(domain: DomainInfo, pipeline: PipelineSpec): Promise
 }
 
 /**
- * Raw → curated for one domain: load, stage (type and reject), deduplicate, build curated datasets,
- * check them against the contract, mask PII, publish content-addressed Parquet and commit the manifest.
- * The manifest is written last: a run killed at any point leaves the previous version current.
+ * Raw → curated for one domain. Incremental by default: only raw objects no earlier run read are loaded and staged
+ * (typed, rejects quarantined, duplicates of anything staged before dropped), only the rows their `by` values reach are
+ * recomputed, and only the partitions those rows sit in are rewritten. Then every dataset is checked against the contract
+ * as a whole, PII is masked, Parquet is published content-addressed, and the manifest (naming the ingest state) is
+ * committed last: a run killed at any point leaves the previous version current and the next run starts from it.
  */
 export async function runDomainPipeline(platform: Platform, domain: DomainInfo, options: RunOptions = {}): Promise<RunRecord> {
   const { store, config } = platform;
@@ -62,6 +69,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     contractVersion: contract.version,
     domainVersion: domain.version,
     status: 'failed',
+    mode: 'full',
     startedAt: startedAt.toISOString(),
     finishedAt: '',
     durationMs: 0,
@@ -73,33 +81,60 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     quality: [],
   };
   await sweepStaleTemp(config.tmpDir);
-  const duck = await Duck.open({ ...config.duckdb, tempDirectory: path.join(tmpDir, 'duckdb') });
+  let duck: Duck | undefined;
   try {
+    const definition = await definitionOf(domain, pipeline);
+    const plan = await planIngest(platform, pipeline, definition, options.full ?? false);
+    record.mode = plan.mode;
+    if (plan.reason) record.modeReason = plan.reason;
+    record.inputFingerprint = fingerprint(pipeline.sources.map((s) => ({ source: s.name, files: plan.files[s.name]! })), definition);
+    const previous = plan.previous;
+    if (previous && Object.values(plan.fresh).every((f) => f.length === 0)) {
+      record.unchanged = true;
+      record.status = 'succeeded';
+      record.datasets = Object.values(previous.manifest.datasets);
+      record.cumulative = Object.values(previous.state.sources).map((s) => s.totals);
+      progress?.done(`${domain.name}: nothing new since ${previous.manifest.runId}`);
+      return record;
+    }
+    duck = await Duck.open({ ...config.duckdb, tempDirectory: path.join(tmpDir, 'duckdb') });
     await prepare(duck, asOf);
-    const loaded: { spec: SourceSpec; load: LoadedSource }[] = [];
+    const stagedTags = { domain: domain.name, 'data-product': contract.dataProduct, layer: 'staged' };
+    const state: IngestState = { domain: domain.name, definition: plan.mode === 'full' || !previous ? createHash('sha256').update(definition).digest('hex') : previous.state.definition, sources: {} };
     for (const spec of pipeline.sources) {
-      progress?.step(`${domain.name}: reading ${spec.name}`);
-      const load = await loadSource(duck, store, domain.name, spec);
-      record.accounting.push(await stageSource(duck, spec, load));
-      loaded.push({ spec, load });
-      const acc = record.accounting.at(-1)!;
+      progress?.step(`${domain.name}: reading ${spec.name} (${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`);
+      const load = await loadSource(duck, store, spec, plan.fresh[spec.name]!);
+      const prior = previous?.state.sources[spec.name];
+      const staged = await stageSource(duck, store, tmpDir, domain.name, spec, load, prior, stagedTags);
+      const acc = staged.accounting;
+      record.accounting.push(acc);
+      state.sources[spec.name] = { files: ledgerAfter(plan, spec.name), staged: staged.staged, streams: staged.streams, totals: prior ? addAccounting(prior.totals, acc) : acc };
       progress?.done(`${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`, acc.in, 'records');
     }
-    record.inputFingerprint = fingerprint(loaded.map((l) => ({ source: l.spec.name, files: l.load.files })), await definitionOf(domain, pipeline));
+    record.cumulative = Object.values(state.sources).map((s) => s.totals);
     faultPoint(config, 'after-staging');
 
-    progress?.step(`${domain.name}: building curated datasets`);
+    progress?.step(`${domain.name}: building curated datasets (${plan.mode})`);
+    const ctx: DatasetContext = {
+      duck,
+      store,
+      domain: domain.name,
+      contract,
+      policy,
+      maskingKey: config.maskingKey,
+      tmpDir,
+      // A full run's staged records are all in this run's fresh tables: no need to read back what it just wrote.
+      staged: Object.fromEntries(
+        await Promise.all(Object.entries(state.sources).map(async ([s, st]) => [s, plan.mode === 'full' ? [] : await Promise.all(st.staged.map((f) => store.localPath(f.key)))] as const)),
+      ),
+    };
+    await stagedViews(ctx);
+    const built: BuiltDataset[] = [];
     for (const ds of pipeline.datasets) {
       const object = contract.schema.find((o) => o.name === ds.name)!;
-      try {
-        await duck.run(`CREATE TABLE curated.${id(ds.name)} AS ${ds.sql}`);
-      } catch (err) {
-        throw new MeshError(ErrorCode.PIPELINE_INVALID, `${domain.name}: SQL of dataset "${ds.name}" failed: ${(err as Error).message}`, { domain: domain.name, dataset: ds.name });
-      }
-      await checkSchema(duck, domain.name, object);
-      record.quality.push(
-        ...(await evaluateQuality({ duck, table: `curated.${id(ds.name)}`, object, asOf, blockingSeverities: policy.quality.blockingSeverities })),
-      );
+      const before = previous?.manifest.datasets[ds.name];
+      built.push(ds.by && before ? await buildIncremental(ctx, ds, object, before) : await buildFull(ctx, ds, object));
+      record.quality.push(...(await evaluateQuality({ duck, table: `curated.${id(ds.name)}`, object, asOf, blockingSeverities: policy.quality.blockingSeverities })));
     }
     progress?.done(`${domain.name}: built and checked ${pipeline.datasets.length} datasets (${record.quality.filter((q) => q.passed).length}/${record.quality.length} rules passed)`);
 
@@ -113,9 +148,9 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
         { domain: domain.name, failed: broken },
       );
     }
-    for (const object of contract.schema) {
-      record.datasets.push(await publishDataset(duck, platform, domain.name, contract, object, tmpDir));
-      faultPoint(config, `after-dataset:${object.name}`);
+    for (const b of built) {
+      record.datasets.push(await publishDataset(ctx, b));
+      faultPoint(config, `after-dataset:${b.object.name}`);
     }
     const manifest: CuratedManifest = {
       domain: domain.name,
@@ -127,12 +162,13 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       asOf: record.asOf,
       inputFingerprint: record.inputFingerprint,
       datasets: Object.fromEntries(record.datasets.map((d) => [d.name, d])),
+      state: await putIngestState(store, state),
     };
     faultPoint(config, 'before-manifest');
     await putJson(store, curatedManifestKey(domain.name), manifest, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'curated' });
     faultPoint(config, 'after-manifest');
     record.status = 'succeeded';
-    platform.log.info({ domain: domain.name, runId, datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, key: d.key })) }, 'curated version published');
+    platform.log.info({ domain: domain.name, runId, mode: record.mode, datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, files: d.files.length })) }, 'curated version published');
     progress?.done(`${domain.name}: published ${record.datasets.map((d) => `${d.name} (${d.rows})`).join(', ')}`);
     return record;
   } catch (err) {
@@ -141,7 +177,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     platform.log.error({ domain: domain.name, runId, code: e.code }, e.message);
     throw e;
   } finally {
-    duck.close();
+    duck?.close();
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
     await putJson(store, runKey(domain.name, runId), record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
@@ -153,139 +189,26 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
   }
 }
 
+function addAccounting(a: SourceAccounting, b: SourceAccounting): SourceAccounting {
+  return {
+    source: a.source,
+    files: a.files + b.files,
+    in: a.in + b.in,
+    curated: a.curated + b.curated,
+    quarantined: a.quarantined + b.quarantined,
+    duplicates: a.duplicates + b.duplicates,
+    malformed: a.malformed + b.malformed,
+    lateArrivals: a.lateArrivals + b.lateArrivals,
+  };
+}
+
 /** Helpers every domain's SQL may use, and the tables the engine fills. */
 async function prepare(duck: Duck, asOf: Date): Promise<void> {
   await duck.run(`SET TimeZone = 'UTC'`);
-  await duck.run(`CREATE SCHEMA src; CREATE SCHEMA curated;`);
+  await duck.run(`CREATE SCHEMA src; CREATE SCHEMA curated; CREATE SCHEMA fresh; CREATE SCHEMA delta; CREATE SCHEMA touched;`);
   await duck.run(`CREATE TABLE quarantine (source VARCHAR, file VARCHAR, line BIGINT, reason VARCHAR, raw VARCHAR)`);
   await duck.run(`CREATE MACRO ts(x) AS TRY_CAST(TRY_CAST(x AS TIMESTAMPTZ) AS TIMESTAMP)`);
   await duck.run(`CREATE MACRO as_of() AS TIMESTAMP ${sqlString(asOf.toISOString().replace('T', ' ').replace('Z', ''))}`);
-}
-
-/** Runs the domain's stage SQL, quarantines rejects, drops duplicates, and proves the counts add up. */
-async function stageSource(duck: Duck, spec: SourceSpec, load: LoadedSource): Promise<SourceAccounting> {
-  const staged = id(`staged_${spec.name}`);
-  await duck.run(`CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM ${id(`input_${spec.name}`)}`);
-  try {
-    await duck.run(`CREATE TABLE ${staged} AS ${spec.stageSql}`);
-  } catch (err) {
-    throw new MeshError(ErrorCode.PIPELINE_INVALID, `stage SQL of source "${spec.name}" failed: ${(err as Error).message}`, { source: spec.name });
-  }
-  const cols = (await duck.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${staged})`)).map((c) => c.column_name);
-  for (const needed of ['_reject_reason', '_file', '_line', '_raw', ...spec.key]) {
-    if (!cols.includes(needed)) throw new MeshError(ErrorCode.PIPELINE_INVALID, `stage SQL of source "${spec.name}" must select column "${needed}"`, { source: spec.name });
-  }
-  const src = sqlString(spec.name);
-  await duck.run(`INSERT INTO quarantine SELECT ${src}, _file, _line, _reject_reason, _raw FROM ${staged} WHERE _reject_reason IS NOT NULL`);
-  const keys = spec.key.map(id).join(', ');
-  await duck.run(`
-    CREATE TABLE src.${id(spec.name)} AS
-    SELECT * EXCLUDE (_reject_reason, _file, _line, _raw, _dup) FROM (
-      SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _file, _line) AS _dup FROM ${staged} WHERE _reject_reason IS NULL
-    ) WHERE _dup = 1`);
-  const { staged: n, rejected } = await duck.one<{ staged: number; rejected: number }>(
-    `SELECT count(*) AS staged, count(*) FILTER (WHERE _reject_reason IS NOT NULL) AS rejected FROM ${staged}`,
-  );
-  const { curated } = await duck.one<{ curated: number }>(`SELECT count(*) AS curated FROM src.${id(spec.name)}`);
-  let lateArrivals = 0;
-  if (spec.eventTime) {
-    // A stream is a file's folder with dates removed (a Kafka partition, a carrier's feed); a record is late when an
-    // earlier file of its stream already held events more than a day newer.
-    const { late } = await duck.one<{ late: number }>(`
-      WITH r AS (SELECT ${id(spec.eventTime)} AS t, _file FROM ${staged} WHERE _reject_reason IS NULL),
-      f AS (
-        SELECT _file, max(t) AS newest,
-               regexp_replace(regexp_replace(_file, '/[^/]*$', ''), '\\d{4}-?\\d{2}-?\\d{2}', '', 'g') AS stream
-        FROM r GROUP BY _file),
-      w AS (SELECT _file, max(newest) OVER (PARTITION BY stream ORDER BY _file ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS seen FROM f)
-      SELECT count(*) FILTER (WHERE r.t < w.seen - INTERVAL 1 DAY) AS late FROM r JOIN w USING (_file)`);
-    lateArrivals = Number(late);
-  }
-  await duck.run(`DROP TABLE ${staged}`);
-  const acc: SourceAccounting = {
-    source: spec.name,
-    files: load.files.length,
-    in: load.lines,
-    curated: Number(curated),
-    quarantined: load.malformed + Number(rejected),
-    duplicates: Number(n) - Number(rejected) - Number(curated),
-    malformed: load.malformed,
-    lateArrivals,
-  };
-  if (acc.in !== acc.curated + acc.quarantined + acc.duplicates) {
-    throw new MeshError(ErrorCode.ACCOUNTING_MISMATCH, `source "${spec.name}": ${acc.in} records in but ${acc.curated} curated + ${acc.quarantined} quarantined + ${acc.duplicates} duplicates`, { accounting: acc });
-  }
-  return acc;
-}
-
-const TYPES: Record<LogicalType, RegExp> = {
-  string: /^VARCHAR$/,
-  integer: /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/,
-  number: /^(FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/,
-  timestamp: /^TIMESTAMP( WITH TIME ZONE)?$/,
-  date: /^DATE$/,
-  time: /^TIME$/,
-  boolean: /^BOOLEAN$/,
-  object: /^(STRUCT|MAP|JSON)/,
-  array: /\[\]$/,
-};
-
-/** The curated table must have exactly the contract's properties, in order, with compatible types. */
-async function checkSchema(duck: Duck, domain: string, object: ContractSchemaObject): Promise<void> {
-  const actual = await duck.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE curated.${id(object.name)})`);
-  const problems: string[] = [];
-  const want = object.properties.map((p) => p.name);
-  const got = actual.map((c) => c.column_name);
-  if (want.join(',') !== got.join(',')) problems.push(`columns are [${got.join(', ')}] but the contract declares [${want.join(', ')}]`);
-  for (const p of object.properties) {
-    const col = actual.find((c) => c.column_name === p.name);
-    if (!col) continue;
-    if (!TYPES[p.logicalType].test(col.column_type)) problems.push(`${p.name} is ${col.column_type}, not a ${p.logicalType}`);
-    if (p.physicalType && p.physicalType.toUpperCase() !== col.column_type) problems.push(`${p.name} is ${col.column_type}, the contract says ${p.physicalType}`);
-  }
-  if (problems.length > 0) {
-    throw new MeshError(ErrorCode.CONTRACT_INVALID, `${domain}: dataset "${object.name}" breaks its contract:\n  - ${problems.join('\n  - ')}`, { domain, dataset: object.name, problems });
-  }
-}
-
-async function publishDataset(
-  duck: Duck,
-  platform: Platform,
-  domain: string,
-  contract: DataContract,
-  object: ContractSchemaObject,
-  tmpDir: string,
-): Promise<DatasetOutput> {
-  const policy = loadPolicy();
-  const pii = new Set(object.properties.filter((p) => isPiiClassification(policy, p.classification)).map((p) => p.name));
-  const table = `curated.${id(object.name)}`;
-  const tags = { domain, 'data-product': contract.dataProduct, layer: 'curated' };
-  // The primary key is unique (a blocking rule checked it), so ordering by it alone is total and cheaper than ALL.
-  const keyCols = primaryKey(object);
-  const order = keyCols.length > 0 ? keyCols.map(id).join(', ') : 'ALL';
-  const masked = object.properties
-    .map((p) => {
-      const protection = columnProtection(platform.config.maskingKey, policy, contract, object, p);
-      // A denied column keeps its type in the shared layer, with no value at all: only the restricted layer holds it.
-      if (protection.kind === 'deny') return `CASE WHEN false THEN ${id(p.name)} END AS ${id(p.name)}`;
-      return protection.kind === 'token' ? `${protection.masker.sql(id(p.name))} AS ${id(p.name)}` : id(p.name);
-    })
-    .join(', ');
-  const types = await duck.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
-  const out: DatasetOutput = {
-    name: object.name,
-    ...(await publishParquet(duck, platform.store, tmpDir, `SELECT ${masked} FROM ${table} ORDER BY ${order}`, curatedPrefix(domain, object.name), 'data', tags)),
-    columns: types.map((t) => ({ name: t.column_name, type: t.column_type, pii: pii.has(t.column_name) })),
-  };
-  if (pii.size > 0) {
-    const cols = [...keyCols, ...object.properties.filter((p) => pii.has(p.name)).map((p) => p.name)];
-    const select = `SELECT ${cols.map(id).join(', ')} FROM ${table} ORDER BY ${order}`;
-    out.restricted = {
-      ...(await publishParquet(duck, platform.store, tmpDir, select, restrictedPrefix(domain, object.name), 'data', { ...tags, layer: 'restricted' })),
-      columns: cols,
-    };
-  }
-  return out;
 }
 
 async function publishQuarantine(duck: Duck, platform: Platform, domain: string, pipeline: PipelineSpec, tmpDir: string): Promise<RunRecord['quarantine']> {

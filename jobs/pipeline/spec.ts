@@ -27,6 +27,15 @@ export interface DatasetSpec {
   name: string;
   /** SQL over `src.<source>` (accepted records) and earlier `curated.<dataset>` tables. */
   sql: string;
+  /** The sources the SQL reads (`src.<name>`). */
+  reads: string[];
+  /**
+   * A column of the dataset and of every source it reads such that a row depends only on the source records with the same
+   * value: an incremental run recomputes just the values its new records carry. Without it, any new record recomputes all.
+   */
+  by?: string;
+  /** SQL over the dataset's columns naming each row's file (`strftime(placed_at, '%Y-%m')`): a run rewrites only the files its rows touch. */
+  partitionBy?: string;
 }
 
 export interface PipelineSpec {
@@ -47,7 +56,7 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
   if (!fs.existsSync(file)) fail('missing: every domain declares its pipeline');
   const raw = parse(fs.readFileSync(file, 'utf8')) as {
     sources?: Record<string, { format?: string; prefix?: string; columns?: string[]; stage?: string; key?: string[]; eventTime?: string }>;
-    datasets?: { name?: string; sql?: string }[];
+    datasets?: { name?: string; sql?: string; by?: string; partitionBy?: string }[];
   } | null;
   const readSql = (rel: string | undefined, what: string): string => {
     if (!rel) return fail(`${what}: a SQL file is required`);
@@ -66,8 +75,19 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
   if (sources.length === 0) fail('at least one source is required');
   const datasets: DatasetSpec[] = (raw?.datasets ?? []).map((d, i) => {
     if (!d.name || !NAME.test(d.name)) fail(`datasets[${i}]: name must be lower_snake_case`);
-    return { name: d.name!, sql: readSql(d.sql, `dataset "${d.name}"`) };
+    const sql = readSql(d.sql, `dataset "${d.name}"`);
+    const reads = [...new Set([...sql.matchAll(/\bsrc\.("?)([a-z][a-z0-9_]*)\1/g)].map((m) => m[2]!))];
+    for (const r of reads) if (!sources.some((s) => s.name === r)) fail(`dataset "${d.name}" reads src.${r}, which is not a source`);
+    if (d.by !== undefined && !(typeof d.by === 'string' && NAME.test(d.by))) fail(`dataset "${d.name}": by must name a column`);
+    if (d.partitionBy !== undefined && !(typeof d.partitionBy === 'string' && d.partitionBy.trim() !== '')) fail(`dataset "${d.name}": partitionBy must be a SQL expression`);
+    return { name: d.name!, sql, reads, by: d.by, partitionBy: d.partitionBy };
   });
+  for (const d of datasets) {
+    const object = contract.schema.find((o) => o.name === d.name);
+    for (const column of [d.by].filter((c): c is string => c !== undefined)) {
+      if (object && !object.properties.some((p) => p.name === column)) fail(`dataset "${d.name}": by column "${column}" is not in the contract`);
+    }
+  }
   const declared = new Set(contract.schema.map((o) => o.name));
   for (const d of datasets) if (!declared.has(d.name)) fail(`dataset "${d.name}" is not in the data contract (${[...declared].join(', ')})`);
   for (const name of declared) if (!datasets.some((d) => d.name === name)) fail(`the contract declares dataset "${name}" but the pipeline does not build it`);

@@ -30,10 +30,10 @@ function meshRun(dataDir: string, faultPoint?: string): Promise<{ code: number |
 async function consistentVersion(platform: MeshPlatform): Promise<string> {
   const m = await currentManifest(platform, 'sales');
   if (!m) throw new Error('no current version: the previous one was lost');
-  for (const d of Object.values(m.datasets)) {
-    const body = await platform.store.tryGet(d.key);
-    if (!body) throw new Error(`the current version names ${d.key}, which does not exist`);
-    if (createHash('sha256').update(body).digest('hex') !== d.sha256) throw new Error(`${d.key} does not hold what the manifest says`);
+  for (const f of Object.values(m.datasets).flatMap((d) => d.files)) {
+    const body = await platform.store.tryGet(f.key);
+    if (!body) throw new Error(`the current version names ${f.key}, which does not exist`);
+    if (createHash('sha256').update(body).digest('hex') !== f.sha256) throw new Error(`${f.key} does not hold what the manifest says`);
   }
   return m.runId;
 }
@@ -74,7 +74,7 @@ describe('kill and rerun', () => {
     // As a run that wrote the manifest first and died before the Parquet would leave it.
     const m = (await currentManifest(victim, 'sales'))!;
     const orders = m.datasets.orders!;
-    await victim.store.put(curatedManifestKey('sales'), JSON.stringify({ ...m, datasets: { ...m.datasets, orders: { ...orders, key: orders.key.replace(/[^/]+$/, 'not-yet-written.parquet') } } }));
+    await victim.store.put(curatedManifestKey('sales'), JSON.stringify({ ...m, datasets: { ...m.datasets, orders: { ...orders, files: [{ ...orders.files[0]!, key: orders.files[0]!.key.replace(/[^/]+$/, 'not-yet-written.parquet') }] } } }));
     await expect(consistentVersion(victim)).rejects.toThrow(/names .*not-yet-written\.parquet, which does not exist/);
   });
 });

@@ -9,7 +9,7 @@ import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
 import { isMeshError } from '../../platform/errors.js';
 import { generateMarketplace, type GenerateReport } from '../generate/index.js';
-import { curatedDatasetPath, currentManifest, recentRuns } from '../../products/readers.js';
+import { curatedDatasetPaths, currentManifest, recentRuns } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../../products/types.js';
 import { expectedToken, queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
@@ -102,7 +102,7 @@ describe('domain pipelines, raw → curated', () => {
     const m = await currentManifest(platform, 'fulfillment');
     expect(m!.datasets.shipments!.columns.filter((c) => c.pii).map((c) => c.name)).toEqual(['recipient_name', 'address_line', 'postal_code']);
     expect(m!.datasets.shipments!.restricted!.columns).toEqual(['shipment_id', 'recipient_name', 'address_line', 'postal_code']);
-    expect(await platform.store.getTags(m!.datasets.shipments!.restricted!.key)).toMatchObject({ layer: 'restricted', domain: 'fulfillment' });
+    expect(await platform.store.getTags(m!.datasets.shipments!.restricted!.files[0]!.key)).toMatchObject({ layer: 'restricted', domain: 'fulfillment' });
   });
 
   it('derive order state in event time, whatever order events arrived in', async () => {
@@ -133,10 +133,15 @@ describe('domain pipelines, raw → curated', () => {
     expect(Number(late!.next30)).toBeLessThan(0.7 * Number(onTime!.next30));
   });
 
-  it('are idempotent: a rerun publishes byte-identical curated data', async () => {
+  it('are idempotent: a rerun with nothing new publishes nothing, and a full rerun publishes byte-identical curated data', async () => {
     const sales = selectDomains(platform.config.domainsDir, ['sales'])[0]!;
-    const again = await runDomainPipeline(platform, sales);
-    expect(again.datasets.map((d) => [d.name, d.sha256, d.key])).toEqual(runs.sales!.datasets.map((d) => [d.name, d.sha256, d.key]));
+    const noop = await runDomainPipeline(platform, sales);
+    expect(noop).toMatchObject({ status: 'succeeded', mode: 'incremental', unchanged: true });
+    expect((await currentManifest(platform, 'sales'))!.runId).toBe(runs.sales!.runId);
+    const again = await runDomainPipeline(platform, sales, { full: true });
+    expect(again).toMatchObject({ mode: 'full', modeReason: '--full' });
+    const files = (r: RunRecord) => r.datasets.map((d) => [d.name, d.sha256, d.files.map((f) => f.key)]);
+    expect(files(again)).toEqual(files(runs.sales!));
     expect(again.quarantine.map((q) => q.sha256)).toEqual(runs.sales!.quarantine.map((q) => q.sha256));
     expect((await currentManifest(platform, 'sales'))!.runId).toBe(again.runId);
   });

@@ -6,9 +6,9 @@ import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatfor
 import { loadConfig } from '../../platform/config.js';
 import { S3ObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';
-import { Duck, sqlString } from '../../platform/duckdb.js';
+import { Duck, readParquet, sqlString } from '../../platform/duckdb.js';
 import { generateMarketplace } from '../generate/index.js';
-import { curatedDatasetPath, currentManifest } from '../../products/readers.js';
+import { curatedDatasetPaths, currentManifest } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import { SMALL, freePort, tempDir } from '../../test/helpers.js';
 
@@ -39,7 +39,7 @@ describe('pipelines on S3', () => {
       expect(r.status).toBe('succeeded');
     }
     const m = await currentManifest(platform, 'payments');
-    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${m!.datasets.payments!.key}` }));
+    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${m!.datasets.payments!.files[0]!.key}` }));
     expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toEqual({ domain: 'payments', 'data-product': 'payments', layer: 'curated' });
     const raw = (await platform.store.list('sales/raw/returns/'))[0]!;
     const rawTags = await client.send(new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${raw.key}` }));
@@ -47,7 +47,7 @@ describe('pipelines on S3', () => {
 
     const duck = await Duck.open();
     try {
-      const { n } = await duck.one<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(await curatedDatasetPath(platform, 'sales', 'orders'))})`);
+      const { n } = await duck.one<{ n: number }>(`SELECT count(*) AS n FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`);
       expect(Number(n)).toBe(m && (await currentManifest(platform, 'sales'))!.datasets.orders!.rows);
     } finally {
       duck.close();

@@ -1,6 +1,6 @@
-import { Duck, sqlIdent as id, sqlString, listDomains, type Platform } from '../../platform/index.js';
+import { Duck, readParquet, sqlIdent as id, listDomains, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
-import { currentManifest, dataVersionOf } from '../readers.js';
+import { currentManifest, dataVersionOf, datasetFiles } from '../readers.js';
 import { ServingCopy } from './serving.js';
 
 /**
@@ -58,14 +58,14 @@ export class CuratedData {
     for (const m of manifests) {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
       for (const ds of Object.values(m.datasets)) {
-        const local = await this.platform.store.localPath(ds.key);
+        const local = await Promise.all(datasetFiles(ds).map((f) => this.platform.store.localPath(f.key)));
         const kind = m.domain === this.domain ? 'TABLE' : 'VIEW';
-        await this.duck.run(`CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(local)})`);
+        await this.duck.run(`CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`);
         if (m.domain === this.domain && ds.restricted) {
           await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
-          const r = await this.platform.store.localPath(ds.restricted.key);
+          const r = await Promise.all(datasetFiles(ds, 'restricted').map((f) => this.platform.store.localPath(f.key)));
           this.restrictedKeys.set(ds.name, ds.restricted.columns[0]!);
-          await this.duck.run(`CREATE OR REPLACE TABLE restricted.${id(ds.name)} AS SELECT * FROM read_parquet(${sqlString(r)})`);
+          await this.duck.run(`CREATE OR REPLACE TABLE restricted.${id(ds.name)} AS SELECT * FROM ${readParquet(r)}`);
         }
       }
     }
