@@ -32,7 +32,7 @@ export function registerSchedule(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       process.stdout.write(
         `${table(
-          ['domain', 'schedule (UTC)', 'state', 'last run', 'outcome', 'duration', 'next run', 'watermark', 'ok / failed'],
+          ['domain', 'schedule (UTC)', 'state', 'last run', 'outcome', 'duration', 'next run', 'watermark', 'raw files read', 'ok / failed'],
           status.map((s) => [
             s.domain,
             s.cron,
@@ -42,6 +42,7 @@ export function registerSchedule(program: Command): void {
             s.lastRun?.durationMs !== undefined ? formatMs(s.lastRun.durationMs) : '—',
             s.nextRun?.slice(0, 16) ?? '—',
             s.watermark?.slice(0, 19) ?? '—',
+            s.rawFilesRead ?? '—',
             `${s.succeeded} / ${s.failed}`,
           ]),
         )}\n`,

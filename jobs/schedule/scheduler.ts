@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cron } from 'croner';
 import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
-import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest } from '../../products/index.js';
+import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest, type IngestState } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
@@ -31,8 +31,10 @@ export interface DomainScheduleStatus {
   paused: { since: string; by: string } | null;
   nextRun: string | null;
   lastRun: ScheduledRun | null;
-  /** Where the domain's curated data has got to: the `asOf` of its current version. */
+  /** Where the domain's curated data has got to: the newest event time its runs have received (else its version's `asOf`). */
   watermark: string | null;
+  /** Raw objects the runs behind the current version have read. */
+  rawFilesRead: number | null;
   succeeded: number;
   failed: number;
 }
@@ -161,13 +163,16 @@ export async function scheduleStatus(platform: Pick<Platform, 'store'>, schedule
   return Promise.all(
     schedules.map(async (s) => {
       const [paused, history, manifest] = await Promise.all([getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)), scheduleHistory(platform, s.domain), currentManifest(platform, s.domain)]);
+      const state = manifest?.state ? await getJson<IngestState>(platform.store, manifest.state.key) : undefined;
+      const newest = Object.values(state?.sources ?? {}).flatMap((src) => Object.values(src.streams)).sort().at(-1);
       return {
         domain: s.domain,
         cron: s.cron,
         paused: paused ?? null,
         nextRun: paused ? null : (nextRuns(s, 1, now)[0]?.toISOString() ?? null),
         lastRun: history[0] ?? null,
-        watermark: manifest?.asOf ?? null,
+        watermark: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : (manifest?.asOf ?? null),
+        rawFilesRead: state ? Object.values(state.sources).reduce((n, src) => n + Object.keys(src.files).length, 0) : null,
         succeeded: history.filter((h) => h.outcome === 'succeeded').length,
         failed: history.filter((h) => h.outcome === 'failed').length,
       };
