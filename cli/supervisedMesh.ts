@@ -38,7 +38,10 @@ export async function startSupervisedMesh(
 ): Promise<SupervisedMesh> {
   // A restarted process must come back on the port the supergraph routes to, so ports are fixed before the first start.
   const portOf = async (name: string) => (options.randomPorts ? 0 : servingPort(platform, name)) || freePort();
-  const supervisor = new Supervisor(BIN, { log: platform.log, env: options.env });
+  // A process started (or restarted) later joins the data clock where it is now, and runs it at the same speed.
+  const clocked = platform.config.now !== undefined || (platform.config.simulationSpeed || 1) !== 1;
+  const env = () => ({ ...(options.env ?? process.env), ...(clocked ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() } : {}) });
+  const supervisor = new Supervisor(BIN, { log: platform.log, env });
   try {
     const domains = listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)));
     const alongside = Promise.resolve().then(() => options.alongside?.());

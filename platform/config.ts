@@ -60,6 +60,11 @@ export interface MeshConfig {
   responseCacheEntries: number;
   /** `npm start` runs each domain's pipeline on its contract's schedule (the embedded scheduler). */
   scheduler: boolean;
+  /**
+   * How fast data time runs against the wall clock (the data clock, the live simulation's deliveries, schedules and
+   * freshness all follow it); 0 stops `npm start`'s live simulation, leaving the data as generated.
+   */
+  simulationSpeed: number;
   /** How often the gateway samples its fetch counters to evaluate the data products' SLOs. */
   sloIntervalSeconds: number;
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
@@ -68,10 +73,12 @@ export interface MeshConfig {
   /** Feast REST errors: the mesh's `{ error: { code, message } }`, or Feast's own body its client decodes into exceptions. */
   feastErrors: 'mesh' | 'feast';
   /**
-   * Where the data clock starts (it then advances with the wall clock): what "now" means when deciding a feature value's
+   * Where the data clock starts (it then advances with the wall clock, times the simulation speed): what "now" means when deciding a feature value's
    * age and expiry. Unset: the wall clock. Tests pin it to their data's end, so they do not break as the calendar moves.
    */
   now?: Date;
+  /** The wall-clock instant at which the data clock read `now` (MESH_NOW_SINCE; default: when the process started). */
+  nowSince?: Date;
   /** Test hook: a job that reaches the fault point of this name kills itself there (MESH_FAULT_POINT). Inert unless set. */
   faultPoint?: string;
   lineage: {
@@ -157,6 +164,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     servingMemoryBytes: positiveNumber(env, 'MESH_SERVING_MEMORY_MB', 512) * 1024 * 1024,
     responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
     scheduler: bool(env, 'MESH_SCHEDULER', true),
+    simulationSpeed: nonNegativeNumber(env, 'MESH_SIMULATION_SPEED', 1),
     timeouts: {
       requestMs: positiveNumber(env, 'MESH_REQUEST_TIMEOUT_MS', 30_000),
       subgraphMs: positiveNumber(env, 'MESH_SUBGRAPH_TIMEOUT_MS', 10_000),
@@ -166,6 +174,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     metrics: { token: env.MESH_METRICS_TOKEN || undefined, clients: (env.MESH_METRICS_CLIENTS ?? '').split(',').map((c) => c.trim()).filter(Boolean) },
     feastErrors: oneOf(env, 'MESH_FEAST_ERRORS', ['mesh', 'feast'] as const, 'mesh'),
     now: instant(env, 'MESH_NOW'),
+    nowSince: instant(env, 'MESH_NOW_SINCE'),
     faultPoint: env.MESH_FAULT_POINT || undefined,
     pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
@@ -194,6 +203,13 @@ function instant(env: Env, name: string): Date | undefined {
 function positiveNumber(env: Env, name: string, fallback: number): number {
   const n = Number(env[name] || fallback);
   if (!(n > 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a positive number, got "${env[name]}"`);
+  return n;
+}
+
+function nonNegativeNumber(env: Env, name: string, fallback: number): number {
+  const value = env[name];
+  const n = value === undefined || value === '' ? fallback : Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a number, 0 or more, got "${value}"`);
   return n;
 }
 

@@ -20,7 +20,10 @@ export interface Platform<L extends LineagePort = LineagePort> {
   config: MeshConfig;
   store: ObjectStore;
   log: Logger;
-  /** The data clock in ms (MESH_NOW, advancing): feature ages, TTLs and expiry are judged against it, never timers. */
+  /**
+   * The data clock in ms (from MESH_NOW or the wall clock, advancing MESH_SIMULATION_SPEED times as fast): feature ages,
+   * TTLs, expiry, data freshness and schedules are judged against it, never timers.
+   */
   now(): number;
   /** Created on first use: a sink's files and timers cost nothing to components that never emit. */
   readonly lineage: L;
@@ -33,13 +36,14 @@ export function createPlatform<L extends LineagePort>(config: MeshConfig, option
   const log = createLogger(config.logLevel);
   const store = options.store ?? createObjectStore(config.store);
   let lineage: L | undefined;
-  const base = config.now?.getTime();
-  const started = Date.now();
+  const started = config.nowSince?.getTime() ?? Date.now();
+  const speed = config.simulationSpeed || 1;
+  const base = config.now?.getTime() ?? (speed === 1 ? undefined : started);
   return {
     config,
     store,
     log,
-    now: base === undefined ? Date.now : () => base + (Date.now() - started),
+    now: base === undefined ? Date.now : () => base + (Date.now() - started) * speed,
     get lineage() {
       return (lineage ??= options.lineage(config, store.url, log));
     },

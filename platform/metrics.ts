@@ -122,8 +122,8 @@ export class Metrics {
     });
   }
 
-  /** The age of a data product's current curated version, read at scrape time (freshness SLOs). */
-  observeFreshness(domain: string, dataProduct: string, asOf: () => Date | undefined): void {
+  /** The age of a data product's current curated version on the data clock, read at scrape time (freshness SLOs). */
+  observeFreshness(domain: string, dataProduct: string, asOf: () => Date | undefined, now: () => number = Date.now): void {
     new Gauge({
       name: 'mesh_data_product_age_seconds',
       help: "Seconds since the extraction time of the data product's current curated version",
@@ -131,7 +131,7 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         const t = asOf();
-        if (t) this.set({ domain, data_product: dataProduct }, (Date.now() - t.getTime()) / 1000);
+        if (t) this.set({ domain, data_product: dataProduct }, (now() - t.getTime()) / 1000);
       },
     });
   }

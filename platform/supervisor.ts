@@ -49,8 +49,8 @@ export interface SupervisorOptions {
   /** A process that stays up this long is healthy again: its next crash restarts after backoffMs. */
   healthyAfterMs?: number;
   readyTimeoutMs?: number;
-  /** The children's environment (default: this process's), which is where they read their configuration. */
-  env?: NodeJS.ProcessEnv;
+  /** The children's environment (default: this process's), which is where they read their configuration; read at each start. */
+  env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
 }
 
 /**
@@ -112,7 +112,7 @@ export class Supervisor implements ProcessStates {
     const entry = this.children.get(name)!;
     // No inherited --inspect or loader flags; the script registers what it needs. stdout is the child's own banner, not ours.
     const gated = entry.spec.gate !== undefined && entry.state.restarts === 0;
-    const base = this.options.env ?? process.env;
+    const base = (typeof this.options.env === 'function' ? this.options.env() : this.options.env) ?? process.env;
     const env = gated ? { ...base, [GATE_ENV]: '1' } : base;
     const child = fork(this.script, entry.spec.args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
     entry.child = child;
@@ -194,5 +194,11 @@ export function announceServing(served: ServedProcess, close: () => Promise<void
   if (!process.send) return;
   const { name, url, version, sdl, detail } = served;
   process.send({ type: 'serving', name, url, version, sdl, detail });
-  process.once('disconnect', () => void close().finally(() => process.exit(0)));
+  process.once('disconnect', () => {
+    // A close held up (a connection that never ends, a version still loading) must not leave an orphan behind.
+    setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
+    void close().finally(() => process.exit(0));
+  });
 }
+
+const CLOSE_GRACE_MS = 5_000;

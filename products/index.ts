@@ -1,7 +1,7 @@
 // Data products' public module: store keys, published manifests and their readers, and the domain toolkit that
 // subgraphs/*/resolvers.ts import (the subgraph runtime, loaders, pagination). Add exports with intention.
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
-export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, ingestStatePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, scheduleHistoryKey, schedulePausedKey, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, stagedPrefix, usageKey } from './keys.js';
+export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, SIMULATION_STATE_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, ingestStatePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, scheduleHistoryKey, schedulePausedKey, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, stagedPrefix, usageKey } from './keys.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
 export { curatedDatasetPaths, currentDataVersion, datasetFiles, currentManifest, dataAgeHours, recentRuns } from './readers.js';

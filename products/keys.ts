@@ -26,6 +26,8 @@ export const JOB_METRICS_PREFIX = '_platform/metrics/jobs/';
 
 // The scheduler: each domain's run history (one writer: the scheduler) and its pause flag (present = paused).
 export const scheduleHistoryKey = (domain: string) => `_platform/schedule/${domain}/history.json`;
+/** The live simulation (npm start): its options and how far its sources have delivered, to resume by replay. */
+export const SIMULATION_STATE_KEY = '_platform/simulation/live.json';
 export const schedulePausedKey = (domain: string) => `_platform/schedule/${domain}/paused.json`;
 export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIComponent(job)}.json`;
 

@@ -4,8 +4,8 @@ import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
 import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT, formatMs } from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
-import { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS } from '../../jobs/index.js';
-import { currentModelKey, extractManifestKey } from '../../products/index.js';
+import { DEFAULT_GENERATE, GENERATED_DOMAINS, LiveMarketplace, generateMarketplace } from '../../jobs/index.js';
+import { SIMULATION_STATE_KEY, currentModelKey, extractManifestKey } from '../../products/index.js';
 import { EXAMPLE_QUERY } from '../../gateway/index.js';
 import { startSupervisedMesh, type SupervisedMesh as RunningMesh } from '../supervisedMesh.js';
 import { generateSummary } from './generate.js';
@@ -17,6 +17,8 @@ import { consoleRoutes } from '../../console/index.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
 const DAY = 86_400_000;
+/** How far past its history the live marketplace's world reaches: a year of data time. */
+const LIVE_HORIZON_DAYS = 365;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
 const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
@@ -27,15 +29,8 @@ export function registerStart(program: Command): void {
     .description('bring the mesh up on embedded defaults: sources if absent, every pipeline, feature views, the subgraphs, the feature server and the gateway')
     .option('--smoke', 'run the example query through the gateway as each role, then stop (for CI)')
     .action(async (o: { smoke?: boolean }) => {
-      const platform = createMeshPlatform();
-      const present = await Promise.all(GENERATED_DOMAINS.map((d) => platform.store.head(extractManifestKey(d))));
-      if (present.some((p) => p === undefined)) {
-        // History up to today: served data and features are fresh on any day the mesh is started.
-        const options = { ...DEFAULT_GENERATE, end: new Date(Math.floor(platform.now() / DAY) * DAY).toISOString() };
-        process.stderr.write(`No raw sources in ${platform.store.url}: generating ${options.days} days up to ${options.end.slice(0, 10)} (seed ${options.seed}, scale ${options.scale}).\n`);
-        const report = await generateMarketplace(platform.store, options, new Progress());
-        process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
-      }
+      const platform = await dataClockPlatform();
+      const live = await liveSources(platform);
       await runAndSummarize(platform, []);
       const started = Date.now();
       // Feature computation, training and schema baselines run while the domains' processes start.
@@ -66,15 +61,59 @@ export function registerStart(program: Command): void {
         return;
       }
       const scheduler = platform.config.scheduler ? startScheduler(platform) : undefined;
-      process.stdout.write(await banner(platform, mesh, scheduler !== undefined));
+      const stopLive = live?.drive(() => platform.now(), platform.config.simulationSpeed, platform.log);
+      process.stdout.write(await banner(platform, mesh, scheduler !== undefined, live));
       // In-flight scheduled runs finish first: a run killed mid-publish would leave its temp files to the next sweep.
-      const stop = () => void (scheduler?.stop() ?? Promise.resolve()).then(() => mesh.close()).then(() => process.exit(0));
+      const stop = () => void (stopLive?.(), scheduler?.stop() ?? Promise.resolve()).then(() => mesh.close()).then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
 }
 
-async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: boolean): Promise<string> {
+/**
+ * The platform on the data clock. At a simulation speed other than 1, data time runs ahead of the wall clock, so a mesh
+ * started again continues from where its live sources had delivered to, not from the wall clock.
+ */
+async function dataClockPlatform(): Promise<MeshPlatform> {
+  const platform = createMeshPlatform();
+  const speed = platform.config.simulationSpeed;
+  if (speed === 0 || speed === 1 || platform.config.now) return platform;
+  const state = await platform.store.tryGet(SIMULATION_STATE_KEY);
+  const until = state ? Date.parse((JSON.parse(state.toString()) as { deliveredUntil: string }).deliveredUntil) : NaN;
+  if (!(until > platform.now())) return platform;
+  process.env.MESH_NOW = new Date(until).toISOString();
+  return createMeshPlatform();
+}
+
+/**
+ * Raw sources: generated when absent, with history up to today and the marketplace going on live from there (its sources
+ * deliver every data hour), or resumed where a live run had got to. Undefined when the data does not come from a live run
+ * (generated by `mesh generate`, or MESH_SIMULATION_SPEED=0).
+ */
+async function liveSources(platform: MeshPlatform): Promise<LiveMarketplace | undefined> {
+  const started = Date.now();
+  const present = await Promise.all(GENERATED_DOMAINS.map((d) => platform.store.head(extractManifestKey(d))));
+  const speed = platform.config.simulationSpeed;
+  if (present.every((p) => p !== undefined)) {
+    const live = speed > 0 ? await LiveMarketplace.resume(platform.store) : undefined;
+    const hours = await live?.advance(platform.now());
+    if (live) process.stderr.write(`Live sources resumed: ${hours} data hour(s) delivered since the last run, up to ${new Date(live.until).toISOString()}.\n`);
+    return live;
+  }
+  // History up to today, then what today has brought so far: served data and features are fresh whenever the mesh starts.
+  const options = { ...DEFAULT_GENERATE, end: new Date(Math.floor(platform.now() / DAY) * DAY).toISOString() };
+  process.stderr.write(`No raw sources in ${platform.store.url}: generating ${options.days} days up to ${options.end.slice(0, 10)} (seed ${options.seed}, scale ${options.scale})${speed > 0 ? `, then running live at ${speed}x` : ''}.\n`);
+  if (speed === 0) {
+    process.stdout.write(`${generateSummary(await generateMarketplace(platform.store, options, new Progress()), platform.store.url)}\n`);
+    return undefined;
+  }
+  const live = await LiveMarketplace.start(platform.store, options, LIVE_HORIZON_DAYS, new Progress());
+  await live.advance(platform.now());
+  process.stdout.write(`${generateSummary(live.report(Date.now() - started), platform.store.url)}\n`);
+  return live;
+}
+
+async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: boolean, live: LiveMarketplace | undefined): Promise<string> {
   await mesh.gateway.slo.tick();
   const tokens = await Promise.all(ROLES.map(async (role) => `  ${role.padEnd(15)} ${await signUserToken({ sub: `demo-${role}`, role }, platform.config.auth)}`));
   const url = `${mesh.gateway.url}/graphql`;
@@ -88,8 +127,11 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: bool
     ...staleHint(mesh),
     ...mesh.subgraphs.map((s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}   pid ${mesh.supervisor.pid(s.name)}`),
     `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data products, lineage)`,
+    live
+      ? `Sources   live at ${platform.config.simulationSpeed}x: every data hour each source delivers new raw files (up to ${new Date(live.until).toISOString().slice(0, 16)} so far; MESH_SIMULATION_SPEED sets the pace, 0 stops it)`
+      : 'Sources   static: the raw data is not from a live run (delete the data directory and npm start again for one)',
     scheduled
-      ? `Scheduler each domain's pipeline on its contract's cron, then its feature views and materialization (npx mesh schedule status; MESH_SCHEDULER=false turns it off)`
+      ? `Scheduler each domain's pipeline on its contract's cron (data time), incremental, then its feature views and materialization (npx mesh schedule status; MESH_SCHEDULER=false turns it off)`
       : 'Scheduler off (MESH_SCHEDULER=false): npx mesh schedule runs it alone',
     ...(mesh.features ? [`Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   Feast REST ${mesh.features.url}/get-online-features (${mesh.features.detail})`] : []),
     '',
@@ -117,7 +159,7 @@ async function banner(platform: MeshPlatform, mesh: RunningMesh, scheduled: bool
 function staleHint(mesh: RunningMesh): string[] {
   const stale = mesh.gateway.slo.status().filter((d) => d.reasons.some((r) => r.startsWith('data is')));
   if (stale.length === 0) return [];
-  return [`          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): npx mesh generate --end ${new Date().toISOString().slice(0, 10)} && npm start`];
+  return [`          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): the scheduler catches up as live sources deliver; static data stays stale (delete the data directory and npm start again)`];
 }
 
 async function smoke(platform: MeshPlatform, mesh: RunningMesh): Promise<void> {

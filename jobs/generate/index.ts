@@ -1,5 +1,5 @@
 import { putJson, MeshError, ErrorCode, type ObjectStore, type Progress } from '../../platform/index.js';
-import { extractManifestKey, rawPrefix } from '../../products/index.js';
+import { SIMULATION_STATE_KEY, extractManifestKey, rawPrefix } from '../../products/index.js';
 import { Rng } from './rng.js';
 import { makeCampaigns, makeCustomers, makeProducts } from './world.js';
 import { DEFAULT_DIRT, FileSink, KafkaTopicSink, type DirtRates, type SourceReport } from './sinks.js';
@@ -30,32 +30,45 @@ export interface GenerateReport {
 
 export const GENERATED_DOMAINS = ['sales', 'catalog', 'fulfillment', 'payments', 'campaigns'] as const;
 
-/** The key of the extract manifest the generator leaves beside each domain's raw files. */
-
 const DAY = 86_400_000;
 /** No event lands more than this many days after the day that caused it (returns, refunds, late arrivals). */
 const MAX_LAG_DAYS = 60;
 
 /** Writes raw data for all five domains, byte-identical for the same options. Existing raw data is replaced. */
 export async function generateMarketplace(store: ObjectStore, options: GenerateOptions, progress?: Progress): Promise<GenerateReport> {
-  validate(options);
   const started = Date.now();
+  const world = buildWorld(options, options.days);
+  await clearRaw(store, progress);
+  await simulateHistory(world, store, progress);
+  for (const s of world.sinks) await s.flushThrough(store, options.days);
+  const sources = world.sinks.map((s) => s.report);
+  progress?.done('generated raw sources', sources.reduce((n, s) => n + s.lines, 0), 'lines');
+  await writeExtracts(store, options, world.endMs, sources);
+  return { options, asOf: new Date(world.endMs).toISOString(), sources, durationMs: Date.now() - started };
+}
+
+/** The marketplace and its sinks, simulating `totalDays` from `options.end - options.days` (past the end when live). */
+export interface World {
+  market: Marketplace;
+  sinks: FileSink[];
+  startMs: number;
+  endMs: number;
+  totalDays: number;
+  dirt: DirtRates;
+}
+
+export function buildWorld(options: GenerateOptions, totalDays: number): World {
+  validate(options);
   const endMs = Date.parse(options.end);
   const startMs = endMs - options.days * DAY;
   const dirt = options.dirt ?? DEFAULT_DIRT;
   const root = new Rng(options.seed);
-
-  progress?.step('clearing previous raw data');
-  for (const domain of GENERATED_DOMAINS) {
-    for (const obj of await store.list(rawPrefix(domain))) await store.delete(obj.key);
-  }
-
-  const customers = makeCustomers(root.fork(1), Math.max(10, Math.round(2000 * options.scale)), options.days);
-  const products = makeProducts(root.fork(2), Math.round(250 + 150 * Math.sqrt(options.scale)), options.days);
-  const campaigns = makeCampaigns(root.fork(3), options.days);
-  const sink = (spec: typeof S.CUSTOMERS, salt: number) => new FileSink(spec, root.fork(salt), dirt, startMs, options.days);
+  const customers = makeCustomers(root.fork(1), Math.max(10, Math.round(2000 * options.scale)), totalDays);
+  const products = makeProducts(root.fork(2), Math.round(250 + 150 * Math.sqrt(options.scale)), totalDays);
+  const campaigns = makeCampaigns(root.fork(3), totalDays);
+  const sink = (spec: typeof S.CUSTOMERS, salt: number) => new FileSink(spec, root.fork(salt), dirt, startMs, totalDays);
   const sinks: Sinks = {
-    orders: new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, options.days, 'sales.orders', 3, 5000),
+    orders: new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, 'sales.orders', 3, 5000),
     customers: sink(S.CUSTOMERS, 11),
     returns: sink(S.RETURNS, 12),
     products: sink(S.PRODUCT_FEED, 13),
@@ -64,29 +77,41 @@ export async function generateMarketplace(store: ObjectStore, options: GenerateO
     campaigns: sink(S.CAMPAIGN_DEFINITIONS, 16),
     touches: sink(S.TOUCHES, 17),
   };
-  const market = new Marketplace(root.fork(4), startMs, options.days, customers, products, campaigns, sinks);
-  const all = Object.values(sinks);
+  const market = new Marketplace(root.fork(4), startMs, totalDays, customers, products, campaigns, sinks);
+  return { market, sinks: Object.values(sinks), startMs, endMs, totalDays, dirt };
+}
 
-  progress?.step('simulating the marketplace');
-  for (let d = 0; d < options.days; d++) {
-    market.simulateDay(d);
-    for (const s of all) await s.flushThrough(store, d - MAX_LAG_DAYS);
-    progress?.update('simulating day', d + 1, options.days);
+/** Removes raw data, and any live simulation that was delivering into it. */
+export async function clearRaw(store: ObjectStore, progress?: Progress): Promise<void> {
+  progress?.step('clearing previous raw data');
+  await store.delete(SIMULATION_STATE_KEY);
+  for (const domain of GENERATED_DOMAINS) {
+    for (const obj of await store.list(rawPrefix(domain))) await store.delete(obj.key);
   }
-  for (const s of all) await s.flushThrough(store, options.days);
-  const sources = all.map((s) => s.report);
-  progress?.done('generated raw sources', sources.reduce((n, s) => n + s.lines, 0), 'lines');
+}
 
-  const asOf = new Date(endMs).toISOString();
+/** Simulates the history window day by day, writing each day once no more lines can arrive for it (without a store: only simulating). */
+export async function simulateHistory(world: World, store: ObjectStore | undefined, progress?: Progress): Promise<void> {
+  const days = Math.round((world.endMs - world.startMs) / DAY);
+  progress?.step('simulating the marketplace');
+  for (let d = 0; d < days; d++) {
+    world.market.simulateDay(d);
+    for (const s of world.sinks) await s.flushThrough(store, d - MAX_LAG_DAYS);
+    progress?.update('simulating day', d + 1, days);
+  }
+}
+
+/** Each domain's extract manifest: the time its sources have delivered up to. */
+export async function writeExtracts(store: ObjectStore, options: GenerateOptions & { live?: unknown }, asOfMs: number, sources: SourceReport[]): Promise<void> {
+  const asOf = new Date(asOfMs).toISOString();
   for (const domain of GENERATED_DOMAINS) {
     await putJson(
       store,
       extractManifestKey(domain),
-      { asOf, generator: { ...options, dirt }, sources: sources.filter((s) => s.domain === domain) },
+      { asOf, generator: { ...options, dirt: options.dirt ?? DEFAULT_DIRT }, sources: sources.filter((s) => s.domain === domain) },
       { domain, 'data-product': '_extract', layer: 'raw' },
     );
   }
-  return { options, asOf, sources, durationMs: Date.now() - started };
 }
 
 function validate(o: GenerateOptions): void {

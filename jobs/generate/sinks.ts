@@ -63,6 +63,8 @@ export class FileSink {
   readonly report: SourceReport;
   protected readonly byDay = new Map<number, Pending[]>();
   private flushedThrough = -1;
+  /** Live delivery: nothing can arrive before this instant any more. */
+  private deliveredUntil = -Infinity;
 
   constructor(
     protected readonly spec: SinkSpec,
@@ -115,23 +117,47 @@ export class FileSink {
     }
   }
 
-  /** Writes every day up to and including `lastDay`. */
-  async flushThrough(store: ObjectStore, lastDay: number): Promise<void> {
+  /**
+   * Live delivery: writes every line that has arrived before `untilMs` (days not yet complete included), each day's lines
+   * as a new object whose name ends in `suffix`, and keeps the rest for a later delivery.
+   */
+  async deliverBefore(store: ObjectStore | undefined, untilMs: number, suffix: string): Promise<void> {
+    for (const day of [...this.byDay.keys()].sort((a, b) => a - b)) {
+      const pending = this.byDay.get(day)!;
+      const due = pending.filter((p) => p.sortKey < untilMs);
+      if (due.length === 0) continue;
+      const rest = pending.filter((p) => p.sortKey >= untilMs);
+      if (rest.length > 0) this.byDay.set(day, rest);
+      else this.byDay.delete(day);
+      due.sort((a, b) => a.sortKey - b.sortKey || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
+      // Without a store (replaying to where a live run had got to), the lines are only dropped: they were written then.
+      if (store) await this.writeDay(store, day, due, suffix);
+      else this.skip(due);
+    }
+    this.deliveredUntil = Math.max(this.deliveredUntil, untilMs);
+  }
+
+  /** Keeps the sink's own counters (Kafka offsets) where writing these lines would have left them. */
+  protected skip(_pending: Pending[]): void {}
+
+  /** Writes every day up to and including `lastDay` (without a store: drops them, as `deliverBefore` does). */
+  async flushThrough(store: ObjectStore | undefined, lastDay: number): Promise<void> {
     const ready = [...this.byDay.keys()].filter((d) => d <= lastDay).sort((a, b) => a - b);
     this.flushedThrough = Math.max(this.flushedThrough, Math.min(lastDay, this.days - 1));
     for (const day of ready) {
       const pending = this.byDay.get(day)!;
       this.byDay.delete(day);
       pending.sort((a, b) => a.sortKey - b.sortKey || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
-      await this.writeDay(store, day, pending);
+      if (store) await this.writeDay(store, day, pending);
+      else this.skip(pending);
     }
   }
 
-  protected async writeDay(store: ObjectStore, day: number, pending: Pending[]): Promise<void> {
+  protected async writeDay(store: ObjectStore, day: number, pending: Pending[], suffix = ''): Promise<void> {
     const date = new Date(this.startMs + day * DAY_MS).toISOString().slice(0, 10);
     const files = new Map<string, string[]>();
     for (const p of pending) {
-      const key = this.spec.fileKey!(date, p.record);
+      const key = this.spec.fileKey!(date, p.record).replace(/(\.[a-z]+)$/, `${suffix}$1`);
       let lines = files.get(key);
       if (!lines) files.set(key, (lines = []));
       lines.push(p.line);
@@ -152,8 +178,13 @@ export class FileSink {
   }
 
   private push(day: number, pending: Pending): void {
-    // A day already written never gets a second file: anything later arrives on the next open day.
+    // A day already written never gets a second file: anything later arrives on the next open day. Live, nothing arrives
+    // in the past: a line due before the last delivery comes with the next one.
     day = Math.max(day, this.flushedThrough + 1);
+    if (pending.sortKey < this.deliveredUntil) {
+      pending.sortKey = this.deliveredUntil;
+      day = Math.max(day, Math.floor((this.deliveredUntil - this.startMs) / DAY_MS));
+    }
     let list = this.byDay.get(day);
     if (!list) this.byDay.set(day, (list = []));
     list.push(pending);
@@ -190,6 +221,10 @@ export class KafkaTopicSink extends FileSink {
   ) {
     super(spec, rng, dirt, startMs, days);
     this.offsets = new Array<number>(partitions).fill(0);
+  }
+
+  protected override skip(pending: Pending[]): void {
+    for (const p of pending) this.offsets[partitionOf(p.partitionKey, this.partitions)]!++;
   }
 
   protected override async writeDay(store: ObjectStore, _day: number, pending: Pending[]): Promise<void> {

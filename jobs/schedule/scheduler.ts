@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cron } from 'croner';
 import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
 import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest, type IngestState } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
@@ -40,6 +39,7 @@ export interface DomainScheduleStatus {
 }
 
 const HISTORY = 50;
+const MAX_WAIT_MS = 3_600_000;
 
 /**
  * Runs each domain's pipeline on its contract's cron (croner, UTC): never two runs of one domain at once, at most
@@ -48,7 +48,8 @@ const HISTORY = 50;
  * alert watches. Pausing is a flag in the object store, so `mesh schedule pause` reaches a scheduler in another process.
  */
 export class PipelineScheduler {
-  private readonly crons: Cron[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
   private readonly running = new Map<string, Promise<ScheduledRun | undefined>>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
@@ -63,12 +64,32 @@ export class PipelineScheduler {
   ) {}
 
   start(): void {
-    for (const s of this.schedules) {
+    for (const s of this.schedules) this.arm(s);
+    this.platform.log.info({ domains: this.schedules.map((s) => `${s.domain} ${s.cron}`), speed: this.speed }, 'scheduler started');
+  }
+
+  private get speed(): number {
+    return this.platform.config.simulationSpeed || 1;
+  }
+
+  /**
+   * Waits for the schedule's next time on the data clock (croner computes it), which runs `speed` times as fast as the
+   * timer: at MESH_SIMULATION_SPEED=60 an hourly schedule fires every wall minute. Long waits are re-armed hourly.
+   */
+  private arm(s: DomainSchedule): void {
+    if (this.stopped) return;
+    const now = this.platform.now();
+    const next = nextRuns(s, 1, new Date(now))[0];
+    if (!next) return;
+    const wait = (next.getTime() - now) / this.speed;
+    const timer = setTimeout(() => {
+      if (wait > MAX_WAIT_MS) return this.arm(s);
       // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown at the timer.
-      const fire = () => void this.trigger(s.domain, 'schedule').catch((err: unknown) => this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'));
-      this.crons.push(new Cron(s.cron, { timezone: 'UTC' }, fire));
-    }
-    this.platform.log.info({ domains: this.schedules.map((s) => `${s.domain} ${s.cron}`) }, 'scheduler started');
+      void this.trigger(s.domain, 'schedule').catch((err: unknown) => this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'));
+      this.arm(s);
+    }, Math.min(Math.max(0, wait), MAX_WAIT_MS));
+    timer.unref?.();
+    this.timers.set(s.domain, timer);
   }
 
   /** Runs a domain now, unless it is running (the run in flight is returned) or paused (undefined). */
@@ -84,7 +105,8 @@ export class PipelineScheduler {
   }
 
   async stop(): Promise<void> {
-    for (const c of this.crons) c.stop();
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
     this.stopping.abort();
     await Promise.allSettled([...this.running.values()]);
   }
@@ -98,7 +120,7 @@ export class PipelineScheduler {
     }
     await this.slot();
     const started = Date.now();
-    const run: ScheduledRun = { domain, trigger, startedAt: new Date(started).toISOString(), outcome: 'running', attempts: 0 };
+    const run: ScheduledRun = { domain, trigger, startedAt: new Date(this.platform.now()).toISOString(), outcome: 'running', attempts: 0 };
     try {
       await this.record(run);
       for (;;) {
@@ -119,12 +141,14 @@ export class PipelineScheduler {
     } finally {
       this.release();
     }
-    run.finishedAt = new Date().toISOString();
+    // Times of a run are data time (like its schedule); its duration is what it took on the wall clock.
+    run.finishedAt = new Date(this.platform.now()).toISOString();
     run.durationMs = Date.now() - started;
     const history = await this.record(run);
     await reportJobMetrics(this.platform, `schedule-${domain}`, [
-      ...jobRunSamples('schedule', { finishedAt: new Date(run.finishedAt), durationMs: run.durationMs, ok: run.outcome === 'succeeded' }, { domain }),
-      { name: 'mesh_schedule_next_run_timestamp_seconds', help: 'When the scheduler runs the domain next', labels: { domain }, value: (nextRuns(schedule, 1, new Date())[0]?.getTime() ?? 0) / 1000 },
+      // Prometheus judges the last run against its own (wall) clock.
+      ...jobRunSamples('schedule', { finishedAt: new Date(), durationMs: run.durationMs, ok: run.outcome === 'succeeded' }, { domain }),
+      { name: 'mesh_schedule_next_run_timestamp_seconds', help: 'When the scheduler runs the domain next (data time)', labels: { domain }, value: (nextRuns(schedule, 1, new Date(this.platform.now()))[0]?.getTime() ?? 0) / 1000 },
       { name: 'mesh_schedule_attempts', help: 'Attempts the last scheduled run of the domain took', labels: { domain }, value: run.attempts },
       ...(['succeeded', 'failed'] as const).map((outcome) => ({ name: 'mesh_schedule_runs', help: 'Scheduled runs of the domain in its kept history, by outcome', labels: { domain, outcome }, value: history.filter((h) => h.outcome === outcome).length })),
     ]);
@@ -159,7 +183,7 @@ export async function scheduleHistory(platform: Pick<Platform, 'store'>, domain:
 }
 
 /** Each domain's schedule as any process sees it: paused or not, next and last run, its watermark. */
-export async function scheduleStatus(platform: Pick<Platform, 'store'>, schedules: DomainSchedule[], now = new Date()): Promise<DomainScheduleStatus[]> {
+export async function scheduleStatus(platform: Pick<Platform, 'store' | 'now'>, schedules: DomainSchedule[], now = new Date(platform.now())): Promise<DomainScheduleStatus[]> {
   return Promise.all(
     schedules.map(async (s) => {
       const [paused, history, manifest] = await Promise.all([getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)), scheduleHistory(platform, s.domain), currentManifest(platform, s.domain)]);
@@ -169,7 +193,8 @@ export async function scheduleStatus(platform: Pick<Platform, 'store'>, schedule
         domain: s.domain,
         cron: s.cron,
         paused: paused ?? null,
-        nextRun: paused ? null : (nextRuns(s, 1, now)[0]?.toISOString() ?? null),
+        // Another process's data clock may run ahead of this one's (a simulation speed): never before its last run.
+        nextRun: paused ? null : (nextRuns(s, 1, new Date(Math.max(now.getTime(), Date.parse(history[0]?.startedAt ?? '') || 0)))[0]?.toISOString() ?? null),
         lastRun: history[0] ?? null,
         watermark: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : (manifest?.asOf ?? null),
         rawFilesRead: state ? Object.values(state.sources).reduce((n, src) => n + Object.keys(src.files).length, 0) : null,

@@ -46,7 +46,7 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
   for (const dataset of data.restrictedDatasets()) data.serving.declare(revealSpec(data, dataset));
   await data.serving.rebuild();
   const metrics = new Metrics(`subgraph-${domain.name}`);
-  metrics.observeFreshness(domain.name, domain.name, () => data.asOf);
+  metrics.observeFreshness(domain.name, domain.name, () => data.asOf, () => platform.now());
   const listening = await serveSubgraph<Ctx>(platform, {
     name: domain.name,
     version: domain.version,
