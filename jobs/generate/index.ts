@@ -63,9 +63,17 @@ export function buildWorld(options: GenerateOptions, totalDays: number): World {
   const startMs = endMs - options.days * DAY;
   const dirt = options.dirt ?? DEFAULT_DIRT;
   const root = new Rng(options.seed);
-  const customers = makeCustomers(root.fork(1), Math.max(10, Math.round(2000 * options.scale)), totalDays);
-  const products = makeProducts(root.fork(2), Math.round(250 + 150 * Math.sqrt(options.scale)), totalDays);
-  const campaigns = makeCampaigns(root.fork(3), totalDays);
+  const customers = makeCustomers(root.fork(1), Math.max(10, Math.round(2000 * options.scale)), options.days);
+  const products = makeProducts(root.fork(2), Math.round(250 + 150 * Math.sqrt(options.scale)), options.days);
+  const campaigns = makeCampaigns(root.fork(3), options.days);
+  // Live, the world keeps growing past the history at the rates it grew during it: sign-ups, launches, campaigns.
+  const horizon = totalDays - options.days;
+  if (horizon > 0) {
+    const grow = (n: number, share: number) => Math.round((n * share * horizon) / options.days);
+    customers.push(...makeCustomers(root.fork(5), grow(customers.length, 0.25), horizon, customers.length + 1, options.days));
+    products.push(...makeProducts(root.fork(6), grow(products.length, 0.15), horizon, products.length + 1, options.days));
+    campaigns.push(...makeCampaigns(root.fork(7), horizon, campaigns.length + 1, options.days));
+  }
   const sink = (spec: typeof S.CUSTOMERS, salt: number) => new FileSink(spec, root.fork(salt), dirt, startMs, totalDays);
   const sinks: Sinks = {
     orders: new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, 'sales.orders', 3, 5000),

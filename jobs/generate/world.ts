@@ -98,9 +98,10 @@ export function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-export function makeCustomers(rng: Rng, count: number, days: number): Customer[] {
+/** With `joinFrom`, every customer signs up during the `days` from that day (a live world growing past its history). */
+export function makeCustomers(rng: Rng, count: number, days: number, firstId = 1, joinFrom?: number): Customer[] {
   const out: Customer[] = [];
-  for (let i = 1; i <= count; i++) {
+  for (let i = firstId; i < firstId + count; i++) {
     const country = rng.weighted(COUNTRIES, COUNTRIES.map((c) => c.weight));
     const first = rng.pick(FIRST);
     const last = rng.pick(LAST);
@@ -119,17 +120,18 @@ export function makeCustomers(rng: Rng, count: number, days: number): Customer[]
       baseRate: SEGMENT_RATE[segment] * Math.exp(rng.normal(0, 0.45)),
       cardRisk: rng.weighted([0.02, 0.08, 0.3], [0.7, 0.22, 0.08]),
       // Most customers exist before the window; the rest sign up during it.
-      signupDay: rng.chance(0.75) ? -rng.int(1, 700) : rng.int(0, Math.max(0, days - 1)),
+      signupDay: joinFrom !== undefined ? joinFrom + rng.int(0, Math.max(0, days - 1)) : rng.chance(0.75) ? -rng.int(1, 700) : rng.int(0, Math.max(0, days - 1)),
       bad: [],
     });
   }
   return out;
 }
 
-export function makeProducts(rng: Rng, count: number, days: number): Product[] {
+/** With `launchFrom`, every product launches during the `days` from that day. */
+export function makeProducts(rng: Rng, count: number, days: number, firstId = 1, launchFrom?: number): Product[] {
   const categories = Object.keys(CATEGORIES) as Category[];
   const out: Product[] = [];
-  for (let i = 1; i <= count; i++) {
+  for (let i = firstId; i < firstId + count; i++) {
     const category = rng.pick(categories);
     const spec = CATEGORIES[category];
     const brand = rng.pick(spec.brands);
@@ -141,19 +143,20 @@ export function makeProducts(rng: Rng, count: number, days: number): Product[] {
       brand,
       price: Math.max(2, Math.round(spec.price * Math.exp(rng.normal(0, 0.5)) * 100) / 100),
       returnRate: spec.returnRate,
-      launchDay: rng.chance(0.85) ? -1 : rng.int(0, Math.max(0, days - 1)),
+      launchDay: launchFrom !== undefined ? launchFrom + rng.int(0, Math.max(0, days - 1)) : rng.chance(0.85) ? -1 : rng.int(0, Math.max(0, days - 1)),
       popularity: 1 / Math.pow(i, 0.8),
     });
   }
   return out;
 }
 
-export function makeCampaigns(rng: Rng, days: number): Campaign[] {
-  const count = 8 + Math.ceil(days / 10);
+/** With `startFrom`, campaigns run during the `days` from that day only, one every ten days. */
+export function makeCampaigns(rng: Rng, days: number, firstId = 1, startFrom?: number): Campaign[] {
+  const count = startFrom === undefined ? 8 + Math.ceil(days / 10) : Math.ceil(days / 10);
   const out: Campaign[] = [];
-  for (let i = 1; i <= count; i++) {
+  for (let i = firstId; i < firstId + count; i++) {
     const channel = rng.pick(CHANNELS);
-    const startDay = rng.int(-10, Math.max(0, days - 10));
+    const startDay = startFrom === undefined ? rng.int(-10, Math.max(0, days - 10)) : startFrom + rng.int(0, Math.max(0, days - 10));
     out.push({
       id: `cmp-${pad(i, 4)}`,
       name: `${rng.pick(['Spring', 'Summer', 'Autumn', 'Winter', 'Flash', 'Loyalty', 'Welcome', 'Weekend'])} ${rng.pick(['Sale', 'Deals', 'Picks', 'Boost', 'Drop'])} ${i}`,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
@@ -100,7 +100,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     duck = await Duck.open({ ...config.duckdb, tempDirectory: path.join(tmpDir, 'duckdb') });
     await prepare(duck, asOf);
     const stagedTags = { domain: domain.name, 'data-product': contract.dataProduct, layer: 'staged' };
-    const state: IngestState = { domain: domain.name, definition: plan.mode === 'full' || !previous ? createHash('sha256').update(definition).digest('hex') : previous.state.definition, sources: {} };
+    const state: IngestState = { domain: domain.name, definition: plan.definition, sources: {} };
     for (const spec of pipeline.sources) {
       progress?.step(`${domain.name}: reading ${spec.name} (${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`);
       const load = await loadSource(duck, store, spec, plan.fresh[spec.name]!);
