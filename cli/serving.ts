@@ -1,4 +1,4 @@
-import { announceServing, type ServedProcess } from '../platform/index.js';
+import { announceServing, closeThenExit, type ServedProcess } from '../platform/index.js';
 import { loadSupergraphConfig } from '../governance/index.js';
 import type { MeshPlatform } from '../lineage/index.js';
 
@@ -12,7 +12,7 @@ export function servingPort(platform: MeshPlatform, name: string, given?: number
 /** Tells a supervising parent what is served (when there is one), then serves until Ctrl-C or SIGTERM. */
 export function keepServing(served: ServedProcess, close: () => Promise<void>): void {
   announceServing(served, close);
-  const stop = () => void close().then(() => process.exit(0));
+  const stop = () => closeThenExit(close);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -14,5 +14,5 @@ export { columnLineageFacet, dataQualityAssertionsFacet, datasetVersionFacet, do
 export { operationSignature } from './operationSignature.js';
 export { Progress, formatMs } from './progress.js';
 export { getJson, putJson, type ObjectInfo, type ObjectStore, type ObjectTags } from './store/index.js';
-export { Supervisor, announceServing, serveGate, type ProcessSpec, type ProcessState, type ProcessStates, type ServedProcess } from './supervisor.js';
+export { Supervisor, announceServing, closeThenExit, serveGate, type ProcessSpec, type ProcessState, type ProcessStates, type ServedProcess } from './supervisor.js';
 export { sweepStaleTemp } from './tmp.js';

@@ -194,11 +194,13 @@ export function announceServing(served: ServedProcess, close: () => Promise<void
   if (!process.send) return;
   const { name, url, version, sdl, detail } = served;
   process.send({ type: 'serving', name, url, version, sdl, detail });
-  process.once('disconnect', () => {
-    // A close held up (a connection that never ends, a version still loading) must not leave an orphan behind.
-    setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
-    void close().finally(() => process.exit(0));
-  });
+  process.once('disconnect', () => closeThenExit(close));
 }
 
 const CLOSE_GRACE_MS = 5_000;
+
+/** Closes, then exits; a close held up (a connection that never ends, a version still loading) gets 5 s, so no process lingers. */
+export function closeThenExit(close: () => Promise<void>): void {
+  setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
+  void close().finally(() => process.exit(0));
+}

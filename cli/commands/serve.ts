@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform } from '../../lineage/index.js';
-import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode } from '../../platform/index.js';
+import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode, closeThenExit } from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
 import { keepServing, servingPort } from '../serving.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
@@ -14,7 +14,7 @@ const port = (v: string) => {
 
 /** Keeps a server up until Ctrl-C, then closes it. */
 function untilInterrupted(close: () => Promise<void>): void {
-  const stop = () => void close().then(() => process.exit(0));
+  const stop = () => closeThenExit(close);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
