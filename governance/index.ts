@@ -2,6 +2,7 @@
 export { featureAccess, fieldAccess, knownRoles, loadRoles, piiAccess, type FeatureAccess, type PiiAccess, type PiiFieldOwner, type RolePolicy } from './access.js';
 export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
 export { loadContract } from './contracts/load.js';
+export { longestGapHours, scheduleProblems } from './contracts/schedule.js';
 export { customProperty, primaryKey, slaHours, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';
 export { Masker, columnProtection, deniedAsLowEntropy, maskingKey, type ColumnProtection } from './masking.js';
 export { isPiiClassification, loadPolicy, type GovernancePolicy } from './policy.js';

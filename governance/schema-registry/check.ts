@@ -6,6 +6,8 @@ import { isObjectType, isInterfaceType } from 'graphql';
 import { MeshError, ErrorCode, isMeshError, listDomains, type Platform } from '../../platform/index.js';
 import { loadEndpoints } from '../../products/index.js';
 import { loadPolicy } from '../policy.js';
+import { scheduleProblems } from '../contracts/schedule.js';
+import type { DataContract } from '../contracts/types.js';
 import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../composition.js';
 import { contractChanges, schemaChanges, subgraphSchema, type SchemaChange } from './changes.js';
 import { SchemaRegistry, type SchemaVersion } from './registry.js';
@@ -177,6 +179,7 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
       contractProblems.push(`breaking contract changes need a major contract version (${before} → ${semver.valid(before) ? semver.inc(before!, 'major') : 'a new major'})`);
     }
   } else if (previous?.contract && !contract) contractProblems.push('the data contract was removed');
+  if (contract) contractProblems.push(...scheduleProblems(parseYaml(contract) as DataContract));
   const contractCount = changes.filter((c) => c.source === 'contract');
   steps.push({
     name: 'contract',

@@ -10,6 +10,7 @@ import { listDomains } from '../../platform/domains.js';
 import { isMeshError } from '../../platform/errors.js';
 import { loadContract, odcsErrors } from '../contracts/load.js';
 import { EXPECTATIONS } from '../quality/engine.js';
+import { longestGapHours, scheduleProblems } from '../contracts/schedule.js';
 import type { DataContract, QualityRule } from '../contracts/types.js';
 import { REPO_ROOT } from '../../platform/config.js';
 import { tempDir } from '../../test/helpers.js';
@@ -82,5 +83,16 @@ describe('data contracts', () => {
       const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
       expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({ rule: impl.type, ok: true, errors: [] });
     }
+  });
+});
+
+describe('schedules against freshness', () => {
+  it('every contract runs often enough to keep its freshness promise; a daily run with a 24 h promise is refused', () => {
+    for (const d of listDomains(loadConfig({}).domainsDir)) expect(scheduleProblems(loadContract(d.contractFile, d.name)), d.name).toEqual([]);
+    const daily = { slaProperties: [{ property: 'freshness', value: 24, unit: 'h' }], customProperties: [{ property: 'schedule', value: '0 6 * * *' }] } as unknown as DataContract;
+    expect(longestGapHours('0 6 * * *')).toBe(24);
+    expect(longestGapHours('0 0,6,12,18 * * *')).toBe(6);
+    expect(longestGapHours('15 9 * * 1-5')).toBe(72);
+    expect(scheduleProblems(daily)).toEqual([expect.stringMatching(/^schedule "0 6 \* \* \*" waits up to 24 h between runs but the freshness SLO is 24 h/)]);
   });
 });

@@ -48,10 +48,10 @@ describe('schedules from the contracts', () => {
   it("every domain's contract schedule, owner, freshness SLA and retries", () => {
     const schedules = loadSchedules(listDomains(path.join(REPO_ROOT, 'subgraphs')));
     expect(schedules.map((s) => [s.domain, s.cron])).toEqual([
-      ['campaigns', '0 4 * * *'],
+      ['campaigns', '0 4,10,16,22 * * *'],
       ['catalog', '0 3 * * *'],
       ['fulfillment', '30 * * * *'],
-      ['payments', '0 6 * * *'],
+      ['payments', '0 0,6,12,18 * * *'],
       ['sales', '15 * * * *'],
     ]);
     expect(schedules.find((s) => s.domain === 'sales')).toMatchObject({ owner: 'sales-data', freshnessHours: 24, retries: 2 });
