@@ -1,4 +1,4 @@
-import type { OnlineRecord } from './types.js';
+import type { OnlineRecord, OnlineValues } from './types.js';
 
 /**
  * One value per (view version, entity): a fixed-width, lexicographically ordered version prefix (event time then
@@ -7,8 +7,8 @@ import type { OnlineRecord } from './types.js';
  */
 export const PREFIX_LENGTH = 26;
 
-export function encodeRecord(r: OnlineRecord): string {
-  return `${pad(r.eventTs)}${pad(r.createdTs)}${JSON.stringify(r.values)}`;
+export function encodeRecord(r: OnlineValues): string {
+  return `${pad(r.eventTs)}${pad(r.createdTs)}${'valuesJson' in r ? r.valuesJson : JSON.stringify(r.values)}`;
 }
 
 export function decodeRecord(s: string): OnlineRecord {

@@ -15,9 +15,9 @@ export interface OnlineRecord {
   values: unknown[];
 }
 
-export interface OnlineWrite extends OnlineRecord {
-  key: string;
-}
+/** A record to write: its values, or (materialization formats them in DuckDB) the JSON array the store keeps of them. */
+export type OnlineValues = { eventTs: number; createdTs: number } & ({ values: unknown[] } | { valuesJson: string });
+export type OnlineWrite = OnlineValues & { key: string };
 
 export interface WriteResult {
   written: number;
