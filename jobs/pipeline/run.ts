@@ -94,6 +94,8 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       record.status = 'succeeded';
       record.datasets = Object.values(previous.manifest.datasets);
       record.cumulative = Object.values(previous.state.sources).map((s) => s.totals);
+      // The data checked is the version serving: its run's results stand (for `mesh quality --gate` and the catalog).
+      record.quality = (await getJson<RunRecord>(store, runKey(domain.name, previous.manifest.runId)))?.quality ?? [];
       progress?.done(`${domain.name}: nothing new since ${previous.manifest.runId}`);
       return record;
     }

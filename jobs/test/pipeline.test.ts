@@ -137,6 +137,7 @@ describe('domain pipelines, raw → curated', () => {
     const sales = selectDomains(platform.config.domainsDir, ['sales'])[0]!;
     const noop = await runDomainPipeline(platform, sales);
     expect(noop).toMatchObject({ status: 'succeeded', mode: 'incremental', unchanged: true });
+    expect(noop.quality, 'the results of the version serving').toEqual(runs.sales!.quality);
     expect((await currentManifest(platform, 'sales'))!.runId).toBe(runs.sales!.runId);
     const again = await runDomainPipeline(platform, sales, { full: true });
     expect(again).toMatchObject({ mode: 'full', modeReason: '--full' });
