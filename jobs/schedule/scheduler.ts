@@ -76,19 +76,19 @@ export class PipelineScheduler {
    * Waits for the schedule's next time on the data clock (croner computes it), which runs `speed` times as fast as the
    * timer: at MESH_SIMULATION_SPEED=60 an hourly schedule fires every wall minute. Long waits are re-armed hourly.
    */
-  private arm(s: DomainSchedule): void {
+  private arm(s: DomainSchedule, after = 0): void {
     if (this.stopped) return;
     const now = this.platform.now();
-    const next = nextRuns(s, 1, new Date(now))[0];
+    // After a firing, the next time is strictly after the one just fired, even if the timer woke a little early.
+    const next = nextRuns(s, 1, new Date(Math.max(now, after)))[0];
     if (!next) return;
     const wait = (next.getTime() - now) / this.speed;
     const timer = setTimeout(() => {
-      if (wait > MAX_WAIT_MS) return this.arm(s);
+      if (wait > MAX_WAIT_MS) return this.arm(s, after);
       // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown at the timer.
       void this.trigger(s.domain, 'schedule').catch((err: unknown) => this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'));
-      this.arm(s);
+      this.arm(s, next.getTime());
     }, Math.min(Math.max(0, wait), MAX_WAIT_MS));
-    timer.unref?.();
     this.timers.set(s.domain, timer);
   }
 
