@@ -1,6 +1,6 @@
 import type { MeshPlatform } from './meshPlatform.js';
 import { listDomains } from '../platform/index.js';
-import { loadContract } from '../governance/index.js';
+import { loadContract, slaHours } from '../governance/index.js';
 import { currentManifest, recentRuns, curatedName } from '../products/index.js';
 
 export interface DataProduct {
@@ -20,7 +20,7 @@ export interface DataProduct {
 }
 
 /** Every domain's data product: contract, SLOs, freshness, last quality result, schema, and who consumes it. */
-export async function dataProducts(platform: MeshPlatform, now = new Date()): Promise<DataProduct[]> {
+export async function dataProducts(platform: MeshPlatform, now = new Date(platform.now())): Promise<DataProduct[]> {
   const edges = platform.lineage.graph.edges();
   return Promise.all(
     listDomains(platform.config.domainsDir).map(async (d) => {
@@ -28,8 +28,7 @@ export async function dataProducts(platform: MeshPlatform, now = new Date()): Pr
       const manifest = await currentManifest(platform, d.name);
       const [run] = await recentRuns(platform, d.name, 1);
       const slos = (contract.slaProperties ?? []).map((s) => ({ property: s.property, value: s.value as number | string, unit: s.unit }));
-      const freshnessSlo = slos.find((s) => s.property === 'freshness');
-      const sloHours = freshnessSlo ? Number(freshnessSlo.value) * ({ h: 1, d: 24, m: 1 / 60 }[freshnessSlo.unit ?? 'h'] ?? 1) : null;
+      const sloHours = slaHours(contract, 'freshness') ?? null;
       const ageHours = manifest ? (now.getTime() - new Date(manifest.asOf).getTime()) / 3_600_000 : null;
       const names = new Set(Object.keys(manifest?.datasets ?? {}).map((n) => curatedName(d.name, n)));
       const consumers = new Map<string, { clients: Set<string>; reads: number }>();

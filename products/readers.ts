@@ -47,8 +47,8 @@ export async function curatedDatasetPaths(platform: Pick<Platform, 'store'>, dom
   return Promise.all(files.map((f) => platform.store.localPath(f.key)));
 }
 
-/** Hours since the extraction time of each domain's current curated version (null before its first publication). */
-export async function dataAgeHours(platform: Pick<Platform, 'store'>, domains: string[], now = Date.now()): Promise<Map<string, number | null>> {
+/** Hours since the extraction time of each domain's current curated version, on the data clock (null before its first publication). */
+export async function dataAgeHours(platform: Pick<Platform, 'store' | 'now'>, domains: string[], now = platform.now()): Promise<Map<string, number | null>> {
   const ages = await Promise.all(
     domains.map(async (d): Promise<[string, number | null]> => {
       const m = await currentManifest(platform, d);

@@ -101,6 +101,8 @@ export interface CuratedManifest {
   datasets: Record<string, DatasetOutput>;
   /** The ingest state this version was built to: where the next incremental run continues. */
   state?: PublishedFile;
+  /** What the state holds, in brief (the state itself lists every raw object): the newest event time received, the raw objects read. */
+  ingest?: { newestEvent: string | null; rawFiles: number };
 }
 
 /** One quality rule's outcome on one dataset, as stored with the run (the governance quality engine produces it). */

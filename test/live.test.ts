@@ -39,7 +39,7 @@ describe('a live mesh in data time', () => {
     scheduler.start();
     stops.push(() => scheduler.stop());
     stops.push(live.drive(() => platform.now(), SPEED, platform.log, () => delivered.push({ hour: live.until, wallMs: Date.now() })));
-    const slo = new SloEvaluator(loadSlos(domains), async () => ({}), () => dataAgeHours(platform, domains.map((d) => d.name), platform.now()));
+    const slo = new SloEvaluator(loadSlos(domains), async () => ({}), () => dataAgeHours(platform, domains.map((d) => d.name)));
 
     // 30 hours of data time: every hourly and daily schedule has fired, and payments has missed its day.
     while (platform.now() < Date.parse(END) + 30 * HOUR) await new Promise((r) => setTimeout(r, 250));

@@ -5,7 +5,7 @@ import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
 import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT, formatMs } from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
 import { DEFAULT_GENERATE, GENERATED_DOMAINS, LiveMarketplace, generateMarketplace } from '../../jobs/index.js';
-import { SIMULATION_STATE_KEY, currentModelKey, extractManifestKey } from '../../products/index.js';
+import { currentModelKey, extractManifestKey } from '../../products/index.js';
 import { EXAMPLE_QUERY } from '../../gateway/index.js';
 import { startSupervisedMesh, type SupervisedMesh as RunningMesh } from '../supervisedMesh.js';
 import { generateSummary } from './generate.js';
@@ -78,9 +78,8 @@ async function dataClockPlatform(): Promise<MeshPlatform> {
   const platform = createMeshPlatform();
   const speed = platform.config.simulationSpeed;
   if (speed === 0 || speed === 1 || platform.config.now) return platform;
-  const state = await platform.store.tryGet(SIMULATION_STATE_KEY);
-  const until = state ? Date.parse((JSON.parse(state.toString()) as { deliveredUntil: string }).deliveredUntil) : NaN;
-  if (!(until > platform.now())) return platform;
+  const until = await LiveMarketplace.deliveredUntil(platform.store);
+  if (until === undefined || until <= platform.now()) return platform;
   process.env.MESH_NOW = new Date(until).toISOString();
   return createMeshPlatform();
 }

@@ -42,6 +42,12 @@ export class LiveMarketplace {
     return live;
   }
 
+  /** Where a live simulation this store holds had delivered to (undefined when the store holds none). */
+  static async deliveredUntil(store: ObjectStore): Promise<number | undefined> {
+    const state = await getJson<LiveState>(store, SIMULATION_STATE_KEY);
+    return state ? Date.parse(state.deliveredUntil) : undefined;
+  }
+
   /** Continues a live simulation this store holds, replaying it (without writing) to where its deliveries got to. */
   static async resume(store: ObjectStore): Promise<LiveMarketplace | undefined> {
     const state = await getJson<LiveState>(store, SIMULATION_STATE_KEY);

@@ -119,7 +119,7 @@ function partitionExpr(spec: DatasetSpec): string {
  */
 export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): Promise<DatasetOutput> {
   const { duck, store, contract, policy } = ctx;
-  const { object, spec, table } = built;
+  const { object, spec, table, touched, previous } = built;
   const pii = new Set(object.properties.filter((p) => isPiiClassification(policy, p.classification)).map((p) => p.name));
   const tags: ObjectTags = { domain: ctx.domain, 'data-product': contract.dataProduct, layer: 'curated' };
   const keyCols = primaryKey(object);
@@ -142,11 +142,10 @@ export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): 
   const fileName = (p: string) => (p === '' ? 'data' : `data-${p.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
 
   const partitions =
-    built.touched === 'all' || built.touched.size > 0 ? (await duck.all<{ p: string }>(`SELECT DISTINCT ${part} AS p FROM ${table} ORDER BY p`)).map((r) => r.p) : [];
-  const kept = built.touched === 'all' ? [] : datasetFiles(built.previous!).filter((f) => !(built.touched as Set<string>).has(f.partition ?? ''));
-  const keptRestricted = built.touched === 'all' ? [] : datasetFiles(built.previous!, 'restricted').filter((f) => !(built.touched as Set<string>).has(f.partition ?? ''));
-  const files: DatasetFile[] = [...kept];
-  const restricted: DatasetFile[] = [...keptRestricted];
+    touched === 'all' || touched.size > 0 ? (await duck.all<{ p: string }>(`SELECT DISTINCT ${part} AS p FROM ${table} ORDER BY p`)).map((r) => r.p) : [];
+  const untouched = (layer: 'curated' | 'restricted') => (touched === 'all' ? [] : datasetFiles(previous!, layer).filter((f) => !touched.has(f.partition ?? '')));
+  const files: DatasetFile[] = untouched('curated');
+  const restricted: DatasetFile[] = untouched('restricted');
   const write = async (p: string | undefined) => {
     const where = p === undefined ? '' : `WHERE ${part} = ${sqlString(p)}`;
     const name = fileName(p ?? '');

@@ -165,6 +165,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       inputFingerprint: record.inputFingerprint,
       datasets: Object.fromEntries(record.datasets.map((d) => [d.name, d])),
       state: await putIngestState(store, state),
+      ingest: ingestSummary(state),
     };
     faultPoint(config, 'before-manifest');
     await putJson(store, curatedManifestKey(domain.name), manifest, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'curated' });
@@ -189,6 +190,11 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     await reportJobMetrics(platform, `pipeline.${domain.name}`, pipelineRunSamples(record));
     await fs.rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+function ingestSummary(state: IngestState): CuratedManifest['ingest'] {
+  const newest = Object.values(state.sources).flatMap((s) => Object.values(s.streams)).sort().at(-1);
+  return { newestEvent: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : null, rawFiles: Object.values(state.sources).reduce((n, s) => n + Object.keys(s.files).length, 0) };
 }
 
 function addAccounting(a: SourceAccounting, b: SourceAccounting): SourceAccounting {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
-import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest, type IngestState } from '../../products/index.js';
+import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
@@ -187,8 +187,6 @@ export async function scheduleStatus(platform: Pick<Platform, 'store' | 'now'>, 
   return Promise.all(
     schedules.map(async (s) => {
       const [paused, history, manifest] = await Promise.all([getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)), scheduleHistory(platform, s.domain), currentManifest(platform, s.domain)]);
-      const state = manifest?.state ? await getJson<IngestState>(platform.store, manifest.state.key) : undefined;
-      const newest = Object.values(state?.sources ?? {}).flatMap((src) => Object.values(src.streams)).sort().at(-1);
       return {
         domain: s.domain,
         cron: s.cron,
@@ -196,8 +194,8 @@ export async function scheduleStatus(platform: Pick<Platform, 'store' | 'now'>, 
         // Another process's data clock may run ahead of this one's (a simulation speed): never before its last run.
         nextRun: paused ? null : (nextRuns(s, 1, new Date(Math.max(now.getTime(), Date.parse(history[0]?.startedAt ?? '') || 0)))[0]?.toISOString() ?? null),
         lastRun: history[0] ?? null,
-        watermark: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : (manifest?.asOf ?? null),
-        rawFilesRead: state ? Object.values(state.sources).reduce((n, src) => n + Object.keys(src.files).length, 0) : null,
+        watermark: manifest?.ingest?.newestEvent ?? manifest?.asOf ?? null,
+        rawFilesRead: manifest?.ingest?.rawFiles ?? null,
         succeeded: history.filter((h) => h.outcome === 'succeeded').length,
         failed: history.filter((h) => h.outcome === 'failed').length,
       };
