@@ -3,6 +3,7 @@ import { reportJobMetrics, jobRunSamples, type JobSample } from '../products/ind
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform } from '../platform/index.js';
 import { currentViews, loadRegistry, saveRegistry, tableId, viewByName, type ViewVersion } from './registry.js';
 import { requireOfflineTable } from './offline/table.js';
+import { latestSelect } from './offline/compute.js';
 import { entityKey } from './online/codec.js';
 import type { OnlineStore, OnlineWrite, WriteResult } from './online/types.js';
 import { materializeEvent } from './lineage.js';
@@ -58,16 +59,8 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
       const watermark = registry.materialization[online.url]?.[tableId(view)]?.watermark;
       const start = options.incremental ? new Date(watermark ?? 0) : options.start!;
       if (start > options.end) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${tableId(view)}: start ${start.toISOString()} is after end ${options.end.toISOString()}`);
-      const records = await latestRows(duck, platform, view, start, options.end);
-      const result = await writeOnline(online, view, records, platform.now());
-      const report: MaterializeReport = {
-        table: tableId(view),
-        start: start.toISOString(),
-        end: options.end.toISOString(),
-        rows: records.length,
-        ...result,
-        ms: Date.now() - started,
-      };
+      const { rows, ...result } = await writeLatest(duck, platform, online, view, start, options.end);
+      const report: MaterializeReport = { table: tableId(view), start: start.toISOString(), end: options.end.toISOString(), rows, ...result, ms: Date.now() - started };
       reports.push(report);
       await recordWatermark(platform, online.url, view, report);
       platform.lineage.emit(
@@ -82,24 +75,49 @@ export async function materialize(platform: Platform, online: OnlineStore, optio
   }
 }
 
-async function latestRows(duck: Duck, platform: Platform, view: ViewVersion, start: Date, end: Date): Promise<OnlineWrite[]> {
-  const { path: file } = await requireOfflineTable(platform.store, view);
-  const keys = view.joinKeys.map(id);
+const BATCH = 10_000;
+
+/**
+ * Streams the latest row per entity in [start, end] into the store: DuckDB formats each value as the JSON array the store
+ * keeps while the previous batch is being written, so the two overlap. When the window reaches the table's newest event,
+ * the latest rows are the ones the offline table keeps beside it; otherwise they are aggregated from the whole table.
+ */
+async function writeLatest(duck: Duck, platform: Platform, online: OnlineStore, view: ViewVersion, start: Date, end: Date): Promise<WriteResult & { rows: number; expired: number }> {
+  const { manifest, path: file } = await requireOfflineTable(platform.store, view);
   const ts = (d: Date) => `TIMESTAMP ${sqlString(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
-  const features = view.features.map((f) => id(f.name));
-  // Values leave DuckDB as the JSON array the store keeps: formatting 100k rows there costs less than reading them as
-  // structs and formatting in JS. JSON has no NaN or infinity: those become null, as JSON.stringify makes them.
-  const json = view.features.map((f) => {
-    const v = `v.${id(f.name)}`;
-    return `coalesce(${f.dtype === 'Float64' ? `CASE WHEN isfinite(${v}) THEN to_json(${v}) END` : `to_json(${v})`}::VARCHAR, 'null')`;
-  });
-  // arg_max over (event, created) is a hash aggregate: half the time of a window over every row of the table.
-  const rows = await duck.all<Record<string, unknown> & { __ev: number; __cr: number; __values: string }>(
-    `SELECT ${keys.join(', ')}, v.__ev AS __ev, v.__cr AS __cr, '[' || concat_ws(',', ${json.join(', ')}) || ']' AS __values FROM (
-       SELECT ${keys.join(', ')}, arg_max(struct_pack(__ev := epoch_ms(event_timestamp)::DOUBLE, __cr := epoch_ms(created_timestamp)::DOUBLE, ${features.map((f) => `${f} := ${f}`).join(', ')}), (event_timestamp, created_timestamp)) AS v
-       FROM read_parquet(${sqlString(file)}) WHERE event_timestamp BETWEEN ${ts(start)} AND ${ts(end)} GROUP BY ALL)`,
-  );
-  return rows.map((r) => ({ key: entityKey(view.joinKeys.map((k) => r[k])), eventTs: r.__ev, createdTs: r.__cr, valuesJson: r.__values }));
+  const window = `event_timestamp BETWEEN ${ts(start)} AND ${ts(end)}`;
+  const keptLatest = manifest.latest && manifest.maxEventTimestamp && end >= new Date(manifest.maxEventTimestamp);
+  const latest = keptLatest ? `SELECT * FROM read_parquet(${sqlString(await platform.store.localPath(manifest.latest!.key))}) WHERE ${window}` : latestSelect(view, `read_parquet(${sqlString(file)})`, window);
+  // JSON has no NaN or infinity: those become null, as JSON.stringify makes them.
+  const json = view.features.map((f) => `coalesce(${f.dtype === 'Float64' ? `CASE WHEN isfinite(${id(f.name)}) THEN to_json(${id(f.name)}) END` : `to_json(${id(f.name)})`}::VARCHAR, 'null')`);
+  const keys = view.joinKeys.map((k, i) => `${id(k)} AS __k${i}`);
+  const select = `SELECT ${keys.join(', ')}, epoch_ms(event_timestamp)::DOUBLE AS "eventTs", epoch_ms(created_timestamp)::DOUBLE AS "createdTs", '[' || concat_ws(',', ${json.join(', ')}) || ']' AS "valuesJson" FROM (${latest})`;
+  const total = { rows: 0, written: 0, skipped: 0, expired: 0 };
+  const add = (r: WriteResult & { expired: number }) => {
+    total.written += r.written;
+    total.skipped += r.skipped;
+    total.expired += r.expired;
+  };
+  let batch: OnlineWrite[] = [];
+  let inFlight: Promise<WriteResult & { expired: number }> | undefined;
+  const flush = async () => {
+    const previous = inFlight;
+    inFlight = writeOnline(online, view, batch, platform.now());
+    total.rows += batch.length;
+    batch = [];
+    if (previous) add(await previous);
+  };
+  const keyOf = view.joinKeys.length === 1 ? (r: Record<string, unknown>) => String(r.__k0) : (r: Record<string, unknown>) => entityKey(view.joinKeys.map((_, i) => r[`__k${i}`]));
+  try {
+    for await (const rows of duck.stream<{ eventTs: number; createdTs: number; valuesJson: string } & Record<string, unknown>>(select)) {
+      for (const r of rows) batch.push({ key: keyOf(r), eventTs: r.eventTs, createdTs: r.createdTs, valuesJson: r.valuesJson });
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  } finally {
+    if (inFlight) add(await inFlight);
+  }
+  return total;
 }
 
 async function recordWatermark(platform: Platform, store: string, view: ViewVersion, report: MaterializeReport): Promise<void> {

@@ -69,6 +69,32 @@ export class Duck {
     return reader.getRowObjectsJson() as unknown as T[];
   }
 
+  /**
+   * Rows as DuckDB produces them, a chunk (about 2k rows) at a time, so a long result is never held whole and the caller
+   * works on one chunk while the next is computed. Values are DuckDB's own: VARCHAR a string, DOUBLE and INTEGER a
+   * number, BIGINT a bigint; select those types. The connection is held until the iteration ends.
+   */
+  async *stream<T extends Row = Row>(sql: string): AsyncGenerator<T[]> {
+    this.queries++;
+    const c = await this.acquire();
+    try {
+      const result = await c.stream(sql);
+      const names = result.columnNames();
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        const columns = chunk.getColumns();
+        const rows: Row[] = new Array(chunk.rowCount);
+        for (let i = 0; i < chunk.rowCount; i++) {
+          const row: Row = {};
+          for (let j = 0; j < names.length; j++) row[names[j]!] = columns[j]![i];
+          rows[i] = row;
+        }
+        yield rows as T[];
+      }
+    } finally {
+      this.release(c);
+    }
+  }
+
   async one<T extends Row = Row>(sql: string): Promise<T> {
     const rows = await this.all<T>(sql);
     if (rows.length === 0) throw new Error(`query returned no row: ${sql.slice(0, 200)}`);
@@ -81,14 +107,22 @@ export class Duck {
   }
 
   private async with<R>(fn: (c: DuckDBConnection) => Promise<R>): Promise<R> {
-    const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+    const c = await this.acquire();
     try {
       return await fn(c);
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(c);
-      else this.idle.push(c);
+      this.release(c);
     }
+  }
+
+  private async acquire(): Promise<DuckDBConnection> {
+    return this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+  }
+
+  private release(c: DuckDBConnection): void {
+    const next = this.waiting.shift();
+    if (next) next(c);
+    else this.idle.push(c);
   }
 }
 

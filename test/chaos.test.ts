@@ -183,7 +183,7 @@ describe('chaos under load', () => {
     const stoppedAt = Date.now();
     await redis!.kill();
     const down = await probe(() => ask(feast, request, ml), 2_500);
-    const graph = await ask(`${mesh.gateway.url}/graphql`, { query: 'query($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } } }', variables: { id: 'c-0000001' } }, analyst);
+    const graph = await ask(`${mesh.gateway.url}/graphql`, { query: 'query($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } featureValues(service: "customer_repurchase") { values statuses } } }', variables: { id: 'c-0000001' } }, analyst);
     await redis!.restart();
     const restartedAt = Date.now();
     const recovery = await probe(() => ask(feast, request, ml), 15_000, (a) => statuses(a).includes('PRESENT'));
@@ -200,6 +200,8 @@ describe('chaos under load', () => {
     expect(graph.body.data?.customer?.id, 'domain data still served beside the missing features').toBe('c-0000001');
     expect(features.length).toBeGreaterThan(0);
     expect(features.every((f) => f.status === 'INVALID' && f.value === null)).toBe(true);
+    const flat = (graph.body.data?.customer as { featureValues?: { values: unknown[]; statuses: string[] } } | undefined)?.featureValues;
+    expect(flat).toEqual({ values: features.map(() => null), statuses: features.map(() => 'INVALID') });
     expect(graph.codes).toContain('ONLINE_STORE_ERROR');
     expect(statuses(recovery.at(-1)!)).toContain('PRESENT');
   }, 90_000);

@@ -75,6 +75,54 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
 }
 
 /**
+ * Publishes a view's typed rows (`relation`: join keys, event_timestamp, the features, created_timestamp) as its offline
+ * table, and beside it the latest row per entity that materialization reads instead of aggregating the whole table
+ * again; the manifest goes last.
+ */
+export async function publishOfflineTable(
+  duck: Duck,
+  platform: Platform,
+  view: ViewVersion,
+  relation: string,
+  meta: { createdAt: string; inputs: string[]; rejected: number; started: number },
+): Promise<OfflineManifest> {
+  const keys = view.joinKeys.map(id);
+  const stats = await duck.one<{ n: number; distinct_n: number; lo: string | null; hi: string | null }>(
+    `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n, strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${relation}`,
+  );
+  const tags = { domain: view.domain, 'data-product': view.name, layer: 'features' };
+  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${relation}`, offlinePrefix(view), view.name, tags);
+  const latest = await publishParquet(duck, platform.store, platform.config.tmpDir, `${latestSelect(view, relation)} ORDER BY ${keys.join(', ')}`, offlinePrefix(view), `${view.name}.latest`, tags);
+  const manifest: OfflineManifest = {
+    view: view.name,
+    version: view.version,
+    domain: view.domain,
+    ...file,
+    latest: { key: latest.key, rows: latest.rows },
+    unique: stats.n === stats.distinct_n,
+    minEventTimestamp: stats.lo,
+    maxEventTimestamp: stats.hi,
+    createdTimestamp: meta.createdAt,
+    computedAt: new Date().toISOString(),
+    durationMs: Date.now() - meta.started,
+    inputs: meta.inputs,
+    rejected: meta.rejected,
+  };
+  await putJson(platform.store, offlineManifestKey(view), manifest, tags);
+  return manifest;
+}
+
+/**
+ * The latest row per entity of an offline relation (optionally filtered by `where`), by (event_timestamp,
+ * created_timestamp): what the online store keeps. arg_max is a hash aggregate, half the time of a window over every row.
+ */
+export function latestSelect(view: ViewVersion, relation: string, where = 'true'): string {
+  const keys = view.joinKeys.map(id);
+  const fields = ['event_timestamp', 'created_timestamp', ...view.features.map((f) => f.name)].map(id);
+  return `SELECT ${keys.join(', ')}, unnest(v) FROM (SELECT ${keys.join(', ')}, arg_max(struct_pack(${fields.map((f) => `${f} := ${f}`).join(', ')}), (event_timestamp, created_timestamp)) AS v FROM ${relation} WHERE ${where} GROUP BY ALL)`;
+}
+
+/**
  * A view's rows at event time `at`, computed over the curated data as it was known at `at`: what a point-in-time-correct
  * view must have stored for that snapshot. The as-of proof compares the two.
  */
@@ -131,31 +179,9 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
   } catch (err) {
     throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: a feature does not cast to its declared type: ${(err as Error).message}`, { view: tableId(view) });
   }
-  const stats = await duck.one<{ n: number; distinct_n: number; lo: string | null; hi: string | null }>(
-    `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n, strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${id(`${table}_typed`)}`,
-  );
-  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${id(`${table}_typed`)}`, offlinePrefix(view), view.name, {
-    domain: view.domain,
-    'data-product': view.name,
-    layer: 'features',
-  });
-  const manifest: OfflineManifest = {
-    view: view.name,
-    version: view.version,
-    domain: view.domain,
-    ...file,
-    unique: stats.n === stats.distinct_n,
-    minEventTimestamp: stats.lo,
-    maxEventTimestamp: stats.hi,
-    createdTimestamp: inputs.createdAt,
-    computedAt: new Date().toISOString(),
-    durationMs: Date.now() - started,
-    inputs: inputs.versions,
-    rejected,
-  };
-  await putJson(platform.store, offlineManifestKey(view), manifest, { domain: view.domain, 'data-product': view.name, layer: 'features' });
+  const manifest = await publishOfflineTable(duck, platform, view, id(`${table}_typed`), { createdAt: inputs.createdAt, inputs: inputs.versions, rejected, started });
   await duck.run(`DROP TABLE ${id(table)}; DROP TABLE ${id(`${table}_typed`)}`);
-  platform.log.info({ view: tableId(view), rows: file.rows, key: file.key, rejected }, 'feature view computed');
+  platform.log.info({ view: tableId(view), rows: manifest.rows, key: manifest.key, rejected }, 'feature view computed');
   platform.lineage.emit(
     featureComputeEvent({
       namespace: platform.lineage.namespace,

@@ -11,6 +11,8 @@ export interface OfflineManifest {
   rows: number;
   bytes: number;
   sha256: string;
+  /** The latest row per entity (absent in manifests written before it was kept). */
+  latest?: { key: string; rows: number };
   /** Every (join keys, event_timestamp) occurs once: retrieval can skip de-duplication. */
   unique: boolean;
   minEventTimestamp: string | null;

@@ -24,3 +24,12 @@ function pad(ms: number): string {
 export function entityKey(values: readonly unknown[]): string {
   return values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
 }
+
+/**
+ * The key as stores hold it: a lone surrogate (not UTF-8) becomes the replacement character, as encoding it would make
+ * it anyway. Made explicit so that a Redis Cluster hashes the key it receives, cjson reads packed writes (it refuses a
+ * lone surrogate's escape), and SQLite's JSON key list matches what was bound.
+ */
+export function storedKey(key: string): string {
+  return /[\ud800-\udfff]/.test(key) ? Buffer.from(key).toString() : key;
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeRecord, encodeRecord, PREFIX_LENGTH } from './codec.js';
+import { decodeRecord, encodeRecord, storedKey, PREFIX_LENGTH } from './codec.js';
 import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
 
 /**
@@ -39,7 +39,7 @@ export class SqliteOnlineStore implements OnlineStore {
     const skew = Date.now() - now;
     this.db.transaction(() => {
       this.purge.run(table, Date.now());
-      for (const r of records) written += this.upsert.run(table, r.key, encodeRecord(r), expireAfterMs > 0 ? r.eventTs + expireAfterMs + skew : null).changes;
+      for (const r of records) written += this.upsert.run(table, storedKey(r.key), encodeRecord(r), expireAfterMs > 0 ? r.eventTs + expireAfterMs + skew : null).changes;
     })();
     return { written, skipped: records.length - written };
   }
@@ -47,9 +47,10 @@ export class SqliteOnlineStore implements OnlineStore {
   async read(requests: ReadRequest[]): Promise<(OnlineRecord | undefined)[][]> {
     const now = Date.now();
     return requests.map(({ table, keys }) => {
-      const rows = this.select.all(table, JSON.stringify(keys), now) as { key: string; value: string }[];
+      const stored = keys.map(storedKey);
+      const rows = this.select.all(table, JSON.stringify(stored), now) as { key: string; value: string }[];
       const byKey = new Map(rows.map((r) => [r.key, r.value]));
-      return keys.map((k) => {
+      return stored.map((k) => {
         const v = byKey.get(k);
         return v === undefined ? undefined : decodeRecord(v);
       });

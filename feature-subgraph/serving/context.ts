@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
+import type { FieldNode } from 'graphql';
 import type { Identity } from '../../platform/index.js';
-import type { Registry } from '../registry.js';
+import type { Registry, ResolvedFeatures } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import type { ServingMetrics } from './metrics.js';
 import type { StoredModel } from '../models/model.js';
@@ -15,6 +16,8 @@ export interface FeatureContext {
   registry: Registry;
   online: OnlineStore;
   loader: OnlineLoader;
+  /** Feature references resolved in this request, by the field that asked and the entity type (arguments are the same for every entity). */
+  resolved: Map<FieldNode, Map<string, ResolvedFeatures>>;
   metrics: ServingMetrics;
   /** The data clock: value ages and TTLs are judged against it. */
   now(): number;

@@ -1,7 +1,7 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, type GraphQLResolveInfo } from 'graphql';
 import { MeshError, ErrorCode, isMeshError, type Identity } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
-import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
+import { currentViews, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import { cellsOf, keyFor, readColumnsOrInvalid, MAX_ENTITY_ROWS, MAX_FEATURES, type FeatureCell } from './vectors.js';
 import { scoreEntity } from './models.js';
@@ -27,6 +27,8 @@ type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
   or \`service\` names a feature service; only views keyed by ${e.name} alone apply.
   """
   features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]!
+  "The same values as \`features\`, as one flat list per part: cheaper to serve and to read for many features of many ${e.name}s."
+  featureValues(names: [String!], service: String, fullNames: Boolean = false): FeatureValues!
   "The probability a trained model (npx mesh train) gives this ${e.name}, from its online features."
   modelScore(model: String!): ModelScore
 }`,
@@ -62,6 +64,15 @@ type Feature {
   value: FeatureScalar
   status: FeatureStatus!
   eventTimestamp: DateTime
+}
+
+"Online feature values of one entity, position i of each list belonging to the feature names[i]."
+type FeatureValues {
+  names: [String!]!
+  "A value withheld (status INVALID) is null, with an error at its position."
+  values: [FeatureScalar]!
+  statuses: [FeatureStatus!]!
+  eventTimestamps: [DateTime]!
 }
 ${extensions.join('\n')}
 
@@ -151,6 +162,42 @@ function viewInfo(registry: Registry, online: OnlineStore, v: ViewVersion) {
   };
 }
 
+type FeatureArgs = { names?: string[]; service?: string; fullNames?: boolean };
+type EntityCells = { names: string[]; cells: FeatureCell[] };
+
+const withheld = () => new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online store did not answer: the value is withheld');
+
+/**
+ * One entity's online values for the requested features, in request order. The references are resolved once per field
+ * of the operation (an operation over 100 entities asks the same thing 100 times: same field node, same variables); the
+ * reads of all entities are batched by the request's loader.
+ */
+async function entityCells(ctx: FeatureContext, e: Registry['entities'][string], parent: Record<string, unknown>, args: FeatureArgs, info: GraphQLResolveInfo): Promise<EntityCells> {
+  let resolved = ctx.resolved.get(info.fieldNodes[0]!)?.get(e.name);
+  if (!resolved) {
+    resolved = resolveFeatures(ctx.registry, { features: args.names, service: args.service, fullFeatureNames: args.fullNames });
+    for (const v of resolved.views) {
+      if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
+    }
+    const byEntity = ctx.resolved.get(info.fieldNodes[0]!) ?? new Map<string, ResolvedFeatures>();
+    ctx.resolved.set(info.fieldNodes[0]!, byEntity.set(e.name, resolved));
+  }
+  const row = Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]]));
+  const out = await Promise.all(
+    resolved.views.map((v) =>
+      ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) }).then(
+        (record) => cellsOf(v, record, ctx.now()),
+        (err: unknown) => {
+          if (!isMeshError(err) || err.code !== ErrorCode.ONLINE_STORE_ERROR) throw err;
+          return v.features.map((): FeatureCell => ({ value: null, status: 'INVALID', eventTs: null }));
+        },
+      ),
+    ),
+  );
+  ctx.metrics.countServed(out.map((cells) => cells.map((c) => c.status)), 'graphql');
+  return { names: resolved.names, cells: resolved.order.map((o) => out[o.view]![o.feature]!) };
+}
+
 export function featureResolvers(registry: Registry) {
   const entityResolvers = Object.fromEntries(
     Object.values(registry.entities)
@@ -159,25 +206,11 @@ export function featureResolvers(registry: Registry) {
         e.graphql!.type,
         {
           __resolveReference: (ref: Record<string, unknown>) => ref,
-          features: async (parent: Record<string, unknown>, args: { names?: string[]; service?: string; fullNames?: boolean }, ctx: FeatureContext) => {
-            const resolved = resolveFeatures(ctx.registry, { features: args.names, service: args.service, fullFeatureNames: args.fullNames });
-            const row = Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]]));
-            const out = await Promise.all(
-              resolved.views.map(async (v) => {
-                if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
-                const cells = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) }).then(
-                  (record) => cellsOf(v, record, ctx.now()),
-                  (err: unknown) => {
-                    if (!isMeshError(err) || err.code !== ErrorCode.ONLINE_STORE_ERROR) throw err;
-                    return v.features.map(() => ({ value: null, status: 'INVALID' as const, eventTs: null }));
-                  },
-                );
-                ctx.metrics.countServed([cells.map((c) => c.status)], 'graphql');
-                return cells.map((c, i) => cell(v.outputNames[i]!, c));
-              }),
-            );
-            return resolved.order.map((o) => out[o.view]![o.feature]!);
+          features: async (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => {
+            const { names, cells } = await entityCells(ctx, e, parent, args, info);
+            return cells.map((c, i) => cell(names[i]!, c));
           },
+          featureValues: (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => entityCells(ctx, e, parent, args, info),
           modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
             const model = await ctx.models.get(args.model);
             return scoreEntity(ctx, ctx.registry, model, Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])));
@@ -191,9 +224,14 @@ export function featureResolvers(registry: Registry) {
     // A withheld value says why, beside its INVALID status (the rest of the answer stands).
     Feature: {
       value: (f: { value: unknown; status: string }) => {
-        if (f.status === 'INVALID') throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online store did not answer: the value is withheld');
+        if (f.status === 'INVALID') throw withheld();
         return f.value;
       },
+    },
+    FeatureValues: {
+      values: (v: EntityCells) => v.cells.map((c) => (c.status === 'INVALID' ? withheld() : c.value)),
+      statuses: (v: EntityCells) => v.cells.map((c) => c.status),
+      eventTimestamps: (v: EntityCells) => v.cells.map((c) => (c.eventTs === null ? null : new Date(c.eventTs))),
     },
     ...entityResolvers,
     Query: {

@@ -43,7 +43,7 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     resolvers: featureResolvers(registry),
     port: options.port,
     metrics,
-    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), models, metrics: serving, now: platform.now }),
+    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), resolved: new Map(), models, metrics: serving, now: platform.now }),
     health: () => ({ onlineStore: online.url }),
     knownRole: (role) => roles.includes(role),
     routes: feastRoutes({ platform, registries, online, serving, roles, access: (role) => featureAccess(policy, role) }),

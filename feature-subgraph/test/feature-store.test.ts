@@ -49,6 +49,26 @@ describe('offline store', () => {
     expect(before.every((t) => t.manifest.rows > 0 && t.manifest.unique && t.manifest.rejected === 0)).toBe(true);
     const again = await computeFeatures(platform);
     expect(again.map((m) => m.key).sort()).toEqual(before.map((t) => t.manifest.key).sort());
+    expect(again.map((m) => m.latest!.key).sort()).toEqual(before.map((t) => t.manifest.latest!.key).sort());
+  });
+
+  it('keeps beside each table its latest row per entity, equal to a window over the table', async () => {
+    const registry = await loadRegistry(platform.store);
+    const duck = await Duck.open();
+    try {
+      for (const view of Object.values(registry.views).map((v) => v.at(-1)!)) {
+        const { manifest, path: table } = await requireOfflineTable(platform.store, view);
+        const latest = await platform.store.localPath(manifest.latest!.key);
+        const keys = view.joinKeys.join(', ');
+        const oracle = `SELECT * EXCLUDE (r) FROM (SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY event_timestamp DESC, created_timestamp DESC) AS r FROM read_parquet(${sqlString(table)}, hive_partitioning = false)) WHERE r = 1`;
+        const kept = `SELECT ${keys}, event_timestamp, ${view.features.map((f) => f.name).join(', ')}, created_timestamp FROM read_parquet(${sqlString(latest)}, hive_partitioning = false)`;
+        const diff = await duck.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ((${oracle} EXCEPT ALL ${kept}) UNION ALL (${kept} EXCEPT ALL ${oracle}))`);
+        expect(diff.n, tableId(view)).toBe(0);
+        expect(manifest.latest!.rows, tableId(view)).toBe((await duck.one<{ n: number }>(`SELECT count(DISTINCT (${keys}))::INTEGER AS n FROM read_parquet(${sqlString(table)}, hive_partitioning = false)`)).n);
+      }
+    } finally {
+      duck.close();
+    }
   });
 
   it('a training set from a service spanning 4 domains equals a brute-force window join over the same tables', async () => {
@@ -198,15 +218,21 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
       const s = await startFeatureServer(p, { port: 0, online: counting });
       try {
         const identity = await signInternalIdentity({ sub: 't', role: 'analyst' }, p.config.auth, 'features');
-        const res = await gql<{ _entities: { features: { name: string; status: string }[] }[] }>(
+        const names = '["customer_orders:total_spend_90d", "customer_delivery:late_delivery_rate_90d", "customer_campaigns:touches_30d"]';
+        const res = await gql<{ _entities: { features: { name: string; value: unknown; status: string; eventTimestamp: string | null }[]; featureValues: { names: string[]; values: unknown[]; statuses: string[]; eventTimestamps: (string | null)[] } }[] }>(
           s.url,
-          `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { features(names: ["customer_orders:total_spend_90d", "customer_delivery:late_delivery_rate_90d", "customer_campaigns:touches_30d"]) { name value status } } } }`,
+          `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { features(names: ${names}) { name value status eventTimestamp } featureValues(names: ${names}) { names values statuses eventTimestamps } } } }`,
           { r: customers.slice(0, 40).map((id) => ({ __typename: 'Customer', id })) },
           { [IDENTITY_HEADER]: identity },
         );
         expect(res.body.errors).toBeUndefined();
         expect(res.body.data!._entities).toHaveLength(40);
         expect(res.body.data!._entities[0]!.features.map((f) => f.name)).toEqual(['total_spend_90d', 'late_delivery_rate_90d', 'touches_30d']);
+        // The flat lists say what the objects say, position by position, from the same read.
+        for (const e of res.body.data!._entities) {
+          expect(e.featureValues).toEqual({ names: e.features.map((f) => f.name), values: e.features.map((f) => f.value), statuses: e.features.map((f) => f.status), eventTimestamps: e.features.map((f) => f.eventTimestamp) });
+        }
+        expect(res.body.data!._entities.some((e) => e.featureValues.statuses.includes('PRESENT'))).toBe(true);
         expect(reads).toBe(1);
         // The same read as metrics: one batch of 120 keys, hits and misses per view, answers by status on the GraphQL path.
         const metrics = await (await fetch(`${s.url}/metrics`)).text();
@@ -216,7 +242,8 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
         for (const view of ['customer_orders@v1', 'customer_delivery@v1', 'customer_campaigns@v1']) {
           expect((metricValue(metrics, 'mesh_online_store_lookups_total', { view, result: 'hit' }) ?? 0) + (metricValue(metrics, 'mesh_online_store_lookups_total', { view, result: 'miss' }) ?? 0)).toBe(40);
         }
-        const statuses = res.body.data!._entities.flatMap((e) => e.features.map((f) => f.status));
+        // Both fields served each value.
+        const statuses = res.body.data!._entities.flatMap((e) => [...e.features.map((f) => f.status), ...e.featureValues.statuses]);
         for (const status of new Set(statuses)) expect(metricValue(metrics, 'mesh_feature_values_served_total', { status, api: 'graphql' })).toBe(statuses.filter((x) => x === status).length);
       } finally {
         await s.close();

@@ -46,6 +46,21 @@ function contract(name: string, open: () => Promise<OnlineStore | undefined>) {
       expect((await store.read([{ table: t, keys: ['k'] }]))[0]![0]!.values).toEqual(['recomputed']);
     });
 
+    it('keeps newer-wins across a write of many batches: new keys, newer and older values, odd keys', async (ctx) => {
+      if (!store) return ctx.skip();
+      const t = table();
+      // More records than one script call takes, so several run concurrently; keys the JSON packing must carry intact.
+      const odd = ['k"quote', 'k\\slash', 'k\nline', 'kéñ', 'k😀', 'k\ud800lone'];
+      const keys = [...Array.from({ length: 700 }, (_, i) => `e${i}`), ...odd];
+      await store.write(t, keys.filter((_, i) => i % 2 === 0).map((k) => rec(k, now - 2 * DAY, ['before'])), 0);
+      // Odd positions are new; even positions get a newer value for every fourth key and an older one otherwise.
+      const second = keys.map((k, i) => (i % 2 === 1 ? rec(k, now - DAY, ['new']) : i % 4 === 0 ? rec(k, now - DAY, ['newer']) : rec(k, now - 3 * DAY, ['older'])));
+      const expected = second.filter((r) => r.values[0] !== 'older').length;
+      expect(await store.write(t, second, DAY * 10)).toEqual({ written: expected, skipped: keys.length - expected });
+      const [read] = await store.read([{ table: t, keys }]);
+      expect(read!.map((r) => r?.values[0])).toEqual(keys.map((_, i) => (i % 2 === 1 ? 'new' : i % 4 === 0 ? 'newer' : 'before')));
+    });
+
     it('drops values once event time + expireAfter has passed', async (ctx) => {
       if (!store) return ctx.skip();
       const t = table();

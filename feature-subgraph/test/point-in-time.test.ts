@@ -67,8 +67,8 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         await duck.run(`INSERT INTO ent VALUES ${entities.map((e, i) => `('${e.key}', ${ts(e.at)}, ${i * 7}, ${i})`).join(', ')}`);
         const uniqueA = new Set(a.map((r) => `${r.key}|${r.event}`)).size === a.length;
         const got = await run<{ customer_id: string; label: number; a__value: string | null; b__value: string | null }>('ent', [
-          { request: request('a', ttlA), relation: 'fa', unique: uniqueA },
-          { request: request('b', ttlB), relation: 'fb', unique: false },
+          { request: request('a', ttlA), relation: 'fa', rowId: 'rowid', unique: uniqueA },
+          { request: request('b', ttlB), relation: 'fb', rowId: 'rowid', unique: false, narrow: false },
         ]);
         expect(got.map((r) => [r.customer_id, r.label, r.a__value === null ? null : Number(r.a__value), r.b__value === null ? null : Number(r.b__value)])).toEqual(
           entities.map((e, i) => [e.key, i * 7, oracle(a, e, ttlA), oracle(b, e, ttlB)]),
@@ -94,7 +94,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         const view = { name: 'k', version: 1, joinKeys: ['customer_id', 'store_id'], entities: ['customer', 'store'], ttlSeconds: ttl * 60, features: [{ name: 'value', dtype: 'Int64' }, { name: 'other', dtype: 'Int64' }] } as ViewVersion;
         // Asked other first: the answer follows the request, not the view's order.
         const req: ViewRequest = { view, features: [view.features[1]!, view.features[0]!], outputNames: ['k__other', 'k__value'] };
-        const query = pointInTimeQuery('ent2', [{ request: req, relation: 'fk', unique: false }], ['k__other', 'k__value']);
+        const query = pointInTimeQuery('ent2', [{ request: req, relation: 'fk', rowId: 'rowid', unique: false }], ['k__other', 'k__value']);
         for (const statement of query.prepare) await duck.run(statement);
         const got = await duck.all<Record<string, string | null>>(query.select);
         const expected = entities.map((e) => {
@@ -111,7 +111,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
   it('the oracle itself distinguishes leakage: a row one minute in the future is never used', async () => {
     await table('fa', [{ key: 'c1', event: 10, created: 0, value: 1 }, { key: 'c1', event: 11, created: 0, value: 2 }]);
     await duck.run(`CREATE OR REPLACE TABLE ent AS SELECT 'c1' AS customer_id, ${ts(10)} AS event_timestamp, 0::BIGINT AS __mesh_row`);
-    const [row] = await run<{ a__value: string }>('ent', [{ request: request('a', 0), relation: 'fa', unique: true }]);
+    const [row] = await run<{ a__value: string }>('ent', [{ request: request('a', 0), relation: 'fa', rowId: 'rowid', unique: true }]);
     expect(Number(row!.a__value)).toBe(1);
   });
 });
