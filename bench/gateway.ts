@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1] [--gateways a,b] [--scenarios a,b] [--json]
  */
+import './production.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
