@@ -12,7 +12,22 @@ export function encodeRecord(r: OnlineValues): string {
 }
 
 export function decodeRecord(s: string): OnlineRecord {
-  return { eventTs: Number(s.slice(0, 13)), createdTs: Number(s.slice(13, 26)), values: JSON.parse(s.slice(PREFIX_LENGTH)) as unknown[] };
+  return new StoredRecord(Number(s.slice(0, 13)), Number(s.slice(13, 26)), s.slice(PREFIX_LENGTH));
+}
+
+/** A record as read: its values are parsed when first asked for, so a reader that passes their text on never parses. */
+class StoredRecord implements OnlineRecord {
+  private parsed?: unknown[];
+
+  constructor(
+    readonly eventTs: number,
+    readonly createdTs: number,
+    readonly valuesJson: string,
+  ) {}
+
+  get values(): unknown[] {
+    return (this.parsed ??= JSON.parse(this.valuesJson) as unknown[]);
+  }
 }
 
 function pad(ms: number): string {

@@ -12,7 +12,9 @@ export interface OnlineRecord {
   eventTs: number;
   createdTs: number;
   /** In the view version's feature order. */
-  values: unknown[];
+  readonly values: unknown[];
+  /** The JSON array the values are stored as, when the store read them as text. */
+  readonly valuesJson?: string;
 }
 
 /** A record to write: its values, or (materialization formats them in DuckDB) the JSON array the store keeps of them. */

@@ -7,7 +7,7 @@ import { materialize, writeOnline } from '../materialize.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineStore, OnlineWrite } from '../online/types.js';
 import type { ServingMetrics } from './metrics.js';
-import { getOnlineFeatures, type FeastResponse, type RegistryCache } from './vectors.js';
+import { getOnlineFeatures, EPOCH, type FeastAnswer, type RegistryCache } from './vectors.js';
 
 export interface FeastDeps {
   platform: Platform;
@@ -43,10 +43,10 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
   return {
     '/get-online-features': endpoint('read', async (body) => {
       const registry = await d.registries.get();
-      const { response, dtypes } = await getOnlineFeatures(registry, d.online, body, d.platform.now());
-      d.serving.countServed(response.results.slice(response.metadata.feature_names.length - dtypes.length).map((r) => r.statuses), 'rest');
-      if (response.errors) d.platform.log.warn({ errors: response.errors }, 'get-online-features answered INVALID statuses: the online store is unavailable');
-      return { json: feastJson(response, dtypes) };
+      const answer = await getOnlineFeatures(registry, d.online, body, d.platform.now());
+      d.serving.countServed(answer.features.map((f) => f.statuses), 'rest');
+      if (answer.error) d.platform.log.warn({ err: answer.error }, 'get-online-features answered INVALID statuses: the online store is unavailable');
+      return { json: feastJson(answer) };
     }),
     '/push': endpoint('write', async (body) => {
       const b = object(body, 'push');
@@ -120,10 +120,10 @@ function typed(v: unknown, dtype: FeatureType, bad: () => Error): unknown {
 
 /**
  * Feast's response as JSON text, each value written by its feature's declared type: a Float64 that happens to be whole
- * stays `2.0`, so a client that infers types per value never sees a float column turn int.
+ * stays `2.0`, so a client that infers types per value never sees a float column turn int. Feature values arrive as the
+ * JSON the store holds: they are spliced in, never parsed and printed again.
  */
-export function feastJson(response: FeastResponse, dtypes: FeatureType[]): string {
-  const keys = response.metadata.feature_names.length - dtypes.length;
+export function feastJson(answer: FeastAnswer): string {
   // The features of one view share their event-time array: its text is written once.
   const written = new Map<string[], string>();
   const timestamps = (ts: string[]) => {
@@ -131,19 +131,23 @@ export function feastJson(response: FeastResponse, dtypes: FeatureType[]): strin
     if (text === undefined) written.set(ts, (text = JSON.stringify(ts)));
     return text;
   };
-  const results = response.results.map((r, i) => {
-    const dtype = i < keys ? undefined : dtypes[i - keys];
-    const values = dtype === 'Float64' ? r.values.map(float).join(',') : r.values.map((v) => JSON.stringify(v ?? null)).join(',');
-    // Statuses are Feast's enum names: nothing in them needs escaping.
-    const statuses = r.statuses.length ? `["${r.statuses.join('","')}"]` : '[]';
-    return `{"values":[${values}],"statuses":${statuses},"event_timestamps":${timestamps(r.event_timestamps)}}`;
+  const keys = answer.keys.map((values) => {
+    const epochs = `[${values.map(() => `"${EPOCH}"`).join(',')}]`;
+    return `{"values":[${values.map((v) => JSON.stringify(v ?? null)).join(',')}],"statuses":[${values.map(() => '"PRESENT"').join(',')}],"event_timestamps":${epochs}}`;
   });
-  return `{"metadata":${JSON.stringify(response.metadata)},"results":[${results.join(',')}]${response.errors ? `,"errors":${JSON.stringify(response.errors)}` : ''}}`;
+  const features = answer.features.map((f) => {
+    const values = f.dtype === 'Float64' ? f.json.map(float).join(',') : f.json.join(',');
+    // Statuses are Feast's enum names: nothing in them needs escaping.
+    const statuses = f.statuses.length ? `["${f.statuses.join('","')}"]` : '[]';
+    return `{"values":[${values}],"statuses":${statuses},"event_timestamps":${timestamps(f.eventTimestamps)}}`;
+  });
+  const errors = answer.error ? `,"errors":${JSON.stringify([{ code: answer.error.code, message: answer.error.message }])}` : '';
+  return `{"metadata":${JSON.stringify({ feature_names: answer.featureNames })},"results":[${[...keys, ...features].join(',')}]${errors}}`;
 }
 
-function float(v: unknown): string {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return 'null';
-  return Number.isInteger(v) && Math.abs(v) < 1e21 ? v.toFixed(1) : String(v);
+/** A Float64's JSON as Feast writes it: a whole number keeps its `.0`. */
+function float(json: string): string {
+  return json === 'null' || json.includes('.') || json.includes('e') || json.includes('E') ? json : `${json}.0`;
 }
 
 /** Feast's exception classes for the mesh's errors: its client raises the same type it would from Feast's server. */
