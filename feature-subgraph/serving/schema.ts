@@ -150,7 +150,9 @@ const FeatureScalar = new GraphQLScalarType({
   },
 });
 
-const cell = (name: string, c: FeatureCell) => ({ name, value: c.value, status: c.status, eventTimestamp: c.eventTs === null ? null : new Date(c.eventTs) });
+// A Feature carries its event time in ms; the Date is made only when `eventTimestamp` is selected.
+const cell = (name: string, c: FeatureCell) => ({ name, value: c.value, status: c.status, eventTs: c.eventTs });
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 function viewInfo(registry: Registry, online: OnlineStore, v: ViewVersion) {
   const until = registry.materialization[online.url]?.[tableId(v)]?.watermark;
@@ -227,11 +229,12 @@ export function featureResolvers(registry: Registry) {
         if (f.status === 'INVALID') throw withheld();
         return f.value;
       },
+      eventTimestamp: (f: { eventTs: number | null }) => date(f.eventTs),
     },
     FeatureValues: {
       values: (v: EntityCells) => v.cells.map((c) => (c.status === 'INVALID' ? withheld() : c.value)),
       statuses: (v: EntityCells) => v.cells.map((c) => c.status),
-      eventTimestamps: (v: EntityCells) => v.cells.map((c) => (c.eventTs === null ? null : new Date(c.eventTs))),
+      eventTimestamps: (v: EntityCells) => v.cells.map((c) => date(c.eventTs)),
     },
     ...entityResolvers,
     Query: {
@@ -243,7 +246,7 @@ export function featureResolvers(registry: Registry) {
         ctx.metrics.countServed(columns.map((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
-          features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTimestamp: c.eventTs[i] === null ? null : new Date(c.eventTs[i]!) })),
+          features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTs: c.eventTs[i]! })),
         }));
       },
       featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),

@@ -89,24 +89,33 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
     // One record holds every feature of its view: the view's columns share one event-time array (formatted once).
     const eventTs = records[j]!.map((record) => (record ? record.eventTs : null));
     const columns: FeatureColumn[] = positions.map(() => (options.text ? { values: [], statuses: [], eventTs, json: [] } : { values: [], statuses: [], eventTs }));
+    // Plain loops: this runs once per value served (5,000 times for 100 entities x 50 features).
     for (const record of records[j]!) {
       const stale = record !== undefined && ttl > 0 && now - record.eventTs > ttl;
-      const live = record && !stale ? record : undefined;
-      const texts = options.text && live ? textsOf(live, cuttable, v.view.features.length) : undefined;
-      positions.forEach((p, f) => {
-        const c = columns[f]!;
-        let found: boolean;
-        if (options.text) {
-          const text = texts?.[p] ?? 'null';
-          c.json!.push(text);
-          found = text !== 'null';
-        } else {
-          const value = live ? (live.values[p] ?? null) : null;
-          c.values.push(value);
-          found = value !== null;
+      if (!record || stale) {
+        const status: FeatureStatus = record ? 'OUTSIDE_MAX_AGE' : 'NOT_FOUND';
+        for (const c of columns) {
+          if (options.text) c.json!.push('null');
+          else c.values.push(null);
+          c.statuses.push(status);
         }
-        c.statuses.push(!record ? 'NOT_FOUND' : stale ? 'OUTSIDE_MAX_AGE' : found ? 'PRESENT' : 'NULL_VALUE');
-      });
+        continue;
+      }
+      if (options.text) {
+        const texts = textsOf(record, cuttable, v.view.features.length);
+        for (let f = 0; f < positions.length; f++) {
+          const text = texts[positions[f]!] ?? 'null';
+          columns[f]!.json!.push(text);
+          columns[f]!.statuses.push(text === 'null' ? 'NULL_VALUE' : 'PRESENT');
+        }
+      } else {
+        const values = record.values;
+        for (let f = 0; f < positions.length; f++) {
+          const value = values[positions[f]!] ?? null;
+          columns[f]!.values.push(value);
+          columns[f]!.statuses.push(value === null ? 'NULL_VALUE' : 'PRESENT');
+        }
+      }
     }
     return columns;
   });
