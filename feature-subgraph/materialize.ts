@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { reportJobMetrics, jobRunSamples, type JobSample } from '../products/index.js';
-import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform } from '../platform/index.js';
+import { Duck, readParquet, sqlIdent as id, sqlString, MeshError, ErrorCode, type Platform } from '../platform/index.js';
 import { currentViews, loadRegistry, saveRegistry, tableId, viewByName, type ViewVersion } from './registry.js';
 import { requireOfflineTable } from './offline/table.js';
 import { latestSelect } from './offline/compute.js';
@@ -86,8 +86,10 @@ async function writeLatest(duck: Duck, platform: Platform, online: OnlineStore, 
   const { manifest, path: file } = await requireOfflineTable(platform.store, view);
   const ts = (d: Date) => `TIMESTAMP ${sqlString(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
   const window = `event_timestamp BETWEEN ${ts(start)} AND ${ts(end)}`;
-  const keptLatest = manifest.latest && manifest.maxEventTimestamp && end >= new Date(manifest.maxEventTimestamp);
-  const latest = keptLatest ? `SELECT * FROM read_parquet(${sqlString(await platform.store.localPath(manifest.latest!.key))}) WHERE ${window}` : latestSelect(view, `read_parquet(${sqlString(file)})`, window);
+  // The kept latest rows answer only when none of them lies past the window's end (exactly, whatever the precision).
+  const kept = manifest.latest ? readParquet([await platform.store.localPath(manifest.latest.key)]) : undefined;
+  const usable = kept !== undefined && (await duck.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${kept} WHERE event_timestamp > ${ts(end)}`)).n === 0;
+  const latest = usable ? `SELECT * FROM ${kept} WHERE ${window}` : latestSelect(view, readParquet([file]), window);
   // JSON has no NaN or infinity: those become null, as JSON.stringify makes them.
   const json = view.features.map((f) => `coalesce(${f.dtype === 'Float64' ? `CASE WHEN isfinite(${id(f.name)}) THEN to_json(${id(f.name)}) END` : `to_json(${id(f.name)})`}::VARCHAR, 'null')`);
   const keys = view.joinKeys.map((k, i) => `${id(k)} AS __k${i}`);

@@ -12,24 +12,12 @@ export interface RedisOnlineStoreConfig {
   keyPrefix: string;
 }
 
-// For each key: refuses a value whose version prefix is not newer than the stored one, atomically on the server.
-// ARGV holds (value, expire-at ms or 0) per key.
+// Refuses a value whose version prefix is not newer than the stored one, atomically on the server, for many records in
+// one argument: a JSON array of (key, value, expire-at ms or 0) triples. One argument instead of three per record costs
+// the client a third of its encoding time. Most materialized keys are new, so SET NX GET writes them in one call and
+// hands back the old value of the others. On a cluster each call carries one record and declares its key, so that it
+// runs on the node owning it; on one node the keys are not declared.
 const SET_IF_NEWER = `
-local written = 0
-for i, key in ipairs(KEYS) do
-  local value, expireAt = ARGV[2 * i - 1], ARGV[2 * i]
-  local old = redis.call('GET', key)
-  if not old or string.sub(old, 1, ${PREFIX_LENGTH}) < string.sub(value, 1, ${PREFIX_LENGTH}) then
-    if expireAt ~= '0' then redis.call('SET', key, value, 'PXAT', expireAt) else redis.call('SET', key, value) end
-    written = written + 1
-  end
-end
-return written`;
-
-// The same rule for many records in one argument, a JSON array of (key, value, expire-at) triples: one argument instead
-// of three per record costs the client a third of its encoding time. Most materialized keys are new, so SET NX GET writes
-// them in one call and hands back the old value of the others. Keys are not declared, so it runs on a single node only.
-const SET_IF_NEWER_PACKED = `
 local records = cjson.decode(ARGV[1])
 local written = 0
 for i = 1, #records, 3 do
@@ -46,8 +34,8 @@ end
 return written`;
 
 type Client = (Redis | Cluster) & {
-  meshSetIfNewerPacked(records: string): Promise<number>;
-  meshSetIfNewerOne(key: string, value: string, expireAt: string): Promise<number>;
+  meshSetIfNewer(records: string): Promise<number>;
+  meshSetIfNewerOne(key: string, records: string): Promise<number>;
 };
 
 // Records per script call on one node: Redis runs nothing else meanwhile, so a call is kept to about a millisecond.
@@ -81,7 +69,7 @@ export class RedisOnlineStore implements OnlineStore {
     // Connection failures surface where they matter, as ONLINE_STORE_ERROR on the commands they fail; ioredis would
     // otherwise print every reconnect attempt as an unhandled error event.
     client.on('error', () => undefined);
-    client.defineCommand('meshSetIfNewerPacked', { numberOfKeys: 0, lua: SET_IF_NEWER_PACKED });
+    client.defineCommand('meshSetIfNewer', { numberOfKeys: 0, lua: SET_IF_NEWER });
     // With a fixed key count ioredis can route each call to the node owning its key.
     client.defineCommand('meshSetIfNewerOne', { numberOfKeys: 1, lua: SET_IF_NEWER });
     this.client = client as Client;
@@ -99,12 +87,15 @@ export class RedisOnlineStore implements OnlineStore {
       const expireAt = (r: OnlineWrite) => (expireAfterMs > 0 ? String(r.eventTs + expireAfterMs + skew) : '0');
       const calls: Promise<number>[] = [];
       if (this.config.cluster) {
-        for (const r of chunk) calls.push(this.client.meshSetIfNewerOne(this.key(table, r.key), encodeRecord(r), expireAt(r)));
+        for (const r of chunk) {
+          const key = this.key(table, r.key);
+          calls.push(this.client.meshSetIfNewerOne(key, JSON.stringify([key, encodeRecord(r), expireAt(r)])));
+        }
       } else {
         for (let j = 0; j < chunk.length; j += RECORDS_PER_CALL) {
           const packed: string[] = [];
           for (const r of chunk.slice(j, j + RECORDS_PER_CALL)) packed.push(this.key(table, r.key), encodeRecord(r), expireAt(r));
-          calls.push(this.client.meshSetIfNewerPacked(JSON.stringify(packed)));
+          calls.push(this.client.meshSetIfNewer(JSON.stringify(packed)));
         }
       }
       const results = await this.guard(() => Promise.all(calls));
