@@ -123,11 +123,14 @@ async function withTrainingSet<T>(platform: Platform, request: TrainingSetReques
     const clash = resolved.names.filter((n) => columns.includes(n));
     if (clash.length) throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity rows already have column(s) named like requested features: ${clash.join(', ')}`);
     const sources: PitSource[] = [];
+    // Entities asked for, per set of join keys: views keyed alike share one count.
+    const counted = new Map<string, Promise<{ asked: number }>>();
     for (const request of resolved.views) {
       const table = await requireOfflineTable(platform.store, request.view);
       // Narrowing pays off while the entity rows name under half of the view's entities (the latest table counts them).
       const keys = request.view.joinKeys.map(id).join(', ');
-      const { asked } = await duck.one<{ asked: number }>(`SELECT count(DISTINCT (${keys}))::INTEGER AS asked FROM entity_df`);
+      if (!counted.has(keys)) counted.set(keys, duck.one<{ asked: number }>(`SELECT count(DISTINCT (${keys}))::INTEGER AS asked FROM entity_df`));
+      const { asked } = await counted.get(keys)!;
       const narrow = !table.manifest.latest || asked < table.manifest.latest.rows / 2;
       sources.push({ request, relation: `read_parquet(${sqlString(table.path)}, file_row_number = true, hive_partitioning = false)`, rowId: 'file_row_number', unique: table.manifest.unique, narrow });
     }

@@ -16,8 +16,8 @@ export interface FeatureContext {
   registry: Registry;
   online: OnlineStore;
   loader: OnlineLoader;
-  /** Feature references resolved in this request, by the field that asked and the entity type (arguments are the same for every entity). */
-  resolved: Map<FieldNode, Map<string, ResolvedFeatures>>;
+  /** Feature references resolved in this request, by the field that asked (its arguments are the same for every entity). */
+  resolved: Map<FieldNode, ResolvedFeatures>;
   metrics: ServingMetrics;
   /** The data clock: value ages and TTLs are judged against it. */
   now(): number;

@@ -1,7 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind, type GraphQLResolveInfo } from 'graphql';
 import { MeshError, ErrorCode, isMeshError, type Identity } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
-import { currentViews, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewVersion } from '../registry.js';
+import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import { cellsOf, keyFor, readColumnsOrInvalid, MAX_ENTITY_ROWS, MAX_FEATURES, type FeatureCell } from './vectors.js';
 import { scoreEntity } from './models.js';
@@ -175,14 +175,14 @@ const withheld = () => new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online s
  * reads of all entities are batched by the request's loader.
  */
 async function entityCells(ctx: FeatureContext, e: Registry['entities'][string], parent: Record<string, unknown>, args: FeatureArgs, info: GraphQLResolveInfo): Promise<EntityCells> {
-  let resolved = ctx.resolved.get(info.fieldNodes[0]!)?.get(e.name);
+  // The field sits on one entity type (no interface declares it), so its node names the entity too.
+  let resolved = ctx.resolved.get(info.fieldNodes[0]!);
   if (!resolved) {
     resolved = resolveFeatures(ctx.registry, { features: args.names, service: args.service, fullFeatureNames: args.fullNames });
     for (const v of resolved.views) {
       if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
     }
-    const byEntity = ctx.resolved.get(info.fieldNodes[0]!) ?? new Map<string, ResolvedFeatures>();
-    ctx.resolved.set(info.fieldNodes[0]!, byEntity.set(e.name, resolved));
+    ctx.resolved.set(info.fieldNodes[0]!, resolved);
   }
   const row = Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]]));
   const out = await Promise.all(
@@ -246,7 +246,7 @@ export function featureResolvers(registry: Registry) {
         ctx.metrics.countServed(columns.map((c) => c.statuses), 'graphql');
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
-          features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTs: c.eventTs[i]! })),
+          features: columns.map((c, j) => ({ name: resolved.names[j]!, value: c.values[i], status: c.statuses[i], eventTs: c.eventTs[i] })),
         }));
       },
       featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),
