@@ -10,14 +10,14 @@ export interface LoadedSource {
 
 /**
  * Reads raw objects of a source into DuckDB: `input_<source>` holds the parseable records (with `_file`, `_line`, `_raw`),
- * and malformed lines go straight to the `quarantine` table with the reason they failed.
+ * and malformed lines go straight to the `quarantine` table with the reason they failed. `unloadSource` frees them.
  */
 export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpec, files: ObjectInfo[]): Promise<LoadedSource> {
   const input = id(`input_${spec.name}`);
   const source = sqlString(spec.name);
   if (files.length === 0) {
     const cols = [...(spec.format === 'jsonl' ? ['NULL::JSON AS j'] : []), ...(spec.columns ?? []).map((c) => `NULL::VARCHAR AS ${id(c.replace(/\./g, '_'))}`)].join(', ');
-    await duck.run(`CREATE TABLE ${input} AS SELECT ${cols}, NULL::VARCHAR AS _file, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw LIMIT 0`);
+    await duck.run(`CREATE ${spec.format === 'jsonl' ? 'VIEW' : 'TABLE'} ${input} AS SELECT ${cols}, NULL::VARCHAR AS _file, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw LIMIT 0`);
     return { files, lines: 0, malformed: 0 };
   }
   const paths = await mapLimit(files, 16, (f) => store.localPath(f.key));
@@ -35,14 +35,14 @@ export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpe
       ) l JOIN ${fileMap} f ON f.path = l.filename
       WHERE l._raw <> ''`);
     await duck.run(`INSERT INTO quarantine SELECT ${source}, _file, _line, 'malformed JSON line', _raw FROM ${lines} WHERE NOT _ok`);
-    // Declared fields are extracted in one pass per line (each `->>` would parse the document again).
+    // A view, so the stage SQL types the fields in the same pass that extracts them; declared fields are extracted
+    // together (each `->>` would parse the line again), and `j` is parsed only by stage SQL that reads it.
     const fields = spec.columns ?? [];
     const extracted = fields.length
-      ? `, ${fields.map((f, i) => `_v[${i + 1}] AS ${id(f.replace(/\./g, '_'))}`).join(', ')} FROM (SELECT *, json_extract_string(j, ${sqlList(fields.map(jsonPath))}) AS _v FROM (SELECT _raw::JSON AS j, _file, _line, _raw FROM ${lines} WHERE _ok))`
-      : ` FROM (SELECT _raw::JSON AS j, _file, _line, _raw FROM ${lines} WHERE _ok)`;
-    await duck.run(`CREATE TABLE ${input} AS SELECT j, _file, _line, _raw${extracted}`);
+      ? `, ${fields.map((f, i) => `_v[${i + 1}] AS ${id(f.replace(/\./g, '_'))}`).join(', ')} FROM (SELECT *, json_extract_string(_raw, ${sqlList(fields.map(jsonPath))}) AS _v FROM ${lines} WHERE _ok)`
+      : ` FROM ${lines} WHERE _ok`;
+    await duck.run(`CREATE VIEW ${input} AS SELECT _raw::JSON AS j, _file, _line, _raw${extracted}`);
     const { total, bad } = await duck.one<{ total: number; bad: number }>(`SELECT count(*) AS total, count(*) FILTER (WHERE NOT _ok) AS bad FROM ${lines}`);
-    await duck.run(`DROP TABLE ${lines}`);
     return { files, lines: Number(total), malformed: Number(bad) };
   }
 
@@ -68,6 +68,12 @@ export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpe
   const { good } = await duck.one<{ good: number }>(`SELECT count(*) AS good FROM ${input}`);
   const { bad } = await duck.one<{ bad: number }>(`SELECT count(*) AS bad FROM (SELECT DISTINCT scan_id, file_id, line FROM ${rejects})`);
   return { files, lines: Number(good) + Number(bad), malformed: Number(bad) };
+}
+
+/** Drops what `loadSource` made, once the source is staged. */
+export async function unloadSource(duck: Duck, spec: SourceSpec): Promise<void> {
+  const scratch = ['lines', 'files', 'rejects', 'reject_scans'].map((t) => `DROP TABLE IF EXISTS ${id(`${t}_${spec.name}`)};`).join(' ');
+  await duck.run(`DROP ${spec.format === 'jsonl' ? 'VIEW' : 'TABLE'} ${id(`input_${spec.name}`)}; ${scratch}`);
 }
 
 /** `recipient.name` → `$.recipient.name`; the column is named `recipient_name`. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
 import { loadContract, evaluateQuality, loadPolicy } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec } from './spec.js';
-import { fingerprint, loadSource, sourceFiles } from './load.js';
+import { fingerprint, loadSource, sourceFiles, unloadSource } from './load.js';
 import { publishParquet, currentManifest, curatedManifestKey, extractManifestKey, quarantinePrefix, runKey, reportJobMetrics, type CuratedManifest, type IngestState, type RunRecord, type SourceAccounting } from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
 import { stageSource } from './stage.js';
@@ -108,6 +108,7 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       const load = await loadSource(duck, store, spec, plan.fresh[spec.name]!);
       const prior = previous?.state.sources[spec.name];
       const staged = await stageSource(duck, store, tmpDir, domain.name, spec, load, prior, stagedTags);
+      await unloadSource(duck, spec);
       const acc = staged.accounting;
       record.accounting.push(acc);
       state.sources[spec.name] = { files: ledgerAfter(plan, spec.name), staged: staged.staged, streams: staged.streams, totals: prior ? addAccounting(prior.totals, acc) : acc };
