@@ -14,7 +14,7 @@ import { loadConfig } from '../platform/config.js';
 import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlList } from '../platform/duckdb.js';
-import { formatMs } from '../platform/progress.js';
+import { formatMs, Progress } from '../platform/progress.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { loadContract } from '../governance/contracts/load.js';
@@ -64,7 +64,8 @@ for (const domain of listDomains(platform.config.domainsDir)) {
   );
   duck.close();
   t = Date.now();
-  const run = await runDomainPipeline(platform, domain);
+  // Each phase's time (each source read and staged, curated datasets built and checked, publishing) goes to stderr.
+  const run = await runDomainPipeline(platform, domain, { progress: new Progress() });
   const pipeMs = Date.now() - t;
   const n = run.accounting.reduce((s, a) => s + a.in, 0);
   totalIn += n;

@@ -114,14 +114,15 @@ export class PipelineScheduler {
   private async runOnce(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
     const schedule = this.schedules.find((s) => s.domain === domain);
     if (!schedule) throw new Error(`no schedule for ${domain}`);
-    if (await getJson(this.platform.store, schedulePausedKey(domain))) {
-      this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
-      return undefined;
-    }
+    // In line first, in the order of the triggers; a pause is judged when the run's turn comes.
     await this.slot();
     const started = Date.now();
     const run: ScheduledRun = { domain, trigger, startedAt: new Date(this.platform.now()).toISOString(), outcome: 'running', attempts: 0 };
     try {
+      if (await getJson(this.platform.store, schedulePausedKey(domain))) {
+        this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
+        return undefined;
+      }
       await this.record(run);
       for (;;) {
         run.attempts++;

@@ -90,6 +90,25 @@ describe('the scheduler', () => {
     expect(state.peak).toBe(1);
   });
 
+  it('runs waiting domains in the order they were triggered, however long their reads take', async () => {
+    const platform = testPlatform();
+    // The first domain's reads are the slowest, so a scheduler that queued after reading would run it last.
+    const tryGet = platform.store.tryGet.bind(platform.store);
+    platform.store.tryGet = async (key) => {
+      if (key.includes('sales')) await new Promise((r) => setTimeout(r, 60));
+      return tryGet(key);
+    };
+    const { state, work } = gate();
+    const scheduler = new PipelineScheduler(platform, [schedule('sales'), schedule('catalog'), schedule('payments')], work, { concurrency: 1 });
+    const runs = ['sales', 'catalog', 'payments'].map((d) => scheduler.trigger(d, 'schedule'));
+    for (const [i, domain] of ['sales', 'catalog', 'payments'].entries()) {
+      await until(() => state.calls.length === i + 1);
+      expect(state.calls[i]).toBe(domain);
+      state.release.get(domain)!();
+    }
+    expect((await Promise.all(runs)).map((r) => r?.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('retries with backoff, then records the failure; the history keeps both, newest first', async () => {
     const platform = testPlatform();
     let calls = 0;
