@@ -216,7 +216,15 @@ async function cpuNow(): Promise<Record<string, number>> {
 const warmUrl = urls['governed-no-cache'] ?? urls.governed;
 if (warmUrl) await load(warmUrl, Object.values(bodies).flat().filter((b) => b.startsWith('{')).map((b) => b.replace('"query":"', '"query":"# warm-up\\n')), 12);
 
-const results: { scenario: Scenario; gateway: Gateway; rps: number; p50: number; p99: number; errors: number; cpuMsPerRequest: Record<string, number> }[] = [];
+/** The governed gateway's response-cache counts so far, by outcome (its own /metrics). */
+async function cacheLookups(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^mesh_response_cache_requests_total\{[^}]*outcome="(\w+)"[^}]*\} ([\d.e+-]+)$/gm)) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  return out;
+}
+
+const results: { scenario: Scenario; gateway: Gateway; rps: number; p50: number; p99: number; errors: number; cpuMsPerRequest: Record<string, number>; cacheHitRatio?: number }[] = [];
 for (const scenario of scenarios) {
   const rest = REST_SCENARIOS.has(scenario);
   for (const gateway of gateways) {
@@ -226,11 +234,21 @@ for (const scenario of scenarios) {
     // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer measured comes from it.
     else await load(url, bodies[scenario].slice(0, 200).map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))), 2, rest);
     const before = await cpuNow();
+    const lookupsBefore = gateway === 'governed' ? await cacheLookups() : undefined;
     const r = await load(url, bodies[scenario], duration, rest);
     const after = await cpuNow();
+    // A scenario's list repeats once the run outlasts it: the share of answers the cache gave is reported, not hidden.
+    let cacheHitRatio: number | undefined;
+    if (lookupsBefore) {
+      const lookupsAfter = await cacheLookups();
+      const delta = (k: string) => (lookupsAfter[k] ?? 0) - (lookupsBefore[k] ?? 0);
+      // Each lookup is a hit or a miss; `stored` and `uncacheable` follow a miss.
+      const total = delta('hit') + delta('miss');
+      cacheHitRatio = total > 0 ? Number((delta('hit') / total).toFixed(3)) : 0;
+    }
     // Where the time goes: CPU milliseconds per request in each process (the gateway's includes its idle neighbours).
     const cpuMsPerRequest = Object.fromEntries(Object.keys(after).map((k) => [k, Number(((1000 * (after[k]! - before[k]!)) / Math.max(1, r.requests)).toFixed(2))]));
-    results.push({ scenario, gateway, rps: Math.round(r.rps), p50: r.p50, p99: r.p99, errors: r.errors, cpuMsPerRequest });
+    results.push({ scenario, gateway, rps: Math.round(r.rps), p50: r.p50, p99: r.p99, errors: r.errors, cpuMsPerRequest, ...(cacheHitRatio === undefined ? {} : { cacheHitRatio }) });
     say(`${scenario.padEnd(8)} ${gateway.padEnd(18)} ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`);
   }
 }
@@ -278,7 +296,7 @@ else {
   console.log(`\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`);
   console.log(
     table(
-      ['scenario', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'of limit', 'vs plain', 'CPU ms per request: gateway / subgraphs'],
+      ['scenario', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'cache hits', 'of limit', 'vs plain', 'CPU ms per request: gateway / subgraphs'],
       results.map((r) => [
         r.scenario,
         r.gateway,
@@ -286,6 +304,7 @@ else {
         r.p50,
         r.p99,
         r.errors,
+        r.cacheHitRatio === undefined ? '' : `${Math.round(100 * r.cacheHitRatio)}%`,
         limit.get(r.scenario) ? `${Math.round((100 * r.rps) / limit.get(r.scenario)!)}%` : '',
         plainRps.get(r.scenario) ? `${(r.rps / plainRps.get(r.scenario)!).toFixed(2)}x` : vsGraphql(r),
         `${r.cpuMsPerRequest.gateway} / ${Object.entries(r.cpuMsPerRequest).filter(([k]) => k !== 'gateway').map(([k, v]) => `${k} ${v}`).join(' ')}`,
