@@ -17,7 +17,7 @@ export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpe
   const source = sqlString(spec.name);
   if (files.length === 0) {
     const cols = [...(spec.format === 'jsonl' ? ['NULL::JSON AS j'] : []), ...(spec.columns ?? []).map((c) => `NULL::VARCHAR AS ${id(c.replace(/\./g, '_'))}`)].join(', ');
-    await duck.run(`CREATE ${spec.format === 'jsonl' ? 'VIEW' : 'TABLE'} ${input} AS SELECT ${cols}, NULL::VARCHAR AS _file, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw LIMIT 0`);
+    await duck.run(`CREATE ${inputKind(spec)} ${input} AS SELECT ${cols}, NULL::VARCHAR AS _file, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw LIMIT 0`);
     return { files, lines: 0, malformed: 0 };
   }
   const paths = await mapLimit(files, 16, (f) => store.localPath(f.key));
@@ -74,7 +74,12 @@ export async function loadSource(duck: Duck, store: ObjectStore, spec: SourceSpe
 /** Drops what `loadSource` made, once the source is staged. */
 export async function unloadSource(duck: Duck, spec: SourceSpec): Promise<void> {
   const scratch = ['lines', 'files', 'rejects', 'reject_scans'].map((t) => `DROP TABLE IF EXISTS ${id(`${t}_${spec.name}`)};`).join(' ');
-  await duck.run(`DROP ${spec.format === 'jsonl' ? 'VIEW' : 'TABLE'} ${id(`input_${spec.name}`)}; ${scratch}`);
+  await duck.run(`DROP ${inputKind(spec)} ${id(`input_${spec.name}`)}; ${scratch}`);
+}
+
+/** JSON lines are read through a view over their line table (see loadSource); CSV rows are a table. */
+function inputKind(spec: SourceSpec): 'VIEW' | 'TABLE' {
+  return spec.format === 'jsonl' ? 'VIEW' : 'TABLE';
 }
 
 /** `recipient.name` → `$.recipient.name`; the column is named `recipient_name`. */
