@@ -16,8 +16,11 @@ export async function publishParquet(
   prefix: string,
   fileName: string,
   tags: ObjectTags,
-  /** zstd for what readers keep; a faster codec for what only the next run reads back. */
-  compression: 'zstd' | 'snappy' = 'zstd',
+  /**
+   * zstd for what readers keep; snappy for what only the next run reads back; lz4 for what is kept and scanned whole
+   * again and again (feature tables: it decodes about 2x faster than zstd, for about 1.4x the bytes).
+   */
+  compression: 'zstd' | 'snappy' | 'lz4' = 'zstd',
 ): Promise<PublishedFile> {
   await fs.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.parquet`);

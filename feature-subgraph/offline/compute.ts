@@ -91,8 +91,9 @@ export async function publishOfflineTable(
     `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n, strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${relation}`,
   );
   const tags = { domain: view.domain, 'data-product': view.name, layer: 'features' };
-  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${relation}`, offlinePrefix(view), view.name, tags);
-  const latest = await publishParquet(duck, platform.store, platform.config.tmpDir, `${latestSelect(view, relation)} ORDER BY ${keys.join(', ')}`, offlinePrefix(view), `${view.name}.latest`, tags);
+  // Every training set scans the table whole and every materialization the latest rows: lz4 decodes fastest.
+  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${relation}`, offlinePrefix(view), view.name, tags, 'lz4');
+  const latest = await publishParquet(duck, platform.store, platform.config.tmpDir, `${latestSelect(view, relation)} ORDER BY ${keys.join(', ')}`, offlinePrefix(view), `${view.name}.latest`, tags, 'lz4');
   const manifest: OfflineManifest = {
     view: view.name,
     version: view.version,
