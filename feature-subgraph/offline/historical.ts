@@ -35,6 +35,9 @@ const ID = '__mesh_id';
 const PIT = '__mesh_pit';
 const HASH = '__mesh_hash';
 
+/** A column as DuckDB's DESCRIBE names and types it. */
+type Described = { column_name: string; column_type: string };
+
 /** A point-in-time join as statements: `prepare` fills temp tables, `select` reads the answer. */
 export interface PitQuery {
   prepare: string[];
@@ -147,7 +150,7 @@ async function withTrainingSet<T>(platform: Platform, request: TrainingSetReques
   try {
     await duck.run(`SET TimeZone = 'UTC'`);
     await duck.run(`CREATE TEMP TABLE entity_df AS SELECT *, row_number() OVER () AS ${ROW} FROM ${readEntities(request.entities)}`);
-    const described = await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE entity_df`);
+    const described = await duck.all<Described>(`DESCRIBE entity_df`);
     const columns = described.map((c) => c.column_name);
     const missing = ['event_timestamp', ...resolved.joinKeys].filter((c) => !columns.includes(c));
     if (missing.length) throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity rows in ${request.entities} lack column(s) ${missing.join(', ')} (they have: ${columns.filter((c) => c !== ROW).join(', ')})`);
@@ -175,9 +178,9 @@ async function withTrainingSet<T>(platform: Platform, request: TrainingSetReques
 }
 
 /** Whether the view's join keys may be joined on their hash: typed alike on both sides, and told apart by it. */
-async function mayJoinOnHash(duck: Duck, entityColumns: { column_name: string; column_type: string }[], keys: string[], latestFile: string): Promise<boolean> {
+async function mayJoinOnHash(duck: Duck, entityColumns: Described[], keys: string[], latestFile: string): Promise<boolean> {
   const latest = `read_parquet(${sqlString(latestFile)}, hive_partitioning = false)`;
-  const viewTypes = await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT ${keys.map(id).join(', ')} FROM ${latest}`);
+  const viewTypes = await duck.all<Described>(`DESCRIBE SELECT ${keys.map(id).join(', ')} FROM ${latest}`);
   const alike = keys.every((k, i) => entityColumns.find((c) => c.column_name === k)?.column_type === viewTypes[i]?.column_type);
   return alike && keyHashTellsApart(duck, 'entity_df', latest, keys);
 }
