@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../../platform/index.js';
 import { loadModel, predict, type StoredModel } from '../models/model.js';
 import { resolveFeatures, tableId, type Registry } from '../registry.js';
-import { cellsOf, keyFor } from './vectors.js';
+import { cellOf, keyFor } from './vectors.js';
 import type { OnlineLoader } from './context.js';
 
 /** Models as servers see them: re-read at most every few seconds, so a newly trained version is served without restart. */
@@ -37,9 +37,10 @@ export async function scoreEntity(ctx: { loader: OnlineLoader; now(): number }, 
   await Promise.all(
     resolved.views.map(async (v) => {
       const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-      cellsOf(v, record, ctx.now()).forEach((c, i) => {
+      v.features.forEach((f, i) => {
+        const c = cellOf(v, i, record, ctx.now());
         if (c.status !== 'PRESENT') missing++;
-        values.set(`${tableId(v.view)}:${v.features[i]!.name}`, c.status === 'PRESENT' ? c.value : null);
+        values.set(`${tableId(v.view)}:${f.name}`, c.status === 'PRESENT' ? c.value : null);
       });
     }),
   );

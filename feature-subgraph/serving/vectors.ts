@@ -12,11 +12,25 @@ import { FEATURE_REGISTRY_KEY } from '../../products/index.js';
  */
 export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE' | 'INVALID';
 
-export interface FeatureCell {
-  value: unknown;
-  status: FeatureStatus;
-  /** Event time of the value in ms, null when none was found. */
-  eventTs: number | null;
+/**
+ * One feature's answer for one entity, shaped as GraphQL's `Feature` reads it: plain fields and a getter, so a compiled
+ * query reads them without calling a resolver (and building its info) per value. A withheld value is the error that says
+ * why, which GraphQL reports at its position.
+ */
+export class FeatureCell {
+  constructor(
+    /** The feature's output name (feature, or view__feature with full names). */
+    readonly name: string,
+    readonly value: unknown,
+    readonly status: FeatureStatus,
+    /** Event time of the value in ms, null when none was found. */
+    readonly eventTs: number | null,
+  ) {}
+
+  /** Made only when asked for. */
+  get eventTimestamp(): Date | null {
+    return this.eventTs === null ? null : new Date(this.eventTs);
+  }
 }
 
 /** The registry as servers see it: re-read when its object changes, checked at most once per interval. */
@@ -42,14 +56,14 @@ export class RegistryCache {
   }
 }
 
-export function cellsOf(request: ViewRequest, record: OnlineRecord | undefined, now: number): FeatureCell[] {
-  if (!record) return request.features.map(() => ({ value: null, status: 'NOT_FOUND', eventTs: null }));
+/** The answer for the request's `i`th feature of a view from an entity's record (undefined: the store has none). */
+export function cellOf(request: ViewRequest, i: number, record: OnlineRecord | undefined, now: number): FeatureCell {
+  const name = request.outputNames[i]!;
+  if (!record) return new FeatureCell(name, null, 'NOT_FOUND', null);
   const ttl = request.view.ttlSeconds * 1000;
-  if (ttl > 0 && now - record.eventTs > ttl) return request.features.map(() => ({ value: null, status: 'OUTSIDE_MAX_AGE', eventTs: record.eventTs }));
-  return request.features.map((f) => {
-    const value = record.values[request.view.features.indexOf(f)] ?? null;
-    return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTs: record.eventTs };
-  });
+  if (ttl > 0 && now - record.eventTs > ttl) return new FeatureCell(name, null, 'OUTSIDE_MAX_AGE', record.eventTs);
+  const value = record.values[request.view.features.indexOf(request.features[i]!)] ?? null;
+  return new FeatureCell(name, value, value === null ? 'NULL_VALUE' : 'PRESENT', record.eventTs);
 }
 
 /** The online key of a view for one entity row; a missing join key is the caller's error and names the key. */

@@ -7,6 +7,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { IDENTITY_HEADER, verifyInternalIdentity, listen, graphqlRoute, sendJson, isMeshError, ErrorCode, type Platform, type Identity, type Listening, type Route, type Metrics } from '../../platform/index.js';
 import { DateTime } from './scalars.js';
+import { compiledExecution } from './compiled.js';
 
 export interface SubgraphServerOptions<C> {
   name: string;
@@ -35,7 +36,7 @@ export interface SubgraphServerOptions<C> {
 export async function serveSubgraph<C extends { identity: Identity }>(platform: Platform, o: SubgraphServerOptions<C>): Promise<Listening> {
   const built = buildSubgraphSchema([{ typeDefs: parse(o.sdl), resolvers: { DateTime, ...o.resolvers } as never }]);
   const server = new ApolloServer<C>({
-    schema: o.guard ? o.guard(built) : built,
+    gateway: compiledExecution(o.guard ? o.guard(built) : built),
     introspection: platform.config.env !== 'production',
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are computed per resolved field and nobody reads them here: off.

@@ -1,0 +1,103 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { parse, type GraphQLFormattedError } from 'graphql';
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { MeshError, ErrorCode, isMeshError } from '../../platform/errors.js';
+import { compiledExecution } from '../subgraph/compiled.js';
+
+// A subgraph small enough to read, with what the mesh's subgraphs use: entities, an interface, lists, nullable and
+// non-null fields, resolver errors with codes, arguments, variables, aliases, fragments and directives.
+const sdl = `
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+interface Priced { price: Float! }
+type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
+type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! }
+`;
+const rows: Record<string, { id: string; name: string | null; price: number | null; tags: string[] }> = {
+  p1: { id: 'p1', name: 'Lamp', price: 12.5, tags: ['home', 'light', 'sale'] },
+  p2: { id: 'p2', name: null, price: 3, tags: [] },
+  // A row the data promises and does not keep: a null price for a non-null field.
+  p3: { id: 'p3', name: 'Broken', price: null, tags: ['x'] },
+};
+const find = (id: string) => {
+  if (id.includes('\u0000')) throw new MeshError(ErrorCode.BAD_USER_INPUT, `product id must not contain NUL`);
+  return rows[id] ?? null;
+};
+const resolvers = {
+  Query: {
+    product: (_: unknown, a: { id: string }) => find(a.id),
+    products: async (_: unknown, a: { ids: string[] }) => a.ids.map(find),
+    strict: (_: unknown, a: { ids: string[] }) => a.ids.map(find),
+    priced: () => [rows.p1, { __typename: 'Bundle', id: 'b1', price: 14, items: [rows.p1, rows.p2] }],
+  },
+  Priced: { __resolveType: (v: { __typename?: string }) => v.__typename ?? 'Product' },
+  Product: {
+    __resolveReference: (ref: { id: string }) => find(ref.id),
+    tags: (p: { tags: string[] }, a: { first: number }) => p.tags.slice(0, a.first),
+    secret: async (p: { id: string }) => {
+      throw new MeshError(ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE, `not for you: ${p.id}`);
+    },
+  },
+};
+
+const operations: [string, string, Record<string, unknown>?][] = [
+  ['fields and arguments', '{ product(id: "p1") { id name price tags tags3: tags(first: 3) } }'],
+  ['a missing row', '{ product(id: "nope") { id } }'],
+  ['variables, aliases and fragments', 'query Q($id: ID!, $n: Int) { a: product(id: $id) { ...F } b: product(id: "p2") { ...F } } fragment F on Product { id name tags(first: $n) }', { id: 'p1', n: 1 }],
+  ['skip and include', 'query($s: Boolean!) { product(id: "p1") { id name @skip(if: $s) price @include(if: $s) } }', { s: true }],
+  ['an interface and inline fragments', '{ priced { __typename price ... on Product { name } ... on Bundle { items { id } } } }'],
+  ['entities', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name } } }', { r: [{ __typename: 'Product', id: 'p2' }, { __typename: 'Product', id: 'p1' }] }],
+  ['a coded resolver error, once per list item', '{ products(ids: ["p1", "p2"]) { id secret } }'],
+  ['a coded error from an argument', '{ product(id: "p\\u0000") { id } }'],
+  ['a null in a non-null field: nulls the nullable item', '{ products(ids: ["p1", "p3"]) { id price } }'],
+  ['a null in a non-null field: nulls up to the nullable root field', '{ strict(ids: ["p1", "p3"]) { id price } }'],
+  ['variables that do not fit', 'query($id: ID!) { product(id: $id) { id } }', { id: { no: 'object' } }],
+  ['a missing required variable', 'query($id: ID!) { product(id: $id) { id } }', {}],
+  ['typename and the service SDL', '{ __typename _service { sdl } }'],
+];
+
+describe('subgraph operations compiled by graphql-jit', () => {
+  const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]);
+  // As serveSubgraph formats errors: the resolver's own error must reach the formatter behind the GraphQL error.
+  const formatError = (formatted: GraphQLFormattedError, error: unknown) => {
+    const original = unwrapResolverError(error);
+    return isMeshError(original) ? { ...formatted, extensions: { ...formatted.extensions, thrown: original.code } } : formatted;
+  };
+  const options = { formatError, plugins: [ApolloServerPluginInlineTraceDisabled()] };
+  const reference = new ApolloServer({ schema, ...options });
+  const compiled = new ApolloServer({ gateway: compiledExecution(schema, 4), ...options });
+  beforeAll(async () => Promise.all([reference.start(), compiled.start()]));
+  afterAll(async () => Promise.all([reference.stop(), compiled.stop()]));
+
+  const answer = async (server: ApolloServer, query: string, variables?: Record<string, unknown>) => {
+    const res = await server.executeOperation({ query, variables });
+    if (res.body.kind !== 'single') throw new Error('expected a single result');
+    return { status: res.http.status ?? 200, ...res.body.singleResult };
+  };
+
+  it('answer exactly as graphql-js does: data, errors with their codes, paths and locations, and the HTTP status', async () => {
+    for (const [what, query, variables] of operations) {
+      const expected = await answer(reference, query, variables);
+      const got = await answer(compiled, query, variables);
+      if (what.startsWith('variables that do not fit') || what.startsWith('a missing required')) {
+        // The client's mistake either way; the engines word it differently.
+        expect([got.status, got.data, got.errors?.map((e) => e.extensions?.code)], what).toEqual([expected.status, expected.data, expected.errors?.map((e) => e.extensions?.code)]);
+        expect([got.status, got.errors![0]!.message], what).toEqual([400, expect.stringMatching(/\$id/)]);
+        continue;
+      }
+      expect(got, what).toEqual(expected);
+    }
+  });
+
+  it('keep answering right when more operations arrive than the cache of compiled ones holds', async () => {
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 6; i++) {
+        const query = `query Op${i} { product(id: "p${(i % 2) + 1}") { id name tags(first: ${i}) } }`;
+        expect(await answer(compiled, query), query).toEqual(await answer(reference, query));
+      }
+    }
+  });
+});
