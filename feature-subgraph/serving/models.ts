@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../../platform/index.js';
 import { loadModel, predict, type StoredModel } from '../models/model.js';
-import { resolveFeatures, tableId, type Registry } from '../registry.js';
+import { resolveFeatures, tableId, type Registry, type ResolvedFeatures } from '../registry.js';
 import { cellOf, keyFor } from './vectors.js';
 import type { OnlineLoader } from './context.js';
 
@@ -29,21 +29,29 @@ export interface ModelScore {
   missing: number;
 }
 
+// A model's pinned references resolved once per model and registry object, not once per entity scored.
+const resolvedFor = new WeakMap<StoredModel, { registry: Registry; resolved: ResolvedFeatures }>();
+
+function modelFeatures(registry: Registry, model: StoredModel): ResolvedFeatures {
+  const hit = resolvedFor.get(model);
+  if (hit?.registry === registry) return hit.resolved;
+  const resolved = resolveFeatures(registry, { features: model.features.map((f) => f.ref), fullFeatureNames: true });
+  resolvedFor.set(model, { registry, resolved });
+  return resolved;
+}
+
 /** Scores one entity with the online values of the model's pinned features, through the request's DataLoader. */
 export async function scoreEntity(ctx: { loader: OnlineLoader; now(): number }, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
-  const resolved = resolveFeatures(registry, { features: model.features.map((f) => f.ref), fullFeatureNames: true });
-  const values = new Map<string, unknown>();
+  const resolved = modelFeatures(registry, model);
+  const records = await Promise.all(resolved.views.map((v) => ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) })));
+  const now = ctx.now();
   let missing = 0;
-  await Promise.all(
-    resolved.views.map(async (v) => {
-      const record = await ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) });
-      v.features.forEach((f, i) => {
-        const c = cellOf(v, i, record, ctx.now());
-        if (c.status !== 'PRESENT') missing++;
-        values.set(`${tableId(v.view)}:${f.name}`, c.status === 'PRESENT' ? c.value : null);
-      });
-    }),
-  );
-  const score = predict(model, model.features.map((f) => values.get(f.ref) as number | null));
-  return { model: model.name, version: model.version, score, missing };
+  // In the model's order: the references were resolved in it.
+  const values = resolved.order.map((o) => {
+    const c = cellOf(resolved.views[o.view]!, o.feature, records[o.view], now);
+    if (c.status === 'PRESENT') return c.value as number;
+    missing++;
+    return null;
+  });
+  return { model: model.name, version: model.version, score: predict(model, values), missing };
 }
