@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { parse, type GraphQLFormattedError } from 'graphql';
+import { parse, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -14,7 +14,7 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@
 interface Priced { price: Float! }
 type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
 type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
-type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! }
 `;
 const rows: Record<string, { id: string; name: string | null; price: number | null; tags: string[] }> = {
   p1: { id: 'p1', name: 'Lamp', price: 12.5, tags: ['home', 'light', 'sale'] },
@@ -32,6 +32,8 @@ const resolvers = {
     products: async (_: unknown, a: { ids: string[] }) => a.ids.map(find),
     strict: (_: unknown, a: { ids: string[] }) => a.ids.map(find),
     priced: () => [rows.p1, { __typename: 'Bundle', id: 'b1', price: 14, items: [rows.p1, rows.p2] }],
+    // Which engine ran the operation: graphql-js's response paths name their parent type, graphql-jit's do not.
+    engine: (_: unknown, __: unknown, ___: unknown, info: GraphQLResolveInfo) => ('typename' in info.path ? 'graphql-js' : 'graphql-jit'),
   },
   Priced: { __resolveType: (v: { __typename?: string }) => v.__typename ?? 'Product' },
   Product: {
@@ -78,8 +80,15 @@ describe('subgraph operations compiled by graphql-jit', () => {
     return { status: res.http.status ?? 200, ...res.body.singleResult };
   };
 
+  it('run on graphql-js the first time a document comes, and compiled from the second time on', async () => {
+    const engines = [];
+    for (let i = 0; i < 3; i++) engines.push((await answer(compiled, '{ engine }')).data?.engine);
+    expect(engines).toEqual(['graphql-js', 'graphql-jit', 'graphql-jit']);
+  });
+
   it('answer exactly as graphql-js does: data, errors with their codes, paths and locations, and the HTTP status', async () => {
-    for (const [what, query, variables] of operations) {
+    // Each document three times: once as it first comes, then compiled, then from the cache of compiled ones.
+    for (const [what, query, variables] of operations.flatMap((o) => [o, o, o])) {
       const expected = await answer(reference, query, variables);
       const got = await answer(compiled, query, variables);
       if (what.startsWith('variables that do not fit') || what.startsWith('a missing required')) {
