@@ -1,10 +1,20 @@
-import { GraphQLError, execute, type GraphQLSchema } from 'graphql';
+import { GraphQLError, execute, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { ErrorCode } from '../../platform/index.js';
 
 const SEEN_ONCE = 'seen once';
+const NOT_COMPILED = 'not compiled';
+
+export interface CompiledExecutionOptions {
+  /** Operations remembered, compiled or not: the gateway sends a bounded set of documents, clients may not. */
+  maxOperations?: number;
+  /** graphql-jit's compiler (tests give one that fails). */
+  compile?: typeof compileQuery;
+  /** Told when an operation could not be compiled and stays on graphql-js. */
+  onCompileError?: (err: unknown) => void;
+}
 
 /**
  * A subgraph's operations run by graphql-jit from their second request on: each is compiled once into a function that
@@ -13,21 +23,30 @@ const SEEN_ONCE = 'seen once';
  * runs on graphql-js, so one-off documents never pay for a compilation (1-2 ms each). Apollo Server's one seam for
  * another executor is its gateway interface; parsing, validation, plugins, error formatting and HTTP stay Apollo's.
  */
-export function compiledExecution(schema: GraphQLSchema, maxOperations = 500): GatewayInterface {
-  // Keyed by Apollo's hash of the query text: the gateway sends a bounded set of documents, clients may not.
-  const operations = new LRUCache<string, CompiledQuery | typeof SEEN_ONCE>({ max: maxOperations });
+export function compiledExecution(schema: GraphQLSchema, options: CompiledExecutionOptions = {}): GatewayInterface {
+  const compile = options.compile ?? compileQuery;
+  // Keyed by Apollo's hash of the query text.
+  const operations = new LRUCache<string, CompiledQuery | typeof SEEN_ONCE | typeof NOT_COMPILED>({ max: options.maxOperations ?? 500 });
+  // graphql-jit may not cover all that graphql-js runs: what it cannot compile stays on graphql-js, never a failure.
+  const tryCompile = (document: DocumentNode, operationName?: string): CompiledQuery | typeof NOT_COMPILED => {
+    try {
+      const built = compile(schema, document, operationName);
+      if (isCompiledQuery(built)) return built;
+    } catch (err) {
+      options.onCompileError?.(err);
+    }
+    return NOT_COMPILED;
+  };
   const executor: GatewayExecutor = async (rc) => {
     const key = `${rc.operationName ?? ''}\u0000${rc.queryHash}`;
+    const interpreted = () => execute({ schema, document: rc.document, contextValue: rc.context, variableValues: rc.request.variables, operationName: rc.operationName });
     let query = operations.get(key);
     if (query === undefined) {
       operations.set(key, SEEN_ONCE);
-      return execute({ schema, document: rc.document, contextValue: rc.context, variableValues: rc.request.variables, operationName: rc.operationName });
+      return interpreted();
     }
-    if (query === SEEN_ONCE) {
-      const built = compileQuery(schema, rc.document, rc.operationName ?? undefined);
-      if (!isCompiledQuery(built)) return built;
-      operations.set(key, (query = built));
-    }
+    if (query === SEEN_ONCE) operations.set(key, (query = tryCompile(rc.document, rc.operationName ?? undefined)));
+    if (query === NOT_COMPILED) return interpreted();
     const result = await query.query(undefined, rc.context, rc.request.variables ?? {});
     if (!result.errors) return result;
     // No data at all: the variables did not fit the operation, which is the client's mistake (400, BAD_USER_INPUT).

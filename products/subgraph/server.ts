@@ -36,7 +36,7 @@ export interface SubgraphServerOptions<C> {
 export async function serveSubgraph<C extends { identity: Identity }>(platform: Platform, o: SubgraphServerOptions<C>): Promise<Listening> {
   const built = buildSubgraphSchema([{ typeDefs: parse(o.sdl), resolvers: { DateTime, ...o.resolvers } as never }]);
   const server = new ApolloServer<C>({
-    gateway: compiledExecution(o.guard ? o.guard(built) : built),
+    gateway: compiledExecution(o.guard ? o.guard(built) : built, { onCompileError: (err) => platform.log.warn({ err, subgraph: o.name }, 'operation not compiled, run by graphql-js') }),
     introspection: platform.config.env !== 'production',
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are computed per resolved field and nobody reads them here: off.

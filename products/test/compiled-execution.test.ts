@@ -70,9 +70,14 @@ describe('subgraph operations compiled by graphql-jit', () => {
   };
   const options = { formatError, plugins: [ApolloServerPluginInlineTraceDisabled()] };
   const reference = new ApolloServer({ schema, ...options });
-  const compiled = new ApolloServer({ gateway: compiledExecution(schema, 4), ...options });
-  beforeAll(async () => Promise.all([reference.start(), compiled.start()]));
-  afterAll(async () => Promise.all([reference.stop(), compiled.stop()]));
+  const compiled = new ApolloServer({ gateway: compiledExecution(schema, { maxOperations: 4 }), ...options });
+  const failures: unknown[] = [];
+  const uncompilable = new ApolloServer({
+    gateway: compiledExecution(schema, { compile: () => { throw new Error('not supported'); }, onCompileError: (err) => failures.push(err) }),
+    ...options,
+  });
+  beforeAll(async () => Promise.all([reference.start(), compiled.start(), uncompilable.start()]));
+  afterAll(async () => Promise.all([reference.stop(), compiled.stop(), uncompilable.stop()]));
 
   const answer = async (server: ApolloServer, query: string, variables?: Record<string, unknown>) => {
     const res = await server.executeOperation({ query, variables });
@@ -99,6 +104,14 @@ describe('subgraph operations compiled by graphql-jit', () => {
       }
       expect(got, what).toEqual(expected);
     }
+  });
+
+  it('stay on graphql-js, with the same answers, when an operation cannot be compiled', async () => {
+    for (let i = 0; i < 3; i++) expect((await answer(uncompilable, '{ engine }')).data?.engine).toBe('graphql-js');
+    const query = '{ products(ids: ["p1", "p3"]) { id price secret } }';
+    for (let i = 0; i < 3; i++) expect(await answer(uncompilable, query)).toEqual(await answer(reference, query));
+    // Tried once per document, not on every request.
+    expect(failures).toHaveLength(2);
   });
 
   it('keep answering right when more operations arrive than the cache of compiled ones holds', async () => {
