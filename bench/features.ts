@@ -7,6 +7,8 @@
  * - historical: a 1M-row entity frame x 5 views (ASOF joins, training set written to Parquet) against a window-function
  *   point-in-time join over the same Parquet in the same DuckDB settings.
  * - materialization: online writes per second.
+ * - memory: the process's peak RSS during the training set and during each materialization (the high-water mark is
+ *   reset before each job; it includes what the process already held).
  *
  *   npx tsx bench/features.ts [--customers 100000] [--days 54] [--entity-rows 1000000]   (REDIS_URL, or redis-server on PATH)
  */
@@ -44,6 +46,21 @@ const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: 
 const log = (s: string) => void (values.json ? process.stderr : process.stdout).write(`${s}\n`);
 const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
+
+// Peak resident memory of this process during one job (Linux: the high-water mark is reset before it, then read).
+const peakRss = {
+  reset: () => {
+    try {
+      fs.writeFileSync('/proc/self/clear_refs', '5');
+    } catch {
+      // Not Linux, or not allowed: the peak since the process started is what is read.
+    }
+  },
+  mb: () => {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '')?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : Math.round(process.resourceUsage().maxRSS / 1024);
+  },
+};
 
 // --- Synthetic views: 5 x 10 Float64 features, one row per customer and day, 30-day TTL.
 const defs: LoadedDefinitions = {
@@ -90,9 +107,11 @@ await duck.run(
   `COPY (SELECT printf('c-%07d', hash(i) % ${CUSTOMERS}) AS customer_id, TIMESTAMP '${END.toISOString().slice(0, 10)}' - INTERVAL (hash(i, 1) % ${DAYS * 24 * 60}) MINUTE AS event_timestamp FROM range(${ENTITY_ROWS}) r(i)) TO ${sqlString(entities)} (FORMAT parquet)`,
 );
 const refs = views.map((v) => `${v.name}:*`);
+peakRss.reset();
 t = Date.now();
 const asof = await writeTrainingSet(platform, { entities, features: refs, out: path.join(dataDir, 'train-asof.parquet') });
 const asofMs = Date.now() - t;
+const asofPeakMb = peakRss.mb();
 
 const resolved = resolveFeatures(registry, { features: refs });
 t = Date.now();
@@ -125,9 +144,10 @@ log(
     ],
   ),
 );
-log(`rows that differ between the two answers: ${same.diff}`);
+log(`rows that differ between the two answers: ${same.diff}; peak RSS of this process during the ASOF job: ${asofPeakMb} MB`);
 const millions = `${Math.round(ENTITY_ROWS / 1e6) || ENTITY_ROWS / 1e6}m`;
 figures.push({ name: `training_set.${millions}_x${VIEWS}.seconds`, value: asofMs / 1000, unit: 's', baseline: windowMs / 1000, ratio: Number((windowMs / asofMs).toFixed(3)) });
+figures.push({ name: `training_set.${millions}_x${VIEWS}.peak_rss_mb`, value: asofPeakMb, unit: 'MB' });
 
 // --- Online: materialize into Redis and SQLite, then latency per batch size.
 const redis = await redisForTests();
@@ -138,11 +158,13 @@ const stores: [string, OnlineStore][] = [
   ['sqlite', new SqliteOnlineStore(path.join(dataDir, 'online.sqlite'))],
 ];
 for (const [name, store] of stores) {
+  peakRss.reset();
   const reports = await materialize(platform, store, { start: new Date(0), end: END });
+  const peakMb = peakRss.mb();
   const written = reports.reduce((n, r) => n + r.written, 0);
   const ms = reports.reduce((n, r) => n + r.ms, 0);
-  log(`\nmaterialized into ${name}: ${written.toLocaleString('en-US')} vectors in ${(ms / 1000).toFixed(1)} s (${rate(written, ms)}/s, offline read included)`);
-  figures.push({ name: `materialize.${name}.vectors_per_s`, value: Math.round(written / (ms / 1000)), unit: 'vectors/s' });
+  log(`\nmaterialized into ${name}: ${written.toLocaleString('en-US')} vectors in ${(ms / 1000).toFixed(1)} s (${rate(written, ms)}/s, offline read included), peak RSS ${peakMb} MB`);
+  figures.push({ name: `materialize.${name}.vectors_per_s`, value: Math.round(written / (ms / 1000)), unit: 'vectors/s' }, { name: `materialize.${name}.peak_rss_mb`, value: peakMb, unit: 'MB' });
 }
 
 const raw = new Redis(redis.url);
