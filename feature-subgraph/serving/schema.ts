@@ -169,8 +169,7 @@ const withheld = () => new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online s
 /**
  * One entity's online values for the requested features, in request order. The references are resolved once per field
  * of the operation (an operation over 100 entities asks the same thing 100 times: same field node, same variables); the
- * reads of all entities are batched by the request's loader. One object per value: at 100 entities x 50 features the
- * objects made here are most of the garbage a request leaves.
+ * reads of all entities are batched by the request's loader. One object per value, which GraphQL reads as it is.
  */
 async function entityAnswers(ctx: FeatureContext, e: Registry['entities'][string], parent: Record<string, unknown>, args: FeatureArgs, info: GraphQLResolveInfo): Promise<FeatureCell[]> {
   // The field sits on one entity type (no interface declares it), so its node names the entity too.

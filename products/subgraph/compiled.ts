@@ -18,8 +18,8 @@ export interface CompiledExecutionOptions {
 
 /**
  * A subgraph's operations run by graphql-jit from their second request on: each is compiled once into a function that
- * resolves and completes fields without graphql-js's per-field info objects, paths and argument coercion. For 100
- * entities x 50 features that is most of the execution (9 ms to 5 ms) and of the garbage. A document's first request
+ * resolves and completes fields without graphql-js's per-field info objects, paths and argument coercion (100 entities
+ * x 50 features, executed in process: 9-12 ms on graphql-js, 5-7 ms compiled). A document's first request
  * runs on graphql-js, so one-off documents never pay for a compilation (1-2 ms each). Apollo Server's one seam for
  * another executor is its gateway interface; parsing, validation, plugins, error formatting and HTTP stay Apollo's.
  */
