@@ -7,6 +7,7 @@
  * - historical: a 1M-row entity frame x 5 views (ASOF joins, training set written to Parquet) against a window-function
  *   point-in-time join over the same Parquet in the same DuckDB settings.
  * - materialization: online writes per second.
+ * - the HTTP floor under Feast REST: the same client fetching the same answer from a server that only sends it back.
  * - memory: the process's peak RSS during the training set and during each materialization (the high-water mark is
  *   reset before each job; it includes what the process already held).
  *
@@ -174,6 +175,8 @@ const server = spawn(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), '
   env: { ...process.env, MESH_DATA_DIR: dataDir, REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: prefix, MESH_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
+// A failed run must not leave the server behind.
+process.on('exit', () => server.kill());
 const serverUrl = `http://127.0.0.1:${port}`;
 for (let i = 0; !(await fetch(`${serverUrl}/health`).then((r) => r.ok).catch(() => false)); i++) {
   if (i > 200) throw new Error('the feature server did not start');
@@ -226,6 +229,38 @@ for (const n of [1, 10, 100]) {
   scoring.push([n, `${fetchOnly[0].toFixed(2)} / ${fetchOnly[1].toFixed(2)}`, `${flat[0].toFixed(2)} / ${flat[1].toFixed(2)}`, `${scored[0].toFixed(2)} / ${scored[1].toFixed(2)}`, `${(scored[1] / fetchOnly[1]).toFixed(2)}x`]);
 }
 
+// The floor under Feast REST: a server in its own process that only sends back bytes it holds, the REST answer for the
+// same number of entities, to the same client code. What REST adds above it is the feature server's own work.
+const floorDir = path.join(dataDir, 'http-floor');
+fs.mkdirSync(floorDir);
+const floorPort = await freePort();
+const floorServer = spawn(
+  process.execPath,
+  [
+    '-e',
+    `const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
+     const answers = new Map();
+     http.createServer((req, res) => {
+       req.resume();
+       req.on('end', () => {
+         const file = path.join(process.argv[2], new URL(req.url, 'http://x').searchParams.get('n') + '.json');
+         if (!answers.has(file) && fs.existsSync(file)) answers.set(file, fs.readFileSync(file));
+         if (!answers.has(file)) return res.writeHead(404).end();
+         res.writeHead(200, { 'content-type': 'application/json' }).end(answers.get(file));
+       });
+     }).listen(Number(process.argv[1]), '127.0.0.1');`,
+    String(floorPort),
+    floorDir,
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
+process.on('exit', () => floorServer.kill());
+const restBody = (n: number) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ features: refs, entities: { customer_id: pick(n) } }) });
+for (let i = 0; !(await fetch(`http://127.0.0.1:${floorPort}/?n=ready`, { method: 'POST' }).then(() => true).catch(() => false)); i++) {
+  if (i > 200) throw new Error('the HTTP floor server did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
 const rows: (string | number)[][] = [];
 for (const n of [1, 10, 100, 1000]) {
   const iterations = n === 1000 ? 300 : 1000;
@@ -233,11 +268,12 @@ for (const n of [1, 10, 100, 1000]) {
   const limit = await measure(iterations, () => raw.mget(resolved.views.flatMap((v) => pick(n).map((k) => `${prefix}${tableId(v.view)}:${k}`))));
   const lib = await measure(iterations, () => readColumns(stores[0]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
   const rest = await measure(iterations, async () => {
-    const res = await fetch(`${serverUrl}/get-online-features`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ features: refs, entities: { customer_id: pick(n) } }),
-    });
+    const res = await fetch(`${serverUrl}/get-online-features`, restBody(n));
+    await res.json();
+  });
+  fs.writeFileSync(path.join(floorDir, `${n}.json`), await (await fetch(`${serverUrl}/get-online-features`, restBody(n))).text());
+  const floor = await measure(iterations, async () => {
+    const res = await fetch(`http://127.0.0.1:${floorPort}/?n=${n}`, restBody(n));
     await res.json();
   });
   const sqlite = await measure(iterations, () => readColumns(stores[1]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
@@ -245,17 +281,19 @@ for (const n of [1, 10, 100, 1000]) {
     figures.push({ name: 'online.redis.raw.100x50.p99_ms', value: limit[1], unit: 'ms' });
     figures.push({ name: 'online.redis.library.100x50.p99_ms', value: lib[1], unit: 'ms', baseline: limit[1], ratio: Number((lib[1] / limit[1]).toFixed(3)) });
     figures.push({ name: 'online.redis.rest.100x50.p99_ms', value: rest[1], unit: 'ms', baseline: limit[1], ratio: Number((rest[1] / limit[1]).toFixed(3)) });
+    figures.push({ name: 'online.http.floor.100x50.p99_ms', value: floor[1], unit: 'ms' });
     figures.push({ name: 'online.sqlite.library.100x50.p99_ms', value: sqlite[1], unit: 'ms' });
   }
-  rows.push([n, fmt(limit), fmt(lib), `${(lib[1] / limit[1]).toFixed(2)}x`, fmt(rest), `${(rest[1] / limit[1]).toFixed(2)}x`, fmt(sqlite)]);
+  rows.push([n, fmt(limit), fmt(lib), `${(lib[1] / limit[1]).toFixed(2)}x`, fmt(rest), `${(rest[1] / limit[1]).toFixed(2)}x`, fmt(floor), `${(rest[1] / floor[1]).toFixed(2)}x`, fmt(sqlite)]);
 }
 log(`\nOnline feature vectors, ${VIEWS * FEATURES} features across ${VIEWS} views, random entities of ${CUSTOMERS.toLocaleString('en-US')} (p50 / p99 ms, sequential):`);
-log(table(['entities', 'raw MGET (limit)', 'library on Redis', 'p99 vs limit', 'Feast REST on Redis', 'p99 vs limit', 'library on SQLite'], rows));
+log(table(['entities', 'raw MGET (limit)', 'library on Redis', 'p99 vs limit', 'Feast REST on Redis', 'p99 vs limit', 'HTTP floor (same answer)', 'REST p99 vs floor', 'library on SQLite'], rows));
 log('Anchors (published, 100 entities x 50 features): Feast Go server p99 22 ms, Feast Python server p99 163 ms.');
 log(`\nOnline scoring (logistic model over the 50 features) through the features subgraph, p50 / p99 ms:`);
 log(table(['entities', 'fetch 50 features { value }', 'featureValues { values }', 'modelScore', 'p99 vs fetch'], scoring));
 
 server.kill('SIGTERM');
+floorServer.kill('SIGTERM');
 raw.disconnect();
 for (const [, s] of stores) {
   if (s instanceof RedisOnlineStore) for (const v of views) await s.drop(tableId(v));
