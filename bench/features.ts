@@ -48,6 +48,14 @@ const log = (s: string) => void (values.json ? process.stderr : process.stdout).
 const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
 
+/** Waits for a server started beside the bench to answer (with a 2xx, unless any answer will do). */
+async function waitUntilAnswering(url: string, what: string, anyStatus = false): Promise<void> {
+  for (let i = 0; !(await fetch(url).then((r) => anyStatus || r.ok).catch(() => false)); i++) {
+    if (i > 200) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 // Peak resident memory of this process during one job (Linux: the high-water mark is reset before it, then read).
 const peakRss = {
   reset: () => {
@@ -178,10 +186,7 @@ const server = spawn(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), '
 // A failed run must not leave the server behind.
 process.on('exit', () => server.kill());
 const serverUrl = `http://127.0.0.1:${port}`;
-for (let i = 0; !(await fetch(`${serverUrl}/health`).then((r) => r.ok).catch(() => false)); i++) {
-  if (i > 200) throw new Error('the feature server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+await waitUntilAnswering(`${serverUrl}/health`, 'the feature server');
 const token = await signUserToken({ sub: 'bench', role: 'ml-engineer' }, platform.config.auth);
 const pick = (n: number) => Array.from({ length: n }, () => `c-${String(Math.floor(Math.random() * CUSTOMERS)).padStart(7, '0')}`);
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -256,10 +261,7 @@ const floorServer = spawn(
 );
 process.on('exit', () => floorServer.kill());
 const restBody = (n: number) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ features: refs, entities: { customer_id: pick(n) } }) });
-for (let i = 0; !(await fetch(`http://127.0.0.1:${floorPort}/?n=ready`, { method: 'POST' }).then(() => true).catch(() => false)); i++) {
-  if (i > 200) throw new Error('the HTTP floor server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+await waitUntilAnswering(`http://127.0.0.1:${floorPort}/?n=ready`, 'the HTTP floor server', true);
 
 const rows: (string | number)[][] = [];
 for (const n of [1, 10, 100, 1000]) {
@@ -293,7 +295,6 @@ log(`\nOnline scoring (logistic model over the 50 features) through the features
 log(table(['entities', 'fetch 50 features { value }', 'featureValues { values }', 'modelScore', 'p99 vs fetch'], scoring));
 
 server.kill('SIGTERM');
-floorServer.kill('SIGTERM');
 raw.disconnect();
 for (const [, s] of stores) {
   if (s instanceof RedisOnlineStore) for (const v of views) await s.drop(tableId(v));
