@@ -295,6 +295,7 @@ log(`\nOnline scoring (logistic model over the 50 features) through the features
 log(table(['entities', 'fetch 50 features { value }', 'featureValues { values }', 'modelScore', 'p99 vs fetch'], scoring));
 
 server.kill('SIGTERM');
+floorServer.kill();
 raw.disconnect();
 for (const [, s] of stores) {
   if (s instanceof RedisOnlineStore) for (const v of views) await s.drop(tableId(v));
