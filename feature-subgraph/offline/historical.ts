@@ -122,7 +122,11 @@ export async function writeTrainingSet(platform: Platform, request: TrainingSetR
     const tmp = `${path.resolve(request.out)}.${process.pid}.tmp`;
     let Count: number;
     try {
-      ({ Count } = await duck.one<{ Count: number }>(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet)`));
+      // By default DuckDB builds a dictionary per column and row group until it holds 20,000-30,000 values (measured),
+      // which continuous features reach, only to write them plain. Giving up past 1,024 values keeps dictionaries for
+      // categories and small counts and wrote 1M rows x 50 features in 1.3-1.4 s instead of 1.8-2.3 s, in the same
+      // bytes (+7% for a table with five 3,000-value columns).
+      ({ Count } = await duck.one<{ Count: number }>(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet, DICTIONARY_SIZE_LIMIT 1024)`));
       fs.renameSync(tmp, path.resolve(request.out));
     } finally {
       fs.rmSync(tmp, { force: true });
