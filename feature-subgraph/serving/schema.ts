@@ -204,18 +204,22 @@ export function featureResolvers(registry: Registry) {
   const entityResolvers = Object.fromEntries(
     Object.values(registry.entities)
       .filter((e) => e.graphql)
-      .map((e) => [
-        e.graphql!.type,
-        {
-          __resolveReference: (ref: Record<string, unknown>) => ref,
-          features: (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => entityAnswers(ctx, e, parent, args, info),
-          featureValues: (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => entityAnswers(ctx, e, parent, args, info),
-          modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
-            const model = await ctx.models.get(args.model);
-            return scoreEntity(ctx, ctx.registry, model, Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])));
+      .map((e) => {
+        // Both shapes are read from the same answers: one object per value, or one list per field of `FeatureValues`.
+        const answers = (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => entityAnswers(ctx, e, parent, args, info);
+        return [
+          e.graphql!.type,
+          {
+            __resolveReference: (ref: Record<string, unknown>) => ref,
+            features: answers,
+            featureValues: answers,
+            modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
+              const model = await ctx.models.get(args.model);
+              return scoreEntity(ctx, ctx.registry, model, Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])));
+            },
           },
-        },
-      ]),
+        ];
+      }),
   );
   return {
     DateTime,
