@@ -108,6 +108,35 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
     );
   });
 
+  it('views joined differently in one request (on a hash, on the key, on two keys) each get their own answer', async () => {
+    // The entity side of the joins is shared between views joined alike only: a view must never read another's.
+    const storeArb = fc.constantFrom('s1', 's2');
+    const entitiesWithStore = fc.array(fc.record({ key: fc.oneof(keyArb, fc.constant('unknown')), store: storeArb, at: fc.integer({ min: -5, max: 70 }) }), { minLength: 1, maxLength: 40 });
+    await fc.assert(
+      fc.asyncProperty(rowsArb, rowsArb, rowsArb, entitiesWithStore, ttlArb, async (a, b, k, entities, ttl) => {
+        await table('fa', a);
+        await table('fb', b);
+        await duck.run(`CREATE OR REPLACE TABLE fk (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, created_timestamp TIMESTAMP, value BIGINT)`);
+        // The two-key view's rows are `k`'s, each at store s1 when its value is even, s2 when odd.
+        const store = (r: FeatureRow) => (r.value % 2 === 0 ? 's1' : 's2');
+        if (k.length) await duck.run(`INSERT INTO fk VALUES ${k.map((r) => `('${r.key}', '${store(r)}', ${ts(r.event)}, ${ts(r.created)}, ${r.value})`).join(', ')}`);
+        await duck.run(`CREATE OR REPLACE TABLE ent3 (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, __mesh_row BIGINT)`);
+        await duck.run(`INSERT INTO ent3 VALUES ${entities.map((e, i) => `('${e.key}', '${e.store}', ${ts(e.at)}, ${i})`).join(', ')}`);
+        const twoKeys = { name: 'k', version: 1, joinKeys: ['customer_id', 'store_id'], entities: ['customer', 'store'], ttlSeconds: ttl * 60, features: [{ name: 'value', dtype: 'Int64' }] } as ViewVersion;
+        const got = await run<{ a__value: string | null; b__value: string | null; k__value: string | null }>('ent3', [
+          { request: request('a', ttl), relation: 'fa', rowId: 'rowid', unique: false, keyHash: duckdbHash },
+          { request: { view: twoKeys, features: twoKeys.features, outputNames: ['k__value'] }, relation: 'fk', rowId: 'rowid', unique: false },
+          { request: request('b', 0), relation: 'fb', rowId: 'rowid', unique: false },
+        ]);
+        const num = (v: string | null) => (v === null ? null : Number(v));
+        expect(got.map((r) => [num(r.a__value), num(r.k__value), num(r.b__value)])).toEqual(
+          entities.map((e) => [oracle(a, e, ttl), oracle(k.filter((r) => store(r) === e.store), e, ttl), oracle(b, e, 0)]),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('keeps the entity rows in their order at a size where the engine runs in parallel', async () => {
     // Small frames come back in order whatever the plan; this one is large enough for a parallel join to reorder it.
     const n = 300_000;
