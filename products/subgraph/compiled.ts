@@ -1,4 +1,4 @@
-import { GraphQLError, execute, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, execute, isObjectType, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
@@ -12,7 +12,7 @@ export interface CompiledExecutionOptions {
   maxOperations?: number;
   /** graphql-jit's compiler (tests give one that fails). */
   compile?: typeof compileQuery;
-  /** Told when an operation could not be compiled and stays on graphql-js. */
+  /** Told when an operation could not be compiled, or graphql-jit could not complete a value of it, and stays on graphql-js. */
   onCompileError?: (err: unknown) => void;
 }
 
@@ -24,6 +24,7 @@ export interface CompiledExecutionOptions {
  * another executor is its gateway interface; parsing, validation, plugins, error formatting and HTTP stay Apollo's.
  */
 export function compiledExecution(schema: GraphQLSchema, options: CompiledExecutionOptions = {}): GatewayInterface {
+  guardCompletions(schema);
   const compile = options.compile ?? compileQuery;
   // Keyed by Apollo's hash of the query text.
   const operations = new LRUCache<string, CompiledQuery | typeof SEEN_ONCE | typeof NOT_COMPILED>({ max: options.maxOperations ?? 500 });
@@ -47,7 +48,19 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
     }
     if (query === SEEN_ONCE) operations.set(key, (query = tryCompile(rc.document, rc.operationName ?? undefined)));
     if (query === NOT_COMPILED) return interpreted();
-    const result = await query.query(undefined, rc.context, rc.request.variables ?? {});
+    let result: Awaited<ReturnType<CompiledQuery['query']>> | undefined;
+    try {
+      result = await query.query(undefined, rc.context, rc.request.variables ?? {});
+    } catch (err) {
+      // Where no promise stood between, graphql-jit's completion throws straight out of the query.
+      completionErrors.set(rc.context, err);
+    }
+    if (result === undefined || completionErrors.has(rc.context)) {
+      // A value graphql-jit could not complete (see guardCompletions): graphql-js answers, now and from now on.
+      options.onCompileError?.(completionErrors.get(rc.context));
+      operations.set(key, NOT_COMPILED);
+      return interpreted();
+    }
     if (!result.errors) return result;
     // No data at all: the variables did not fit the operation, which is the client's mistake (400, BAD_USER_INPUT).
     if (result.data === undefined) return { errors: result.errors.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } })) };
@@ -60,6 +73,54 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
     },
     load: async () => ({ executor }),
     stop: async () => {},
+  };
+}
+
+const guardedSchemas = new WeakSet<GraphQLSchema>();
+// Per request context: the first throw caught while a resolver's value was being completed.
+const completionErrors = new WeakMap<object, unknown>();
+const isThenable = (v: unknown): v is PromiseLike<unknown> => v != null && typeof (v as { then?: unknown }).then === 'function';
+
+/**
+ * graphql-jit completes a field inside the `then` callback of its resolver's promise, and does not catch there: a value
+ * that throws as it is read (a getter) rejects a promise nobody handles, the request never answers and Node ends the
+ * process. graphql-js reports the same throw as the field's error. So every resolver's promise, and each promise in a
+ * list it returns, reaches the engines as a thenable that hands such a throw to the engine's own error callback and
+ * notes it for the request, which graphql-js then answers. The schema's resolvers are wrapped in place, once;
+ * graphql-js sees the same rejections as before.
+ */
+function guardCompletions(schema: GraphQLSchema): void {
+  if (guardedSchemas.has(schema)) return;
+  guardedSchemas.add(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      const resolve = field.resolve;
+      if (!resolve) continue;
+      field.resolve = (source, args, context: object, info) => {
+        const result: unknown = resolve(source, args, context, info);
+        if (isThenable(result)) return guarded(result, context);
+        if (Array.isArray(result) && result.some(isThenable)) return result.map((item: unknown) => (isThenable(item) ? guarded(item, context) : item));
+        return result;
+      };
+    }
+  }
+}
+
+function guarded(promise: PromiseLike<unknown>, context: object): PromiseLike<unknown> {
+  return {
+    then<A = unknown, B = never>(onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+      const settle = onFulfilled && ((value: unknown): A | B | PromiseLike<A | B> => {
+        try {
+          return onFulfilled(value);
+        } catch (err) {
+          if (!completionErrors.has(context)) completionErrors.set(context, err);
+          if (!onRejected) throw err;
+          return onRejected(err);
+        }
+      });
+      return promise.then<A | B, B>(settle, onRejected);
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { parse, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { MeshError, ErrorCode, isMeshError } from '../../platform/errors.js';
 import { compiledExecution } from '../subgraph/compiled.js';
@@ -14,8 +14,10 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@
 interface Priced { price: Float! }
 type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
 type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
-type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product }
 `;
+// A row whose `name` is a getter that throws, read by the default resolver.
+const lazy = (id: string) => ({ id, price: 1, tags: [], get name(): string { throw new Error(`no name for ${id}`); } });
 const rows: Record<string, { id: string; name: string | null; price: number | null; tags: string[] }> = {
   p1: { id: 'p1', name: 'Lamp', price: 12.5, tags: ['home', 'light', 'sale'] },
   p2: { id: 'p2', name: null, price: 3, tags: [] },
@@ -34,6 +36,10 @@ const resolvers = {
     priced: () => [rows.p1, { __typename: 'Bundle', id: 'b1', price: 14, items: [rows.p1, rows.p2] }],
     // Which engine ran the operation: graphql-js's response paths name their parent type, graphql-jit's do not.
     engine: (_: unknown, __: unknown, ___: unknown, info: GraphQLResolveInfo) => ('typename' in info.path ? 'graphql-js' : 'graphql-jit'),
+    lazy: async () => lazy('l1'),
+    lazyList: async () => [rows.p1, lazy('l2')],
+    lazyItems: () => [Promise.resolve(lazy('l3')), rows.p2],
+    lazyNow: () => lazy('l4'),
   },
   Priced: { __resolveType: (v: { __typename?: string }) => v.__typename ?? 'Product' },
   Product: {
@@ -59,18 +65,28 @@ const operations: [string, string, Record<string, unknown>?][] = [
   ['variables that do not fit', 'query($id: ID!) { product(id: $id) { id } }', { id: { no: 'object' } }],
   ['a missing required variable', 'query($id: ID!) { product(id: $id) { id } }', {}],
   ['typename and the service SDL', '{ __typename _service { sdl } }'],
+  // graphql-jit alone would leave these pending and end the process (an unhandled rejection).
+  ['a field that throws as it is read, below a resolver promise', '{ lazy { id name } }'],
+  ['a field that throws as it is read, in a list below a resolver promise', '{ lazyList { id name } }'],
+  ['a field that throws as it is read, in a list of promises', '{ lazyItems { id name } }'],
+  ['a field that throws as it is read, below a resolver that answers at once', '{ lazyNow { id name } }'],
 ];
 
 describe('subgraph operations compiled by graphql-jit', () => {
   const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]);
+  // The reference runs graphql-js on a schema of its own: compiledExecution wraps the resolvers of the one it is given.
+  const referenceSchema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]);
   // As serveSubgraph formats errors: the resolver's own error must reach the formatter behind the GraphQL error.
   const formatError = (formatted: GraphQLFormattedError, error: unknown) => {
     const original = unwrapResolverError(error);
     return isMeshError(original) ? { ...formatted, extensions: { ...formatted.extensions, thrown: original.code } } : formatted;
   };
-  const options = { formatError, plugins: [ApolloServerPluginInlineTraceDisabled()] };
-  const reference = new ApolloServer({ schema, ...options });
-  const compiled = new ApolloServer({ gateway: compiledExecution(schema, { maxOperations: 4 }), ...options });
+  // As serveSubgraph runs it: with no plugin that instruments every field (inline tracing, cache control), graphql-jit
+  // reads default-resolved fields itself instead of calling a resolver.
+  const options = { formatError, plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()] };
+  const reference = new ApolloServer({ schema: referenceSchema, ...options });
+  const fellBack: unknown[] = [];
+  const compiled = new ApolloServer({ gateway: compiledExecution(schema, { maxOperations: 4, onCompileError: (err) => fellBack.push(err) }), ...options });
   const failures: unknown[] = [];
   const uncompilable = new ApolloServer({
     gateway: compiledExecution(schema, { compile: () => { throw new Error('not supported'); }, onCompileError: (err) => failures.push(err) }),
@@ -80,7 +96,10 @@ describe('subgraph operations compiled by graphql-jit', () => {
   afterAll(async () => Promise.all([reference.stop(), compiled.stop(), uncompilable.stop()]));
 
   const answer = async (server: ApolloServer, query: string, variables?: Record<string, unknown>) => {
-    const res = await server.executeOperation({ query, variables });
+    // A request left pending fails here, in seconds, rather than at the test's timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const pending = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 10 s to ${query}`)), 10_000)));
+    const res = await Promise.race([server.executeOperation({ query, variables }), pending]).finally(() => clearTimeout(timer));
     if (res.body.kind !== 'single') throw new Error('expected a single result');
     return { status: res.http.status ?? 200, ...res.body.singleResult };
   };
@@ -104,6 +123,8 @@ describe('subgraph operations compiled by graphql-jit', () => {
       }
       expect(got, what).toEqual(expected);
     }
+    // Only the operations graphql-jit cannot complete went back to graphql-js, each once.
+    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4']);
   });
 
   it('stay on graphql-js, with the same answers, when an operation cannot be compiled', async () => {
@@ -112,6 +133,25 @@ describe('subgraph operations compiled by graphql-jit', () => {
     for (let i = 0; i < 3; i++) expect(await answer(uncompilable, query)).toEqual(await answer(reference, query));
     // Tried once per document, not on every request.
     expect(failures).toHaveLength(2);
+  });
+
+  it('hand an operation to graphql-js for good when graphql-jit cannot complete one of its values, and say so once', async () => {
+    const told: unknown[] = [];
+    const server = new ApolloServer({ gateway: compiledExecution(buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]), { onCompileError: (err) => told.push(err) }), ...options });
+    await server.start();
+    try {
+      const engines = [];
+      for (let i = 0; i < 4; i++) {
+        const got = await answer(server, '{ engine lazy { id name } }');
+        expect(got.errors?.map((e) => [e.path, e.message])).toEqual([[['lazy', 'name'], 'no name for l1']]);
+        engines.push(got.data?.engine);
+      }
+      // The second request ran compiled, met the getter and was answered again by graphql-js.
+      expect(engines).toEqual(['graphql-js', 'graphql-js', 'graphql-js', 'graphql-js']);
+      expect(told.map((e) => (e as Error).message)).toEqual(['no name for l1']);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('keep answering right when more operations arrive than the cache of compiled ones holds', async () => {
