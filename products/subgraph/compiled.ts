@@ -1,4 +1,4 @@
-import { GraphQLError, execute, isObjectType, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, execute, isAbstractType, isIntrospectionType, isObjectType, type DocumentNode, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
@@ -82,18 +82,25 @@ const completionErrors = new WeakMap<object, unknown>();
 const isThenable = (v: unknown): v is PromiseLike<unknown> => v != null && typeof (v as { then?: unknown }).then === 'function';
 
 /**
- * graphql-jit completes a field inside the `then` callback of its resolver's promise, and does not catch there: a value
- * that throws as it is read (a getter) rejects a promise nobody handles, the request never answers and Node ends the
- * process. graphql-js reports the same throw as the field's error. So every resolver's promise, and each promise in a
- * list it returns, reaches the engines as a thenable that hands such a throw to the engine's own error callback and
- * notes it for the request, which graphql-js then answers. The schema's resolvers are wrapped in place, once;
- * graphql-js sees the same rejections as before.
+ * Where graphql-jit and graphql-js part, graphql-js answers:
+ * - graphql-jit completes a field inside the `then` callback of its resolver's promise, and does not catch there: a
+ *   value that throws as it is read (a getter) rejects a promise nobody handles, the request never answers and Node
+ *   ends the process. So every resolver's promise, and each promise in a list it returns, reaches the engines as a
+ *   thenable that hands such a throw to the engine's own error callback and notes it for the request.
+ * - graphql-jit reads a field without a resolver as it is: a promise there would be completed as the object itself,
+ *   its fields null, where graphql-js awaits it. So each object type checks that its value is not a promise (graphql-js
+ *   never hands it one) and throws, noted as above, where it is.
+ * A noted request is answered by graphql-js. The schema's types are changed in place, once; introspection's types,
+ * shared by every schema, and the members of an abstract type that relies on isTypeOf to tell them apart, are left.
  */
 function guardCompletions(schema: GraphQLSchema): void {
   if (guardedSchemas.has(schema)) return;
   guardedSchemas.add(schema);
-  for (const type of Object.values(schema.getTypeMap())) {
+  const types = Object.values(schema.getTypeMap()).filter((t) => !isIntrospectionType(t));
+  const typedByIsTypeOf = new Set(types.flatMap((t) => (isAbstractType(t) && !t.resolveType ? schema.getPossibleTypes(t) : [])));
+  for (const type of types) {
     if (!isObjectType(type)) continue;
+    if (!type.isTypeOf && !typedByIsTypeOf.has(type)) type.isTypeOf = notAPromise(type);
     for (const field of Object.values(type.getFields())) {
       const resolve = field.resolve;
       if (!resolve) continue;
@@ -105,6 +112,13 @@ function guardCompletions(schema: GraphQLSchema): void {
       };
     }
   }
+}
+
+function notAPromise(type: GraphQLObjectType): (value: unknown) => boolean {
+  return (value) => {
+    if (isThenable(value)) throw new Error(`a ${type.name} read from a field without a resolver is a promise, which graphql-jit does not await`);
+    return true;
+  };
 }
 
 function guarded(promise: PromiseLike<unknown>, context: object): PromiseLike<unknown> {

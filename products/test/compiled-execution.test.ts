@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { parse, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
+import { __Type, parse, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -14,7 +14,8 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@
 interface Priced { price: Float! }
 type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
 type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
-type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product holder: Holder holderNow: Holder }
+type Holder { id: ID! product: Product }
 `;
 // A row whose `name` is a getter that throws, read by the default resolver.
 const lazy = (id: string) => ({ id, price: 1, tags: [], get name(): string { throw new Error(`no name for ${id}`); } });
@@ -40,6 +41,9 @@ const resolvers = {
     lazyList: async () => [rows.p1, lazy('l2')],
     lazyItems: () => [Promise.resolve(lazy('l3')), rows.p2],
     lazyNow: () => lazy('l4'),
+    // A field without a resolver whose value is a promise, which graphql-js awaits.
+    holder: async () => ({ id: 'h1', product: Promise.resolve(rows.p1) }),
+    holderNow: () => ({ id: 'h2', product: Promise.resolve(rows.p1) }),
   },
   Priced: { __resolveType: (v: { __typename?: string }) => v.__typename ?? 'Product' },
   Product: {
@@ -70,6 +74,9 @@ const operations: [string, string, Record<string, unknown>?][] = [
   ['a field that throws as it is read, in a list below a resolver promise', '{ lazyList { id name } }'],
   ['a field that throws as it is read, in a list of promises', '{ lazyItems { id name } }'],
   ['a field that throws as it is read, below a resolver that answers at once', '{ lazyNow { id name } }'],
+  // graphql-jit alone would answer these with the promise read as a product: every field null, and no error.
+  ['a promise in a field without a resolver, below a resolver promise', '{ holder { id product { name } } }'],
+  ['a promise in a field without a resolver, below a resolver that answers at once', '{ holderNow { id product { name } } }'],
 ];
 
 describe('subgraph operations compiled by graphql-jit', () => {
@@ -124,7 +131,8 @@ describe('subgraph operations compiled by graphql-jit', () => {
       expect(got, what).toEqual(expected);
     }
     // Only the operations graphql-jit cannot complete went back to graphql-js, each once.
-    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4']);
+    const promised = 'a Product read from a field without a resolver is a promise, which graphql-jit does not await';
+    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4', promised, promised]);
   });
 
   it('stay on graphql-js, with the same answers, when an operation cannot be compiled', async () => {
@@ -152,6 +160,12 @@ describe('subgraph operations compiled by graphql-jit', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it("leave introspection's types, which every schema of the process shares, as they are", () => {
+    const before = [__Type.isTypeOf, ...Object.values(__Type.getFields()).map((f) => f.resolve)];
+    compiledExecution(buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]));
+    expect([__Type.isTypeOf, ...Object.values(__Type.getFields()).map((f) => f.resolve)]).toEqual(before);
   });
 
   it('keep answering right when more operations arrive than the cache of compiled ones holds', async () => {
