@@ -1,4 +1,4 @@
-import { GraphQLError, execute, isAbstractType, isIntrospectionType, isObjectType, type DocumentNode, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { GraphQLError, execute, getNullableType, isAbstractType, isIntrospectionType, isListType, isObjectType, type DocumentNode, type GraphQLObjectType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
@@ -88,8 +88,9 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> => v != null && typeo
  *   ends the process. So every resolver's promise, and each promise in a list it returns, reaches the engines as a
  *   thenable that hands such a throw to the engine's own error callback and notes it for the request.
  * - graphql-jit reads a field without a resolver as it is: a promise there would be completed as the object itself,
- *   its fields null, where graphql-js awaits it. So each object type checks that its value is not a promise (graphql-js
- *   never hands it one) and throws, noted as above, where it is.
+ *   its fields null, where graphql-js awaits it; the promises of such a list it awaits outside any resolver's, where a
+ *   throw is not caught. So each object type checks that its value is not a promise (graphql-js never hands it one)
+ *   and, under graphql-jit, that none of its lists without a resolver holds one, and throws, noted as above, if so.
  * A noted request is answered by graphql-js. The schema's types are changed in place, once; introspection's types,
  * shared by every schema, and the members of an abstract type that relies on isTypeOf to tell them apart, are left.
  */
@@ -114,9 +115,17 @@ function guardCompletions(schema: GraphQLSchema): void {
   }
 }
 
-function notAPromise(type: GraphQLObjectType): (value: unknown) => boolean {
-  return (value) => {
+function notAPromise(type: GraphQLObjectType): (value: unknown, context?: unknown, info?: GraphQLResolveInfo) => boolean {
+  const lists = Object.values(type.getFields()).flatMap((f) => (!f.resolve && isListType(getNullableType(f.type)) ? [f.name] : []));
+  return (value, _context, info) => {
     if (isThenable(value)) throw new Error(`a ${type.name} read from a field without a resolver is a promise, which graphql-jit does not await`);
+    // graphql-js passes its info and awaits list items itself; graphql-jit passes the value alone.
+    if (info !== undefined || value === null || typeof value !== 'object') return true;
+    for (const name of lists) {
+      // The descriptor, not the property: a getter is not run here.
+      const held: unknown = Object.getOwnPropertyDescriptor(value, name)?.value;
+      if (Array.isArray(held) && held.some(isThenable)) throw new Error(`${type.name}.${name} holds promises, which graphql-jit completes outside any resolver`);
+    }
     return true;
   };
 }

@@ -14,8 +14,8 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@
 interface Priced { price: Float! }
 type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
 type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
-type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product holder: Holder holderNow: Holder }
-type Holder { id: ID! product: Product }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product holder: Holder holderNow: Holder holderList: Holder }
+type Holder { id: ID! product: Product products: [Product] }
 `;
 // A row whose `name` is a getter that throws, read by the default resolver.
 const lazy = (id: string) => ({ id, price: 1, tags: [], get name(): string { throw new Error(`no name for ${id}`); } });
@@ -44,6 +44,7 @@ const resolvers = {
     // A field without a resolver whose value is a promise, which graphql-js awaits.
     holder: async () => ({ id: 'h1', product: Promise.resolve(rows.p1) }),
     holderNow: () => ({ id: 'h2', product: Promise.resolve(rows.p1) }),
+    holderList: async () => ({ id: 'h3', products: [Promise.resolve(lazy('l5')), Promise.resolve(rows.p1)] }),
   },
   Priced: { __resolveType: (v: { __typename?: string }) => v.__typename ?? 'Product' },
   Product: {
@@ -77,6 +78,8 @@ const operations: [string, string, Record<string, unknown>?][] = [
   // graphql-jit alone would answer these with the promise read as a product: every field null, and no error.
   ['a promise in a field without a resolver, below a resolver promise', '{ holder { id product { name } } }'],
   ['a promise in a field without a resolver, below a resolver that answers at once', '{ holderNow { id product { name } } }'],
+  // graphql-jit alone would await these items outside any resolver's promise: the getter's throw would end the process.
+  ['promises in a list without a resolver, one with a field that throws as it is read', '{ holderList { id products { id name } } }'],
 ];
 
 describe('subgraph operations compiled by graphql-jit', () => {
@@ -132,7 +135,8 @@ describe('subgraph operations compiled by graphql-jit', () => {
     }
     // Only the operations graphql-jit cannot complete went back to graphql-js, each once.
     const promised = 'a Product read from a field without a resolver is a promise, which graphql-jit does not await';
-    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4', promised, promised]);
+    const listed = 'Holder.products holds promises, which graphql-jit completes outside any resolver';
+    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4', promised, promised, listed]);
   });
 
   it('stay on graphql-js, with the same answers, when an operation cannot be compiled', async () => {
