@@ -41,4 +41,3 @@ await serveSubgraph(platform, {
   knownRole: () => true,
   context: (identity) => ({ identity }),
 });
-process.stdout.write('ready\n');

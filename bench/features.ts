@@ -192,6 +192,7 @@ await waitUntilAnswering(`${serverUrl}/health`, 'the feature server');
 const token = await signUserToken({ sub: 'bench', role: 'ml-engineer' }, platform.config.auth);
 const pick = (n: number) => Array.from({ length: n }, () => `c-${String(Math.floor(Math.random() * CUSTOMERS)).padStart(7, '0')}`);
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const fmt = ([p50, p99]: [number, number]) => `${p50.toFixed(2)} / ${p99.toFixed(2)}`;
 
 async function measure(iterations: number, fn: () => Promise<unknown>): Promise<[number, number]> {
   for (let i = 0; i < Math.min(50, iterations); i++) await fn();
@@ -231,10 +232,10 @@ const viaGraph = (selection: string, n: number, url = serverUrl) => async () => 
 const graphFloorPort = await freePort();
 const graphFloor = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/featureGraphFloor.ts'), String(graphFloorPort), String(VIEWS * FEATURES)], {
   env: { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['ignore', 'ignore', 'inherit'],
 });
 process.on('exit', () => graphFloor.kill());
-await new Promise<void>((resolve) => graphFloor.stdout!.once('data', () => resolve()));
+await waitUntilAnswering(`http://127.0.0.1:${graphFloorPort}/health`, 'the GraphQL floor subgraph');
 const scoring: (string | number)[][] = [];
 for (const n of [1, 10, 100]) {
   const fetchOnly = await measure(300, viaGraph(`features(names: ${JSON.stringify(refs)}) { value }`, n));
@@ -248,7 +249,6 @@ for (const n of [1, 10, 100]) {
       { name: 'online.graphql.flat.100.p99_ms', value: flat[1], unit: 'ms', baseline: fetchOnly[1], ratio: Number((flat[1] / fetchOnly[1]).toFixed(3)) },
     );
   }
-  const fmt = ([p50, p99]: [number, number]) => `${p50.toFixed(2)} / ${p99.toFixed(2)}`;
   scoring.push([n, fmt(fetchOnly), fmt(floor), `${(fetchOnly[1] / floor[1]).toFixed(2)}x`, fmt(flat), fmt(scored), `${(scored[1] / fetchOnly[1]).toFixed(2)}x`]);
 }
 graphFloor.kill();
@@ -285,7 +285,6 @@ await waitUntilAnswering(`http://127.0.0.1:${floorPort}/?n=ready`, 'the HTTP flo
 const rows: (string | number)[][] = [];
 for (const n of [1, 10, 100, 1000]) {
   const iterations = n === 1000 ? 300 : 1000;
-  const fmt = ([p50, p99]: [number, number]) => `${p50.toFixed(2)} / ${p99.toFixed(2)}`;
   const limit = await measure(iterations, () => raw.mget(resolved.views.flatMap((v) => pick(n).map((k) => `${prefix}${tableId(v.view)}:${k}`))));
   const lib = await measure(iterations, () => readColumns(stores[0]![1], resolved, pick(n).map((customer_id) => ({ customer_id })), Date.now()));
   const rest = await measure(iterations, async () => {
