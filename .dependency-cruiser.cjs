@@ -1,14 +1,31 @@
 // The house's floors, checked in `npm test` (platform/test/architecture.test.ts) and drawn in docs/architecture.md.
 // A folder imports only folders below it, across folders only their public module (`index.ts`), and never in a circle.
 /** Bottom to top. docs/architecture.md lists the same order; the architecture test holds the two together. */
-const LAYERS = ['platform', 'products', 'governance', 'jobs', 'feature-subgraph', 'lineage', 'observability', 'gateway', 'console', 'cli'];
+const LAYERS = [
+  'platform',
+  'products',
+  'governance',
+  'jobs',
+  'feature-subgraph',
+  'lineage',
+  'observability',
+  'gateway',
+  'console',
+  'cli',
+];
 /** Tests, benches and test helpers may reach anything: they assemble whole meshes. */
-const NOT_PRODUCT = ['(^|/)test/', '^bench/', '\\.test\\.ts$', '(^|/)vite\\.config\\.ts$', '^vitest\\.config\\.ts$', '^types/'];
+const NOT_PRODUCT = [
+  '(^|/)test/',
+  '^bench/',
+  '\\.test\\.ts$',
+  '(^|/)vite\\.config\\.ts$',
+  '^vitest\\.config\\.ts$',
+  '^types/',
+];
 const below = (i) => LAYERS.slice(0, i);
 const FOLDERS = `^(${[...LAYERS, 'subgraphs'].join('|')})/`;
 
 module.exports = {
-
   forbidden: [
     ...LAYERS.map((layer, i) => ({
       name: `${layer}-looks-down-only`,
@@ -26,7 +43,9 @@ module.exports = {
     },
     {
       name: 'domains-use-the-toolkits',
-      comment: 'a domain folder imports only its own files and the toolkits: products/index.ts (subgraph) and feature-subgraph/index.ts (features)',
+      comment:
+        'a domain folder imports only its own files and the toolkits: products/index.ts (subgraph) and ' +
+        'feature-subgraph/index.ts (features)',
       severity: 'error',
       from: { path: '^subgraphs/([^/]+)/', pathNot: NOT_PRODUCT },
       to: { path: FOLDERS, pathNot: ['^subgraphs/$1/', '^products/index\\.ts$', '^feature-subgraph/index\\.ts$'] },

@@ -4,7 +4,8 @@
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  // The point-in-time join itself (the SQL it builds); file handling around it is covered by the slower end-to-end tests.
+  // The point-in-time join itself (the SQL it builds); file handling around it is covered by the slower end-to-end
+  // tests.
   mutate: ['feature-subgraph/offline/historical.ts:34-58', 'governance/masking.ts'],
   // Every mutant runs both test files (a few seconds): per-test coverage instrumentation costs more than it saves here.
   coverageAnalysis: 'off',
@@ -13,7 +14,8 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
-  // TypeScript 7 has no compiler API for Stryker to rewrite tsconfig.json with; tests run through vitest, which needs none.
+  // TypeScript 7 has no compiler API for Stryker to rewrite tsconfig.json with; tests run through vitest, which needs
+  // none.
   tsconfigFile: 'tsconfig.stryker-unused.json',
   thresholds: { high: 80, low: 60, break: 50 },
 };

@@ -15,12 +15,14 @@ import { serveSubgraph } from '../products/index.js';
 const [port, perEntity] = [Number(process.argv[2]), Number(process.argv[3])];
 const platform = createMeshPlatform(loadConfig());
 // The features subgraph's Customer.features and Feature, as featureSubgraphSdl writes them.
-const sdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+const sdl =
+  `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
 scalar DateTime
 scalar FeatureScalar
 enum FeatureStatus { PRESENT NULL_VALUE NOT_FOUND OUTSIDE_MAX_AGE INVALID }
 type Feature { name: String! value: FeatureScalar status: FeatureStatus! eventTimestamp: DateTime }
-type Customer @key(fields: "id") { id: ID! features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]! }`;
+type Customer @key(fields: "id") { id: ID! features(names: [String!], service: String, fullNames: Boolean = false): ` +
+  `[Feature!]! }`;
 const names = Array.from({ length: perEntity }, (_, i) => `f${i}`);
 const at = new Date();
 
@@ -33,7 +35,8 @@ await serveSubgraph(platform, {
     Customer: {
       __resolveReference: (representation: { id: string }) => representation,
       // Asynchronous, as a read would be; the values are new per request, as the features subgraph's are.
-      features: async () => names.map((name) => ({ name, value: Math.random() * 1000, status: 'PRESENT', eventTimestamp: at })),
+      features: async () =>
+        names.map((name) => ({ name, value: Math.random() * 1000, status: 'PRESENT', eventTimestamp: at })),
     },
   },
   port,

@@ -6,9 +6,9 @@
  *   hive               Hive Gateway (@graphql-hive/gateway-runtime, default settings) plus the identity header
  *   limit              the governed gateway, cache off, over stub subgraphs answering from memory: the serving limit
  * Scenarios: `same` (one CustomerOverview everywhere), `distinct` (a different customer per request), `mixed`
- * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn), `rest` (the same distinct CustomerOverview
- * as GET /sales/v1/customers/{id}/overview, on the governed gateways, which alone serve REST). Subgraphs run as
- * `npm start` runs them, one supervised process each; autocannon runs in a process of its own.
+ * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn), `rest` (the same distinct
+ * CustomerOverview as GET /sales/v1/customers/{id}/overview, on the governed gateways, which alone serve REST).
+ * Subgraphs run as `npm start` runs them, one supervised process each; autocannon runs in a process of its own.
  *
  *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1] [--gateways a,b] [--scenarios a,b] [--json]
  */
@@ -80,10 +80,21 @@ const mesh = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: 
 const served = [...mesh.subgraphs, ...(mesh.features ? [mesh.features] : []), mesh.metadata];
 const urls: Record<Gateway, string> = { governed: `${mesh.gateway.url}/graphql` } as Record<Gateway, string>;
 const closers: (() => Promise<unknown>)[] = [() => mesh.close()];
-const internal = Object.fromEntries(await Promise.all(served.map(async (s) => [s.name, await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, s.name)] as const)));
+const internal = Object.fromEntries(
+  await Promise.all(
+    served.map(
+      async (s) =>
+        [s.name, await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, s.name)] as const,
+    ),
+  ),
+);
 
 if (gateways.includes('governed-no-cache')) {
-  const g = await startGateway(platform, { supergraphFile: platform.config.gateway.supergraphFile, port: 0, cache: false });
+  const g = await startGateway(platform, {
+    supergraphFile: platform.config.gateway.supergraphFile,
+    port: 0,
+    cache: false,
+  });
   urls['governed-no-cache'] = `${g.url}/graphql`;
   closers.push(() => g.close());
 }
@@ -91,7 +102,11 @@ if (gateways.includes('plain-apollo')) {
   const plain = new ApolloServer({
     gateway: new ApolloGateway({
       supergraphSdl: fs.readFileSync(platform.config.gateway.supergraphFile, 'utf8'),
-      buildService: ({ name, url }) => new RemoteGraphQLDataSource({ url, willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal[name]!) }),
+      buildService: ({ name, url }) =>
+        new RemoteGraphQLDataSource({
+          url,
+          willSendRequest: ({ request }) => void request.http?.headers.set(IDENTITY_HEADER, internal[name]!),
+        }),
     }),
   });
   urls['plain-apollo'] = (await startStandaloneServer(plain, { listen: { port: 0 } })).url;
@@ -109,7 +124,16 @@ if (gateways.includes('limit')) {
   const stubbed = await Promise.all(
     served.map(async (s) => {
       const port = await freePort();
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/stubSubgraph.ts'), `${s.url}/graphql`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          path.join(REPO_ROOT, 'bench/stubSubgraph.ts'),
+          `${s.url}/graphql`,
+          String(port),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       stubs.push(child);
       await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
       return { ...s, url: `http://127.0.0.1:${port}` };
@@ -127,12 +151,19 @@ const duck = await Duck.open();
 // Orders may name a customer the CRM export does not have (yet): those answer null (404 over REST), not measured.
 const customers = (
   await duck.all<{ id: string }>(
-    `SELECT customer_id AS id FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))} o JOIN ${readParquet(await curatedDatasetPaths(platform, 'sales', 'customers'))} c USING (customer_id) GROUP BY 1 ORDER BY count(*) DESC, 1`,
+    `SELECT customer_id AS id FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))} o
+      JOIN ${readParquet(await curatedDatasetPaths(platform, 'sales', 'customers'))} c USING (customer_id) GROUP BY 1
+        ORDER BY count(*) DESC, 1`,
   )
 ).map((r) => r.id);
-const categories = (await duck.all<{ c: string }>(`SELECT DISTINCT category AS c FROM ${readParquet(await curatedDatasetPaths(platform, 'catalog', 'products'))} ORDER BY 1`)).map((r) => r.c);
+const categories = (
+  await duck.all<{ c: string }>(
+    `SELECT DISTINCT category AS c FROM ${readParquet(await curatedDatasetPaths(platform, 'catalog', 'products'))} ORDER BY 1`,
+  )
+).map((r) => r.c);
 const { first, last } = await duck.one<{ first: string; last: string }>(
-  `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`,
+  `SELECT CAST(min(placed_at) AS DATE)::VARCHAR AS first, CAST(max(placed_at) AS DATE)::VARCHAR AS last
+    FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`,
 );
 duck.close();
 
@@ -142,23 +173,60 @@ const bodies: Record<Scenario, string[]> = {
   same: [overview(customers[0]!)],
   distinct: customers.map(overview),
   mixed: customers.flatMap((id, i) => {
-    const from = new Date(Date.parse(first!) + ((i * 7) % Math.max(1, (Date.parse(last!) - Date.parse(first!)) / DAY - 7)) * DAY).toISOString().slice(0, 10);
+    const from = new Date(
+      Date.parse(first!) + ((i * 7) % Math.max(1, (Date.parse(last!) - Date.parse(first!)) / DAY - 7)) * DAY,
+    )
+      .toISOString()
+      .slice(0, 10);
     const to = new Date(Date.parse(from) + 6 * DAY).toISOString().slice(0, 10);
     return [
       overview(id),
-      JSON.stringify({ query: 'query DailyRevenue($from: String!, $to: String!) { dailyRevenue(from: $from, to: $to) { date orders revenueEur } }', variables: { from, to } }),
-      JSON.stringify({ query: 'query CatalogPage($category: String) { products(category: $category, first: 20) { edges { node { id name brand price } } } }', variables: { category: categories[i % categories.length] } }),
-      JSON.stringify({ query: 'query Features($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } } }', variables: { id } }),
+      JSON.stringify({
+        query:
+          'query DailyRevenue($from: String!, $to: String!) { dailyRevenue(from: $from, to: $to) { date orders ' +
+          'revenueEur } }',
+        variables: { from, to },
+      }),
+      JSON.stringify({
+        query:
+          'query CatalogPage($category: String) { products(category: $category, first: 20) { edges { node { id name ' +
+          'brand price } } } }',
+        variables: { category: categories[i % categories.length] },
+      }),
+      JSON.stringify({
+        query:
+          'query Features($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value ' +
+          'status } } }',
+        variables: { id },
+      }),
     ];
   }),
   rest: customers.map((id) => `/sales/v1/customers/${encodeURIComponent(id)}/overview`),
 };
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth);
 
-async function load(url: string, list: string[], seconds: number, rest = false): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
+async function load(
+  url: string,
+  list: string[],
+  seconds: number,
+  rest = false,
+): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
   const plan = path.join(dataDir, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(plan, JSON.stringify({ url: rest ? url.replace(/\/graphql$/, '') : url, token, ...(rest ? { paths: list } : { bodies: list }), connections, duration: seconds }));
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan], { stdio: ['ignore', 'pipe', 'inherit'] });
+  fs.writeFileSync(
+    plan,
+    JSON.stringify({
+      url: rest ? url.replace(/\/graphql$/, '') : url,
+      token,
+      ...(rest ? { paths: list } : { bodies: list }),
+      connections,
+      duration: seconds,
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
@@ -172,15 +240,27 @@ async function warmAll(url: string, list: string[]): Promise<void> {
     Array.from({ length: 8 }, async () => {
       while (next < list.length) {
         const body = list[next++]!;
-        await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body }).then((r) => r.text());
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        }).then((r) => r.text());
       }
     }),
   );
 }
 
-/** A gateway's answer to a body, as data (errors aside: the plain gateways carry the subgraphs' denials differently). */
+/**
+ * A gateway's answer to a body, as data (errors aside: the plain gateways carry the subgraphs' denials differently).
+ */
 async function answer(url: string, body: string): Promise<string> {
-  const r = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })).json()) as { data?: unknown; errors?: unknown[] };
+  const r = (await (
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+    })
+  ).json()) as { data?: unknown; errors?: unknown[] };
   return JSON.stringify(r.data ?? r.errors);
 }
 
@@ -191,7 +271,13 @@ for (const gateway of gateways) {
     for (const body of bodies[scenario].slice(0, 4)) {
       const [want, got] = [await answer(urls.governed, body), await answer(urls[gateway], body)];
       if (want !== got) {
-        const full = await (await fetch(urls[gateway], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })).text();
+        const full = await (
+          await fetch(urls[gateway], {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body,
+          })
+        ).text();
         say(`${gateway} answers differently, not measured: ${full.slice(0, 400)}`);
         delete urls[gateway];
         break;
@@ -214,25 +300,52 @@ async function cpuNow(): Promise<Record<string, number>> {
 // The subgraph processes warm up once, before anything is timed: over two seconds of warm-up per gateway, whichever
 // gateway was measured first paid their JIT (twice their CPU per request) and looked 30-40% slower than it is.
 const warmUrl = urls['governed-no-cache'] ?? urls.governed;
-if (warmUrl) await load(warmUrl, Object.values(bodies).flat().filter((b) => b.startsWith('{')).map((b) => b.replace('"query":"', '"query":"# warm-up\\n')), 12);
+if (warmUrl)
+  await load(
+    warmUrl,
+    Object.values(bodies)
+      .flat()
+      .filter((b) => b.startsWith('{'))
+      .map((b) => b.replace('"query":"', '"query":"# warm-up\\n')),
+    12,
+  );
 
 /** The governed gateway's response-cache counts so far, by outcome (its own /metrics). */
 async function cacheLookups(): Promise<Record<string, number>> {
   const text = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^mesh_response_cache_requests_total\{[^}]*outcome="(\w+)"[^}]*\} ([\d.e+-]+)$/gm)) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  for (const m of text.matchAll(/^mesh_response_cache_requests_total\{[^}]*outcome="(\w+)"[^}]*\} ([\d.e+-]+)$/gm))
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
   return out;
 }
 
-const results: { scenario: Scenario; gateway: Gateway; rps: number; p50: number; p99: number; errors: number; cpuMsPerRequest: Record<string, number>; cacheHitRatio?: number }[] = [];
+const results: {
+  scenario: Scenario;
+  gateway: Gateway;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpuMsPerRequest: Record<string, number>;
+  cacheHitRatio?: number;
+}[] = [];
 for (const scenario of scenarios) {
   const rest = REST_SCENARIOS.has(scenario);
   for (const gateway of gateways) {
     const url = urls[gateway];
     if (!url || (rest && !gateway.startsWith('governed'))) continue;
     if (gateway === 'limit') await warmAll(url, bodies[scenario]);
-    // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer measured comes from it.
-    else await load(url, bodies[scenario].slice(0, 200).map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))), 2, rest);
+    // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer
+    // measured comes from it.
+    else
+      await load(
+        url,
+        bodies[scenario]
+          .slice(0, 200)
+          .map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))),
+        2,
+        rest,
+      );
     const before = await cpuNow();
     const lookupsBefore = gateway === 'governed' ? await cacheLookups() : undefined;
     const r = await load(url, bodies[scenario], duration, rest);
@@ -247,9 +360,26 @@ for (const scenario of scenarios) {
       cacheHitRatio = total > 0 ? Number((delta('hit') / total).toFixed(3)) : 0;
     }
     // Where the time goes: CPU milliseconds per request in each process (the gateway's includes its idle neighbours).
-    const cpuMsPerRequest = Object.fromEntries(Object.keys(after).map((k) => [k, Number(((1000 * (after[k]! - before[k]!)) / Math.max(1, r.requests)).toFixed(2))]));
-    results.push({ scenario, gateway, rps: Math.round(r.rps), p50: r.p50, p99: r.p99, errors: r.errors, cpuMsPerRequest, ...(cacheHitRatio === undefined ? {} : { cacheHitRatio }) });
-    say(`${scenario.padEnd(8)} ${gateway.padEnd(18)} ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`);
+    const cpuMsPerRequest = Object.fromEntries(
+      Object.keys(after).map((k) => [
+        k,
+        Number(((1000 * (after[k]! - before[k]!)) / Math.max(1, r.requests)).toFixed(2)),
+      ]),
+    );
+    results.push({
+      scenario,
+      gateway,
+      rps: Math.round(r.rps),
+      p50: r.p50,
+      p99: r.p99,
+      errors: r.errors,
+      cpuMsPerRequest,
+      ...(cacheHitRatio === undefined ? {} : { cacheHitRatio }),
+    });
+    say(
+      `${scenario.padEnd(8)} ${gateway.padEnd(18)} ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, ` +
+        `p99 ${r.p99} ms, ${r.errors} errors`,
+    );
   }
 }
 
@@ -261,22 +391,35 @@ for (const gateway of ['governed', 'governed-no-cache'] as const) {
   const ms: number[] = [];
   for (const body of bodies.distinct.slice(0, 300).map((b) => b.replace('"query":"', '"query":"# sequential\\n'))) {
     const t = performance.now();
-    await fetch(urls[gateway], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body }).then((r) => r.text());
+    await fetch(urls[gateway], {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+    }).then((r) => r.text());
     ms.push(performance.now() - t);
   }
   ms.sort((a, b) => a - b);
-  sequential.push({ gateway, p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)), p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)) });
+  sequential.push({
+    gateway,
+    p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
+    p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
+  });
 }
 // The same, as REST GETs of the same customers (other page size: no answer is cached from the GraphQL pass).
 if (urls.governed && scenarios.includes('rest')) {
   const ms: number[] = [];
   for (const p of bodies.rest.slice(0, 300)) {
     const t = performance.now();
-    await fetch(`${mesh.gateway.url}${p}?orders=5`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
+    await fetch(`${mesh.gateway.url}${p}?orders=5`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
+      r.text(),
+    );
     ms.push(performance.now() - t);
   }
   ms.sort((a, b) => a - b);
-  sequentialRest = { p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)), p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)) };
+  sequentialRest = {
+    p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
+    p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
+  };
 }
 
 // Resident memory of each subgraph process (its own /metrics).
@@ -286,17 +429,37 @@ for (const s of mesh.subgraphs) {
   rss[s.name] = Math.round(Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) / 1024 / 1024);
 }
 
-if (values.json) process.stdout.write(`${JSON.stringify({ scenarios: results, sequential, ...(sequentialRest ? { sequentialRest } : {}), rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`);
+if (values.json)
+  process.stdout.write(
+    `${JSON.stringify({ scenarios: results, sequential, ...(sequentialRest ? { sequentialRest } : {}), rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`,
+  );
 else {
   const limit = new Map(results.filter((r) => r.gateway === 'limit').map((r) => [r.scenario, r.rps]));
   const plainRps = new Map(results.filter((r) => r.gateway === 'plain-apollo').map((r) => [r.scenario, r.rps]));
   // REST against the same operation over GraphQL, on the same gateway: the translation's cost.
   const graphql = new Map(results.filter((r) => r.scenario === 'distinct').map((r) => [r.gateway, r]));
-  const vsGraphql = (r: (typeof results)[number]) => (r.scenario === 'rest' && graphql.get(r.gateway) ? `${(r.rps / graphql.get(r.gateway)!.rps).toFixed(2)}x of GraphQL` : '');
-  console.log(`\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`);
+  const vsGraphql = (r: (typeof results)[number]) =>
+    r.scenario === 'rest' && graphql.get(r.gateway)
+      ? `${(r.rps / graphql.get(r.gateway)!.rps).toFixed(2)}x of GraphQL`
+      : '';
+  console.log(
+    `\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s ` +
+      `each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`,
+  );
   console.log(
     table(
-      ['scenario', 'gateway', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'cache hits', 'of limit', 'vs plain', 'CPU ms per request: gateway / subgraphs'],
+      [
+        'scenario',
+        'gateway',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'cache hits',
+        'of limit',
+        'vs plain',
+        'CPU ms per request: gateway / subgraphs',
+      ],
       results.map((r) => [
         r.scenario,
         r.gateway,
@@ -307,18 +470,29 @@ else {
         r.cacheHitRatio === undefined ? '' : `${Math.round(100 * r.cacheHitRatio)}%`,
         limit.get(r.scenario) ? `${Math.round((100 * r.rps) / limit.get(r.scenario)!)}%` : '',
         plainRps.get(r.scenario) ? `${(r.rps / plainRps.get(r.scenario)!).toFixed(2)}x` : vsGraphql(r),
-        `${r.cpuMsPerRequest.gateway} / ${Object.entries(r.cpuMsPerRequest).filter(([k]) => k !== 'gateway').map(([k, v]) => `${k} ${v}`).join(' ')}`,
+        `${r.cpuMsPerRequest.gateway} / ${Object.entries(r.cpuMsPerRequest)
+          .filter(([k]) => k !== 'gateway')
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' ')}`,
       ]),
     ),
   );
-  console.log(`\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], [...sequential.map((s) => [s.gateway, s.p50, s.p99]), ...(sequentialRest ? [['governed, REST', sequentialRest.p50, sequentialRest.p99]] : [])])}`);
-  console.log(`\nsubgraph RSS (MB): ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], [...sequential.map((s) => [s.gateway, s.p50, s.p99]), ...(sequentialRest ? [['governed, REST', sequentialRest.p50, sequentialRest.p99]] : [])])}`,
+  );
+  console.log(
+    `\nsubgraph RSS (MB): ${Object.entries(rss)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
 }
 for (const close of closers.reverse()) await close();
 for (const c of stubs) c.kill('SIGTERM');
 process.exit(0);
 
-/** Hive Gateway with default settings over the same supergraph, plus the identity header; undefined if not installed. */
+/**
+ * Hive Gateway with default settings over the same supergraph, plus the identity header; undefined if not installed.
+ */
 async function startHive(supergraph: string): Promise<{ url: string; close: () => Promise<void> } | undefined> {
   let runtime: typeof import('@graphql-hive/gateway-runtime');
   try {
@@ -338,7 +512,11 @@ async function startHive(supergraph: string): Promise<{ url: string; close: () =
     supergraph,
     logging: false,
     maskedErrors: false,
-    propagateHeaders: { fromClientToSubgraphs: ({ subgraphName }: { subgraphName: string }) => ({ [IDENTITY_HEADER]: internal[subgraphName]! }) },
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ subgraphName }: { subgraphName: string }) => ({
+        [IDENTITY_HEADER]: internal[subgraphName]!,
+      }),
+    },
   });
   const http = await import('node:http');
   const server = http.createServer(gateway);

@@ -17,7 +17,13 @@ import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { extractManifestKey, rawPrefix } from '../products/keys.js';
 import { table } from '../cli/format.js';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' }, days: { type: 'string', default: '30,90,180' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    days: { type: 'string', default: '30,90,180' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 const histories = values.days.split(',').map(Number);
 const rows: (string | number)[][] = [];
@@ -27,7 +33,8 @@ for (const days of histories) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-incr-'));
   const platform = createMeshPlatform(loadConfig({ ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' }));
   const gen = await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale), days });
-  // The newest file of every stream (a Kafka partition's last segment, the last daily or weekly export) is what a day brings.
+  // The newest file of every stream (a Kafka partition's last segment, the last daily or weekly export) is what a day
+  // brings.
   const held = new Map<string, Buffer>();
   for (const domain of GENERATED_DOMAINS) {
     const newest = new Map<string, string>();
@@ -38,11 +45,18 @@ for (const days of histories) {
     }
     for (const key of newest.values()) held.set(key, await platform.store.get(key));
   }
-  const extracts = new Map(await Promise.all(GENERATED_DOMAINS.map(async (d) => [d, (await platform.store.get(extractManifestKey(d))).toString()] as const)));
+  const extracts = new Map(
+    await Promise.all(
+      GENERATED_DOMAINS.map(async (d) => [d, (await platform.store.get(extractManifestKey(d))).toString()] as const),
+    ),
+  );
   for (const key of held.keys()) await platform.store.delete(key);
   for (const [d, body] of extracts) {
     const e = JSON.parse(body) as { asOf: string };
-    await platform.store.put(extractManifestKey(d), JSON.stringify({ ...e, asOf: new Date(Date.parse(e.asOf) - 86_400_000).toISOString() }));
+    await platform.store.put(
+      extractManifestKey(d),
+      JSON.stringify({ ...e, asOf: new Date(Date.parse(e.asOf) - 86_400_000).toISOString() }),
+    );
   }
   const domains = listDomains(platform.config.domainsDir);
   for (const d of domains) await runDomainPipeline(platform, d, { full: true });
@@ -55,7 +69,8 @@ for (const days of histories) {
     const t = performance.now();
     const r = await runDomainPipeline(platform, d);
     incrementalMs += performance.now() - t;
-    if (r.mode !== 'incremental') throw new Error(`${d.name}: expected an incremental run, got ${r.mode} (${r.modeReason})`);
+    if (r.mode !== 'incremental')
+      throw new Error(`${d.name}: expected an incremental run, got ${r.mode} (${r.modeReason})`);
     newLines += r.accounting.reduce((n, a) => n + a.in, 0);
   }
   // Baseline: the same final data, rebuilt in full.
@@ -67,13 +82,33 @@ for (const days of histories) {
   }
   const lines = gen.sources.reduce((n, s) => n + s.lines, 0);
   rows.push([days, lines, newLines, formatMs(fullMs), formatMs(incrementalMs), (incrementalMs / fullMs).toFixed(2)]);
-  figures.push({ name: `pipelines.incremental.${days}d.ms`, value: Math.round(incrementalMs), unit: 'ms', baseline: Math.round(fullMs), ratio: Number((incrementalMs / fullMs).toFixed(3)) });
-  say(`${days} days: ${lines.toLocaleString('en-US')} raw lines; a day's ${newLines.toLocaleString('en-US')} new ones: incremental ${formatMs(incrementalMs)}, full ${formatMs(fullMs)}`);
+  figures.push({
+    name: `pipelines.incremental.${days}d.ms`,
+    value: Math.round(incrementalMs),
+    unit: 'ms',
+    baseline: Math.round(fullMs),
+    ratio: Number((incrementalMs / fullMs).toFixed(3)),
+  });
+  say(
+    `${days} days: ${lines.toLocaleString('en-US')} raw lines; a day's ${newLines.toLocaleString('en-US')} new ones: ` +
+      `incremental ${formatMs(incrementalMs)}, full ${formatMs(fullMs)}`,
+  );
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 const first = figures[0]!;
 const last = figures.at(-1)!;
-figures.push({ name: 'pipelines.incremental.growth', value: Number((last.value / first.value).toFixed(3)), unit: 'x', baseline: Number((last.baseline! / first.baseline!).toFixed(3)) });
+figures.push({
+  name: 'pipelines.incremental.growth',
+  value: Number((last.value / first.value).toFixed(3)),
+  unit: 'x',
+  baseline: Number((last.baseline! / first.baseline!).toFixed(3)),
+});
 if (values.json) process.stdout.write(`${JSON.stringify({ figures })}\n`);
-say(`\n${table(['history (days)', 'raw lines', 'new lines', 'full rebuild', 'incremental', 'incremental/full'], rows)}`);
-say(`\nfrom ${histories[0]} to ${histories.at(-1)} days of history: incremental ${(last.value / first.value).toFixed(2)}x, full ${(last.baseline! / first.baseline!).toFixed(2)}x (${os.cpus().length} cores, all five domains)`);
+say(
+  `\n${table(['history (days)', 'raw lines', 'new lines', 'full rebuild', 'incremental', 'incremental/full'], rows)}`,
+);
+say(
+  `\nfrom ${histories[0]} to ${histories.at(-1)} days of history: ` +
+    `incremental ${(last.value / first.value).toFixed(2)}x, full ${(last.baseline! / first.baseline!).toFixed(2)}x ` +
+    `(${os.cpus().length} cores, all five domains)`,
+);

@@ -20,7 +20,13 @@ import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { startMesh, EXAMPLE_QUERY } from '../gateway/mesh.js';
 import { freePort } from '../test/helpers.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' }, scale: { type: 'string', default: '0.5' } } });
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    scale: { type: 'string', default: '0.5' },
+  },
+});
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-lineage-'));
 const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent' };
 const base = createMeshPlatform(loadConfig(env));
@@ -30,7 +36,10 @@ const body = JSON.stringify({ query: EXAMPLE_QUERY, variables: { id: 'c-0000001'
 
 async function measure(platform: MeshPlatform) {
   const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth)}` };
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth)}`,
+  };
   const url = `${mesh.gateway.url}/graphql`;
   for (let i = 0; i < 50; i++) await (await fetch(url, { method: 'POST', headers, body })).json();
   const times: number[] = [];
@@ -40,11 +49,24 @@ async function measure(platform: MeshPlatform) {
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   times.sort((a, b) => a - b);
-  const load = await autocannon({ url, method: 'POST', headers, body, connections: Number(values.connections), duration: Number(values.duration) });
+  const load = await autocannon({
+    url,
+    method: 'POST',
+    headers,
+    body,
+    connections: Number(values.connections),
+    duration: Number(values.duration),
+  });
   mesh.gateway.lineage?.flush();
   await platform.lineage.emitter.flush();
   await mesh.close();
-  return { p50: times[150]!, p99: times[297]!, rps: load.requests.average, errors: load.errors + load.non2xx, stats: platform.lineage.emitter.snapshot() };
+  return {
+    p50: times[150]!,
+    p99: times[297]!,
+    rps: load.requests.average,
+    errors: load.errors + load.non2xx,
+    stats: platform.lineage.emitter.snapshot(),
+  };
 }
 
 // Alternated twice, so that warm-up and drift do not pass for a cost.
@@ -55,9 +77,28 @@ let local!: Awaited<ReturnType<typeof measure>>;
 for (let round = 1; round <= 2; round++) {
   local = await measure(createMeshPlatform(loadConfig(env), base.store));
   down = await measure(createMeshPlatform(loadConfig({ ...env, OPENLINEAGE_URL: unreachable }), base.store));
-  rows.push([`${round}: local graph only`, local.p50.toFixed(2), local.p99.toFixed(2), Math.round(local.rps), local.errors, '1.00x']);
-  rows.push([`${round}: + OPENLINEAGE_URL unreachable`, down.p50.toFixed(2), down.p99.toFixed(2), Math.round(down.rps), down.errors, `${(down.rps / local.rps).toFixed(2)}x`]);
+  rows.push([
+    `${round}: local graph only`,
+    local.p50.toFixed(2),
+    local.p99.toFixed(2),
+    Math.round(local.rps),
+    local.errors,
+    '1.00x',
+  ]);
+  rows.push([
+    `${round}: + OPENLINEAGE_URL unreachable`,
+    down.p50.toFixed(2),
+    down.p99.toFixed(2),
+    Math.round(down.rps),
+    down.errors,
+    `${(down.rps / local.rps).toFixed(2)}x`,
+  ]);
 }
-process.stdout.write(`\nCustomerOverview as analyst, lineage of every operation (aggregated per 5 s), ${values.connections} connections:\n${table(['lineage transports', 'p50 ms', 'p99 ms', 'req/s', 'errors', 'req/s vs local'], rows)}\n`);
-process.stdout.write(`events with the endpoint down: ${JSON.stringify(down.stats)} (spooled on disk, resent when it is back)\n`);
+process.stdout.write(
+  `\nCustomerOverview as analyst, lineage of every operation (aggregated per 5 ` +
+    `s), ${values.connections} connections:\n${table(['lineage transports', 'p50 ms', 'p99 ms', 'req/s', 'errors', 'req/s vs local'], rows)}\n`,
+);
+process.stdout.write(
+  `events with the endpoint down: ${JSON.stringify(down.stats)} (spooled on disk, resent when it is back)\n`,
+);
 fs.rmSync(dataDir, { recursive: true, force: true });

@@ -8,7 +8,14 @@
 import fs from 'node:fs';
 import autocannon from 'autocannon';
 
-const plan = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as { url: string; token: string; bodies?: string[]; paths?: string[]; connections: number; duration: number };
+const plan = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as {
+  url: string;
+  token: string;
+  bodies?: string[];
+  paths?: string[];
+  connections: number;
+  duration: number;
+};
 const { url, token, connections, duration } = plan;
 let i = 0;
 const result = plan.paths
@@ -17,7 +24,15 @@ const result = plan.paths
       connections,
       duration,
       headers: { authorization: `Bearer ${token}` },
-      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET', path: plan.paths![i++ % plan.paths!.length]! }) }],
+      requests: [
+        {
+          setupRequest: (req: autocannon.Request) => ({
+            ...req,
+            method: 'GET',
+            path: plan.paths![i++ % plan.paths!.length]!,
+          }),
+        },
+      ],
     })
   : await autocannon({
       url,
@@ -26,6 +41,15 @@ const result = plan.paths
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: plan.bodies![0],
-      requests: plan.bodies!.length > 1 ? [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: plan.bodies![i++ % plan.bodies!.length]! }) }] : undefined,
+      requests:
+        plan.bodies!.length > 1
+          ? [
+              {
+                setupRequest: (req: autocannon.Request) => ({ ...req, body: plan.bodies![i++ % plan.bodies!.length]! }),
+              },
+            ]
+          : undefined,
     });
-process.stdout.write(`${JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, requests: result.requests.total })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, requests: result.requests.total })}\n`,
+);

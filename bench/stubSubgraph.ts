@@ -18,7 +18,9 @@ http
       const body = Buffer.concat(chunks).toString('utf8');
       const held = answers.get(body);
       if (held !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(held);
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+      ) as Record<string, string>;
       fetch(upstream, { method: 'POST', headers, body }).then(
         async (r) => {
           const text = await r.text();

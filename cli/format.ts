@@ -3,7 +3,9 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
   const line = (r: (string | number)[]) =>
-    r.map((c, i) => (typeof rows[0]?.[i] === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ');
+    r
+      .map((c, i) => (typeof rows[0]?.[i] === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!)))
+      .join('  ');
   return [line(cells[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -14,8 +16,10 @@ export function parseNumber(name: string, value: string): number {
 }
 
 /** A commander parser for an ISO-8601 time option, naming the option when the value is not one. */
-export const dateOption = (name: string) => (v: string): Date => {
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`${name} must be an ISO-8601 time, got "${v}"`);
-  return d;
-};
+export const dateOption =
+  (name: string) =>
+  (v: string): Date => {
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) throw new Error(`${name} must be an ISO-8601 time, got "${v}"`);
+    return d;
+  };

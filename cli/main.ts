@@ -32,7 +32,8 @@ const program = new Command('mesh')
   .exitOverride();
 
 const invoked = process.argv[2];
-const loaders = invoked && Object.hasOwn(COMMANDS, invoked) ? [COMMANDS[invoked]!] : [...new Set(Object.values(COMMANDS))];
+const loaders =
+  invoked && Object.hasOwn(COMMANDS, invoked) ? [COMMANDS[invoked]!] : [...new Set(Object.values(COMMANDS))];
 for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
 
 try {

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { listDomains, writeAtomic, freePort, Supervisor, MeshError, ErrorCode, type ServedProcess } from '../platform/index.js';
+import {
+  listDomains,
+  writeAtomic,
+  freePort,
+  Supervisor,
+  MeshError,
+  ErrorCode,
+  type ServedProcess,
+} from '../platform/index.js';
 import { SCHEMA_FILE } from '../products/index.js';
 import { composeSupergraph } from '../governance/index.js';
 import { servingPort } from './serving.js';
@@ -20,9 +28,10 @@ export interface SupervisedMesh {
 }
 
 /**
- * The mesh as deployed: every domain subgraph, the feature server and the metadata server in a process of its own, under
- * a supervisor that restarts what dies, and the gateway in this process over a supergraph composed from what they serve.
- * A crash or a heavy query in one domain touches no other; the gateway answers partial data while a process is down.
+ * The mesh as deployed: every domain subgraph, the feature server and the metadata server in a process of its own,
+ * under a supervisor that restarts what dies, and the gateway in this process over a supergraph composed from what they
+ * serve. A crash or a heavy query in one domain touches no other; the gateway answers partial data while a process is
+ * down.
  */
 export async function startSupervisedMesh(
   platform: MeshPlatform,
@@ -30,7 +39,10 @@ export async function startSupervisedMesh(
     gatewayPort: number;
     randomPorts?: boolean;
     routes?: GatewayOptions['routes'];
-    /** Work to run while the domain and metadata processes start (feature computation): the feature server starts after it. */
+    /**
+     * Work to run while the domain and metadata processes start (feature computation): the feature server starts after
+     * it.
+     */
     alongside?: () => Promise<void>;
     /** The processes' environment, where they read their configuration: the one `platform` was configured from. */
     env?: NodeJS.ProcessEnv;
@@ -40,32 +52,58 @@ export async function startSupervisedMesh(
   const portOf = async (name: string) => (options.randomPorts ? 0 : servingPort(platform, name)) || freePort();
   // A process started (or restarted) later joins the data clock where it is now, and runs it at the same speed.
   const clocked = platform.config.now !== undefined || (platform.config.simulationSpeed || 1) !== 1;
-  const env = () => ({ ...(options.env ?? process.env), ...(clocked ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() } : {}) });
+  const env = () => ({
+    ...(options.env ?? process.env),
+    ...(clocked ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() } : {}),
+  });
   const supervisor = new Supervisor(BIN, { log: platform.log, env });
   try {
     const domains = listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)));
     const alongside = Promise.resolve().then(() => options.alongside?.());
     // The feature server forks with the others (loading code takes seconds) and serves once the work alongside has
     // written the registry and the online store; without feature views it is not started at all.
-    const hasFeatures = alongside.then(async () => Object.keys((await loadRegistry(platform.store)).entities).length > 0);
+    const hasFeatures = alongside.then(
+      async () => Object.keys((await loadRegistry(platform.store)).entities).length > 0,
+    );
     const gate = hasFeatures.then((yes) => {
       if (!yes) throw new MeshError(ErrorCode.NOT_FOUND, 'no feature views are registered');
     });
     const started = Promise.all([
-      Promise.all(domains.map(async (d) => supervisor.start({ name: d.name, args: ['serve', d.name, '--port', String(await portOf(d.name))] }))),
-      supervisor.start({ name: METADATA_SUBGRAPH, args: ['lineage', 'serve', '--port', String(await portOf(METADATA_SUBGRAPH))] }),
-      supervisor.start({ name: FEATURES_SUBGRAPH, args: ['features', 'serve', '--port', String(await portOf(FEATURES_SUBGRAPH))], gate }).catch(async (err: unknown) => {
-        if (await hasFeatures.catch(() => true)) throw err;
-        return undefined;
+      Promise.all(
+        domains.map(async (d) =>
+          supervisor.start({ name: d.name, args: ['serve', d.name, '--port', String(await portOf(d.name))] }),
+        ),
+      ),
+      supervisor.start({
+        name: METADATA_SUBGRAPH,
+        args: ['lineage', 'serve', '--port', String(await portOf(METADATA_SUBGRAPH))],
       }),
+      supervisor
+        .start({
+          name: FEATURES_SUBGRAPH,
+          args: ['features', 'serve', '--port', String(await portOf(FEATURES_SUBGRAPH))],
+          gate,
+        })
+        .catch(async (err: unknown) => {
+          if (await hasFeatures.catch(() => true)) throw err;
+          return undefined;
+        }),
     ]);
     // Settle both before judging either: a failure of one must not leave the other running unobserved.
     const [done] = await Promise.allSettled([alongside, started]);
     if (done.status === 'rejected') throw done.reason;
     const [subgraphs, metadata, features] = await started;
     const supergraphFile = platform.config.gateway.supergraphFile;
-    writeAtomic(supergraphFile, composeSupergraph(sources([...subgraphs, ...(features ? [features] : []), metadata])).supergraphSdl);
-    const gateway = await startGateway(platform, { supergraphFile, port: options.gatewayPort, routes: options.routes, processes: supervisor });
+    writeAtomic(
+      supergraphFile,
+      composeSupergraph(sources([...subgraphs, ...(features ? [features] : []), metadata])).supergraphSdl,
+    );
+    const gateway = await startGateway(platform, {
+      supergraphFile,
+      port: options.gatewayPort,
+      routes: options.routes,
+      processes: supervisor,
+    });
     return {
       gateway,
       subgraphs,

@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { sendJson, isMeshError, httpStatus, listDomains, MeshError, ErrorCode, type Platform, type Identity, type Route } from '../platform/index.js';
+import {
+  sendJson,
+  isMeshError,
+  httpStatus,
+  listDomains,
+  MeshError,
+  ErrorCode,
+  type Platform,
+  type Identity,
+  type Route,
+} from '../platform/index.js';
 import { loadSchedules, scheduleStatus } from '../jobs/index.js';
 import { loadSupergraphConfig, SchemaRegistry } from '../governance/index.js';
 import type { GatewayServices } from '../gateway/index.js';
@@ -9,7 +19,14 @@ import type { CostReport } from '../observability/index.js';
 
 export const CONSOLE_DIST = path.join(path.dirname(new URL(import.meta.url).pathname), 'dist');
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+};
 
 /** The gateway's identity rules and observation: what the console's own reads are answered from. */
 export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost' | 'processes'>;
@@ -18,15 +35,27 @@ export type ConsoleDeps = Pick<GatewayServices, 'identify' | 'slo' | 'cost' | 'p
 const OPERATORS = new Set(['admin', 'operator']);
 
 /**
- * Who may read the cost allocation: operators all of it, a domain owner its own domain's line, nobody else (it is budget
- * information, not data). Everything else the console's API serves (identity, SLO state, published schemas) describes
- * the platform, not its data, and is open to every known role; data itself goes through /graphql under the gateway's rules.
+ * Who may read the cost allocation: operators all of it, a domain owner its own domain's line, nobody else (it is
+ * budget information, not data). Everything else the console's API serves (identity, SLO state, published schemas)
+ * describes the platform, not its data, and is open to every known role; data itself goes through /graphql under the
+ * gateway's rules.
  */
 export function costFor(identity: Identity, report: CostReport): CostReport {
   if (OPERATORS.has(identity.role)) return report;
   const owned = /^(.+)-owner$/.exec(identity.role)?.[1];
-  if (!owned) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" may not read the cost allocation (operators and domain owners may)`);
-  return { ...report, domains: report.domains.filter((d) => d.domain === owned), queryLoad: report.queryLoad && { ...report.queryLoad, bySubgraph: Object.fromEntries(Object.entries(report.queryLoad.bySubgraph).filter(([s]) => s === owned)) } };
+  if (!owned)
+    throw new MeshError(
+      ErrorCode.FORBIDDEN,
+      `role "${identity.role}" may not read the cost allocation (operators and domain owners may)`,
+    );
+  return {
+    ...report,
+    domains: report.domains.filter((d) => d.domain === owned),
+    queryLoad: report.queryLoad && {
+      ...report.queryLoad,
+      bySubgraph: Object.fromEntries(Object.entries(report.queryLoad.bySubgraph).filter(([s]) => s === owned)),
+    },
+  };
 }
 
 /**
@@ -35,7 +64,8 @@ export function costFor(identity: Identity, report: CostReport): CostReport {
  * through /graphql with the user's token, so the console sees exactly what its user may see.
  */
 export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<string, Route> {
-  const api = (handler: (req: IncomingMessage, identity: Identity) => Promise<unknown>): Route =>
+  const api =
+    (handler: (req: IncomingMessage, identity: Identity) => Promise<unknown>): Route =>
     async (req, res) => {
       try {
         const identity = await deps.identify(req);
@@ -78,19 +108,29 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       try {
         rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
       } catch {
-        return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: 'the path is not valid percent-encoding' } });
+        return sendJson(res, 400, {
+          error: { code: ErrorCode.BAD_USER_INPUT, message: 'the path is not valid percent-encoding' },
+        });
       }
       const file = path.resolve(CONSOLE_DIST, rel || 'index.html');
-      if (file !== CONSOLE_DIST && !file.startsWith(CONSOLE_DIST + path.sep)) return sendJson(res, 400, { error: 'bad path' });
+      if (file !== CONSOLE_DIST && !file.startsWith(CONSOLE_DIST + path.sep))
+        return sendJson(res, 400, { error: 'bad path' });
       // Unknown paths are client-side routes of the single-page app.
       const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(CONSOLE_DIST, 'index.html');
       if (!fs.existsSync(target)) return sendJson(res, 503, { error: 'the console is not built: run npm run build' });
       res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
       res.setHeader('x-content-type-options', 'nosniff');
-      // Everything is bundled: nothing loads from elsewhere. Inline styles are how cytoscape and uPlot size their canvases.
-      res.setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+      // Everything is bundled: nothing loads from elsewhere. Inline styles are how cytoscape and uPlot size their
+      // canvases.
+      res.setHeader(
+        'content-security-policy',
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+      );
       // Vite names assets by content hash: they never change under one name.
-      res.setHeader('cache-control', target.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader(
+        'cache-control',
+        target.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
       fs.createReadStream(target).pipe(res);
     },
   };

@@ -1,5 +1,10 @@
 import { MeshError, ErrorCode, type Platform, type Row } from '../platform/index.js';
-import { getHistoricalFeatures, writeTrainingSet, type TrainingSetRequest, type TrainingSetResult } from './offline/historical.js';
+import {
+  getHistoricalFeatures,
+  writeTrainingSet,
+  type TrainingSetRequest,
+  type TrainingSetResult,
+} from './offline/historical.js';
 import type { FeastResponse, FeatureStatus } from './serving/vectors.js';
 
 export interface OnlineRequest {
@@ -29,10 +34,19 @@ export class FeatureClient {
     const res = await fetch(`${this.options.url.replace(/\/$/, '')}/get-online-features`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token}` },
-      body: JSON.stringify({ features: request.features, feature_service: request.featureService, entities: request.entities, full_feature_names: request.fullFeatureNames }),
+      body: JSON.stringify({
+        features: request.features,
+        feature_service: request.featureService,
+        entities: request.entities,
+        full_feature_names: request.fullFeatureNames,
+      }),
     });
     const body = (await res.json()) as FeastResponse & { error?: { code: string; message: string } };
-    if (!res.ok) throw new MeshError((body.error?.code as ErrorCode | undefined) ?? ErrorCode.ONLINE_STORE_ERROR, body.error?.message ?? `feature server answered HTTP ${res.status}`);
+    if (!res.ok)
+      throw new MeshError(
+        (body.error?.code as ErrorCode | undefined) ?? ErrorCode.ONLINE_STORE_ERROR,
+        body.error?.message ?? `feature server answered HTTP ${res.status}`,
+      );
     return body;
   }
 
@@ -60,7 +74,11 @@ export class FeatureClient {
   }
 
   private platform(): Platform {
-    if (!this.options.platform) throw new MeshError(ErrorCode.CONFIG_INVALID, 'training sets are computed against the offline store: create the client with a platform (createPlatform())');
+    if (!this.options.platform)
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        'training sets are computed against the offline store: create the client with a platform (createPlatform())',
+      );
     return this.options.platform;
   }
 }

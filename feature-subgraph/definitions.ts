@@ -87,8 +87,16 @@ export async function loadDefinitions(domains: DomainInfo[]): Promise<LoadedDefi
     for (const s of defs.services ?? []) out.services.push({ ...s, domain: domain.name });
     for (const v of defs.views ?? []) {
       const sqlFile = path.resolve(domain.dir, v.sql);
-      if (!fs.existsSync(sqlFile)) throw invalid(`feature view ${v.name} (${domain.name}): SQL file ${v.sql} not found`);
-      out.views.push({ ...v, domain: domain.name, sqlFile, sql: fs.readFileSync(sqlFile, 'utf8'), ttlSeconds: parseTtl(v.ttl, v.name), joinKeys: [] });
+      if (!fs.existsSync(sqlFile))
+        throw invalid(`feature view ${v.name} (${domain.name}): SQL file ${v.sql} not found`);
+      out.views.push({
+        ...v,
+        domain: domain.name,
+        sqlFile,
+        sql: fs.readFileSync(sqlFile, 'utf8'),
+        ttlSeconds: parseTtl(v.ttl, v.name),
+        joinKeys: [],
+      });
     }
   }
   validate(out);
@@ -120,8 +128,12 @@ function validate(defs: LoadedDefinitions): void {
     for (const f of v.features) {
       if (!NAME.test(f.name)) throw invalid(`${where}: feature name "${f.name}" must be snake_case`);
       if (names.has(f.name)) throw invalid(`${where}: feature "${f.name}" is listed twice`);
-      if (!(f.dtype in FEATURE_TYPES)) throw invalid(`${where}: feature "${f.name}" has type "${f.dtype}" (one of ${Object.keys(FEATURE_TYPES).join(', ')})`);
-      if (['event_timestamp', 'created_timestamp', ...v.joinKeys].includes(f.name)) throw invalid(`${where}: "${f.name}" is a reserved column name`);
+      if (!(f.dtype in FEATURE_TYPES))
+        throw invalid(
+          `${where}: feature "${f.name}" has type "${f.dtype}" (one of ${Object.keys(FEATURE_TYPES).join(', ')})`,
+        );
+      if (['event_timestamp', 'created_timestamp', ...v.joinKeys].includes(f.name))
+        throw invalid(`${where}: "${f.name}" is a reserved column name`);
       names.add(f.name);
     }
   }

@@ -1,6 +1,16 @@
 import { listDomains, MeshError, ErrorCode, type Platform } from '../platform/index.js';
 import { loadDefinitions } from './definitions.js';
-import { currentViews, findView, loadRegistry, plan, saveRegistry, tableId, type PlannedChange, type Registry, type ViewVersion } from './registry.js';
+import {
+  currentViews,
+  findView,
+  loadRegistry,
+  plan,
+  saveRegistry,
+  tableId,
+  type PlannedChange,
+  type Registry,
+  type ViewVersion,
+} from './registry.js';
 import { computeFeatureViews } from './offline/compute.js';
 import { offlineManifest, type OfflineManifest } from './offline/table.js';
 import { onlineStoreUrl } from './online/types.js';
@@ -17,8 +27,15 @@ export async function applyFeatures(platform: Platform): Promise<PlannedChange[]
   return changes;
 }
 
-/** Offline tables of the named views (`view` or `view@vN`), of the named domains' current views, or of all current views. */
-export async function computeFeatures(platform: Platform, select: { views?: string[]; domains?: string[] } = {}, onView?: (m: OfflineManifest) => void): Promise<OfflineManifest[]> {
+/**
+ * Offline tables of the named views (`view` or `view@vN`), of the named domains' current views, or of all current
+ * views.
+ */
+export async function computeFeatures(
+  platform: Platform,
+  select: { views?: string[]; domains?: string[] } = {},
+  onView?: (m: OfflineManifest) => void,
+): Promise<OfflineManifest[]> {
   const registry = await loadRegistry(platform.store);
   let views: ViewVersion[];
   if (select.views?.length) {
@@ -29,7 +46,8 @@ export async function computeFeatures(platform: Platform, select: { views?: stri
   } else {
     views = currentViews(registry).filter((v) => !select.domains?.length || select.domains.includes(v.domain));
   }
-  if (views.length === 0 && Object.keys(registry.views).length === 0) throw new MeshError(ErrorCode.NOT_FOUND, 'no feature views registered: run npx mesh features apply');
+  if (views.length === 0 && Object.keys(registry.views).length === 0)
+    throw new MeshError(ErrorCode.NOT_FOUND, 'no feature views registered: run npx mesh features apply');
   return computeFeatureViews(platform, views, onView);
 }
 

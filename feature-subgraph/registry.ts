@@ -63,7 +63,15 @@ export interface PlannedChange {
 }
 
 export function emptyRegistry(): Registry {
-  return { formatVersion: 1, updatedAt: new Date(0).toISOString(), entities: {}, views: {}, services: {}, retired: {}, materialization: {} };
+  return {
+    formatVersion: 1,
+    updatedAt: new Date(0).toISOString(),
+    entities: {},
+    views: {},
+    services: {},
+    retired: {},
+    materialization: {},
+  };
 }
 
 export async function loadRegistry(store: ObjectStore): Promise<Registry> {
@@ -71,7 +79,12 @@ export async function loadRegistry(store: ObjectStore): Promise<Registry> {
 }
 
 export async function saveRegistry(store: ObjectStore, registry: Registry): Promise<void> {
-  await putJson(store, FEATURE_REGISTRY_KEY, { ...registry, updatedAt: new Date().toISOString() }, { layer: 'features', 'data-product': 'feature-registry' });
+  await putJson(
+    store,
+    FEATURE_REGISTRY_KEY,
+    { ...registry, updatedAt: new Date().toISOString() },
+    { layer: 'features', 'data-product': 'feature-registry' },
+  );
 }
 
 export const tableId = (v: { name: string; version: number }) => `${v.name}@v${v.version}`;
@@ -94,7 +107,11 @@ export function viewsReading(registry: Registry, domain: string): ViewVersion[] 
 }
 
 /** What `apply` would change, computed without writing anything. */
-export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date()): { changes: PlannedChange[]; next: Registry } {
+export function plan(
+  registry: Registry,
+  defs: LoadedDefinitions,
+  now = new Date(),
+): { changes: PlannedChange[]; next: Registry } {
   const next: Registry = structuredClone(registry);
   const changes: PlannedChange[] = [];
   const at = now.toISOString();
@@ -114,16 +131,43 @@ export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date
     const wasRetired = next.retired[v.name] !== undefined;
     delete next.retired[v.name];
     if (latest && latest.fingerprint === fingerprint) {
-      const changed = Object.entries(meta).filter(([k, val]) => JSON.stringify(latest[k as keyof typeof meta]) !== JSON.stringify(val));
+      const changed = Object.entries(meta).filter(
+        ([k, val]) => JSON.stringify(latest[k as keyof typeof meta]) !== JSON.stringify(val),
+      );
       Object.assign(latest, meta);
       const action = changed.length > 0 || wasRetired ? 'update' : 'unchanged';
-      changes.push({ kind: 'view', name: v.name, action, from: latest.version, to: latest.version, detail: changed.length ? `metadata: ${changed.map(([k]) => k).join(', ')}` : undefined });
+      changes.push({
+        kind: 'view',
+        name: v.name,
+        action,
+        from: latest.version,
+        to: latest.version,
+        detail: changed.length ? `metadata: ${changed.map(([k]) => k).join(', ')}` : undefined,
+      });
       continue;
     }
     const version = (latest?.version ?? 0) + 1;
-    versions.push({ name: v.name, version, entities: v.entities, joinKeys: v.joinKeys, ttlSeconds: v.ttlSeconds, ...meta, features: v.features, sql: v.sql.trim(), fingerprint, createdAt: at });
+    versions.push({
+      name: v.name,
+      version,
+      entities: v.entities,
+      joinKeys: v.joinKeys,
+      ttlSeconds: v.ttlSeconds,
+      ...meta,
+      features: v.features,
+      sql: v.sql.trim(),
+      fingerprint,
+      createdAt: at,
+    });
     next.views[v.name] = versions;
-    changes.push({ kind: 'view', name: v.name, action: latest ? 'new-version' : 'create', from: latest?.version, to: version, detail: latest ? describeViewChange(latest, v) : undefined });
+    changes.push({
+      kind: 'view',
+      name: v.name,
+      action: latest ? 'new-version' : 'create',
+      from: latest?.version,
+      to: version,
+      detail: latest ? describeViewChange(latest, v) : undefined,
+    });
   }
 
   for (const s of defs.services) {
@@ -138,9 +182,24 @@ export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date
       continue;
     }
     const version = (latest?.version ?? 0) + 1;
-    versions.push({ name: s.name, version, domain: s.domain, owner: s.owner, description: s.description, features, fingerprint, createdAt: at });
+    versions.push({
+      name: s.name,
+      version,
+      domain: s.domain,
+      owner: s.owner,
+      description: s.description,
+      features,
+      fingerprint,
+      createdAt: at,
+    });
     next.services[s.name] = versions;
-    changes.push({ kind: 'service', name: s.name, action: latest ? 'new-version' : 'create', from: latest?.version, to: version });
+    changes.push({
+      kind: 'service',
+      name: s.name,
+      action: latest ? 'new-version' : 'create',
+      from: latest?.version,
+      to: version,
+    });
   }
 
   const defined = new Set(defs.views.map((v) => v.name));
@@ -161,7 +220,14 @@ export function plan(registry: Registry, defs: LoadedDefinitions, now = new Date
 }
 
 function viewFingerprint(v: LoadedView): string {
-  return sha(JSON.stringify({ entities: v.entities, ttl: v.ttlSeconds, features: v.features.map((f) => [f.name, f.dtype]), sql: v.sql.trim() }));
+  return sha(
+    JSON.stringify({
+      entities: v.entities,
+      ttl: v.ttlSeconds,
+      features: v.features.map((f) => [f.name, f.dtype]),
+      sql: v.sql.trim(),
+    }),
+  );
 }
 
 function describeViewChange(old: ViewVersion, v: LoadedView): string {
@@ -175,7 +241,8 @@ function describeViewChange(old: ViewVersion, v: LoadedView): string {
   if (removed.length) parts.push(`-${removed.join(', -')}`);
   if (retyped.length) parts.push(`retyped ${retyped.join(', ')}`);
   if (old.ttlSeconds !== v.ttlSeconds) parts.push(`ttl ${old.ttlSeconds}s → ${v.ttlSeconds}s`);
-  if (JSON.stringify(old.entities) !== JSON.stringify(v.entities)) parts.push(`entities ${old.entities.join(',')} → ${v.entities.join(',')}`);
+  if (JSON.stringify(old.entities) !== JSON.stringify(v.entities))
+    parts.push(`entities ${old.entities.join(',')} → ${v.entities.join(',')}`);
   if (old.sql !== v.sql.trim()) parts.push('SQL changed');
   return parts.join('; ');
 }
@@ -193,27 +260,52 @@ export interface FeatureRef {
 /** `view:feature`, `view@v2:feature`, `view@latest:feature` (Feast's spelling of the current version), `view:*`. */
 export function parseRef(ref: string): FeatureRef {
   const m = /^([a-z][a-z0-9_]*)(?:@v(\d+)|@latest)?:([a-z][a-z0-9_]*|\*)$/.exec(ref.trim());
-  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature reference "${ref}" must look like view:feature, view@v2:feature, view@latest:feature or view:*`);
+  if (!m)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `feature reference "${ref}" must look like view:feature, view@v2:feature, view@latest:feature or view:*`,
+    );
   return { view: m[1]!, version: m[2] ? Number(m[2]) : undefined, feature: m[3]! };
 }
 
 export function findView(registry: Registry, name: string, version?: number): ViewVersion {
   const versions = Object.hasOwn(registry.views, name) ? registry.views[name] : undefined;
-  if (!versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature view "${name}" (known: ${Object.keys(registry.views).sort().join(', ') || 'none; run mesh features apply'})`, { feastClass: 'FeatureViewNotFoundException' });
+  if (!versions)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `unknown feature view "${name}" ` +
+        `(known: ${Object.keys(registry.views).sort().join(', ') || 'none; run mesh features apply'})`,
+      { feastClass: 'FeatureViewNotFoundException' },
+    );
   if (version === undefined) {
     const v = currentView(registry, name);
-    if (!v) throw new MeshError(ErrorCode.NOT_FOUND, `feature view "${name}" was retired; reference a version, e.g. ${name}@v${versions.at(-1)!.version}:…`);
+    if (!v)
+      throw new MeshError(
+        ErrorCode.NOT_FOUND,
+        `feature view "${name}" was retired; reference a version, e.g. ${name}@v${versions.at(-1)!.version}:…`,
+      );
     return v;
   }
   const v = versions.find((x) => x.version === version);
-  if (!v) throw new MeshError(ErrorCode.NOT_FOUND, `feature view "${name}" has no version ${version} (versions: ${versions.map((x) => x.version).join(', ')})`);
+  if (!v)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `feature view "${name}" has no version ${version} (versions: ${versions.map((x) => x.version).join(', ')})`,
+    );
   return v;
 }
 
-/** A view by `view` (current), `view@vN` or `view@latest` (Feast's spelling of current), as operators and Feast clients name one. */
+/**
+ * A view by `view` (current), `view@vN` or `view@latest` (Feast's spelling of current), as operators and Feast clients
+ * name one.
+ */
 export function viewByName(registry: Registry, name: string): ViewVersion {
   const m = /^([a-z][a-z0-9_]*)(?:@(?:v(\d+)|latest))?$/.exec(name);
-  if (!m) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" is not a feature view name (view, view@vN or view@latest)`);
+  if (!m)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${name}" is not a feature view name (view, view@vN or view@latest)`,
+    );
   return findView(registry, m[1]!, m[2] ? Number(m[2]) : undefined);
 }
 
@@ -226,16 +318,26 @@ function pinnedRefs(registry: Registry, ref: string, where: string): string[] {
     throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: ${(err as Error).message}`);
   }
   if (r.feature === '*') return view.features.map((f) => `${tableId(view)}:${f.name}`);
-  if (!view.features.some((f) => f.name === r.feature)) throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: view ${tableId(view)} has no feature "${r.feature}"`);
+  if (!view.features.some((f) => f.name === r.feature))
+    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: view ${tableId(view)} has no feature "${r.feature}"`);
   return [`${tableId(view)}:${r.feature}`];
 }
 
 export function findService(registry: Registry, ref: string): ServiceVersion {
   const m = /^([a-z][a-z0-9_]*)(?:@v(\d+))?$/.exec(ref.trim());
   const versions = m && Object.hasOwn(registry.services, m[1]!) ? registry.services[m[1]!] : undefined;
-  if (!m || !versions) throw new MeshError(ErrorCode.NOT_FOUND, `unknown feature service "${ref}" (known: ${Object.keys(registry.services).sort().join(', ') || 'none'})`, { feastClass: 'FeatureServiceNotFoundException' });
+  if (!m || !versions)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `unknown feature service "${ref}" (known: ${Object.keys(registry.services).sort().join(', ') || 'none'})`,
+      { feastClass: 'FeatureServiceNotFoundException' },
+    );
   const s = m[2] ? versions.find((x) => x.version === Number(m[2])) : versions.at(-1);
-  if (!s) throw new MeshError(ErrorCode.NOT_FOUND, `feature service "${m[1]}" has no version ${m[2]} (versions: ${versions.map((x) => x.version).join(', ')})`);
+  if (!s)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `feature service "${m[1]}" has no version ${m[2]} (versions: ${versions.map((x) => x.version).join(', ')})`,
+    );
   return s;
 }
 
@@ -260,10 +362,19 @@ export interface ResolvedFeatures {
  * Resolves references (or a feature service) to view versions, grouped by view in first-seen order. Short output names
  * must be unique; `fullFeatureNames` gives Feast's `view__feature` instead.
  */
-export function resolveFeatures(registry: Registry, request: { features?: string[]; service?: string; fullFeatureNames?: boolean }): ResolvedFeatures {
+export function resolveFeatures(
+  registry: Registry,
+  request: { features?: string[]; service?: string; fullFeatureNames?: boolean },
+): ResolvedFeatures {
   const hasFeatures = request.features !== undefined && request.features.length > 0;
-  if (hasFeatures === (request.service !== undefined)) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'give either features (view:feature references) or a feature service, not both and not neither');
-  const refs = hasFeatures ? request.features!.map(parseRef) : findService(registry, request.service!).features.map(parseRef);
+  if (hasFeatures === (request.service !== undefined))
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      'give either features (view:feature references) or a feature service, not both and not neither',
+    );
+  const refs = hasFeatures
+    ? request.features!.map(parseRef)
+    : findService(registry, request.service!).features.map(parseRef);
   const byTable = new Map<string, ViewRequest>();
   const names: string[] = [];
   const order: ResolvedFeatures['order'] = [];
@@ -274,13 +385,26 @@ export function resolveFeatures(registry: Registry, request: { features?: string
     if (!group) byTable.set(id, (group = { view, features: [], outputNames: [] }));
     const viewIndex = [...byTable.keys()].indexOf(id);
     const wanted = r.feature === '*' ? view.features : view.features.filter((f) => f.name === r.feature);
-    if (wanted.length === 0) throw new MeshError(ErrorCode.NOT_FOUND, `feature view ${id} has no feature "${r.feature}" (features: ${view.features.map((f) => f.name).join(', ')})`);
+    if (wanted.length === 0)
+      throw new MeshError(
+        ErrorCode.NOT_FOUND,
+        `feature view ${id} has no feature "${r.feature}" (features: ${view.features.map((f) => f.name).join(', ')})`,
+      );
     for (const f of wanted) {
       if (group.features.includes(f)) continue;
-      // Feast's full name is view__feature; a pinned older version keeps its version in the name so columns never collide.
-      const prefix = r.version !== undefined && r.version !== currentView(registry, r.view)?.version ? `${r.view}_v${r.version}` : r.view;
+      // Feast's full name is view__feature; a pinned older version keeps its version in the name so columns never
+      // collide.
+      const prefix =
+        r.version !== undefined && r.version !== currentView(registry, r.view)?.version
+          ? `${r.view}_v${r.version}`
+          : r.view;
       const name = request.fullFeatureNames ? `${prefix}__${f.name}` : f.name;
-      if (names.includes(name)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `two requested features are both called "${name}": ask for full feature names (view__feature)`, { feastClass: 'FeatureNameCollisionError' });
+      if (names.includes(name))
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `two requested features are both called "${name}": ask for full feature names (view__feature)`,
+          { feastClass: 'FeatureNameCollisionError' },
+        );
       names.push(name);
       order.push({ view: viewIndex, feature: group.features.length });
       group.features.push(f);

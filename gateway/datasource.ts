@@ -8,7 +8,9 @@ import type { GatewayContext } from './context.js';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
 
-/** What the gateway learns from each subgraph call: its latency and outcome, and the DuckDB time the subgraph reports. */
+/**
+ * What the gateway learns from each subgraph call: its latency and outcome, and the DuckDB time the subgraph reports.
+ */
 export interface FetchObserver {
   fetched(subgraph: string, seconds: number, ok: boolean): void;
   duckdb(subgraph: string, seconds: number): void;
@@ -44,15 +46,33 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (error instanceof GraphQLError && error.extensions.subgraph) throw error;
     const unavailable = response === undefined;
     if (unavailable && /timeout|aborted/i.test(`${error.name} ${error.message}`)) {
-      throw new GraphQLError(`subgraph "${this.name}" did not answer in time`, { originalError: error, extensions: { code: ErrorCode.GATEWAY_TIMEOUT, subgraph: this.name } });
+      throw new GraphQLError(`subgraph "${this.name}" did not answer in time`, {
+        originalError: error,
+        extensions: { code: ErrorCode.GATEWAY_TIMEOUT, subgraph: this.name },
+      });
     }
-    throw new GraphQLError(unavailable ? `subgraph "${this.name}" is unavailable` : `subgraph "${this.name}" failed (HTTP ${response.status})`, {
-      originalError: error,
-      extensions: { code: unavailable ? ErrorCode.SUBGRAPH_UNAVAILABLE : ErrorCode.SUBGRAPH_ERROR, subgraph: this.name, ...(response ? { http: { status: response.status } } : {}) },
-    });
+    throw new GraphQLError(
+      unavailable
+        ? `subgraph "${this.name}" is unavailable`
+        : `subgraph "${this.name}" failed (HTTP ${response.status})`,
+      {
+        originalError: error,
+        extensions: {
+          code: unavailable ? ErrorCode.SUBGRAPH_UNAVAILABLE : ErrorCode.SUBGRAPH_ERROR,
+          subgraph: this.name,
+          ...(response ? { http: { status: response.status } } : {}),
+        },
+      },
+    );
   }
 
-  override didReceiveResponse({ response, context }: { response: GatewayGraphQLResponse & { http?: { headers: { get(name: string): string | null } } }; context: GatewayContext }) {
+  override didReceiveResponse({
+    response,
+    context,
+  }: {
+    response: GatewayGraphQLResponse & { http?: { headers: { get(name: string): string | null } } };
+    context: GatewayContext;
+  }) {
     const queries = Number(response.http?.headers.get('x-mesh-duckdb-queries') ?? 0);
     const ms = Number(response.http?.headers.get('x-mesh-duckdb-ms') ?? 0);
     if (ms > 0) this.observer?.duckdb(this.name, ms / 1000);
@@ -67,7 +87,9 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-/** A subgraph call that has not answered within `ms` is abandoned: the request gets partial data and GATEWAY_TIMEOUT. */
+/**
+ * A subgraph call that has not answered within `ms` is abandoned: the request gets partial data and GATEWAY_TIMEOUT.
+ */
 function deadlineFetcher(base: Fetcher, ms: number): Fetcher {
   const call = base as unknown as (url: string, init: { signal?: AbortSignal }) => Promise<Response>;
   return (async (url: string, init: { signal?: AbortSignal }) => {
@@ -94,18 +116,31 @@ function timedFetcher(name: string, base: Fetcher, observer: FetchObserver): Fet
 
 function dedupingFetcher(timeoutMs: number): Fetcher {
   const inflight = new Map<string, Promise<LightResponse>>();
-  return (async (url: string, init: { headers?: Record<string, string> | Headers; body?: string; signal?: AbortSignal }) => {
-    const identity = init.headers instanceof Headers ? init.headers.get(IDENTITY_HEADER) : init.headers?.[IDENTITY_HEADER];
+  return (async (
+    url: string,
+    init: { headers?: Record<string, string> | Headers; body?: string; signal?: AbortSignal },
+  ) => {
+    const identity =
+      init.headers instanceof Headers ? init.headers.get(IDENTITY_HEADER) : init.headers?.[IDENTITY_HEADER];
     const key = `${url}\0${identity ?? ''}\0${init.body ?? ''}`;
     let pending = inflight.get(key);
     if (!pending) {
       // One caller's deadline must not cut the others' answer: the shared call has its own, each caller's applies too.
-      pending = lightFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }).finally(() => inflight.delete(key));
+      pending = lightFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }).finally(() =>
+        inflight.delete(key),
+      );
       inflight.set(key, pending);
     }
     if (!init.signal) return pending;
     const signal = init.signal;
-    return Promise.race([pending, new Promise<never>((_, reject) => (signal.aborted ? reject(signal.reason) : signal.addEventListener('abort', () => reject(signal.reason), { once: true })))]);
+    return Promise.race([
+      pending,
+      new Promise<never>((_, reject) =>
+        signal.aborted
+          ? reject(signal.reason)
+          : signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+      ),
+    ]);
   }) as unknown as Fetcher;
 }
 
@@ -130,7 +165,10 @@ interface LightResponse {
  * A POST to a subgraph over node:http with keep-alive, read into a string: WHATWG fetch (undici) with its web streams
  * was a fifth of the gateway's CPU per request. Aborting the signal abandons the call with the signal's reason.
  */
-function lightFetch(url: string, init: { method?: string; headers?: Record<string, string> | Headers; body?: string; signal?: AbortSignal }): Promise<LightResponse> {
+function lightFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string> | Headers; body?: string; signal?: AbortSignal },
+): Promise<LightResponse> {
   return new Promise((resolve, reject) => {
     const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers.entries()) : (init.headers ?? {});
     const req = http.request(url, { method: init.method ?? 'POST', headers, agent, signal: init.signal }, (res) => {
@@ -140,7 +178,8 @@ function lightFetch(url: string, init: { method?: string; headers?: Record<strin
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const responseHeaders = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
         const response: LightResponse = {
           ok: res.statusCode! >= 200 && res.statusCode! < 300,
           status: res.statusCode!,

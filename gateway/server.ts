@@ -3,9 +3,28 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import type { GraphQLSchema } from 'graphql';
-import { listDomains, listen, graphqlRoute, sendJson, Metrics, MeshError, ErrorCode, type Identity, type Listening, type ProcessStates, type Route } from '../platform/index.js';
+import {
+  listDomains,
+  listen,
+  graphqlRoute,
+  sendJson,
+  Metrics,
+  MeshError,
+  ErrorCode,
+  type Identity,
+  type Listening,
+  type ProcessStates,
+  type Route,
+} from '../platform/index.js';
 import { currentDataVersion, jobMetricsText } from '../products/index.js';
-import { loadRoles, knownRoles, loadSupergraphConfig, reversibleKinds, supergraphPiiFields, UsageRecorder } from '../governance/index.js';
+import {
+  loadRoles,
+  knownRoles,
+  loadSupergraphConfig,
+  reversibleKinds,
+  supergraphPiiFields,
+  UsageRecorder,
+} from '../governance/index.js';
 import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineage/index.js';
 import { observeMesh, type MeshObservation } from '../observability/index.js';
 import { gatewayContext } from './context.js';
@@ -28,7 +47,10 @@ export interface GatewayOptions {
   cache?: boolean;
   /** More routes on the gateway's port, mounted by whoever starts it (the console). */
   routes?: (gateway: GatewayServices) => Record<string, Route>;
-  /** The supervised processes serving the subgraphs, when they run apart from the gateway: shown in /health and /metrics. */
+  /**
+   * The supervised processes serving the subgraphs, when they run apart from the gateway: shown in /health and
+   * /metrics.
+   */
   processes?: ProcessStates;
 }
 
@@ -52,15 +74,25 @@ export interface RunningGateway extends Listening {
 export async function startGateway(platform: MeshPlatform, options: GatewayOptions): Promise<RunningGateway> {
   const production = platform.config.env === 'production';
   if (options.open && production) throw new MeshError(ErrorCode.CONFIG_INVALID, 'open mode is refused in production');
-  if (!fs.existsSync(options.supergraphFile)) throw new MeshError(ErrorCode.NOT_FOUND, `no supergraph at ${options.supergraphFile}: run npx mesh compose`);
-  if (options.open) platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
+  if (!fs.existsSync(options.supergraphFile))
+    throw new MeshError(ErrorCode.NOT_FOUND, `no supergraph at ${options.supergraphFile}: run npx mesh compose`);
+  if (options.open)
+    platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
   const policy = loadRoles();
   const domains = listDomains(platform.config.domainsDir);
-  const roles = knownRoles(policy, domains.map((d) => d.name));
+  const roles = knownRoles(
+    policy,
+    domains.map((d) => d.name),
+  );
   const reversible = reversibleKinds(domains);
   const state: { schema?: GraphQLSchema; pii: PiiOwners } = { pii: new Map() };
   const onLoad = (sdl: string) => {
-    state.pii = new Map(supergraphPiiFields(sdl).map((f) => [`${f.type}.${f.field}`, { domain: f.subgraph, kind: f.kind, reversible: reversible(f.subgraph, f.kind) }]));
+    state.pii = new Map(
+      supergraphPiiFields(sdl).map((f) => [
+        `${f.type}.${f.field}`,
+        { domain: f.subgraph, kind: f.kind, reversible: reversible(f.subgraph, f.kind) },
+      ]),
+    );
   };
   const metrics = new Metrics('gateway', { allowedClients: platform.config.metrics.clients });
   const gateway = new ApolloGateway({
@@ -87,25 +119,69 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const observation = observeMesh(platform, metrics, domains);
   if (options.processes) metrics.observeProcesses(() => options.processes!.states());
   const fields = loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config));
-  const governance: Governance | undefined = options.ungoverned ? undefined : { policy, usage: new UsageRecorder(platform.store, platform.log), lineage: new OperationLineage(platform.lineage, fields) };
-  const version = options.ungoverned || options.cache === false || platform.config.responseCacheEntries === 0 ? undefined : dataVersionWatch(platform, domains.map((d) => d.name));
-  const cache = version && { maxEntries: platform.config.responseCacheEntries, version: version.current, versioned: new Set(domains.map((d) => d.name)) };
+  const governance: Governance | undefined = options.ungoverned
+    ? undefined
+    : {
+        policy,
+        usage: new UsageRecorder(platform.store, platform.log),
+        lineage: new OperationLineage(platform.lineage, fields),
+      };
+  const version =
+    options.ungoverned || options.cache === false || platform.config.responseCacheEntries === 0
+      ? undefined
+      : dataVersionWatch(
+          platform,
+          domains.map((d) => d.name),
+        );
+  const cache = version && {
+    maxEntries: platform.config.responseCacheEntries,
+    version: version.current,
+    versioned: new Set(domains.map((d) => d.name)),
+  };
   const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance, cache });
-  const server = new ApolloServer({ gateway, introspection: !production, includeStacktraceInErrorResponses: false, validationRules, parseOptions, plugins });
+  const server = new ApolloServer({
+    gateway,
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    validationRules,
+    parseOptions,
+    plugins,
+  });
   await server.start();
   const open = options.open === true || options.ungoverned === true;
   const context = (req: IncomingMessage) => gatewayContext(req, platform.config.auth, roles, open);
   const listening = await listen(
     {
-      '/graphql': graphqlRoute(server, context, undefined, { maxBodyBytes: platform.config.maxBodyBytes, deadlineMs: platform.config.timeouts.requestMs }),
+      '/graphql': graphqlRoute(server, context, undefined, {
+        maxBodyBytes: platform.config.maxBodyBytes,
+        deadlineMs: platform.config.timeouts.requestMs,
+      }),
       // REST resources run through the same server, context and plugins as GraphQL: one enforcement path.
-      ...restApi({ domains, server, context, state, policy, roles, fields, deadlineMs: platform.config.timeouts.requestMs, log: platform.log }),
-      ...options.routes?.({ ...observation, processes: options.processes, identify: async (req) => (await context(req)).identity }),
-      // The gateway itself is healthy while it has a schema; a subgraph process that is down degrades answers, not the gateway.
+      ...restApi({
+        domains,
+        server,
+        context,
+        state,
+        policy,
+        roles,
+        fields,
+        deadlineMs: platform.config.timeouts.requestMs,
+        log: platform.log,
+      }),
+      ...options.routes?.({
+        ...observation,
+        processes: options.processes,
+        identify: async (req) => (await context(req)).identity,
+      }),
+      // The gateway itself is healthy while it has a schema; a subgraph process that is down degrades answers, not the
+      // gateway.
       '/health': (_req, res) => {
         const processes = options.processes?.states();
         const degraded = processes?.some((p) => p.phase !== 'up');
-        sendJson(res, state.schema ? 200 : 503, { status: state.schema ? (degraded ? 'degraded' : 'ok') : 'loading', ...(processes ? { processes } : {}) });
+        sendJson(res, state.schema ? 200 : 503, {
+          status: state.schema ? (degraded ? 'degraded' : 'ok') : 'loading',
+          ...(processes ? { processes } : {}),
+        });
       },
       // Batch jobs have ended before any scrape: their last runs are exposed here.
       '/metrics': metrics.route(() => jobMetricsText(platform.store), platform.config.metrics.token),
@@ -132,7 +208,10 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
 }
 
 /** The current data version, re-read every 2 s (as often as subgraphs look for new versions); undefined until read. */
-function dataVersionWatch(platform: MeshPlatform, domains: string[]): { current: () => string | undefined; stop(): void } {
+function dataVersionWatch(
+  platform: MeshPlatform,
+  domains: string[],
+): { current: () => string | undefined; stop(): void } {
   let current: string | undefined;
   const read = () =>
     currentDataVersion(platform, domains).then(

@@ -28,9 +28,11 @@ export function loadRoles(file = ROLES_PATH): RolePolicy {
   if (!raw?.roles || typeof raw.roles !== 'object') bad('roles are required');
   for (const [name, r] of Object.entries(raw!.roles!)) {
     if (!ACCESS.includes(r?.pii)) bad(`role "${name}": pii must be one of ${ACCESS.join(', ')}`);
-    if (r.features !== undefined && !FEATURE_ACCESS.includes(r.features)) bad(`role "${name}": features must be one of ${FEATURE_ACCESS.join(', ')}`);
+    if (r.features !== undefined && !FEATURE_ACCESS.includes(r.features))
+      bad(`role "${name}": features must be one of ${FEATURE_ACCESS.join(', ')}`);
   }
-  if (!raw!.domainOwner || !ACCESS.includes(raw!.domainOwner.own) || !ACCESS.includes(raw!.domainOwner.others)) bad('domainOwner.own and domainOwner.others are required');
+  if (!raw!.domainOwner || !ACCESS.includes(raw!.domainOwner.own) || !ACCESS.includes(raw!.domainOwner.others))
+    bad('domainOwner.own and domainOwner.others are required');
   const policy = raw as RolePolicy;
   if (file === ROLES_PATH) cached = policy;
   return policy;
@@ -51,7 +53,10 @@ export function piiAccess(policy: RolePolicy, role: string, domain: string): Pii
   return undefined;
 }
 
-/** A PII field as the rules see it: its owning domain, and whether a token of it would be reversible (a low-entropy kind its contract does not tokenize). */
+/**
+ * A PII field as the rules see it: its owning domain, and whether a token of it would be reversible (a low-entropy kind
+ * its contract does not tokenize).
+ */
 export interface PiiFieldOwner {
   domain: string;
   reversible: boolean;

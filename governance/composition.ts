@@ -21,11 +21,17 @@ export interface SupergraphConfig {
 
 export function loadSupergraphConfig(file: string): SubgraphSource[] {
   const raw = parseYaml(fs.readFileSync(file, 'utf8')) as SupergraphConfig | null;
-  if (!raw?.subgraphs || typeof raw.subgraphs !== 'object') throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: "subgraphs" is required (Rover supergraph config format)`);
+  if (!raw?.subgraphs || typeof raw.subgraphs !== 'object')
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: "subgraphs" is required (Rover supergraph config format)`);
   return Object.entries(raw.subgraphs).map(([name, s]) => {
-    if (!s?.routing_url || !s.schema?.file) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: subgraph "${name}" needs routing_url and schema.file`);
+    if (!s?.routing_url || !s.schema?.file)
+      throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: subgraph "${name}" needs routing_url and schema.file`);
     const schemaFile = path.resolve(path.dirname(file), s.schema.file);
-    if (!fs.existsSync(schemaFile)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: the schema file of subgraph "${name}" does not exist: ${schemaFile}`);
+    if (!fs.existsSync(schemaFile))
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        `${file}: the schema file of subgraph "${name}" does not exist: ${schemaFile}`,
+      );
     return { name, url: s.routing_url, sdl: fs.readFileSync(schemaFile, 'utf8'), schemaFile };
   });
 }
@@ -36,8 +42,15 @@ export interface CompositionProblem {
   locations?: string[];
 }
 
-/** Composes subgraphs into a supergraph SDL (and the API schema clients see), or fails with every composition error, its code and location. */
-export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl: string; hints: string[]; apiSchema: () => GraphQLSchema } {
+/**
+ * Composes subgraphs into a supergraph SDL (and the API schema clients see), or fails with every composition error, its
+ * code and location.
+ */
+export function composeSupergraph(subgraphs: SubgraphSource[]): {
+  supergraphSdl: string;
+  hints: string[];
+  apiSchema: () => GraphQLSchema;
+} {
   const problems: CompositionProblem[] = [];
   const services = subgraphs.map((s) => {
     try {
@@ -52,19 +65,37 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl:
     if (result.errors) problems.push(...result.errors.map(describe));
     else {
       problems.push(...piiConsistency(subgraphs));
-      if (problems.length === 0) return { supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()), apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema() };
+      if (problems.length === 0)
+        return {
+          supergraphSdl: result.supergraphSdl,
+          hints: result.hints.map((h) => h.toString()),
+          apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema(),
+        };
     }
   }
-  throw new MeshError(ErrorCode.COMPOSITION_FAILED, `composition failed:\n${problems.map((p) => `  - [${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`).join('\n')}`, { problems });
+  throw new MeshError(
+    ErrorCode.COMPOSITION_FAILED,
+    `composition failed:\n${problems.map((p) => `  - [${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`).join('\n')}`,
+    { problems },
+  );
 }
 
 function describe(e: GraphQLError): CompositionProblem {
   const code = (e.extensions?.code as string | undefined) ?? 'COMPOSITION_ERROR';
-  const locations = (e.nodes ?? []).flatMap((n) => (n.loc ? [`${n.loc.source.name === 'GraphQL request' ? '' : n.loc.source.name}line ${n.loc.startToken.line}:${n.loc.startToken.column}`] : []));
+  const locations = (e.nodes ?? []).flatMap((n) =>
+    n.loc
+      ? [
+          `${n.loc.source.name === 'GraphQL request' ? '' : n.loc.source.name}line ${n.loc.startToken.line}:${n.loc.startToken.column}`,
+        ]
+      : [],
+  );
   return { code, message: e.message, locations };
 }
 
-/** Composition keeps the first subgraph's annotation of a shared field and only hints: a field must be PII everywhere or nowhere. */
+/**
+ * Composition keeps the first subgraph's annotation of a shared field and only hints: a field must be PII everywhere or
+ * nowhere.
+ */
 function piiConsistency(subgraphs: SubgraphSource[]): CompositionProblem[] {
   const seen = new Map<string, { subgraph: string; kind: string | null }>();
   const out: CompositionProblem[] = [];
@@ -79,7 +110,10 @@ function piiConsistency(subgraphs: SubgraphSource[]): CompositionProblem[] {
         const kind = d ? (kindArg?.kind === 'StringValue' ? kindArg.value : 'pii') : null;
         const prev = seen.get(key);
         if (prev && prev.kind !== kind) {
-          out.push({ code: ErrorCode.PII_ANNOTATION_MISMATCH, message: `${key} is ${prev.kind ? `@pii(kind: "${prev.kind}")` : 'not PII'} in ${prev.subgraph} but ${kind ? `@pii(kind: "${kind}")` : 'not PII'} in ${s.name}` });
+          out.push({
+            code: ErrorCode.PII_ANNOTATION_MISMATCH,
+            message: `${key} is ${prev.kind ? `@pii(kind: "${prev.kind}")` : 'not PII'} in ${prev.subgraph} but ${kind ? `@pii(kind: "${kind}")` : 'not PII'} in ${s.name}`,
+          });
         } else if (!prev) seen.set(key, { subgraph: s.name, kind });
       }
     }
@@ -88,13 +122,17 @@ function piiConsistency(subgraphs: SubgraphSource[]): CompositionProblem[] {
 }
 
 /** PII fields of the composed graph and the subgraph that resolves each (read from the supergraph's join__field). */
-export function supergraphPiiFields(supergraphSdl: string): { type: string; field: string; kind: string; subgraph: string }[] {
+export function supergraphPiiFields(
+  supergraphSdl: string,
+): { type: string; field: string; kind: string; subgraph: string }[] {
   const doc = parse(supergraphSdl);
   const graphs = new Map<string, string>();
   for (const def of doc.definitions) {
     if (def.kind === 'EnumTypeDefinition' && def.name.value === 'join__Graph') {
       for (const v of def.values ?? []) {
-        const name = v.directives?.find((d) => d.name.value === 'join__graph')?.arguments?.find((a) => a.name.value === 'name')?.value;
+        const name = v.directives
+          ?.find((d) => d.name.value === 'join__graph')
+          ?.arguments?.find((a) => a.name.value === 'name')?.value;
         if (name?.kind === 'StringValue') graphs.set(v.name.value, name.value);
       }
     }
@@ -107,10 +145,20 @@ export function supergraphPiiFields(supergraphSdl: string): { type: string; fiel
       const pii = field.astNode?.directives?.find((d) => d.name.value === 'pii');
       if (!pii) continue;
       const kindArg = pii.arguments?.find((a) => a.name.value === 'kind')?.value;
-      const graphArg = field.astNode?.directives?.find((d) => d.name.value === 'join__field')?.arguments?.find((a) => a.name.value === 'graph')?.value;
-      const typeGraph = type.astNode?.directives?.find((d) => d.name.value === 'join__type')?.arguments?.find((a) => a.name.value === 'graph')?.value;
-      const enumValue = graphArg?.kind === 'EnumValue' ? graphArg.value : typeGraph?.kind === 'EnumValue' ? typeGraph.value : '';
-      out.push({ type: type.name, field: field.name, kind: kindArg?.kind === 'StringValue' ? kindArg.value : 'pii', subgraph: graphs.get(enumValue) ?? enumValue.toLowerCase() });
+      const graphArg = field.astNode?.directives
+        ?.find((d) => d.name.value === 'join__field')
+        ?.arguments?.find((a) => a.name.value === 'graph')?.value;
+      const typeGraph = type.astNode?.directives
+        ?.find((d) => d.name.value === 'join__type')
+        ?.arguments?.find((a) => a.name.value === 'graph')?.value;
+      const enumValue =
+        graphArg?.kind === 'EnumValue' ? graphArg.value : typeGraph?.kind === 'EnumValue' ? typeGraph.value : '';
+      out.push({
+        type: type.name,
+        field: field.name,
+        kind: kindArg?.kind === 'StringValue' ? kindArg.value : 'pii',
+        subgraph: graphs.get(enumValue) ?? enumValue.toLowerCase(),
+      });
     }
   }
   return out;

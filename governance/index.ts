@@ -1,9 +1,27 @@
-// Governance's public module: the role policy and PII guard, contracts, masking, quality, composition, the schema registry.
-export { featureAccess, fieldAccess, knownRoles, loadRoles, piiAccess, type FeatureAccess, type PiiAccess, type PiiFieldOwner, type RolePolicy } from './access.js';
+// Governance's public module: the role policy and PII guard, contracts, masking, quality, composition, the schema
+// registry.
+export {
+  featureAccess,
+  fieldAccess,
+  knownRoles,
+  loadRoles,
+  piiAccess,
+  type FeatureAccess,
+  type PiiAccess,
+  type PiiFieldOwner,
+  type RolePolicy,
+} from './access.js';
 export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
 export { loadContract } from './contracts/load.js';
 export { longestGapHours, scheduleProblems } from './contracts/schedule.js';
-export { customProperty, primaryKey, slaHours, type ContractSchemaObject, type DataContract, type LogicalType } from './contracts/types.js';
+export {
+  customProperty,
+  primaryKey,
+  slaHours,
+  type ContractSchemaObject,
+  type DataContract,
+  type LogicalType,
+} from './contracts/types.js';
 export { Masker, columnProtection, deniedAsLowEntropy, maskingKey, type ColumnProtection } from './masking.js';
 export { isPiiClassification, loadPolicy, type GovernancePolicy } from './policy.js';
 export { evaluateQuality } from './quality/engine.js';

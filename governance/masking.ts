@@ -1,10 +1,15 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import { customProperty, type ContractSchemaObject, type ContractProperty, type DataContract } from './contracts/types.js';
+import {
+  customProperty,
+  type ContractSchemaObject,
+  type ContractProperty,
+  type DataContract,
+} from './contracts/types.js';
 import { isPiiClassification, type GovernancePolicy } from './policy.js';
 
 /**
- * Deterministic keyed tokens for PII: HMAC-SHA256(key, value), hex, truncated.
- * The same function exists as a DuckDB SQL expression so pipelines mask in SQL and the gateway in JS with equal results.
+ * Deterministic keyed tokens for PII: HMAC-SHA256(key, value), hex, truncated. The same function exists as a DuckDB SQL
+ * expression so pipelines mask in SQL and the gateway in JS with equal results.
  */
 export class Masker {
   private readonly key: Buffer;
@@ -26,13 +31,17 @@ export class Masker {
 
   mask(value: string | null | undefined): string | null {
     if (value === null || value === undefined) return null;
-    return this.policy.prefix + createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, this.policy.length);
+    return (
+      this.policy.prefix +
+      createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, this.policy.length)
+    );
   }
 
   /** The same token as `mask`, as a DuckDB expression over `expr`. */
   sql(expr: string): string {
     const inner = `unhex(sha256(unhex('${this.ipadHex}') || encode(CAST(${expr} AS VARCHAR))))`;
-    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE '${this.policy.prefix}' || substr(sha256(unhex('${this.opadHex}') || ${inner}), 1, ${this.policy.length}) END`;
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE '${this.policy.prefix}' || substr(sha256(unhex('${this.opadHex}')
+      || ${inner}), 1, ${this.policy.length}) END`;
   }
 }
 
@@ -49,25 +58,38 @@ export function tokenizedKinds(contract: Pick<DataContract, 'customProperties'>)
 }
 
 /** Whether a role that would see `kind` masked must be denied it instead, under the policy and the owning contract. */
-export function deniedAsLowEntropy(policy: GovernancePolicy, contract: Pick<DataContract, 'customProperties'>, kind: string): boolean {
+export function deniedAsLowEntropy(
+  policy: GovernancePolicy,
+  contract: Pick<DataContract, 'customProperties'>,
+  kind: string,
+): boolean {
   return policy.pii.lowEntropyKinds.includes(kind) && !tokenizedKinds(contract).has(kind);
 }
 
 /**
  * The protection of one contract column. Tokens are keyed per data product and column (HKDF from the master key), so
- * equal values in two columns give unrelated tokens; a column that declares a `joinToken` name shares its key with every
- * column declaring the same name, which is how a contract asks for masked columns that still join.
+ * equal values in two columns give unrelated tokens; a column that declares a `joinToken` name shares its key with
+ * every column declaring the same name, which is how a contract asks for masked columns that still join.
  */
-export function columnProtection(masterKey: string, policy: GovernancePolicy, contract: DataContract, object: Pick<ContractSchemaObject, 'name'>, property: ContractProperty): ColumnProtection {
+export function columnProtection(
+  masterKey: string,
+  policy: GovernancePolicy,
+  contract: DataContract,
+  object: Pick<ContractSchemaObject, 'name'>,
+  property: ContractProperty,
+): ColumnProtection {
   if (!isPiiClassification(policy, property.classification)) return { kind: 'none' };
   const piiKind = customProperty(property, 'piiKind');
   if (typeof piiKind === 'string' && deniedAsLowEntropy(policy, contract, piiKind)) return { kind: 'deny' };
   const join = customProperty(property, 'joinToken');
-  const info = typeof join === 'string' ? `join:${join}` : `column:${contract.dataProduct}/${object.name}.${property.name}`;
+  const info =
+    typeof join === 'string' ? `join:${join}` : `column:${contract.dataProduct}/${object.name}.${property.name}`;
   return { kind: 'token', masker: new Masker(maskingKey(masterKey, info), policy.pii.masking) };
 }
 
 /** HKDF-SHA256 of the master key for one token scope: knowing one column's key says nothing about another's. */
 export function maskingKey(masterKey: string, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(masterKey, 'utf8'), Buffer.from('mesh-masking-v1'), Buffer.from(info, 'utf8'), 32));
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(masterKey, 'utf8'), Buffer.from('mesh-masking-v1'), Buffer.from(info, 'utf8'), 32),
+  );
 }

@@ -20,14 +20,26 @@ export function loadPolicy(file = POLICY_PATH): GovernancePolicy {
   const raw = parse(fs.readFileSync(file, 'utf8')) as Partial<GovernancePolicy> | null;
   const pii = raw?.pii;
   const length = pii?.masking?.length;
-  if (!pii || !Array.isArray(pii.classifications) || typeof pii.masking?.prefix !== 'string' || !(typeof length === 'number' && length >= 8 && length <= 64)) {
-    throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.classifications (list), pii.masking.prefix (string) and pii.masking.length (8..64) are required`);
+  if (
+    !pii ||
+    !Array.isArray(pii.classifications) ||
+    typeof pii.masking?.prefix !== 'string' ||
+    !(typeof length === 'number' && length >= 8 && length <= 64)
+  ) {
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      `${file}: pii.classifications (list), pii.masking.prefix (string) and pii.masking.length (8..64) are required`,
+    );
   }
-  if (pii.lowEntropyKinds !== undefined && !(Array.isArray(pii.lowEntropyKinds) && pii.lowEntropyKinds.every((k) => typeof k === 'string'))) {
+  if (
+    pii.lowEntropyKinds !== undefined &&
+    !(Array.isArray(pii.lowEntropyKinds) && pii.lowEntropyKinds.every((k) => typeof k === 'string'))
+  ) {
     throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: pii.lowEntropyKinds must be a list of PII kinds`);
   }
   const deprecationDays = raw?.api?.deprecationDays ?? 180;
-  if (!(Number.isInteger(deprecationDays) && deprecationDays >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: api.deprecationDays must be a whole number of days`);
+  if (!(Number.isInteger(deprecationDays) && deprecationDays >= 0))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${file}: api.deprecationDays must be a whole number of days`);
   const policy: GovernancePolicy = {
     pii: { ...(pii as GovernancePolicy['pii']), lowEntropyKinds: pii.lowEntropyKinds ?? [] },
     quality: { blockingSeverities: raw?.quality?.blockingSeverities ?? ['error'] },

@@ -1,8 +1,17 @@
-// Jobs' public module: the source generator, the domain pipeline engine and the scheduler that runs it (or Airflow's DAGs).
+// Jobs' public module: the source generator, the domain pipeline engine and the scheduler that runs it (or Airflow's
+// DAGs).
 export { DEFAULT_GENERATE, GENERATED_DOMAINS, generateMarketplace, type GenerateReport } from './generate/index.js';
 export { LiveMarketplace } from './generate/live.js';
 export { runDomainPipeline, unchangedVersion } from './pipeline/run.js';
 export { loadPipeline } from './pipeline/spec.js';
 export { loadSchedules, nextRuns, type DomainSchedule } from './schedule/definitions.js';
-export { PipelineScheduler, scheduleHistory, scheduleStatus, setPaused, type DomainScheduleStatus, type ScheduledRun, type ScheduledWork } from './schedule/scheduler.js';
+export {
+  PipelineScheduler,
+  scheduleHistory,
+  scheduleStatus,
+  setPaused,
+  type DomainScheduleStatus,
+  type ScheduledRun,
+  type ScheduledWork,
+} from './schedule/scheduler.js';
 export { airflowDags } from './schedule/airflow.js';

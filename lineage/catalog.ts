@@ -12,7 +12,13 @@ export interface DataProduct {
   domainVersion: string;
   status: string;
   slos: { property: string; value: number | string; unit?: string }[];
-  freshness: { publishedAt: string | null; dataAsOf: string | null; ageHours: number | null; sloHours: number | null; ok: boolean | null };
+  freshness: {
+    publishedAt: string | null;
+    dataAsOf: string | null;
+    ageHours: number | null;
+    sloHours: number | null;
+    ok: boolean | null;
+  };
   quality: { runId: string; status: string; passed: number; total: number; failed: string[] } | null;
   datasets: { name: string; rows: number; columns: { name: string; type: string; pii: boolean }[] }[];
   /** Jobs, operations and clients that read the product (from lineage). */
@@ -27,7 +33,11 @@ export async function dataProducts(platform: MeshPlatform, now = new Date(platfo
       const contract = loadContract(d.contractFile, d.name);
       const manifest = await currentManifest(platform, d.name);
       const [run] = await recentRuns(platform, d.name, 1);
-      const slos = (contract.slaProperties ?? []).map((s) => ({ property: s.property, value: s.value as number | string, unit: s.unit }));
+      const slos = (contract.slaProperties ?? []).map((s) => ({
+        property: s.property,
+        value: s.value as number | string,
+        unit: s.unit,
+      }));
       const sloHours = slaHours(contract, 'freshness') ?? null;
       const ageHours = manifest ? (now.getTime() - new Date(manifest.asOf).getTime()) / 3_600_000 : null;
       const names = new Set(Object.keys(manifest?.datasets ?? {}).map((n) => curatedName(d.name, n)));
@@ -55,9 +65,25 @@ export async function dataProducts(platform: MeshPlatform, now = new Date(platfo
           sloHours,
           ok: ageHours === null || sloHours === null ? null : ageHours <= sloHours,
         },
-        quality: run ? { runId: run.runId, status: run.status, passed: run.quality.filter((q) => q.passed).length, total: run.quality.length, failed: run.quality.filter((q) => !q.passed).map((q) => `${q.dataset}${q.column ? `.${q.column}` : ''}: ${q.rule}`) } : null,
-        datasets: Object.values(manifest?.datasets ?? {}).map((ds) => ({ name: ds.name, rows: ds.rows, columns: ds.columns })),
-        consumers: [...consumers].map(([job, c]) => ({ job, clients: [...c.clients].sort(), reads: c.reads })).sort((a, b) => a.job.localeCompare(b.job)),
+        quality: run
+          ? {
+              runId: run.runId,
+              status: run.status,
+              passed: run.quality.filter((q) => q.passed).length,
+              total: run.quality.length,
+              failed: run.quality
+                .filter((q) => !q.passed)
+                .map((q) => `${q.dataset}${q.column ? `.${q.column}` : ''}: ${q.rule}`),
+            }
+          : null,
+        datasets: Object.values(manifest?.datasets ?? {}).map((ds) => ({
+          name: ds.name,
+          rows: ds.rows,
+          columns: ds.columns,
+        })),
+        consumers: [...consumers]
+          .map(([job, c]) => ({ job, clients: [...c.clients].sort(), reads: c.reads }))
+          .sort((a, b) => a.job.localeCompare(b.job)),
       };
     }),
   );

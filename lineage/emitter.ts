@@ -91,7 +91,10 @@ export class LineageEmitter {
         return true;
       } catch (err) {
         if (i === attempts - 1) {
-          this.log.warn({ transport: t.name, events: batch.length, err: (err as Error).message }, 'lineage not delivered; spooled for later');
+          this.log.warn(
+            { transport: t.name, events: batch.length, err: (err as Error).message },
+            'lineage not delivered; spooled for later',
+          );
           return false;
         }
         await new Promise((r) => setTimeout(r, (this.options.backoffMs ?? 100) * 2 ** i));
@@ -102,7 +105,12 @@ export class LineageEmitter {
 
   private async resend(t: Transport): Promise<void> {
     for (const file of this.spooledFiles(t)) {
-      const events = fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+      const events = fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as RunEvent);
       // One try per flush: an endpoint that is still down costs one request, not a retry storm.
       try {
         await t.send(events);

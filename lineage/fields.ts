@@ -36,7 +36,10 @@ export function loadFieldLineage(subgraphs: { name: string; schemaFile?: string 
     for (const [type, fields] of Object.entries(doc)) {
       for (const [field, entry] of Object.entries(fields ?? {})) {
         const refs = typeof entry === 'string' ? [entry] : Array.isArray(entry) ? entry : (entry.reads ?? []);
-        const source: FieldSource = { subgraph: s.name, columns: refs.map((r) => columnRef(r, s.name, `${file}: ${type}.${field}`)) };
+        const source: FieldSource = {
+          subgraph: s.name,
+          columns: refs.map((r) => columnRef(r, s.name, `${file}: ${type}.${field}`)),
+        };
         if (typeof entry === 'object' && !Array.isArray(entry)) source.computed = entry.computed;
         const key = `${type}.${field}`;
         out.set(key, [...(out.get(key) ?? []), source]);

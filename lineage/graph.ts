@@ -48,17 +48,22 @@ export class LineageGraph implements Transport {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS edges (
         src_ns TEXT, src_name TEXT, src_field TEXT, dst_ns TEXT, dst_name TEXT, dst_field TEXT,
-        job TEXT, type TEXT, subtype TEXT, masking INTEGER, client TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '',
+        job TEXT, type TEXT, subtype TEXT, masking INTEGER, client TEXT NOT NULL DEFAULT '', role TEXT NOT NULL
+          DEFAULT '',
         count INTEGER, last_seen TEXT,
         PRIMARY KEY (src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, client, role)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_name, dst_field);
-      CREATE TABLE IF NOT EXISTS jobs (job TEXT PRIMARY KEY, namespace TEXT, last_state TEXT, last_run TEXT, last_time TEXT, runs INTEGER);`);
+      CREATE TABLE IF NOT EXISTS jobs (job TEXT PRIMARY KEY, namespace TEXT, last_state TEXT, last_run TEXT, last_time
+        TEXT, runs INTEGER);`);
     this.upsert = this.db.prepare(`
-      INSERT INTO edges VALUES (@src_ns, @src_name, @src_field, @dst_ns, @dst_name, @dst_field, @job, @type, @subtype, @masking, @client, @role, @count, @last_seen)
-      ON CONFLICT DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), type = excluded.type, subtype = excluded.subtype, masking = excluded.masking`);
+      INSERT INTO edges VALUES (@src_ns, @src_name, @src_field, @dst_ns, @dst_name, @dst_field, @job, @type, @subtype,
+        @masking, @client, @role, @count, @last_seen)
+      ON CONFLICT DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), type =
+        excluded.type, subtype = excluded.subtype, masking = excluded.masking`);
     this.job = this.db.prepare(`
       INSERT INTO jobs VALUES (@job, @namespace, @state, @run, @time, 1)
-      ON CONFLICT DO UPDATE SET last_state = excluded.last_state, last_run = excluded.last_run, last_time = excluded.last_time, runs = runs + 1`);
+      ON CONFLICT DO UPDATE SET last_state = excluded.last_state, last_run = excluded.last_run, last_time =
+        excluded.last_time, runs = runs + 1`);
   }
 
   async send(events: RunEvent[]): Promise<void> {
@@ -68,40 +73,97 @@ export class LineageGraph implements Transport {
   }
 
   private record(e: RunEvent): void {
-    this.job.run({ job: e.job.name, namespace: e.job.namespace, state: e.eventType, run: e.run.runId, time: e.eventTime });
+    this.job.run({
+      job: e.job.name,
+      namespace: e.job.namespace,
+      state: e.eventType,
+      run: e.run.runId,
+      time: e.eventTime,
+    });
     if (e.eventType !== 'COMPLETE') return;
     const stats = e.run.facets?.mesh_operationStats as { count?: number; client?: string; role?: string } | undefined;
-    const base = { job: e.job.name, client: stats?.client ?? '', role: stats?.role ?? '', count: stats?.count ?? 1, last_seen: e.eventTime };
+    const base = {
+      job: e.job.name,
+      client: stats?.client ?? '',
+      role: stats?.role ?? '',
+      count: stats?.count ?? 1,
+      last_seen: e.eventTime,
+    };
     // An edge named twice in one event (a column feeding a field and the join) counts once per run.
     const seen = new Set<string>();
-    const edge = (from: EdgeInput | LineageNode, to: LineageNode, type: string, subtype: string | null, masking: boolean) => {
+    const edge = (
+      from: EdgeInput | LineageNode,
+      to: LineageNode,
+      type: string,
+      subtype: string | null,
+      masking: boolean,
+    ) => {
       const key = JSON.stringify([from.namespace, from.name, from.field, to.namespace, to.name, to.field]);
       if (seen.has(key)) return;
       seen.add(key);
       this.edge(from, to, type, subtype, masking, base);
     };
     for (const out of e.outputs) {
-      const lineage = out.facets?.columnLineage as { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] } | undefined;
+      const lineage = out.facets?.columnLineage as
+        | { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] }
+        | undefined;
       if (!lineage) {
         // Dataset-level lineage only: every input dataset feeds the whole output.
-        for (const input of e.inputs) edge({ namespace: input.namespace, name: input.name, field: '*' }, { namespace: out.namespace, name: out.name, field: '*' }, 'INDIRECT', null, false);
+        for (const input of e.inputs)
+          edge(
+            { namespace: input.namespace, name: input.name, field: '*' },
+            { namespace: out.namespace, name: out.name, field: '*' },
+            'INDIRECT',
+            null,
+            false,
+          );
         continue;
       }
       for (const [field, { inputFields }] of Object.entries(lineage.fields ?? {})) {
         for (const i of inputFields) {
           const t = i.transformations?.[0];
-          edge(i, { namespace: out.namespace, name: out.name, field }, t?.type ?? 'DIRECT', t?.subtype ?? null, i.transformations?.some((x) => x.masking) ?? false);
+          edge(
+            i,
+            { namespace: out.namespace, name: out.name, field },
+            t?.type ?? 'DIRECT',
+            t?.subtype ?? null,
+            i.transformations?.some((x) => x.masking) ?? false,
+          );
         }
       }
       for (const i of lineage.dataset ?? []) {
         const t = i.transformations?.[0];
-        edge(i, { namespace: out.namespace, name: out.name, field: '*' }, t?.type ?? 'INDIRECT', t?.subtype ?? null, false);
+        edge(
+          i,
+          { namespace: out.namespace, name: out.name, field: '*' },
+          t?.type ?? 'INDIRECT',
+          t?.subtype ?? null,
+          false,
+        );
       }
     }
   }
 
-  private edge(from: EdgeInput | LineageNode, to: LineageNode, type: string, subtype: string | null, masking: boolean, base: { job: string; client: string; role: string; count: number; last_seen: string }): void {
-    this.upsert.run({ src_ns: from.namespace, src_name: from.name, src_field: 'field' in from ? from.field : '*', dst_ns: to.namespace, dst_name: to.name, dst_field: to.field, type, subtype, masking: masking ? 1 : 0, ...base });
+  private edge(
+    from: EdgeInput | LineageNode,
+    to: LineageNode,
+    type: string,
+    subtype: string | null,
+    masking: boolean,
+    base: { job: string; client: string; role: string; count: number; last_seen: string },
+  ): void {
+    this.upsert.run({
+      src_ns: from.namespace,
+      src_name: from.name,
+      src_field: 'field' in from ? from.field : '*',
+      dst_ns: to.namespace,
+      dst_name: to.name,
+      dst_field: to.field,
+      type,
+      subtype,
+      masking: masking ? 1 : 0,
+      ...base,
+    });
   }
 
   /** Everything a dataset (or one of its fields) comes from, to `depth` hops. */
@@ -119,12 +181,14 @@ export class LineageGraph implements Transport {
     const rows = this.db
       .prepare(
         `WITH RECURSIVE walk(namespace, name, field, depth, via) AS (
-           SELECT ${far}_ns, ${far}_name, ${far}_field, 1, job FROM edges WHERE ${near}_name = @name AND (@field IS NULL OR ${near}_field IN (@field, '*'))
+           SELECT ${far}_ns, ${far}_name, ${far}_field, 1, job FROM edges WHERE ${near}_name = @name AND (@field IS
+             NULL OR ${near}_field IN (@field, '*'))
            UNION
            SELECT e.${far}_ns, e.${far}_name, e.${far}_field, w.depth + 1, e.job FROM edges e JOIN walk w
              ON e.${near}_name = w.name AND (e.${near}_field = w.field OR e.${near}_field = '*' OR w.field = '*')
            WHERE w.depth < @depth)
-         SELECT namespace, name, field, min(depth) AS depth, min(via) AS via FROM walk GROUP BY namespace, name, field ORDER BY depth, name, field`,
+         SELECT namespace, name, field, min(depth) AS depth, min(via) AS via FROM walk GROUP BY namespace, name, field
+           ORDER BY depth, name, field`,
       )
       .all({ name, field: field ?? null, depth }) as Reached[];
     return rows;
@@ -137,7 +201,8 @@ export class LineageGraph implements Transport {
   neighbourhood(name: string, field: string | undefined, depth = 6): { edges: LineageEdge[] } {
     const select = (near: 'src' | 'dst') =>
       this.db.prepare(
-        `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS subtype, max(masking) AS masking, sum(count) AS count,
+        `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS
+          subtype, max(masking) AS masking, sum(count) AS count,
            NULL AS client, NULL AS role, max(last_seen) AS last_seen
          FROM edges WHERE ${near}_name = @name AND (@field = '*' OR ${near}_field IN (@field, '*'))
          GROUP BY src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job`,
@@ -156,7 +221,11 @@ export class LineageGraph implements Transport {
           for (const r of byDirection[direction].all(n) as EdgeRow[]) {
             const e = edgeOf(r);
             edges.set(JSON.stringify([e.from, e.to, e.job]), e);
-            next.push(direction === 'down' ? { name: e.to.name, field: e.to.field } : { name: e.from.name, field: e.from.field });
+            next.push(
+              direction === 'down'
+                ? { name: e.to.name, field: e.to.field }
+                : { name: e.from.name, field: e.from.field },
+            );
           }
         }
         frontier = next;
@@ -166,14 +235,21 @@ export class LineageGraph implements Transport {
   }
 
   /** Gateway operations (with client and role) that read a column, directly or through other fields. */
-  readers(name: string, field: string): { operation: string; client: string; role: string; masked: boolean; count: number; lastSeen: string }[] {
+  readers(
+    name: string,
+    field: string,
+  ): { operation: string; client: string; role: string; masked: boolean; count: number; lastSeen: string }[] {
     return this.db
       .prepare(
-        `SELECT job AS operation, client, role, max(masking) AS masked, sum(count) AS count, max(last_seen) AS lastSeen FROM edges
+        `SELECT job AS operation, client, role, max(masking) AS masked, sum(count) AS count, max(last_seen) AS
+          lastSeen FROM edges
          WHERE src_name = ? AND src_field = ? AND job LIKE 'gateway.%' GROUP BY job, client, role ORDER BY count DESC`,
       )
       .all(name, field)
-      .map((r) => ({ ...(r as { operation: string; client: string; role: string; count: number; lastSeen: string }), masked: (r as { masked: number }).masked === 1 }));
+      .map((r) => ({
+        ...(r as { operation: string; client: string; role: string; count: number; lastSeen: string }),
+        masked: (r as { masked: number }).masked === 1,
+      }));
   }
 
   edges(): LineageEdge[] {
@@ -181,7 +257,9 @@ export class LineageGraph implements Transport {
   }
 
   jobs(): { job: string; namespace: string; lastState: string; lastTime: string; runs: number }[] {
-    return this.db.prepare(`SELECT job, namespace, last_state AS lastState, last_time AS lastTime, runs FROM jobs ORDER BY job`).all() as never;
+    return this.db
+      .prepare(`SELECT job, namespace, last_state AS lastState, last_time AS lastTime, runs FROM jobs ORDER BY job`)
+      .all() as never;
   }
 
   close(): void {
@@ -206,4 +284,9 @@ function edgeOf(r: EdgeRow): LineageEdge {
   };
 }
 
-type EdgeInput = { namespace: string; name: string; field: string; transformations?: { type: string; subtype?: string; masking?: boolean }[] };
+type EdgeInput = {
+  namespace: string;
+  name: string;
+  field: string;
+  transformations?: { type: string; subtype?: string; masking?: boolean }[];
+};

@@ -1,4 +1,13 @@
-import { loadConfig, createPlatform, type MeshConfig, type LineagePort, type Platform, type Logger, type ObjectStore, type RunEvent } from '../platform/index.js';
+import {
+  loadConfig,
+  createPlatform,
+  type MeshConfig,
+  type LineagePort,
+  type Platform,
+  type Logger,
+  type ObjectStore,
+  type RunEvent,
+} from '../platform/index.js';
 import { LineageEmitter } from './emitter.js';
 import { LineageGraph } from './graph.js';
 import { ConsoleTransport, FileTransport, HttpTransport, type Transport } from './transports.js';
@@ -19,7 +28,9 @@ export function createMeshPlatform(config: MeshConfig = loadConfig(), store?: Ob
 const open = new Set<LineageEmitter>();
 let hooked = false;
 
-/** Transports chosen by OpenLineage's own conventions (OPENLINEAGE_URL…), plus the file, console and the local graph. */
+/**
+ * Transports chosen by OpenLineage's own conventions (OPENLINEAGE_URL…), plus the file, console and the local graph.
+ */
 export function createLineage(config: MeshConfig, storeUrl: string, log: Logger): Lineage {
   const graph = new LineageGraph(config.lineage.graphFile);
   const transports: Transport[] = [graph];
@@ -35,5 +46,11 @@ export function createLineage(config: MeshConfig, storeUrl: string, log: Logger)
       for (const e of open) if (e.snapshot().queued > 0) void e.flush();
     });
   }
-  return { emitter, graph, namespace: config.lineage.namespace, storeNamespace: storeUrl, emit: (e) => emitter.emit(e) };
+  return {
+    emitter,
+    graph,
+    namespace: config.lineage.namespace,
+    storeNamespace: storeUrl,
+    emit: (e) => emitter.emit(e),
+  };
 }

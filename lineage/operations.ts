@@ -11,7 +11,16 @@ import {
 } from 'graphql';
 import type { Lineage } from './meshPlatform.js';
 import type { FieldSource } from './fields.js';
-import { columnLineageFacet, jobTypeFacet, operationStatsFacet, runEvent, schemaFacet, operationSignature, type InputField, type RunEvent } from '../platform/index.js';
+import {
+  columnLineageFacet,
+  jobTypeFacet,
+  operationStatsFacet,
+  runEvent,
+  schemaFacet,
+  operationSignature,
+  type InputField,
+  type RunEvent,
+} from '../platform/index.js';
 import { curatedName } from '../products/index.js';
 import type { PiiAccess } from '../governance/index.js';
 
@@ -22,12 +31,25 @@ export interface ResponseField {
 }
 
 /** Every field an operation selects, fragments expanded, with its response path. */
-export function responseFields(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): ResponseField[] {
+export function responseFields(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string | null,
+): ResponseField[] {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
   const operation = operations.find((o) => (operationName ? o.name?.value === operationName : true));
   if (!operation) return [];
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === 'FragmentDefinition').map((f) => [f.name.value, f]));
-  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const fragments = new Map(
+    document.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === 'FragmentDefinition')
+      .map((f) => [f.name.value, f]),
+  );
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   const out: ResponseField[] = [];
   const walk = (set: SelectionSetNode, type: GraphQLCompositeType, prefix: string) => {
     for (const sel of set.selections) {
@@ -38,7 +60,8 @@ export function responseFields(schema: GraphQLSchema, document: DocumentNode, op
         const path = `${prefix}${sel.alias?.value ?? sel.name.value}`;
         out.push({ path, coordinate: `${type.name}.${def.name}` });
         const named = getNamedType(def.type);
-        if (sel.selectionSet && (isObjectType(named) || isInterfaceType(named))) walk(sel.selectionSet, named, `${path}.`);
+        if (sel.selectionSet && (isObjectType(named) || isInterfaceType(named)))
+          walk(sel.selectionSet, named, `${path}.`);
       } else {
         const fragment = sel.kind === 'InlineFragment' ? sel : fragments.get(sel.name.value);
         if (!fragment) continue;
@@ -112,7 +135,13 @@ export class OperationLineage {
     const batch = [...this.pending.values()];
     this.pending = new Map();
     for (const p of batch) {
-      const stats = operationStatsFacet({ count: p.count, firstSeen: p.firstSeen, lastSeen: p.lastSeen, client: p.client, role: p.role });
+      const stats = operationStatsFacet({
+        count: p.count,
+        firstSeen: p.firstSeen,
+        lastSeen: p.lastSeen,
+        client: p.client,
+        role: p.role,
+      });
       this.lineage.emit(runEvent({ eventType: 'COMPLETE', ...p.event, runFacets: { mesh_operationStats: stats } }));
     }
   }
@@ -137,17 +166,49 @@ export class OperationLineage {
           const name = curatedName(c.domain, c.dataset);
           datasets.add(name);
           const masking = access === 'masked';
-          inputs.push({ namespace: ns, name, field: c.column, transformations: [{ type: s.computed ? 'INDIRECT' : 'DIRECT', subtype: s.computed ? 'AGGREGATION' : 'IDENTITY', ...(masking ? { masking: true } : {}) }] });
+          inputs.push({
+            namespace: ns,
+            name,
+            field: c.column,
+            transformations: [
+              {
+                type: s.computed ? 'INDIRECT' : 'DIRECT',
+                subtype: s.computed ? 'AGGREGATION' : 'IDENTITY',
+                ...(masking ? { masking: true } : {}),
+              },
+            ],
+          });
         }
       }
       // A field two subgraphs resolve is an entity key: the domains join on it.
-      if (sources.length > 1) for (const s of sources) for (const c of s.columns) joins.set(`${c.domain}.${c.dataset}.${c.column}`, { namespace: ns, name: curatedName(c.domain, c.dataset), field: c.column, transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }] });
+      if (sources.length > 1)
+        for (const s of sources)
+          for (const c of s.columns)
+            joins.set(`${c.domain}.${c.dataset}.${c.column}`, {
+              namespace: ns,
+              name: curatedName(c.domain, c.dataset),
+              field: c.column,
+              transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }],
+            });
       fields[f.path] = inputs;
     }
     return {
-      job: { namespace: this.lineage.namespace, name: `gateway.${op.name}`, facets: { jobType: jobTypeFacet('QUERY', 'SERVICE') } },
+      job: {
+        namespace: this.lineage.namespace,
+        name: `gateway.${op.name}`,
+        facets: { jobType: jobTypeFacet('QUERY', 'SERVICE') },
+      },
       inputs: [...datasets].sort().map((name) => ({ namespace: ns, name })),
-      outputs: [{ namespace: 'mesh://gateway', name: `operation.${op.name}.${signature}`, facets: { schema: schemaFacet(Object.keys(fields).map((name) => ({ name }))), columnLineage: columnLineageFacet(fields, [...joins.values()]) } }],
+      outputs: [
+        {
+          namespace: 'mesh://gateway',
+          name: `operation.${op.name}.${signature}`,
+          facets: {
+            schema: schemaFacet(Object.keys(fields).map((name) => ({ name }))),
+            columnLineage: columnLineageFacet(fields, [...joins.values()]),
+          },
+        },
+      ],
     };
   }
 }

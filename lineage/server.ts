@@ -8,7 +8,8 @@ import type { LineageGraph, LineageNode } from './graph.js';
 
 export const METADATA_SUBGRAPH = 'metadata';
 const SCHEMA = new URL('./schema.graphql', import.meta.url);
-const VERSION = (JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 export interface RunningMetadataServer extends Listening {
   name: string;
@@ -17,18 +18,32 @@ export interface RunningMetadataServer extends Listening {
 }
 
 /** The `metadata` subgraph: data products and the lineage graph, composed into the supergraph beside the domains. */
-export async function startMetadataServer(platform: MeshPlatform, options: { port: number }): Promise<RunningMetadataServer> {
+export async function startMetadataServer(
+  platform: MeshPlatform,
+  options: { port: number },
+): Promise<RunningMetadataServer> {
   const sdl = fs.readFileSync(SCHEMA, 'utf8');
   const graph = platform.lineage.graph;
-  const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
+  const roles = knownRoles(
+    loadRoles(),
+    listDomains(platform.config.domainsDir).map((d) => d.name),
+  );
   const resolvers = {
     Query: {
       dataProducts: () => dataProducts(platform),
-      dataProduct: async (_: unknown, { domain }: { domain: string }) => (await dataProducts(platform)).find((p) => p.domain === domain) ?? null,
-      lineage: (_: unknown, a: { dataset: string; field?: string; direction: 'UPSTREAM' | 'DOWNSTREAM'; depth: number }) =>
-        (a.direction === 'UPSTREAM' ? graph.upstream(a.dataset, a.field ?? undefined, a.depth) : graph.downstream(a.dataset, a.field ?? undefined, a.depth)).map((n) => ({ ...n, dataset: n.name })),
+      dataProduct: async (_: unknown, { domain }: { domain: string }) =>
+        (await dataProducts(platform)).find((p) => p.domain === domain) ?? null,
+      lineage: (
+        _: unknown,
+        a: { dataset: string; field?: string; direction: 'UPSTREAM' | 'DOWNSTREAM'; depth: number },
+      ) =>
+        (a.direction === 'UPSTREAM'
+          ? graph.upstream(a.dataset, a.field ?? undefined, a.depth)
+          : graph.downstream(a.dataset, a.field ?? undefined, a.depth)
+        ).map((n) => ({ ...n, dataset: n.name })),
       columnReaders: (_: unknown, a: { dataset: string; column: string }) => graph.readers(a.dataset, a.column),
-      lineageGraph: (_: unknown, a: { dataset: string; field?: string | null; depth: number }) => lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, Math.min(a.depth, 20)).edges),
+      lineageGraph: (_: unknown, a: { dataset: string; field?: string | null; depth: number }) =>
+        lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, Math.min(a.depth, 20)).edges),
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
@@ -52,7 +67,10 @@ export async function startMetadataServer(platform: MeshPlatform, options: { por
 
 const nodeId = (n: LineageNode) => `${n.name}#${n.field}`;
 
-/** What a node is, from where it lives: gateway outputs, raw sources, offline feature tables, online views, curated data. */
+/**
+ * What a node is, from where it lives: gateway outputs, raw sources, offline feature tables, online views, curated
+ * data.
+ */
 function nodeKind(n: LineageNode): string {
   if (n.namespace === 'mesh://gateway') return 'operation';
   if (n.name.includes('/raw/')) return 'raw';
@@ -65,7 +83,21 @@ function lineageDiagram(edges: ReturnType<LineageGraph['neighbourhood']>['edges'
   const nodes = new Map<string, LineageNode>();
   for (const e of edges) for (const n of [e.from, e.to]) nodes.set(nodeId(n), n);
   return {
-    nodes: [...nodes].map(([id, n]) => ({ id, namespace: n.namespace, dataset: n.name, field: n.field, kind: nodeKind(n) })),
-    edges: edges.map((e) => ({ from: nodeId(e.from), to: nodeId(e.to), job: e.job, type: e.type, subtype: e.subtype, masked: e.masking, count: e.count })),
+    nodes: [...nodes].map(([id, n]) => ({
+      id,
+      namespace: n.namespace,
+      dataset: n.name,
+      field: n.field,
+      kind: nodeKind(n),
+    })),
+    edges: edges.map((e) => ({
+      from: nodeId(e.from),
+      to: nodeId(e.to),
+      job: e.job,
+      type: e.type,
+      subtype: e.subtype,
+      masked: e.masking,
+      count: e.count,
+    })),
   };
 }

@@ -25,7 +25,10 @@ export class HttpTransport implements Transport {
     for (const event of events) {
       const res = await fetch(this.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}),
+        },
         body: JSON.stringify(event),
         signal: AbortSignal.timeout(this.config.timeoutMs ?? 5000),
       });

@@ -14,7 +14,12 @@ export interface UnitPrices {
   onlineGbMonth: number;
 }
 
-export const DEFAULT_PRICES: UnitPrices = { storageGbMonth: 0.023, computeHour: 0.05, operations1k: 0.002, onlineGbMonth: 5 };
+export const DEFAULT_PRICES: UnitPrices = {
+  storageGbMonth: 0.023,
+  computeHour: 0.05,
+  operations1k: 0.002,
+  onlineGbMonth: 5,
+};
 
 export interface DomainCost {
   domain: string;
@@ -30,13 +35,30 @@ const GB = 1024 ** 3;
 
 /**
  * What each data product costs: object storage by layer (keys are `<domain>/<layer>/…`, the same split the cost tags
- * carry), compute seconds of its pipeline runs and feature computations since `since`, gateway operations that read its data (lineage), and its
- * feature views' keys and bytes in the online store. `_platform` objects are the platform's own line.
+ * carry), compute seconds of its pipeline runs and feature computations since `since`, gateway operations that read its
+ * data (lineage), and its feature views' keys and bytes in the online store. `_platform` objects are the platform's own
+ * line.
  */
-export async function costAllocation(platform: MeshPlatform, options: { since: Date; prices?: UnitPrices; online?: OnlineStore }): Promise<DomainCost[]> {
+export async function costAllocation(
+  platform: MeshPlatform,
+  options: { since: Date; prices?: UnitPrices; online?: OnlineStore },
+): Promise<DomainCost[]> {
   const prices = options.prices ?? DEFAULT_PRICES;
   const domains = listDomains(platform.config.domainsDir).map((d) => d.name);
-  const rows = new Map<string, DomainCost>([...domains, 'platform'].map((d) => [d, { domain: d, storageBytes: {}, computeSeconds: 0, operations: 0, onlineKeys: 0, onlineBytes: 0, cost: { storage: 0, compute: 0, queries: 0, online: 0, total: 0 } }]));
+  const rows = new Map<string, DomainCost>(
+    [...domains, 'platform'].map((d) => [
+      d,
+      {
+        domain: d,
+        storageBytes: {},
+        computeSeconds: 0,
+        operations: 0,
+        onlineKeys: 0,
+        onlineBytes: 0,
+        cost: { storage: 0, compute: 0, queries: 0, online: 0, total: 0 },
+      },
+    ]),
+  );
   for (const o of await platform.store.list('')) {
     // Top-level files are not objects of the layout: on local disk, the data directory's own files (the embedded online
     // store, counted below; the lineage database; the supergraph).
@@ -57,7 +79,8 @@ export async function costAllocation(platform: MeshPlatform, options: { since: D
   for (const versions of Object.values(registry.views)) {
     for (const v of versions) {
       const m = await offlineManifest(platform.store, v);
-      if (m?.durationMs !== undefined && new Date(m.computedAt) >= options.since) (rows.get(v.domain) ?? rows.get('platform')!).computeSeconds += m.durationMs / 1000;
+      if (m?.durationMs !== undefined && new Date(m.computedAt) >= options.since)
+        (rows.get(v.domain) ?? rows.get('platform')!).computeSeconds += m.durationMs / 1000;
     }
   }
   // An operation counts once for every domain whose curated data it read.
@@ -71,7 +94,11 @@ export async function costAllocation(platform: MeshPlatform, options: { since: D
   }
   for (const [key, count] of seen) rows.get(key.split('\u0000')[0]!)!.operations += count;
   if (options.online) {
-    const owner = new Map(Object.values(registry.views).flatMap((versions) => versions.map((v): [string, string] => [`${v.name}@v${v.version}`, v.domain])));
+    const owner = new Map(
+      Object.values(registry.views).flatMap((versions) =>
+        versions.map((v): [string, string] => [`${v.name}@v${v.version}`, v.domain]),
+      ),
+    );
     for (const s of await options.online.stats()) {
       const row = rows.get(owner.get(s.table) ?? 'platform') ?? rows.get('platform')!;
       row.onlineKeys += s.keys;
@@ -110,20 +137,28 @@ export class CostCache {
   constructor(
     private readonly platform: MeshPlatform,
     private readonly openOnline: () => OnlineStore,
-    private readonly options: { windowDays?: number; ttlMs?: number; prices?: UnitPrices; queryLoad?: () => Promise<Record<string, { fetches: number; duckdbSeconds: number }>> } = {},
+    private readonly options: {
+      windowDays?: number;
+      ttlMs?: number;
+      prices?: UnitPrices;
+      queryLoad?: () => Promise<Record<string, { fetches: number; duckdbSeconds: number }>>;
+    } = {},
   ) {}
 
   private readonly startedAt = new Date().toISOString();
 
   async get(): Promise<CostReport> {
-    if (this.latest && Date.now() - new Date(this.latest.computedAt).getTime() < (this.options.ttlMs ?? 300_000)) return this.latest;
+    if (this.latest && Date.now() - new Date(this.latest.computedAt).getTime() < (this.options.ttlMs ?? 300_000))
+      return this.latest;
     this.pending ??= this.compute().finally(() => (this.pending = undefined));
     return this.pending;
   }
 
   /** The last result without waiting (starts a refresh when it is stale): what a metrics scrape reads. */
   peek(): CostReport | undefined {
-    void this.get().catch((err: unknown) => this.platform.log.warn({ err: (err as Error).message }, 'cost allocation failed'));
+    void this.get().catch((err: unknown) =>
+      this.platform.log.warn({ err: (err as Error).message }, 'cost allocation failed'),
+    );
     return this.latest;
   }
 
@@ -138,7 +173,13 @@ export class CostCache {
     const prices = this.options.prices ?? DEFAULT_PRICES;
     const domains = await costAllocation(this.platform, { since, prices, online: this.online });
     const load = await this.options.queryLoad?.();
-    this.latest = { since: since.toISOString(), computedAt: new Date().toISOString(), prices, domains, ...(load ? { queryLoad: { since: this.startedAt, bySubgraph: load } } : {}) };
+    this.latest = {
+      since: since.toISOString(),
+      computedAt: new Date().toISOString(),
+      prices,
+      domains,
+      ...(load ? { queryLoad: { since: this.startedAt, bySubgraph: load } } : {}),
+    };
     return this.latest;
   }
 }

@@ -12,7 +12,9 @@ export function observeSlo(metrics: Metrics, status: () => DomainSloStatus[]): v
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const s of status()) for (const state of ['OK', 'AT_RISK', 'BREACHED', 'NO_DATA']) this.set({ domain: s.domain, data_product: s.dataProduct, state }, s.state === state ? 1 : 0);
+      for (const s of status())
+        for (const state of ['OK', 'AT_RISK', 'BREACHED', 'NO_DATA'])
+          this.set({ domain: s.domain, data_product: s.dataProduct, state }, s.state === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -22,7 +24,9 @@ export function observeSlo(metrics: Metrics, status: () => DomainSloStatus[]): v
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const s of status()) if (s.availability.budgetRemaining !== null) this.set({ domain: s.domain, data_product: s.dataProduct }, s.availability.budgetRemaining);
+      for (const s of status())
+        if (s.availability.budgetRemaining !== null)
+          this.set({ domain: s.domain, data_product: s.dataProduct }, s.availability.budgetRemaining);
     },
   });
 }
@@ -36,7 +40,8 @@ export function observeCost(metrics: Metrics, report: () => CostReport | undefin
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const d of report()?.domains ?? []) for (const [item, v] of Object.entries(d.cost)) this.set({ domain: d.domain, item }, v);
+      for (const d of report()?.domains ?? [])
+        for (const [item, v] of Object.entries(d.cost)) this.set({ domain: d.domain, item }, v);
     },
   });
   new Gauge({
@@ -46,7 +51,8 @@ export function observeCost(metrics: Metrics, report: () => CostReport | undefin
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const d of report()?.domains ?? []) for (const [layer, v] of Object.entries(d.storageBytes)) this.set({ domain: d.domain, layer }, v);
+      for (const d of report()?.domains ?? [])
+        for (const [layer, v] of Object.entries(d.storageBytes)) this.set({ domain: d.domain, layer }, v);
     },
   });
   new Gauge({
@@ -60,4 +66,3 @@ export function observeCost(metrics: Metrics, report: () => CostReport | undefin
     },
   });
 }
-

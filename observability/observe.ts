@@ -18,8 +18,15 @@ export interface MeshObservation {
 /** SLO evaluation and cost allocation over a gateway's own metrics, exposed as metric families on its registry. */
 export function observeMesh(platform: MeshPlatform, metrics: Metrics, domains: DomainInfo[]): MeshObservation {
   const names = domains.map((d) => d.name);
-  const slo = new SloEvaluator(loadSlos(domains), () => metrics.fetchCounts(), () => dataAgeHours(platform, names), { intervalMs: platform.config.sloIntervalSeconds * 1000 }).start();
-  const cost = new CostCache(platform, () => createOnlineStore(platform.config.online), { queryLoad: () => metrics.queryLoad() });
+  const slo = new SloEvaluator(
+    loadSlos(domains),
+    () => metrics.fetchCounts(),
+    () => dataAgeHours(platform, names),
+    { intervalMs: platform.config.sloIntervalSeconds * 1000 },
+  ).start();
+  const cost = new CostCache(platform, () => createOnlineStore(platform.config.online), {
+    queryLoad: () => metrics.queryLoad(),
+  });
   observeSlo(metrics, () => slo.status());
   observeCost(metrics, () => cost.peek());
   metrics.observeLineage(() => platform.lineage.emitter.snapshot());

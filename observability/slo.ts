@@ -25,7 +25,9 @@ export function loadSlos(domains: DomainInfo[]): DomainSlo[] {
       freshnessHours: slaHours(contract, 'freshness'),
       frequencyHours: slaHours(contract, 'frequency'),
       latencyP99Ms: latency ? Number(latency.value) * (latency.unit === 's' ? 1000 : 1) : undefined,
-      availability: availability ? Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1) : undefined,
+      availability: availability
+        ? Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1)
+        : undefined,
     };
   });
 }
@@ -38,19 +40,45 @@ const BURNS = [
 ] as const;
 
 /** Prometheus recording and alerting rules generated from the contracts (the gateway's view of each subgraph). */
-export function prometheusRules(slos: DomainSlo[]): { groups: { name: string; interval?: string; rules: Record<string, unknown>[] }[] } {
+export function prometheusRules(slos: DomainSlo[]): {
+  groups: { name: string; interval?: string; rules: Record<string, unknown>[] }[];
+} {
   const recording = [
     ...WINDOWS.map((w) => ({
       record: `mesh:subgraph_fetch_errors:ratio_rate${w}`,
       // "or … * 0": a subgraph without a single error yet still has a ratio (0), not an empty result.
-      expr: `(sum by (subgraph) (rate(mesh_subgraph_fetches_total{outcome="error"}[${w}])) or sum by (subgraph) (rate(mesh_subgraph_fetches_total[${w}])) * 0) / sum by (subgraph) (rate(mesh_subgraph_fetches_total[${w}]))`,
+      expr:
+        `(sum by (subgraph) (rate(mesh_subgraph_fetches_total{outcome="error"}[${w}])) or sum by (subgraph) ` +
+        `(rate(mesh_subgraph_fetches_total[${w}])) * 0) / sum by (subgraph) (rate(mesh_subgraph_fetches_total[${w}]))`,
     })),
-    { record: 'mesh:subgraph_fetch_duration_seconds:p99_5m', expr: 'histogram_quantile(0.99, sum by (subgraph, le) (rate(mesh_subgraph_fetch_duration_seconds_bucket[5m])))' },
-    { record: 'mesh:graphql_request_duration_seconds:p99_5m', expr: 'histogram_quantile(0.99, sum by (operation, le) (rate(mesh_graphql_request_duration_seconds_bucket{component="gateway"}[5m])))' },
+    {
+      record: 'mesh:subgraph_fetch_duration_seconds:p99_5m',
+      expr: 'histogram_quantile(0.99, sum by (subgraph, le) (rate(mesh_subgraph_fetch_duration_seconds_bucket[5m])))',
+    },
+    {
+      record: 'mesh:graphql_request_duration_seconds:p99_5m',
+      expr:
+        'histogram_quantile(0.99, sum by (operation, le) ' +
+        '(rate(mesh_graphql_request_duration_seconds_bucket{component="gateway"}[5m])))',
+    },
     ...slos.flatMap((s) => [
-      ...(s.availability !== undefined ? [{ record: 'mesh:slo:availability_objective', expr: `vector(${s.availability})`, labels: { subgraph: s.domain } }] : []),
       ...(s.availability !== undefined
-        ? [{ record: 'mesh:slo:error_budget_burn_rate1h', expr: `mesh:subgraph_fetch_errors:ratio_rate1h{subgraph="${s.domain}"} / ${round(1 - s.availability)}`, labels: { subgraph: s.domain } }]
+        ? [
+            {
+              record: 'mesh:slo:availability_objective',
+              expr: `vector(${s.availability})`,
+              labels: { subgraph: s.domain },
+            },
+          ]
+        : []),
+      ...(s.availability !== undefined
+        ? [
+            {
+              record: 'mesh:slo:error_budget_burn_rate1h',
+              expr: `mesh:subgraph_fetch_errors:ratio_rate1h{subgraph="${s.domain}"} / ${round(1 - s.availability)}`,
+              labels: { subgraph: s.domain },
+            },
+          ]
         : []),
     ]),
   ];
@@ -62,10 +90,16 @@ export function prometheusRules(slos: DomainSlo[]): { groups: { name: string; in
       for (const b of BURNS) {
         out.push({
           alert: `DataProductErrorBudget${b.name}Burn`,
-          expr: `mesh:subgraph_fetch_errors:ratio_rate${b.long}{subgraph="${s.domain}"} > (${b.factor} * ${budget}) and mesh:subgraph_fetch_errors:ratio_rate${b.short}{subgraph="${s.domain}"} > (${b.factor} * ${budget})`,
+          expr:
+            `mesh:subgraph_fetch_errors:ratio_rate${b.long}{subgraph="${s.domain}"} > (${b.factor} * ${budget}) ` +
+            `and mesh:subgraph_fetch_errors:ratio_rate${b.short}{subgraph="${s.domain}"} > (${b.factor} * ${budget})`,
           for: b.for,
           labels: { ...labels, severity: b.severity },
-          annotations: { summary: `${s.domain}: error budget of the ${s.availability * 100}% availability SLO burning ${b.factor}x too fast` },
+          annotations: {
+            summary:
+              `${s.domain}: error budget of the ${s.availability * 100}% availability SLO burning ${b.factor}x ` +
+              `too fast`,
+          },
         });
       }
     }
@@ -83,15 +117,24 @@ export function prometheusRules(slos: DomainSlo[]): { groups: { name: string; in
       alert: 'DataProductScheduledRunFailed',
       expr: `max(mesh_job_last_run_success{mesh_job="schedule",domain="${s.domain}"}) == 0`,
       labels: { ...labels, severity: 'ticket' },
-      annotations: { summary: `${s.domain}: the last scheduled pipeline run failed after its retries; the previous version is serving` },
+      annotations: {
+        summary:
+          `${s.domain}: the last scheduled pipeline run failed after its retries; the previous version is ` + `serving`,
+      },
     });
     if (s.frequencyHours !== undefined) {
       out.push({
         alert: 'DataProductScheduleStalled',
-        expr: `time() - max(mesh_job_last_run_timestamp_seconds{mesh_job="schedule",domain="${s.domain}"}) > ${2 * s.frequencyHours * 3600}`,
+        expr:
+          `time() - max(mesh_job_last_run_timestamp_seconds{mesh_job="schedule",domain="${s.domain}"}) ` +
+          `> ${2 * s.frequencyHours * 3600}`,
         for: '5m',
         labels: { ...labels, severity: 'ticket' },
-        annotations: { summary: `${s.domain}: no scheduled run for twice its ${s.frequencyHours} h update frequency (paused, or the scheduler is down)` },
+        annotations: {
+          summary:
+            `${s.domain}: no scheduled run for twice its ${s.frequencyHours} h update frequency (paused, or the ` +
+            `scheduler is down)`,
+        },
       });
     }
     if (s.freshnessHours !== undefined) {
@@ -105,7 +148,12 @@ export function prometheusRules(slos: DomainSlo[]): { groups: { name: string; in
     }
     return out;
   });
-  return { groups: [{ name: 'mesh-slo-recording', rules: recording }, { name: 'mesh-slo-alerts', rules: alerts }] };
+  return {
+    groups: [
+      { name: 'mesh-slo-recording', rules: recording },
+      { name: 'mesh-slo-alerts', rules: alerts },
+    ],
+  };
 }
 
 /** A Prometheus configuration scraping every server of the mesh, with the generated rules. */
@@ -113,7 +161,11 @@ export function prometheusConfig(targets: { job: string; targets: string[] }[], 
   return {
     global: { scrape_interval: interval, evaluation_interval: interval },
     rule_files: [rulesFile],
-    scrape_configs: targets.map((t) => ({ job_name: t.job, metrics_path: '/metrics', static_configs: [{ targets: t.targets }] })),
+    scrape_configs: targets.map((t) => ({
+      job_name: t.job,
+      metrics_path: '/metrics',
+      static_configs: [{ targets: t.targets }],
+    })),
   };
 }
 
@@ -128,7 +180,23 @@ export function grafanaDashboard(slos: DomainSlo[]) {
     title,
     datasource: ds,
     gridPos: { x: ((id - 1) % 3) * 8, y, w: 8, h: 7 },
-    fieldConfig: { defaults: { unit, ...(threshold !== undefined ? { thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: threshold }] } } : {}) }, overrides: [] },
+    fieldConfig: {
+      defaults: {
+        unit,
+        ...(threshold !== undefined
+          ? {
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  { color: 'green', value: null },
+                  { color: 'red', value: threshold },
+                ],
+              },
+            }
+          : {}),
+      },
+      overrides: [],
+    },
     targets: [{ refId: 'A', datasource: ds, expr }],
   });
   const row = (title: string, panels: ReturnType<typeof panel>[]) => {
@@ -140,25 +208,81 @@ export function grafanaDashboard(slos: DomainSlo[]) {
   const panels = [
     ...slos.flatMap((s) =>
       row(`${s.domain} (${s.dataProduct})`, [
-        panel(`${s.domain}: availability (objective ${s.availability !== undefined ? `${s.availability * 100}%` : 'none'})`, `1 - mesh:subgraph_fetch_errors:ratio_rate5m{subgraph="${s.domain}"}`, 'percentunit', s.availability),
-        panel(`${s.domain}: p99 latency (SLO ${s.latencyP99Ms ?? '-'} ms)`, `mesh:subgraph_fetch_duration_seconds:p99_5m{subgraph="${s.domain}"}`, 's', s.latencyP99Ms !== undefined ? s.latencyP99Ms / 1000 : undefined),
-        panel(`${s.domain}: data age (SLO ${s.freshnessHours ?? '-'} h)`, `max(mesh_data_product_age_seconds{domain="${s.domain}"})`, 's', s.freshnessHours !== undefined ? s.freshnessHours * 3600 : undefined),
-        panel(`${s.domain}: error budget left (gateway's evaluation)`, `mesh_slo_error_budget_remaining_ratio{domain="${s.domain}"}`, 'percentunit'),
-        panel(`${s.domain}: last pipeline run, records by stage`, `sum by (stage) (mesh_pipeline_records{domain="${s.domain}"})`, 'short'),
-        panel(`${s.domain}: allocated cost by item`, `mesh_cost_dollars{domain="${s.domain}", item!="total"}`, 'currencyUSD'),
+        panel(
+          `${s.domain}: availability (objective ${s.availability !== undefined ? `${s.availability * 100}%` : 'none'})`,
+          `1 - mesh:subgraph_fetch_errors:ratio_rate5m{subgraph="${s.domain}"}`,
+          'percentunit',
+          s.availability,
+        ),
+        panel(
+          `${s.domain}: p99 latency (SLO ${s.latencyP99Ms ?? '-'} ms)`,
+          `mesh:subgraph_fetch_duration_seconds:p99_5m{subgraph="${s.domain}"}`,
+          's',
+          s.latencyP99Ms !== undefined ? s.latencyP99Ms / 1000 : undefined,
+        ),
+        panel(
+          `${s.domain}: data age (SLO ${s.freshnessHours ?? '-'} h)`,
+          `max(mesh_data_product_age_seconds{domain="${s.domain}"})`,
+          's',
+          s.freshnessHours !== undefined ? s.freshnessHours * 3600 : undefined,
+        ),
+        panel(
+          `${s.domain}: error budget left (gateway's evaluation)`,
+          `mesh_slo_error_budget_remaining_ratio{domain="${s.domain}"}`,
+          'percentunit',
+        ),
+        panel(
+          `${s.domain}: last pipeline run, records by stage`,
+          `sum by (stage) (mesh_pipeline_records{domain="${s.domain}"})`,
+          'short',
+        ),
+        panel(
+          `${s.domain}: allocated cost by item`,
+          `mesh_cost_dollars{domain="${s.domain}", item!="total"}`,
+          'currencyUSD',
+        ),
       ]),
     ),
     ...row('platform', [
-      panel('gateway requests by operation', 'sum by (operation) (rate(mesh_graphql_requests_total{component="gateway"}[5m]))', 'reqps'),
+      panel(
+        'gateway requests by operation',
+        'sum by (operation) (rate(mesh_graphql_requests_total{component="gateway"}[5m]))',
+        'reqps',
+      ),
       panel('gateway p99 latency by operation', 'mesh:graphql_request_duration_seconds:p99_5m', 's'),
       panel('lineage events by transport and outcome', 'sum by (transport, outcome) (mesh_lineage_events)', 'short'),
-      panel('online store hit ratio by view', 'sum by (view) (rate(mesh_online_store_lookups_total{result="hit"}[5m])) / sum by (view) (rate(mesh_online_store_lookups_total[5m]))', 'percentunit'),
-      panel('domain resolvers: keys per DataLoader batch by subgraph, p50', 'histogram_quantile(0.5, sum by (component, le) (rate(mesh_dataloader_batch_keys_bucket[5m])))', 'short'),
-      panel('online store keys per read (DataLoader batch), p99', 'histogram_quantile(0.99, sum by (le) (rate(mesh_online_store_read_keys_bucket[5m])))', 'short'),
-      panel('feature values served by status and API', 'sum by (status, api) (rate(mesh_feature_values_served_total[5m]))', 'short'),
+      panel(
+        'online store hit ratio by view',
+        'sum by (view) (rate(mesh_online_store_lookups_total{result="hit"}[5m])) / sum by (view) ' +
+          '(rate(mesh_online_store_lookups_total[5m]))',
+        'percentunit',
+      ),
+      panel(
+        'domain resolvers: keys per DataLoader batch by subgraph, p50',
+        'histogram_quantile(0.5, sum by (component, le) (rate(mesh_dataloader_batch_keys_bucket[5m])))',
+        'short',
+      ),
+      panel(
+        'online store keys per read (DataLoader batch), p99',
+        'histogram_quantile(0.99, sum by (le) (rate(mesh_online_store_read_keys_bucket[5m])))',
+        'short',
+      ),
+      panel(
+        'feature values served by status and API',
+        'sum by (status, api) (rate(mesh_feature_values_served_total[5m]))',
+        'short',
+      ),
       panel('batch jobs: last run succeeded', 'mesh_job_last_run_success', 'bool'),
-      panel('query load: DuckDB seconds per second by domain', 'sum by (subgraph) (rate(mesh_subgraph_duckdb_seconds_total[5m]))', 's'),
-      panel('online feature staleness, p99 age of the oldest value per view', 'histogram_quantile(0.99, sum by (view, le) (rate(mesh_feature_value_age_seconds_bucket[5m])))', 's'),
+      panel(
+        'query load: DuckDB seconds per second by domain',
+        'sum by (subgraph) (rate(mesh_subgraph_duckdb_seconds_total[5m]))',
+        's',
+      ),
+      panel(
+        'online feature staleness, p99 age of the oldest value per view',
+        'histogram_quantile(0.99, sum by (view, le) (rate(mesh_feature_value_age_seconds_bucket[5m])))',
+        's',
+      ),
     ]),
   ];
   return {

@@ -46,8 +46,9 @@ interface Sample {
 
 /**
  * The SLOs of every data product, evaluated continuously in the process that measures them (the gateway): samples of
- * the fetch counters every `intervalMs`, kept for `keepMs`, give success ratios, burn rates and p99 over sliding windows;
- * freshness comes from the curated manifests. Prometheus does the same from the generated rules over longer ranges.
+ * the fetch counters every `intervalMs`, kept for `keepMs`, give success ratios, burn rates and p99 over sliding
+ * windows; freshness comes from the curated manifests. Prometheus does the same from the generated rules over longer
+ * ranges.
  */
 export class SloEvaluator {
   private samples: Sample[] = [];
@@ -87,7 +88,10 @@ export class SloEvaluator {
     return this.slos.map((slo) => this.evaluate(slo));
   }
 
-  /** Points for charts, at most `maxPoints` (consecutive intervals merge when there are more): requests, error ratio, p99, budget left. */
+  /**
+   * Points for charts, at most `maxPoints` (consecutive intervals merge when there are more): requests, error ratio,
+   * p99, budget left.
+   */
   history(domain: string, maxPoints = 240): SloPoint[] {
     const slo = this.slos.find((s) => s.domain === domain);
     const first = this.samples[0];
@@ -101,7 +105,8 @@ export class SloEvaluator {
         requests: d.total,
         errorRatio: d.total > 0 ? d.errors / d.total : null,
         p99Ms: quantileMs(d.buckets, 0.99),
-        budgetRemaining: slo?.availability !== undefined && all.total > 0 ? 1 - all.errors / all.total / (1 - slo.availability) : null,
+        budgetRemaining:
+          slo?.availability !== undefined && all.total > 0 ? 1 - all.errors / all.total / (1 - slo.availability) : null,
       };
     });
   }
@@ -125,15 +130,20 @@ export class SloEvaluator {
 
     const breached: string[] = [];
     const atRisk: string[] = [];
-    if (slo.freshnessHours !== undefined && ageHours !== null && ageHours > slo.freshnessHours) breached.push(`data is ${age(ageHours)} old, freshness SLO ${age(slo.freshnessHours)}`);
-    if (slo.latencyP99Ms !== undefined && p99Ms !== null && p99Ms > slo.latencyP99Ms) breached.push(`p99 ${fmt(p99Ms)} ms over the last 5 min, latency SLO ${slo.latencyP99Ms} ms`);
-    if (budgetRemaining !== null && budgetRemaining <= 0) breached.push(`error budget of the ${pct(slo.availability!)} availability SLO exhausted`);
+    if (slo.freshnessHours !== undefined && ageHours !== null && ageHours > slo.freshnessHours)
+      breached.push(`data is ${age(ageHours)} old, freshness SLO ${age(slo.freshnessHours)}`);
+    if (slo.latencyP99Ms !== undefined && p99Ms !== null && p99Ms > slo.latencyP99Ms)
+      breached.push(`p99 ${fmt(p99Ms)} ms over the last 5 min, latency SLO ${slo.latencyP99Ms} ms`);
+    if (budgetRemaining !== null && budgetRemaining <= 0)
+      breached.push(`error budget of the ${pct(slo.availability!)} availability SLO exhausted`);
     for (const b of BURNS) {
       const long = burnRate[b.long];
       const short = burnRate[b.short];
-      if (long !== null && short !== null && long > b.factor && short > b.factor) atRisk.push(`${b.name} burn: ${fmt(long)}x the error budget over ${b.long}`);
+      if (long !== null && short !== null && long > b.factor && short > b.factor)
+        atRisk.push(`${b.name} burn: ${fmt(long)}x the error budget over ${b.long}`);
     }
-    if (budgetRemaining !== null && budgetRemaining > 0 && budgetRemaining < 0.25) atRisk.push(`${pct(budgetRemaining)} of the error budget left`);
+    if (budgetRemaining !== null && budgetRemaining > 0 && budgetRemaining < 0.25)
+      atRisk.push(`${pct(budgetRemaining)} of the error budget left`);
     const noData = all.total === 0 && ageHours === null;
     return {
       domain: slo.domain,
@@ -142,7 +152,10 @@ export class SloEvaluator {
       reasons: [...breached, ...atRisk],
       availability: { objective: slo.availability ?? null, windows, burnRate, budgetRemaining, requests: all.total },
       latency: { objectiveMs: slo.latencyP99Ms ?? null, p99Ms },
-      freshness: { objectiveHours: slo.freshnessHours ?? null, ageHours: ageHours === null ? null : Math.round(ageHours * 10) / 10 },
+      freshness: {
+        objectiveHours: slo.freshnessHours ?? null,
+        ageHours: ageHours === null ? null : Math.round(ageHours * 10) / 10,
+      },
     };
   }
 
@@ -157,7 +170,10 @@ export class SloEvaluator {
   }
 }
 
-function delta(before: FetchCounts[string] | undefined, after: FetchCounts[string] | undefined): { total: number; errors: number; buckets: { le: number; count: number }[] } {
+function delta(
+  before: FetchCounts[string] | undefined,
+  after: FetchCounts[string] | undefined,
+): { total: number; errors: number; buckets: { le: number; count: number }[] } {
   if (!after) return { total: 0, errors: 0, buckets: [] };
   return {
     total: after.total - (before?.total ?? 0),

@@ -60,30 +60,53 @@ export async function verifyUserToken(token: string, auth: AuthConfig): Promise<
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: ${(err as Error).message}`);
   }
   const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
-  if (lifetime > auth.maxLifetimeSeconds) throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: it lives ${lifetime} s, over the ${auth.maxLifetimeSeconds} s allowed (MESH_JWT_MAX_LIFETIME)`);
+  if (lifetime > auth.maxLifetimeSeconds)
+    throw new MeshError(
+      ErrorCode.UNAUTHENTICATED,
+      `invalid token: it lives ${lifetime} s, over the ${auth.maxLifetimeSeconds} s allowed (MESH_JWT_MAX_LIFETIME)`,
+    );
   const identity = identityFrom(payload);
   verifiedUsers.set(key, identity, payload.exp! * 1000);
   return identity;
 }
 
 /** The caller of a user-facing endpoint: a verified bearer token whose role the policy knows (401 / 403 otherwise). */
-export async function authenticateBearer(header: string | undefined, auth: AuthConfig, roles: string[]): Promise<Identity> {
+export async function authenticateBearer(
+  header: string | undefined,
+  auth: AuthConfig,
+  roles: string[],
+): Promise<Identity> {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match) throw new MeshError(ErrorCode.UNAUTHENTICATED, 'missing bearer token: send "Authorization: Bearer <token>" (npx mesh token --role analyst)');
+  if (!match)
+    throw new MeshError(
+      ErrorCode.UNAUTHENTICATED,
+      'missing bearer token: send "Authorization: Bearer <token>" (npx mesh token --role analyst)',
+    );
   const identity = await verifyUserToken(match[1]!, auth);
-  if (!roles.includes(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy (known: ${roles.join(', ')})`);
+  if (!roles.includes(identity.role))
+    throw new MeshError(
+      ErrorCode.FORBIDDEN,
+      `role "${identity.role}" is not in the governance policy (known: ${roles.join(', ')})`,
+    );
   return identity;
 }
 
 /** A development token for a role, signed with the configured HS256 secret. */
 export async function signUserToken(identity: Identity, auth: AuthConfig, expiresIn = '12h'): Promise<string> {
-  return new SignJWT({ role: identity.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(identity.sub).setIssuedAt().setExpirationTime(expiresIn).sign(encoder.encode(auth.jwtSecret));
+  return new SignJWT({ role: identity.role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(identity.sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(encoder.encode(auth.jwtSecret));
 }
 
 /** How long the identity the gateway forwards lives: one request's fetches, with room for clock skew. */
 const INTERNAL_LIFETIME = '5m';
 const INTERNAL_LIFETIME_MS = 5 * 60_000;
-/** How long the gateway reuses one signed identity: well inside its lifetime, so a subgraph never sees one near its end. */
+/**
+ * How long the gateway reuses one signed identity: well inside its lifetime, so a subgraph never sees one near its end.
+ */
 const INTERNAL_REUSE_MS = 60_000;
 
 /** The identity the gateway forwards to one subgraph (`audience`), signed with the internal secret and short-lived. */
@@ -107,16 +130,29 @@ export async function signInternalIdentity(identity: Identity, auth: AuthConfig,
  * The gateway's identity as `audience` (a subgraph) receives it: signed, for this subgraph only, not older than its
  * lifetime, and of a role the policy knows (403 otherwise). One subgraph's header is no key to another.
  */
-export async function verifyInternalIdentity(token: string | undefined, auth: AuthConfig, audience: string, knownRole: (role: string) => boolean): Promise<Identity> {
-  if (!token) throw new MeshError(ErrorCode.UNAUTHENTICATED, `missing ${IDENTITY_HEADER}: subgraphs only answer the gateway`);
+export async function verifyInternalIdentity(
+  token: string | undefined,
+  auth: AuthConfig,
+  audience: string,
+  knownRole: (role: string) => boolean,
+): Promise<Identity> {
+  if (!token)
+    throw new MeshError(ErrorCode.UNAUTHENTICATED, `missing ${IDENTITY_HEADER}: subgraphs only answer the gateway`);
   const key = `${auth.internalSecret}\u0000${audience}\u0000${token}`;
   let identity = verifiedInternal.get(key);
   if (identity) {
-    if (!knownRole(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
+    if (!knownRole(identity.role))
+      throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
     return identity;
   }
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(auth.internalSecret), { issuer: 'mesh-gateway', audience, algorithms: ['HS256'], requiredClaims: ['exp', 'iat'], maxTokenAge: INTERNAL_LIFETIME });
+    const { payload } = await jwtVerify(token, encoder.encode(auth.internalSecret), {
+      issuer: 'mesh-gateway',
+      audience,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'iat'],
+      maxTokenAge: INTERNAL_LIFETIME,
+    });
     identity = identityFrom(payload);
     // Good until it expires or grows older than its lifetime, whichever comes first (the checks jwtVerify made).
     verifiedInternal.set(key, identity, Math.min(payload.exp! * 1000, payload.iat! * 1000 + INTERNAL_LIFETIME_MS));
@@ -124,12 +160,14 @@ export async function verifyInternalIdentity(token: string | undefined, auth: Au
     if (err instanceof MeshError) throw err;
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid ${IDENTITY_HEADER}: ${(err as Error).message}`);
   }
-  if (!knownRole(identity.role)) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
+  if (!knownRole(identity.role))
+    throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" is not in the governance policy`);
   return identity;
 }
 
 function identityFrom(payload: JWTPayload): Identity {
   const role = payload.role;
-  if (typeof role !== 'string' || role === '') throw new MeshError(ErrorCode.UNAUTHENTICATED, 'token has no "role" claim');
+  if (typeof role !== 'string' || role === '')
+    throw new MeshError(ErrorCode.UNAUTHENTICATED, 'token has no "role" claim');
   return { sub: payload.sub ?? 'anonymous', role };
 }

@@ -21,7 +21,9 @@ export type StoreConfig =
       cacheDir: string;
     };
 
-export type OnlineStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string; cluster: boolean; keyPrefix: string; commandTimeoutMs?: number };
+export type OnlineStoreConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'redis'; url: string; cluster: boolean; keyPrefix: string; commandTimeoutMs?: number };
 
 export interface MeshConfig {
   env: 'development' | 'production';
@@ -46,7 +48,9 @@ export interface MeshConfig {
     /** The development secrets are in use: anyone can mint tokens and identities (said once at start). */
     devSecrets: boolean;
   };
-  /** `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve. */
+  /**
+   * `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve.
+   */
   gateway: { port: number; supergraphFile: string; config: string };
   /** `/metrics`: a bearer token scrapes must present (unset: open), and the client names kept as label values. */
   metrics: { token?: string; clients: string[] };
@@ -70,16 +74,22 @@ export interface MeshConfig {
   /** Batch jobs also push their metrics here (a Prometheus Pushgateway), besides the object store. */
   pushgatewayUrl?: string;
   online: OnlineStoreConfig;
-  /** Feast REST errors: the mesh's `{ error: { code, message } }`, or Feast's own body its client decodes into exceptions. */
+  /**
+   * Feast REST errors: the mesh's `{ error: { code, message } }`, or Feast's own body its client decodes into
+   * exceptions.
+   */
   feastErrors: 'mesh' | 'feast';
   /**
-   * Where the data clock starts (it then advances with the wall clock, times the simulation speed): what "now" means when deciding a feature value's
-   * age and expiry. Unset: the wall clock. Tests pin it to their data's end, so they do not break as the calendar moves.
+   * Where the data clock starts (it then advances with the wall clock, times the simulation speed): what "now" means
+   * when deciding a feature value's age and expiry. Unset: the wall clock. Tests pin it to their data's end, so they do
+   * not break as the calendar moves.
    */
   now?: Date;
   /** The wall-clock instant at which the data clock read `now` (MESH_NOW_SINCE; default: when the process started). */
   nowSince?: Date;
-  /** Test hook: a job that reaches the fault point of this name kills itself there (MESH_FAULT_POINT). Inert unless set. */
+  /**
+   * Test hook: a job that reaches the fault point of this name kills itself there (MESH_FAULT_POINT). Inert unless set.
+   */
   faultPoint?: string;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
@@ -121,20 +131,32 @@ export function loadConfig(env: Env = process.env): MeshConfig {
   }
   const maskingKey = env.MESH_MASKING_KEY || DEV_MASKING_KEY;
   if (meshEnv === 'production' && maskingKey === DEV_MASKING_KEY) {
-    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development masking key: set MESH_MASKING_KEY');
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      'MESH_ENV=production refuses the development masking key: set MESH_MASKING_KEY',
+    );
   }
   const jwtSecret = env.MESH_JWT_SECRET || DEV_JWT_SECRET;
   const internalSecret = env.MESH_INTERNAL_SECRET || DEV_INTERNAL_SECRET;
   if (meshEnv === 'production' && !env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) {
-    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development JWT secret: set MESH_JWT_SECRET or MESH_JWKS_URL');
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      'MESH_ENV=production refuses the development JWT secret: set MESH_JWT_SECRET or MESH_JWKS_URL',
+    );
   }
   if (meshEnv === 'production' && internalSecret === DEV_INTERNAL_SECRET) {
-    throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_ENV=production refuses the development internal secret: set MESH_INTERNAL_SECRET');
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      'MESH_ENV=production refuses the development internal secret: set MESH_INTERNAL_SECRET',
+    );
   }
   const port = portNumber(env, 'MESH_GATEWAY_PORT', 4000);
   const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
-    throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_DUCKDB_THREADS must be a positive integer, got "${env.MESH_DUCKDB_THREADS}"`);
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      `MESH_DUCKDB_THREADS must be a positive integer, got "${env.MESH_DUCKDB_THREADS}"`,
+    );
   }
   return {
     env: meshEnv,
@@ -152,7 +174,10 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       audience: env.MESH_JWT_AUDIENCE || undefined,
       internalSecret,
       maxLifetimeSeconds: positiveNumber(env, 'MESH_JWT_MAX_LIFETIME', 86_400),
-      devSecrets: maskingKey === DEV_MASKING_KEY || (!env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) || internalSecret === DEV_INTERNAL_SECRET,
+      devSecrets:
+        maskingKey === DEV_MASKING_KEY ||
+        (!env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) ||
+        internalSecret === DEV_INTERNAL_SECRET,
     },
     gateway: {
       port,
@@ -171,7 +196,13 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       statementMs: positiveNumber(env, 'MESH_STATEMENT_TIMEOUT_MS', 5_000),
       redisMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000),
     },
-    metrics: { token: env.MESH_METRICS_TOKEN || undefined, clients: (env.MESH_METRICS_CLIENTS ?? '').split(',').map((c) => c.trim()).filter(Boolean) },
+    metrics: {
+      token: env.MESH_METRICS_TOKEN || undefined,
+      clients: (env.MESH_METRICS_CLIENTS ?? '')
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    },
     feastErrors: oneOf(env, 'MESH_FEAST_ERRORS', ['mesh', 'feast'] as const, 'mesh'),
     now: instant(env, 'MESH_NOW'),
     nowSince: instant(env, 'MESH_NOW_SINCE'),
@@ -179,15 +210,29 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',
-      http: env.OPENLINEAGE_URL ? { url: env.OPENLINEAGE_URL, endpoint: env.OPENLINEAGE_ENDPOINT || 'api/v1/lineage', apiKey: env.OPENLINEAGE_API_KEY || undefined } : undefined,
+      http: env.OPENLINEAGE_URL
+        ? {
+            url: env.OPENLINEAGE_URL,
+            endpoint: env.OPENLINEAGE_ENDPOINT || 'api/v1/lineage',
+            apiKey: env.OPENLINEAGE_API_KEY || undefined,
+          }
+        : undefined,
       file: env.MESH_LINEAGE_FILE ? path.resolve(env.MESH_LINEAGE_FILE) : undefined,
       console: bool(env, 'MESH_LINEAGE_CONSOLE', false),
       graphFile: path.join(dataDir, 'lineage.sqlite'),
       spoolDir: path.join(dataDir, 'lineage-spool'),
-      datahub: env.DATAHUB_GMS_URL ? { gmsUrl: env.DATAHUB_GMS_URL, token: env.DATAHUB_GMS_TOKEN || undefined } : undefined,
+      datahub: env.DATAHUB_GMS_URL
+        ? { gmsUrl: env.DATAHUB_GMS_URL, token: env.DATAHUB_GMS_TOKEN || undefined }
+        : undefined,
     },
     online: env.REDIS_URL
-      ? { kind: 'redis', url: env.REDIS_URL, cluster: bool(env, 'MESH_REDIS_CLUSTER', false), keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:', commandTimeoutMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000) }
+      ? {
+          kind: 'redis',
+          url: env.REDIS_URL,
+          cluster: bool(env, 'MESH_REDIS_CLUSTER', false),
+          keyPrefix: env.MESH_REDIS_KEY_PREFIX ?? 'mesh:features:',
+          commandTimeoutMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000),
+        }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
   };
 }
@@ -196,7 +241,8 @@ function instant(env: Env, name: string): Date | undefined {
   const value = env[name];
   if (value === undefined || value === '') return undefined;
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be an ISO-8601 time, got "${value}"`);
+  if (Number.isNaN(d.getTime()))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be an ISO-8601 time, got "${value}"`);
   return d;
 }
 
@@ -209,20 +255,23 @@ function positiveNumber(env: Env, name: string, fallback: number): number {
 function nonNegativeNumber(env: Env, name: string, fallback: number): number {
   const value = env[name];
   const n = value === undefined || value === '' ? fallback : Number(value);
-  if (!(Number.isFinite(n) && n >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a number, 0 or more, got "${value}"`);
+  if (!(Number.isFinite(n) && n >= 0))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a number, 0 or more, got "${value}"`);
   return n;
 }
 
 function nonNegativeInteger(env: Env, name: string, fallback: number): number {
   const value = env[name];
   const n = value === undefined || value === '' ? fallback : Number(value);
-  if (!(Number.isInteger(n) && n >= 0)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a whole number, 0 or more, got "${value}"`);
+  if (!(Number.isInteger(n) && n >= 0))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a whole number, 0 or more, got "${value}"`);
   return n;
 }
 
 function portNumber(env: Env, name: string, fallback: number): number {
   const port = Number(env[name] || fallback);
-  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a port number, got "${env[name]}"`);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a port number, got "${env[name]}"`);
   return port;
 }
 

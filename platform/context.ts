@@ -21,8 +21,8 @@ export interface Platform<L extends LineagePort = LineagePort> {
   store: ObjectStore;
   log: Logger;
   /**
-   * The data clock in ms (from MESH_NOW or the wall clock, advancing MESH_SIMULATION_SPEED times as fast): feature ages,
-   * TTLs, expiry, data freshness and schedules are judged against it, never timers.
+   * The data clock in ms (from MESH_NOW or the wall clock, advancing MESH_SIMULATION_SPEED times as fast): feature
+   * ages, TTLs, expiry, data freshness and schedules are judged against it, never timers.
    */
   now(): number;
   /** Created on first use: a sink's files and timers cost nothing to components that never emit. */
@@ -31,8 +31,13 @@ export interface Platform<L extends LineagePort = LineagePort> {
 
 export type LineageFactory<L extends LineagePort> = (config: MeshConfig, storeUrl: string, log: Logger) => L;
 
-/** The lineage factory is required: whoever composes the mesh chooses the sink, and no event is dropped by a default. */
-export function createPlatform<L extends LineagePort>(config: MeshConfig, options: { lineage: LineageFactory<L>; store?: ObjectStore }): Platform<L> {
+/**
+ * The lineage factory is required: whoever composes the mesh chooses the sink, and no event is dropped by a default.
+ */
+export function createPlatform<L extends LineagePort>(
+  config: MeshConfig,
+  options: { lineage: LineageFactory<L>; store?: ObjectStore },
+): Platform<L> {
   const log = createLogger(config.logLevel);
   const store = options.store ?? createObjectStore(config.store);
   let lineage: L | undefined;

@@ -30,13 +30,25 @@ export function selectDomains(domainsDir: string, names: string[]): DomainInfo[]
   if (names.length === 0) return all;
   return names.map((n) => {
     const d = all.find((x) => x.name === n);
-    if (!d) throw new MeshError(ErrorCode.BAD_USER_INPUT, `unknown domain "${n}" (known: ${all.map((x) => x.name).join(', ') || 'none'})`);
+    if (!d)
+      throw new MeshError(
+        ErrorCode.BAD_USER_INPUT,
+        `unknown domain "${n}" (known: ${all.map((x) => x.name).join(', ') || 'none'})`,
+      );
     return d;
   });
 }
 
 function describe(dir: string): DomainInfo {
   const pkgFile = path.join(dir, 'package.json');
-  const version = fs.existsSync(pkgFile) ? String((JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version?: string }).version ?? '0.0.0') : '0.0.0';
-  return { name: path.basename(dir), dir, version, contractFile: path.join(dir, CONTRACT_FILE), pipelineFile: path.join(dir, PIPELINE_FILE) };
+  const version = fs.existsSync(pkgFile)
+    ? String((JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version?: string }).version ?? '0.0.0')
+    : '0.0.0';
+  return {
+    name: path.basename(dir),
+    dir,
+    version,
+    contractFile: path.join(dir, CONTRACT_FILE),
+    pipelineFile: path.join(dir, PIPELINE_FILE),
+  };
 }

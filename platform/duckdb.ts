@@ -35,7 +35,9 @@ export class Duck {
       settings.temp_directory = options.tempDirectory;
     }
     const instance = await DuckDBInstance.create(':memory:', settings);
-    const connections = await Promise.all(Array.from({ length: Math.max(1, options.connections ?? 1) }, () => instance.connect()));
+    const connections = await Promise.all(
+      Array.from({ length: Math.max(1, options.connections ?? 1) }, () => instance.connect()),
+    );
     return new Duck(instance, connections);
   }
 
@@ -60,7 +62,10 @@ export class Duck {
       try {
         return await c.runAndReadAll(sql);
       } catch (err) {
-        if (timedOut) throw new MeshError(ErrorCode.GATEWAY_TIMEOUT, `a statement ran over ${timeoutMs} ms and was interrupted`, { timeoutMs });
+        if (timedOut)
+          throw new MeshError(ErrorCode.GATEWAY_TIMEOUT, `a statement ran over ${timeoutMs} ms and was interrupted`, {
+            timeoutMs,
+          });
         throw err;
       } finally {
         clearTimeout(timer);
@@ -70,9 +75,9 @@ export class Duck {
   }
 
   /**
-   * Rows as DuckDB produces them, a chunk (about 2k rows) at a time, so a long result is never held whole and the caller
-   * works on one chunk while the next is computed. Values are DuckDB's own: VARCHAR a string, DOUBLE and INTEGER a
-   * number, BIGINT a bigint; select those types. The connection is held until the iteration ends.
+   * Rows as DuckDB produces them, a chunk (about 2k rows) at a time, so a long result is never held whole and the
+   * caller works on one chunk while the next is computed. Values are DuckDB's own: VARCHAR a string, DOUBLE and INTEGER
+   * a number, BIGINT a bigint; select those types. The connection is held until the iteration ends.
    */
   async *stream<T extends Row = Row>(sql: string): AsyncGenerator<T[]> {
     this.queries++;
@@ -129,7 +134,8 @@ export class Duck {
 /** A SQL string literal. */
 export function sqlString(value: string): string {
   // DuckDB's parser stops at a NUL: a value holding one would cut the statement. It is the caller's mistake, not SQL.
-  if (value.includes('\u0000')) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'a value contains a NUL character', { value: value.slice(0, 64) });
+  if (value.includes('\u0000'))
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, 'a value contains a NUL character', { value: value.slice(0, 64) });
   return `'${value.replace(/'/g, "''")}'`;
 }
 
@@ -143,8 +149,8 @@ export function sqlList(values: string[]): string {
 }
 
 /**
- * A scan of Parquet files as one relation. The mesh's content-addressed keys hold `v=<hash>` folders, which DuckDB would
- * otherwise take for Hive partitions and add as a column `v`.
+ * A scan of Parquet files as one relation. The mesh's content-addressed keys hold `v=<hash>` folders, which DuckDB
+ * would otherwise take for Hive partitions and add as a column `v`.
  */
 export function readParquet(paths: string[]): string {
   return `read_parquet(${sqlList(paths)}, hive_partitioning = false)`;

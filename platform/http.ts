@@ -4,7 +4,9 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { isMeshError, httpStatus, ErrorCode, MeshError } from './errors.js';
 import type { Logger } from './log.js';
 
-/** Transport stays outside the GraphQL core: a plain node:http server routing to Apollo's framework-neutral request API. */
+/**
+ * Transport stays outside the GraphQL core: a plain node:http server routing to Apollo's framework-neutral request API.
+ */
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -18,7 +20,11 @@ export interface Listening {
  * Routes by exact path; a key ending in `/*` serves everything under its prefix (longest prefix wins). Nothing a route
  * throws, at once or later, reaches the process: the client gets a 500 without details, the log gets the error.
  */
-export async function listen(routes: Record<string, Route>, port: number, options: { host?: string; log?: Logger } = {}): Promise<Listening> {
+export async function listen(
+  routes: Record<string, Route>,
+  port: number,
+  options: { host?: string; log?: Logger } = {},
+): Promise<Listening> {
   const host = options.host ?? '127.0.0.1';
   const prefixes = Object.keys(routes)
     .filter((k) => k.endsWith('/*'))
@@ -28,16 +34,23 @@ export async function listen(routes: Record<string, Route>, port: number, option
     try {
       decodeURI(path);
     } catch {
-      return sendJson(res, 400, { error: { code: ErrorCode.BAD_USER_INPUT, message: 'the request path is not valid percent-encoding' } });
+      return sendJson(res, 400, {
+        error: { code: ErrorCode.BAD_USER_INPUT, message: 'the request path is not valid percent-encoding' },
+      });
     }
-    const route = Object.hasOwn(routes, path) ? routes[path] : routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
+    const route = Object.hasOwn(routes, path)
+      ? routes[path]
+      : routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
     if (!route) return sendJson(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${path}` } });
     // then(): a route that throws before returning a promise is caught here too, not by the process.
     Promise.resolve()
       .then(() => route(req, res))
       .catch((err: unknown) => {
         options.log?.error({ err, method: req.method, path }, 'route failed');
-        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+        if (!res.headersSent)
+          sendJson(res, 500, {
+            errors: [{ message: 'internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }],
+          });
         else res.end();
       });
   });
@@ -76,19 +89,34 @@ export function graphqlRoute<C extends BaseContext>(
       body = req.method === 'POST' ? await readJson(req, options.maxBodyBytes) : undefined;
     } catch (err) {
       if (!isMeshError(err)) throw err;
-      return sendJson(res, httpStatus(err.code), { errors: [{ message: err.message, extensions: { code: err.code } }] });
+      return sendJson(res, httpStatus(err.code), {
+        errors: [{ message: err.message, extensions: { code: err.code } }],
+      });
     }
     const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     const response = await withinDeadline(
       server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
+        httpGraphQLRequest: {
+          method: req.method ?? 'GET',
+          headers,
+          search: new URL(req.url ?? '/', 'http://x').search,
+          body,
+        },
         context: async () => ctx,
       }),
       options.deadlineMs,
     );
     if (!response) {
-      return sendJson(res, httpStatus(ErrorCode.GATEWAY_TIMEOUT), { errors: [{ message: `the request ran over its deadline of ${options.deadlineMs} ms`, extensions: { code: ErrorCode.GATEWAY_TIMEOUT } }] });
+      return sendJson(res, httpStatus(ErrorCode.GATEWAY_TIMEOUT), {
+        errors: [
+          {
+            message: `the request ran over its deadline of ${options.deadlineMs} ms`,
+            extensions: { code: ErrorCode.GATEWAY_TIMEOUT },
+          },
+        ],
+      });
     }
     for (const [k, v] of response.headers) res.setHeader(k, v);
     onResponse?.(req, res, ctx);
@@ -112,10 +140,21 @@ export async function withinDeadline<T>(work: Promise<T>, deadlineMs: number | u
 }
 
 /** An RFC 9457 problem: the mesh's error code, a human detail and the request id; never internals. */
-export function sendProblem(res: ServerResponse, status: number, problem: { code: string; detail: string; requestId?: string; instance?: string; [extension: string]: unknown }): void {
+export function sendProblem(
+  res: ServerResponse,
+  status: number,
+  problem: { code: string; detail: string; requestId?: string; instance?: string; [extension: string]: unknown },
+): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/problem+json');
-  res.end(JSON.stringify({ type: `https://mesh.example/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`, title: STATUS_CODES[status] ?? 'Error', status, ...problem }));
+  res.end(
+    JSON.stringify({
+      type: `https://mesh.example/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
+      title: STATUS_CODES[status] ?? 'Error',
+      status,
+      ...problem,
+    }),
+  );
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -127,9 +166,13 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 /** Request bodies over this size are refused (413) unless a server configures another limit. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** A JSON body (or its text when it is not JSON), refused with PAYLOAD_TOO_LARGE past `limit` bytes without buffering the rest. */
+/**
+ * A JSON body (or its text when it is not JSON), refused with PAYLOAD_TOO_LARGE past `limit` bytes without buffering
+ * the rest.
+ */
 export async function readJson(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
-  const tooLarge = () => new MeshError(ErrorCode.PAYLOAD_TOO_LARGE, `the request body is over the limit of ${limit} bytes`, { limit });
+  const tooLarge = () =>
+    new MeshError(ErrorCode.PAYLOAD_TOO_LARGE, `the request body is over the limit of ${limit} bytes`, { limit });
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     req.resume();
     throw tooLarge();

@@ -1,5 +1,12 @@
 // The runtime's public module: what every layer above may import. Add exports with intention; the rest is internal.
-export { IDENTITY_HEADER, authenticateBearer, signInternalIdentity, signUserToken, verifyInternalIdentity, type Identity } from './auth.js';
+export {
+  IDENTITY_HEADER,
+  authenticateBearer,
+  signInternalIdentity,
+  signUserToken,
+  verifyInternalIdentity,
+  type Identity,
+} from './auth.js';
 export { REPO_ROOT, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
 export { createPlatform, type LineagePort, type Platform } from './context.js';
 export { listDomains, selectDomains, type DomainInfo } from './domains.js';
@@ -7,12 +14,48 @@ export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duc
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
 export { faultPoint } from './faults.js';
 export { writeAtomic } from './files.js';
-export { freePort, graphqlRoute, listen, readJson, sendJson, sendProblem, withinDeadline, type Listening, type Route } from './http.js';
+export {
+  freePort,
+  graphqlRoute,
+  listen,
+  readJson,
+  sendJson,
+  sendProblem,
+  withinDeadline,
+  type Listening,
+  type Route,
+} from './http.js';
 export { type Logger } from './log.js';
 export { Metrics, type FetchCounts } from './metrics.js';
-export { columnLineageFacet, dataQualityAssertionsFacet, datasetVersionFacet, documentationFacet, errorMessageFacet, jobDocumentationFacet, jobOwnershipFacet, jobTypeFacet, operationStatsFacet, ownershipFacet, parentRunFacet, runEvent, runUuid, schemaFacet, type InputField, type RunEvent } from './openlineage.js';
+export {
+  columnLineageFacet,
+  dataQualityAssertionsFacet,
+  datasetVersionFacet,
+  documentationFacet,
+  errorMessageFacet,
+  jobDocumentationFacet,
+  jobOwnershipFacet,
+  jobTypeFacet,
+  operationStatsFacet,
+  ownershipFacet,
+  parentRunFacet,
+  runEvent,
+  runUuid,
+  schemaFacet,
+  type InputField,
+  type RunEvent,
+} from './openlineage.js';
 export { operationSignature } from './operationSignature.js';
 export { Progress, formatMs } from './progress.js';
 export { getJson, putJson, type ObjectInfo, type ObjectStore, type ObjectTags } from './store/index.js';
-export { Supervisor, announceServing, closeThenExit, serveGate, type ProcessSpec, type ProcessState, type ProcessStates, type ServedProcess } from './supervisor.js';
+export {
+  Supervisor,
+  announceServing,
+  closeThenExit,
+  serveGate,
+  type ProcessSpec,
+  type ProcessState,
+  type ProcessStates,
+  type ServedProcess,
+} from './supervisor.js';
 export { sweepStaleTemp } from './tmp.js';

@@ -3,8 +3,18 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { ProcessState } from './supervisor.js';
 import type { Route } from './http.js';
 
-/** Cumulative gateway → subgraph fetch counts and latency buckets per subgraph, as recorded here and sampled by SLO evaluation. */
-export type FetchCounts = Record<string, { total: number; errors: number; /** cumulative histogram buckets, ascending `le` (seconds) */ buckets: { le: number; count: number }[] }>;
+/**
+ * Cumulative gateway → subgraph fetch counts and latency buckets per subgraph, as recorded here and sampled by SLO
+ * evaluation.
+ */
+export type FetchCounts = Record<
+  string,
+  {
+    total: number;
+    errors: number /** cumulative histogram buckets, ascending `le` (seconds) */;
+    buckets: { le: number; count: number }[];
+  }
+>;
 
 /**
  * Label values clients choose (operation names, client names) are bounded: a value is kept as itself only when it is
@@ -37,7 +47,10 @@ export class Metrics {
   readonly operationFetches: Counter<'operation' | 'subgraph'>;
   readonly duckdbQueries: Counter;
   readonly responseCache: Counter;
-  /** Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot count its own failures). */
+  /**
+   * Gateway → subgraph calls: what the domains' availability and latency SLOs are measured on (a down subgraph cannot
+   * count its own failures).
+   */
   readonly subgraphFetches: Counter<'subgraph' | 'outcome'>;
   readonly subgraphFetchDuration: Histogram<'subgraph'>;
   /** DuckDB time subgraphs spent on the gateway's calls (they report it per response): each domain's query load. */
@@ -59,7 +72,12 @@ export class Metrics {
     this.clients = new BoundedLabel(labels.clients ?? 20, labels.allowedClients);
     this.registry.setDefaultLabels({ component });
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'mesh_graphql_requests_total', help: 'GraphQL requests by operation, client and outcome', labelNames: ['operation', 'client', 'status'], registers: [this.registry] });
+    this.requests = new Counter({
+      name: 'mesh_graphql_requests_total',
+      help: 'GraphQL requests by operation, client and outcome',
+      labelNames: ['operation', 'client', 'status'],
+      registers: [this.registry],
+    });
     this.duration = new Histogram({
       name: 'mesh_graphql_request_duration_seconds',
       help: 'GraphQL request latency',
@@ -67,13 +85,47 @@ export class Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
-    this.operationFetches = new Counter({ name: 'mesh_operation_subgraph_fetches_total', help: 'Subgraph fetches made for each operation', labelNames: ['operation', 'subgraph'], registers: [this.registry] });
-    this.responseCache = new Counter({ name: 'mesh_response_cache_requests_total', help: 'Gateway response cache lookups and stores by outcome (hit, miss, stored, uncacheable)', labelNames: ['outcome'], registers: [this.registry] });
-    this.duckdbQueries = new Counter({ name: 'mesh_duckdb_queries_total', help: 'DuckDB statements run while serving', registers: [this.registry] });
-    this.subgraphFetches = new Counter({ name: 'mesh_subgraph_fetches_total', help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)', labelNames: ['subgraph', 'outcome'], registers: [this.registry] });
-    this.subgraphDuckdbSeconds = new Counter({ name: 'mesh_subgraph_duckdb_seconds_total', help: 'DuckDB seconds subgraphs report for the calls the gateway made to them', labelNames: ['subgraph'], registers: [this.registry] });
-    this.duckdbDuration = new Histogram({ name: 'mesh_duckdb_query_duration_seconds', help: 'Latency of DuckDB statements run while serving', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
-    this.loaderBatchKeys = new Histogram({ name: 'mesh_dataloader_batch_keys', help: 'Keys answered by one query of a DataLoader batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000], registers: [this.registry] });
+    this.operationFetches = new Counter({
+      name: 'mesh_operation_subgraph_fetches_total',
+      help: 'Subgraph fetches made for each operation',
+      labelNames: ['operation', 'subgraph'],
+      registers: [this.registry],
+    });
+    this.responseCache = new Counter({
+      name: 'mesh_response_cache_requests_total',
+      help: 'Gateway response cache lookups and stores by outcome (hit, miss, stored, uncacheable)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.duckdbQueries = new Counter({
+      name: 'mesh_duckdb_queries_total',
+      help: 'DuckDB statements run while serving',
+      registers: [this.registry],
+    });
+    this.subgraphFetches = new Counter({
+      name: 'mesh_subgraph_fetches_total',
+      help: 'Gateway calls to subgraphs by outcome (error: network failure or HTTP 5xx)',
+      labelNames: ['subgraph', 'outcome'],
+      registers: [this.registry],
+    });
+    this.subgraphDuckdbSeconds = new Counter({
+      name: 'mesh_subgraph_duckdb_seconds_total',
+      help: 'DuckDB seconds subgraphs report for the calls the gateway made to them',
+      labelNames: ['subgraph'],
+      registers: [this.registry],
+    });
+    this.duckdbDuration = new Histogram({
+      name: 'mesh_duckdb_query_duration_seconds',
+      help: 'Latency of DuckDB statements run while serving',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [this.registry],
+    });
+    this.loaderBatchKeys = new Histogram({
+      name: 'mesh_dataloader_batch_keys',
+      help: 'Keys answered by one query of a DataLoader batch',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
+      registers: [this.registry],
+    });
     this.subgraphFetchDuration = new Histogram({
       name: 'mesh_subgraph_fetch_duration_seconds',
       help: 'Latency of gateway calls to subgraphs',
@@ -84,7 +136,14 @@ export class Metrics {
   }
 
   /** Lineage delivery per transport (sent, spooled for later, resent) and what waits in memory, read at scrape time. */
-  observeLineage(snapshot: () => { sent: Record<string, number>; spooled: Record<string, number>; resent: Record<string, number>; queued: number }): void {
+  observeLineage(
+    snapshot: () => {
+      sent: Record<string, number>;
+      spooled: Record<string, number>;
+      resent: Record<string, number>;
+      queued: number;
+    },
+  ): void {
     new Gauge({
       name: 'mesh_lineage_events',
       help: 'OpenLineage events by transport and outcome since start (queued: waiting in memory)',
@@ -93,7 +152,8 @@ export class Metrics {
       collect() {
         const s = snapshot();
         this.reset();
-        for (const outcome of ['sent', 'spooled', 'resent'] as const) for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
+        for (const outcome of ['sent', 'spooled', 'resent'] as const)
+          for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
         this.set({ transport: 'all', outcome: 'queued' }, s.queued);
       },
     });
@@ -123,7 +183,12 @@ export class Metrics {
   }
 
   /** The age of a data product's current curated version on the data clock, read at scrape time (freshness SLOs). */
-  observeFreshness(domain: string, dataProduct: string, asOf: () => Date | undefined, now: () => number = Date.now): void {
+  observeFreshness(
+    domain: string,
+    dataProduct: string,
+    asOf: () => Date | undefined,
+    now: () => number = Date.now,
+  ): void {
     new Gauge({
       name: 'mesh_data_product_age_seconds',
       help: "Seconds since the extraction time of the data product's current curated version",
@@ -136,7 +201,9 @@ export class Metrics {
     });
   }
 
-  /** Requests, errors and latency per operation and client, for any Apollo Server of the platform (gateway, subgraphs). */
+  /**
+   * Requests, errors and latency per operation and client, for any Apollo Server of the platform (gateway, subgraphs).
+   */
   requestPlugin<C extends BaseContext>(client: (context: C) => string): ApolloServerPlugin<C> {
     const m = this;
     return {
@@ -145,7 +212,8 @@ export class Metrics {
         return {
           async willSendResponse(ctx) {
             const operation = m.operations.of(ctx.operationName ?? undefined);
-            const failed = ctx.response.body.kind === 'single' && (ctx.response.body.singleResult.errors?.length ?? 0) > 0;
+            const failed =
+              ctx.response.body.kind === 'single' && (ctx.response.body.singleResult.errors?.length ?? 0) > 0;
             const c = m.clients.of(client(rc.contextValue));
             end({ operation, client: c });
             m.requests.inc({ operation, client: c, status: failed ? 'error' : 'ok' });
@@ -155,11 +223,15 @@ export class Metrics {
     };
   }
 
-  /** Gateway calls and the DuckDB seconds they cost, per subgraph, since this process started: each domain's query load. */
+  /**
+   * Gateway calls and the DuckDB seconds they cost, per subgraph, since this process started: each domain's query load.
+   */
   async queryLoad(): Promise<Record<string, { fetches: number; duckdbSeconds: number }>> {
     const out: Record<string, { fetches: number; duckdbSeconds: number }> = {};
-    for (const v of (await this.subgraphFetches.get()).values) (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).fetches += v.value;
-    for (const v of (await this.subgraphDuckdbSeconds.get()).values) (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).duckdbSeconds += v.value;
+    for (const v of (await this.subgraphFetches.get()).values)
+      (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).fetches += v.value;
+    for (const v of (await this.subgraphDuckdbSeconds.get()).values)
+      (out[String(v.labels.subgraph)] ??= { fetches: 0, duckdbSeconds: 0 }).duckdbSeconds += v.value;
     return out;
   }
 

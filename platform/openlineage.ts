@@ -43,9 +43,21 @@ export function runUuid(id: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-const facet = (path: string, name: string, body: Record<string, unknown>): Facet => ({ _producer: PRODUCER, _schemaURL: `${SPEC}/facets/${path}#/$defs/${name}`, ...body });
+const facet = (path: string, name: string, body: Record<string, unknown>): Facet => ({
+  _producer: PRODUCER,
+  _schemaURL: `${SPEC}/facets/${path}#/$defs/${name}`,
+  ...body,
+});
 
-export function runEvent(e: { eventType: EventType; runId?: string; job: RunEvent['job']; inputs?: InputDataset[]; outputs?: Dataset[]; runFacets?: Record<string, Facet>; eventTime?: Date }): RunEvent {
+export function runEvent(e: {
+  eventType: EventType;
+  runId?: string;
+  job: RunEvent['job'];
+  inputs?: InputDataset[];
+  outputs?: Dataset[];
+  runFacets?: Record<string, Facet>;
+  eventTime?: Date;
+}): RunEvent {
   return {
     eventType: e.eventType,
     eventTime: (e.eventTime ?? new Date()).toISOString(),
@@ -58,7 +70,8 @@ export function runEvent(e: { eventType: EventType; runId?: string; job: RunEven
   };
 }
 
-export const schemaFacet = (fields: { name: string; type?: string; description?: string }[]) => facet('1-2-0/SchemaDatasetFacet.json', 'SchemaDatasetFacet', { fields });
+export const schemaFacet = (fields: { name: string; type?: string; description?: string }[]) =>
+  facet('1-2-0/SchemaDatasetFacet.json', 'SchemaDatasetFacet', { fields });
 
 export interface InputField {
   namespace: string;
@@ -67,7 +80,10 @@ export interface InputField {
   transformations?: { type: 'DIRECT' | 'INDIRECT'; subtype?: string; description?: string; masking?: boolean }[];
 }
 
-/** `fields`: output column → the input columns it is computed from; `dataset`: inputs that shape every row (joins, filters). */
+/**
+ * `fields`: output column → the input columns it is computed from; `dataset`: inputs that shape every row (joins,
+ * filters).
+ */
 export const columnLineageFacet = (fields: Record<string, InputField[]>, dataset: InputField[] = []) =>
   facet('1-2-0/ColumnLineageDatasetFacet.json', 'ColumnLineageDatasetFacet', {
     fields: Object.fromEntries(Object.entries(fields).map(([k, inputFields]) => [k, { inputFields }])),
@@ -77,21 +93,42 @@ export const columnLineageFacet = (fields: Record<string, InputField[]>, dataset
 export const dataQualityAssertionsFacet = (assertions: { assertion: string; success: boolean; column?: string }[]) =>
   facet('1-1-0/DataQualityAssertionsDatasetFacet.json', 'DataQualityAssertionsDatasetFacet', { assertions });
 
-export const ownershipFacet = (owners: { name: string; type?: string }[]) => facet('1-0-1/OwnershipDatasetFacet.json', 'OwnershipDatasetFacet', { owners });
-export const jobOwnershipFacet = (owners: { name: string; type?: string }[]) => facet('1-0-1/OwnershipJobFacet.json', 'OwnershipJobFacet', { owners });
-export const documentationFacet = (description: string) => facet('1-1-0/DocumentationDatasetFacet.json', 'DocumentationDatasetFacet', { description });
-export const jobDocumentationFacet = (description: string) => facet('1-1-0/DocumentationJobFacet.json', 'DocumentationJobFacet', { description });
+export const ownershipFacet = (owners: { name: string; type?: string }[]) =>
+  facet('1-0-1/OwnershipDatasetFacet.json', 'OwnershipDatasetFacet', { owners });
+export const jobOwnershipFacet = (owners: { name: string; type?: string }[]) =>
+  facet('1-0-1/OwnershipJobFacet.json', 'OwnershipJobFacet', { owners });
+export const documentationFacet = (description: string) =>
+  facet('1-1-0/DocumentationDatasetFacet.json', 'DocumentationDatasetFacet', { description });
+export const jobDocumentationFacet = (description: string) =>
+  facet('1-1-0/DocumentationJobFacet.json', 'DocumentationJobFacet', { description });
 export const jobTypeFacet = (jobType: string, processingType: 'BATCH' | 'STREAMING' | 'SERVICE' = 'BATCH') =>
   facet('2-0-4/JobTypeJobFacet.json', 'JobTypeJobFacet', { processingType, integration: 'MESH', jobType });
 export const sqlFacet = (query: string) => facet('1-1-0/SQLJobFacet.json', 'SQLJobFacet', { query });
 export const errorMessageFacet = (message: string, stackTrace?: string) =>
-  facet('1-0-1/ErrorMessageRunFacet.json', 'ErrorMessageRunFacet', { message, programmingLanguage: 'TypeScript', ...(stackTrace ? { stackTrace } : {}) });
+  facet('1-0-1/ErrorMessageRunFacet.json', 'ErrorMessageRunFacet', {
+    message,
+    programmingLanguage: 'TypeScript',
+    ...(stackTrace ? { stackTrace } : {}),
+  });
 export const parentRunFacet = (parent: { runId: string; namespace: string; name: string }) =>
-  facet('1-2-0/ParentRunFacet.json', 'ParentRunFacet', { run: { runId: parent.runId }, job: { namespace: parent.namespace, name: parent.name } });
-export const datasetVersionFacet = (datasetVersion: string) => facet('1-0-1/DatasetVersionDatasetFacet.json', 'DatasetVersionDatasetFacet', { datasetVersion });
+  facet('1-2-0/ParentRunFacet.json', 'ParentRunFacet', {
+    run: { runId: parent.runId },
+    job: { namespace: parent.namespace, name: parent.name },
+  });
+export const datasetVersionFacet = (datasetVersion: string) =>
+  facet('1-0-1/DatasetVersionDatasetFacet.json', 'DatasetVersionDatasetFacet', { datasetVersion });
 
-/** How many times an aggregated operation ran in the interval an event covers (a mesh facet; OpenLineage allows custom ones). */
-export const operationStatsFacet = (stats: { count: number; firstSeen: string; lastSeen: string; client: string; role: string }) => ({
+/**
+ * How many times an aggregated operation ran in the interval an event covers (a mesh facet; OpenLineage allows custom
+ * ones).
+ */
+export const operationStatsFacet = (stats: {
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  client: string;
+  role: string;
+}) => ({
   _producer: PRODUCER,
   _schemaURL: `${PRODUCER}/schemas/OperationStatsRunFacet.json`,
   ...stats,

@@ -17,7 +17,9 @@ export class Progress {
   update(label: string, done: number, total?: number): void {
     if (!this.tty || this.quiet) return;
     const pct = total ? ` ${((100 * done) / total).toFixed(0)}%` : '';
-    process.stderr.write(`\r\x1b[K… ${label} ${formatCount(done)}${total ? `/${formatCount(total)}` : ''}${pct} (${rate(done, Date.now() - this.stepStarted)})`);
+    process.stderr.write(
+      `\r\x1b[K… ${label} ${formatCount(done)}${total ? `/${formatCount(total)}` : ''}${pct} (${rate(done, Date.now() - this.stepStarted)})`,
+    );
   }
 
   done(label: string, count?: number, unit = 'rows'): void {

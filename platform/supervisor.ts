@@ -49,7 +49,10 @@ export interface SupervisorOptions {
   /** A process that stays up this long is healthy again: its next crash restarts after backoffMs. */
   healthyAfterMs?: number;
   readyTimeoutMs?: number;
-  /** The children's environment (default: this process's), which is where they read their configuration; read at each start. */
+  /**
+   * The children's environment (default: this process's), which is where they read their configuration; read at each
+   * start.
+   */
   env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
 }
 
@@ -58,7 +61,17 @@ export interface SupervisorOptions {
  * backoff. Children hold no state the supervisor needs back: a restart reads the same curated versions from the store.
  */
 export class Supervisor implements ProcessStates {
-  private readonly children = new Map<string, { spec: ProcessSpec; state: ProcessState; child?: ChildProcess; failures: number; upAt?: number; timer?: NodeJS.Timeout }>();
+  private readonly children = new Map<
+    string,
+    {
+      spec: ProcessSpec;
+      state: ProcessState;
+      child?: ChildProcess;
+      failures: number;
+      upAt?: number;
+      timer?: NodeJS.Timeout;
+    }
+  >();
   private closing = false;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
@@ -77,8 +90,13 @@ export class Supervisor implements ProcessStates {
 
   /** Starts a process and resolves with what it serves; a process that exits before serving rejects. */
   start(spec: ProcessSpec): Promise<ServedProcess> {
-    if (this.children.has(spec.name)) throw new MeshError(ErrorCode.CONFIG_INVALID, `process "${spec.name}" is already supervised`);
-    this.children.set(spec.name, { spec, state: { name: spec.name, phase: 'starting', restarts: 0, since: new Date().toISOString() }, failures: 0 });
+    if (this.children.has(spec.name))
+      throw new MeshError(ErrorCode.CONFIG_INVALID, `process "${spec.name}" is already supervised`);
+    this.children.set(spec.name, {
+      spec,
+      state: { name: spec.name, phase: 'starting', restarts: 0, since: new Date().toISOString() },
+      failures: 0,
+    });
     return this.spawn(spec.name);
   }
 
@@ -110,11 +128,16 @@ export class Supervisor implements ProcessStates {
 
   private spawn(name: string): Promise<ServedProcess> {
     const entry = this.children.get(name)!;
-    // No inherited --inspect or loader flags; the script registers what it needs. stdout is the child's own banner, not ours.
+    // No inherited --inspect or loader flags; the script registers what it needs. stdout is the child's own banner, not
+    // ours.
     const gated = entry.spec.gate !== undefined && entry.state.restarts === 0;
     const base = (typeof this.options.env === 'function' ? this.options.env() : this.options.env) ?? process.env;
     const env = gated ? { ...base, [GATE_ENV]: '1' } : base;
-    const child = fork(this.script, entry.spec.args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
+    const child = fork(this.script, entry.spec.args, {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      execArgv: [],
+      env,
+    });
     entry.child = child;
     if (gated) {
       entry.spec.gate!.then(
@@ -126,11 +149,19 @@ export class Supervisor implements ProcessStates {
         },
       );
     }
-    entry.state = { ...entry.state, pid: child.pid, phase: entry.state.phase === 'restarting' ? 'restarting' : 'starting', since: new Date().toISOString() };
+    entry.state = {
+      ...entry.state,
+      pid: child.pid,
+      phase: entry.state.phase === 'restarting' ? 'restarting' : 'starting',
+      since: new Date().toISOString(),
+    };
     return new Promise<ServedProcess>((resolve, reject) => {
       let served = false;
       const timeout = setTimeout(() => {
-        this.options.log.error({ process: name }, `process ${name} did not start serving within ${this.readyTimeoutMs} ms; killing it`);
+        this.options.log.error(
+          { process: name },
+          `process ${name} did not start serving within ${this.readyTimeoutMs} ms; killing it`,
+        );
         child.kill('SIGKILL');
       }, this.readyTimeoutMs);
       child.on('message', (m: { type?: string } & Partial<ServedProcess>) => {
@@ -139,17 +170,27 @@ export class Supervisor implements ProcessStates {
         clearTimeout(timeout);
         entry.upAt = Date.now();
         entry.state = { ...entry.state, phase: 'up', url: m.url, since: new Date().toISOString() };
-        if (entry.state.restarts > 0) this.options.log.info({ process: name, pid: child.pid, restarts: entry.state.restarts }, `process ${name} serving again`);
+        if (entry.state.restarts > 0)
+          this.options.log.info(
+            { process: name, pid: child.pid, restarts: entry.state.restarts },
+            `process ${name} serving again`,
+          );
         resolve({ name: m.name ?? name, url: m.url!, version: m.version ?? '', sdl: m.sdl ?? '', detail: m.detail });
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timeout);
         entry.child = undefined;
         entry.state = { ...entry.state, pid: undefined, lastExit: { code, signal, at: new Date().toISOString() } };
-        if (this.closing || this.children.get(name) !== entry) return reject(new MeshError(ErrorCode.INTERNAL_SERVER_ERROR, `process ${name} was stopped before serving`));
+        if (this.closing || this.children.get(name) !== entry)
+          return reject(new MeshError(ErrorCode.INTERNAL_SERVER_ERROR, `process ${name} was stopped before serving`));
         if (!served && entry.state.restarts === 0) {
           entry.state = { ...entry.state, phase: 'stopped', since: new Date().toISOString() };
-          return reject(new MeshError(ErrorCode.INTERNAL_SERVER_ERROR, `process ${name} exited before serving (code ${code}, signal ${signal}); its log is above`));
+          return reject(
+            new MeshError(
+              ErrorCode.INTERNAL_SERVER_ERROR,
+              `process ${name} exited before serving (code ${code}, signal ${signal}); its log is above`,
+            ),
+          );
         }
         this.restartLater(name, code, signal);
       });
@@ -162,8 +203,16 @@ export class Supervisor implements ProcessStates {
     entry.failures = lived >= this.healthyAfterMs ? 0 : entry.failures + 1;
     entry.upAt = undefined;
     const delay = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.max(0, entry.failures - 1));
-    entry.state = { ...entry.state, phase: 'restarting', restarts: entry.state.restarts + 1, since: new Date().toISOString() };
-    this.options.log.warn({ process: name, code, signal, restartInMs: delay, restarts: entry.state.restarts }, `process ${name} exited; restarting`);
+    entry.state = {
+      ...entry.state,
+      phase: 'restarting',
+      restarts: entry.state.restarts + 1,
+      since: new Date().toISOString(),
+    };
+    this.options.log.warn(
+      { process: name, code, signal, restartInMs: delay, restarts: entry.state.restarts },
+      `process ${name} exited; restarting`,
+    );
     entry.timer = setTimeout(() => {
       // A restart that fails before serving is itself restarted by its exit handler.
       this.spawn(name).catch(() => undefined);
@@ -199,7 +248,10 @@ export function announceServing(served: ServedProcess, close: () => Promise<void
 
 const CLOSE_GRACE_MS = 5_000;
 
-/** Closes, then exits; a close held up (a connection that never ends, a version still loading) gets 5 s, so no process lingers. */
+/**
+ * Closes, then exits; a close held up (a connection that never ends, a version still loading) gets 5 s, so no process
+ * lingers.
+ */
 export function closeThenExit(close: () => Promise<void>): void {
   setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
   void close().finally(() => process.exit(0));

@@ -1,20 +1,77 @@
 // Data products' public module: store keys, published manifests and their readers, and the domain toolkit that
 // subgraphs/*/resolvers.ts import (the subgraph runtime, loaders, pagination). Add exports with intention.
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
-export { FEATURE_REGISTRY_KEY, PLATFORM_SEGMENT, PUBLISHED_SUPERGRAPH_KEY, SIMULATION_STATE_KEY, USAGE_PREFIX, curatedManifestKey, curatedPrefix, currentModelKey, extractManifestKey, featureQuarantinePrefix, ingestStatePrefix, modelKey, offlineFeaturesManifestKey, offlineFeaturesPrefix, quarantinePrefix, rawPrefix, restrictedPrefix, runKey, runsPrefix, scheduleHistoryKey, schedulePausedKey, schemaChecksPrefix, schemaIndexKey, schemaVersionKey, stagedPrefix, usageKey } from './keys.js';
+export {
+  FEATURE_REGISTRY_KEY,
+  PLATFORM_SEGMENT,
+  PUBLISHED_SUPERGRAPH_KEY,
+  SIMULATION_STATE_KEY,
+  USAGE_PREFIX,
+  curatedManifestKey,
+  curatedPrefix,
+  currentModelKey,
+  extractManifestKey,
+  featureQuarantinePrefix,
+  ingestStatePrefix,
+  modelKey,
+  offlineFeaturesManifestKey,
+  offlineFeaturesPrefix,
+  quarantinePrefix,
+  rawPrefix,
+  restrictedPrefix,
+  runKey,
+  runsPrefix,
+  scheduleHistoryKey,
+  schedulePausedKey,
+  schemaChecksPrefix,
+  schemaIndexKey,
+  schemaVersionKey,
+  stagedPrefix,
+  usageKey,
+} from './keys.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
-export { curatedDatasetPaths, currentDataVersion, datasetFiles, currentManifest, dataAgeHours, recentRuns } from './readers.js';
+export {
+  curatedDatasetPaths,
+  currentDataVersion,
+  datasetFiles,
+  currentManifest,
+  dataAgeHours,
+  recentRuns,
+} from './readers.js';
 export { API_DIR, loadEndpoints, parseEndpoint, type RestEndpoint } from './api/endpoints.js';
 export { readParameters } from './api/parameters.js';
-export { bindEndpoint, type BoundEndpoint, type FieldAnnotator, type JsonSchema, type ResourceKind, type RestParameter } from './api/shape.js';
+export {
+  bindEndpoint,
+  type BoundEndpoint,
+  type FieldAnnotator,
+  type JsonSchema,
+  type ResourceKind,
+  type RestParameter,
+} from './api/shape.js';
 export { byKey, listByKey, pageByKey, pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
 export type { LookupSpec } from './subgraph/serving.js';
 export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgraph/pagination.js';
 export { DateTime } from './subgraph/scalars.js';
-export { DATA_VERSION_HEADER, SCHEMA_FILE, startSubgraph, type PiiGuard, type RunningSubgraph } from './subgraph/serve.js';
+export {
+  DATA_VERSION_HEADER,
+  SCHEMA_FILE,
+  startSubgraph,
+  type PiiGuard,
+  type RunningSubgraph,
+} from './subgraph/serve.js';
 export { serveSubgraph } from './subgraph/server.js';
 export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
 // Domains quote values with the runtime's own quoting.
 export { sqlString } from '../platform/index.js';
-export { type CuratedManifest, type DatasetFile, type DatasetOutput, type IngestState, type PublishedFile, type SourceState, type QualityResult, type RunRecord, type SourceAccounting } from './types.js';
+export {
+  type CuratedManifest,
+  type DatasetFile,
+  type DatasetOutput,
+  type IngestState,
+  type PublishedFile,
+  type SourceState,
+  type QualityResult,
+  type RunRecord,
+  type SourceAccounting,
+} from './types.js';

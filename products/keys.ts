@@ -1,6 +1,6 @@
 /**
- * Every object store key of the mesh, in one place. Keys are `/`-separated and relative to the store root; what each holds
- * and who writes it is the README's "Object store layout" table.
+ * Every object store key of the mesh, in one place. Keys are `/`-separated and relative to the store root; what each
+ * holds and who writes it is the README's "Object store layout" table.
  */
 
 /** A domain's raw sources, as the source systems deliver them. */
@@ -8,7 +8,9 @@ export const rawPrefix = (domain: string) => `${domain}/raw/`;
 /** The generator's (or an extract's) as-of time of a domain's raw data. */
 export const extractManifestKey = (domain: string) => `${rawPrefix(domain)}_extract.json`;
 
-/** Content-addressed Parquet of a curated dataset (masked), its restricted copy (PII in clear), and quarantined records. */
+/**
+ * Content-addressed Parquet of a curated dataset (masked), its restricted copy (PII in clear), and quarantined records.
+ */
 export const curatedPrefix = (domain: string, dataset: string) => `${domain}/curated/${dataset}`;
 export const restrictedPrefix = (domain: string, dataset: string) => `${domain}/restricted/${dataset}`;
 export const quarantinePrefix = (domain: string, source: string) => `${domain}/quarantine/${source}`;
@@ -33,7 +35,8 @@ export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIC
 
 /** Feature views: `table` is `<view>@v<N>`. */
 export const offlineFeaturesPrefix = (domain: string, table: string) => `${domain}/features/${table}`;
-export const offlineFeaturesManifestKey = (domain: string, table: string) => `${offlineFeaturesPrefix(domain, table)}/_manifest.json`;
+export const offlineFeaturesManifestKey = (domain: string, table: string) =>
+  `${offlineFeaturesPrefix(domain, table)}/_manifest.json`;
 export const featureQuarantinePrefix = (domain: string, table: string) => `${domain}/quarantine/features/${table}`;
 export const FEATURE_REGISTRY_KEY = '_platform/features/registry.json';
 
@@ -50,7 +53,8 @@ export const PUBLISHED_SUPERGRAPH_KEY = '_platform/schemas/supergraph.graphql';
 
 /** Operations the gateway served, `<day>/<recorder>-<n>.json`: an object store cannot append. */
 export const USAGE_PREFIX = '_platform/usage/';
-export const usageKey = (day: string, recorder: string, seq: number) => `${USAGE_PREFIX}${day}/${recorder}-${String(seq).padStart(6, '0')}.json`;
+export const usageKey = (day: string, recorder: string, seq: number) =>
+  `${USAGE_PREFIX}${day}/${recorder}-${String(seq).padStart(6, '0')}.json`;
 
 /** The first segment of a key: a domain, or `_platform` for the platform's own objects. */
 export const PLATFORM_SEGMENT = '_platform';

@@ -25,11 +25,15 @@ export async function publishParquet(
   await fs.mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `${randomUUID()}.parquet`);
   try {
-    const { Count: rows } = await duck.one<{ Count: number }>(`COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${compression}, ROW_GROUP_SIZE 122880)`);
+    const { Count: rows } = await duck.one<{ Count: number }>(
+      `COPY (${select}) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${compression}, ROW_GROUP_SIZE
+        122880)`,
+    );
     const body = await fs.readFile(tmp);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const key = `${prefix}/v=${sha256.slice(0, 16)}/${fileName}.parquet`;
-    if ((await store.head(key))?.size !== body.length) await store.putFile(key, tmp, { tags, contentType: 'application/vnd.apache.parquet' });
+    if ((await store.head(key))?.size !== body.length)
+      await store.putFile(key, tmp, { tags, contentType: 'application/vnd.apache.parquet' });
     return { key, rows: Number(rows), bytes: body.length, sha256 };
   } finally {
     await fs.rm(tmp, { force: true });

@@ -3,7 +3,10 @@ import { curatedManifestKey, runsPrefix } from './keys.js';
 import type { CuratedManifest, DatasetFile, DatasetOutput, RunRecord } from './types.js';
 
 /** The current published version of a domain's curated data (undefined before its first publication). */
-export async function currentManifest(platform: Pick<Platform, 'store'>, domain: string): Promise<CuratedManifest | undefined> {
+export async function currentManifest(
+  platform: Pick<Platform, 'store'>,
+  domain: string,
+): Promise<CuratedManifest | undefined> {
   return getJson<CuratedManifest>(platform.store, curatedManifestKey(domain));
 }
 
@@ -20,7 +23,11 @@ export async function currentDataVersion(platform: Pick<Platform, 'store'>, doma
 
 /** The newest run records of a domain, newest first. */
 export async function recentRuns(platform: Pick<Platform, 'store'>, domain: string, limit = 10): Promise<RunRecord[]> {
-  const keys = (await platform.store.list(runsPrefix(domain))).map((o) => o.key).sort().reverse().slice(0, limit);
+  const keys = (await platform.store.list(runsPrefix(domain)))
+    .map((o) => o.key)
+    .sort()
+    .reverse()
+    .slice(0, limit);
   const out: RunRecord[] = [];
   for (const k of keys) {
     const r = await getJson<RunRecord>(platform.store, k);
@@ -31,24 +38,53 @@ export async function recentRuns(platform: Pick<Platform, 'store'>, domain: stri
 
 /** The files of a dataset's version, in partition order (manifests from before partitioning name one `key`). */
 export function datasetFiles(ds: DatasetOutput, layer: 'curated' | 'restricted' = 'curated'): DatasetFile[] {
-  const legacy = ds as unknown as { key?: string; rows: number; bytes: number; sha256: string; restricted?: { key?: string; rows: number; bytes: number; sha256: string } };
-  if (layer === 'curated') return ds.files ?? (legacy.key ? [{ key: legacy.key, rows: legacy.rows, bytes: legacy.bytes, sha256: legacy.sha256 }] : []);
+  const legacy = ds as unknown as {
+    key?: string;
+    rows: number;
+    bytes: number;
+    sha256: string;
+    restricted?: { key?: string; rows: number; bytes: number; sha256: string };
+  };
+  if (layer === 'curated')
+    return (
+      ds.files ??
+      (legacy.key ? [{ key: legacy.key, rows: legacy.rows, bytes: legacy.bytes, sha256: legacy.sha256 }] : [])
+    );
   if (!ds.restricted) return [];
   const r = legacy.restricted!;
   return ds.restricted.files ?? (r.key ? [{ key: r.key, rows: r.rows, bytes: r.bytes, sha256: r.sha256 }] : []);
 }
 
-/** Local paths to the current version of a curated dataset's files (fetched into the cache when the store is remote). */
-export async function curatedDatasetPaths(platform: Pick<Platform, 'store'>, domain: string, dataset: string, layer: 'curated' | 'restricted' = 'curated'): Promise<string[]> {
+/**
+ * Local paths to the current version of a curated dataset's files (fetched into the cache when the store is remote).
+ */
+export async function curatedDatasetPaths(
+  platform: Pick<Platform, 'store'>,
+  domain: string,
+  dataset: string,
+  layer: 'curated' | 'restricted' = 'curated',
+): Promise<string[]> {
   const manifest = await currentManifest(platform, domain);
   const entry = manifest?.datasets[dataset];
   const files = entry ? datasetFiles(entry, layer) : [];
-  if (!entry || (layer === 'restricted' && !entry.restricted)) throw new MeshError(ErrorCode.NOT_FOUND, `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`, { domain, dataset });
+  if (!entry || (layer === 'restricted' && !entry.restricted))
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `${domain}: no published ${layer} dataset "${dataset}" (run: npx mesh run ${domain})`,
+      { domain, dataset },
+    );
   return Promise.all(files.map((f) => platform.store.localPath(f.key)));
 }
 
-/** Hours since the extraction time of each domain's current curated version, on the data clock (null before its first publication). */
-export async function dataAgeHours(platform: Pick<Platform, 'store' | 'now'>, domains: string[], now = platform.now()): Promise<Map<string, number | null>> {
+/**
+ * Hours since the extraction time of each domain's current curated version, on the data clock (null before its first
+ * publication).
+ */
+export async function dataAgeHours(
+  platform: Pick<Platform, 'store' | 'now'>,
+  domains: string[],
+  now = platform.now(),
+): Promise<Map<string, number | null>> {
   const ages = await Promise.all(
     domains.map(async (d): Promise<[string, number | null]> => {
       const m = await currentManifest(platform, d);

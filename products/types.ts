@@ -1,4 +1,3 @@
-
 /** Per source, every record is accounted for: in = curated + quarantined + duplicates. */
 export interface SourceAccounting {
   source: string;
@@ -40,7 +39,9 @@ export interface DatasetOutput {
   restricted?: { columns: string[]; files: DatasetFile[] };
 }
 
-/** What an incremental run continues from, per source: the raw objects already read and the accepted records they held. */
+/**
+ * What an incremental run continues from, per source: the raw objects already read and the accepted records they held.
+ */
 export interface SourceState {
   /** Every raw object read so far: key → `size:etag`. */
   files: Record<string, string>;
@@ -101,7 +102,10 @@ export interface CuratedManifest {
   datasets: Record<string, DatasetOutput>;
   /** The ingest state this version was built to: where the next incremental run continues. */
   state?: PublishedFile;
-  /** What the state holds, in brief (the state itself lists every raw object): the newest event time received, the raw objects read. */
+  /**
+   * What the state holds, in brief (the state itself lists every raw object): the newest event time received, the raw
+   * objects read.
+   */
   ingest?: { newestEvent: string | null; rawFiles: number };
 }
 
@@ -110,7 +114,10 @@ export interface QualityResult {
   dataset: string;
   column?: string;
   rule: string;
-  /** Where the rule comes from: implicit (required/unique/primary key), ODCS library or sql, Great Expectations, or mesh. */
+  /**
+   * Where the rule comes from: implicit (required/unique/primary key), ODCS library or sql, Great Expectations, or
+   * mesh.
+   */
   kind: 'implicit' | 'library' | 'sql' | 'great-expectations' | 'mesh';
   dimension?: string;
   severity: string;

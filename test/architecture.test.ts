@@ -17,8 +17,13 @@ const LAYERS = config.forbidden.map((r) => /^(.+)-looks-down-only$/.exec(r.name)
 /** dependency-cruiser with the project's rules over `folders` of `cwd`: the violations it reports, one per line. */
 async function violations(cwd: string, folders: string[]): Promise<string[]> {
   const present = folders.filter((f) => fs.existsSync(path.join(cwd, f)));
-  const run = await exec(process.execPath, [DEPCRUISE, '--config', CONFIG, '--output-type', 'err', ...present], { cwd }).catch((err: { stdout: string; code: number }) => err);
-  return run.stdout.split('\n').filter((l) => /^\s*error /.test(l)).map((l) => l.trim());
+  const run = await exec(process.execPath, [DEPCRUISE, '--config', CONFIG, '--output-type', 'err', ...present], {
+    cwd,
+  }).catch((err: { stdout: string; code: number }) => err);
+  return run.stdout
+    .split('\n')
+    .filter((l) => /^\s*error /.test(l))
+    .map((l) => l.trim());
 }
 
 describe('architecture: folders form layers', () => {
@@ -43,7 +48,11 @@ describe('architecture: folders form layers', () => {
     put('lineage/index.ts', `export { emit } from './emit.js';\n`);
     put('lineage/emit.ts', `import { helper } from '../platform/context.js';\nexport const emit = () => helper;\n`);
     put('products/index.ts', `export const toolkit = 1;\n`);
-    put('subgraphs/sales/resolvers.ts', `import { run } from '../../platform/index.js';\nimport { toolkit } from '../../products/index.js';\nexport default [run, toolkit];\n`);
+    put(
+      'subgraphs/sales/resolvers.ts',
+      `import { run } from '../../platform/index.js';\nimport { toolkit } from '../../products/index.js';\nexport ` +
+        `default [run, toolkit];\n`,
+    );
     put('gateway/a.ts', `import { b } from './b.js';\nexport const a = () => b;\n`);
     put('gateway/b.ts', `import { a } from './a.js';\nexport const b = () => a;\n`);
     const found = await violations(dir, [...LAYERS, 'subgraphs']);

@@ -22,7 +22,9 @@ import { childEnv, privateRedis, tempDir, TEST_NOW } from './helpers.js';
  * process; a probe in this process reads every answer. Loopback only, bounded in time.
  */
 const SUBGRAPH_TIMEOUT_MS = 1_000;
-/** The example query without the one field analysts are always denied (card endings), so a full answer has no errors. */
+/**
+ * The example query without the one field analysts are always denied (card endings), so a full answer has no errors.
+ */
 const OVERVIEW = EXAMPLE_QUERY.replace(' cardLast4', '');
 const AUTOCANNON = path.join(REPO_ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 
@@ -35,7 +37,14 @@ let ml: Record<string, string>;
 beforeAll(async () => {
   redis = await privateRedis({ persistDir: tempDir('mesh-chaos-redis-') });
   if (!redis) return;
-  const env = childEnv({ MESH_DATA_DIR: tempDir(), REDIS_URL: redis.url, MESH_REDIS_KEY_PREFIX: 'chaos:', MESH_SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS), MESH_REDIS_TIMEOUT_MS: '300', MESH_RESPONSE_CACHE_ENTRIES: '0' });
+  const env = childEnv({
+    MESH_DATA_DIR: tempDir(),
+    REDIS_URL: redis.url,
+    MESH_REDIS_KEY_PREFIX: 'chaos:',
+    MESH_SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS),
+    MESH_REDIS_TIMEOUT_MS: '300',
+    MESH_RESPONSE_CACHE_ENTRIES: '0',
+  });
   // The response cache is off: these faults are about what reaches the subgraphs, which cached answers would not.
   platform = createMeshPlatform(loadConfig(env as Record<string, string>));
   await generateMarketplace(platform.store, MESH_DATA);
@@ -45,9 +54,20 @@ beforeAll(async () => {
   const online = createOnlineStore(platform.config.online);
   await materialize(platform, online, { incremental: true, end: new Date(TEST_NOW) });
   await online.close();
-  mesh = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: true, env, routes: (g) => consoleRoutes(platform, g) });
-  analyst = { 'content-type': 'application/json', authorization: `Bearer ${await signUserToken({ sub: 'chaos', role: 'analyst' }, platform.config.auth)}` };
-  ml = { 'content-type': 'application/json', authorization: `Bearer ${await signUserToken({ sub: 'chaos', role: 'ml-engineer' }, platform.config.auth)}` };
+  mesh = await startSupervisedMesh(platform, {
+    gatewayPort: 0,
+    randomPorts: true,
+    env,
+    routes: (g) => consoleRoutes(platform, g),
+  });
+  analyst = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await signUserToken({ sub: 'chaos', role: 'analyst' }, platform.config.auth)}`,
+  };
+  ml = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await signUserToken({ sub: 'chaos', role: 'ml-engineer' }, platform.config.auth)}`,
+  };
 }, 240_000);
 
 afterAll(async () => {
@@ -60,27 +80,69 @@ interface Answer {
   ms: number;
   status: number;
   codes: string[];
-  body: { data?: { customer?: Record<string, unknown> | null }; errors?: { extensions?: { code?: string; subgraph?: string } }[] } & Record<string, unknown>;
+  body: {
+    data?: { customer?: Record<string, unknown> | null };
+    errors?: { extensions?: { code?: string; subgraph?: string } }[];
+  } & Record<string, unknown>;
 }
 
 async function ask(url: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
   const start = Date.now();
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   const parsed = (await res.json()) as Answer['body'];
-  const codes = [...(parsed.errors ?? []).map((e) => e.extensions?.code ?? ''), ...((parsed.errors ?? []) as { code?: string }[]).map((e) => e.code ?? '')].filter(Boolean);
+  const codes = [
+    ...(parsed.errors ?? []).map((e) => e.extensions?.code ?? ''),
+    ...((parsed.errors ?? []) as { code?: string }[]).map((e) => e.code ?? ''),
+  ].filter(Boolean);
   return { at: start, ms: Date.now() - start, status: res.status, codes, body: parsed };
 }
 
 /** autocannon in a child process for `seconds`; resolves with its JSON summary. */
-function load(url: string, body: unknown, headers: Record<string, string>, seconds: number): { done: Promise<{ requests: number; non2xx: number; statusCodeStats: Record<string, { count: number }>; errors: number }>; child: ChildProcess } {
-  const args = [AUTOCANNON, '-c', '8', '-d', String(seconds), '-m', 'POST', '-b', JSON.stringify(body), '--json', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
+function load(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  seconds: number,
+): {
+  done: Promise<{
+    requests: number;
+    non2xx: number;
+    statusCodeStats: Record<string, { count: number }>;
+    errors: number;
+  }>;
+  child: ChildProcess;
+} {
+  const args = [
+    AUTOCANNON,
+    '-c',
+    '8',
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-b',
+    JSON.stringify(body),
+    '--json',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+    url,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<{ requests: number; non2xx: number; statusCodeStats: Record<string, { count: number }>; errors: number }>((resolve, reject) =>
+  const done = new Promise<{
+    requests: number;
+    non2xx: number;
+    statusCodeStats: Record<string, { count: number }>;
+    errors: number;
+  }>((resolve, reject) =>
     child.once('exit', () => {
       try {
-        const r = JSON.parse(out) as { requests: { total: number }; non2xx: number; statusCodeStats: Record<string, { count: number }>; errors: number };
+        const r = JSON.parse(out) as {
+          requests: { total: number };
+          non2xx: number;
+          statusCodeStats: Record<string, { count: number }>;
+          errors: number;
+        };
         resolve({ requests: r.requests.total, non2xx: r.non2xx, statusCodeStats: r.statusCodeStats, errors: r.errors });
       } catch (err) {
         reject(new Error(`autocannon printed no JSON: ${out.slice(0, 300)} (${String(err)})`));
@@ -103,11 +165,15 @@ async function probe(ask1: () => Promise<Answer>, ms: number, until?: (a: Answer
   return out;
 }
 
-const fivexx = (stats: Record<string, { count: number }>) => Object.entries(stats).filter(([code]) => code.startsWith('5')).reduce((n, [, s]) => n + s.count, 0);
+const fivexx = (stats: Record<string, { count: number }>) =>
+  Object.entries(stats)
+    .filter(([code]) => code.startsWith('5'))
+    .reduce((n, [, s]) => n + s.count, 0);
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
 
 describe('chaos under load', () => {
-  it('kill -9 of a domain subgraph: partial data with SUBGRAPH_UNAVAILABLE within a second, restarted, full answers without restarting the gateway', async (ctx) => {
+  it('kill -9 of a domain subgraph: partial data with SUBGRAPH_UNAVAILABLE within a second, restarted, full answers ' +
+    'without restarting the gateway', async (ctx) => {
     if (!redis) return ctx.skip();
     const gql = `${mesh.gateway.url}/graphql`;
     const overview = { query: OVERVIEW, variables: { id: 'c-0000001' } };
@@ -119,32 +185,54 @@ describe('chaos under load', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     const killedAt = Date.now();
     process.kill(before, 'SIGKILL');
-    const degraded = await probe(() => ask(gql, overview, analyst), 3_000, (a) => a.codes.includes('SUBGRAPH_UNAVAILABLE'));
+    const degraded = await probe(
+      () => ask(gql, overview, analyst),
+      3_000,
+      (a) => a.codes.includes('SUBGRAPH_UNAVAILABLE'),
+    );
     const first = degraded.find((a) => a.codes.includes('SUBGRAPH_UNAVAILABLE'));
     expect(first, 'an answer naming the unavailable subgraph').toBeDefined();
     expect(first!.at + first!.ms - killedAt).toBeLessThan(1_000);
     expect(first!.status).toBe(200);
     expect(first!.body.data?.customer?.id, 'the rest of the answer is still served').toBe('c-0000001');
     expect(first!.body.errors!.some((e) => e.extensions?.subgraph === 'payments')).toBe(true);
-    const recovery = await probe(() => ask(gql, overview, analyst), 45_000, (a) => a.status === 200 && a.codes.length === 0);
+    const recovery = await probe(
+      () => ask(gql, overview, analyst),
+      45_000,
+      (a) => a.status === 200 && a.codes.length === 0,
+    );
     const recoveredAt = recovery.at(-1)!.at + recovery.at(-1)!.ms;
     expect(recovery.at(-1)!.codes, 'full answers again').toEqual([]);
     const summary = await traffic.done;
-    const health = (await (await fetch(`${mesh.gateway.url}/health`)).json()) as { status: string; processes: { name: string; phase: string; restarts: number }[] };
+    const health = (await (await fetch(`${mesh.gateway.url}/health`)).json()) as {
+      status: string;
+      processes: { name: string; phase: string; restarts: number }[];
+    };
     const metrics = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
-    const console_ = (await (await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: analyst })).json()) as { processes?: { name: string; restarts: number; lastExit?: { signal: string | null } }[] };
-    console.log(`chaos kill -9 payments: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx, first partial answer ${first!.at + first!.ms - killedAt} ms after the kill, full answers ${recoveredAt - killedAt} ms after it`);
+    const console_ = (await (await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: analyst })).json()) as {
+      processes?: { name: string; restarts: number; lastExit?: { signal: string | null } }[];
+    };
+    console.log(
+      `chaos kill -9 payments: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx, ` +
+        `first ` +
+        `partial answer ${first!.at + first!.ms - killedAt} ms after the kill, full ` +
+        `answers ${recoveredAt - killedAt} ms after it`,
+    );
     expect(fivexx(summary.statusCodeStats)).toBe(0);
     expect(summary.errors).toBe(0);
     expect(health.status).toBe('ok');
     expect(health.processes.find((p) => p.name === 'payments')).toMatchObject({ phase: 'up', restarts: 1 });
     expect(mesh.supervisor.pid('payments')).not.toBe(before);
-    expect(console_.processes?.find((p) => p.name === 'payments')).toMatchObject({ restarts: 1, lastExit: { signal: 'SIGKILL' } });
+    expect(console_.processes?.find((p) => p.name === 'payments')).toMatchObject({
+      restarts: 1,
+      lastExit: { signal: 'SIGKILL' },
+    });
     expect(metrics).toMatch(/mesh_process_restarts_total\{process="payments"[^}]*\} 1\n/);
     expect(metrics).toMatch(/mesh_process_up\{process="payments"[^}]*\} 1\n/);
   }, 90_000);
 
-  it('SIGSTOP of a domain subgraph: the subgraph deadline fires (GATEWAY_TIMEOUT, partial data) and bounds p99; SIGCONT restores full answers', async (ctx) => {
+  it('SIGSTOP of a domain subgraph: the subgraph deadline fires (GATEWAY_TIMEOUT, partial data) and bounds p99; ' +
+    'SIGCONT restores full answers', async (ctx) => {
     if (!redis) return ctx.skip();
     const gql = `${mesh.gateway.url}/graphql`;
     const overview = { query: OVERVIEW, variables: { id: 'c-0000001' } };
@@ -160,16 +248,25 @@ describe('chaos under load', () => {
     }
     const summary = await traffic.done;
     const frozen = answers.filter((a) => a.codes.includes('GATEWAY_TIMEOUT'));
-    console.log(`chaos SIGSTOP fulfillment: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx; probe p99 ${p99(answers.map((a) => a.ms))} ms over ${answers.length} answers (subgraph deadline ${SUBGRAPH_TIMEOUT_MS} ms)`);
+    console.log(
+      `chaos SIGSTOP fulfillment: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx; ` +
+        `probe p99 ${p99(answers.map((a) => a.ms))} ms over ${answers.length} answers (subgraph ` +
+        `deadline ${SUBGRAPH_TIMEOUT_MS} ms)`,
+    );
     expect(frozen.length).toBeGreaterThan(0);
     expect(frozen.every((a) => a.status === 200 && a.body.data?.customer?.id === 'c-0000001')).toBe(true);
     expect(p99(answers.map((a) => a.ms))).toBeLessThan(SUBGRAPH_TIMEOUT_MS + 750);
     expect(fivexx(summary.statusCodeStats)).toBe(0);
-    const recovery = await probe(() => ask(gql, overview, analyst), 10_000, (a) => a.codes.length === 0);
+    const recovery = await probe(
+      () => ask(gql, overview, analyst),
+      10_000,
+      (a) => a.codes.length === 0,
+    );
     expect(recovery.at(-1)!.codes).toEqual([]);
   }, 90_000);
 
-  it('Redis killed under load: features answer INVALID statuses with an error, never 5xx, and recover when Redis returns', async (ctx) => {
+  it('Redis killed under load: features answer INVALID statuses with an error, never 5xx, and recover when Redis ' +
+    'returns', async (ctx) => {
     if (!redis) return ctx.skip();
     const feast = `${mesh.features!.url}/get-online-features`;
     const request = { feature_service: 'customer_repurchase', entities: { customer_id: ['c-0000001', 'c-0000002'] } };
@@ -183,24 +280,47 @@ describe('chaos under load', () => {
     const stoppedAt = Date.now();
     await redis!.kill();
     const down = await probe(() => ask(feast, request, ml), 2_500);
-    const graph = await ask(`${mesh.gateway.url}/graphql`, { query: 'query($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } featureValues(service: "customer_repurchase") { values statuses } } }', variables: { id: 'c-0000001' } }, analyst);
+    const graph = await ask(
+      `${mesh.gateway.url}/graphql`,
+      {
+        query:
+          'query($id: ID!) { customer(id: $id) { id features(service: "customer_repurchase") { name value status } ' +
+          'featureValues(service: "customer_repurchase") { values statuses } } }',
+        variables: { id: 'c-0000001' },
+      },
+      analyst,
+    );
     await redis!.restart();
     const restartedAt = Date.now();
-    const recovery = await probe(() => ask(feast, request, ml), 15_000, (a) => statuses(a).includes('PRESENT'));
+    const recovery = await probe(
+      () => ask(feast, request, ml),
+      15_000,
+      (a) => statuses(a).includes('PRESENT'),
+    );
     const summary = await traffic.done;
-    console.log(`chaos Redis kill: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx; ${down.length} probes while down, PRESENT again ${recovery.at(-1)!.at + recovery.at(-1)!.ms - restartedAt} ms after Redis restarted (${restartedAt - stoppedAt} ms outage)`);
+    console.log(
+      `chaos Redis kill: ${summary.requests} requests under ` +
+        `load, ${fivexx(summary.statusCodeStats)} 5xx; ${down.length} probes while down, PRESENT ` +
+        `again ${recovery.at(-1)!.at + recovery.at(-1)!.ms - restartedAt} ms after Redis restarted ` +
+        `(${restartedAt - stoppedAt} ms outage)`,
+    );
     expect(fivexx(summary.statusCodeStats)).toBe(0);
     expect(down.every((a) => a.status === 200)).toBe(true);
-    const degraded = down.filter((a) => (a.body as unknown as Feast).errors?.some((e) => e.code === 'ONLINE_STORE_ERROR'));
+    const degraded = down.filter((a) =>
+      (a.body as unknown as Feast).errors?.some((e) => e.code === 'ONLINE_STORE_ERROR'),
+    );
     expect(degraded.length).toBeGreaterThan(0);
     for (const a of degraded) expect(new Set(statuses(a))).toEqual(new Set(['INVALID']));
     expect(JSON.stringify(down.map((a) => a.body))).not.toMatch(/redis:\/\/|127\.0\.0\.1/);
-    const features = (graph.body.data?.customer as { features?: { status: string; value: unknown }[] } | undefined)?.features ?? [];
+    const features =
+      (graph.body.data?.customer as { features?: { status: string; value: unknown }[] } | undefined)?.features ?? [];
     expect(graph.status).toBe(200);
     expect(graph.body.data?.customer?.id, 'domain data still served beside the missing features').toBe('c-0000001');
     expect(features.length).toBeGreaterThan(0);
     expect(features.every((f) => f.status === 'INVALID' && f.value === null)).toBe(true);
-    const flat = (graph.body.data?.customer as { featureValues?: { values: unknown[]; statuses: string[] } } | undefined)?.featureValues;
+    const flat = (
+      graph.body.data?.customer as { featureValues?: { values: unknown[]; statuses: string[] } } | undefined
+    )?.featureValues;
     expect(flat).toEqual({ values: features.map(() => null), statuses: features.map(() => 'INVALID') });
     expect(graph.codes).toContain('ONLINE_STORE_ERROR');
     expect(statuses(recovery.at(-1)!)).toContain('PRESENT');

@@ -31,25 +31,39 @@ export const TEST_NOW = '2026-11-02T00:00:00.000Z';
  * is given, the test data clock, silent logs.
  */
 export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MESH_|AWS_|OPENLINEAGE_|DATAHUB_)|^REDIS_URL$/.test(k)));
-  return { ...inherited, MESH_STORE: 'local', MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env };
-}
-
-/** A platform on a fresh local data directory (and optionally a copy of the domains), its data clock pinned to TEST_NOW. */
-export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
-  const dataDir = tempDir();
-  return createMeshPlatform(loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env }));
-}
-
-
-/** Servers a test starts keep real time even when the test runs under faketime (they are not the code under test). */
-function serverEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(MESH_|AWS_|OPENLINEAGE_|DATAHUB_)|^REDIS_URL$/.test(k)),
+  );
+  return {
+    ...inherited,
+    MESH_STORE: 'local',
+    MESH_DATA_DIR: tempDir(),
+    MESH_LOG_LEVEL: 'silent',
+    MESH_NOW: TEST_NOW,
+    ...env,
+  };
 }
 
 /**
- * A Redis for tests: REDIS_URL when set (CI starts one), otherwise a private redis-server on a free port. Without either
- * the caller skips loudly; under CI that is a failure.
+ * A platform on a fresh local data directory (and optionally a copy of the domains), its data clock pinned to TEST_NOW.
+ */
+export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
+  const dataDir = tempDir();
+  return createMeshPlatform(
+    loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env }),
+  );
+}
+
+/** Servers a test starts keep real time even when the test runs under faketime (they are not the code under test). */
+function serverEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')),
+  );
+}
+
+/**
+ * A Redis for tests: REDIS_URL when set (CI starts one), otherwise a private redis-server on a free port. Without
+ * either the caller skips loudly; under CI that is a failure.
  */
 export async function redisForTests(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
@@ -61,18 +75,29 @@ export async function redisForTests(): Promise<{ url: string; stop(): Promise<vo
  * `persistDir` it keeps an append-only file there, so a restart comes back with the data written before the kill.
  * Undefined (after a loud warning) without redis-server on PATH; under CI that throws.
  */
-export async function privateRedis(options: { persistDir?: string } = {}): Promise<{ url: string; stop(): Promise<void>; kill(): Promise<void>; restart(): Promise<void> } | undefined> {
+export async function privateRedis(
+  options: { persistDir?: string } = {},
+): Promise<{ url: string; stop(): Promise<void>; kill(): Promise<void>; restart(): Promise<void> } | undefined> {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
   if (!found) {
-    if (process.env.CI) throw new Error('redis-server is not installed: CI must run the tests that need a Redis of their own');
-    console.warn('\n\n!!! SKIPPING tests that need a private Redis: no redis-server on PATH (apt-get install -y redis-server) !!!\n\n');
+    if (process.env.CI)
+      throw new Error('redis-server is not installed: CI must run the tests that need a Redis of their own');
+    console.warn(
+      '\n\n!!! SKIPPING tests that need a private Redis: no redis-server on PATH (apt-get install -y redis-server) ' +
+        '!!!\n\n',
+    );
     return undefined;
   }
   const port = await freePort();
-  const persistence = options.persistDir ? ['--dir', options.persistDir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const persistence = options.persistDir
+    ? ['--dir', options.persistDir, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   let child: ChildProcess;
   const up = async () => {
-    child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore', env: serverEnv() });
+    child = spawn(found, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
+      stdio: 'ignore',
+      env: serverEnv(),
+    });
     for (let i = 0; ; i++) {
       const ok = await new Promise<boolean>((resolve) => {
         const s = connect(port, '127.0.0.1', () => {
@@ -102,31 +127,68 @@ export async function privateRedis(options: { persistDir?: string } = {}): Promi
 export async function redisClusterForTests(): Promise<{ urls: string; stop(): Promise<void> } | undefined> {
   const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).stdout.trim() !== '';
   if (!has('redis-server') || !has('redis-cli')) {
-    if (process.env.CI) throw new Error('redis-server and redis-cli are needed to test the Redis Cluster online store in CI');
-    console.warn('\n\n!!! SKIPPING Redis Cluster tests: redis-server / redis-cli not on PATH (apt-get install -y redis-server) !!!\n\n');
+    if (process.env.CI)
+      throw new Error('redis-server and redis-cli are needed to test the Redis Cluster online store in CI');
+    console.warn(
+      '\n\n!!! SKIPPING Redis Cluster tests: redis-server / redis-cli not on PATH (apt-get install -y redis-server) ' +
+        '!!!\n\n',
+    );
     return undefined;
   }
   const dir = tempDir('mesh-redis-cluster-');
   const ports = [await freePort(), await freePort(), await freePort()];
   const children = ports.map((port) =>
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no'], { cwd: dir, stdio: 'ignore', env: serverEnv() }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { cwd: dir, stdio: 'ignore', env: serverEnv() },
+    ),
   );
   const stop = async () => {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   };
   for (const port of ports) {
-    for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', env: serverEnv() }).stdout.trim() !== 'PONG'; i++) {
+    for (
+      let i = 0;
+      spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', env: serverEnv() }).stdout.trim() !==
+      'PONG';
+      i++
+    ) {
       if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', env: serverEnv() });
+  const create = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'],
+    { encoding: 'utf8', env: serverEnv() },
+  );
   if (create.status !== 0) {
     await stop();
     throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
   }
-  for (let i = 0; !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8', env: serverEnv() }).stdout); i++) {
+  for (
+    let i = 0;
+    !/cluster_state:ok/.test(
+      spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8', env: serverEnv() })
+        .stdout,
+    );
+    i++
+  ) {
     if (i > 200) throw new Error('the Redis cluster did not reach cluster_state:ok');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -143,13 +205,23 @@ export function copyDomains(): { dir: string; remove(): void } {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A Rover supergraph.yaml for running subgraphs: their real URLs, schema files from `domainsDir` (features from the repo). */
+/**
+ * A Rover supergraph.yaml for running subgraphs: their real URLs, schema files from `domainsDir` (features from the
+ * repo).
+ */
 export function supergraphConfigFor(subgraphs: { name: string; url: string }[], domainsDir: string): string {
   const file = path.join(tempDir('mesh-supergraph-'), 'supergraph.yaml');
   // Domains from the given folder; platform subgraphs (features, metadata) from the repository's own config.
-  const platformFiles = new Map(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => [s.name, s.schemaFile!]));
-  const schemaFile = (name: string) => (fs.existsSync(path.join(domainsDir, name)) ? path.join(domainsDir, name, 'schema.graphql') : platformFiles.get(name)!);
-  const body = subgraphs.map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`).join('');
+  const platformFiles = new Map(
+    loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => [s.name, s.schemaFile!]),
+  );
+  const schemaFile = (name: string) =>
+    fs.existsSync(path.join(domainsDir, name))
+      ? path.join(domainsDir, name, 'schema.graphql')
+      : platformFiles.get(name)!;
+  const body = subgraphs
+    .map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`)
+    .join('');
   fs.writeFileSync(file, `federation_version: =2.5.0\nsubgraphs:\n${body}`);
   return file;
 }
@@ -176,7 +248,10 @@ export async function queryCurated<T extends Record<string, unknown>>(
   const duck = await Duck.open();
   try {
     for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
-      await duck.run(`CREATE VIEW ${name} AS SELECT * FROM ${readParquet(await curatedDatasetPaths(platform, domain, dataset, layer))}`);
+      await duck.run(
+        `CREATE VIEW ${name} AS SELECT *
+          FROM ${readParquet(await curatedDatasetPaths(platform, domain, dataset, layer))}`,
+      );
     }
     return await duck.all<T>(query);
   } finally {
@@ -197,7 +272,8 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 /**
  * The token a column's value must have, computed here from the documented scheme (docs/governance.md), not by the code
- * under test: HMAC-SHA256 under HKDF-SHA256(master key, salt "mesh-masking-v1", info "column:<product>/<dataset>.<column>").
+ * under test: HMAC-SHA256 under HKDF-SHA256(master key, salt "mesh-masking-v1", info
+ * "column:<product>/<dataset>.<column>").
  */
 export function expectedToken(masterKey: string, column: string, value: string): string {
   const key = Buffer.from(hkdfSync('sha256', masterKey, 'mesh-masking-v1', `column:${column}`, 32));

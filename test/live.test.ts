@@ -21,7 +21,8 @@ afterAll(async () => {
 });
 
 describe('a live mesh in data time', () => {
-  it('keeps every scheduled product within its freshness SLO while sources deliver; a paused domain goes stale and breaches it', async () => {
+  it('keeps every scheduled product within its freshness SLO while sources deliver; a paused domain goes stale and ' +
+    'breaches it', async () => {
     const platform: MeshPlatform = testPlatform({ MESH_SIMULATION_SPEED: String(SPEED), MESH_NOW: END });
     const domains = listDomains(platform.config.domainsDir);
     const live = await LiveMarketplace.start(platform.store, { scale: 0.1, seed: 3, days: 30, end: END }, 10);
@@ -38,8 +39,23 @@ describe('a live mesh in data time', () => {
     await setPaused(platform, 'payments', true, 'test');
     scheduler.start();
     stops.push(() => scheduler.stop());
-    stops.push(live.drive(() => platform.now(), SPEED, platform.log, () => delivered.push({ hour: live.until, wallMs: Date.now() })));
-    const slo = new SloEvaluator(loadSlos(domains), async () => ({}), () => dataAgeHours(platform, domains.map((d) => d.name)));
+    stops.push(
+      live.drive(
+        () => platform.now(),
+        SPEED,
+        platform.log,
+        () => delivered.push({ hour: live.until, wallMs: Date.now() }),
+      ),
+    );
+    const slo = new SloEvaluator(
+      loadSlos(domains),
+      async () => ({}),
+      () =>
+        dataAgeHours(
+          platform,
+          domains.map((d) => d.name),
+        ),
+    );
 
     // 30 hours of data time: every hourly and daily schedule has fired, and payments has missed its day.
     while (platform.now() < Date.parse(END) + 30 * HOUR) await new Promise((r) => setTimeout(r, 250));
@@ -54,12 +70,15 @@ describe('a live mesh in data time', () => {
     expect(states.payments!.reasons.join(' ')).toMatch(/^data is 3\d\.\d h old, freshness SLO 24 h/);
     expect((await currentManifest(platform, 'payments'))!.asOf).toBe(END);
 
-    // From a delivery to its rows in a published version, for the hourly domains (data minutes; the schedule's offset included).
+    // From a delivery to its rows in a published version, for the hourly domains (data minutes; the schedule's offset
+    // included).
     for (const d of ['sales', 'fulfillment']) {
-      const lags = published.filter((p) => p.domain === d).map((p) => {
-        const arrival = delivered.find((x) => x.hour >= p.asOf);
-        return arrival ? ((p.wallMs - arrival.wallMs) * SPEED) / 60_000 : undefined;
-      });
+      const lags = published
+        .filter((p) => p.domain === d)
+        .map((p) => {
+          const arrival = delivered.find((x) => x.hour >= p.asOf);
+          return arrival ? ((p.wallMs - arrival.wallMs) * SPEED) / 60_000 : undefined;
+        });
       const known = lags.filter((l): l is number => l !== undefined);
       expect(known.length, d).toBeGreaterThan(0);
       process.stdout.write(`${d}: arrival → published, data minutes: ${known.map((l) => l.toFixed(0)).join(', ')}\n`);

@@ -11,7 +11,11 @@ import { REPO_ROOT } from '../platform/config.js';
 const SHARED = path.resolve(REPO_ROOT, '..', 'shared', 'specs');
 const VENDORED = path.join(REPO_ROOT, 'test', 'specs');
 
-const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+const files = (dir: string): string[] =>
+  fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 
 describe('vendored specifications', () => {
   it('equal the reference copies in ../shared/specs', (ctx) => {
@@ -21,8 +25,12 @@ describe('vendored specifications', () => {
     }
     const wanted = files(VENDORED);
     expect(wanted.length).toBeGreaterThan(40);
-    for (const f of wanted) expect(fs.readFileSync(path.join(VENDORED, f), 'utf8'), f).toBe(fs.readFileSync(path.join(SHARED, f), 'utf8'));
-    const odcs = fs.readFileSync(path.join(REPO_ROOT, 'governance', 'contracts', 'odcs-json-schema-v3.1.0.json'), 'utf8');
+    for (const f of wanted)
+      expect(fs.readFileSync(path.join(VENDORED, f), 'utf8'), f).toBe(fs.readFileSync(path.join(SHARED, f), 'utf8'));
+    const odcs = fs.readFileSync(
+      path.join(REPO_ROOT, 'governance', 'contracts', 'odcs-json-schema-v3.1.0.json'),
+      'utf8',
+    );
     expect(odcs).toBe(fs.readFileSync(path.join(SHARED, 'odcs', 'odcs-json-schema-v3.1.0.json'), 'utf8'));
   });
 });

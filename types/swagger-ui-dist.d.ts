@@ -4,6 +4,12 @@ declare module 'swagger-ui-dist/swagger-ui-bundle.js' {
     url: string;
     headers: Record<string, string>;
   }
-  const SwaggerUIBundle: (options: { url: string; domNode: HTMLElement; deepLinking?: boolean; tryItOutEnabled?: boolean; requestInterceptor?: (req: Request) => Request }) => unknown;
+  const SwaggerUIBundle: (options: {
+    url: string;
+    domNode: HTMLElement;
+    deepLinking?: boolean;
+    tryItOutEnabled?: boolean;
+    requestInterceptor?: (req: Request) => Request;
+  }) => unknown;
   export default SwaggerUIBundle;
 }

@@ -8,7 +8,10 @@ export function registerDomain(program: Command): void {
   const domain = program.command('domain').description('self-service for domain teams');
   domain
     .command('create')
-    .description('scaffold a new domain (contract, pipeline, schema, resolvers, feature view, changelog, test, sample data) and add it to supergraph.yaml')
+    .description(
+      'scaffold a new domain (contract, pipeline, schema, resolvers, feature view, changelog, test, sample data) and ' +
+        'add it to supergraph.yaml',
+    )
     .argument('<name>', 'one lower-case word')
     .option('--owner <team>', 'owning team (default: <name>-data)')
     .option('--no-seed', 'do not load the sample raw data into the object store')
@@ -18,7 +21,8 @@ export function registerDomain(program: Command): void {
       const seeded = o.seed ? await seedSample(platform, findDomain(platform, name)) : [];
       process.stdout.write(
         [
-          `created ${path.relative(REPO_ROOT, created.dir)}/ (${created.files.length} files), subgraph at ${created.routingUrl}`,
+          `created ${path.relative(REPO_ROOT, created.dir)}/ (${created.files.length} files), subgraph ` +
+            `at ${created.routingUrl}`,
           ...(seeded.length ? [`sample raw data: ${seeded.join(', ')}`] : []),
           'next:',
           `  npx mesh run ${name}                 # raw → curated`,

@@ -3,12 +3,35 @@ import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, formatMs, selectDomains, serveGate } from '../../platform/index.js';
 import { keepServing, servingPort } from '../serving.js';
 import { dateOption, table } from '../format.js';
-import { applyFeatures, computeFeatures, listFeatureViews, planFeatures, materialize, writeTrainingSet, createOnlineStore, startFeatureServer, FEATURES_SUBGRAPH, featureSubgraphSdl, type MaterializeReport, type PlannedChange, type OfflineManifest, loadRegistry, tableId, viewsReading } from '../../feature-subgraph/index.js';
+import {
+  applyFeatures,
+  computeFeatures,
+  listFeatureViews,
+  planFeatures,
+  materialize,
+  writeTrainingSet,
+  createOnlineStore,
+  startFeatureServer,
+  FEATURES_SUBGRAPH,
+  featureSubgraphSdl,
+  type MaterializeReport,
+  type PlannedChange,
+  type OfflineManifest,
+  loadRegistry,
+  tableId,
+  viewsReading,
+} from '../../feature-subgraph/index.js';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function registerFeatures(program: Command): void {
-  const features = program.command('features').description('the feature store: registry, offline tables, materialization, training sets, serving');
+  const features = program
+    .command('features')
+    .description('the feature store: registry, offline tables, materialization, training sets, serving');
 
   features
     .command('plan')
@@ -23,7 +46,9 @@ export function registerFeatures(program: Command): void {
     .description("register every domain's feature views and services (a changed definition becomes a new version)")
     .action(async () => {
       const changes = await applyFeatures(createMeshPlatform());
-      process.stdout.write(`${planTable(changes)}\n${changes.some((c) => c.action !== 'unchanged') ? 'applied' : 'nothing to apply'}\n`);
+      process.stdout.write(
+        `${planTable(changes)}\n${changes.some((c) => c.action !== 'unchanged') ? 'applied' : 'nothing to apply'}\n`,
+      );
     });
 
   features
@@ -36,7 +61,17 @@ export function registerFeatures(program: Command): void {
       process.stdout.write(
         `${table(
           ['view', 'domain', 'owner', 'join keys', 'features', 'ttl', 'offline rows', 'data until', 'online until'],
-          views.map((v) => [`${v.name}@v${v.version}`, v.domain, v.owner, v.joinKeys.join(','), v.features.length, v.ttlSeconds ? `${v.ttlSeconds / 86400}d` : '∞', v.offline?.rows ?? 0, v.offline?.maxEventTimestamp ?? '-', v.materializedUntil ?? '-']),
+          views.map((v) => [
+            `${v.name}@v${v.version}`,
+            v.domain,
+            v.owner,
+            v.joinKeys.join(','),
+            v.features.length,
+            v.ttlSeconds ? `${v.ttlSeconds / 86400}d` : '∞',
+            v.offline?.rows ?? 0,
+            v.offline?.maxEventTimestamp ?? '-',
+            v.materializedUntil ?? '-',
+          ]),
         )}\n`,
       );
     });
@@ -85,10 +120,21 @@ export function registerFeatures(program: Command): void {
     .option('--service <name>', 'a feature service (name or name@vN)')
     .option('--full-names', 'name columns view__feature')
     .requiredOption('--out <file>', 'Parquet file to write')
-    .action(async (o: { entities: string; features?: string[]; service?: string; fullNames?: boolean; out: string }) => {
-      const r = await writeTrainingSet(createMeshPlatform(), { entities: o.entities, features: o.features, service: o.service, fullFeatureNames: o.fullNames, out: o.out });
-      process.stdout.write(`${o.out}: ${r.rows.toLocaleString('en-US')} rows, ${r.columns.length} columns in ${formatMs(r.ms)} (${Math.round(r.rows / Math.max(r.ms / 1000, 0.001)).toLocaleString('en-US')} rows/s)\n`);
-    });
+    .action(
+      async (o: { entities: string; features?: string[]; service?: string; fullNames?: boolean; out: string }) => {
+        const r = await writeTrainingSet(createMeshPlatform(), {
+          entities: o.entities,
+          features: o.features,
+          service: o.service,
+          fullFeatureNames: o.fullNames,
+          out: o.out,
+        });
+        process.stdout.write(
+          `${o.out}: ${r.rows.toLocaleString('en-US')} rows, ${r.columns.length} columns ` +
+            `in ${formatMs(r.ms)} (${Math.round(r.rows / Math.max(r.ms / 1000, 0.001)).toLocaleString('en-US')} rows/s)\n`,
+        );
+      },
+    );
 
   features
     .command('serve')
@@ -98,8 +144,14 @@ export function registerFeatures(program: Command): void {
       const platform = createMeshPlatform();
       await serveGate();
       const s = await startFeatureServer(platform, { port: servingPort(platform, FEATURES_SUBGRAPH, o.port) });
-      process.stdout.write(`features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online store ${s.online.url}\n`);
-      keepServing({ name: s.name, url: s.url, version: s.version, sdl: s.sdl, detail: `online store ${s.online.url}` }, s.close);
+      process.stdout.write(
+        `features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online ` +
+          `store ${s.online.url}\n`,
+      );
+      keepServing(
+        { name: s.name, url: s.url, version: s.version, sdl: s.sdl, detail: `online store ${s.online.url}` },
+        s.close,
+      );
     });
 
   features
@@ -115,18 +167,36 @@ function planTable(changes: PlannedChange[]): string {
   const v = (n?: number) => (n === undefined ? '' : `v${n}`);
   return table(
     ['', 'kind', 'name', 'from', 'to', 'detail'],
-    changes.map((c) => [{ create: '+', 'new-version': '~', update: '~', retire: '-', unchanged: ' ' }[c.action], c.kind, c.name, v(c.from), v(c.to), c.detail ?? c.action]),
+    changes.map((c) => [
+      { create: '+', 'new-version': '~', update: '~', retire: '-', unchanged: ' ' }[c.action],
+      c.kind,
+      c.name,
+      v(c.from),
+      v(c.to),
+      c.detail ?? c.action,
+    ]),
   );
 }
 
-export async function computeAndPrint(platform: MeshPlatform, select: { views?: string[]; domains?: string[] }): Promise<OfflineManifest[]> {
+export async function computeAndPrint(
+  platform: MeshPlatform,
+  select: { views?: string[]; domains?: string[] },
+): Promise<OfflineManifest[]> {
   const started = Date.now();
-  const out = await computeFeatures(platform, select, (m) => process.stdout.write(`  ${`${m.view}@v${m.version}`.padEnd(28)} ${m.rows.toLocaleString('en-US').padStart(10)} rows up to ${m.maxEventTimestamp}${m.rejected ? `, ${m.rejected} quarantined` : ''}\n`));
+  const out = await computeFeatures(platform, select, (m) =>
+    process.stdout.write(
+      `  ${`${m.view}@v${m.version}`.padEnd(28)} ${m.rows.toLocaleString('en-US').padStart(10)} rows up ` +
+        `to ${m.maxEventTimestamp}${m.rejected ? `, ${m.rejected} quarantined` : ''}\n`,
+    ),
+  );
   process.stdout.write(`computed ${out.length} feature view(s) in ${formatMs(Date.now() - started)}\n`);
   return out;
 }
 
-export async function materializeAndPrint(platform: MeshPlatform, options: Parameters<typeof materialize>[2]): Promise<MaterializeReport[]> {
+export async function materializeAndPrint(
+  platform: MeshPlatform,
+  options: Parameters<typeof materialize>[2],
+): Promise<MaterializeReport[]> {
   const online = createOnlineStore(platform.config.online);
   try {
     const reports = await materialize(platform, online, options);
@@ -138,7 +208,9 @@ export async function materializeAndPrint(platform: MeshPlatform, options: Param
     );
     return reports;
   } catch (err) {
-    throw err instanceof MeshError ? err : new MeshError(ErrorCode.ONLINE_STORE_ERROR, (err as Error).message, {}, { cause: err });
+    throw err instanceof MeshError
+      ? err
+      : new MeshError(ErrorCode.ONLINE_STORE_ERROR, (err as Error).message, {}, { cause: err });
   } finally {
     await online.close();
   }

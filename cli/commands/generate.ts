@@ -26,9 +26,19 @@ export function registerGenerate(program: Command): void {
 }
 
 export function generateSummary(r: GenerateReport, url: string): string {
-  const rows = r.sources.map((s) => [`${s.domain}/${s.source}`, s.files, s.lines, s.malformed, s.duplicates, s.late, s.nulls, s.outOfRange]);
+  const rows = r.sources.map((s) => [
+    `${s.domain}/${s.source}`,
+    s.files,
+    s.lines,
+    s.malformed,
+    s.duplicates,
+    s.late,
+    s.nulls,
+    s.outOfRange,
+  ]);
   return [
-    `Raw sources written to ${url} (seed ${r.options.seed}, scale ${r.options.scale}, ${r.options.days} days to ${r.asOf}) in ${formatMs(r.durationMs)}`,
+    `Raw sources written to ${url} (seed ${r.options.seed}, scale ${r.options.scale}, ${r.options.days} days ` +
+      `to ${r.asOf}) in ${formatMs(r.durationMs)}`,
     'Injected on purpose: malformed lines, duplicates, late arrivals, nulls in required fields, out-of-range values.',
     table(['source', 'files', 'lines', 'malformed', 'duplicates', 'late', 'nulls', 'out of range'], rows),
   ].join('\n');

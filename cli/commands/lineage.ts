@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { createMeshPlatform, dataHubProposals, emitToDataHub, dataProducts, startMetadataServer, METADATA_SUBGRAPH } from '../../lineage/index.js';
+import {
+  createMeshPlatform,
+  dataHubProposals,
+  emitToDataHub,
+  dataProducts,
+  startMetadataServer,
+  METADATA_SUBGRAPH,
+} from '../../lineage/index.js';
 import { MeshError, ErrorCode } from '../../platform/index.js';
 import { keepServing, servingPort } from '../serving.js';
 import { table } from '../format.js';
@@ -9,25 +16,41 @@ import { reportJobMetrics, jobRunSamples } from '../../products/index.js';
 /** `sales.customers.email` → dataset `sales.customers`, field `email`; `sales.customers` alone is the whole dataset. */
 function target(ref: string): { name: string; field?: string } {
   const parts = ref.split('.');
-  if (parts.length < 2) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${ref}" must be a dataset (domain.dataset) or a column (domain.dataset.column)`);
+  if (parts.length < 2)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${ref}" must be a dataset (domain.dataset) or a column (domain.dataset.column)`,
+    );
   return parts.length === 2 ? { name: ref } : { name: parts.slice(0, -1).join('.'), field: parts.at(-1) };
 }
 
 export function registerLineage(program: Command): void {
-  const lineage = program.command('lineage').description('the lineage graph: upstream, downstream, who reads a column; DataHub export');
+  const lineage = program
+    .command('lineage')
+    .description('the lineage graph: upstream, downstream, who reads a column; DataHub export');
   for (const direction of ['upstream', 'downstream'] as const) {
     lineage
       .command(direction)
-      .description(direction === 'upstream' ? 'what a dataset or column comes from, across domains' : 'what is computed from a dataset or column: datasets, features, online tables, operations')
+      .description(
+        direction === 'upstream'
+          ? 'what a dataset or column comes from, across domains'
+          : 'what is computed from a dataset or column: datasets, features, online tables, operations',
+      )
       .argument('<ref>', 'domain.dataset or domain.dataset.column (or any dataset name in the graph)')
       .option('--depth <n>', 'hops', Number, 50)
       .option('--json', 'as JSON')
       .action((ref: string, o: { depth: number; json?: boolean }) => {
         const { name, field } = target(ref);
         const graph = createMeshPlatform().lineage.graph;
-        const rows = direction === 'upstream' ? graph.upstream(name, field, o.depth) : graph.downstream(name, field, o.depth);
+        const rows =
+          direction === 'upstream' ? graph.upstream(name, field, o.depth) : graph.downstream(name, field, o.depth);
         if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        process.stdout.write(`${table(['depth', 'dataset', 'field', 'via job'], rows.map((r) => [r.depth, r.name, r.field, r.via]))}\n`);
+        process.stdout.write(
+          `${table(
+            ['depth', 'dataset', 'field', 'via job'],
+            rows.map((r) => [r.depth, r.name, r.field, r.via]),
+          )}\n`,
+        );
       });
   }
   lineage
@@ -50,7 +73,12 @@ export function registerLineage(program: Command): void {
       if (!field) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'readers needs a column: domain.dataset.column');
       const rows = createMeshPlatform().lineage.graph.readers(name, field);
       if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      process.stdout.write(`${table(['operation', 'client', 'role', 'masked', 'count', 'last seen'], rows.map((r) => [r.operation, r.client, r.role, r.masked ? 'yes' : 'no', r.count, r.lastSeen]))}\n`);
+      process.stdout.write(
+        `${table(
+          ['operation', 'client', 'role', 'masked', 'count', 'last seen'],
+          rows.map((r) => [r.operation, r.client, r.role, r.masked ? 'yes' : 'no', r.count, r.lastSeen]),
+        )}\n`,
+      );
     });
   lineage
     .command('datahub')
@@ -62,13 +90,20 @@ export function registerLineage(program: Command): void {
       const proposals = await dataHubProposals(platform);
       if (o.out) fs.writeFileSync(o.out, `${JSON.stringify(proposals, null, 2)}\n`);
       if (o.emit) {
-        if (!platform.config.lineage.datahub) throw new MeshError(ErrorCode.CONFIG_INVALID, '--emit needs DATAHUB_GMS_URL');
+        if (!platform.config.lineage.datahub)
+          throw new MeshError(ErrorCode.CONFIG_INVALID, '--emit needs DATAHUB_GMS_URL');
         const started = Date.now();
         const progress = { sent: 0 };
         let failure: unknown;
-        await emitToDataHub(platform.config.lineage.datahub, proposals, progress).catch((err: unknown) => (failure = err));
+        await emitToDataHub(platform.config.lineage.datahub, proposals, progress).catch(
+          (err: unknown) => (failure = err),
+        );
         await reportJobMetrics(platform, 'lineage.datahub', [
-          ...jobRunSamples('lineage.datahub', { finishedAt: new Date(), durationMs: Date.now() - started, ok: failure === undefined }),
+          ...jobRunSamples('lineage.datahub', {
+            finishedAt: new Date(),
+            durationMs: Date.now() - started,
+            ok: failure === undefined,
+          }),
           ...(['sent', 'unsent'] as const).map((outcome) => ({
             name: 'mesh_datahub_proposals',
             help: 'Metadata change proposals of the last DataHub emission, sent or left unsent by a failure',
@@ -101,7 +136,9 @@ export function registerLineage(program: Command): void {
             p.domainVersion,
             p.datasets.map((d) => `${d.name} (${d.rows})`).join(', '),
             p.freshness.dataAsOf ?? '-',
-            p.freshness.ok === null ? '-' : `${p.freshness.ok ? '✔' : '✖'} ${p.freshness.ageHours}h (${p.freshness.sloHours}h)`,
+            p.freshness.ok === null
+              ? '-'
+              : `${p.freshness.ok ? '✔' : '✖'} ${p.freshness.ageHours}h (${p.freshness.sloHours}h)`,
             p.quality ? `${p.quality.passed}/${p.quality.total}` : '-',
             p.consumers.map((c) => c.job).join(', ') || '-',
           ]),

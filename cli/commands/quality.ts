@@ -19,11 +19,29 @@ export function registerQuality(program: Command): void {
         const [latest] = await recentRuns(platform, d.name, 1);
         out.push({ domain: d.name, run: latest });
       }
-      if (o.json) process.stdout.write(`${JSON.stringify(out.map((x) => ({ domain: x.domain, runId: x.run?.runId, status: x.run?.status, quality: x.run?.quality ?? [] })), null, 2)}\n`);
+      if (o.json)
+        process.stdout.write(
+          `${JSON.stringify(
+            out.map((x) => ({
+              domain: x.domain,
+              runId: x.run?.runId,
+              status: x.run?.status,
+              quality: x.run?.quality ?? [],
+            })),
+            null,
+            2,
+          )}\n`,
+        );
       else printQuality(out, o.failed === true);
       if (!o.gate) return;
-      const closed = out.filter((x) => !x.run || x.run.status !== 'succeeded' || x.run.quality.some((q) => q.blocking && !q.passed));
-      if (closed.length > 0) throw new MeshError(ErrorCode.QUALITY_GATE_FAILED, `quality gate closed for ${closed.map((x) => `${x.domain} (${x.run ? `run ${x.run.runId} ${x.run.status}` : 'no run'})`).join(', ')}`);
+      const closed = out.filter(
+        (x) => !x.run || x.run.status !== 'succeeded' || x.run.quality.some((q) => q.blocking && !q.passed),
+      );
+      if (closed.length > 0)
+        throw new MeshError(
+          ErrorCode.QUALITY_GATE_FAILED,
+          `quality gate closed for ${closed.map((x) => `${x.domain} (${x.run ? `run ${x.run.runId} ${x.run.status}` : 'no run'})`).join(', ')}`,
+        );
     });
 }
 
@@ -34,12 +52,21 @@ function printQuality(out: { domain: string; run?: RunRecord }[], failed: boolea
       continue;
     }
     const results = run.quality.filter((q) => !failed || !q.passed);
-    process.stdout.write(`${name}: run ${run.runId} ${run.status}${run.error ? ` (${run.error.code})` : ''}, ${run.quality.filter((q) => q.passed).length}/${run.quality.length} rules passed\n`);
+    process.stdout.write(
+      `${name}: run ${run.runId} ${run.status}${run.error ? ` (${run.error.code})` : ''}, ${run.quality.filter((q) => q.passed).length}/${run.quality.length} rules passed\n`,
+    );
     if (results.length > 0) {
       process.stdout.write(
         `${table(
           ['', 'dataset', 'rule', 'severity', 'observed', 'expected'],
-          results.map((q) => [q.passed ? '✔' : q.blocking ? '✖' : '!', q.column ? `${q.dataset}.${q.column}` : q.dataset, q.rule, q.severity, String(q.observed), q.expected]),
+          results.map((q) => [
+            q.passed ? '✔' : q.blocking ? '✖' : '!',
+            q.column ? `${q.dataset}.${q.column}` : q.dataset,
+            q.rule,
+            q.severity,
+            String(q.observed),
+            q.expected,
+          ]),
         )}\n`,
       );
     }

@@ -3,20 +3,40 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
 import { listDomains, selectDomains, formatMs, writeAtomic } from '../../platform/index.js';
-import { airflowDags, loadSchedules, PipelineScheduler, runDomainPipeline, scheduleStatus, setPaused, unchangedVersion, type ScheduledWork } from '../../jobs/index.js';
-import { computeFeatures, createOnlineStore, loadRegistry, materialize, tableId, viewsReading } from '../../feature-subgraph/index.js';
+import {
+  airflowDags,
+  loadSchedules,
+  PipelineScheduler,
+  runDomainPipeline,
+  scheduleStatus,
+  setPaused,
+  unchangedVersion,
+  type ScheduledWork,
+} from '../../jobs/index.js';
+import {
+  computeFeatures,
+  createOnlineStore,
+  loadRegistry,
+  materialize,
+  tableId,
+  viewsReading,
+} from '../../feature-subgraph/index.js';
 import { dateOption, table } from '../format.js';
-
 
 export function registerSchedule(program: Command): void {
   const schedule = program
     .command('schedule')
-    .description("run every domain's pipeline on its contract's schedule, then its feature views and materialization (the embedded scheduler)")
+    .description(
+      "run every domain's pipeline on its contract's schedule, then its feature views and materialization (the " +
+        'embedded scheduler)',
+    )
     .option('--concurrency <n>', 'most runs at once', Number, 1)
     .action(async (o: { concurrency: number }) => {
       const platform = createMeshPlatform();
       const scheduler = startScheduler(platform, { concurrency: o.concurrency });
-      process.stdout.write(`Scheduler running (${o.concurrency} at a time); Ctrl-C stops it after the runs in flight.\n`);
+      process.stdout.write(
+        `Scheduler running (${o.concurrency} at a time); Ctrl-C stops it after the runs in flight.\n`,
+      );
       const stop = () => void scheduler.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -32,13 +52,26 @@ export function registerSchedule(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       process.stdout.write(
         `${table(
-          ['domain', 'schedule (UTC)', 'state', 'last run', 'outcome', 'duration', 'next run', 'watermark', 'raw files read', 'ok / failed'],
+          [
+            'domain',
+            'schedule (UTC)',
+            'state',
+            'last run',
+            'outcome',
+            'duration',
+            'next run',
+            'watermark',
+            'raw files read',
+            'ok / failed',
+          ],
           status.map((s) => [
             s.domain,
             s.cron,
             s.paused ? `paused since ${s.paused.since.slice(0, 16)}` : 'active',
             s.lastRun?.startedAt.slice(0, 19) ?? '—',
-            s.lastRun ? `${s.lastRun.outcome}${s.lastRun.published === false ? ', nothing new' : ''}${s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : ''}${s.lastRun.error ? `: ${s.lastRun.error.code}` : ''}` : '—',
+            s.lastRun
+              ? `${s.lastRun.outcome}${s.lastRun.published === false ? ', nothing new' : ''}${s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : ''}${s.lastRun.error ? `: ${s.lastRun.error.code}` : ''}`
+              : '—',
             s.lastRun?.durationMs !== undefined ? formatMs(s.lastRun.durationMs) : '—',
             s.nextRun?.slice(0, 16) ?? '—',
             s.watermark?.slice(0, 19) ?? '—',
@@ -49,10 +82,17 @@ export function registerSchedule(program: Command): void {
       );
     });
 
-  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [verb, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     schedule
       .command(verb)
-      .description(paused ? "stop running a domain's pipeline on schedule (a running scheduler sees it before its next run)" : "run a paused domain's pipeline on schedule again")
+      .description(
+        paused
+          ? "stop running a domain's pipeline on schedule (a running scheduler sees it before its next run)"
+          : "run a paused domain's pipeline on schedule again",
+      )
       .argument('<domain>')
       .action(async (domain: string) => {
         const platform = createMeshPlatform();
@@ -64,31 +104,54 @@ export function registerSchedule(program: Command): void {
 
   schedule
     .command('run')
-    .description("run a domain now as the scheduler does (pipeline, feature views, materialization), recorded in its history")
+    .description(
+      'run a domain now as the scheduler does (pipeline, feature views, materialization), recorded in its history',
+    )
     .argument('<domain>')
     .action(async (domain: string) => {
       const platform = createMeshPlatform();
-      const scheduler = new PipelineScheduler(platform, loadSchedules(selectDomains(platform.config.domainsDir, [domain])), scheduledWork(platform), { backoffMs: 5_000 });
+      const scheduler = new PipelineScheduler(
+        platform,
+        loadSchedules(selectDomains(platform.config.domainsDir, [domain])),
+        scheduledWork(platform),
+        { backoffMs: 5_000 },
+      );
       const run = await scheduler.trigger(domain, 'manual');
-      process.stdout.write(run ? `${domain}: ${run.outcome}${run.published === false ? ' (nothing new: the serving version stays)' : ''} in ${formatMs(run.durationMs ?? 0)} (${Object.entries(run.steps ?? {}).map(([k, v]) => `${k} ${formatMs(v)}`).join(', ')})\n` : `${domain}: paused, not run\n`);
+      process.stdout.write(
+        run
+          ? `${domain}: ${run.outcome}${run.published === false ? ' (nothing new: the serving version stays)' : ''} in ${formatMs(run.durationMs ?? 0)} (${Object.entries(
+              run.steps ?? {},
+            )
+              .map(([k, v]) => `${k} ${formatMs(v)}`)
+              .join(', ')})\n`
+          : `${domain}: paused, not run\n`,
+      );
       if (run?.outcome === 'failed') process.exitCode = 1;
     });
 
   schedule
     .command('backfill')
-    .description("run a domain's pipeline and feature views, then load the online store with the feature values of [from, to]")
+    .description(
+      "run a domain's pipeline and feature views, then load the online store with the feature values of [from, to]",
+    )
     .argument('<domain>')
     .requiredOption('--from <iso>', 'window start', dateOption('--from'))
     .requiredOption('--to <iso>', 'window end', dateOption('--to'))
     .action(async (domain: string, o: { from: Date; to: Date }) => {
       const platform = createMeshPlatform();
       const steps = await scheduledWork(platform, { start: o.from, end: o.to })(domain);
-      process.stdout.write(`${domain}: backfilled ${o.from.toISOString()} → ${o.to.toISOString()} (${Object.entries(steps.steps).map(([k, v]) => `${k} ${formatMs(v)}`).join(', ')})\n`);
+      process.stdout.write(
+        `${domain}: backfilled ${o.from.toISOString()} → ${o.to.toISOString()} (${Object.entries(steps.steps)
+          .map(([k, v]) => `${k} ${formatMs(v)}`)
+          .join(', ')})\n`,
+      );
     });
 
   schedule
     .command('airflow')
-    .description('write one Airflow DAG per domain from the same definitions (cron, owner, SLA, retries from each contract)')
+    .description(
+      'write one Airflow DAG per domain from the same definitions (cron, owner, SLA, retries from each contract)',
+    )
     .requiredOption('--out <dir>', 'folder for the DAG files')
     .option('--image <ref>', "the project's container image", 'marketplace-data-mesh:latest')
     .option('--k8s-namespace <name>', 'Kubernetes namespace of the task pods', 'mesh')
@@ -98,7 +161,21 @@ export function registerSchedule(program: Command): void {
         image: o.image,
         lineageNamespace: platform.config.lineage.namespace,
         kubernetesNamespace: o.k8sNamespace,
-        secretEnv: ['MESH_STORE', 'MESH_S3_BUCKET', 'MESH_S3_ENDPOINT', 'MESH_S3_PREFIX', 'MESH_S3_REGION', 'REDIS_URL', 'OPENLINEAGE_URL', 'OPENLINEAGE_API_KEY', 'MESH_MASKING_KEY', 'MESH_JWT_SECRET', 'MESH_INTERNAL_SECRET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+        secretEnv: [
+          'MESH_STORE',
+          'MESH_S3_BUCKET',
+          'MESH_S3_ENDPOINT',
+          'MESH_S3_PREFIX',
+          'MESH_S3_REGION',
+          'REDIS_URL',
+          'OPENLINEAGE_URL',
+          'OPENLINEAGE_API_KEY',
+          'MESH_MASKING_KEY',
+          'MESH_JWT_SECRET',
+          'MESH_INTERNAL_SECRET',
+          'AWS_ACCESS_KEY_ID',
+          'AWS_SECRET_ACCESS_KEY',
+        ],
       });
       fs.mkdirSync(o.out, { recursive: true });
       for (const [file, text] of Object.entries(dags)) writeAtomic(path.join(o.out, file), text);
@@ -108,7 +185,12 @@ export function registerSchedule(program: Command): void {
 
 /** The embedded scheduler over every domain with a schedule, started. */
 export function startScheduler(platform: MeshPlatform, options: { concurrency?: number } = {}): PipelineScheduler {
-  const scheduler = new PipelineScheduler(platform, loadSchedules(listDomains(platform.config.domainsDir)), scheduledWork(platform), options);
+  const scheduler = new PipelineScheduler(
+    platform,
+    loadSchedules(listDomains(platform.config.domainsDir)),
+    scheduledWork(platform),
+    options,
+  );
   scheduler.start();
   return scheduler;
 }
@@ -139,7 +221,15 @@ export function scheduledWork(platform: MeshPlatform, window?: { start: Date; en
     await timed('features', () => computeFeatures(platform, { views }));
     const online = createOnlineStore(platform.config.online);
     try {
-      await timed('materialize', () => materialize(platform, online, window ? { start: window.start, end: window.end, views } : { incremental: true, end: new Date(platform.now()), views }));
+      await timed('materialize', () =>
+        materialize(
+          platform,
+          online,
+          window
+            ? { start: window.start, end: window.end, views }
+            : { incremental: true, end: new Date(platform.now()), views },
+        ),
+      );
     } finally {
       await online.close();
     }

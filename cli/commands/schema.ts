@@ -3,9 +3,20 @@ import fs from 'node:fs';
 import { createMeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { table } from '../format.js';
-import { checkSchema, publishSchema, rollbackSchema, SchemaRegistry, schemaChanges, type CheckReport } from '../../governance/index.js';
+import {
+  checkSchema,
+  publishSchema,
+  rollbackSchema,
+  SchemaRegistry,
+  schemaChanges,
+  type CheckReport,
+} from '../../governance/index.js';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const days = (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new Error(`--window-days must be a positive number, got "${v}"`);
@@ -29,20 +40,45 @@ function withCheckOptions(cmd: Command): Command {
 }
 
 export function registerSchema(program: Command): void {
-  const schema = program.command('schema').description('the schema registry: check, publish, log, diff and roll back subgraph schemas');
+  const schema = program
+    .command('schema')
+    .description('the schema registry: check, publish, log, diff and roll back subgraph schemas');
 
-  withCheckOptions(schema.command('check').description('composition, changes, real-traffic, versioning and contract checks; exit 0 only when all pass').argument('<subgraph>')).action(
-    async (subgraph: string, o: CheckFlags) => {
-      const report = await checkSchema(createMeshPlatform(), { subgraph, sdl: o.schema && fs.readFileSync(o.schema, 'utf8'), windowDays: o.windowDays, excludeClients: o.excludeClient });
-      process.stdout.write(o.json ? `${JSON.stringify({ ...report, supergraphSdl: undefined }, null, 2)}\n` : formatReport(report));
-      if (!report.ok) process.exitCode = 1;
-    },
-  );
+  withCheckOptions(
+    schema
+      .command('check')
+      .description('composition, changes, real-traffic, versioning and contract checks; exit 0 only when all pass')
+      .argument('<subgraph>'),
+  ).action(async (subgraph: string, o: CheckFlags) => {
+    const report = await checkSchema(createMeshPlatform(), {
+      subgraph,
+      sdl: o.schema && fs.readFileSync(o.schema, 'utf8'),
+      windowDays: o.windowDays,
+      excludeClients: o.excludeClient,
+    });
+    process.stdout.write(
+      o.json ? `${JSON.stringify({ ...report, supergraphSdl: undefined }, null, 2)}\n` : formatReport(report),
+    );
+    if (!report.ok) process.exitCode = 1;
+  });
 
-  withCheckOptions(schema.command('publish').description('check, record the version, recompose; running gateways reload it').argument('<subgraph>'))
+  withCheckOptions(
+    schema
+      .command('publish')
+      .description('check, record the version, recompose; running gateways reload it')
+      .argument('<subgraph>'),
+  )
     .option('--author <name>', 'who publishes (default: git user.email)')
     .action(async (subgraph: string, o: CheckFlags) => {
-      await report(o, () => publishSchema(createMeshPlatform(), { subgraph, sdl: o.schema && fs.readFileSync(o.schema, 'utf8'), windowDays: o.windowDays, excludeClients: o.excludeClient, author: o.author }));
+      await report(o, () =>
+        publishSchema(createMeshPlatform(), {
+          subgraph,
+          sdl: o.schema && fs.readFileSync(o.schema, 'utf8'),
+          windowDays: o.windowDays,
+          excludeClients: o.excludeClient,
+          author: o.author,
+        }),
+      );
     });
 
   schema
@@ -56,7 +92,15 @@ export function registerSchema(program: Command): void {
       process.stdout.write(
         `${table(
           ['#', 'version', 'contract', 'published', 'author', 'commit', 'note'],
-          versions.map((v) => [String(v.seq), v.version, v.contractVersion ?? '-', v.publishedAt, v.author, v.gitCommit?.slice(0, 12) ?? '-', v.rollbackOf ? `rollback to #${v.rollbackOf}` : '']),
+          versions.map((v) => [
+            String(v.seq),
+            v.version,
+            v.contractVersion ?? '-',
+            v.publishedAt,
+            v.author,
+            v.gitCommit?.slice(0, 12) ?? '-',
+            v.rollbackOf ? `rollback to #${v.rollbackOf}` : '',
+          ]),
         )}\n`,
       );
     });
@@ -71,35 +115,68 @@ export function registerSchema(program: Command): void {
       const [a, b] = [await registry.get(subgraph, from), await registry.get(subgraph, to)];
       const changes = await schemaChanges(a.sdl, b.sdl, subgraph);
       if (o.json) return void process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
-      process.stdout.write(`${subgraph} #${a.seq} (${a.version}) → #${b.seq} (${b.version}): ${changes.length} change(s)\n${changeTable(changes)}\n`);
+      process.stdout.write(
+        `${subgraph} #${a.seq} (${a.version}) → ` +
+          `#${b.seq} (${b.version}): ${changes.length} change(s)\n${changeTable(changes)}\n`,
+      );
     });
 
-  withCheckOptions(schema.command('rollback').description('republish an earlier version through the same checks').arguments('<subgraph> <version>'))
+  withCheckOptions(
+    schema
+      .command('rollback')
+      .description('republish an earlier version through the same checks')
+      .arguments('<subgraph> <version>'),
+  )
     .option('--author <name>', 'who rolls back (default: git user.email)')
     .action(async (subgraph: string, version: string, o: CheckFlags) => {
-      await report(o, () => rollbackSchema(createMeshPlatform(), subgraph, version, { windowDays: o.windowDays, excludeClients: o.excludeClient, author: o.author }));
+      await report(o, () =>
+        rollbackSchema(createMeshPlatform(), subgraph, version, {
+          windowDays: o.windowDays,
+          excludeClients: o.excludeClient,
+          author: o.author,
+        }),
+      );
     });
 }
 
 async function report(o: CheckFlags, run: () => ReturnType<typeof publishSchema>): Promise<void> {
   try {
     const { report, published, supergraphFile } = await run();
-    if (o.json) return void process.stdout.write(`${JSON.stringify({ ...report, supergraphSdl: undefined, published: { ...published, sdl: undefined, contract: undefined } }, null, 2)}\n`);
-    process.stdout.write(`${formatReport(report)}published ${published.subgraph} #${published.seq} (${published.version}); supergraph written to ${supergraphFile}\n`);
+    if (o.json)
+      return void process.stdout.write(
+        `${JSON.stringify({ ...report, supergraphSdl: undefined, published: { ...published, sdl: undefined, contract: undefined } }, null, 2)}\n`,
+      );
+    process.stdout.write(
+      `${formatReport(report)}published ${published.subgraph} #${published.seq} (${published.version}); supergraph ` +
+        `written to ${supergraphFile}\n`,
+    );
   } catch (err) {
     if (!isMeshError(err, ErrorCode.SCHEMA_CHECK_FAILED)) throw err;
     const r = err.details.report as CheckReport;
     process.stdout.write(o.json ? `${JSON.stringify({ ...r, supergraphSdl: undefined }, null, 2)}\n` : formatReport(r));
-    throw new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${r.subgraph} was not published: ${r.steps.filter((s) => !s.ok).map((s) => s.name).join(', ')} failed`);
+    throw new MeshError(
+      ErrorCode.SCHEMA_CHECK_FAILED,
+      `${r.subgraph} was not published: ${r.steps
+        .filter((s) => !s.ok)
+        .map((s) => s.name)
+        .join(', ')} failed`,
+    );
   }
 }
 
 function changeTable(changes: CheckReport['changes'] | Awaited<ReturnType<typeof schemaChanges>>): string {
-  return changes.length ? table(['', 'source', 'path', 'change'], changes.map((c) => [{ BREAKING: '✖', DANGEROUS: '!', SAFE: '✔' }[c.criticality], c.source, c.path, c.message])) : '(no changes)';
+  return changes.length
+    ? table(
+        ['', 'source', 'path', 'change'],
+        changes.map((c) => [{ BREAKING: '✖', DANGEROUS: '!', SAFE: '✔' }[c.criticality], c.source, c.path, c.message]),
+      )
+    : '(no changes)';
 }
 
 export function formatReport(r: CheckReport): string {
-  const lines = [`${r.subgraph} ${r.version}${r.previous ? ` against published #${r.previous.seq} (${r.previous.version})` : ''}`];
+  const lines = [
+    `${r.subgraph} ${r.version}${r.previous ? ` against published #${r.previous.seq} (${r.previous.version})` : ''}`,
+  ];
   r.steps.forEach((s, i) => {
     lines.push(`${i + 1}. ${s.ok ? '✔' : '✖'} ${s.name}: ${s.summary}`);
     for (const p of s.problems) lines.push(`     - ${p}`);

@@ -1,7 +1,16 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { createMeshPlatform } from '../../lineage/index.js';
-import { selectDomains, signUserToken, listDomains, writeAtomic, REPO_ROOT, MeshError, ErrorCode, closeThenExit } from '../../platform/index.js';
+import {
+  selectDomains,
+  signUserToken,
+  listDomains,
+  writeAtomic,
+  REPO_ROOT,
+  MeshError,
+  ErrorCode,
+  closeThenExit,
+} from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
 import { keepServing, servingPort } from '../serving.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
@@ -28,8 +37,13 @@ export function registerServe(program: Command): void {
     .action(async (name: string, o: { port?: number }) => {
       const platform = createMeshPlatform();
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
-      const s = await startSubgraph(platform, domain!, { port: servingPort(platform, name, o.port), guard: piiGuard(listDomains(platform.config.domainsDir)) });
-      process.stdout.write(`subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`);
+      const s = await startSubgraph(platform, domain!, {
+        port: servingPort(platform, name, o.port),
+        guard: piiGuard(listDomains(platform.config.domainsDir)),
+      });
+      process.stdout.write(
+        `subgraph ${s.name}@${s.version} at ${s.url}/graphql (health ${s.url}/health, metrics ${s.url}/metrics)\n`,
+      );
       keepServing(s, s.close);
     });
 
@@ -44,7 +58,9 @@ export function registerServe(program: Command): void {
       const { supergraphSdl, hints } = composeSupergraph(loadSupergraphConfig(o.config));
       const out = path.resolve(o.out ?? platform.config.gateway.supergraphFile);
       writeAtomic(out, supergraphSdl);
-      process.stdout.write(`composed ${path.relative(REPO_ROOT, path.resolve(o.config))} into ${out} (${hints.length} hints)\n`);
+      process.stdout.write(
+        `composed ${path.relative(REPO_ROOT, path.resolve(o.config))} into ${out} (${hints.length} hints)\n`,
+      );
     });
 
   program
@@ -56,8 +72,16 @@ export function registerServe(program: Command): void {
     .action(async (o: { supergraph?: string; port?: number; open?: boolean }) => {
       const platform = createMeshPlatform();
       // Loaded here: the processes that serve one subgraph (same module) never load the gateway.
-      const [{ startGateway }, { consoleRoutes }] = await Promise.all([import('../../gateway/index.js'), import('../../console/index.js')]);
-      const g = await startGateway(platform, { supergraphFile: path.resolve(o.supergraph ?? platform.config.gateway.supergraphFile), port: o.port ?? platform.config.gateway.port, open: o.open, routes: (g) => consoleRoutes(platform, g) });
+      const [{ startGateway }, { consoleRoutes }] = await Promise.all([
+        import('../../gateway/index.js'),
+        import('../../console/index.js'),
+      ]);
+      const g = await startGateway(platform, {
+        supergraphFile: path.resolve(o.supergraph ?? platform.config.gateway.supergraphFile),
+        port: o.port ?? platform.config.gateway.port,
+        open: o.open,
+        routes: (g) => consoleRoutes(platform, g),
+      });
       process.stdout.write(`gateway at ${g.url}/graphql (health ${g.url}/health, metrics ${g.url}/metrics)\n`);
       untilInterrupted(g.close);
     });
@@ -70,8 +94,12 @@ export function registerServe(program: Command): void {
     .option('--expires <duration>', 'lifetime, e.g. 12h', '12h')
     .action(async (o: { role: string; sub: string; expires: string }) => {
       const platform = createMeshPlatform();
-      const roles = knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name));
-      if (!roles.includes(o.role)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `unknown role "${o.role}" (known: ${roles.join(', ')})`);
+      const roles = knownRoles(
+        loadRoles(),
+        listDomains(platform.config.domainsDir).map((d) => d.name),
+      );
+      if (!roles.includes(o.role))
+        throw new MeshError(ErrorCode.BAD_USER_INPUT, `unknown role "${o.role}" (known: ${roles.join(', ')})`);
       process.stdout.write(`${await signUserToken({ sub: o.sub, role: o.role }, platform.config.auth, o.expires)}\n`);
     });
 }

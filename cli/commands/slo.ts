@@ -5,7 +5,13 @@ import { stringify } from 'yaml';
 import { createMeshPlatform } from '../../lineage/index.js';
 import { listDomains, signUserToken, MeshError, ErrorCode } from '../../platform/index.js';
 import { loadSupergraphConfig } from '../../governance/index.js';
-import { grafanaDashboard, loadSlos, prometheusConfig, prometheusRules, type DomainSloStatus } from '../../observability/index.js';
+import {
+  grafanaDashboard,
+  loadSlos,
+  prometheusConfig,
+  prometheusRules,
+  type DomainSloStatus,
+} from '../../observability/index.js';
 import { table } from '../format.js';
 
 function write(out: string | undefined, text: string): void {
@@ -16,12 +22,22 @@ function write(out: string | undefined, text: string): void {
 }
 
 export function registerSlo(program: Command): void {
-  const slo = program.command('slo').description("SLOs from the domains' contracts: Prometheus rules and config, a Grafana dashboard, a running gateway's evaluation");
+  const slo = program
+    .command('slo')
+    .description(
+      "SLOs from the domains' contracts: Prometheus rules and config, a Grafana dashboard, a running gateway's " +
+        'evaluation',
+    );
   slo
     .command('rules')
-    .description('Prometheus recording rules and multi-window burn-rate alerts (availability, p99 latency, freshness per data product)')
+    .description(
+      'Prometheus recording rules and multi-window burn-rate alerts (availability, p99 latency, freshness per data ' +
+        'product)',
+    )
     .option('--out <file>', 'write to a file (promtool check rules <file>)')
-    .action((o: { out?: string }) => write(o.out, stringify(prometheusRules(loadSlos(listDomains(createMeshPlatform().config.domainsDir))))));
+    .action((o: { out?: string }) =>
+      write(o.out, stringify(prometheusRules(loadSlos(listDomains(createMeshPlatform().config.domainsDir))))),
+    );
   slo
     .command('config')
     .description("a Prometheus configuration scraping the gateway and every subgraph at supergraph.yaml's addresses")
@@ -39,24 +55,44 @@ export function registerSlo(program: Command): void {
     });
   slo
     .command('status')
-    .description("a running gateway's own evaluation: state and reasons, availability, burn rate, error budget, p99, data age")
+    .description(
+      "a running gateway's own evaluation: state and reasons, availability, burn rate, error budget, p99, data age",
+    )
     .option('--gateway <url>', 'the gateway', `http://127.0.0.1:${process.env.MESH_GATEWAY_PORT || 4000}`)
-    .option('--token <jwt>', 'a bearer token (default: a development admin token, valid only with the development secret)')
+    .option(
+      '--token <jwt>',
+      'a bearer token (default: a development admin token, valid only with the development secret)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (o: { gateway: string; token?: string; json?: boolean }) => {
       const platform = createMeshPlatform();
       const token = o.token ?? (await signUserToken({ sub: 'mesh-cli', role: 'admin' }, platform.config.auth, '5m'));
-      const res = await fetch(`${o.gateway.replace(/\/+$/, '')}/console/api/slo`, { headers: { authorization: `Bearer ${token}` } }).catch((err: unknown) => {
+      const res = await fetch(`${o.gateway.replace(/\/+$/, '')}/console/api/slo`, {
+        headers: { authorization: `Bearer ${token}` },
+      }).catch((err: unknown) => {
         throw new MeshError(ErrorCode.NOT_FOUND, `no gateway at ${o.gateway}: ${(err as Error).message}`);
       });
       const body = (await res.json()) as { domains?: DomainSloStatus[]; error?: { message: string } };
-      if (!res.ok || !body.domains) throw new MeshError(ErrorCode.UNAUTHENTICATED, `${o.gateway} answered ${res.status}: ${body.error?.message ?? 'no SLO report'}`);
+      if (!res.ok || !body.domains)
+        throw new MeshError(
+          ErrorCode.UNAUTHENTICATED,
+          `${o.gateway} answered ${res.status}: ${body.error?.message ?? 'no SLO report'}`,
+        );
       if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(2)}%`);
       process.stdout.write(
         `${table(
           ['data product', 'state', 'availability 1h', 'burn 1h', 'budget left', 'p99 ms', 'age h', 'why'],
-          body.domains.map((d) => [d.domain, d.state, pct(d.availability.windows['1h']), d.availability.burnRate['1h']?.toFixed(2) ?? '—', pct(d.availability.budgetRemaining), d.latency.p99Ms?.toFixed(0) ?? '—', d.freshness.ageHours?.toFixed(1) ?? '—', d.reasons.join('; ') || '—']),
+          body.domains.map((d) => [
+            d.domain,
+            d.state,
+            pct(d.availability.windows['1h']),
+            d.availability.burnRate['1h']?.toFixed(2) ?? '—',
+            pct(d.availability.budgetRemaining),
+            d.latency.p99Ms?.toFixed(0) ?? '—',
+            d.freshness.ageHours?.toFixed(1) ?? '—',
+            d.reasons.join('; ') || '—',
+          ]),
         )}\n`,
       );
       if (body.domains.some((d) => d.state === 'BREACHED')) process.exitCode = 1;
@@ -65,5 +101,10 @@ export function registerSlo(program: Command): void {
     .command('dashboard')
     .description('a Grafana dashboard: one row per data product, and a platform row')
     .option('--out <file>', 'write to a file')
-    .action((o: { out?: string }) => write(o.out, `${JSON.stringify(grafanaDashboard(loadSlos(listDomains(createMeshPlatform().config.domainsDir))), null, 2)}\n`));
+    .action((o: { out?: string }) =>
+      write(
+        o.out,
+        `${JSON.stringify(grafanaDashboard(loadSlos(listDomains(createMeshPlatform().config.domainsDir))), null, 2)}\n`,
+      ),
+    );
 }

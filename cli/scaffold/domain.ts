@@ -17,14 +17,19 @@ export interface CreatedDomain {
  * platform code changes: domains are discovered by folder.
  */
 export function createDomain(platform: Platform, name: string, owner = `${name}-data`): CreatedDomain {
-  if (!/^[a-z][a-z0-9]{1,30}$/.test(name)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `domain name "${name}" must be one lower-case word (letters and digits, 2 to 31 characters)`);
+  if (!/^[a-z][a-z0-9]{1,30}$/.test(name))
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `domain name "${name}" must be one lower-case word (letters and digits, 2 to 31 characters)`,
+    );
   const dir = path.join(platform.config.domainsDir, name);
   if (fs.existsSync(dir)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${dir} already exists`);
   const configFile = platform.config.gateway.config;
   // Edited as a YAML document so that its comments survive.
   const doc = parseDocument(fs.readFileSync(configFile, 'utf8'));
   const config = doc.toJS() as { subgraphs: Record<string, { routing_url: string; schema: { file: string } }> };
-  if (config.subgraphs[name]) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${configFile} already has a subgraph "${name}"`);
+  if (config.subgraphs[name])
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `${configFile} already has a subgraph "${name}"`);
   const ports = Object.values(config.subgraphs).map((s) => Number(new URL(s.routing_url).port));
   let port = 4001;
   while (ports.includes(port)) port++;
@@ -36,7 +41,13 @@ export function createDomain(platform: Platform, name: string, owner = `${name}-
   }
   const routingUrl = `http://127.0.0.1:${port}/graphql`;
   const schemaFile = path.relative(path.dirname(configFile), path.join(dir, 'schema.graphql'));
-  doc.setIn(['subgraphs', name], doc.createNode({ routing_url: routingUrl, schema: { file: schemaFile.startsWith('.') ? schemaFile : `./${schemaFile}` } }));
+  doc.setIn(
+    ['subgraphs', name],
+    doc.createNode({
+      routing_url: routingUrl,
+      schema: { file: schemaFile.startsWith('.') ? schemaFile : `./${schemaFile}` },
+    }),
+  );
   fs.writeFileSync(configFile, doc.toString());
   return { dir, files: Object.keys(files), port, routingUrl };
 }
@@ -48,7 +59,9 @@ export async function seedSample(platform: Platform, domain: DomainInfo): Promis
   const keys: string[] = [];
   for (const file of fs.readdirSync(sampleDir)) {
     const key = `${rawPrefix(domain.name)}${path.parse(file).name}/${file}`;
-    await platform.store.put(key, fs.readFileSync(path.join(sampleDir, file)), { tags: { domain: domain.name, 'data-product': path.parse(file).name, layer: 'raw' } });
+    await platform.store.put(key, fs.readFileSync(path.join(sampleDir, file)), {
+      tags: { domain: domain.name, 'data-product': path.parse(file).name, layer: 'raw' },
+    });
     keys.push(key);
   }
   return keys;

@@ -1,6 +1,7 @@
 /**
  * The files of a new domain: one events dataset keyed to customers, its contract (with one PII column), pipeline,
- * subgraph (extending Customer), a REST endpoint, a customer feature view, a changelog, a test, and sample raw data to run on at once.
+ * subgraph (extending Customer), a REST endpoint, a customer feature view, a changelog, a test, and sample raw data to
+ * run on at once.
  */
 export function domainFiles(name: string, owner: string): Record<string, string> {
   const type = `${name[0]!.toUpperCase()}${name.slice(1)}Event`;
@@ -232,6 +233,8 @@ function sampleEvents(): string {
   );
   lines.push(lines[5]!);
   lines.push(JSON.stringify({ event_id: 'e-bad-1', occurred_at: '2026-10-03T10:00:00Z', kind: 'created' }));
-  lines.push(JSON.stringify({ event_id: 'e-bad-2', customer_id: 'c-0000001', occurred_at: 'not a time', kind: 'created' }));
+  lines.push(
+    JSON.stringify({ event_id: 'e-bad-2', customer_id: 'c-0000001', occurred_at: 'not a time', kind: 'created' }),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -10,7 +10,10 @@ const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
 
 async function mesh(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: childEnv(env), maxBuffer: 20 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
+      env: childEnv(env),
+      maxBuffer: 20 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -22,7 +25,8 @@ describe('mesh CLI', () => {
   it('validates every contract', async () => {
     const r = await mesh(['contracts', 'validate']);
     expect(r.code).toBe(0);
-    for (const d of ['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']) expect(r.stdout).toContain(`✔ ${d}: contract urn:mesh:contract:${d}`);
+    for (const d of ['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'])
+      expect(r.stdout).toContain(`✔ ${d}: contract urn:mesh:contract:${d}`);
   });
 
   it('generates, runs one domain, and reports quality as JSON', async () => {
@@ -45,7 +49,10 @@ describe('mesh CLI', () => {
     const ok = await mesh(['token', '--role', 'sales-owner', '--sub', 'ana']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    const payload = JSON.parse(Buffer.from(ok.stdout.split('.')[1]!, 'base64url').toString()) as { role: string; sub: string };
+    const payload = JSON.parse(Buffer.from(ok.stdout.split('.')[1]!, 'base64url').toString()) as {
+      role: string;
+      sub: string;
+    };
     expect(payload).toMatchObject({ role: 'sales-owner', sub: 'ana' });
     const bad = await mesh(['token', '--role', 'intern']);
     expect(bad.code).toBe(1);
@@ -55,7 +62,9 @@ describe('mesh CLI', () => {
   it('fails with a clear message and a non-zero code on bad input', async () => {
     const unknown = await mesh(['run', 'shipping'], { MESH_DATA_DIR: tempDir() });
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/BAD_USER_INPUT: unknown domain "shipping" \(known: campaigns, catalog, fulfillment, payments, sales\)/);
+    expect(unknown.stderr).toMatch(
+      /BAD_USER_INPUT: unknown domain "shipping" \(known: campaigns, catalog, fulfillment, payments, sales\)/,
+    );
     const badScale = await mesh(['generate', '--scale', 'lots'], { MESH_DATA_DIR: tempDir() });
     expect(badScale.code).not.toBe(0);
     expect(badScale.stderr).toMatch(/--scale must be a number/);

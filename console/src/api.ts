@@ -34,18 +34,33 @@ export interface GraphQLResponse<T> {
 }
 
 function headers(): Record<string, string> {
-  return { 'content-type': 'application/json', authorization: `Bearer ${session.token ?? ''}`, 'apollographql-client-name': CLIENT_NAME };
+  return {
+    'content-type': 'application/json',
+    authorization: `Bearer ${session.token ?? ''}`,
+    'apollographql-client-name': CLIENT_NAME,
+  };
 }
 
 async function failure(res: Response): Promise<ApiError> {
-  const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string }; errors?: { message: string; extensions?: { code?: string } }[] };
+  const body = (await res.json().catch(() => ({}))) as {
+    error?: { code?: string; message?: string };
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
   const e = body.error ?? body.errors?.[0];
-  return new ApiError(e?.message ?? `HTTP ${res.status}`, res.status, body.error?.code ?? body.errors?.[0]?.extensions?.code);
+  return new ApiError(
+    e?.message ?? `HTTP ${res.status}`,
+    res.status,
+    body.error?.code ?? body.errors?.[0]?.extensions?.code,
+  );
 }
 
 /** A GraphQL request through the gateway; GraphQL errors come back in the result, HTTP failures (401, 403) throw. */
 export async function gql<T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
-  const res = await fetch('/graphql', { method: 'POST', headers: headers(), body: JSON.stringify({ query, variables }) });
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ query, variables }),
+  });
   if (res.status === 401 || res.status === 403) throw await failure(res);
   const body = (await res.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
   return { ...body, status: res.status, headers: res.headers };
@@ -54,7 +69,8 @@ export async function gql<T>(query: string, variables?: Record<string, unknown>)
 /** GraphQL data or an error naming what failed. */
 export async function query<T>(text: string, variables?: Record<string, unknown>): Promise<T> {
   const r = await gql<T>(text, variables);
-  if (!r.data || (r.errors?.length && !r.data)) throw new ApiError(r.errors?.map((e) => e.message).join('; ') ?? 'no data', r.status);
+  if (!r.data || (r.errors?.length && !r.data))
+    throw new ApiError(r.errors?.map((e) => e.message).join('; ') ?? 'no data', r.status);
   return r.data;
 }
 

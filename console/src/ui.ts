@@ -2,7 +2,11 @@ type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
 
 /** A DOM element from a tag, attributes (`on*` are listeners) and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
@@ -23,10 +27,53 @@ function append(el: Node, children: Child[]): void {
 }
 
 export function table(headers: string[], rows: Child[][], attrs: Attrs = {}): HTMLTableElement {
-  return h('table', attrs, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  return h(
+    'table',
+    attrs,
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headers.map((x) => h('th', {}, x)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
 }
 
-const BADGE: Record<string, string> = { active: 'ok', paused: 'warn', running: 'warn', OK: 'ok', PASSED: 'ok', passed: 'ok', succeeded: 'ok', SAFE: 'ok', AT_RISK: 'warn', DANGEROUS: 'warn', BREACHED: 'bad', BREAKING: 'bad', FAILED: 'bad', failed: 'bad', NO_DATA: 'muted', up: 'ok', starting: 'warn', restarting: 'warn', stopped: 'bad' };
+const BADGE: Record<string, string> = {
+  active: 'ok',
+  paused: 'warn',
+  running: 'warn',
+  OK: 'ok',
+  PASSED: 'ok',
+  passed: 'ok',
+  succeeded: 'ok',
+  SAFE: 'ok',
+  AT_RISK: 'warn',
+  DANGEROUS: 'warn',
+  BREACHED: 'bad',
+  BREAKING: 'bad',
+  FAILED: 'bad',
+  failed: 'bad',
+  NO_DATA: 'muted',
+  up: 'ok',
+  starting: 'warn',
+  restarting: 'warn',
+  stopped: 'bad',
+};
 
 export function badge(text: string, attrs: Attrs = {}): HTMLSpanElement {
   return h('span', { ...attrs, class: `badge ${BADGE[text] ?? 'muted'}` }, text.replace('_', ' '));

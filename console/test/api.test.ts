@@ -16,17 +16,29 @@ afterAll(async () => mesh?.close());
 
 async function get(path: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${mesh.gateway.url}${path}`, { headers });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, unknown> & { error?: { code: string } } };
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => undefined)) as Record<string, unknown> & { error?: { code: string } },
+  };
 }
 const token = (role: string, exp: number | string = '1h') =>
-  new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject('t').setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(platform.config.auth.jwtSecret));
+  new SignJWT({ role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('t')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(platform.config.auth.jwtSecret));
 
 describe("the console's API: who may read what", () => {
   it('refuses a missing, forged or expired token (401) and a role the policy does not know (403), on every route', async () => {
     for (const path of ['/console/api/whoami', '/console/api/slo', '/console/api/cost', '/console/api/schemas']) {
       expect((await get(path)).status, path).toBe(401);
       expect((await get(path, { authorization: 'Bearer forged.token.here' })).status, path).toBe(401);
-      expect((await get(path, { authorization: `Bearer ${await token('admin', Math.floor(Date.now() / 1000) - 60)}` })).status, path).toBe(401);
+      expect(
+        (await get(path, { authorization: `Bearer ${await token('admin', Math.floor(Date.now() / 1000) - 60)}` }))
+          .status,
+        path,
+      ).toBe(401);
       const unknown = await get(path, { authorization: `Bearer ${await token('intern')}` });
       expect([unknown.status, unknown.body.error?.code], path).toEqual([403, 'FORBIDDEN']);
     }
@@ -44,9 +56,17 @@ describe("the console's API: who may read what", () => {
   it('cost: operators see every domain, a domain owner only its own, analysts and ML engineers nothing', async () => {
     for (const role of ['admin', 'operator']) {
       const all = (await get('/console/api/cost', await bearer(platform, role))).body as unknown as CostReport;
-      expect(all.domains.map((d) => d.domain).sort(), role).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'platform', 'sales']);
+      expect(all.domains.map((d) => d.domain).sort(), role).toEqual([
+        'campaigns',
+        'catalog',
+        'fulfillment',
+        'payments',
+        'platform',
+        'sales',
+      ]);
     }
-    const owner = (await get('/console/api/cost', await bearer(platform, 'payments-owner'))).body as unknown as CostReport;
+    const owner = (await get('/console/api/cost', await bearer(platform, 'payments-owner')))
+      .body as unknown as CostReport;
     expect(owner.domains.map((d) => d.domain)).toEqual(['payments']);
     expect(Object.keys(owner.queryLoad?.bySubgraph ?? {}).every((s) => s === 'payments')).toBe(true);
     for (const role of ['analyst', 'ml-engineer']) {

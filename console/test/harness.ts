@@ -46,12 +46,23 @@ export async function startConsoleDemo(options: { end?: string } = {}): Promise<
   await materialize(platform, online, { incremental: true, end: new Date(options.end ?? SMALL.end) });
   await online.close();
   await publishBaselines(platform);
-  const [top] = await queryCurated<{ customer_id: string }>(platform, 'SELECT customer_id FROM o GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1', { o: ['sales', 'orders'] });
-  const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true, routes: (g) => consoleRoutes(platform, g) });
+  const [top] = await queryCurated<{ customer_id: string }>(
+    platform,
+    'SELECT customer_id FROM o GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1',
+    { o: ['sales', 'orders'] },
+  );
+  const mesh = await startMesh(platform, {
+    gatewayPort: 0,
+    randomPorts: true,
+    routes: (g) => consoleRoutes(platform, g),
+  });
   // An analyst's aggregate before any page computes cost: key lookups come from the serving copy at no DuckDB time.
   await fetch(`${mesh.gateway.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${await signUserToken({ sub: 'console-analyst', role: 'analyst' }, platform.config.auth)}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await signUserToken({ sub: 'console-analyst', role: 'analyst' }, platform.config.auth)}`,
+    },
     body: JSON.stringify({ query: '{ dailyRevenue(from: "2026-09-01", to: "2026-10-31") { date revenueEur } }' }),
   });
   return {

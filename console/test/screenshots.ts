@@ -15,7 +15,11 @@ const PAGES: { name: string; hash: string; ready: string; select?: string }[] = 
   { name: 'catalog', hash: '#/catalog', ready: '[data-testid="catalog"]', select: 'sales' },
   { name: 'slo', hash: '#/slo', ready: '.chart canvas' },
   { name: 'lineage', hash: '#/lineage?dataset=sales.customers&field=email', ready: '[data-testid="lineage-path"]' },
-  { name: 'lineage-features', hash: '#/lineage?dataset=sales.orders&field=total_eur&depth=4', ready: '[data-testid="lineage-graph"] canvas' },
+  {
+    name: 'lineage-features',
+    hash: '#/lineage?dataset=sales.orders&field=total_eur&depth=4',
+    ready: '[data-testid="lineage-graph"] canvas',
+  },
   { name: 'features', hash: '#/features', ready: '[data-testid="feature-views"]' },
   { name: 'schemas', hash: '#/schemas', ready: '[data-testid="schema-sales"]' },
   { name: 'cost', hash: '#/cost', ready: '.chart canvas' },
@@ -23,18 +27,26 @@ const PAGES: { name: string; hash: string; ready: string; select?: string }[] = 
 
 /** Some seconds of queries for the SLO charts, with the payments subgraph down in the middle. */
 async function traffic(): Promise<void> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${await demo.token('analyst')}`, 'apollographql-client-name': 'crm-ui' };
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await demo.token('analyst')}`,
+    'apollographql-client-name': 'crm-ui',
+  };
   const query = JSON.stringify({ query: EXAMPLE_QUERY, variables: { id: demo.customer } });
   for (let second = 0; second < 8; second++) {
     if (second === 4) await stopSubgraph(demo, 'payments');
-    for (let i = 0; i < 5; i++) await fetch(`${demo.mesh.gateway.url}/graphql`, { method: 'POST', headers, body: query });
+    for (let i = 0; i < 5; i++)
+      await fetch(`${demo.mesh.gateway.url}/graphql`, { method: 'POST', headers, body: query });
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
 await buildConsole();
-// Data extracted an hour ago, so freshness is met; the payments subgraph then fails for a while, so its error budget burns.
-const demo = await startConsoleDemo({ end: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString() });
+// Data extracted an hour ago, so freshness is met; the payments subgraph then fails for a while, so its error budget
+// burns.
+const demo = await startConsoleDemo({
+  end: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString(),
+});
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

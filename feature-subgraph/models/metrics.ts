@@ -11,17 +11,34 @@ export function rocAuc(scores: number[], labels: number[]): number {
     i = j;
   }
   const negatives = order.length - positives;
-  return positives === 0 || negatives === 0 ? NaN : (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  return positives === 0 || negatives === 0
+    ? NaN
+    : (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
 export function logLoss(scores: number[], labels: number[]): number {
   const eps = 1e-12;
-  return -scores.reduce((sum, p, i) => sum + (labels[i] === 1 ? Math.log(Math.max(p, eps)) : Math.log(Math.max(1 - p, eps))), 0) / scores.length;
+  return (
+    -scores.reduce(
+      (sum, p, i) => sum + (labels[i] === 1 ? Math.log(Math.max(p, eps)) : Math.log(Math.max(1 - p, eps))),
+      0,
+    ) / scores.length
+  );
 }
 
 /** Ten equal-width bins of predicted probability: mean predicted vs observed rate; ECE is their weighted gap. */
-export function calibration(scores: number[], labels: number[], bins = 10): { bins: { from: number; to: number; count: number; predicted: number; observed: number }[]; ece: number } {
-  const out = Array.from({ length: bins }, (_, b) => ({ from: b / bins, to: (b + 1) / bins, count: 0, predicted: 0, observed: 0 }));
+export function calibration(
+  scores: number[],
+  labels: number[],
+  bins = 10,
+): { bins: { from: number; to: number; count: number; predicted: number; observed: number }[]; ece: number } {
+  const out = Array.from({ length: bins }, (_, b) => ({
+    from: b / bins,
+    to: (b + 1) / bins,
+    count: 0,
+    predicted: 0,
+    observed: 0,
+  }));
   scores.forEach((p, i) => {
     const bin = out[Math.min(bins - 1, Math.floor(p * bins))]!;
     bin.count++;

@@ -11,7 +11,9 @@ export interface ModelMetrics {
   rows: number;
 }
 
-/** A logistic model over online features: what scoring needs (references, imputation, scaling, weights) and its record. */
+/**
+ * A logistic model over online features: what scoring needs (references, imputation, scaling, weights) and its record.
+ */
 export interface StoredModel {
   name: string;
   version: number;
@@ -27,7 +29,6 @@ export interface StoredModel {
   split: { trainUntil: string; testFrom: string; testUntil: string; gapDays: number };
 }
 
-
 export async function saveModel(store: ObjectStore, model: Omit<StoredModel, 'version'>): Promise<StoredModel> {
   const current = await getJson<{ version: number }>(store, currentModelKey(model.name));
   const stored = { ...model, version: (current?.version ?? 0) + 1 };
@@ -40,12 +41,19 @@ export async function saveModel(store: ObjectStore, model: Omit<StoredModel, 've
 export async function loadModel(store: ObjectStore, name: string, version?: number): Promise<StoredModel> {
   const v = version ?? (await getJson<{ version: number }>(store, currentModelKey(name)))?.version;
   const model = v === undefined ? undefined : await getJson<StoredModel>(store, modelKey(name, v));
-  if (!model) throw new MeshError(ErrorCode.NOT_FOUND, `no model "${name}"${version ? ` version ${version}` : ''}: run npx mesh train`);
+  if (!model)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `no model "${name}"${version ? ` version ${version}` : ''}: run npx mesh train`,
+    );
   return model;
 }
 
 /** The model's probability for one feature vector (in `model.features` order); nulls take the training mean. */
-export function predict(model: Pick<StoredModel, 'features' | 'weights'>, values: (number | null | undefined)[]): number {
+export function predict(
+  model: Pick<StoredModel, 'features' | 'weights'>,
+  values: (number | null | undefined)[],
+): number {
   let z = model.weights[0]!;
   model.features.forEach((f, i) => {
     const v = values[i];

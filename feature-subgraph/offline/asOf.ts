@@ -4,10 +4,11 @@ import { loadContract, type DataContract } from '../../governance/index.js';
 /**
  * When a curated dataset's facts became known, as its contract declares them (ODCS `customProperties`):
  * - on the dataset, `knownAt`: a SQL expression giving when a row became known (`placed_at`); a row is absent before;
- * - on a column, `knownAt`: when its value became known (`cancelled_at`); it reads NULL before, a state not yet reached;
+ * - on a column, `knownAt`: when its value became known (`cancelled_at`); it reads NULL before, a state not yet
+ *   reached;
  * - on a column, `asOf`: the value as it stood at `${asOf}` (a status rebuilt from the times it changed).
- * Columns with neither are fixed when their row becomes known. Expressions may name the dataset itself and other curated
- * datasets as `<domain>.<dataset>`; those resolve to their own as-of views.
+ * Columns with neither are fixed when their row becomes known. Expressions may name the dataset itself and other
+ * curated datasets as `<domain>.<dataset>`; those resolve to their own as-of views.
  */
 export interface KnownAt {
   domain: string;
@@ -37,16 +38,27 @@ export function knownAtOf(domain: string, contract: DataContract): KnownAt[] {
 }
 
 export function loadKnownAt(domains: DomainInfo[]): Map<string, KnownAt> {
-  return new Map(domains.flatMap((d) => knownAtOf(d.name, loadContract(d.contractFile, d.name)).map((k): [string, KnownAt] => [`${d.name}.${k.dataset}`, k])));
+  return new Map(
+    domains.flatMap((d) =>
+      knownAtOf(d.name, loadContract(d.contractFile, d.name)).map((k): [string, KnownAt] => [
+        `${d.name}.${k.dataset}`,
+        k,
+      ]),
+    ),
+  );
 }
 
 /**
- * The SELECT that reads `source` (the published Parquet) as it was known at `at`: rows known later are left out, columns
- * whose value came later read NULL or their state at the time. Without a declaration for the dataset, it is refused:
- * an as-of proof cannot vouch for data it cannot date.
+ * The SELECT that reads `source` (the published Parquet) as it was known at `at`: rows known later are left out,
+ * columns whose value came later read NULL or their state at the time. Without a declaration for the dataset, it is
+ * refused: an as-of proof cannot vouch for data it cannot date.
  */
 export function asOfSelect(k: KnownAt | undefined, name: string, source: string, columns: string[], at: Date): string {
-  if (!k?.rows) throw new MeshError(ErrorCode.CONTRACT_INVALID, `${name}: its contract declares no knownAt for the dataset: when its rows became known is unknown`);
+  if (!k?.rows)
+    throw new MeshError(
+      ErrorCode.CONTRACT_INVALID,
+      `${name}: its contract declares no knownAt for the dataset: when its rows became known is unknown`,
+    );
   const t = `CAST(${sqlString(at.toISOString())} AS TIMESTAMPTZ)`;
   const expr = (e: string) => `(${e.replaceAll('${asOf}', t)})`;
   const cols = columns.map((c) => {

@@ -1,5 +1,15 @@
 import path from 'node:path';
-import { Duck, readParquet, sqlIdent as id, sqlString, listDomains, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
+import {
+  Duck,
+  readParquet,
+  sqlIdent as id,
+  sqlString,
+  listDomains,
+  putJson,
+  MeshError,
+  ErrorCode,
+  type Platform,
+} from '../../platform/index.js';
 import { currentManifest, datasetFiles, publishParquet, featureQuarantinePrefix } from '../../products/index.js';
 import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
@@ -14,8 +24,15 @@ const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace
  * its columns against the definition, quarantines rows without keys or event time, and publishes the table
  * content-addressed with its manifest last. The same curated versions give the same bytes, so reruns write nothing.
  */
-export async function computeFeatureViews(platform: Platform, views: ViewVersion[], onView?: (m: OfflineManifest) => void): Promise<OfflineManifest[]> {
-  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+export async function computeFeatureViews(
+  platform: Platform,
+  views: ViewVersion[],
+  onView?: (m: OfflineManifest) => void,
+): Promise<OfflineManifest[]> {
+  const duck = await Duck.open({
+    ...platform.config.duckdb,
+    tempDirectory: path.join(platform.config.tmpDir, 'duckdb'),
+  });
   try {
     const inputs = await attachCurated(duck, platform);
     const out: OfflineManifest[] = [];
@@ -39,8 +56,8 @@ interface CuratedInputs {
 }
 
 /**
- * Every domain's current curated data as `<domain>.<dataset>` views and `as_of()` as its extraction time. With `at`, the
- * data as it was known at that time instead (rows and values dated by each contract's knownAt, see asOf.ts), and
+ * Every domain's current curated data as `<domain>.<dataset>` views and `as_of()` as its extraction time. With `at`,
+ * the data as it was known at that time instead (rows and values dated by each contract's knownAt, see asOf.ts), and
  * `as_of()` = `at`: what a view computed then would have seen.
  */
 async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise<CuratedInputs> {
@@ -65,7 +82,10 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
       datasets.push({ domain: m.domain, dataset: ds.name, columns });
       const source = readParquet(await Promise.all(datasetFiles(ds).map((f) => platform.store.localPath(f.key))));
       await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}`);
-      if (at) asOfViews.push(`CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ${asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at)}`);
+      if (at)
+        asOfViews.push(
+          `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ${asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at)}`,
+        );
     }
   }
   for (const statement of asOfViews) await duck.run(statement);
@@ -75,9 +95,9 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
 }
 
 /**
- * Publishes a view's typed rows (`relation`: join keys, event_timestamp, the features, created_timestamp) as its offline
- * table, and beside it the latest row per entity that materialization reads instead of aggregating the whole table
- * again; the manifest goes last.
+ * Publishes a view's typed rows (`relation`: join keys, event_timestamp, the features, created_timestamp) as its
+ * offline table, and beside it the latest row per entity that materialization reads instead of aggregating the whole
+ * table again; the manifest goes last.
  */
 export async function publishOfflineTable(
   duck: Duck,
@@ -88,12 +108,32 @@ export async function publishOfflineTable(
 ): Promise<OfflineManifest> {
   const keys = view.joinKeys.map(id);
   const stats = await duck.one<{ n: number; distinct_n: number; lo: string | null; hi: string | null }>(
-    `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n, strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${relation}`,
+    `SELECT count(*)::INTEGER AS n, count(DISTINCT (${keys.join(', ')}, event_timestamp))::INTEGER AS distinct_n,
+      strftime(min(event_timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(event_timestamp),
+        '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${relation}`,
   );
   const tags = { domain: view.domain, 'data-product': view.name, layer: 'features' };
   // Every training set scans the table whole and every materialization the latest rows: lz4 decodes fastest.
-  const file = await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT * FROM ${relation}`, offlinePrefix(view), view.name, tags, 'lz4');
-  const latest = await publishParquet(duck, platform.store, platform.config.tmpDir, `${latestSelect(view, relation)} ORDER BY ${keys.join(', ')}`, offlinePrefix(view), `${view.name}.latest`, tags, 'lz4');
+  const file = await publishParquet(
+    duck,
+    platform.store,
+    platform.config.tmpDir,
+    `SELECT * FROM ${relation}`,
+    offlinePrefix(view),
+    view.name,
+    tags,
+    'lz4',
+  );
+  const latest = await publishParquet(
+    duck,
+    platform.store,
+    platform.config.tmpDir,
+    `${latestSelect(view, relation)} ORDER BY ${keys.join(', ')}`,
+    offlinePrefix(view),
+    `${view.name}.latest`,
+    tags,
+    'lz4',
+  );
   const manifest: OfflineManifest = {
     view: view.name,
     version: view.version,
@@ -115,23 +155,35 @@ export async function publishOfflineTable(
 
 /**
  * The latest row per entity of an offline relation (optionally filtered by `where`), by (event_timestamp,
- * created_timestamp): what the online store keeps. arg_max is a hash aggregate, half the time of a window over every row.
+ * created_timestamp): what the online store keeps. arg_max is a hash aggregate, half the time of a window over every
+ * row.
  */
 export function latestSelect(view: ViewVersion, relation: string, where = 'true'): string {
   const keys = view.joinKeys.map(id);
   const fields = ['event_timestamp', 'created_timestamp', ...view.features.map((f) => f.name)].map(id);
-  return `SELECT ${keys.join(', ')}, unnest(v) FROM (SELECT ${keys.join(', ')}, arg_max(struct_pack(${fields.map((f) => `${f} := ${f}`).join(', ')}), (event_timestamp, created_timestamp)) AS v FROM ${relation} WHERE ${where} GROUP BY ALL)`;
+  return `SELECT ${keys.join(', ')}, unnest(v) FROM (SELECT ${keys.join(', ')},
+    arg_max(struct_pack(${fields.map((f) => `${f} := ${f}`).join(', ')}), (event_timestamp, created_timestamp)) AS v
+      FROM ${relation} WHERE ${where} GROUP BY ALL)`;
 }
 
 /**
- * A view's rows at event time `at`, computed over the curated data as it was known at `at`: what a point-in-time-correct
- * view must have stored for that snapshot. The as-of proof compares the two.
+ * A view's rows at event time `at`, computed over the curated data as it was known at `at`: what a
+ * point-in-time-correct view must have stored for that snapshot. The as-of proof compares the two.
  */
-export async function featureRowsAsOf(platform: Platform, view: ViewVersion, at: Date): Promise<Record<string, unknown>[]> {
-  const duck = await Duck.open({ ...platform.config.duckdb, tempDirectory: path.join(platform.config.tmpDir, 'duckdb') });
+export async function featureRowsAsOf(
+  platform: Platform,
+  view: ViewVersion,
+  at: Date,
+): Promise<Record<string, unknown>[]> {
+  const duck = await Duck.open({
+    ...platform.config.duckdb,
+    tempDirectory: path.join(platform.config.tmpDir, 'duckdb'),
+  });
   try {
     await attachCurated(duck, platform, at);
-    return await duck.all(`SELECT * FROM (${typedSelect(view, `(${view.sql})`)}) WHERE event_timestamp = ${ts(at.toISOString())}`);
+    return await duck.all(
+      `SELECT * FROM (${typedSelect(view, `(${view.sql})`)}) WHERE event_timestamp = ${ts(at.toISOString())}`,
+    );
   } finally {
     duck.close();
   }
@@ -141,17 +193,25 @@ export async function featureRowsAsOf(platform: Platform, view: ViewVersion, at:
 function typedSelect(view: ViewVersion, relation: string): string {
   const keys = view.joinKeys.map(id);
   const casts = view.features.map((f) => `CAST(${id(f.name)} AS ${FEATURE_TYPES[f.dtype]}) AS ${id(f.name)}`);
-  return `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, ${casts.join(', ')} FROM ${relation} WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
+  return `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS
+    event_timestamp, ${casts.join(', ')} FROM ${relation} WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
 }
 
-async function computeView(duck: Duck, platform: Platform, view: ViewVersion, inputs: CuratedInputs): Promise<OfflineManifest> {
+async function computeView(
+  duck: Duck,
+  platform: Platform,
+  view: ViewVersion,
+  inputs: CuratedInputs,
+): Promise<OfflineManifest> {
   const where = `feature view ${tableId(view)} (${view.domain})`;
   const table = `fv_${view.name}_v${view.version}`;
   const started = Date.now();
   try {
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(table)} AS ${view.sql}`);
   } catch (err) {
-    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: SQL failed: ${(err as Error).message}`, { view: tableId(view) });
+    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: SQL failed: ${(err as Error).message}`, {
+      view: tableId(view),
+    });
   }
   const columns = (await duck.all<{ column_name: string }>(`DESCRIBE ${id(table)}`)).map((c) => c.column_name);
   const expected = [...view.joinKeys, 'event_timestamp', ...view.features.map((f) => f.name)];
@@ -166,21 +226,41 @@ async function computeView(duck: Duck, platform: Platform, view: ViewVersion, in
   }
   const keys = view.joinKeys.map(id);
   const valid = `${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
-  const { rejected } = await duck.one<{ rejected: number }>(`SELECT count(*)::INTEGER AS rejected FROM ${id(table)} WHERE NOT (${valid})`);
+  const { rejected } = await duck.one<{ rejected: number }>(
+    `SELECT count(*)::INTEGER AS rejected FROM ${id(table)} WHERE NOT (${valid})`,
+  );
   if (rejected > 0) {
-    await publishParquet(duck, platform.store, platform.config.tmpDir, `SELECT *, 'join key or event_timestamp is null' AS reason FROM ${id(table)} WHERE NOT (${valid})`, featureQuarantinePrefix(view.domain, tableId(view)), view.name, {
-      domain: view.domain,
-      'data-product': view.name,
-      layer: 'quarantine',
-    });
+    await publishParquet(
+      duck,
+      platform.store,
+      platform.config.tmpDir,
+      `SELECT *, 'join key or event_timestamp is null' AS reason FROM ${id(table)} WHERE NOT (${valid})`,
+      featureQuarantinePrefix(view.domain, tableId(view)),
+      view.name,
+      {
+        domain: view.domain,
+        'data-product': view.name,
+        layer: 'quarantine',
+      },
+    );
   }
   try {
-    const select = `SELECT *, ${ts(inputs.createdAt)} AS created_timestamp FROM (${typedSelect(view, id(table))}) ORDER BY ${keys.join(', ')}, event_timestamp`;
+    const select = `SELECT *, ${ts(inputs.createdAt)} AS created_timestamp FROM (${typedSelect(view, id(table))})
+      ORDER BY ${keys.join(', ')}, event_timestamp`;
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${id(`${table}_typed`)} AS ${select}`);
   } catch (err) {
-    throw new MeshError(ErrorCode.FEATURES_INVALID, `${where}: a feature does not cast to its declared type: ${(err as Error).message}`, { view: tableId(view) });
+    throw new MeshError(
+      ErrorCode.FEATURES_INVALID,
+      `${where}: a feature does not cast to its declared type: ${(err as Error).message}`,
+      { view: tableId(view) },
+    );
   }
-  const manifest = await publishOfflineTable(duck, platform, view, id(`${table}_typed`), { createdAt: inputs.createdAt, inputs: inputs.versions, rejected, started });
+  const manifest = await publishOfflineTable(duck, platform, view, id(`${table}_typed`), {
+    createdAt: inputs.createdAt,
+    inputs: inputs.versions,
+    rejected,
+    started,
+  });
   await duck.run(`DROP TABLE ${id(table)}; DROP TABLE ${id(`${table}_typed`)}`);
   platform.log.info({ view: tableId(view), rows: manifest.rows, key: manifest.key, rejected }, 'feature view computed');
   platform.lineage.emit(

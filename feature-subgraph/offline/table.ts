@@ -26,17 +26,26 @@ export interface OfflineManifest {
   rejected: number;
 }
 
-export const offlinePrefix = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => offlineFeaturesPrefix(v.domain, tableId(v));
-export const offlineManifestKey = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) => offlineFeaturesManifestKey(v.domain, tableId(v));
+export const offlinePrefix = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) =>
+  offlineFeaturesPrefix(v.domain, tableId(v));
+export const offlineManifestKey = (v: Pick<ViewVersion, 'domain' | 'name' | 'version'>) =>
+  offlineFeaturesManifestKey(v.domain, tableId(v));
 
 export async function offlineManifest(store: ObjectStore, view: ViewVersion): Promise<OfflineManifest | undefined> {
   return getJson<OfflineManifest>(store, offlineManifestKey(view));
 }
 
-export async function requireOfflineTable(store: ObjectStore, view: ViewVersion): Promise<{ manifest: OfflineManifest; path: string }> {
+export async function requireOfflineTable(
+  store: ObjectStore,
+  view: ViewVersion,
+): Promise<{ manifest: OfflineManifest; path: string }> {
   const manifest = await offlineManifest(store, view);
   if (!manifest) {
-    throw new MeshError(ErrorCode.NOT_FOUND, `feature view ${tableId(view)} has no offline table yet (run: npx mesh features compute ${view.name})`, { view: tableId(view) });
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `feature view ${tableId(view)} has no offline table yet (run: npx mesh features compute ${view.name})`,
+      { view: tableId(view) },
+    );
   }
   return { manifest, path: await store.localPath(manifest.key) };
 }

@@ -2,8 +2,8 @@ import type { OnlineRecord, OnlineValues } from './types.js';
 
 /**
  * One value per (view version, entity): a fixed-width, lexicographically ordered version prefix (event time then
- * created time, 13 digits each) followed by the feature values as a JSON array. Stores compare the prefix to refuse older
- * writes without decoding, and a read is a single GET of one small string.
+ * created time, 13 digits each) followed by the feature values as a JSON array. Stores compare the prefix to refuse
+ * older writes without decoding, and a read is a single GET of one small string.
  */
 export const PREFIX_LENGTH = 26;
 
@@ -31,7 +31,8 @@ class StoredRecord implements OnlineRecord {
 }
 
 function pad(ms: number): string {
-  if (!(Number.isInteger(ms) && ms >= 0 && ms < 1e13)) throw new Error(`timestamp ${ms} is outside what the online store encodes`);
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < 1e13))
+    throw new Error(`timestamp ${ms} is outside what the online store encodes`);
   return String(ms).padStart(13, '0');
 }
 

@@ -3,7 +3,14 @@ import { RedisOnlineStore } from './redis.js';
 import { SqliteOnlineStore } from './sqlite.js';
 import type { OnlineStore } from './types.js';
 
-export { onlineStoreUrl, type OnlineStore, type OnlineRecord, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
+export {
+  onlineStoreUrl,
+  type OnlineStore,
+  type OnlineRecord,
+  type OnlineWrite,
+  type ReadRequest,
+  type WriteResult,
+} from './types.js';
 export { RedisOnlineStore, SqliteOnlineStore };
 
 /** Redis when REDIS_URL is set, otherwise the embedded SQLite file. */

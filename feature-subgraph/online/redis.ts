@@ -1,7 +1,14 @@
 import { Redis, Cluster } from 'ioredis';
 import { MeshError, ErrorCode } from '../../platform/index.js';
 import { decodeRecord, encodeRecord, storedKey, PREFIX_LENGTH } from './codec.js';
-import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
+import {
+  onlineStoreUrl,
+  type OnlineRecord,
+  type OnlineStore,
+  type OnlineWrite,
+  type ReadRequest,
+  type WriteResult,
+} from './types.js';
 
 export interface RedisOnlineStoreConfig {
   url: string;
@@ -17,13 +24,15 @@ export interface RedisOnlineStoreConfig {
 // the client a third of its encoding time. Most materialized keys are new, so SET NX GET writes them in one call and
 // hands back the old value of the others. On a cluster each call carries one record and declares its key, so that it
 // runs on the node owning it; on one node the keys are not declared.
-const SET_IF_NEWER = `
+const SET_IF_NEWER =
+  `
 local records = cjson.decode(ARGV[1])
 local written = 0
 for i = 1, #records, 3 do
   local key, value, expireAt = records[i], records[i + 1], records[i + 2]
   local old
-  if expireAt ~= '0' then old = redis.call('SET', key, value, 'NX', 'GET', 'PXAT', expireAt) else old = redis.call('SET', key, value, 'NX', 'GET') end
+  if expireAt ~= '0' then old = redis.call('SET', key, value, 'NX', 'GET', 'PXAT', expireAt) else old = ` +
+  `redis.call('SET', key, value, 'NX', 'GET') end
   if not old then
     written = written + 1
   elseif string.sub(old, 1, ${PREFIX_LENGTH}) < string.sub(value, 1, ${PREFIX_LENGTH}) then
@@ -56,7 +65,12 @@ export class RedisOnlineStore implements OnlineStore {
   constructor(private readonly config: RedisOnlineStoreConfig) {
     this.url = onlineStoreUrl({ kind: 'redis', ...config });
     // A command waits at most commandTimeout (then fails, ONLINE_STORE_ERROR), not until Redis comes back.
-    const options = { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false, commandTimeout: config.commandTimeoutMs ?? 1_000 };
+    const options = {
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 2,
+      lazyConnect: false,
+      commandTimeout: config.commandTimeoutMs ?? 1_000,
+    };
     const client = config.cluster
       ? new Cluster(
           config.url.split(',').map((u) => {
@@ -94,7 +108,8 @@ export class RedisOnlineStore implements OnlineStore {
       } else {
         for (let j = 0; j < chunk.length; j += RECORDS_PER_CALL) {
           const packed: string[] = [];
-          for (const r of chunk.slice(j, j + RECORDS_PER_CALL)) packed.push(this.key(table, r.key), encodeRecord(r), expireAt(r));
+          for (const r of chunk.slice(j, j + RECORDS_PER_CALL))
+            packed.push(this.key(table, r.key), encodeRecord(r), expireAt(r));
           calls.push(this.client.meshSetIfNewer(JSON.stringify(packed)));
         }
       }
@@ -163,7 +178,12 @@ export class RedisOnlineStore implements OnlineStore {
       return await fn();
     } catch (err) {
       // The client learns that the store failed and how; the store's address stays in the log (the error's cause).
-      throw new MeshError(ErrorCode.ONLINE_STORE_ERROR, `the online store did not answer: ${(err as Error).message}`, {}, { cause: err });
+      throw new MeshError(
+        ErrorCode.ONLINE_STORE_ERROR,
+        `the online store did not answer: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
   }
 }

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeRecord, encodeRecord, storedKey, PREFIX_LENGTH } from './codec.js';
-import { onlineStoreUrl, type OnlineRecord, type OnlineStore, type OnlineWrite, type ReadRequest, type WriteResult } from './types.js';
+import {
+  onlineStoreUrl,
+  type OnlineRecord,
+  type OnlineStore,
+  type OnlineWrite,
+  type ReadRequest,
+  type WriteResult,
+} from './types.js';
 
 /**
  * The embedded online store: one SQLite file in WAL mode, so the materializer and every server process share it.
@@ -23,7 +30,10 @@ export class SqliteOnlineStore implements OnlineStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS online (tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (tbl, key)) WITHOUT ROWID`);
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS online (tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at
+        INTEGER, PRIMARY KEY (tbl, key)) WITHOUT ROWID`,
+    );
     // The version prefix orders values: an older one never replaces a newer one.
     this.upsert = this.db.prepare(
       `INSERT INTO online (tbl, key, value, expires_at) VALUES (?, ?, ?, ?)
@@ -31,7 +41,10 @@ export class SqliteOnlineStore implements OnlineStore {
        WHERE substr(excluded.value, 1, ${PREFIX_LENGTH}) > substr(online.value, 1, ${PREFIX_LENGTH})`,
     );
     this.purge = this.db.prepare(`DELETE FROM online WHERE tbl = ? AND expires_at <= ?`);
-    this.select = this.db.prepare(`SELECT key, value FROM online WHERE tbl = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)`);
+    this.select = this.db.prepare(
+      `SELECT key, value FROM online WHERE tbl = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL
+        OR expires_at > ?)`,
+    );
   }
 
   async write(table: string, records: OnlineWrite[], expireAfterMs: number, now = Date.now()): Promise<WriteResult> {
@@ -39,7 +52,13 @@ export class SqliteOnlineStore implements OnlineStore {
     const skew = Date.now() - now;
     this.db.transaction(() => {
       this.purge.run(table, Date.now());
-      for (const r of records) written += this.upsert.run(table, storedKey(r.key), encodeRecord(r), expireAfterMs > 0 ? r.eventTs + expireAfterMs + skew : null).changes;
+      for (const r of records)
+        written += this.upsert.run(
+          table,
+          storedKey(r.key),
+          encodeRecord(r),
+          expireAfterMs > 0 ? r.eventTs + expireAfterMs + skew : null,
+        ).changes;
     })();
     return { written, skipped: records.length - written };
   }
@@ -58,7 +77,12 @@ export class SqliteOnlineStore implements OnlineStore {
   }
 
   async stats(): Promise<{ table: string; keys: number; bytes: number }[]> {
-    return this.db.prepare(`SELECT tbl AS "table", count(*) AS keys, sum(length(key) + length(value) + 8) AS bytes FROM online GROUP BY tbl ORDER BY tbl`).all() as {
+    return this.db
+      .prepare(
+        `SELECT tbl AS "table", count(*) AS keys, sum(length(key) + length(value) + 8) AS bytes FROM online GROUP BY
+          tbl ORDER BY tbl`,
+      )
+      .all() as {
       table: string;
       keys: number;
       bytes: number;

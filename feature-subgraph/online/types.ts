@@ -17,7 +17,9 @@ export interface OnlineRecord {
   readonly valuesJson?: string;
 }
 
-/** A record to write: its values, or (materialization formats them in DuckDB) the JSON array the store keeps of them. */
+/**
+ * A record to write: its values, or (materialization formats them in DuckDB) the JSON array the store keeps of them.
+ */
 export type OnlineValues = { eventTs: number; createdTs: number } & ({ values: unknown[] } | { valuesJson: string });
 export type OnlineWrite = OnlineValues & { key: string };
 
@@ -42,9 +44,9 @@ export interface OnlineStore {
   /** Where it lives, for logs and lineage (redis://host:port, file:///…). */
   readonly url: string;
   /**
-   * Upserts records; a record never replaces one with a later (eventTs, createdTs). `expireAfterMs` (0: never) is counted
-   * from each record's event time, after which the store may drop it. `now` is the data clock (Platform.now) the event
-   * times are judged against; the store converts expiry to its own clock.
+   * Upserts records; a record never replaces one with a later (eventTs, createdTs). `expireAfterMs` (0: never) is
+   * counted from each record's event time, after which the store may drop it. `now` is the data clock (Platform.now)
+   * the event times are judged against; the store converts expiry to its own clock.
    */
   write(table: string, records: OnlineWrite[], expireAfterMs: number, now?: number): Promise<WriteResult>;
   /** Every request's records in key order (undefined when absent), in as few round trips as the store allows. */

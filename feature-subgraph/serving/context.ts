@@ -16,7 +16,9 @@ export interface FeatureContext {
   registry: Registry;
   online: OnlineStore;
   loader: OnlineLoader;
-  /** Feature references resolved in this request, by the field that asked (its arguments are the same for every entity). */
+  /**
+   * Feature references resolved in this request, by the field that asked (its arguments are the same for every entity).
+   */
   resolved: Map<FieldNode, ResolvedFeatures>;
   metrics: ServingMetrics;
   /** The data clock: value ages and TTLs are judged against it. */

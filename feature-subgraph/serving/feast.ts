@@ -1,5 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticateBearer, httpStatus, isMeshError, MeshError, ErrorCode, readJson, sendJson, type Identity, type Platform, type Route } from '../../platform/index.js';
+import {
+  authenticateBearer,
+  httpStatus,
+  isMeshError,
+  MeshError,
+  ErrorCode,
+  readJson,
+  sendJson,
+  type Identity,
+  type Platform,
+  type Route,
+} from '../../platform/index.js';
 import type { FeatureAccess } from '../../governance/index.js';
 import type { FeatureType } from '../definitions.js';
 import { tableId, viewByName, type ViewVersion } from '../registry.js';
@@ -26,12 +37,20 @@ const RANK: Record<FeatureAccess, number> = { read: 0, write: 1, operate: 2 };
  */
 export function feastRoutes(d: FeastDeps): Record<string, Route> {
   const endpoint =
-    (needs: FeatureAccess, handle: (body: unknown, identity: Identity) => Promise<{ json: string } | undefined>): Route =>
+    (
+      needs: FeatureAccess,
+      handle: (body: unknown, identity: Identity) => Promise<{ json: string } | undefined>,
+    ): Route =>
     async (req, res) => {
       try {
-        if (req.method !== 'POST') throw new MeshError(ErrorCode.BAD_USER_INPUT, `${req.url}: POST a JSON body`, { status: 405 });
+        if (req.method !== 'POST')
+          throw new MeshError(ErrorCode.BAD_USER_INPUT, `${req.url}: POST a JSON body`, { status: 405 });
         const identity = await authenticateBearer(req.headers.authorization, d.platform.config.auth, d.roles);
-        if (RANK[d.access(identity.role)] < RANK[needs]) throw new MeshError(ErrorCode.FORBIDDEN, `role "${identity.role}" may not ${needs === 'write' ? 'write features' : 'run materialization'} (roles.yaml: features)`);
+        if (RANK[d.access(identity.role)] < RANK[needs])
+          throw new MeshError(
+            ErrorCode.FORBIDDEN,
+            `role "${identity.role}" may not ${needs === 'write' ? 'write features' : 'run materialization'} (roles.yaml: features)`,
+          );
         const out = await handle(await readJson(req, d.platform.config.maxBodyBytes), identity);
         if (out) sendRaw(res, 200, out.json);
         else sendRaw(res, 200, 'null');
@@ -44,17 +63,30 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
     '/get-online-features': endpoint('read', async (body) => {
       const registry = await d.registries.get();
       const answer = await getOnlineFeatures(registry, d.online, body, d.platform.now());
-      d.serving.countServed(answer.features.map((f) => f.statuses), 'rest');
-      if (answer.error) d.platform.log.warn({ err: answer.error }, 'get-online-features answered INVALID statuses: the online store is unavailable');
+      d.serving.countServed(
+        answer.features.map((f) => f.statuses),
+        'rest',
+      );
+      if (answer.error)
+        d.platform.log.warn(
+          { err: answer.error },
+          'get-online-features answered INVALID statuses: the online store is unavailable',
+        );
       return { json: feastJson(answer) };
     }),
     '/push': endpoint('write', async (body) => {
       const b = object(body, 'push');
       const to = b.to ?? 'online';
       if (to === 'offline' || to === 'online_and_offline') {
-        throw new MeshError(ErrorCode.BAD_USER_INPUT, `push: "to": "${String(to)}" is not offered: offline tables are computed from contract-checked curated data (mesh features compute), never written directly`);
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `push: "to": "${String(to)}" is not offered: offline tables are computed from contract-checked curated ` +
+            `data ` +
+            `(mesh features compute), never written directly`,
+        );
       }
-      if (to !== 'online') throw new MeshError(ErrorCode.BAD_USER_INPUT, `push: "to" must be "online" (got ${JSON.stringify(to)})`);
+      if (to !== 'online')
+        throw new MeshError(ErrorCode.BAD_USER_INPUT, `push: "to" must be "online" (got ${JSON.stringify(to)})`);
       return writeRows(d, 'push', string(b.push_source_name, 'push_source_name'), b.df);
     }),
     '/write-to-online-store': endpoint('write', async (body) => {
@@ -63,12 +95,20 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
     }),
     '/materialize': endpoint('operate', async (body) => {
       const b = object(body, 'materialize');
-      await materialize(d.platform, d.online, { start: time(b.start_ts, 'start_ts'), end: time(b.end_ts, 'end_ts'), views: views(b.feature_views) });
+      await materialize(d.platform, d.online, {
+        start: time(b.start_ts, 'start_ts'),
+        end: time(b.end_ts, 'end_ts'),
+        views: views(b.feature_views),
+      });
       return undefined;
     }),
     '/materialize-incremental': endpoint('operate', async (body) => {
       const b = object(body, 'materialize-incremental');
-      await materialize(d.platform, d.online, { incremental: true, end: time(b.end_ts, 'end_ts'), views: views(b.feature_views) });
+      await materialize(d.platform, d.online, {
+        incremental: true,
+        end: time(b.end_ts, 'end_ts'),
+        views: views(b.feature_views),
+      });
       return undefined;
     }),
   };
@@ -79,12 +119,20 @@ async function writeRows(d: FeastDeps, where: string, name: string, df: unknown)
   const view = viewByName(await d.registries.get(), name);
   const now = d.platform.now();
   const records = recordsOf(view, df, where, now);
-  return { json: JSON.stringify({ table: tableId(view), rows: records.length, ...(await writeOnline(d.online, view, records, now)) }) };
+  return {
+    json: JSON.stringify({
+      table: tableId(view),
+      rows: records.length,
+      ...(await writeOnline(d.online, view, records, now)),
+    }),
+  };
 }
 
 function recordsOf(view: ViewVersion, df: unknown, where: string, now: number): OnlineWrite[] {
-  const bad = (m: string, details: Record<string, unknown> = {}) => new MeshError(ErrorCode.BAD_USER_INPUT, `${where}: ${m}`, details);
-  if (typeof df !== 'object' || df === null || Array.isArray(df)) throw bad('"df" must map each column to an array of values');
+  const bad = (m: string, details: Record<string, unknown> = {}) =>
+    new MeshError(ErrorCode.BAD_USER_INPUT, `${where}: ${m}`, details);
+  if (typeof df !== 'object' || df === null || Array.isArray(df))
+    throw bad('"df" must map each column to an array of values');
   const columns = df as Record<string, unknown>;
   const required = [...view.joinKeys, 'event_timestamp', ...view.features.map((f) => f.name)];
   const missing = required.filter((c) => !Object.hasOwn(columns, c));
@@ -96,11 +144,20 @@ function recordsOf(view: ViewVersion, df: unknown, where: string, now: number): 
   const col = (c: string) => columns[c] as unknown[];
   return Array.from({ length: n }, (_, i) => {
     const eventTs = Date.parse(String(col('event_timestamp')[i]));
-    if (Number.isNaN(eventTs)) throw bad(`row ${i}: event_timestamp ${JSON.stringify(col('event_timestamp')[i])} is not a time`);
-    const created = Object.hasOwn(columns, 'created') ? col('created')[i] : Object.hasOwn(columns, 'created_timestamp') ? col('created_timestamp')[i] : undefined;
+    if (Number.isNaN(eventTs))
+      throw bad(`row ${i}: event_timestamp ${JSON.stringify(col('event_timestamp')[i])} is not a time`);
+    const created = Object.hasOwn(columns, 'created')
+      ? col('created')[i]
+      : Object.hasOwn(columns, 'created_timestamp')
+        ? col('created_timestamp')[i]
+        : undefined;
     const createdTs = created === undefined || created === null ? now : Date.parse(String(created));
     if (Number.isNaN(createdTs)) throw bad(`row ${i}: created time ${JSON.stringify(created)} is not a time`);
-    const values = view.features.map((f) => typed(col(f.name)[i], f.dtype, () => bad(`row ${i}: ${f.name} must be ${f.dtype} (got ${JSON.stringify(col(f.name)[i])})`)));
+    const values = view.features.map((f) =>
+      typed(col(f.name)[i], f.dtype, () =>
+        bad(`row ${i}: ${f.name} must be ${f.dtype} (got ${JSON.stringify(col(f.name)[i])})`),
+      ),
+    );
     const keys = view.joinKeys.map((k) => {
       const v = col(k)[i];
       if (v === null || v === undefined || v === '') throw bad(`row ${i}: join key ${k} is empty`);
@@ -113,7 +170,13 @@ function recordsOf(view: ViewVersion, df: unknown, where: string, now: number): 
 function typed(v: unknown, dtype: FeatureType, bad: () => Error): unknown {
   if (v === null || v === undefined) return null;
   const ok =
-    dtype === 'Int64' ? Number.isSafeInteger(v) : dtype === 'Float64' ? typeof v === 'number' && Number.isFinite(v) : dtype === 'String' ? typeof v === 'string' : typeof v === 'boolean';
+    dtype === 'Int64'
+      ? Number.isSafeInteger(v)
+      : dtype === 'Float64'
+        ? typeof v === 'number' && Number.isFinite(v)
+        : dtype === 'String'
+          ? typeof v === 'string'
+          : typeof v === 'boolean';
   if (!ok) throw bad();
   return v;
 }
@@ -141,7 +204,9 @@ export function feastJson(answer: FeastAnswer): string {
     const statuses = f.statuses.length ? `["${f.statuses.join('","')}"]` : '[]';
     return `{"values":[${values}],"statuses":${statuses},"event_timestamps":${timestamps(f.eventTimestamps)}}`;
   });
-  const errors = answer.error ? `,"errors":${JSON.stringify([{ code: answer.error.code, message: answer.error.message }])}` : '';
+  const errors = answer.error
+    ? `,"errors":${JSON.stringify([{ code: answer.error.code, message: answer.error.message }])}`
+    : '';
   return `{"metadata":${JSON.stringify({ feature_names: answer.featureNames })},"results":[${[...keys, ...features].join(',')}]${errors}}`;
 }
 
@@ -170,7 +235,11 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: MeshError, fo
   const feast = format === 'feast' || /application\/vnd\.feast\.error\+json/.test(String(req.headers.accept ?? ''));
   if (!feast) return sendJson(res, status, { error: { code: err.code, message: err.message } });
   // Feast's server answers a JSON string holding {module, class, message}; its client decodes that into the exception.
-  sendJson(res, status, JSON.stringify({ module: 'feast.errors', class: feastClass(err), message: err.message, code: err.code }));
+  sendJson(
+    res,
+    status,
+    JSON.stringify({ module: 'feast.errors', class: feastClass(err), message: err.message, code: err.code }),
+  );
 }
 
 function sendRaw(res: ServerResponse, status: number, json: string): void {
@@ -180,23 +249,27 @@ function sendRaw(res: ServerResponse, status: number, json: string): void {
 }
 
 function object(body: unknown, where: string): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${where}: the body must be a JSON object`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `${where}: the body must be a JSON object`);
   return body as Record<string, unknown>;
 }
 
 function string(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v === '') throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" must be a non-empty string`);
+  if (typeof v !== 'string' || v === '')
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" must be a non-empty string`);
   return v;
 }
 
 function time(v: unknown, name: string): Date {
   const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" must be an ISO-8601 time (got ${JSON.stringify(v)})`);
+  if (Number.isNaN(d.getTime()))
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" must be an ISO-8601 time (got ${JSON.stringify(v)})`);
   return d;
 }
 
 function views(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new MeshError(ErrorCode.BAD_USER_INPUT, '"feature_views" must be an array of view names');
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, '"feature_views" must be an array of view names');
   return v;
 }

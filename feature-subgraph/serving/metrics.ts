@@ -38,7 +38,7 @@ export class ServingMetrics {
     });
     this.age = new Histogram({
       name: 'mesh_feature_value_age_seconds',
-      help: "Age (now - event time) of the oldest value of each feature view version in one online read",
+      help: 'Age (now - event time) of the oldest value of each feature view version in one online read',
       labelNames: ['view'],
       buckets: [60, 300, 900, 3600, 6 * 3600, 86_400, 2 * 86_400, 7 * 86_400, 30 * 86_400, 90 * 86_400],
       registers: [registry],
@@ -72,7 +72,10 @@ export class ServingMetrics {
         const end = m.readDuration.startTimer({ store: store.kind });
         const results = await store.read(requests);
         end();
-        m.batchKeys.observe({ store: store.kind }, requests.reduce((n, r) => n + r.keys.length, 0));
+        m.batchKeys.observe(
+          { store: store.kind },
+          requests.reduce((n, r) => n + r.keys.length, 0),
+        );
         const now = Date.now();
         requests.forEach((r, i) => {
           m.observeAge(r.table, results[i]!, now);

@@ -4,7 +4,9 @@ import { resolveFeatures, tableId, type Registry, type ResolvedFeatures } from '
 import { cellOf, keyFor } from './vectors.js';
 import type { OnlineLoader } from './context.js';
 
-/** Models as servers see them: re-read at most every few seconds, so a newly trained version is served without restart. */
+/**
+ * Models as servers see them: re-read at most every few seconds, so a newly trained version is served without restart.
+ */
 export class ModelCache {
   private readonly models = new Map<string, { model: StoredModel; at: number }>();
   constructor(
@@ -41,9 +43,16 @@ function modelFeatures(registry: Registry, model: StoredModel): ResolvedFeatures
 }
 
 /** Scores one entity with the online values of the model's pinned features, through the request's DataLoader. */
-export async function scoreEntity(ctx: { loader: OnlineLoader; now(): number }, registry: Registry, model: StoredModel, row: Record<string, unknown>): Promise<ModelScore> {
+export async function scoreEntity(
+  ctx: { loader: OnlineLoader; now(): number },
+  registry: Registry,
+  model: StoredModel,
+  row: Record<string, unknown>,
+): Promise<ModelScore> {
   const resolved = modelFeatures(registry, model);
-  const records = await Promise.all(resolved.views.map((v) => ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) })));
+  const records = await Promise.all(
+    resolved.views.map((v) => ctx.loader.load({ table: tableId(v.view), key: keyFor(v, row) })),
+  );
   const now = ctx.now();
   let missing = 0;
   // In the model's order: the references were resolved in it.

@@ -9,7 +9,6 @@ import type { FeatureContext } from './context.js';
 
 export type { FeatureContext };
 
-
 /**
  * The `features` subgraph's SDL, generated from the registry's entities: every entity with a graph type gets a
  * `features` field on that type, and its join keys become fields of the `FeatureEntityRow` input.
@@ -18,7 +17,8 @@ export function featureSubgraphSdl(registry: Registry): string {
   const entities = Object.values(registry.entities).filter((e) => e.graphql);
   const joinKeys = [...new Set(Object.values(registry.entities).flatMap((e) => e.joinKeys))].sort();
   const extensions = entities.map(
-    (e) => `
+    (e) =>
+      `
 "${e.description ?? e.name}: extended with its online features."
 type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
   ${e.graphql!.keyField}: ID!
@@ -27,13 +27,15 @@ type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
   or \`service\` names a feature service; only views keyed by ${e.name} alone apply.
   """
   features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]!
-  "The same values as \`features\`, as one flat list per part: cheaper to serve and to read for many features of many ${e.name}s."
+  "The same values as \`features\`, as one flat list per part: cheaper to serve and to read for many features of ` +
+      `many ${e.name}s."
   featureValues(names: [String!], service: String, fullNames: Boolean = false): FeatureValues!
   "The probability a trained model (npx mesh train) gives this ${e.name}, from its online features."
   modelScore(model: String!): ModelScore
 }`,
   );
-  return `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+  return (
+    `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
 
 scalar DateTime
 
@@ -130,13 +132,16 @@ type FeatureService {
 }
 
 type Query {
-  "Feature vectors for entity rows (at most ${MAX_ENTITY_ROWS}), by references or a feature service, in one read of the online store."
-  onlineFeatures(features: [String!], service: String, entities: [FeatureEntityRow!]!, fullFeatureNames: Boolean = false): [FeatureVector!]!
+  "Feature vectors for entity rows (at most ${MAX_ENTITY_ROWS}), by references or a feature service, in one read of ` +
+    `the online store."
+  onlineFeatures(features: [String!], service: String, entities: [FeatureEntityRow!]!, fullFeatureNames: Boolean = ` +
+    `false): [FeatureVector!]!
   featureViews: [FeatureView!]!
   featureView(name: String!, version: Int): FeatureView
   featureServices: [FeatureService!]!
 }
-`;
+`
+  );
 }
 
 const FeatureScalar = new GraphQLScalarType({
@@ -164,20 +169,35 @@ type FeatureArgs = { names?: string[]; service?: string; fullNames?: boolean };
 // What a view answers when the online store did not: the value withheld.
 const NO_ANSWER = null;
 
-const withheld = () => new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online store did not answer: the value is withheld');
+const withheld = () =>
+  new MeshError(ErrorCode.ONLINE_STORE_ERROR, 'the online store did not answer: the value is withheld');
 
 /**
  * One entity's online values for the requested features, in request order. The references are resolved once per field
  * of the operation (an operation over 100 entities asks the same thing 100 times: same field node, same variables); the
  * reads of all entities are batched by the request's loader. One object per value, which GraphQL reads as it is.
  */
-async function entityAnswers(ctx: FeatureContext, e: Registry['entities'][string], parent: Record<string, unknown>, args: FeatureArgs, info: GraphQLResolveInfo): Promise<FeatureCell[]> {
+async function entityAnswers(
+  ctx: FeatureContext,
+  e: Registry['entities'][string],
+  parent: Record<string, unknown>,
+  args: FeatureArgs,
+  info: GraphQLResolveInfo,
+): Promise<FeatureCell[]> {
   // The field sits on one entity type (no interface declares it), so its node names the entity too.
   let resolved = ctx.resolved.get(info.fieldNodes[0]!);
   if (!resolved) {
-    resolved = resolveFeatures(ctx.registry, { features: args.names, service: args.service, fullFeatureNames: args.fullNames });
+    resolved = resolveFeatures(ctx.registry, {
+      features: args.names,
+      service: args.service,
+      fullFeatureNames: args.fullNames,
+    });
     for (const v of resolved.views) {
-      if (v.view.entities.join() !== e.name) throw new MeshError(ErrorCode.BAD_USER_INPUT, `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`);
+      if (v.view.entities.join() !== e.name)
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `feature view ${tableId(v.view)} is keyed by ${v.view.entities.join(', ')}, not ${e.name}`,
+        );
     }
     ctx.resolved.set(info.fieldNodes[0]!, resolved);
   }
@@ -194,7 +214,9 @@ async function entityAnswers(ctx: FeatureContext, e: Registry['entities'][string
   const answers = resolved.order.map((o): FeatureCell => {
     const record = records[o.view];
     const v = resolved.views[o.view]!;
-    return record === NO_ANSWER ? new FeatureCell(v.outputNames[o.feature]!, withheld(), 'INVALID', null) : cellOf(v, o.feature, record, now);
+    return record === NO_ANSWER
+      ? new FeatureCell(v.outputNames[o.feature]!, withheld(), 'INVALID', null)
+      : cellOf(v, o.feature, record, now);
   });
   ctx.metrics.countServed([answers.map((a) => a.status)], 'graphql');
   return answers;
@@ -206,7 +228,12 @@ export function featureResolvers(registry: Registry) {
       .filter((e) => e.graphql)
       .map((e) => {
         // Both shapes are read from the same answers: one object per value, or one list per field of `FeatureValues`.
-        const answers = (parent: Record<string, unknown>, args: FeatureArgs, ctx: FeatureContext, info: GraphQLResolveInfo) => entityAnswers(ctx, e, parent, args, info);
+        const answers = (
+          parent: Record<string, unknown>,
+          args: FeatureArgs,
+          ctx: FeatureContext,
+          info: GraphQLResolveInfo,
+        ) => entityAnswers(ctx, e, parent, args, info);
         return [
           e.graphql!.type,
           {
@@ -215,7 +242,12 @@ export function featureResolvers(registry: Registry) {
             featureValues: answers,
             modelScore: async (parent: Record<string, unknown>, args: { model: string }, ctx: FeatureContext) => {
               const model = await ctx.models.get(args.model);
-              return scoreEntity(ctx, ctx.registry, model, Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])));
+              return scoreEntity(
+                ctx,
+                ctx.registry,
+                model,
+                Object.fromEntries(e.joinKeys.map((k) => [k, parent[e.graphql!.keyField]])),
+              );
             },
           },
         ];
@@ -232,25 +264,59 @@ export function featureResolvers(registry: Registry) {
     },
     ...entityResolvers,
     Query: {
-      onlineFeatures: async (_: unknown, args: { features?: string[]; service?: string; entities: Record<string, unknown>[]; fullFeatureNames?: boolean }, ctx: FeatureContext) => {
-        if (args.entities.length > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for more`);
-        const resolved = resolveFeatures(ctx.registry, { features: args.features, service: args.service, fullFeatureNames: args.fullFeatureNames });
-        if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`);
+      onlineFeatures: async (
+        _: unknown,
+        args: {
+          features?: string[];
+          service?: string;
+          entities: Record<string, unknown>[];
+          fullFeatureNames?: boolean;
+        },
+        ctx: FeatureContext,
+      ) => {
+        if (args.entities.length > MAX_ENTITY_ROWS)
+          throw new MeshError(
+            ErrorCode.BAD_USER_INPUT,
+            `at most ${MAX_ENTITY_ROWS} entity rows per call (got ${args.entities.length}); use a training set for ` +
+              `more`,
+          );
+        const resolved = resolveFeatures(ctx.registry, {
+          features: args.features,
+          service: args.service,
+          fullFeatureNames: args.fullFeatureNames,
+        });
+        if (resolved.names.length > MAX_FEATURES)
+          throw new MeshError(
+            ErrorCode.BAD_USER_INPUT,
+            `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`,
+          );
         const { columns } = await readColumnsOrInvalid(ctx.online, resolved, args.entities, ctx.now());
-        ctx.metrics.countServed(columns.map((c) => c.statuses), 'graphql');
+        ctx.metrics.countServed(
+          columns.map((c) => c.statuses),
+          'graphql',
+        );
         return args.entities.map((row, i) => ({
           entity: resolved.joinKeys.map((k) => ({ name: k, value: row[k] })),
-          features: columns.map((c, j) => new FeatureCell(resolved.names[j]!, c.statuses[i] === 'INVALID' ? withheld() : c.values[i], c.statuses[i]!, c.eventTs[i]!)),
+          features: columns.map(
+            (c, j) =>
+              new FeatureCell(
+                resolved.names[j]!,
+                c.statuses[i] === 'INVALID' ? withheld() : c.values[i],
+                c.statuses[i]!,
+                c.eventTs[i]!,
+              ),
+          ),
         }));
       },
-      featureViews: (_: unknown, __: unknown, ctx: FeatureContext) => currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),
+      featureViews: (_: unknown, __: unknown, ctx: FeatureContext) =>
+        currentViews(ctx.registry).map((v) => viewInfo(ctx.registry, ctx.online, v)),
       featureView: (_: unknown, args: { name: string; version?: number }, ctx: FeatureContext) => {
         const versions = Object.hasOwn(ctx.registry.views, args.name) ? ctx.registry.views[args.name] : undefined;
         const v = args.version === undefined ? versions?.at(-1) : versions?.find((x) => x.version === args.version);
         return v ? viewInfo(ctx.registry, ctx.online, v) : null;
       },
-      featureServices: (_: unknown, __: unknown, ctx: FeatureContext) => Object.values(ctx.registry.services).map((versions) => versions.at(-1)!),
+      featureServices: (_: unknown, __: unknown, ctx: FeatureContext) =>
+        Object.values(ctx.registry.services).map((versions) => versions.at(-1)!),
     },
   };
 }
-

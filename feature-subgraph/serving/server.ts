@@ -11,7 +11,9 @@ import { ModelCache } from './models.js';
 
 export const FEATURES_SUBGRAPH = 'features';
 /** The feature subgraph's own semver (feature-subgraph/package.json, CHANGELOG.md beside it). */
-const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface RunningFeatureServer extends Listening {
   name: string;
@@ -25,7 +27,10 @@ export interface RunningFeatureServer extends Listening {
  * The feature server: the `features` subgraph (for the gateway, with its signed identity) and Feast's REST endpoint
  * `POST /get-online-features` (for ML code, with a user token), over the same online store and registry.
  */
-export async function startFeatureServer(platform: Platform, options: { port: number; online?: OnlineStore }): Promise<RunningFeatureServer> {
+export async function startFeatureServer(
+  platform: Platform,
+  options: { port: number; online?: OnlineStore },
+): Promise<RunningFeatureServer> {
   const registries = new RegistryCache(platform.store);
   const models = new ModelCache(platform.store);
   const registry = await registries.get();
@@ -35,7 +40,10 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
   const serving = new ServingMetrics(metrics.registry);
   const online = serving.instrument(store);
   const policy = loadRoles();
-  const roles = knownRoles(policy, listDomains(platform.config.domainsDir).map((d) => d.name));
+  const roles = knownRoles(
+    policy,
+    listDomains(platform.config.domainsDir).map((d) => d.name),
+  );
   const listening = await serveSubgraph<FeatureContext>(platform, {
     name: FEATURES_SUBGRAPH,
     version: VERSION,
@@ -43,10 +51,26 @@ export async function startFeatureServer(platform: Platform, options: { port: nu
     resolvers: featureResolvers(registry),
     port: options.port,
     metrics,
-    context: async (identity) => ({ identity, registry: await registries.get(), online, loader: onlineLoader(online), resolved: new Map(), models, metrics: serving, now: platform.now }),
+    context: async (identity) => ({
+      identity,
+      registry: await registries.get(),
+      online,
+      loader: onlineLoader(online),
+      resolved: new Map(),
+      models,
+      metrics: serving,
+      now: platform.now,
+    }),
     health: () => ({ onlineStore: online.url }),
     knownRole: (role) => roles.includes(role),
-    routes: feastRoutes({ platform, registries, online, serving, roles, access: (role) => featureAccess(policy, role) }),
+    routes: feastRoutes({
+      platform,
+      registries,
+      online,
+      serving,
+      roles,
+      access: (role) => featureAccess(policy, role),
+    }),
   });
   return {
     ...listening,

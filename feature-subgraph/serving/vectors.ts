@@ -1,6 +1,13 @@
 import DataLoader from 'dataloader';
 import { MeshError, ErrorCode, isMeshError, type ObjectStore } from '../../platform/index.js';
-import { loadRegistry, resolveFeatures, tableId, type Registry, type ResolvedFeatures, type ViewRequest } from '../registry.js';
+import {
+  loadRegistry,
+  resolveFeatures,
+  tableId,
+  type Registry,
+  type ResolvedFeatures,
+  type ViewRequest,
+} from '../registry.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineRecord, OnlineStore } from '../online/types.js';
 import type { FeatureType } from '../definitions.js';
@@ -14,8 +21,8 @@ export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MA
 
 /**
  * One feature's answer for one entity, shaped as GraphQL's `Feature` reads it: plain fields and a getter, so a compiled
- * query reads them without calling a resolver (and building its info) per value. A withheld value is the error that says
- * why, which GraphQL reports at its position.
+ * query reads them without calling a resolver (and building its info) per value. A withheld value is the error that
+ * says why, which GraphQL reports at its position.
  */
 export class FeatureCell {
   constructor(
@@ -71,7 +78,11 @@ export function keyFor(request: ViewRequest, row: Record<string, unknown>): stri
   return entityKey(
     request.view.joinKeys.map((k) => {
       const v = row[k];
-      if (v === undefined || v === null || v === '') throw new MeshError(ErrorCode.BAD_USER_INPUT, `entity row lacks join key "${k}" needed by feature view ${tableId(request.view)}`);
+      if (v === undefined || v === null || v === '')
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `entity row lacks join key "${k}" needed by feature view ${tableId(request.view)}`,
+        );
       return v;
     }),
   );
@@ -94,15 +105,25 @@ export interface FeatureColumn {
  * their JSON text instead: a view of numbers and booleans is cut from the stored array without parsing it, which is
  * what a JSON answer (Feast REST) needs and half its cost.
  */
-export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures, rows: Record<string, unknown>[], now: number, options: { text?: boolean } = {}): Promise<FeatureColumn[]> {
-  const records = await store.read(resolved.views.map((v) => ({ table: tableId(v.view), keys: rows.map((r) => keyFor(v, r)) })));
+export async function readColumns(
+  store: OnlineStore,
+  resolved: ResolvedFeatures,
+  rows: Record<string, unknown>[],
+  now: number,
+  options: { text?: boolean } = {},
+): Promise<FeatureColumn[]> {
+  const records = await store.read(
+    resolved.views.map((v) => ({ table: tableId(v.view), keys: rows.map((r) => keyFor(v, r)) })),
+  );
   const byView = resolved.views.map((v, j) => {
     const ttl = v.view.ttlSeconds * 1000;
     const positions = v.features.map((f) => v.view.features.indexOf(f));
     const cuttable = v.view.features.every((f) => f.dtype !== 'String');
     // One record holds every feature of its view: the view's columns share one event-time array (formatted once).
     const eventTs = records[j]!.map((record) => (record ? record.eventTs : null));
-    const columns: FeatureColumn[] = positions.map(() => (options.text ? { values: [], statuses: [], eventTs, json: [] } : { values: [], statuses: [], eventTs }));
+    const columns: FeatureColumn[] = positions.map(() =>
+      options.text ? { values: [], statuses: [], eventTs, json: [] } : { values: [], statuses: [], eventTs },
+    );
     // Plain loops: this runs once per value served (5,000 times for 100 entities x 50 features).
     for (const record of records[j]!) {
       const stale = record !== undefined && ttl > 0 && now - record.eventTs > ttl;
@@ -136,7 +157,9 @@ export async function readColumns(store: OnlineStore, resolved: ResolvedFeatures
   return resolved.order.map((o) => byView[o.view]![o.feature]!);
 }
 
-/** A record's values as JSON texts: cut from its stored array when no value can hold a comma, else written one by one. */
+/**
+ * A record's values as JSON texts: cut from its stored array when no value can hold a comma, else written one by one.
+ */
 function textsOf(record: OnlineRecord, cuttable: boolean, features: number): string[] {
   if (cuttable && record.valuesJson !== undefined) {
     const cut = record.valuesJson.slice(1, -1).split(',');
@@ -147,7 +170,12 @@ function textsOf(record: OnlineRecord, cuttable: boolean, features: number): str
 
 /** Columns for an online store that did not answer: every value withheld as INVALID. */
 function invalidColumns(resolved: ResolvedFeatures, rows: number, text: boolean): FeatureColumn[] {
-  return resolved.names.map(() => ({ values: text ? [] : Array(rows).fill(null), statuses: Array(rows).fill('INVALID'), eventTs: Array(rows).fill(null), ...(text ? { json: Array(rows).fill('null') } : {}) }));
+  return resolved.names.map(() => ({
+    values: text ? [] : Array(rows).fill(null),
+    statuses: Array(rows).fill('INVALID'),
+    eventTs: Array(rows).fill(null),
+    ...(text ? { json: Array(rows).fill('null') } : {}),
+  }));
 }
 
 /**
@@ -173,11 +201,16 @@ export async function readColumnsOrInvalid(
  * Per request: every online lookup made while resolving one GraphQL operation (entity fields of many customers, several
  * views) is collected by DataLoader and answered by one read of the store.
  */
-export function onlineLoader(store: OnlineStore): DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string> {
+export function onlineLoader(
+  store: OnlineStore,
+): DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string> {
   return new DataLoader(
     async (lookups) => {
       const tables = [...new Set(lookups.map((l) => l.table))];
-      const requests = tables.map((table) => ({ table, keys: [...new Set(lookups.filter((l) => l.table === table).map((l) => l.key))] }));
+      const requests = tables.map((table) => ({
+        table,
+        keys: [...new Set(lookups.filter((l) => l.table === table).map((l) => l.key))],
+      }));
       const results = await store.read(requests);
       const byId = new Map<string, OnlineRecord | undefined>();
       requests.forEach((r, i) => r.keys.forEach((k, j) => byId.set(`${r.table}\u0000${k}`, results[i]![j])));
@@ -218,15 +251,33 @@ export interface FeastAnswer {
 
 /**
  * Feast's `POST /get-online-features`: columnar entities in, results grouped by feature (join keys first) out, with the
- * declared type of each feature column. Entity columns that are not join keys of the requested views are dropped, as Feast does.
+ * declared type of each feature column. Entity columns that are not join keys of the requested views are dropped, as
+ * Feast does.
  */
-export async function getOnlineFeatures(registry: Registry, store: OnlineStore, body: unknown, now: number): Promise<FeastAnswer> {
+export async function getOnlineFeatures(
+  registry: Registry,
+  store: OnlineStore,
+  body: unknown,
+  now: number,
+): Promise<FeastAnswer> {
   const request = parseFeastRequest(body);
-  const resolved = resolveFeatures(registry, { features: request.features, service: request.feature_service, fullFeatureNames: request.full_feature_names });
+  const resolved = resolveFeatures(registry, {
+    features: request.features,
+    service: request.feature_service,
+    fullFeatureNames: request.full_feature_names,
+  });
   const given = Object.entries(request.entities);
   const n = given[0]![1].length;
-  if (n > MAX_ENTITY_ROWS) throw new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: at most ${MAX_ENTITY_ROWS} entity rows per request (got ${n}); use a training set for more`);
-  if (resolved.names.length > MAX_FEATURES) throw new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: at most ${MAX_FEATURES} features per request (got ${resolved.names.length})`);
+  if (n > MAX_ENTITY_ROWS)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `get-online-features: at most ${MAX_ENTITY_ROWS} entity rows per request (got ${n}); use a training set for more`,
+    );
+  if (resolved.names.length > MAX_FEATURES)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `get-online-features: at most ${MAX_FEATURES} features per request (got ${resolved.names.length})`,
+    );
   const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
   const { columns, error } = await readColumnsOrInvalid(store, resolved, rows, now, { text: true });
@@ -247,7 +298,12 @@ export async function getOnlineFeatures(registry: Registry, store: OnlineStore, 
   return {
     featureNames: [...keys.map(([k]) => k), ...resolved.names],
     keys: keys.map(([, values]) => values),
-    features: columns.map((c, i) => ({ json: c.json!, statuses: c.statuses, eventTimestamps: timestamps(c.eventTs), dtype: dtypes[i]! })),
+    features: columns.map((c, i) => ({
+      json: c.json!,
+      statuses: c.statuses,
+      eventTimestamps: timestamps(c.eventTs),
+      dtype: dtypes[i]!,
+    })),
     ...(error ? { error } : {}),
   };
 }
@@ -256,13 +312,25 @@ function parseFeastRequest(body: unknown): FeastRequest {
   const bad = (m: string) => new MeshError(ErrorCode.BAD_USER_INPUT, `get-online-features: ${m}`);
   if (typeof body !== 'object' || body === null) throw bad('the body must be a JSON object');
   const b = body as Record<string, unknown>;
-  if (b.features !== undefined && !(Array.isArray(b.features) && b.features.every((f) => typeof f === 'string'))) throw bad('"features" must be an array of "view:feature" strings');
-  if (b.feature_service !== undefined && typeof b.feature_service !== 'string') throw bad('"feature_service" must be a string');
-  if (typeof b.entities !== 'object' || b.entities === null || Array.isArray(b.entities)) throw bad('"entities" must map each join key to an array of values');
+  if (b.features !== undefined && !(Array.isArray(b.features) && b.features.every((f) => typeof f === 'string')))
+    throw bad('"features" must be an array of "view:feature" strings');
+  if (b.feature_service !== undefined && typeof b.feature_service !== 'string')
+    throw bad('"feature_service" must be a string');
+  if (typeof b.entities !== 'object' || b.entities === null || Array.isArray(b.entities))
+    throw bad('"entities" must map each join key to an array of values');
   const entities = Object.entries(b.entities as Record<string, unknown>);
   if (entities.length === 0) throw bad('"entities" is empty');
   for (const [k, v] of entities) if (!Array.isArray(v)) throw bad(`entities.${k} must be an array`);
   const lengths = new Set(entities.map(([, v]) => (v as unknown[]).length));
-  if (lengths.size > 1) throw bad(`every entities array must have the same length (got ${entities.map(([k, v]) => `${k}: ${(v as unknown[]).length}`).join(', ')})`);
-  return { features: b.features as string[] | undefined, feature_service: b.feature_service as string | undefined, entities: b.entities as Record<string, unknown[]>, full_feature_names: b.full_feature_names === true };
+  if (lengths.size > 1)
+    throw bad(
+      `every entities array must have the same length ` +
+        `(got ${entities.map(([k, v]) => `${k}: ${(v as unknown[]).length}`).join(', ')})`,
+    );
+  return {
+    features: b.features as string[] | undefined,
+    feature_service: b.feature_service as string | undefined,
+    entities: b.entities as Record<string, unknown[]>,
+    full_feature_names: b.full_feature_names === true,
+  };
 }

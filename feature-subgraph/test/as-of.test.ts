@@ -30,7 +30,10 @@ async function storedAt(view: ViewVersion, at: Date): Promise<Map<string, Record
   const duck = await Duck.open();
   try {
     await duck.run(`SET TimeZone = 'UTC'`);
-    const rows = await duck.all(`SELECT * EXCLUDE (created_timestamp) FROM read_parquet(${sqlString(path)}) WHERE event_timestamp = CAST(${sqlString(at.toISOString())} AS TIMESTAMPTZ)::TIMESTAMP`);
+    const rows = await duck.all(
+      `SELECT * EXCLUDE (created_timestamp) FROM read_parquet(${sqlString(path)}) WHERE event_timestamp =
+        CAST(${sqlString(at.toISOString())} AS TIMESTAMPTZ)::TIMESTAMP`,
+    );
     return new Map(rows.map((r) => [view.joinKeys.map((k) => String(r[k])).join('|'), r]));
   } finally {
     duck.close();
@@ -52,12 +55,18 @@ describe('as-of proof: no feature view knows the future', () => {
           const s = stored.get(key);
           for (const f of view.features) {
             compared++;
-            if (round(s?.[f.name] ?? null) !== round(row[f.name] ?? null)) differences.push(`${tableId(view)}.${f.name} at ${at.toISOString().slice(0, 10)} for ${key}: stored ${String(s?.[f.name])}, known then ${String(row[f.name])}`);
+            if (round(s?.[f.name] ?? null) !== round(row[f.name] ?? null))
+              differences.push(
+                `${tableId(view)}.${f.name} at ${at.toISOString().slice(0, 10)} for ${key}: ` +
+                  `stored ${String(s?.[f.name])}, known then ${String(row[f.name])}`,
+              );
           }
         }
         // Rows the view stored for entities nobody could have known at the snapshot are a leak too.
         const knownKeys = new Set(known.map((r) => view.joinKeys.map((k) => String(r[k])).join('|')));
-        for (const key of stored.keys()) if (!knownKeys.has(key)) differences.push(`${tableId(view)} at ${at.toISOString().slice(0, 10)}: a row for ${key}, unknown then`);
+        for (const key of stored.keys())
+          if (!knownKeys.has(key))
+            differences.push(`${tableId(view)} at ${at.toISOString().slice(0, 10)}: a row for ${key}, unknown then`);
       }
     }
     const byFeature = new Map<string, number>();

@@ -21,7 +21,11 @@ let refs: string[];
 const alone = new Map<string, unknown[]>();
 
 async function post(path: string, body: unknown, role = 'ml-engineer', headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await bearer(platform, role)), ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await bearer(platform, role)), ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, text, body: JSON.parse(text) as unknown };
 }
@@ -38,7 +42,8 @@ beforeAll(async () => {
     .filter((v) => v.joinKeys.join() === 'customer_id')
     .flatMap((v) => v.features.map((f) => `${v.name}:${f.name}`));
   customers = ['c-0000001', 'c-0000002', 'c-0000003', 'c-0000007', 'c-nobody'];
-  for (const ref of refs) alone.set(ref, (await feast({ features: [ref], entities: { customer_id: customers } })).results[1]!.values);
+  for (const ref of refs)
+    alone.set(ref, (await feast({ features: [ref], entities: { customer_id: customers } })).results[1]!.values);
   // Enough real values that a mix-up cannot hide among nulls.
   expect([...alone.values()].flat().filter((v) => v !== null).length).toBeGreaterThan(refs.length * 2);
 });
@@ -51,7 +56,10 @@ afterAll(async () => {
 /** A random feature list: any order, any mix of views, names full whenever two short names would collide. */
 const featureLists = () =>
   fc
-    .shuffledSubarray(refs.map((r) => r), { minLength: 1, maxLength: 12 })
+    .shuffledSubarray(
+      refs.map((r) => r),
+      { minLength: 1, maxLength: 12 },
+    )
     .chain((list) => fc.record({ list: fc.constant(list), full: fc.boolean() }))
     .map(({ list, full }) => ({ list, full: full || new Set(list.map((r) => r.split(':')[1])).size < list.length }));
 
@@ -63,34 +71,50 @@ describe('every name carries its own value, whatever the order of the request', 
       fc.asyncProperty(featureLists(), async ({ list, full }) => {
         const body = await feast({ features: list, entities: { customer_id: customers }, full_feature_names: full });
         expect(body.metadata.feature_names).toEqual(['customer_id', ...list.map((r) => nameOf(r, full))]);
-        list.forEach((ref, i) => expect(body.results[i + 1]!.values, `${ref} in ${list.join(', ')}`).toEqual(alone.get(ref)));
+        list.forEach((ref, i) =>
+          expect(body.results[i + 1]!.values, `${ref} in ${list.join(', ')}`).toEqual(alone.get(ref)),
+        );
       }),
       { numRuns: 40 },
     );
   });
 
   it('Query.onlineFeatures and Customer.features on the features subgraph', async () => {
-    const identity = { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role: 'ml-engineer' }, platform.config.auth, 'features') };
+    const identity = {
+      [IDENTITY_HEADER]: await signInternalIdentity(
+        { sub: 't', role: 'ml-engineer' },
+        platform.config.auth,
+        'features',
+      ),
+    };
     await fc.assert(
       fc.asyncProperty(featureLists(), async ({ list, full }) => {
         const vectors = await gql<{ onlineFeatures: { features: { name: string; value: unknown }[] }[] }>(
           server.url,
-          `query($f: [String!], $e: [FeatureEntityRow!]!, $full: Boolean) { onlineFeatures(features: $f, entities: $e, fullFeatureNames: $full) { features { name value } } }`,
+          `query($f: [String!], $e: [FeatureEntityRow!]!, $full: Boolean) { onlineFeatures(features: $f, entities: ` +
+            `$e, ` +
+            `fullFeatureNames: $full) { features { name value } } }`,
           { f: list, e: customers.map((customer_id) => ({ customer_id })), full },
           identity,
         );
         expect(vectors.body.errors).toBeUndefined();
         const entities = await gql<{ _entities: { features: { name: string; value: unknown }[] }[] }>(
           server.url,
-          `query($r: [_Any!]!, $f: [String!], $full: Boolean) { _entities(representations: $r) { ... on Customer { features(names: $f, fullNames: $full) { name value } } } }`,
+          `query($r: [_Any!]!, $f: [String!], $full: Boolean) { _entities(representations: $r) { ... on Customer { ` +
+            `features(names: $f, fullNames: $full) { name value } } } }`,
           { r: customers.map((id) => ({ __typename: 'Customer', id })), f: list, full },
           identity,
         );
         expect(entities.body.errors).toBeUndefined();
         customers.forEach((_, c) => {
-          for (const answer of [vectors.body.data!.onlineFeatures[c]!.features, entities.body.data!._entities[c]!.features]) {
+          for (const answer of [
+            vectors.body.data!.onlineFeatures[c]!.features,
+            entities.body.data!._entities[c]!.features,
+          ]) {
             expect(answer.map((f) => f.name)).toEqual(list.map((r) => nameOf(r, full)));
-            list.forEach((ref, i) => expect(answer[i]!.value, `${ref} in ${list.join(', ')}`).toEqual(alone.get(ref)![c]));
+            list.forEach((ref, i) =>
+              expect(answer[i]!.value, `${ref} in ${list.join(', ')}`).toEqual(alone.get(ref)![c]),
+            );
           }
         });
       }),
@@ -103,17 +127,36 @@ describe("what a client written against Feast's server expects", () => {
   it('writes a Float64 by its type: a whole value stays 2.0, an Int64 stays 2', async () => {
     const pushed = await post('/write-to-online-store', {
       feature_view_name: 'customer_orders',
-      df: { customer_id: ['c-float'], event_timestamp: [END.toISOString()], total_purchases_30d: [2], num_transactions_7d: [1], avg_order_value_90d: [2], total_spend_90d: [4], return_rate_90d: [0], days_since_last_order: [3] },
+      df: {
+        customer_id: ['c-float'],
+        event_timestamp: [END.toISOString()],
+        total_purchases_30d: [2],
+        num_transactions_7d: [1],
+        avg_order_value_90d: [2],
+        total_spend_90d: [4],
+        return_rate_90d: [0],
+        days_since_last_order: [3],
+      },
     });
     expect(pushed.status).toBe(200);
-    const res = await post('/get-online-features', { features: ['customer_orders:avg_order_value_90d', 'customer_orders:total_purchases_30d', 'customer_orders:return_rate_90d'], entities: { customer_id: ['c-float'] } });
+    const res = await post('/get-online-features', {
+      features: [
+        'customer_orders:avg_order_value_90d',
+        'customer_orders:total_purchases_30d',
+        'customer_orders:return_rate_90d',
+      ],
+      entities: { customer_id: ['c-float'] },
+    });
     expect(res.text).toContain('"values":[2.0]');
     expect(res.text).toContain('"values":[2]');
     expect(res.text).toContain('"values":[0.0]');
   });
 
   it('drops entity columns that are not join keys, and accepts view@latest', async () => {
-    const body = await feast({ features: ['customer_orders@latest:total_spend_90d'], entities: { customer_id: customers, note: customers.map(() => 'x') } });
+    const body = await feast({
+      features: ['customer_orders@latest:total_spend_90d'],
+      entities: { customer_id: customers, note: customers.map(() => 'x') },
+    });
     expect(body.metadata.feature_names).toEqual(['customer_id', 'total_spend_90d']);
     expect(body.results).toHaveLength(2);
     expect(body.results[1]!.values).toEqual(alone.get('customer_orders:total_spend_90d'));
@@ -121,11 +164,32 @@ describe("what a client written against Feast's server expects", () => {
 
   it("answers errors in Feast's body when asked, keeping the mesh's code", async () => {
     const accept = { accept: 'application/vnd.feast.error+json' };
-    const missing = await post('/get-online-features', { features: ['nope:x'], entities: { customer_id: ['c'] } }, 'ml-engineer', accept);
+    const missing = await post(
+      '/get-online-features',
+      { features: ['nope:x'], entities: { customer_id: ['c'] } },
+      'ml-engineer',
+      accept,
+    );
     expect(missing.status).toBe(404);
     expect(typeof missing.body).toBe('string');
-    expect(JSON.parse(missing.body as string)).toMatchObject({ module: 'feast.errors', class: 'FeatureViewNotFoundException', code: 'NOT_FOUND' });
-    const collision = await post('/get-online-features', { features: ['customer_orders:total_spend_90d', 'customer_orders:total_spend_90d', 'customer_payments:payments_90d'], entities: { customer_id: ['c'] } }, 'ml-engineer', accept);
+    expect(JSON.parse(missing.body as string)).toMatchObject({
+      module: 'feast.errors',
+      class: 'FeatureViewNotFoundException',
+      code: 'NOT_FOUND',
+    });
+    const collision = await post(
+      '/get-online-features',
+      {
+        features: [
+          'customer_orders:total_spend_90d',
+          'customer_orders:total_spend_90d',
+          'customer_payments:payments_90d',
+        ],
+        entities: { customer_id: ['c'] },
+      },
+      'ml-engineer',
+      accept,
+    );
     expect(collision.status).toBe(200);
     const plain = await post('/get-online-features', { features: ['nope:x'], entities: { customer_id: ['c'] } });
     expect(plain.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
@@ -134,39 +198,89 @@ describe("what a client written against Feast's server expects", () => {
   it('push: newer values win, older ones are kept out, and only roles that may write features can push', async () => {
     const row = (ts: string, spend: number) => ({
       push_source_name: 'customer_orders',
-      df: { customer_id: ['c-pushed'], event_timestamp: [ts], total_purchases_30d: [1], num_transactions_7d: [1], avg_order_value_90d: [spend], total_spend_90d: [spend], return_rate_90d: [null], days_since_last_order: [0] },
+      df: {
+        customer_id: ['c-pushed'],
+        event_timestamp: [ts],
+        total_purchases_30d: [1],
+        num_transactions_7d: [1],
+        avg_order_value_90d: [spend],
+        total_spend_90d: [spend],
+        return_rate_90d: [null],
+        days_since_last_order: [0],
+      },
     });
     expect((await post('/push', row(END.toISOString(), 50))).body).toMatchObject({ written: 1 });
-    expect((await post('/push', row(new Date(END.getTime() - 86_400_000).toISOString(), 10))).body).toMatchObject({ written: 0, skipped: 1 });
-    const read = await feast({ features: ['customer_orders:total_spend_90d', 'customer_orders:return_rate_90d'], entities: { customer_id: ['c-pushed'] } });
+    expect((await post('/push', row(new Date(END.getTime() - 86_400_000).toISOString(), 10))).body).toMatchObject({
+      written: 0,
+      skipped: 1,
+    });
+    const read = await feast({
+      features: ['customer_orders:total_spend_90d', 'customer_orders:return_rate_90d'],
+      entities: { customer_id: ['c-pushed'] },
+    });
     expect(read.results[1]!.values).toEqual([50]);
     expect(read.results[2]!.statuses).toEqual(['NULL_VALUE']);
     expect((await post('/push', row(END.toISOString(), 1), 'analyst')).status).toBe(403);
     const offline = await post('/push', { ...row(END.toISOString(), 1), to: 'online_and_offline' });
     expect(offline.status).toBe(400);
-    expect(offline.body).toMatchObject({ error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/offline tables are computed from contract-checked curated data/) } });
-    const typed = await post('/push', { ...row(END.toISOString(), 1), df: { ...row(END.toISOString(), 1).df, total_purchases_30d: ['many'] } });
-    expect(typed.body).toMatchObject({ error: { message: 'push: row 0: total_purchases_30d must be Int64 (got "many")' } });
+    expect(offline.body).toMatchObject({
+      error: {
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/offline tables are computed from contract-checked curated data/),
+      },
+    });
+    const typed = await post('/push', {
+      ...row(END.toISOString(), 1),
+      df: { ...row(END.toISOString(), 1).df, total_purchases_30d: ['many'] },
+    });
+    expect(typed.body).toMatchObject({
+      error: { message: 'push: row 0: total_purchases_30d must be Int64 (got "many")' },
+    });
     const short = await post('/push', { push_source_name: 'customer_orders', df: { customer_id: ['c'] } });
-    expect((short.body as { error: { message: string } }).error.message).toMatch(/lacks column\(s\) event_timestamp, total_purchases_30d/);
+    expect((short.body as { error: { message: string } }).error.message).toMatch(
+      /lacks column\(s\) event_timestamp, total_purchases_30d/,
+    );
   });
 
   it('materialize and materialize-incremental run for an operator, and no one else', async () => {
     expect((await post('/materialize-incremental', { end_ts: END.toISOString() }, 'ml-engineer')).status).toBe(403);
-    const run = await post('/materialize', { start_ts: new Date(0).toISOString(), end_ts: END.toISOString(), feature_views: ['customer_orders'] }, 'operator');
+    const run = await post(
+      '/materialize',
+      { start_ts: new Date(0).toISOString(), end_ts: END.toISOString(), feature_views: ['customer_orders'] },
+      'operator',
+    );
     expect(run.status).toBe(200);
-    expect((await post('/materialize-incremental', { end_ts: END.toISOString(), feature_views: ['customer_orders'] }, 'operator')).status).toBe(200);
-    expect((await post('/materialize', { start_ts: 'yesterday', end_ts: END.toISOString() }, 'admin')).body).toMatchObject({ error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/start_ts/) } });
+    expect(
+      (
+        await post(
+          '/materialize-incremental',
+          { end_ts: END.toISOString(), feature_views: ['customer_orders'] },
+          'operator',
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await post('/materialize', { start_ts: 'yesterday', end_ts: END.toISOString() }, 'admin')).body,
+    ).toMatchObject({ error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/start_ts/) } });
   });
 
   it('names looked up by a client are own names only: "constructor" is unknown, not a crash', async () => {
-    expect((await post('/get-online-features', { feature_service: 'constructor', entities: { customer_id: ['c'] } })).status).toBe(404);
-    expect((await post('/get-online-features', { features: ['constructor:x'], entities: { customer_id: ['c'] } })).status).toBe(404);
-    expect((await post('/get-online-features', { features: ['constructor@v1:x'], entities: { customer_id: ['c'] } })).status).toBe(404);
+    expect(
+      (await post('/get-online-features', { feature_service: 'constructor', entities: { customer_id: ['c'] } })).status,
+    ).toBe(404);
+    expect(
+      (await post('/get-online-features', { features: ['constructor:x'], entities: { customer_id: ['c'] } })).status,
+    ).toBe(404);
+    expect(
+      (await post('/get-online-features', { features: ['constructor@v1:x'], entities: { customer_id: ['c'] } })).status,
+    ).toBe(404);
   });
 
   it('caps entity rows per request and names the cap', async () => {
-    const res = await post('/get-online-features', { features: ['customer_orders:total_spend_90d'], entities: { customer_id: Array.from({ length: 10_001 }, (_, i) => `c-${i}`) } });
+    const res = await post('/get-online-features', {
+      features: ['customer_orders:total_spend_90d'],
+      entities: { customer_id: Array.from({ length: 10_001 }, (_, i) => `c-${i}`) },
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { message: expect.stringMatching(/at most 10000 entity rows/) } });
   });

@@ -8,7 +8,12 @@ import { redisClusterForTests, redisForTests, tempDir } from '../../test/helpers
 
 const DAY = 86_400_000;
 const now = Date.now();
-const rec = (key: string, eventTs: number, values: unknown[], createdTs = eventTs) => ({ key, eventTs, createdTs, values });
+const rec = (key: string, eventTs: number, values: unknown[], createdTs = eventTs) => ({
+  key,
+  eventTs,
+  createdTs,
+  values,
+});
 const plain = (r: OnlineRecord | undefined) => r && { eventTs: r.eventTs, createdTs: r.createdTs, values: r.values };
 
 /** The same contract for every online store implementation. */
@@ -32,7 +37,11 @@ function contract(name: string, open: () => Promise<OnlineStore | undefined>) {
         { table: a, keys: ['c2', 'missing', 'c1'] },
         { table: b, keys: ['c1'] },
       ]);
-      expect(ra!.map(plain)).toEqual([{ eventTs: now - DAY, createdTs: now - DAY, values: [null, 0, '', false] }, undefined, { eventTs: now - DAY, createdTs: now - DAY, values: [1, 2.5, 'x', true] }]);
+      expect(ra!.map(plain)).toEqual([
+        { eventTs: now - DAY, createdTs: now - DAY, values: [null, 0, '', false] },
+        undefined,
+        { eventTs: now - DAY, createdTs: now - DAY, values: [1, 2.5, 'x', true] },
+      ]);
       expect(rb!.map(plain)).toEqual([{ eventTs: now - 2 * DAY, createdTs: now - 2 * DAY, values: [42] }]);
       // The text the values are kept as, for readers that pass it on (Feast REST), says the same.
       expect(JSON.parse(ra![2]!.valuesJson!)).toEqual([1, 2.5, 'x', true]);
@@ -56,13 +65,25 @@ function contract(name: string, open: () => Promise<OnlineStore | undefined>) {
       // More records than one script call takes, so several run concurrently; keys the JSON packing must carry intact.
       const odd = ['k"quote', 'k\\slash', 'k\nline', 'kéñ', 'k😀', 'k\ud800lone'];
       const keys = [...Array.from({ length: 700 }, (_, i) => `e${i}`), ...odd];
-      await store.write(t, keys.filter((_, i) => i % 2 === 0).map((k) => rec(k, now - 2 * DAY, ['before'])), 0);
+      await store.write(
+        t,
+        keys.filter((_, i) => i % 2 === 0).map((k) => rec(k, now - 2 * DAY, ['before'])),
+        0,
+      );
       // Odd positions are new; even positions get a newer value for every fourth key and an older one otherwise.
-      const second = keys.map((k, i) => (i % 2 === 1 ? rec(k, now - DAY, ['new']) : i % 4 === 0 ? rec(k, now - DAY, ['newer']) : rec(k, now - 3 * DAY, ['older'])));
+      const second = keys.map((k, i) =>
+        i % 2 === 1
+          ? rec(k, now - DAY, ['new'])
+          : i % 4 === 0
+            ? rec(k, now - DAY, ['newer'])
+            : rec(k, now - 3 * DAY, ['older']),
+      );
       const expected = second.filter((r) => r.values[0] !== 'older').length;
       expect(await store.write(t, second, DAY * 10)).toEqual({ written: expected, skipped: keys.length - expected });
       const [read] = await store.read([{ table: t, keys }]);
-      expect(read!.map((r) => r?.values[0])).toEqual(keys.map((_, i) => (i % 2 === 1 ? 'new' : i % 4 === 0 ? 'newer' : 'before')));
+      expect(read!.map((r) => r?.values[0])).toEqual(
+        keys.map((_, i) => (i % 2 === 1 ? 'new' : i % 4 === 0 ? 'newer' : 'before')),
+      );
     });
 
     it('drops values once event time + expireAfter has passed', async (ctx) => {
@@ -76,7 +97,11 @@ function contract(name: string, open: () => Promise<OnlineStore | undefined>) {
     it('reports keys and bytes per table and drops a table', async (ctx) => {
       if (!store) return ctx.skip();
       const t = table();
-      await store.write(t, Array.from({ length: 1500 }, (_, i) => rec(`e${i}`, now, [i])), 0);
+      await store.write(
+        t,
+        Array.from({ length: 1500 }, (_, i) => rec(`e${i}`, now, [i])),
+        0,
+      );
       const stat = (await store.stats()).find((s) => s.table === t);
       expect(stat?.keys).toBe(1500);
       expect(stat?.bytes).toBeGreaterThan(1500 * 26);
@@ -92,7 +117,9 @@ contract('sqlite (embedded)', async () => new SqliteOnlineStore(path.join(tempDi
 let redis: Awaited<ReturnType<typeof redisForTests>>;
 contract('redis', async () => {
   redis = await redisForTests();
-  return redis && new RedisOnlineStore({ url: redis.url, cluster: false, keyPrefix: `test:${randomUUID().slice(0, 8)}:` });
+  return (
+    redis && new RedisOnlineStore({ url: redis.url, cluster: false, keyPrefix: `test:${randomUUID().slice(0, 8)}:` })
+  );
 });
 afterAll(async () => redis?.stop());
 
@@ -108,9 +135,14 @@ describe('embedded store across processes', () => {
     const file = path.join(tempDir(), 'online.sqlite');
     const reader = new SqliteOnlineStore(file);
     expect((await reader.read([{ table: 'v@v1', keys: ['a'] }]))[0]).toEqual([undefined]);
-    const script = `import { SqliteOnlineStore } from ${JSON.stringify(path.resolve(import.meta.dirname, '../online/sqlite.ts'))};
-      const s = new SqliteOnlineStore(${JSON.stringify(file)}); await s.write('v@v1', [{ key: 'a', eventTs: ${now}, createdTs: ${now}, values: [7] }], 0); await s.close();`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const script =
+      `import { SqliteOnlineStore } ` +
+      `from ${JSON.stringify(path.resolve(import.meta.dirname, '../online/sqlite.ts'))};
+      const s = new SqliteOnlineStore(${JSON.stringify(file)}); await s.write('v@v1', [{ key: 'a', eventTs: ${now},
+        createdTs: ${now}, values: [7] }], 0); await s.close();`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     expect(child.stderr).toBe('');
     expect((await reader.read([{ table: 'v@v1', keys: ['a'] }]))[0]![0]!.values).toEqual([7]);
     await reader.close();

@@ -9,7 +9,12 @@ import { emptyRegistry, findService, plan, resolveFeatures, type Registry } from
 import { featureSubgraphSdl } from '../serving/schema.js';
 import { tempDir } from '../../test/helpers.js';
 
-const customer = { name: 'customer', joinKeys: ['customer_id'], domain: 'sales', graphql: { type: 'Customer', keyField: 'id' } };
+const customer = {
+  name: 'customer',
+  joinKeys: ['customer_id'],
+  domain: 'sales',
+  graphql: { type: 'Customer', keyField: 'id' },
+};
 const view = (over: Partial<LoadedView> = {}): LoadedView => ({
   name: 'orders_stats',
   domain: 'sales',
@@ -27,7 +32,11 @@ const view = (over: Partial<LoadedView> = {}): LoadedView => ({
   sqlFile: 'x.sql',
   ...over,
 });
-const defs = (views: LoadedView[], services: LoadedDefinitions['services'] = []): LoadedDefinitions => ({ entities: [customer], views, services });
+const defs = (views: LoadedView[], services: LoadedDefinitions['services'] = []): LoadedDefinitions => ({
+  entities: [customer],
+  views,
+  services,
+});
 const apply = (r: Registry, d: LoadedDefinitions) => plan(r, d);
 
 describe('feature registry versions', () => {
@@ -37,23 +46,49 @@ describe('feature registry versions', () => {
     const again = apply(first.next, defs([view()]));
     expect(again.changes.every((c) => c.action === 'unchanged')).toBe(true);
     const meta = apply(first.next, defs([view({ description: 'better words', owner: 'new-owner@x' })]));
-    expect(meta.changes.find((c) => c.kind === 'view')).toMatchObject({ action: 'update', from: 1, to: 1, detail: 'metadata: owner, description' });
+    expect(meta.changes.find((c) => c.kind === 'view')).toMatchObject({
+      action: 'update',
+      from: 1,
+      to: 1,
+      detail: 'metadata: owner, description',
+    });
     expect(meta.next.views.orders_stats).toHaveLength(1);
     expect(meta.next.views.orders_stats![0]!.owner).toBe('new-owner@x');
   });
 
   it('a changed definition is a new version; the old one stays resolvable as view@v1:feature', () => {
     const v1 = apply(emptyRegistry(), defs([view()])).next;
-    const { changes, next } = apply(v1, defs([view({ features: [{ name: 'n_orders', dtype: 'Int64' }, { name: 'refunds', dtype: 'Float64' }], ttlSeconds: 7 * 86400 })]));
-    expect(changes.find((c) => c.kind === 'view')).toMatchObject({ action: 'new-version', from: 1, to: 2, detail: '+refunds; -spend; ttl 2592000s → 604800s' });
+    const { changes, next } = apply(
+      v1,
+      defs([
+        view({
+          features: [
+            { name: 'n_orders', dtype: 'Int64' },
+            { name: 'refunds', dtype: 'Float64' },
+          ],
+          ttlSeconds: 7 * 86400,
+        }),
+      ]),
+    );
+    expect(changes.find((c) => c.kind === 'view')).toMatchObject({
+      action: 'new-version',
+      from: 1,
+      to: 2,
+      detail: '+refunds; -spend; ttl 2592000s → 604800s',
+    });
     expect(next.views.orders_stats!.map((v) => v.version)).toEqual([1, 2]);
     const current = resolveFeatures(next, { features: ['orders_stats:refunds'] });
     expect(current.views[0]!.view.version).toBe(2);
-    const pinned = resolveFeatures(next, { features: ['orders_stats@v1:spend', 'orders_stats:n_orders'], fullFeatureNames: true });
+    const pinned = resolveFeatures(next, {
+      features: ['orders_stats@v1:spend', 'orders_stats:n_orders'],
+      fullFeatureNames: true,
+    });
     expect(pinned.views.map((v) => v.view.version)).toEqual([1, 2]);
     expect(pinned.names).toEqual(['orders_stats_v1__spend', 'orders_stats__n_orders']);
     expect(() => resolveFeatures(next, { features: ['orders_stats:spend'] })).toThrow(/no feature "spend"/);
-    expect(() => resolveFeatures(next, { features: ['orders_stats@v9:spend'] })).toThrow(/has no version 9 \(versions: 1, 2\)/);
+    expect(() => resolveFeatures(next, { features: ['orders_stats@v9:spend'] })).toThrow(
+      /has no version 9 \(versions: 1, 2\)/,
+    );
   });
 
   it('a feature service pins view versions and gets a new version when a view it uses changes', () => {
@@ -77,8 +112,12 @@ describe('feature registry versions', () => {
 
   it('rejects ambiguous and malformed requests with named errors', () => {
     const r = apply(emptyRegistry(), defs([view(), view({ name: 'other_stats' })])).next;
-    expect(() => resolveFeatures(r, { features: ['orders_stats:spend', 'other_stats:spend'] })).toThrow(/both called "spend"/);
-    expect(resolveFeatures(r, { features: ['orders_stats:spend', 'other_stats:spend'], fullFeatureNames: true }).names).toEqual(['orders_stats__spend', 'other_stats__spend']);
+    expect(() => resolveFeatures(r, { features: ['orders_stats:spend', 'other_stats:spend'] })).toThrow(
+      /both called "spend"/,
+    );
+    expect(
+      resolveFeatures(r, { features: ['orders_stats:spend', 'other_stats:spend'], fullFeatureNames: true }).names,
+    ).toEqual(['orders_stats__spend', 'other_stats__spend']);
     expect(() => resolveFeatures(r, { features: ['orders_stats.spend'] })).toThrow(/must look like view:feature/);
     expect(() => resolveFeatures(r, { features: ['nope:x'] })).toThrow(/unknown feature view "nope"/);
     expect(() => resolveFeatures(r, {})).toThrow(/either features .* or a feature service/);
@@ -95,16 +134,22 @@ describe('feature registry versions', () => {
 describe("the domains' feature definitions", () => {
   it('load and validate: every domain contributes, the customer entity has features from three or more domains', async () => {
     const d = await loadDefinitions(listDomains(path.join(REPO_ROOT, 'subgraphs')));
-    expect(new Set(d.views.map((v) => v.domain))).toEqual(new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']));
+    expect(new Set(d.views.map((v) => v.domain))).toEqual(
+      new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']),
+    );
     const customerDomains = new Set(d.views.filter((v) => v.entities.includes('customer')).map((v) => v.domain));
     expect(customerDomains.size).toBeGreaterThanOrEqual(3);
     const { next } = plan(emptyRegistry(), d);
-    expect(new Set(resolveFeatures(next, { service: 'customer_repurchase' }).views.map((v) => v.view.domain)).size).toBeGreaterThanOrEqual(3);
+    expect(
+      new Set(resolveFeatures(next, { service: 'customer_repurchase' }).views.map((v) => v.view.domain)).size,
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it('feature-subgraph/schema.graphql (used by supergraph.yaml) is what the definitions generate', async () => {
     const { next } = plan(emptyRegistry(), await loadDefinitions(listDomains(path.join(REPO_ROOT, 'subgraphs'))));
-    expect(fs.readFileSync(path.join(REPO_ROOT, 'feature-subgraph', 'schema.graphql'), 'utf8')).toBe(featureSubgraphSdl(next));
+    expect(fs.readFileSync(path.join(REPO_ROOT, 'feature-subgraph', 'schema.graphql'), 'utf8')).toBe(
+      featureSubgraphSdl(next),
+    );
   });
 
   it('a bad definition in a domain folder fails loading with the view and the problem named', async () => {
@@ -117,17 +162,40 @@ describe("the domains' feature definitions", () => {
       fs.writeFileSync(path.join(dir, domain, 'features', 'v.sql'), 'SELECT 1');
       fs.writeFileSync(path.join(dir, domain, 'features.ts'), `export default ${body};\n`);
     };
-    const viewDef = (over: string) => `{ views: [{ name: 'v', entities: ['customer'], ttl: '30d', owner: 'o', description: 'd', sql: 'features/v.sql', features: [{ name: 'f', dtype: 'Int64' }], ${over} }] }`;
+    const viewDef = (over: string) =>
+      `{ views: [{ name: 'v', entities: ['customer'], ttl: '30d', owner: 'o', description: 'd', sql: ` +
+      `'features/v.sql', ` +
+      `features: [{ name: 'f', dtype: 'Int64' }], ${over} }] }`;
     write('shop', viewDef(''));
-    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow('feature view v (shop): unknown entity "customer" (known: none)');
-    write('shop', viewDef(`ttl: '30 days'`).replace('{ views', `{ entities: [{ name: 'customer', joinKeys: ['customer_id'] }], views`));
-    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow('feature view v: ttl "30 days" must look like 30d, 12h, 15m, 90s or 0');
-    write('shop', viewDef(`features: [{ name: 'f', dtype: 'Decimal' }]`).replace('{ views', `{ entities: [{ name: 'customer', joinKeys: ['customer_id'] }], views`));
-    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow('feature view v (shop): feature "f" has type "Decimal" (one of Int64, Float64, String, Bool)');
+    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow(
+      'feature view v (shop): unknown entity "customer" (known: none)',
+    );
+    write(
+      'shop',
+      viewDef(`ttl: '30 days'`).replace(
+        '{ views',
+        `{ entities: [{ name: 'customer', joinKeys: ['customer_id'] }], views`,
+      ),
+    );
+    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow(
+      'feature view v: ttl "30 days" must look like 30d, 12h, 15m, 90s or 0',
+    );
+    write(
+      'shop',
+      viewDef(`features: [{ name: 'f', dtype: 'Decimal' }]`).replace(
+        '{ views',
+        `{ entities: [{ name: 'customer', joinKeys: ['customer_id'] }], views`,
+      ),
+    );
+    await expect(loadDefinitions(listDomains(dir))).rejects.toThrow(
+      'feature view v (shop): feature "f" has type "Decimal" (one of Int64, Float64, String, Bool)',
+    );
   });
 
   it('a feature service naming a missing feature is refused at plan time', async () => {
     const { next } = plan(emptyRegistry(), defs([view()]));
-    expect(() => plan(next, { ...defs([view()]), services: [{ name: 's', domain: 'sales', features: ['orders_stats:nope'] }] })).toThrow(/feature service s: view orders_stats@v1 has no feature "nope"/);
+    expect(() =>
+      plan(next, { ...defs([view()]), services: [{ name: 's', domain: 'sales', features: ['orders_stats:nope'] }] }),
+    ).toThrow(/feature service s: view orders_stats@v1 has no feature "nope"/);
   });
 });

@@ -29,7 +29,13 @@ export interface Governance {
 /** Most lexical tokens a document may have; past it, parsing stops (GRAPHQL_PARSE_FAILED, 400). */
 export const MAX_TOKENS = 2000;
 
-export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state: { pii: PiiOwners }; governance?: Governance; cache?: Omit<ResponseCacheOptions, 'metrics'> }): {
+export function gatewayPlugins(o: {
+  metrics: Metrics;
+  production: boolean;
+  state: { pii: PiiOwners };
+  governance?: Governance;
+  cache?: Omit<ResponseCacheOptions, 'metrics'>;
+}): {
   plugins: ApolloServerPlugin<GatewayContext>[];
   validationRules: ValidationRule[];
   parseOptions: { maxTokens: number };
@@ -56,7 +62,14 @@ export function gatewayPlugins(o: { metrics: Metrics; production: boolean; state
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       o.metrics.requestPlugin<GatewayContext>((c) => c.client),
       useFetchStats(o.metrics),
-      ...(g ? [useUsageRecording(g.usage), useLineage(g.lineage, g.policy, o.state), useAccessReport(g.policy, o.state), useAuthorization(g.policy, o.state)] : []),
+      ...(g
+        ? [
+            useUsageRecording(g.usage),
+            useLineage(g.lineage, g.policy, o.state),
+            useAccessReport(g.policy, o.state),
+            useAuthorization(g.policy, o.state),
+          ]
+        : []),
       useSubgraphErrors(),
       useHttpStatus(),
     ],

@@ -12,14 +12,19 @@ export interface AccessReport {
   withheld: string[];
 }
 
-// Apollo reuses one parsed document per distinct query text: the report is worked out once per document, operation and role.
+// Apollo reuses one parsed document per distinct query text: the report is worked out once per document, operation and
+// role.
 const reports = new WeakMap<DocumentNode, Map<string, AccessReport | null>>();
 
 /**
- * Tells the client, in `extensions.governance`, which fields of its response are tokens instead of values and which were
- * withheld, so tools (the console's playground, notebooks) can show masked data as masked instead of as odd strings.
+ * Tells the client, in `extensions.governance`, which fields of its response are tokens instead of values and which
+ * were withheld, so tools (the console's playground, notebooks) can show masked data as masked instead of as odd
+ * strings.
  */
-export function useAccessReport(policy: RolePolicy, state: { schema?: GraphQLSchema; pii: PiiOwners }): ApolloServerPlugin<GatewayContext> {
+export function useAccessReport(
+  policy: RolePolicy,
+  state: { schema?: GraphQLSchema; pii: PiiOwners },
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart(rc) {
       let original: DocumentNode | undefined;
@@ -38,14 +43,25 @@ export function useAccessReport(policy: RolePolicy, state: { schema?: GraphQLSch
             report = describe(state.schema, original, ctx.operationName ?? null, role, policy, state.pii);
             byKey.set(key, report);
           }
-          if (report) ctx.response.body.singleResult.extensions = { ...ctx.response.body.singleResult.extensions, governance: report };
+          if (report)
+            ctx.response.body.singleResult.extensions = {
+              ...ctx.response.body.singleResult.extensions,
+              governance: report,
+            };
         },
       };
     },
   };
 }
 
-function describe(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, role: string, policy: RolePolicy, pii: PiiOwners): AccessReport | null {
+function describe(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null,
+  role: string,
+  policy: RolePolicy,
+  pii: PiiOwners,
+): AccessReport | null {
   const masked: string[] = [];
   const withheld: string[] = [];
   for (const f of responseFields(schema, document, operationName)) {

@@ -29,7 +29,10 @@ const PRUNED = '__mesh_pruned';
  * document, so the plan never fetches them; after execution they come back as null with an UNAUTHORIZED_FIELD_OR_TYPE
  * error each. Masking (a role that may see a token) is left to the owning subgraph, which applies the same policy.
  */
-export function useAuthorization(policy: RolePolicy, state: { schema?: GraphQLSchema; pii: PiiOwners }): ApolloServerPlugin<GatewayContext> {
+export function useAuthorization(
+  policy: RolePolicy,
+  state: { schema?: GraphQLSchema; pii: PiiOwners },
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       let original: DocumentNode | undefined;
@@ -39,13 +42,16 @@ export function useAuthorization(policy: RolePolicy, state: { schema?: GraphQLSc
           const schema = state.schema;
           if (!schema) return;
           const role = rc.contextValue.identity.role;
-          const deny = new Set([...state.pii].filter(([, owner]) => fieldAccess(policy, role, owner) === 'deny').map(([f]) => f));
+          const deny = new Set(
+            [...state.pii].filter(([, owner]) => fieldAccess(policy, role, owner) === 'deny').map(([f]) => f),
+          );
           if (deny.size === 0) return;
           const pruned = prune(rc.document, schema, deny);
           if (pruned === rc.document) return;
           original = rc.document;
           denied = deny;
-          // Replace, never edit: Apollo caches parsed documents. The plan cache keys on queryHash, so it must change too.
+          // Replace, never edit: Apollo caches parsed documents. The plan cache keys on queryHash, so it must change
+          // too.
           (rc as { document: DocumentNode }).document = pruned;
           (rc as { queryHash: string }).queryHash = createHash('sha256').update(print(pruned)).digest('hex');
         },
@@ -53,10 +59,18 @@ export function useAuthorization(policy: RolePolicy, state: { schema?: GraphQLSc
           if (!original || !denied || !state.schema || rc.response.body.kind !== 'single') return;
           const result = rc.response.body.singleResult;
           const errors = new Map<string, { path: (string | number)[] }>();
-          const op = original.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!rc.request.operationName || d.name?.value === rc.request.operationName));
+          const op = original.definitions.find(
+            (d) =>
+              d.kind === Kind.OPERATION_DEFINITION &&
+              (!rc.request.operationName || d.name?.value === rc.request.operationName),
+          );
           const root = state.schema.getQueryType();
           if (op && op.kind === Kind.OPERATION_DEFINITION && root && result.data) {
-            const fragments = Object.fromEntries(original.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+            const fragments = Object.fromEntries(
+              original.definitions
+                .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+                .map((f) => [f.name.value, f]),
+            );
             applyDenials(op.selectionSet, result.data, root, { schema: state.schema, fragments, denied, errors }, []);
           }
           const role = rc.contextValue.identity.role;
@@ -93,7 +107,16 @@ export function prune(document: DocumentNode, schema: GraphQLSchema, denied: Set
       SelectionSet: {
         leave(node: SelectionSetNode) {
           if (node.selections.length > 0) return undefined;
-          return { ...node, selections: [{ kind: Kind.FIELD, alias: { kind: Kind.NAME, value: PRUNED }, name: { kind: Kind.NAME, value: '__typename' } }] };
+          return {
+            ...node,
+            selections: [
+              {
+                kind: Kind.FIELD,
+                alias: { kind: Kind.NAME, value: PRUNED },
+                name: { kind: Kind.NAME, value: '__typename' },
+              },
+            ],
+          };
         },
       },
     }),
@@ -115,7 +138,13 @@ interface Walk {
   errors: Map<string, { path: (string | number)[] }>;
 }
 
-function applyDenials(selectionSet: SelectionSetNode, data: unknown, parent: GraphQLCompositeType, w: Walk, path: (string | number)[]): void {
+function applyDenials(
+  selectionSet: SelectionSetNode,
+  data: unknown,
+  parent: GraphQLCompositeType,
+  w: Walk,
+  path: (string | number)[],
+): void {
   if (data === null || data === undefined) return;
   if (Array.isArray(data)) {
     data.forEach((item, i) => applyDenials(selectionSet, item, parent, w, [...path, i]));
@@ -142,7 +171,13 @@ function applyDenials(selectionSet: SelectionSetNode, data: unknown, parent: Gra
       const cond = fragment.typeCondition ? w.schema.getType(fragment.typeCondition.name.value) : parent;
       if (!cond || !isCompositeType(cond)) continue;
       const concrete = typeof obj.__typename === 'string' ? w.schema.getType(obj.__typename) : undefined;
-      if (concrete && isObjectType(concrete) && concrete !== cond && !(isObjectType(cond) ? false : w.schema.isSubType(cond, concrete))) continue;
+      if (
+        concrete &&
+        isObjectType(concrete) &&
+        concrete !== cond &&
+        !(isObjectType(cond) ? false : w.schema.isSubType(cond, concrete))
+      )
+        continue;
       applyDenials(fragment.selectionSet, obj, cond, w, path);
     }
   }

@@ -9,10 +9,14 @@ export function useFetchStats(metrics: Metrics): ApolloServerPlugin<GatewayConte
       return {
         async willSendResponse(ctx) {
           const operation = metrics.operations.of(ctx.operationName ?? undefined);
-          for (const [subgraph, n] of Object.entries(rc.contextValue.stats.subgraphFetches)) metrics.operationFetches.inc({ operation, subgraph }, n);
+          for (const [subgraph, n] of Object.entries(rc.contextValue.stats.subgraphFetches))
+            metrics.operationFetches.inc({ operation, subgraph }, n);
           metrics.duckdbQueries.inc(rc.contextValue.stats.duckdbQueries);
           ctx.response.http.headers.set('x-mesh-duckdb-queries', String(rc.contextValue.stats.duckdbQueries));
-          ctx.response.http.headers.set('x-mesh-subgraph-fetches', JSON.stringify(rc.contextValue.stats.subgraphFetches));
+          ctx.response.http.headers.set(
+            'x-mesh-subgraph-fetches',
+            JSON.stringify(rc.contextValue.stats.subgraphFetches),
+          );
         },
       };
     },

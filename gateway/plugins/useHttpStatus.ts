@@ -6,9 +6,16 @@ import type { GatewayContext } from '../context.js';
 function classify(e: { message: string; extensions?: Record<string, unknown> }): ErrorCode | undefined {
   if (/limit of \d+ exceeded|contains more \w+ \d+ tokens/i.test(e.message)) return ErrorCode.QUERY_LIMIT_EXCEEDED;
   if (/^Syntax Error/.test(e.message)) return ErrorCode.GRAPHQL_PARSE_FAILED;
-  if (/^Unknown operation named|^Must provide operation name/.test(e.message)) return ErrorCode.OPERATION_RESOLUTION_FAILURE;
-  if (/^The schema has no "(mutation|subscription)" root type/.test(e.message)) return ErrorCode.OPERATION_NOT_SUPPORTED;
-  if (e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' || e.extensions?.code === 'GRAPHQL_PARSE_FAILED' || e.extensions?.code === 'BAD_USER_INPUT') return e.extensions.code as ErrorCode;
+  if (/^Unknown operation named|^Must provide operation name/.test(e.message))
+    return ErrorCode.OPERATION_RESOLUTION_FAILURE;
+  if (/^The schema has no "(mutation|subscription)" root type/.test(e.message))
+    return ErrorCode.OPERATION_NOT_SUPPORTED;
+  if (
+    e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' ||
+    e.extensions?.code === 'GRAPHQL_PARSE_FAILED' ||
+    e.extensions?.code === 'BAD_USER_INPUT'
+  )
+    return e.extensions.code as ErrorCode;
   return undefined;
 }
 
@@ -26,8 +33,12 @@ export function useHttpStatus(): ApolloServerPlugin<GatewayContext> {
           if (body.kind !== 'single' || !body.singleResult.errors || body.singleResult.data !== undefined) return;
           const codes = body.singleResult.errors.map(classify);
           if (codes.some((c) => c === undefined)) return;
-          body.singleResult.errors = body.singleResult.errors.map((e, i) => ({ ...e, extensions: { ...e.extensions, code: codes[i] } }));
-          rc.response.http.status = codes.includes(ErrorCode.OPERATION_NOT_SUPPORTED) && rc.request.http?.method === 'GET' ? 405 : 400;
+          body.singleResult.errors = body.singleResult.errors.map((e, i) => ({
+            ...e,
+            extensions: { ...e.extensions, code: codes[i] },
+          }));
+          rc.response.http.status =
+            codes.includes(ErrorCode.OPERATION_NOT_SUPPORTED) && rc.request.http?.method === 'GET' ? 405 : 400;
         },
       };
     },

@@ -9,7 +9,11 @@ import type { PiiOwners } from './useAuthorization.js';
  * Field-level lineage of every operation the gateway answers: recorded after the response is sent, aggregated, and
  * emitted in the background, so a query never waits for lineage.
  */
-export function useLineage(lineage: OperationLineage, policy: RolePolicy, state: { pii: PiiOwners }): ApolloServerPlugin<GatewayContext> {
+export function useLineage(
+  lineage: OperationLineage,
+  policy: RolePolicy,
+  state: { pii: PiiOwners },
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart(rc) {
       // The document as the client sent it: authorization prunes denied fields later, on its own copy of the plan.

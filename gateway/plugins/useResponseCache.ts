@@ -10,20 +10,26 @@ export interface ResponseCacheOptions {
   maxEntries: number;
   /** The data version now current in the store (`currentDataVersion`), or undefined while unknown. */
   version: () => string | undefined;
-  /** Subgraphs whose answers follow the data version alone: the domain subgraphs (not features, which follow the online store). */
+  /**
+   * Subgraphs whose answers follow the data version alone: the domain subgraphs (not features, which follow the online
+   * store).
+   */
   versioned: ReadonlySet<string>;
   metrics: Metrics;
 }
 
-/** Errors that depend on nothing but the role and the document: an answer carrying them is as cacheable as one without. */
+/**
+ * Errors that depend on nothing but the role and the document: an answer carrying them is as cacheable as one without.
+ */
 const DETERMINISTIC = new Set<string>([ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE]);
 
 /**
  * Execution results of queries, keyed by (data version, role, document, operation name, variables). An entry is stored
- * only when every subgraph the query reached is a domain subgraph that served it from that very version, so it is reused
- * until the next publication and no longer: a new version is a new key. Roles never share an entry, so masked and clear
- * answers never cross. It holds the result as execution produced it, before the other plugins' finishing (denials,
- * access report, error codes), which therefore run on a hit exactly as on a miss: it must be the first plugin.
+ * only when every subgraph the query reached is a domain subgraph that served it from that very version, so it is
+ * reused until the next publication and no longer: a new version is a new key. Roles never share an entry, so masked
+ * and clear answers never cross. It holds the result as execution produced it, before the other plugins' finishing
+ * (denials, access report, error codes), which therefore run on a hit exactly as on a miss: it must be the first
+ * plugin.
  */
 export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
   // With each result, the data version each subgraph served it from: a hit reports what it was read from (REST ETags).
@@ -42,7 +48,9 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
           version = o.version();
           if (ctx.operation?.operation !== 'query' || !version || ctx.request.query === undefined) return null;
           key = createHash('sha256')
-            .update(`${version}\u0000${ctx.contextValue.identity.role}\u0000${ctx.request.operationName ?? ''}\u0000${JSON.stringify(ctx.request.variables ?? {})}\u0000${ctx.request.query}`)
+            .update(
+              `${version}\u0000${ctx.contextValue.identity.role}\u0000${ctx.request.operationName ?? ''}\u0000${JSON.stringify(ctx.request.variables ?? {})}\u0000${ctx.request.query}`,
+            )
             .digest('base64url');
           const held = entries.get(key);
           if (!held) {
@@ -55,7 +63,10 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
           hit = true;
           count('hit');
           Object.assign(ctx.contextValue.stats.dataVersions, held.served);
-          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: structuredClone(held.result) } };
+          return {
+            http: { status: undefined, headers: new HeaderMap() },
+            body: { kind: 'single', singleResult: structuredClone(held.result) },
+          };
         },
         async willSendResponse(ctx) {
           if (hit) return void ctx.response.http.headers.set('x-mesh-cache', 'hit');

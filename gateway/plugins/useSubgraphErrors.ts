@@ -12,7 +12,9 @@ export function useSubgraphErrors(): ApolloServerPlugin<GatewayContext> {
         async willSendResponse(rc) {
           if (rc.response.body.kind !== 'single' || !rc.response.body.singleResult.errors) return;
           rc.response.body.singleResult.errors = rc.response.body.singleResult.errors.map((e) =>
-            typeof e.extensions?.serviceName === 'string' && !e.extensions.subgraph ? { ...e, extensions: { ...e.extensions, subgraph: e.extensions.serviceName } } : e,
+            typeof e.extensions?.serviceName === 'string' && !e.extensions.subgraph
+              ? { ...e, extensions: { ...e.extensions, subgraph: e.extensions.serviceName } }
+              : e,
           );
         },
       };

@@ -19,7 +19,10 @@ export function negotiate(accept: string | undefined, bound: BoundEndpoint): Rep
   const scored = offered.map((rep) => {
     const type = MEDIA[rep];
     const match = ranges
-      .map((r) => ({ q: r.q, specificity: r.range === type ? 2 : r.range === `${type.split('/')[0]}/*` ? 1 : r.range === '*/*' ? 0 : -1 }))
+      .map((r) => ({
+        q: r.q,
+        specificity: r.range === type ? 2 : r.range === `${type.split('/')[0]}/*` ? 1 : r.range === '*/*' ? 0 : -1,
+      }))
       .filter((m) => m.specificity >= 0)
       .sort((a, b) => b.specificity - a.specificity)[0];
     return { rep, q: match && Number.isFinite(match.q) ? match.q : 0, specificity: match?.specificity ?? -1 };
@@ -40,7 +43,8 @@ export function toCsv(columns: string[], rows: unknown[]): string {
 
 function at(row: unknown, dotted: string): unknown {
   let v = row;
-  for (const part of dotted.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  for (const part of dotted.split('.'))
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
   return v;
 }
 

@@ -20,15 +20,21 @@ let platform: MeshPlatform;
 let mesh: RunningMesh;
 let customerId: string;
 
-
 beforeAll(async () => {
   ({ platform, mesh } = await meshForTests());
   // A customer with card payments, shipments and campaign touches, so every domain answers.
   const [row] = await queryCurated<{ customer_id: string }>(
     platform,
-    `SELECT o.customer_id FROM o JOIN p USING (order_id) JOIN r USING (payment_id) JOIN s USING (order_id) JOIN t ON t.customer_id = o.customer_id
+    `SELECT o.customer_id FROM o JOIN p USING (order_id) JOIN r USING (payment_id) JOIN s USING (order_id) JOIN t ON
+      t.customer_id = o.customer_id
      WHERE r.card_last4 IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-    { o: ['sales', 'orders'], p: ['payments', 'payments'], r: ['payments', 'payments', 'restricted'], s: ['fulfillment', 'shipments'], t: ['campaigns', 'campaign_touches'] },
+    {
+      o: ['sales', 'orders'],
+      p: ['payments', 'payments'],
+      r: ['payments', 'payments', 'restricted'],
+      s: ['fulfillment', 'shipments'],
+      t: ['campaigns', 'campaign_touches'],
+    },
   );
   customerId = row!.customer_id;
 });
@@ -39,52 +45,91 @@ type Overview = {
     id: string;
     name: string | null;
     email: string | null;
-    orders: { id: string; items: { product: { name: string } | null }[]; shipments: { id: string }[] | null; payments: { cardLast4: string | null }[] | null }[];
+    orders: {
+      id: string;
+      items: { product: { name: string } | null }[];
+      shipments: { id: string }[] | null;
+      payments: { cardLast4: string | null }[] | null;
+    }[];
     campaignTouches: { campaign: { name: string } }[] | null;
   };
 };
 
 describe('CustomerOverview through the gateway, one request across all five domains', () => {
-  it('answers for every role, with PII in clear only where the role allows, and masked tokens identical across requests', async () => {
-    const [clear] = await queryCurated<{ name: string; email: string }>(platform, `SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`, { r: ['sales', 'customers', 'restricted'] });
-    const cards = await queryCurated<{ card_last4: string }>(
-    platform,
-      `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id = ${sqlString(customerId)} AND r.card_last4 IS NOT NULL`,
-      { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
-    );
-    const token = expectedToken(platform.config.maskingKey, 'sales/customers.email', clear!.email);
-    // Card endings are low-entropy: roles that would get a token are denied them instead.
-    const expectations: Record<string, { email: string | null; card: 'clear' | 'denied' }> = {
-      admin: { email: clear!.email, card: 'clear' },
-      analyst: { email: token, card: 'denied' },
-      'sales-owner': { email: clear!.email, card: 'denied' },
-      'payments-owner': { email: token, card: 'clear' },
-    };
-    for (const [role, want] of Object.entries(expectations)) {
-      const res = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, role));
-      expect(res.status, role).toBe(200);
-      const c = res.body.data!.customer;
-      if (want.card === 'clear') expect(res.body.errors, role).toBeUndefined();
-      else expect(new Set(res.body.errors?.map((e) => `${e.extensions?.code} ${e.path?.filter((p) => typeof p === 'string').join('.')}`)), role).toEqual(new Set(['UNAUTHORIZED_FIELD_OR_TYPE customer.orders.payments.cardLast4']));
-      expect(c.id).toBe(customerId);
-      expect(c.email, role).toBe(want.email);
-      expect(c.orders.length).toBeGreaterThan(0);
-      expect(c.orders.flatMap((o) => o.items).every((i) => typeof i.product?.name === 'string')).toBe(true);
-      expect(c.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
-      expect(c.campaignTouches!.length).toBeGreaterThan(0);
-      const seen = c.orders.flatMap((o) => o.payments ?? []).map((p) => p.cardLast4).filter((x): x is string => x !== null);
-      if (want.card === 'denied') expect(seen, role).toEqual([]);
-      else {
-        expect(seen.length, role).toBeGreaterThan(0);
-        for (const card of seen) expect(cards.map((x) => x.card_last4)).toContain(card);
+  it(
+    'answers for every role, with PII in clear only where the role allows, and masked tokens identical across ' +
+      'requests',
+    async () => {
+      const [clear] = await queryCurated<{ name: string; email: string }>(
+        platform,
+        `SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`,
+        { r: ['sales', 'customers', 'restricted'] },
+      );
+      const cards = await queryCurated<{ card_last4: string }>(
+        platform,
+        `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id
+        = ${sqlString(customerId)} AND r.card_last4 IS NOT NULL`,
+        { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
+      );
+      const token = expectedToken(platform.config.maskingKey, 'sales/customers.email', clear!.email);
+      // Card endings are low-entropy: roles that would get a token are denied them instead.
+      const expectations: Record<string, { email: string | null; card: 'clear' | 'denied' }> = {
+        admin: { email: clear!.email, card: 'clear' },
+        analyst: { email: token, card: 'denied' },
+        'sales-owner': { email: clear!.email, card: 'denied' },
+        'payments-owner': { email: token, card: 'clear' },
+      };
+      for (const [role, want] of Object.entries(expectations)) {
+        const res = await gql<Overview>(
+          mesh.gateway.url,
+          EXAMPLE_QUERY,
+          { id: customerId },
+          await bearer(platform, role),
+        );
+        expect(res.status, role).toBe(200);
+        const c = res.body.data!.customer;
+        if (want.card === 'clear') expect(res.body.errors, role).toBeUndefined();
+        else
+          expect(
+            new Set(
+              res.body.errors?.map(
+                (e) => `${e.extensions?.code} ${e.path?.filter((p) => typeof p === 'string').join('.')}`,
+              ),
+            ),
+            role,
+          ).toEqual(new Set(['UNAUTHORIZED_FIELD_OR_TYPE customer.orders.payments.cardLast4']));
+        expect(c.id).toBe(customerId);
+        expect(c.email, role).toBe(want.email);
+        expect(c.orders.length).toBeGreaterThan(0);
+        expect(c.orders.flatMap((o) => o.items).every((i) => typeof i.product?.name === 'string')).toBe(true);
+        expect(c.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
+        expect(c.campaignTouches!.length).toBeGreaterThan(0);
+        const seen = c.orders
+          .flatMap((o) => o.payments ?? [])
+          .map((p) => p.cardLast4)
+          .filter((x): x is string => x !== null);
+        if (want.card === 'denied') expect(seen, role).toEqual([]);
+        else {
+          expect(seen.length, role).toBeGreaterThan(0);
+          for (const card of seen) expect(cards.map((x) => x.card_last4)).toContain(card);
+        }
+        const again = await gql<Overview>(
+          mesh.gateway.url,
+          EXAMPLE_QUERY,
+          { id: customerId },
+          await bearer(platform, role),
+        );
+        expect(again.body.data).toEqual(res.body.data);
       }
-      const again = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, role));
-      expect(again.body.data).toEqual(res.body.data);
-    }
-  });
+    },
+  );
 
   it('answers every key lookup from the serving copy: no DuckDB query, whatever the list sizes', async () => {
-    const q = (n: number) => EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace('campaignTouches(first: 5)', `campaignTouches(first: ${n})`);
+    const q = (n: number) =>
+      EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace(
+        'campaignTouches(first: 5)',
+        `campaignTouches(first: ${n})`,
+      );
     const small = await gql<Overview>(mesh.gateway.url, q(1), { id: customerId }, await bearer(platform, 'analyst'));
     const large = await gql<Overview>(mesh.gateway.url, q(50), { id: customerId }, await bearer(platform, 'admin'));
     expect(large.body.data!.customer.orders.length).toBeGreaterThan(small.body.data!.customer.orders.length);
@@ -96,32 +141,70 @@ describe('CustomerOverview through the gateway, one request across all five doma
 });
 
 describe('PII matrix: every PII field of the composed schema, every role', () => {
-  const probes: Record<string, { query: (id: string) => string; pick: (data: any) => string | null; dataset: [string, string, string, string] }> = {
-    'Customer.name': { query: (id) => `{ customer(id: "${id}") { name } }`, pick: (d) => d.customer.name, dataset: ['sales', 'customers', 'customer_id', 'name'] },
-    'Customer.email': { query: (id) => `{ customer(id: "${id}") { email } }`, pick: (d) => d.customer.email, dataset: ['sales', 'customers', 'customer_id', 'email'] },
-    'Customer.phone': { query: (id) => `{ customer(id: "${id}") { phone } }`, pick: (d) => d.customer.phone, dataset: ['sales', 'customers', 'customer_id', 'phone'] },
-    'Shipment.recipientName': { query: (id) => `{ shipment(id: "${id}") { recipientName } }`, pick: (d) => d.shipment.recipientName, dataset: ['fulfillment', 'shipments', 'shipment_id', 'recipient_name'] },
-    'Shipment.addressLine': { query: (id) => `{ shipment(id: "${id}") { addressLine } }`, pick: (d) => d.shipment.addressLine, dataset: ['fulfillment', 'shipments', 'shipment_id', 'address_line'] },
-    'Shipment.postalCode': { query: (id) => `{ shipment(id: "${id}") { postalCode } }`, pick: (d) => d.shipment.postalCode, dataset: ['fulfillment', 'shipments', 'shipment_id', 'postal_code'] },
-    'Payment.cardLast4': { query: (id) => `{ payment(id: "${id}") { cardLast4 } }`, pick: (d) => d.payment.cardLast4, dataset: ['payments', 'payments', 'payment_id', 'card_last4'] },
+  const probes: Record<
+    string,
+    { query: (id: string) => string; pick: (data: any) => string | null; dataset: [string, string, string, string] }
+  > = {
+    'Customer.name': {
+      query: (id) => `{ customer(id: "${id}") { name } }`,
+      pick: (d) => d.customer.name,
+      dataset: ['sales', 'customers', 'customer_id', 'name'],
+    },
+    'Customer.email': {
+      query: (id) => `{ customer(id: "${id}") { email } }`,
+      pick: (d) => d.customer.email,
+      dataset: ['sales', 'customers', 'customer_id', 'email'],
+    },
+    'Customer.phone': {
+      query: (id) => `{ customer(id: "${id}") { phone } }`,
+      pick: (d) => d.customer.phone,
+      dataset: ['sales', 'customers', 'customer_id', 'phone'],
+    },
+    'Shipment.recipientName': {
+      query: (id) => `{ shipment(id: "${id}") { recipientName } }`,
+      pick: (d) => d.shipment.recipientName,
+      dataset: ['fulfillment', 'shipments', 'shipment_id', 'recipient_name'],
+    },
+    'Shipment.addressLine': {
+      query: (id) => `{ shipment(id: "${id}") { addressLine } }`,
+      pick: (d) => d.shipment.addressLine,
+      dataset: ['fulfillment', 'shipments', 'shipment_id', 'address_line'],
+    },
+    'Shipment.postalCode': {
+      query: (id) => `{ shipment(id: "${id}") { postalCode } }`,
+      pick: (d) => d.shipment.postalCode,
+      dataset: ['fulfillment', 'shipments', 'shipment_id', 'postal_code'],
+    },
+    'Payment.cardLast4': {
+      query: (id) => `{ payment(id: "${id}") { cardLast4 } }`,
+      pick: (d) => d.payment.cardLast4,
+      dataset: ['payments', 'payments', 'payment_id', 'card_last4'],
+    },
   };
 
   it('covers exactly the @pii fields of the supergraph', () => {
-    const fields = supergraphPiiFields(fs.readFileSync(mesh.supergraphFile, 'utf8')).map((f) => `${f.type}.${f.field}`).sort();
+    const fields = supergraphPiiFields(fs.readFileSync(mesh.supergraphFile, 'utf8'))
+      .map((f) => `${f.type}.${f.field}`)
+      .sort();
     expect(fields).toEqual(Object.keys(probes).sort());
   });
 
   /**
    * What each role gets, written from the policy as docs/governance.md states it (not computed by the code under test):
-   * admins see PII in clear, analysts tokens, ML engineers and operators nothing; a domain owner sees its own domain's PII
-   * in clear and other domains' as tokens.
+   * admins see PII in clear, analysts tokens, ML engineers and operators nothing; a domain owner sees its own domain's
+   * PII in clear and other domains' as tokens.
    */
   type Access = 'clear' | 'masked' | 'denied';
   /** Low-entropy kinds (policy.yaml): where a role would get a token, it is denied instead. */
   const LOW_ENTROPY = new Set(['Shipment.postalCode', 'Payment.cardLast4']);
   const masked = (f: string): Access => (LOW_ENTROPY.has(f) ? 'denied' : 'masked');
-  const all = (a: Access) => Object.fromEntries(Object.keys(probes).map((f) => [f, a === 'masked' ? masked(f) : a])) as Record<string, Access>;
-  const owner = (own: 'Customer' | 'Shipment' | 'Payment' | 'none') => Object.fromEntries(Object.keys(probes).map((f) => [f, f.startsWith(`${own}.`) ? 'clear' : masked(f)])) as Record<string, Access>;
+  const all = (a: Access) =>
+    Object.fromEntries(Object.keys(probes).map((f) => [f, a === 'masked' ? masked(f) : a])) as Record<string, Access>;
+  const owner = (own: 'Customer' | 'Shipment' | 'Payment' | 'none') =>
+    Object.fromEntries(Object.keys(probes).map((f) => [f, f.startsWith(`${own}.`) ? 'clear' : masked(f)])) as Record<
+      string,
+      Access
+    >;
   const EXPECTED: Record<string, Record<string, Access>> = {
     admin: all('clear'),
     analyst: all('masked'),
@@ -143,38 +226,60 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
 
   async function clearValue(field: string): Promise<{ k: string; v: string }> {
     const [domain, dataset, key, column] = probes[field]!.dataset;
-    const [row] = await queryCurated<{ k: string; v: string }>(platform, `SELECT ${key} AS k, ${column} AS v FROM r WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1`, { r: [domain, dataset, 'restricted'] });
+    const [row] = await queryCurated<{ k: string; v: string }>(
+      platform,
+      `SELECT ${key} AS k, ${column} AS v FROM r WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1`,
+      { r: [domain, dataset, 'restricted'] },
+    );
     return row!;
   }
 
   it('the table names every role the policy knows', () => {
-    expect(Object.keys(EXPECTED).sort()).toEqual(knownRoles(loadRoles(), listDomains(platform.config.domainsDir).map((d) => d.name)).sort());
+    expect(Object.keys(EXPECTED).sort()).toEqual(
+      knownRoles(
+        loadRoles(),
+        listDomains(platform.config.domainsDir).map((d) => d.name),
+      ).sort(),
+    );
   });
 
-  it('through the gateway: each role gets clear values, masked tokens or an UNAUTHORIZED_FIELD_OR_TYPE null, as the table says', async () => {
-    let checked = 0;
-    for (const [field, probe] of Object.entries(probes)) {
-      const row = await clearValue(field);
-      for (const [role, fields] of Object.entries(EXPECTED)) {
-        const access = fields[field]!;
-        const res = await gql(mesh.gateway.url, probe.query(row.k), {}, await bearer(platform, role));
-        const value = probe.pick(res.body.data);
-        const label = `${field} as ${role} (${access})`;
-        if (access === 'clear') expect(value, label).toBe(row.v);
-        if (access === 'masked') expect(value, label).toBe(tokenFor(field, row.v));
-        // The response says which of its fields are tokens or withheld, for this role.
-        const path = `${Object.keys(res.body.data as object)[0]}.${field.split('.')[1]}`;
-        const governance = (res.body as { extensions?: { governance?: { role: string; masked: string[]; withheld: string[] } } }).extensions?.governance;
-        expect(governance, label).toEqual(access === 'clear' ? undefined : { role, masked: access === 'masked' ? [path] : [], withheld: access === 'denied' ? [path] : [] });
-        if (access === 'denied') {
-          expect(value, label).toBeNull();
-          expect(res.body.errors?.map((e) => [e.extensions?.code, e.path]), label).toEqual([['UNAUTHORIZED_FIELD_OR_TYPE', [Object.keys(res.body.data as object)[0], field.split('.')[1]]]]);
-        } else expect(res.body.errors, label).toBeUndefined();
-        checked++;
+  it(
+    'through the gateway: each role gets clear values, masked tokens or an UNAUTHORIZED_FIELD_OR_TYPE null, as the ' +
+      'table says',
+    async () => {
+      let checked = 0;
+      for (const [field, probe] of Object.entries(probes)) {
+        const row = await clearValue(field);
+        for (const [role, fields] of Object.entries(EXPECTED)) {
+          const access = fields[field]!;
+          const res = await gql(mesh.gateway.url, probe.query(row.k), {}, await bearer(platform, role));
+          const value = probe.pick(res.body.data);
+          const label = `${field} as ${role} (${access})`;
+          if (access === 'clear') expect(value, label).toBe(row.v);
+          if (access === 'masked') expect(value, label).toBe(tokenFor(field, row.v));
+          // The response says which of its fields are tokens or withheld, for this role.
+          const path = `${Object.keys(res.body.data as object)[0]}.${field.split('.')[1]}`;
+          const governance = (
+            res.body as { extensions?: { governance?: { role: string; masked: string[]; withheld: string[] } } }
+          ).extensions?.governance;
+          expect(governance, label).toEqual(
+            access === 'clear'
+              ? undefined
+              : { role, masked: access === 'masked' ? [path] : [], withheld: access === 'denied' ? [path] : [] },
+          );
+          if (access === 'denied') {
+            expect(value, label).toBeNull();
+            expect(
+              res.body.errors?.map((e) => [e.extensions?.code, e.path]),
+              label,
+            ).toEqual([['UNAUTHORIZED_FIELD_OR_TYPE', [Object.keys(res.body.data as object)[0], field.split('.')[1]]]]);
+          } else expect(res.body.errors, label).toBeUndefined();
+          checked++;
+        }
       }
-    }
-    expect(checked).toBe(Object.keys(probes).length * Object.keys(EXPECTED).length);
-  });
+      expect(checked).toBe(Object.keys(probes).length * Object.keys(EXPECTED).length);
+    },
+  );
 
   it("on the owning subgraph itself, with the gateway's signed identity: its own shield denies and masks the same", async () => {
     for (const [field, probe] of Object.entries(probes)) {
@@ -182,11 +287,19 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
       const subgraph = mesh.subgraphs.find((s) => s.name === OWNER[field.split('.')[0]!])!;
       for (const [role, fields] of Object.entries(EXPECTED)) {
         const access = fields[field]!;
-        const res = await gql(subgraph.url, probe.query(row.k), {}, { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role }, platform.config.auth, subgraph.name) });
+        const res = await gql(
+          subgraph.url,
+          probe.query(row.k),
+          {},
+          { [IDENTITY_HEADER]: await signInternalIdentity({ sub: 't', role }, platform.config.auth, subgraph.name) },
+        );
         const value = probe.pick(res.body.data);
         const label = `${field} on ${subgraph.name} as ${role} (${access})`;
         expect(value, label).toBe(access === 'clear' ? row.v : access === 'masked' ? tokenFor(field, row.v) : null);
-        expect(res.body.errors?.map((e) => e.extensions?.code), label).toEqual(access === 'denied' ? ['UNAUTHORIZED_FIELD_OR_TYPE'] : undefined);
+        expect(
+          res.body.errors?.map((e) => e.extensions?.code),
+          label,
+        ).toEqual(access === 'denied' ? ['UNAUTHORIZED_FIELD_OR_TYPE'] : undefined);
       }
     }
   });
@@ -194,16 +307,27 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
   it('denies inside aliases, fragments and lists without failing the rest of the query', async () => {
     const res = await gql<{ c: { id: string; mail: string | null; orders: { id: string }[] } }>(
       mesh.gateway.url,
-      `query { c: customer(id: "${customerId}") { id ...Contact orders(first: 3) { id } } } fragment Contact on Customer { mail: email }`,
+      `query { c: customer(id: "${customerId}") { id ...Contact orders(first: 3) { id } } } fragment Contact on ` +
+        `Customer { mail: email }`,
       {},
       await bearer(platform, 'ml-engineer'),
     );
     expect(res.body.data!.c.id).toBe(customerId);
     expect(res.body.data!.c.mail).toBeNull();
     expect(res.body.data!.c.orders.length).toBeGreaterThan(0);
-    expect(res.body.errors?.[0]).toMatchObject({ path: ['c', 'mail'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
-    expect((res.body as { extensions?: unknown }).extensions).toEqual({ governance: { role: 'ml-engineer', masked: [], withheld: ['c.mail'] } });
-    const only = await gql<{ customer: Record<string, unknown> }>(mesh.gateway.url, `{ customer(id: "${customerId}") { email } }`, {}, await bearer(platform, 'ml-engineer'));
+    expect(res.body.errors?.[0]).toMatchObject({
+      path: ['c', 'mail'],
+      extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+    });
+    expect((res.body as { extensions?: unknown }).extensions).toEqual({
+      governance: { role: 'ml-engineer', masked: [], withheld: ['c.mail'] },
+    });
+    const only = await gql<{ customer: Record<string, unknown> }>(
+      mesh.gateway.url,
+      `{ customer(id: "${customerId}") { email } }`,
+      {},
+      await bearer(platform, 'ml-engineer'),
+    );
     expect(only.body.data!.customer).toEqual({ email: null });
   });
 });
@@ -215,9 +339,17 @@ describe('identity', () => {
     expect(none.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     expect(none.body.errors![0]!.message).toMatch(/missing bearer token/);
     expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
-    const wrongKey = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret'));
-    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${wrongKey}` })).status).toBe(401);
-    const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(platform.config.auth.jwtSecret));
+    const wrongKey = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret'));
+    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${wrongKey}` })).status).toBe(
+      401,
+    );
+    const expired = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode(platform.config.auth.jwtSecret));
     const exp = await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${expired}` });
     expect(exp.status).toBe(401);
     expect(exp.body.errors![0]!.message).toMatch(/exp/);
@@ -226,23 +358,46 @@ describe('identity', () => {
     expect(unknown.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     // A token must end, and soon enough: none without exp, none good for a century.
     const secret = new TextEncoder().encode(platform.config.auth.jwtSecret);
-    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(secret);
-    expect((await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${forever}` })).body.errors![0]!.message).toMatch(/missing required "exp" claim/);
-    const century = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('100y').sign(secret);
+    const forever = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .sign(secret);
+    expect(
+      (await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${forever}` })).body.errors![0]!
+        .message,
+    ).toMatch(/missing required "exp" claim/);
+    const century = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('100y')
+      .sign(secret);
     const long = await gql(mesh.gateway.url, '{ __typename }', {}, { authorization: `Bearer ${century}` });
-    expect([long.status, long.body.errors![0]!.message]).toEqual([401, expect.stringMatching(/over the 86400 s allowed/)]);
+    expect([long.status, long.body.errors![0]!.message]).toEqual([
+      401,
+      expect.stringMatching(/over the 86400 s allowed/),
+    ]);
   });
 
-  it("a subgraph takes only an identity signed for it, current, and of a known role", async () => {
+  it('a subgraph takes only an identity signed for it, current, and of a known role', async () => {
     const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;
     const ask = async (token: string) => gql(sales.url, '{ __typename }', {}, { [IDENTITY_HEADER]: token });
-    expect((await ask(await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'sales'))).status).toBe(200);
-    const other = await ask(await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'payments'));
+    expect(
+      (await ask(await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'sales'))).status,
+    ).toBe(200);
+    const other = await ask(
+      await signInternalIdentity({ sub: 't', role: 'analyst' }, platform.config.auth, 'payments'),
+    );
     expect([other.status, other.body.errors![0]!.message]).toEqual([401, expect.stringMatching(/aud/)]);
     const nobody = await ask(await signInternalIdentity({ sub: 't', role: 'nobody' }, platform.config.auth, 'sales'));
     expect([nobody.status, nobody.body.errors![0]!.extensions!.code]).toEqual([403, 'FORBIDDEN']);
     const internal = new TextEncoder().encode(platform.config.auth.internalSecret);
-    const old = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('mesh-gateway').setAudience('sales').setIssuedAt(Math.floor(Date.now() / 1000) - 3600).setExpirationTime('1d').sign(internal);
+    const old = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('mesh-gateway')
+      .setAudience('sales')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+      .setExpirationTime('1d')
+      .sign(internal);
     expect((await ask(old)).status).toBe(401);
   });
 
@@ -272,25 +427,65 @@ describe('query limits (graphql-armor)', () => {
     const auth = await bearer(platform, 'analyst');
     const cases: [string, Record<string, unknown>, number, string][] = [
       ['a syntax error', { query: '{ customer(id: ' }, 400, 'GRAPHQL_PARSE_FAILED'],
-      ['too many tokens', { query: `{ ${Array.from({ length: 1200 }, (_, i) => `a${i}: __typename`).join(' ')} }` }, 400, 'QUERY_LIMIT_EXCEEDED'],
-      ['too deep', { query: `{ customer(id: "${customerId}") { ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(8)} } }` }, 400, 'QUERY_LIMIT_EXCEEDED'],
+      [
+        'too many tokens',
+        { query: `{ ${Array.from({ length: 1200 }, (_, i) => `a${i}: __typename`).join(' ')} }` },
+        400,
+        'QUERY_LIMIT_EXCEEDED',
+      ],
+      [
+        'too deep',
+        {
+          query:
+            `{ customer(id: "${customerId}") ` +
+            `{ ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(8)} } }`,
+        },
+        400,
+        'QUERY_LIMIT_EXCEEDED',
+      ],
       ['an unknown field', { query: '{ nope }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
-      ['an unknown operation name', { query: 'query A { __typename }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
-      ['two operations without a name', { query: 'query A { __typename } query B { __typename }' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
+      [
+        'an unknown operation name',
+        { query: 'query A { __typename }', operationName: 'B' },
+        400,
+        'OPERATION_RESOLUTION_FAILURE',
+      ],
+      [
+        'two operations without a name',
+        { query: 'query A { __typename } query B { __typename }' },
+        400,
+        'OPERATION_RESOLUTION_FAILURE',
+      ],
       ['a mutation', { query: 'mutation { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
       ['a subscription', { query: 'subscription { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
       ['an id with a NUL', { query: '{ customer(id: "c-1\\u0000x") { id } }' }, 200, 'BAD_USER_INPUT'],
-      ["a malformed date", { query: "{ dailyRevenue(from: \"abc\", to: \"2026-10-01\") { date } }" }, 200, 'BAD_USER_INPUT'],
+      [
+        'a malformed date',
+        { query: '{ dailyRevenue(from: "abc", to: "2026-10-01") { date } }' },
+        200,
+        'BAD_USER_INPUT',
+      ],
     ];
     for (const [what, body, status, code] of cases) {
-      const res = await fetch(`${mesh.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
+      const res = await fetch(`${mesh.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
       expect([res.status, json.errors[0]!.extensions.code], what).toEqual([status, code]);
       // The client's words, never the engine's: no SQL, no paths, no stack.
       expect(JSON.stringify(json), what).not.toMatch(/SELECT|read_parquet|\/tmp\/|at .*\.ts:\d+/);
     }
-    const big = await fetch(`${mesh.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` }) });
-    expect([big.status, ((await big.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const big = await fetch(`${mesh.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` }),
+    });
+    expect([
+      big.status,
+      ((await big.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+    ]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     expect((await fetch(`${mesh.gateway.url}/graph%E0%A4%Aql`)).status).toBe(400);
   });
 });
@@ -302,14 +497,26 @@ describe('resilience', () => {
     const port = payments.port;
     await payments.close();
     // A document not asked before: an answer cached for this data version would rightly be served without the subgraph.
-    const down = await gql<Overview>(mesh.gateway.url, `${EXAMPLE_QUERY}\n# during an outage`, { id: customerId }, auth);
+    const down = await gql<Overview>(
+      mesh.gateway.url,
+      `${EXAMPLE_QUERY}\n# during an outage`,
+      { id: customerId },
+      auth,
+    );
     expect(down.status).toBe(200);
     expect(down.body.data!.customer.email).toMatch(/@/);
     expect(down.body.data!.customer.orders.every((o) => o.payments === null)).toBe(true);
     expect(down.body.data!.customer.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
-    expect(down.body.errors!.some((e) => e.extensions?.subgraph === 'payments' && e.extensions?.code === 'SUBGRAPH_UNAVAILABLE')).toBe(true);
+    expect(
+      down.body.errors!.some(
+        (e) => e.extensions?.subgraph === 'payments' && e.extensions?.code === 'SUBGRAPH_UNAVAILABLE',
+      ),
+    ).toBe(true);
     const domain = listDomains(platform.config.domainsDir).find((d) => d.name === 'payments')!;
-    const back = await startSubgraph(platform, domain, { port, guard: piiGuard(listDomains(platform.config.domainsDir)) });
+    const back = await startSubgraph(platform, domain, {
+      port,
+      guard: piiGuard(listDomains(platform.config.domainsDir)),
+    });
     mesh.subgraphs[mesh.subgraphs.indexOf(payments)] = back;
     const up = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, auth);
     expect(up.body.errors).toBeUndefined();
@@ -318,7 +525,9 @@ describe('resilience', () => {
 
   it('reloads a changed supergraph without restart and without failing in-flight requests', async () => {
     const auth = await bearer(platform, 'analyst');
-    const withoutCampaigns = composeSupergraph(sources(mesh.subgraphs.filter((s) => s.name !== 'campaigns'))).supergraphSdl;
+    const withoutCampaigns = composeSupergraph(
+      sources(mesh.subgraphs.filter((s) => s.name !== 'campaigns')),
+    ).supergraphSdl;
     const full = fs.readFileSync(mesh.supergraphFile, 'utf8');
     const probe = `{ customer(id: "${customerId}") { id campaignTouches(first: 1) { converted } } }`;
     const waitFor = async (ok: (r: Awaited<ReturnType<typeof gql>>) => boolean) => {
@@ -334,9 +543,15 @@ describe('resilience', () => {
     let served = 0;
     const load = (async () => {
       while (!stop) {
-        const r = await gql<Overview>(mesh.gateway.url, `{ customer(id: "${customerId}") { id email orders(first: 2) { id } } }`, {}, auth);
+        const r = await gql<Overview>(
+          mesh.gateway.url,
+          `{ customer(id: "${customerId}") { id email orders(first: 2) { id } } }`,
+          {},
+          auth,
+        );
         served++;
-        if (r.status !== 200 || r.body.errors || r.body.data?.customer.id !== customerId) failures.push(JSON.stringify(r.body).slice(0, 200));
+        if (r.status !== 200 || r.body.errors || r.body.data?.customer.id !== customerId)
+          failures.push(JSON.stringify(r.body).slice(0, 200));
       }
     })();
     writeAtomic(mesh.supergraphFile, withoutCampaigns);
@@ -353,11 +568,22 @@ describe('resilience', () => {
 });
 
 describe('root connections', () => {
-  type Page = { totalCount: number; edges: { cursor: string; node: { id: string; country?: string; category?: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  type Page = {
+    totalCount: number;
+    edges: { cursor: string; node: { id: string; country?: string; category?: string } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
   it('page by keyset cursors with filters, without overlap, and reject a bad cursor', async () => {
     const auth = await bearer(platform, 'analyst');
     const customers = (after: string | null) =>
-      gql<{ customers: Page }>(mesh.gateway.url, 'query($after: String) { customers(first: 3, country: "ES", after: $after) { totalCount edges { cursor node { id country } } pageInfo { hasNextPage endCursor } } }', { after }, auth);
+      gql<{ customers: Page }>(
+        mesh.gateway.url,
+        'query($after: String) { customers(first: 3, country: "ES", after: $after) { totalCount edges { cursor node ' +
+          '{ ' +
+          'id country } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+        auth,
+      );
     const one = (await customers(null)).body.data!.customers;
     const two = (await customers(one.pageInfo.endCursor)).body.data!.customers;
     expect(one.edges).toHaveLength(3);
@@ -367,7 +593,14 @@ describe('root connections', () => {
     expect(new Set(ids).size).toBe(6);
     expect([...ids].sort()).toEqual(ids);
     expect([...one.edges, ...two.edges].every((e) => e.node.country === 'ES')).toBe(true);
-    const books = await gql<{ products: Page }>(mesh.gateway.url, '{ products(category: "books", first: 100) { totalCount edges { node { id category } } pageInfo { hasNextPage } } }', {}, auth);
+    const books = await gql<{ products: Page }>(
+      mesh.gateway.url,
+      '{ products(category: "books", first: 100) { totalCount edges { node { id category } } pageInfo { hasNextPage ' +
+        '} ' +
+        '} }',
+      {},
+      auth,
+    );
     const p = books.body.data!.products;
     expect(p.edges.length).toBe(p.totalCount);
     expect(p.pageInfo.hasNextPage).toBe(false);
@@ -381,9 +614,16 @@ describe('new curated versions', () => {
   it('are served by running subgraphs without a restart', async () => {
     const sales = mesh.subgraphs.find((s) => s.name === 'sales')!;
     expect(await sales.data.refresh()).toBe(false);
-    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, { full: true });
+    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, {
+      full: true,
+    });
     expect(await sales.data.refresh()).toBe(true);
-    const res = await gql<Overview>(mesh.gateway.url, EXAMPLE_QUERY, { id: customerId }, await bearer(platform, 'admin'));
+    const res = await gql<Overview>(
+      mesh.gateway.url,
+      EXAMPLE_QUERY,
+      { id: customerId },
+      await bearer(platform, 'admin'),
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.customer.id).toBe(customerId);
   });
@@ -393,11 +633,17 @@ describe('observability endpoints', () => {
   it('every server has /health and Prometheus /metrics, and subgraphs report their own version', async () => {
     for (const s of mesh.subgraphs) {
       const h = (await (await fetch(`${s.url}/health`)).json()) as { subgraph: string; version: string };
-      expect(h).toEqual({ status: 'ok', subgraph: s.name, version: JSON.parse(fs.readFileSync(`${platform.config.domainsDir}/${s.name}/package.json`, 'utf8')).version });
+      expect(h).toEqual({
+        status: 'ok',
+        subgraph: s.name,
+        version: JSON.parse(fs.readFileSync(`${platform.config.domainsDir}/${s.name}/package.json`, 'utf8')).version,
+      });
       expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/mesh_duckdb_queries_total\{component="subgraph-/);
     }
     const m = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
-    expect(m).toMatch(/mesh_graphql_requests_total\{operation="CustomerOverview",client="unknown",status="ok",component="gateway"\} \d+/);
+    expect(m).toMatch(
+      /mesh_graphql_requests_total\{operation="CustomerOverview",client="unknown",status="ok",component="gateway"\} \d+/,
+    );
   });
 
   it('the composed API schema keeps every PII field nullable, so a denial never nulls its parent', () => {

@@ -11,7 +11,13 @@ import { writeAtomic } from '../../platform/files.js';
 import { gql } from './mesh.js';
 import { tempDir } from '../../test/helpers.js';
 
-const PROD = { MESH_ENV: 'production', MESH_MASKING_KEY: 'm', MESH_JWT_SECRET: 'jwt-secret-for-tests', MESH_INTERNAL_SECRET: 'internal', MESH_LOG_LEVEL: 'silent' };
+const PROD = {
+  MESH_ENV: 'production',
+  MESH_MASKING_KEY: 'm',
+  MESH_JWT_SECRET: 'jwt-secret-for-tests',
+  MESH_INTERNAL_SECRET: 'internal',
+  MESH_LOG_LEVEL: 'silent',
+};
 
 let platform: MeshPlatform;
 let gateway: RunningGateway;
@@ -20,14 +26,19 @@ let supergraphFile: string;
 beforeAll(async () => {
   platform = createMeshPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
   supergraphFile = path.join(platform.config.dataDir, 'supergraph.graphql');
-  writeAtomic(supergraphFile, composeSupergraph(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'))).supergraphSdl);
+  writeAtomic(
+    supergraphFile,
+    composeSupergraph(loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'))).supergraphSdl,
+  );
   gateway = await startGateway(platform, { supergraphFile, port: 0 });
 });
 afterAll(async () => gateway?.close());
 
 describe('production mode', () => {
   it('turns introspection and field suggestions off', async () => {
-    const auth = { authorization: `Bearer ${await signUserToken({ sub: 't', role: 'analyst' }, platform.config.auth)}` };
+    const auth = {
+      authorization: `Bearer ${await signUserToken({ sub: 't', role: 'analyst' }, platform.config.auth)}`,
+    };
     const intro = await gql(gateway.url, '{ __schema { types { name } } }', {}, auth);
     expect(intro.body.errors?.[0]?.message).toMatch(/introspection/i);
     const typo = await gql(gateway.url, '{ custommer(id: "c-1") { id } }', {}, auth);
@@ -42,7 +53,9 @@ describe('production mode', () => {
   });
 
   it('a missing supergraph is a clear error', async () => {
-    const err = await startGateway(platform, { supergraphFile: path.join(tempDir(), 'none.graphql'), port: 0 }).catch((e: unknown) => e);
+    const err = await startGateway(platform, { supergraphFile: path.join(tempDir(), 'none.graphql'), port: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/no supergraph at .*none\.graphql: run npx mesh compose/);
     expect(fs.existsSync(supergraphFile)).toBe(true);
   });

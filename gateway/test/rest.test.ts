@@ -16,8 +16,18 @@ import { queryCurated, tempDir } from '../../test/helpers.js';
 import type { RunningMesh } from '../mesh.js';
 import { startGateway } from '../server.js';
 
-type Doc = { paths: Record<string, { get: Operation }>; info: Record<string, unknown>; components: Record<string, unknown> };
-type Operation = { operationId: string; tags: string[]; parameters: { name: string; in: string; required: boolean }[]; responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>; 'x-resource-kind': string };
+type Doc = {
+  paths: Record<string, { get: Operation }>;
+  info: Record<string, unknown>;
+  components: Record<string, unknown>;
+};
+type Operation = {
+  operationId: string;
+  tags: string[];
+  parameters: { name: string; in: string; required: boolean }[];
+  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>;
+  'x-resource-kind': string;
+};
 
 let platform: MeshPlatform;
 let mesh: RunningMesh;
@@ -32,22 +42,48 @@ beforeAll(async () => {
   lineageFile = path.join(tempDir(), 'lineage.jsonl');
   ({ platform, mesh } = await meshForTests(undefined, { MESH_LINEAGE_FILE: lineageFile }));
   // A customer every domain knows (orders, shipments, card payments, campaign touches), and one id of each entity.
-  const [row] = await queryCurated<{ customer_id: string; shipment_id: string; payment_id: string; product_id: string; campaign_id: string }>(
+  const [row] = await queryCurated<{
+    customer_id: string;
+    shipment_id: string;
+    payment_id: string;
+    product_id: string;
+    campaign_id: string;
+  }>(
     platform,
-    `SELECT o.customer_id, min(s.shipment_id) AS shipment_id, min(p.payment_id) AS payment_id, min(i.product_id) AS product_id, min(t.campaign_id) AS campaign_id
-     FROM o JOIN p USING (order_id) JOIN r USING (payment_id) JOIN s USING (order_id) JOIN i USING (order_id) JOIN t ON t.customer_id = o.customer_id
+    `SELECT o.customer_id, min(s.shipment_id) AS shipment_id, min(p.payment_id) AS payment_id, min(i.product_id) AS
+      product_id, min(t.campaign_id) AS campaign_id
+     FROM o JOIN p USING (order_id) JOIN r USING (payment_id) JOIN s USING (order_id) JOIN i USING (order_id) JOIN t
+       ON t.customer_id = o.customer_id
      WHERE r.card_last4 IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-    { o: ['sales', 'orders'], p: ['payments', 'payments'], r: ['payments', 'payments', 'restricted'], s: ['fulfillment', 'shipments'], i: ['sales', 'order_items'], t: ['campaigns', 'campaign_touches'] },
+    {
+      o: ['sales', 'orders'],
+      p: ['payments', 'payments'],
+      r: ['payments', 'payments', 'restricted'],
+      s: ['fulfillment', 'shipments'],
+      i: ['sales', 'order_items'],
+      t: ['campaigns', 'campaign_touches'],
+    },
   );
-  ids = { customer: row!.customer_id, shipment: row!.shipment_id, payment: row!.payment_id, product: row!.product_id, campaign: row!.campaign_id };
+  ids = {
+    customer: row!.customer_id,
+    shipment: row!.shipment_id,
+    payment: row!.payment_id,
+    product: row!.product_id,
+    campaign: row!.campaign_id,
+  };
   // Dereferenced, so each response schema stands alone for ajv.
-  const doc = (await SwaggerParser.dereference((await (await fetch(`${mesh.gateway.url}/openapi.json`)).json()) as never)) as unknown as Doc;
+  const doc = (await SwaggerParser.dereference(
+    (await (await fetch(`${mesh.gateway.url}/openapi.json`)).json()) as never,
+  )) as unknown as Doc;
   operations = new Map(Object.entries(doc.paths).map(([p, item]) => [item.get.operationId, { ...item.get, path: p }]));
 });
 afterAll(async () => mesh?.close());
 
 /** The parameters each endpoint is called with; the test fails if an endpoint has none here. */
-const CALLS: Record<string, (ids: Record<string, string>) => { path?: Record<string, string>; query?: Record<string, string> }> = {
+const CALLS: Record<
+  string,
+  (ids: Record<string, string>) => { path?: Record<string, string>; query?: Record<string, string> }
+> = {
   SalesCustomer: (i) => ({ path: { id: i.customer! } }),
   SalesCustomers: () => ({ query: { first: '5' } }),
   SalesDailyRevenue: () => ({ query: { from: '2026-10-01', to: '2026-10-31' } }),
@@ -66,7 +102,10 @@ const CALLS: Record<string, (ids: Record<string, string>) => { path?: Record<str
   PaymentsSettlements: () => ({}),
 };
 
-function urlOf(op: Operation & { path: string }, call: { path?: Record<string, string>; query?: Record<string, string> }): string {
+function urlOf(
+  op: Operation & { path: string },
+  call: { path?: Record<string, string>; query?: Record<string, string> },
+): string {
   const p = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(call.path![name]!));
   const q = new URLSearchParams(call.query ?? {}).toString();
   return `${mesh.gateway.url}${p}${q ? `?${q}` : ''}`;
@@ -90,17 +129,25 @@ function conforms(op: Operation, res: Awaited<ReturnType<typeof get>>, label: st
   const validate = ajv.compile(media!.schema);
   const ok = validate(res.json());
   expect(ok ? [] : validate.errors, `${label}: body matches the ${res.status} schema`).toEqual([]);
-  for (const h of Object.keys(declared!.headers ?? {}).filter((h) => ['ETag', 'Cache-Control', 'X-Request-Id'].includes(h))) expect(res.headers.get(h), `${label}: header ${h}`).toBeTruthy();
+  for (const h of Object.keys(declared!.headers ?? {}).filter((h) =>
+    ['ETag', 'Cache-Control', 'X-Request-Id'].includes(h),
+  ))
+    expect(res.headers.get(h), `${label}: header ${h}`).toBeTruthy();
 }
 
 describe('OpenAPI documents', () => {
   it('every domain document and the mesh document are valid OpenAPI 3.1, in JSON and YAML alike', async () => {
     for (const where of [...DOMAINS.map((d) => `/${d}/v1`), '']) {
-      const json = (await (await fetch(`${mesh.gateway.url}${where}/openapi.json`)).json()) as Doc & { openapi: string };
+      const json = (await (await fetch(`${mesh.gateway.url}${where}/openapi.json`)).json()) as Doc & {
+        openapi: string;
+      };
       const yaml = parseYaml(await (await fetch(`${mesh.gateway.url}${where}/openapi.yaml`)).text()) as unknown;
       expect(yaml, where).toEqual(json);
       expect(json.openapi).toBe('3.1.0');
-      await expect(SwaggerParser.validate(structuredClone(json) as never), `${where}/openapi.json`).resolves.toBeTruthy();
+      await expect(
+        SwaggerParser.validate(structuredClone(json) as never),
+        `${where}/openapi.json`,
+      ).resolves.toBeTruthy();
       expect(Object.keys(json.paths).length, where).toBeGreaterThanOrEqual(where ? 3 : 16);
     }
     // A broken document is refused by the same validator: the check above can fail.
@@ -119,22 +166,50 @@ describe('OpenAPI documents', () => {
   });
 
   it('states owner, SLOs, PII per role, the bearer scheme and every error with its code', async () => {
-    const doc = (await (await fetch(`${mesh.gateway.url}/sales/v1/openapi.json`)).json()) as Doc & { info: { contact: { name: string }; 'x-owner': { owners: string[] }; 'x-slo': Record<string, unknown> } };
+    const doc = (await (await fetch(`${mesh.gateway.url}/sales/v1/openapi.json`)).json()) as Doc & {
+      info: { contact: { name: string }; 'x-owner': { owners: string[] }; 'x-slo': Record<string, unknown> };
+    };
     expect(doc.info.contact.name).toBe('sales-data');
     expect(doc.info['x-owner'].owners).toEqual(['ana.sales']);
     expect(doc.info['x-slo']).toMatchObject({ freshness: { value: 24, unit: 'h' }, schedule: '15 * * * *' });
-    expect(doc.components).toMatchObject({ securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } });
+    expect(doc.components).toMatchObject({
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    });
     const customer = doc.paths['/sales/v1/customers/{id}']!.get;
-    const data = (customer.responses['200']!.content!['application/json']!.schema as { properties: { data: { properties: Record<string, Record<string, unknown>>; required: string[] } } }).properties.data;
-    expect(data.properties.email!['x-pii']).toMatchObject({ kind: 'email', owner: 'sales', access: { analyst: 'masked', 'sales-owner': 'clear', 'payments-owner': 'masked', admin: 'clear' } });
+    const data = (
+      customer.responses['200']!.content!['application/json']!.schema as {
+        properties: { data: { properties: Record<string, Record<string, unknown>>; required: string[] } };
+      }
+    ).properties.data;
+    expect(data.properties.email!['x-pii']).toMatchObject({
+      kind: 'email',
+      owner: 'sales',
+      access: { analyst: 'masked', 'sales-owner': 'clear', 'payments-owner': 'masked', admin: 'clear' },
+    });
     expect(data.properties.email!.type).toEqual(['string', 'null']);
     expect(data.required).toEqual(['id', 'name', 'email', 'country', 'segment', 'signupDate']);
     expect(data.properties.id!['x-source-columns']).toContain('sales.customers.customer_id');
     const payment = (await (await fetch(`${mesh.gateway.url}/payments/v1/openapi.json`)).json()) as Doc;
-    const card = (payment.paths['/payments/v1/payments/{id}']!.get.responses['200']!.content!['application/json']!.schema as { properties: { data: { properties: Record<string, Record<string, unknown>> } } }).properties.data.properties.cardLast4!;
+    const card = (
+      payment.paths['/payments/v1/payments/{id}']!.get.responses['200']!.content!['application/json']!.schema as {
+        properties: { data: { properties: Record<string, Record<string, unknown>> } };
+      }
+    ).properties.data.properties.cardLast4!;
     // Card endings are low-entropy: a role that would get a token is denied instead.
     expect(card['x-pii']).toMatchObject({ kind: 'card', access: { analyst: 'deny', 'payments-owner': 'clear' } });
-    expect(Object.keys(customer.responses).sort()).toEqual(['200', '304', '400', '401', '403', '404', '406', '500', '502', '503', '504']);
+    expect(Object.keys(customer.responses).sort()).toEqual([
+      '200',
+      '304',
+      '400',
+      '401',
+      '403',
+      '404',
+      '406',
+      '500',
+      '502',
+      '503',
+      '504',
+    ]);
   });
 });
 
@@ -156,7 +231,10 @@ describe('every endpoint, as an analyst and as its owner, against its document',
           const page2 = await get(`${mesh.gateway.url}${next}`, role);
           expect(page2.status).toBe(200);
           const firstIds = (body.data as { id: string }[]).map((x) => x.id);
-          expect((page2.json().data as { id: string }[]).every((x) => !firstIds.includes(x.id) && x.id > firstIds.at(-1)!), `${label}: page 2 follows page 1`).toBe(true);
+          expect(
+            (page2.json().data as { id: string }[]).every((x) => !firstIds.includes(x.id) && x.id > firstIds.at(-1)!),
+            `${label}: page 2 follows page 1`,
+          ).toBe(true);
         }
       }
     }
@@ -172,13 +250,17 @@ describe('every endpoint, as an analyst and as its owner, against its document',
       conforms(op, csv, name);
       const lines = csv.text.trimEnd().split('\r\n');
       expect(lines.length - 1, name).toBe((json.json().data as unknown[]).length);
-      const description = String((op.responses['200']!.content!['text/csv']!.schema as { description: string }).description);
+      const description = String(
+        (op.responses['200']!.content!['text/csv']!.schema as { description: string }).description,
+      );
       expect(`Columns: ${lines[0]!.split(',').join(', ')}`).toBe(description);
       expect(csv.headers.get('etag')).not.toBe(json.headers.get('etag'));
     }
     // A cell a spreadsheet would run as a formula is defused, and a column holding commas is quoted.
     const perf = await get(`${mesh.gateway.url}/campaigns/v1/performance`, 'analyst', { accept: 'text/csv' });
-    expect(perf.text.split('\r\n')[0]).toBe('campaign.id,campaign.name,campaign.channel,touches,conversions,conversionRate,attributedOrders,attributedRevenueEur,roas');
+    expect(perf.text.split('\r\n')[0]).toBe(
+      'campaign.id,campaign.name,campaign.channel,touches,conversions,conversionRate,attributedOrders,attributedRevenueEur,roas',
+    );
   });
 
   it('no raw value of any PII field reaches an analyst, while the owner gets the values that are compared against', async () => {
@@ -188,37 +270,58 @@ describe('every endpoint, as an analyst and as its owner, against its document',
       const contract = loadContract(d.contractFile, d.name);
       for (const dataset of contract.schema) {
         for (const prop of dataset.properties.filter((p) => isPiiClassification(policy, p.classification))) {
-          const rows = await queryCurated<{ v: string }>(platform, `SELECT DISTINCT CAST(${prop.name} AS VARCHAR) AS v FROM r WHERE ${prop.name} IS NOT NULL`, { r: [d.name, dataset.name, 'restricted'] });
+          const rows = await queryCurated<{ v: string }>(
+            platform,
+            `SELECT DISTINCT CAST(${prop.name} AS VARCHAR) AS v FROM r WHERE ${prop.name} IS NOT NULL`,
+            { r: [d.name, dataset.name, 'restricted'] },
+          );
           for (const r of rows) clear.add(r.v);
         }
       }
     }
     expect(clear.size).toBeGreaterThan(100);
-    const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+    const strings = (v: unknown): string[] =>
+      typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
     let ownerSawClear = 0;
     for (const [name, op] of operations) {
       const url = urlOf(op, CALLS[name]!(ids));
       for (const accept of ['application/json', ...(op['x-resource-kind'] === 'entity' ? [] : ['text/csv'])]) {
         const res = await get(url, 'analyst', { accept });
-        const values = accept === 'text/csv' ? res.text.split(/[\r\n,]+/).map((c) => c.replace(/^"|"$/g, '')) : strings(res.json());
-        expect(values.filter((v) => clear.has(v)), `${name} (${accept}) as analyst`).toEqual([]);
+        const values =
+          accept === 'text/csv' ? res.text.split(/[\r\n,]+/).map((c) => c.replace(/^"|"$/g, '')) : strings(res.json());
+        expect(
+          values.filter((v) => clear.has(v)),
+          `${name} (${accept}) as analyst`,
+        ).toEqual([]);
       }
       ownerSawClear += strings((await get(url, `${op.tags[0]}-owner`)).json()).filter((v) => clear.has(v)).length;
     }
     expect(ownerSawClear).toBeGreaterThan(0);
-    const [email] = await queryCurated<{ email: string }>(platform, `SELECT email FROM r WHERE customer_id = ${sqlString(ids.customer!)}`, { r: ['sales', 'customers', 'restricted'] });
-    const owner = (await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}`, 'sales-owner')).json() as { data: { email: string } };
+    const [email] = await queryCurated<{ email: string }>(
+      platform,
+      `SELECT email FROM r WHERE customer_id = ${sqlString(ids.customer!)}`,
+      { r: ['sales', 'customers', 'restricted'] },
+    );
+    const owner = (await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}`, 'sales-owner')).json() as {
+      data: { email: string };
+    };
     expect(owner.data.email).toBe(email!.email);
   });
 
   it('a denied field is null with its code, and the access report says which fields are tokens or withheld', async () => {
     const res = await get(`${mesh.gateway.url}/payments/v1/payments/${ids.payment}`, 'analyst');
-    const body = res.json() as { data: { cardLast4: unknown }; errors: { code: string; path: unknown[] }[]; governance: { masked: string[]; withheld: string[] } };
+    const body = res.json() as {
+      data: { cardLast4: unknown };
+      errors: { code: string; path: unknown[] }[];
+      governance: { masked: string[]; withheld: string[] };
+    };
     expect(body.data.cardLast4).toBeNull();
     expect(body.errors).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED_FIELD_OR_TYPE', path: ['cardLast4'] })]);
     expect(body.governance).toEqual({ role: 'analyst', masked: [], withheld: ['cardLast4'] });
     expect(res.headers.get('x-mesh-errors')).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
-    const list = (await get(`${mesh.gateway.url}/sales/v1/customers?first=2`, 'analyst')).json() as { governance: { masked: string[] } };
+    const list = (await get(`${mesh.gateway.url}/sales/v1/customers?first=2`, 'analyst')).json() as {
+      governance: { masked: string[] };
+    };
     expect(list.governance.masked.sort()).toEqual(['email', 'name']);
   });
 });
@@ -249,20 +352,39 @@ describe('errors are problem details with the mesh code and the request id', () 
       expect(res.status, `${label}: ${res.text}`).toBe(status);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
       const body = res.json();
-      expect(body, label).toMatchObject({ status, code, requestId: res.headers.get('x-request-id'), type: `https://mesh.example/problems/${code.toLowerCase().replace(/_/g, '-')}` });
+      expect(body, label).toMatchObject({
+        status,
+        code,
+        requestId: res.headers.get('x-request-id'),
+        type: `https://mesh.example/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+      });
       expect(String(body.detail)).not.toMatch(/SELECT|\/tmp\/|at .*\.ts:\d+/);
-      const op = [...operations.values()].find((o) => new RegExp(`^${o.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(url.split('?')[0]!))!;
+      const op = [...operations.values()].find((o) =>
+        new RegExp(`^${o.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(url.split('?')[0]!),
+      )!;
       conforms(op, res, label);
     }
     const bad = (await get(`${mesh.gateway.url}/sales/v1/customers?first=abc`, 'analyst')).json();
     expect(bad).toMatchObject({ parameter: 'first', detail: 'parameter "first" must be a 32-bit integer, got "abc"' });
     const unknown = await get(`${mesh.gateway.url}/sales/v1/nothing-here`, 'analyst');
     expect([unknown.status, unknown.json().code]).toEqual([404, 'NOT_FOUND']);
-    const post = await fetch(`${mesh.gateway.url}/sales/v1/customers`, { method: 'POST', headers: await bearer(platform, 'analyst') });
-    expect([post.status, post.headers.get('allow'), ((await post.json()) as { code: string }).code]).toEqual([405, 'GET, HEAD', 'OPERATION_NOT_SUPPORTED']);
+    const post = await fetch(`${mesh.gateway.url}/sales/v1/customers`, {
+      method: 'POST',
+      headers: await bearer(platform, 'analyst'),
+    });
+    expect([post.status, post.headers.get('allow'), ((await post.json()) as { code: string }).code]).toEqual([
+      405,
+      'GET, HEAD',
+      'OPERATION_NOT_SUPPORTED',
+    ]);
     // A client's own request id comes back, to tie its report to the gateway's log.
-    const traced = await get(`${mesh.gateway.url}/sales/v1/customers/c-does-not-exist`, 'analyst', { 'x-request-id': 'client-trace-0001' });
-    expect([traced.headers.get('x-request-id'), traced.json().requestId]).toEqual(['client-trace-0001', 'client-trace-0001']);
+    const traced = await get(`${mesh.gateway.url}/sales/v1/customers/c-does-not-exist`, 'analyst', {
+      'x-request-id': 'client-trace-0001',
+    });
+    expect([traced.headers.get('x-request-id'), traced.json().requestId]).toEqual([
+      'client-trace-0001',
+      'client-trace-0001',
+    ]);
   });
 
   it('If-None-Match with the ETag gives 304; the ETag differs by role, parameters and representation', async () => {
@@ -279,11 +401,19 @@ describe('errors are problem details with the mesh code and the request id', () 
     const owner = await get(url, 'sales-owner', { 'if-none-match': tag });
     expect(owner.status).toBe(200);
     expect(owner.headers.get('etag')).not.toBe(tag);
-    expect((await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}/overview`, 'analyst', { 'if-none-match': tag })).status).toBe(200);
+    expect(
+      (
+        await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}/overview`, 'analyst', {
+          'if-none-match': tag,
+        })
+      ).status,
+    ).toBe(200);
     // Another gateway replica over the same supergraph and data validates the same tag: clients may land on either.
     const replica = await startGateway(platform, { supergraphFile: mesh.supergraphFile, port: 0 });
     try {
-      const other = await fetch(`${replica.url}/sales/v1/customers/${ids.customer}`, { headers: { ...(await bearer(platform, 'analyst')), 'if-none-match': tag } });
+      const other = await fetch(`${replica.url}/sales/v1/customers/${ids.customer}`, {
+        headers: { ...(await bearer(platform, 'analyst')), 'if-none-match': tag },
+      });
       expect([other.status, other.headers.get('etag')]).toEqual([304, tag]);
     } finally {
       await replica.close();
@@ -297,30 +427,45 @@ describe('one enforcement path', () => {
     await get(`${mesh.gateway.url}/catalog/v1/category-summary`, 'analyst', { 'x-client-name': 'bi-tool' });
     await mesh.gateway.usage!.flush();
     const usage = await readUsage(platform.store, { since });
-    expect(usage.find((u) => u.name === 'CatalogCategorySummary' && u.client === 'bi-tool')?.coordinates).toContain('Query.categorySummary');
+    expect(usage.find((u) => u.name === 'CatalogCategorySummary' && u.client === 'bi-tool')?.coordinates).toContain(
+      'Query.categorySummary',
+    );
     mesh.gateway.lineage!.flush();
     await platform.lineage.emitter.flush();
-    const jobs = fs.readFileSync(lineageFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { job: { name: string } }).job.name);
+    const jobs = fs
+      .readFileSync(lineageFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { job: { name: string } }).job.name);
     expect(jobs).toContain('gateway.CatalogCategorySummary');
     const metrics = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/mesh_graphql_requests_total\{[^}]*operation="CatalogCategorySummary"[^}]*\} [1-9]/);
   });
 
-  it('a domain that is down: partial answers say which part is missing and are not reusable; its own resources answer 503', async () => {
-    const i = mesh.subgraphs.findIndex((s) => s.name === 'payments');
-    const [payments] = mesh.subgraphs.splice(i, 1);
-    await payments!.close();
-    const overview = await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}/overview?orders=3`, 'analyst');
-    expect(overview.status).toBe(200);
-    conforms(operations.get('SalesCustomerOverview')!, overview, 'overview without payments');
-    const body = overview.json() as { data: { orders: { payments: unknown }[] }; errors: { code: string }[] };
-    expect(body.data.orders.every((o) => o.payments === null)).toBe(true);
-    expect(body.errors.map((e) => e.code)).toContain('SUBGRAPH_UNAVAILABLE');
-    expect(overview.headers.get('x-mesh-errors')).toContain('SUBGRAPH_UNAVAILABLE');
-    expect(overview.headers.get('cache-control')).toBe('no-store');
-    // As a role that has not read it before: the response cache (rightly) still holds the owner's answer of this version.
-    const payment = await get(`${mesh.gateway.url}/payments/v1/payments/${ids.payment}`, 'admin');
-    expect([payment.status, payment.json().code, payment.headers.get('retry-after')]).toEqual([503, 'SUBGRAPH_UNAVAILABLE', '5']);
-    conforms(operations.get('PaymentsPayment')!, payment, 'payment without payments');
-  });
+  it(
+    'a domain that is down: partial answers say which part is missing and are not reusable; its own resources answer ' +
+      '503',
+    async () => {
+      const i = mesh.subgraphs.findIndex((s) => s.name === 'payments');
+      const [payments] = mesh.subgraphs.splice(i, 1);
+      await payments!.close();
+      const overview = await get(`${mesh.gateway.url}/sales/v1/customers/${ids.customer}/overview?orders=3`, 'analyst');
+      expect(overview.status).toBe(200);
+      conforms(operations.get('SalesCustomerOverview')!, overview, 'overview without payments');
+      const body = overview.json() as { data: { orders: { payments: unknown }[] }; errors: { code: string }[] };
+      expect(body.data.orders.every((o) => o.payments === null)).toBe(true);
+      expect(body.errors.map((e) => e.code)).toContain('SUBGRAPH_UNAVAILABLE');
+      expect(overview.headers.get('x-mesh-errors')).toContain('SUBGRAPH_UNAVAILABLE');
+      expect(overview.headers.get('cache-control')).toBe('no-store');
+      // As a role that has not read it before: the response cache (rightly) still holds the owner's answer of this
+      // version.
+      const payment = await get(`${mesh.gateway.url}/payments/v1/payments/${ids.payment}`, 'admin');
+      expect([payment.status, payment.json().code, payment.headers.get('retry-after')]).toEqual([
+        503,
+        'SUBGRAPH_UNAVAILABLE',
+        '5',
+      ]);
+      conforms(operations.get('PaymentsPayment')!, payment, 'payment without payments');
+    },
+  );
 });

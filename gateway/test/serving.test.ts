@@ -18,10 +18,13 @@ let fast: RunningMesh;
 let plain: RunningMesh;
 let customers: string[];
 
-const PAGED = `query Paged($id: ID!, $after: String) {
+const PAGED =
+  `query Paged($id: ID!, $after: String) {
   customer(id: $id) {
     id email
-    orders(first: 2, after: $after) { id cursor placedAt total items { lineNo quantity product { id name } } shipments { id status } payments { id amount } }
+    orders(first: 2, after: $after) { id cursor placedAt total items { lineNo quantity product { id name } } ` +
+  `shipments ` +
+  `{ id status } payments { id amount } }
     campaignTouches(first: 2) { touchedAt converted campaign { name } }
   }
 }`;
@@ -34,9 +37,20 @@ beforeAll(async () => {
   fast = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
   // The same data, every lookup answered by DuckDB (a budget no copy fits in) and no response cache; its own
   // supergraph file, or each gateway would reload the other's and route to its subgraphs.
-  const slow = createMeshPlatform(loadConfig({ ...env, MESH_SERVING_MEMORY_MB: '0.000001', MESH_RESPONSE_CACHE_ENTRIES: '0', MESH_SUPERGRAPH_FILE: path.join(tempDir(), 'supergraph.graphql') }));
+  const slow = createMeshPlatform(
+    loadConfig({
+      ...env,
+      MESH_SERVING_MEMORY_MB: '0.000001',
+      MESH_RESPONSE_CACHE_ENTRIES: '0',
+      MESH_SUPERGRAPH_FILE: path.join(tempDir(), 'supergraph.graphql'),
+    }),
+  );
   plain = await startMesh(slow, { gatewayPort: 0, randomPorts: true });
-  const rows = await queryCurated<{ customer_id: string }>(platform, `SELECT customer_id FROM o GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 40`, { o: ['sales', 'orders'] });
+  const rows = await queryCurated<{ customer_id: string }>(
+    platform,
+    `SELECT customer_id FROM o GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 40`,
+    { o: ['sales', 'orders'] },
+  );
   customers = [...rows.map((r) => r.customer_id), 'c-9999999'];
 }, 120_000);
 afterAll(async () => {
@@ -53,7 +67,10 @@ describe('the serving copy', () => {
         let after: string | undefined;
         const paged: string[] = [];
         do {
-          const [a, b] = await Promise.all([gql(fast.gateway.url, PAGED, { id, after }, auth), gql(plain.gateway.url, PAGED, { id, after }, auth)]);
+          const [a, b] = await Promise.all([
+            gql(fast.gateway.url, PAGED, { id, after }, auth),
+            gql(plain.gateway.url, PAGED, { id, after }, auth),
+          ]);
           expect(a.body, `${id} after ${after} as ${role}`).toEqual(b.body);
           expect(Number(a.headers.get('x-mesh-duckdb-queries')), 'served from memory').toBe(0);
           expect(Number(b.headers.get('x-mesh-duckdb-queries')), 'the reference reads DuckDB').toBeGreaterThan(0);
@@ -62,8 +79,14 @@ describe('the serving copy', () => {
           after = orders.length === 2 ? orders[1]!.cursor : undefined;
           pages++;
         } while (after);
-        // Pages of two, concatenated, are the whole list: no order twice, none missing (an oracle apart from both paths).
-        const whole = await gql<{ customer: { orders: { id: string }[] } | null }>(fast.gateway.url, `query($id: ID!) { customer(id: $id) { orders(first: 100) { id } } }`, { id }, auth);
+        // Pages of two, concatenated, are the whole list: no order twice, none missing (an oracle apart from both
+        // paths).
+        const whole = await gql<{ customer: { orders: { id: string }[] } | null }>(
+          fast.gateway.url,
+          `query($id: ID!) { customer(id: $id) { orders(first: 100) { id } } }`,
+          { id },
+          auth,
+        );
         expect(paged, id).toEqual(whole.body.data!.customer?.orders.map((o) => o.id) ?? []);
       }
     }
@@ -74,9 +97,23 @@ describe('the serving copy', () => {
 describe('without the serving copy', () => {
   it('DuckDB answers the same lookups in a bounded number of queries whatever the list sizes (DataLoader batching)', async () => {
     const id = customers[0]!;
-    const q = (n: number) => EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace('campaignTouches(first: 5)', `campaignTouches(first: ${n})`);
-    const small = await gql<{ customer: { orders: unknown[] } }>(plain.gateway.url, q(1), { id }, await bearer(platform, 'analyst'));
-    const large = await gql<{ customer: { orders: unknown[] } }>(plain.gateway.url, q(50), { id }, await bearer(platform, 'analyst'));
+    const q = (n: number) =>
+      EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace(
+        'campaignTouches(first: 5)',
+        `campaignTouches(first: ${n})`,
+      );
+    const small = await gql<{ customer: { orders: unknown[] } }>(
+      plain.gateway.url,
+      q(1),
+      { id },
+      await bearer(platform, 'analyst'),
+    );
+    const large = await gql<{ customer: { orders: unknown[] } }>(
+      plain.gateway.url,
+      q(50),
+      { id },
+      await bearer(platform, 'analyst'),
+    );
     expect(large.body.data!.customer.orders.length).toBeGreaterThan(small.body.data!.customer.orders.length);
     const count = (r: typeof small) => Number(r.headers.get('x-mesh-duckdb-queries'));
     expect(count(small)).toBeGreaterThan(0);
@@ -84,10 +121,18 @@ describe('without the serving copy', () => {
     // The batches, as metrics: the large request's order items come from one query over all its orders.
     const url = `${plain.subgraphs.find((s) => s.name === 'sales')!.url}/metrics`;
     const before = await (await fetch(url)).text();
-    const again = await gql<{ customer: { orders: unknown[] } }>(plain.gateway.url, q(50), { id }, await bearer(platform, 'admin'));
+    const again = await gql<{ customer: { orders: unknown[] } }>(
+      plain.gateway.url,
+      q(50),
+      { id },
+      await bearer(platform, 'admin'),
+    );
     const after = await (await fetch(url)).text();
-    const batches = metricValue(after, 'mesh_dataloader_batch_keys_count')! - metricValue(before, 'mesh_dataloader_batch_keys_count')!;
-    const keys = metricValue(after, 'mesh_dataloader_batch_keys_sum')! - metricValue(before, 'mesh_dataloader_batch_keys_sum')!;
+    const batches =
+      metricValue(after, 'mesh_dataloader_batch_keys_count')! -
+      metricValue(before, 'mesh_dataloader_batch_keys_count')!;
+    const keys =
+      metricValue(after, 'mesh_dataloader_batch_keys_sum')! - metricValue(before, 'mesh_dataloader_batch_keys_sum')!;
     expect(batches).toBeLessThanOrEqual(count(again));
     expect(keys).toBeGreaterThanOrEqual(again.body.data!.customer.orders.length);
   });
@@ -125,8 +170,13 @@ describe('the response cache', () => {
     await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect((await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst)).headers.get('x-mesh-cache'), 'no expiry by time').toBe('hit');
-    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, { full: true });
+    expect(
+      (await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst)).headers.get('x-mesh-cache'),
+      'no expiry by time',
+    ).toBe('hit');
+    await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'sales')!, {
+      full: true,
+    });
     // Within one look for new versions (2 s, as for subgraphs) the gateway sees the publication: the key space changes.
     const seen: string[] = [];
     for (let i = 0; i < 100 && !seen.includes('miss'); i++) {

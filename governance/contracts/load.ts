@@ -26,7 +26,10 @@ function odcsValidator() {
 export function odcsErrors(doc: unknown): string[] {
   const validate = odcsValidator();
   if (validate(doc)) return [];
-  return (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
+  return (validate.errors ?? []).map(
+    (e: ErrorObject) =>
+      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+  );
 }
 
 /** Loads a contract, validates it against ODCS v3 and the platform's own rules, and names every problem. */
@@ -35,12 +38,17 @@ export function loadContract(file: string, expectedDomain?: string): DataContrac
   try {
     doc = parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new MeshError(ErrorCode.CONTRACT_INVALID, `${file}: cannot read contract: ${(err as Error).message}`, { file });
+    throw new MeshError(ErrorCode.CONTRACT_INVALID, `${file}: cannot read contract: ${(err as Error).message}`, {
+      file,
+    });
   }
   const problems = odcsErrors(doc);
   if (problems.length === 0) problems.push(...platformRules(doc as DataContract, expectedDomain));
   if (problems.length > 0) {
-    throw new MeshError(ErrorCode.CONTRACT_INVALID, `${file}: contract is invalid:\n  - ${problems.join('\n  - ')}`, { file, problems });
+    throw new MeshError(ErrorCode.CONTRACT_INVALID, `${file}: contract is invalid:\n  - ${problems.join('\n  - ')}`, {
+      file,
+      problems,
+    });
   }
   return doc as DataContract;
 }
@@ -49,14 +57,21 @@ export function loadContract(file: string, expectedDomain?: string): DataContrac
 function platformRules(c: DataContract, expectedDomain?: string): string[] {
   const out: string[] = [];
   if (!c.domain) out.push('/domain: required by the platform');
-  if (expectedDomain && c.domain !== expectedDomain) out.push(`/domain: is "${c.domain}" but the contract lives in domain folder "${expectedDomain}"`);
+  if (expectedDomain && c.domain !== expectedDomain)
+    out.push(`/domain: is "${c.domain}" but the contract lives in domain folder "${expectedDomain}"`);
   if (!c.dataProduct) out.push('/dataProduct: required by the platform');
   if (!Array.isArray(c.schema) || c.schema.length === 0) out.push('/schema: at least one dataset is required');
   for (const [i, obj] of (c.schema ?? []).entries()) {
-    if (!Array.isArray(obj.properties) || obj.properties.length === 0) out.push(`/schema/${i} (${obj.name}): properties are required`);
+    if (!Array.isArray(obj.properties) || obj.properties.length === 0)
+      out.push(`/schema/${i} (${obj.name}): properties are required`);
     for (const [j, p] of (obj.properties ?? []).entries()) {
-      if (!p.logicalType) out.push(`/schema/${i}/properties/${j} (${obj.name}.${p.name}): logicalType is required by the platform`);
-      if (!p.classification) out.push(`/schema/${i}/properties/${j} (${obj.name}.${p.name}): classification is required (public, internal, restricted, ...)`);
+      if (!p.logicalType)
+        out.push(`/schema/${i}/properties/${j} (${obj.name}.${p.name}): logicalType is required by the platform`);
+      if (!p.classification)
+        out.push(
+          `/schema/${i}/properties/${j} (${obj.name}.${p.name}): classification is required (public, internal, ` +
+            `restricted, ...)`,
+        );
     }
   }
   return out;

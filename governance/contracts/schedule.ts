@@ -26,6 +26,9 @@ export function scheduleProblems(contract: DataContract): string[] {
   if (typeof cron !== 'string' || freshness === undefined) return [];
   const gap = longestGapHours(cron);
   return gap >= freshness
-    ? [`schedule "${cron}" waits up to ${gap} h between runs but the freshness SLO is ${freshness} h: the data is past its SLO before every run (run more often, or promise less)`]
+    ? [
+        `schedule "${cron}" waits up to ${gap} h between runs but the freshness SLO is ${freshness} h: the data is ` +
+          `past its SLO before every run (run more often, or promise less)`,
+      ]
     : [];
 }

@@ -1,6 +1,18 @@
-/** The parts of an Open Data Contract Standard v3 contract the platform reads. The full document is validated by the ODCS JSON Schema. */
+/**
+ * The parts of an Open Data Contract Standard v3 contract the platform reads. The full document is validated by the
+ * ODCS JSON Schema.
+ */
 
-export type LogicalType = 'string' | 'date' | 'timestamp' | 'time' | 'number' | 'integer' | 'object' | 'array' | 'boolean';
+export type LogicalType =
+  | 'string'
+  | 'date'
+  | 'timestamp'
+  | 'time'
+  | 'number'
+  | 'integer'
+  | 'object'
+  | 'array'
+  | 'boolean';
 
 export interface QualityOperators {
   mustBe?: unknown;

@@ -13,7 +13,9 @@ interface Planned {
   kind: QualityResult['kind'];
   severity: string;
   dimension?: string;
-  evaluate: () => Promise<Omit<QualityResult, 'dataset' | 'rule' | 'kind' | 'severity' | 'blocking' | 'column' | 'dimension' | 'message'>>;
+  evaluate: () => Promise<
+    Omit<QualityResult, 'dataset' | 'rule' | 'kind' | 'severity' | 'blocking' | 'column' | 'dimension' | 'message'>
+  >;
 }
 
 /** Evaluates every rule a contract's dataset declares, implicit ones (required, unique, primary key) included. */
@@ -55,13 +57,45 @@ function planRules(ctx: QualityContext): Planned[] {
   const t = ctx.table;
   const plans: Planned[] = [];
   for (const p of ctx.object.properties) {
-    if (p.required) plans.push(fromMeasure(`${p.name} is required`, 'implicit', 'error', 'completeness', p.name, EXPECTATIONS.expect_column_values_to_not_be_null!(t, { column: p.name }), ctx));
-    if (p.unique) plans.push(fromMeasure(`${p.name} is unique`, 'implicit', 'error', 'uniqueness', p.name, EXPECTATIONS.expect_column_values_to_be_unique!(t, { column: p.name }), ctx));
+    if (p.required)
+      plans.push(
+        fromMeasure(
+          `${p.name} is required`,
+          'implicit',
+          'error',
+          'completeness',
+          p.name,
+          EXPECTATIONS.expect_column_values_to_not_be_null!(t, { column: p.name }),
+          ctx,
+        ),
+      );
+    if (p.unique)
+      plans.push(
+        fromMeasure(
+          `${p.name} is unique`,
+          'implicit',
+          'error',
+          'uniqueness',
+          p.name,
+          EXPECTATIONS.expect_column_values_to_be_unique!(t, { column: p.name }),
+          ctx,
+        ),
+      );
     for (const rule of p.quality ?? []) plans.push(planRule(rule, ctx, p));
   }
   const pk = primaryKey(ctx.object);
   if (pk.length > 0) {
-    plans.push(fromMeasure(`primary key (${pk.join(', ')}) is unique`, 'implicit', 'error', 'uniqueness', undefined, EXPECTATIONS.expect_compound_columns_to_be_unique!(t, { column_list: pk }), ctx));
+    plans.push(
+      fromMeasure(
+        `primary key (${pk.join(', ')}) is unique`,
+        'implicit',
+        'error',
+        'uniqueness',
+        undefined,
+        EXPECTATIONS.expect_compound_columns_to_be_unique!(t, { column_list: pk }),
+        ctx,
+      ),
+    );
   }
   for (const rule of ctx.object.quality ?? []) plans.push(planRule(rule, ctx));
   return plans;
@@ -82,9 +116,14 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
       dimension: rule.dimension,
       evaluate: async () => {
         const { count, rows } = await ctx.duck.one<{ count: number; rows: number }>(librarySql(rule, t, column));
-        const observed = rule.unit === 'percent' ? (rows === 0 ? 0 : (100 * Number(count)) / Number(rows)) : Number(count);
+        const observed =
+          rule.unit === 'percent' ? (rows === 0 ? 0 : (100 * Number(count)) / Number(rows)) : Number(count);
         const zero = { mustBe: 0 };
-        return { ...compareOperators(observed, rule, rule.metric === 'rowCount' ? undefined : zero), observed, elementCount: Number(rows) };
+        return {
+          ...compareOperators(observed, rule, rule.metric === 'rowCount' ? undefined : zero),
+          observed,
+          elementCount: Number(rows),
+        };
       },
     };
   }
@@ -110,8 +149,20 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
     const kwargs: Record<string, unknown> = { ...(column && property ? { column } : {}), ...impl.kwargs };
     if (rule.engine === 'great-expectations') {
       const make = EXPECTATIONS[impl.type];
-      if (!make) throw new Error(`${ctx.object.name}: unknown Great Expectations expectation "${impl.type}" (known: ${Object.keys(EXPECTATIONS).join(', ')})`);
-      return fromMeasure(rule.name ?? impl.type, 'great-expectations', severity, rule.dimension, kwargs.column as string | undefined, make(t, kwargs), ctx);
+      if (!make)
+        throw new Error(
+          `${ctx.object.name}: unknown Great Expectations expectation "${impl.type}" ` +
+            `(known: ${Object.keys(EXPECTATIONS).join(', ')})`,
+        );
+      return fromMeasure(
+        rule.name ?? impl.type,
+        'great-expectations',
+        severity,
+        rule.dimension,
+        kwargs.column as string | undefined,
+        make(t, kwargs),
+        ctx,
+      );
     }
     if (rule.engine === 'mesh' && impl.type === 'freshness') {
       const maxAgeHours = Number(kwargs.max_age_hours);
@@ -127,13 +178,22 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
             `SELECT date_diff('second', max(${id(columnName)})::TIMESTAMP, ${sqlString(ctx.asOf.toISOString())}::TIMESTAMPTZ::TIMESTAMP) / 3600.0 AS age FROM ${t}`,
           );
           const observed = age === null ? null : Math.round(Number(age) * 10) / 10;
-          return { passed: observed !== null && observed <= maxAgeHours, observed, expected: `newest ${columnName} at most ${maxAgeHours} h before the extract` };
+          return {
+            passed: observed !== null && observed <= maxAgeHours,
+            observed,
+            expected: `newest ${columnName} at most ${maxAgeHours} h before the extract`,
+          };
         },
       };
     }
   }
   if (type === 'text') {
-    return { name: rule.name ?? 'text rule', kind: 'library', severity: 'info', evaluate: async () => ({ passed: true, observed: null, expected: 'documentation only' }) };
+    return {
+      name: rule.name ?? 'text rule',
+      kind: 'library',
+      severity: 'info',
+      evaluate: async () => ({ passed: true, observed: null, expected: 'documentation only' }),
+    };
   }
   throw new Error(`${ctx.object.name}: unsupported quality rule ${JSON.stringify(rule)}`);
 }
@@ -151,7 +211,8 @@ function librarySql(rule: QualityRule, t: string, column: string | undefined): s
       return `SELECT count(*) FILTER (WHERE ${need()} IS NULL) AS count, count(*) AS rows FROM ${t}`;
     case 'missingValues': {
       const missing = (rule.arguments?.missingValues as unknown[] | undefined) ?? [''];
-      return `SELECT count(*) FILTER (WHERE ${need()} IS NULL OR CAST(${need()} AS VARCHAR) IN (${missing.map((v) => sqlString(String(v))).join(', ')})) AS count, count(*) AS rows FROM ${t}`;
+      return `SELECT count(*) FILTER (WHERE ${need()} IS NULL OR CAST(${need()} AS VARCHAR) IN
+        (${missing.map((v) => sqlString(String(v))).join(', ')})) AS count, count(*) AS rows FROM ${t}`;
     }
     case 'invalidValues': {
       const valid = rule.arguments?.validValues as unknown[] | undefined;
@@ -198,13 +259,17 @@ function fromMeasure(
         return {
           passed: ratio >= measure.mostly,
           observed: u,
-          expected: measure.mostly < 1 ? `at least ${measure.mostly * 100}% of ${e} values as expected` : `0 unexpected of ${e}`,
+          expected:
+            measure.mostly < 1
+              ? `at least ${measure.mostly * 100}% of ${e} values as expected`
+              : `0 unexpected of ${e}`,
           elementCount: e,
           unexpectedCount: u,
         };
       }
       const { observed } = await ctx.duck.one<{ observed: unknown }>(measure.sql);
-      const value = observed === null || observed === undefined ? null : typeof observed === 'number' ? observed : String(observed);
+      const value =
+        observed === null || observed === undefined ? null : typeof observed === 'number' ? observed : String(observed);
       return { ...measure.check(observed), observed: value };
     },
   };

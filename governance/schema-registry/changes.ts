@@ -33,7 +33,13 @@ const LEVEL: Record<CriticalityLevel, Criticality> = {
 /** Schema changes between two SDLs of one subgraph, classified by graphql-inspector. */
 export async function schemaChanges(before: string, after: string, name: string): Promise<SchemaChange[]> {
   const changes: Change[] = await diff(subgraphSchema(before, name), subgraphSchema(after, name));
-  return changes.map((c) => ({ criticality: LEVEL[c.criticality.level], path: c.path ?? '', message: c.message, source: 'schema', type: c.type }));
+  return changes.map((c) => ({
+    criticality: LEVEL[c.criticality.level],
+    path: c.path ?? '',
+    message: c.message,
+    source: 'schema',
+    type: c.type,
+  }));
 }
 
 interface OdcsProperty {
@@ -56,10 +62,12 @@ interface OdcsObject {
  * new required properties are dangerous; new optional properties are safe.
  */
 export function contractChanges(before: string, after: string): SchemaChange[] {
-  const objects = (text: string) => new Map(((parseYaml(text) as { schema?: OdcsObject[] }).schema ?? []).map((o) => [o.name, o]));
+  const objects = (text: string) =>
+    new Map(((parseYaml(text) as { schema?: OdcsObject[] }).schema ?? []).map((o) => [o.name, o]));
   const [old, next] = [objects(before), objects(after)];
   const out: SchemaChange[] = [];
-  const add = (criticality: Criticality, path: string, type: string, message: string) => out.push({ criticality, path, message, source: 'contract', type });
+  const add = (criticality: Criticality, path: string, type: string, message: string) =>
+    out.push({ criticality, path, message, source: 'contract', type });
   for (const [name, o] of old) {
     const n = next.get(name);
     if (!n) {
@@ -76,11 +84,30 @@ export function contractChanges(before: string, after: string): SchemaChange[] {
         continue;
       }
       if (p.logicalType !== q.logicalType || p.physicalType !== q.physicalType) {
-        add('BREAKING', path, 'PROPERTY_TYPE_CHANGED', `Property '${path}' changed type from ${p.physicalType ?? p.logicalType} to ${q.physicalType ?? q.logicalType}`);
+        add(
+          'BREAKING',
+          path,
+          'PROPERTY_TYPE_CHANGED',
+          `Property '${path}' changed type ` +
+            `from ${p.physicalType ?? p.logicalType} to ${q.physicalType ?? q.logicalType}`,
+        );
       }
-      if (!p.required && q.required) add('BREAKING', path, 'PROPERTY_MADE_REQUIRED', `Property '${path}' became required`);
-      if (p.required && !q.required) add('DANGEROUS', path, 'PROPERTY_MADE_OPTIONAL', `Property '${path}' is no longer required: consumers may now see nulls`);
-      if (p.classification !== q.classification) add('BREAKING', path, 'CLASSIFICATION_CHANGED', `Property '${path}' changed classification from ${p.classification} to ${q.classification}`);
+      if (!p.required && q.required)
+        add('BREAKING', path, 'PROPERTY_MADE_REQUIRED', `Property '${path}' became required`);
+      if (p.required && !q.required)
+        add(
+          'DANGEROUS',
+          path,
+          'PROPERTY_MADE_OPTIONAL',
+          `Property '${path}' is no longer required: consumers may now see nulls`,
+        );
+      if (p.classification !== q.classification)
+        add(
+          'BREAKING',
+          path,
+          'CLASSIFICATION_CHANGED',
+          `Property '${path}' changed classification from ${p.classification} to ${q.classification}`,
+        );
       rules(add, path, p.quality, q.quality);
     }
     const oldProps = new Set((o.properties ?? []).map((p) => p.name));
@@ -95,12 +122,26 @@ export function contractChanges(before: string, after: string): SchemaChange[] {
   return out;
 }
 
-function rules(add: (c: Criticality, path: string, type: string, message: string) => void, path: string, before: unknown[] = [], after: unknown[] = []): void {
+function rules(
+  add: (c: Criticality, path: string, type: string, message: string) => void,
+  path: string,
+  before: unknown[] = [],
+  after: unknown[] = [],
+): void {
   const key = (r: unknown) => JSON.stringify(r);
   const old = new Set(before.map(key));
   const next = new Set(after.map(key));
-  for (const r of next) if (!old.has(r)) add('BREAKING', path, 'QUALITY_RULE_TIGHTENED', `A new or changed quality rule on '${path}': ${ruleName(r)}`);
-  for (const r of old) if (!next.has(r)) add('DANGEROUS', path, 'QUALITY_RULE_REMOVED', `A quality rule on '${path}' was removed or changed: ${ruleName(r)}`);
+  for (const r of next)
+    if (!old.has(r))
+      add('BREAKING', path, 'QUALITY_RULE_TIGHTENED', `A new or changed quality rule on '${path}': ${ruleName(r)}`);
+  for (const r of old)
+    if (!next.has(r))
+      add(
+        'DANGEROUS',
+        path,
+        'QUALITY_RULE_REMOVED',
+        `A quality rule on '${path}' was removed or changed: ${ruleName(r)}`,
+      );
 }
 
 function ruleName(json: string): string {

@@ -62,11 +62,22 @@ export interface SubgraphFiles {
 export function subgraphFiles(platform: Platform, name: string): SubgraphFiles {
   const all = loadSupergraphConfig(platform.config.gateway.config);
   const source = all.find((s) => s.name === name);
-  if (!source?.schemaFile) throw new MeshError(ErrorCode.NOT_FOUND, `no subgraph "${name}" in ${platform.config.gateway.config} (known: ${all.map((s) => s.name).join(', ')})`);
+  if (!source?.schemaFile)
+    throw new MeshError(
+      ErrorCode.NOT_FOUND,
+      `no subgraph "${name}" in ${platform.config.gateway.config} (known: ${all.map((s) => s.name).join(', ')})`,
+    );
   const dir = path.dirname(source.schemaFile);
-  const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : null);
+  const read = (file: string) =>
+    fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), 'utf8') : null;
   const pkg = read('package.json');
-  return { source, dir, version: pkg ? String((JSON.parse(pkg) as { version?: string }).version ?? '0.0.0') : '0.0.0', changelog: read('CHANGELOG.md') ?? '', contract: read('contract.odcs.yaml') };
+  return {
+    source,
+    dir,
+    version: pkg ? String((JSON.parse(pkg) as { version?: string }).version ?? '0.0.0') : '0.0.0',
+    changelog: read('CHANGELOG.md') ?? '',
+    contract: read('contract.odcs.yaml'),
+  };
 }
 
 /**
@@ -87,43 +98,72 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
   // 1. Composition with what the others have published (their working copy until they first publish).
   let supergraphSdl: string | undefined;
   let candidate: ReturnType<typeof composeSupergraph> | undefined;
-  const published = await Promise.all(loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({ ...s, sdl: (await registry.current(s.name))?.sdl ?? s.sdl })));
+  const published = await Promise.all(
+    loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({
+      ...s,
+      sdl: (await registry.current(s.name))?.sdl ?? s.sdl,
+    })),
+  );
   try {
     const sources = published.map((s) => (s.name === options.subgraph ? { ...s, sdl } : s));
     candidate = composeSupergraph(sources);
     supergraphSdl = candidate.supergraphSdl;
-    steps.push({ name: 'composition', ok: true, summary: `composes with ${sources.length - 1} other subgraph(s)`, problems: [] });
+    steps.push({
+      name: 'composition',
+      ok: true,
+      summary: `composes with ${sources.length - 1} other subgraph(s)`,
+      problems: [],
+    });
   } catch (err) {
     if (!isMeshError(err, ErrorCode.COMPOSITION_FAILED)) throw err;
-    const problems = (err.details.problems as { code: string; message: string; locations?: string[] }[]).map((p) => `[${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`);
+    const problems = (err.details.problems as { code: string; message: string; locations?: string[] }[]).map(
+      (p) => `[${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`,
+    );
     steps.push({ name: 'composition', ok: false, summary: `${problems.length} composition error(s)`, problems });
   }
 
   // 2. Changes against the last publication.
-  const changes: CheckedChange[] = previous ? (await schemaChanges(previous.sdl, sdl, options.subgraph)).map((c) => ({ ...c, usedBy: [] })) : [];
+  const changes: CheckedChange[] = previous
+    ? (await schemaChanges(previous.sdl, sdl, options.subgraph)).map((c) => ({ ...c, usedBy: [] }))
+    : [];
   const count = (level: string) => changes.filter((c) => c.criticality === level).length;
   steps.push({
     name: 'changes',
     ok: true,
-    summary: previous ? `${count('BREAKING')} breaking, ${count('DANGEROUS')} dangerous, ${count('SAFE')} safe against #${previous.seq} (${previous.version})` : 'first publication: nothing to compare with',
+    summary: previous
+      ? `${count('BREAKING')} breaking, ${count('DANGEROUS')} dangerous, ${count('SAFE')} safe against ` +
+        `#${previous.seq} (${previous.version})`
+      : 'first publication: nothing to compare with',
     problems: [],
   });
 
   // 3. Breaking changes against recorded traffic.
   const windowDays = options.windowDays ?? 7;
-  const usage = await readUsage(platform.store, { since: new Date(Date.now() - windowDays * 86_400_000), excludeClients: options.excludeClients });
+  const usage = await readUsage(platform.store, {
+    since: new Date(Date.now() - windowDays * 86_400_000),
+    excludeClients: options.excludeClients,
+  });
   for (const c of changes.filter((x) => x.criticality === 'BREAKING')) c.usedBy = usersOf(usage, c.path);
   const used = changes.filter((c) => c.usedBy.length > 0);
   steps.push({
     name: 'operations',
     ok: used.length === 0,
-    summary: `${usage.length} operation(s) x client seen in ${windowDays} day(s)${options.excludeClients?.length ? ` (excluding ${options.excludeClients.join(', ')})` : ''}; ${used.length} breaking change(s) in use`,
-    problems: used.map((c) => `${c.path}: ${c.message} — used by ${c.usedBy.map((u) => `${u.operation} (${u.client}, ${u.count}x, last ${u.lastSeen})`).join('; ')}`),
+    summary:
+      `${usage.length} operation(s) x client seen ` +
+      `in ${windowDays} day(s)${options.excludeClients?.length ? ` (excluding ${options.excludeClients.join(', ')})` : ''}; ${used.length} breaking change(s) in use`,
+    problems: used.map(
+      (c) =>
+        `${c.path}: ${c.message} — used by ${c.usedBy
+          .map((u) => `${u.operation} (${u.client}, ${u.count}x, ` + `last ${u.lastSeen})`)
+          .join('; ')}`,
+    ),
   });
 
   // 4. The REST endpoints every domain publishes: breaking one fails the check whatever the traffic and the version.
   if (candidate) {
-    const { endpoints, problems: unreadable } = loadEndpoints(listDomains(platform.config.domainsDir), { deprecationDays: loadPolicy().api.deprecationDays });
+    const { endpoints, problems: unreadable } = loadEndpoints(listDomains(platform.config.domainsDir), {
+      deprecationDays: loadPolicy().api.deprecationDays,
+    });
     let before;
     try {
       before = composeSupergraph(published).apiSchema();
@@ -131,8 +171,22 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
       before = undefined; // what is published does not compose (yet): only validity is checked
     }
     const breaks = restBreaks(endpoints, before, candidate.apiSchema());
-    const undated = [...new Set(endpoints.filter((e) => e.domain === options.subgraph && e.deprecation?.problem).map((e) => e.deprecation!.problem!))];
-    for (const b of breaks) changes.push({ criticality: 'BREAKING', path: `${b.endpoint.method} ${b.endpoint.path}`, message: `REST endpoint ${b.label}: ${b.problems.join('; ')}`, source: 'schema', type: 'REST_ENDPOINT_BROKEN', usedBy: [] });
+    const undated = [
+      ...new Set(
+        endpoints
+          .filter((e) => e.domain === options.subgraph && e.deprecation?.problem)
+          .map((e) => e.deprecation!.problem!),
+      ),
+    ];
+    for (const b of breaks)
+      changes.push({
+        criticality: 'BREAKING',
+        path: `${b.endpoint.method} ${b.endpoint.path}`,
+        message: `REST endpoint ${b.label}: ${b.problems.join('; ')}`,
+        source: 'schema',
+        type: 'REST_ENDPOINT_BROKEN',
+        usedBy: [],
+      });
     steps.push({
       name: 'rest',
       ok: breaks.length === 0 && undated.length === 0 && unreadable.length === 0,
@@ -145,15 +199,25 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
   const versioning: string[] = [];
   if (!semver.valid(version)) versioning.push(`version "${version}" is not semver`);
   else if (previous && !options.rollbackTo && !unchanged) {
-    if (!semver.gt(version, previous.version)) versioning.push(`version ${version} must be greater than the published ${previous.version}`);
-    if (count('BREAKING') > 0 && semver.major(version) <= semver.major(previous.version)) versioning.push(`breaking changes need a major version (${previous.version} → ${semver.inc(previous.version, 'major')})`);
-    if (count('BREAKING') > 0 && !new RegExp(`^##\\s*\\[?v?${version.replace(/\./g, '\\.')}\\]?`, 'm').test(files.changelog)) versioning.push(`breaking changes need a CHANGELOG.md entry "## ${version}"`);
+    if (!semver.gt(version, previous.version))
+      versioning.push(`version ${version} must be greater than the published ${previous.version}`);
+    if (count('BREAKING') > 0 && semver.major(version) <= semver.major(previous.version))
+      versioning.push(
+        `breaking changes need a major version (${previous.version} → ${semver.inc(previous.version, 'major')})`,
+      );
+    if (
+      count('BREAKING') > 0 &&
+      !new RegExp(`^##\\s*\\[?v?${version.replace(/\./g, '\\.')}\\]?`, 'm').test(files.changelog)
+    )
+      versioning.push(`breaking changes need a CHANGELOG.md entry "## ${version}"`);
     const old = subgraphSchema(previous.sdl, options.subgraph);
     for (const c of changes.filter((x) => x.type === 'FIELD_REMOVED')) {
       const [type, field] = c.path.split('.');
       const t = old.getType(type!);
-      const deprecated = t && (isObjectType(t) || isInterfaceType(t)) ? t.getFields()[field!]?.deprecationReason : undefined;
-      if (!deprecated) versioning.push(`${c.path} is removed without a prior deprecation: publish it with @deprecated first`);
+      const deprecated =
+        t && (isObjectType(t) || isInterfaceType(t)) ? t.getFields()[field!]?.deprecationReason : undefined;
+      if (!deprecated)
+        versioning.push(`${c.path} is removed without a prior deprecation: publish it with @deprecated first`);
     }
   }
   steps.push({
@@ -175,8 +239,15 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     const cc = contractChanges(previous.contract, contract).map((c) => ({ ...c, usedBy: [] }));
     changes.push(...cc);
     const [before, after] = [contractVersion(previous.contract), contractVersion(contract)];
-    if (cc.some((c) => c.criticality === 'BREAKING') && !options.rollbackTo && !(semver.valid(before) && semver.valid(after) && semver.major(after!) > semver.major(before!))) {
-      contractProblems.push(`breaking contract changes need a major contract version (${before} → ${semver.valid(before) ? semver.inc(before!, 'major') : 'a new major'})`);
+    if (
+      cc.some((c) => c.criticality === 'BREAKING') &&
+      !options.rollbackTo &&
+      !(semver.valid(before) && semver.valid(after) && semver.major(after!) > semver.major(before!))
+    ) {
+      contractProblems.push(
+        `breaking contract changes need a major contract version ` +
+          `(${before} → ${semver.valid(before) ? semver.inc(before!, 'major') : 'a new major'})`,
+      );
     }
   } else if (previous?.contract && !contract) contractProblems.push('the data contract was removed');
   if (contract) contractProblems.push(...scheduleProblems(parseYaml(contract) as DataContract));
@@ -184,20 +255,44 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
   steps.push({
     name: 'contract',
     ok: contractProblems.length === 0,
-    summary: contract ? `${contractCount.filter((c) => c.criticality === 'BREAKING').length} breaking, ${contractCount.length} change(s) to contract ${contractVersion(contract)}` : 'no data contract',
+    summary: contract
+      ? `${contractCount.filter((c) => c.criticality === 'BREAKING').length} breaking, ${contractCount.length} change(s) to contract ${contractVersion(contract)}`
+      : 'no data contract',
     problems: contractProblems,
   });
 
   const ok = steps.every((s) => s.ok);
-  await registry.recordCheck({ subgraph: options.subgraph, version, ok, checkedAt: new Date().toISOString(), steps, changes: changes.map((c) => ({ criticality: c.criticality, path: c.path, message: c.message, source: c.source })) });
-  return { ok, subgraph: options.subgraph, version, unchanged, previous: previous && { seq: previous.seq, version: previous.version }, steps, changes, supergraphSdl };
+  await registry.recordCheck({
+    subgraph: options.subgraph,
+    version,
+    ok,
+    checkedAt: new Date().toISOString(),
+    steps,
+    changes: changes.map((c) => ({ criticality: c.criticality, path: c.path, message: c.message, source: c.source })),
+  });
+  return {
+    ok,
+    subgraph: options.subgraph,
+    version,
+    unchanged,
+    previous: previous && { seq: previous.seq, version: previous.version },
+    steps,
+    changes,
+    supergraphSdl,
+  };
 }
 
 /** Operations that touch a path or anything below it (a removed type breaks every field of it). */
 function usersOf(usage: OperationUsage[], changePath: string): CheckedChange['usedBy'] {
   return usage
     .filter((u) => u.coordinates.some((c) => c === changePath || c.startsWith(`${changePath}.`)))
-    .map((u) => ({ operation: u.name, signature: u.signature, client: u.client, count: u.count, lastSeen: u.lastSeen }));
+    .map((u) => ({
+      operation: u.name,
+      signature: u.signature,
+      client: u.client,
+      count: u.count,
+      lastSeen: u.lastSeen,
+    }));
 }
 
 export function contractVersion(text: string): string | null {

@@ -16,15 +16,23 @@ export interface PublishResult {
  * Checks, then records the schema (with its contract, git commit, author, time) and writes the recomposed supergraph to
  * the object store and to MESH_SUPERGRAPH_FILE, which running gateways watch and swap in between requests.
  */
-export async function publishSchema(platform: Platform, options: CheckOptions & { author?: string }): Promise<PublishResult> {
+export async function publishSchema(
+  platform: Platform,
+  options: CheckOptions & { author?: string },
+): Promise<PublishResult> {
   const report = await checkSchema(platform, options);
   if (!report.ok || !report.supergraphSdl) {
     const failed = report.steps.filter((s) => !s.ok);
-    throw new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${options.subgraph}: not published, ${failed.map((s) => `${s.name}: ${s.problems.join('; ')}`).join(' | ')}`, { report });
+    throw new MeshError(
+      ErrorCode.SCHEMA_CHECK_FAILED,
+      `${options.subgraph}: not published, ${failed.map((s) => `${s.name}: ${s.problems.join('; ')}`).join(' | ')}`,
+      { report },
+    );
   }
   const registry = new SchemaRegistry(platform.store);
   const current = await registry.current(options.subgraph);
-  if (report.unchanged && current && !options.rollbackTo) return { report, published: current, supergraphFile: platform.config.gateway.supergraphFile };
+  if (report.unchanged && current && !options.rollbackTo)
+    return { report, published: current, supergraphFile: platform.config.gateway.supergraphFile };
   const files = subgraphFiles(platform, options.subgraph);
   const sdl = options.rollbackTo?.sdl ?? options.sdl ?? files.source.sdl;
   const contract = options.rollbackTo ? options.rollbackTo.contract : files.contract;
@@ -39,13 +47,18 @@ export async function publishSchema(platform: Platform, options: CheckOptions & 
     publishedAt: new Date().toISOString(),
     ...(options.rollbackTo ? { rollbackOf: options.rollbackTo.seq } : {}),
   });
-  await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, report.supergraphSdl, { tags: { layer: 'platform', 'data-product': 'supergraph' }, contentType: 'application/graphql' });
+  await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, report.supergraphSdl, {
+    tags: { layer: 'platform', 'data-product': 'supergraph' },
+    contentType: 'application/graphql',
+  });
   writeAtomic(platform.config.gateway.supergraphFile, report.supergraphSdl);
   platform.log.info({ subgraph: options.subgraph, seq: published.seq, version: published.version }, 'schema published');
   return { report, published, supergraphFile: platform.config.gateway.supergraphFile };
 }
 
-/** First publication of every subgraph the registry has not seen yet, so later checks have a baseline to compare with. */
+/**
+ * First publication of every subgraph the registry has not seen yet, so later checks have a baseline to compare with.
+ */
 export async function publishBaselines(platform: Platform): Promise<SchemaVersion[]> {
   const registry = new SchemaRegistry(platform.store);
   const out: SchemaVersion[] = [];
@@ -61,7 +74,12 @@ export async function publishBaselines(platform: Platform): Promise<SchemaVersio
 }
 
 /** Republishes an earlier version through the same checks (its semver need not grow). */
-export async function rollbackSchema(platform: Platform, subgraph: string, ref: string, options: Omit<CheckOptions, 'subgraph'> & { author?: string } = {}): Promise<PublishResult> {
+export async function rollbackSchema(
+  platform: Platform,
+  subgraph: string,
+  ref: string,
+  options: Omit<CheckOptions, 'subgraph'> & { author?: string } = {},
+): Promise<PublishResult> {
   const target = await new SchemaRegistry(platform.store).get(subgraph, ref);
   return publishSchema(platform, { ...options, subgraph, rollbackTo: target });
 }

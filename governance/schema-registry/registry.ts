@@ -52,12 +52,22 @@ export class SchemaRegistry {
   /** A version by registry number (`3`) or by semver (`1.2.0`, the latest publication of it). */
   async get(subgraph: string, ref: number | string): Promise<SchemaVersion> {
     const versions = await this.log(subgraph);
-    const summary = typeof ref === 'number' || /^\d+$/.test(ref) ? versions.find((v) => v.seq === Number(ref)) : versions.filter((v) => v.version === ref).at(-1);
+    const summary =
+      typeof ref === 'number' || /^\d+$/.test(ref)
+        ? versions.find((v) => v.seq === Number(ref))
+        : versions.filter((v) => v.version === ref).at(-1);
     if (!summary) {
-      throw new MeshError(ErrorCode.NOT_FOUND, `${subgraph} has no published schema ${ref} (published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`);
+      throw new MeshError(
+        ErrorCode.NOT_FOUND,
+        `${subgraph} has no published schema ${ref} (published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`,
+      );
     }
     const v = await getJson<SchemaVersion>(this.store, schemaVersionKey(subgraph, summary.seq));
-    if (!v) throw new MeshError(ErrorCode.STORE_ERROR, `${subgraph}: schema version ${summary.seq} is in the index but its object is missing`);
+    if (!v)
+      throw new MeshError(
+        ErrorCode.STORE_ERROR,
+        `${subgraph}: schema version ${summary.seq} is in the index but its object is missing`,
+      );
     return v;
   }
 
@@ -67,20 +77,36 @@ export class SchemaRegistry {
     const tags = { layer: 'platform', 'data-product': `schema:${entry.subgraph}` };
     await putJson(this.store, schemaVersionKey(entry.subgraph, version.seq), version, tags);
     const { sdl: _sdl, contract: _contract, ...summary } = version;
-    await putJson(this.store, schemaIndexKey(entry.subgraph), { ...index, current: version.seq, versions: [...index.versions, summary] }, tags);
+    await putJson(
+      this.store,
+      schemaIndexKey(entry.subgraph),
+      { ...index, current: version.seq, versions: [...index.versions, summary] },
+      tags,
+    );
     return version;
   }
 
   /** Keeps a check's outcome (without the composed supergraph) so the console can show recent checks. */
   async recordCheck(report: RecordedCheck): Promise<void> {
     const at = report.checkedAt.replace(/[:.]/g, '-');
-    await putJson(this.store, `${schemaChecksPrefix(report.subgraph)}${at}-${Math.random().toString(36).slice(2, 8)}.json`, report, { layer: 'platform', 'data-product': `schema:${report.subgraph}` });
+    await putJson(
+      this.store,
+      `${schemaChecksPrefix(report.subgraph)}${at}-${Math.random().toString(36).slice(2, 8)}.json`,
+      report,
+      { layer: 'platform', 'data-product': `schema:${report.subgraph}` },
+    );
   }
 
   /** The latest checks of a subgraph, newest first. */
   async recentChecks(subgraph: string, limit = 10): Promise<RecordedCheck[]> {
-    const keys = (await this.store.list(schemaChecksPrefix(subgraph))).map((o) => o.key).sort().reverse().slice(0, limit);
-    return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.store, k)))).filter((c): c is RecordedCheck => c !== undefined);
+    const keys = (await this.store.list(schemaChecksPrefix(subgraph)))
+      .map((o) => o.key)
+      .sort()
+      .reverse()
+      .slice(0, limit);
+    return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.store, k)))).filter(
+      (c): c is RecordedCheck => c !== undefined,
+    );
   }
 
   private index(subgraph: string): Promise<SchemaIndex | undefined> {

@@ -14,7 +14,11 @@ export interface RestBreak {
  * or parameter schema a client of the old one could not read. Persisted operations have clients we cannot see, so
  * this holds whatever the recorded traffic says, and for every major still served.
  */
-export function restBreaks(endpoints: RestEndpoint[], before: GraphQLSchema | undefined, after: GraphQLSchema): RestBreak[] {
+export function restBreaks(
+  endpoints: RestEndpoint[],
+  before: GraphQLSchema | undefined,
+  after: GraphQLSchema,
+): RestBreak[] {
   const out: RestBreak[] = [];
   for (const endpoint of endpoints) {
     const label = `${endpoint.method} ${endpoint.path} (${endpoint.name}, ${endpoint.file})`;
@@ -40,7 +44,10 @@ export function restBreaks(endpoints: RestEndpoint[], before: GraphQLSchema | un
         if (!q) return [`parameter ${p.name} is gone`];
         // Reversed: every value the old parameter took must still be taken.
         const narrower = incompatibilities(q.schema, p.schema, 'value');
-        return [...(q.required && !p.required ? [`parameter ${p.name} is now required`] : []), ...(narrower.length ? [`parameter ${p.name} accepts less than before (${narrower.join('; ')})`] : [])];
+        return [
+          ...(q.required && !p.required ? [`parameter ${p.name} is now required`] : []),
+          ...(narrower.length ? [`parameter ${p.name} accepts less than before (${narrower.join('; ')})`] : []),
+        ];
       }),
     ];
     if (problems.length) out.push({ endpoint, label, problems });
@@ -57,23 +64,31 @@ function incompatibilities(before: JsonSchema, after: JsonSchema, at: string): s
   const out: string[] = [];
   const wider = a.types.filter((t) => !b.types.includes(t));
   if (b.types.length && wider.length) out.push(`${at}: was ${b.types.join(' or ')}, now ${a.types.join(' or ')}`);
-  if (b.schema.format !== a.schema.format && b.schema.format !== undefined) out.push(`${at}: format was ${String(b.schema.format)}, now ${String(a.schema.format ?? 'none')}`);
+  if (b.schema.format !== a.schema.format && b.schema.format !== undefined)
+    out.push(`${at}: format was ${String(b.schema.format)}, now ${String(a.schema.format ?? 'none')}`);
   if (Array.isArray(b.schema.enum)) {
-    const added = ((a.schema.enum as unknown[] | undefined) ?? ['(any value)']).filter((v) => !(b.schema.enum as unknown[]).includes(v));
+    const added = ((a.schema.enum as unknown[] | undefined) ?? ['(any value)']).filter(
+      (v) => !(b.schema.enum as unknown[]).includes(v),
+    );
     if (added.length) out.push(`${at}: may now be ${added.map((v) => JSON.stringify(v)).join(', ')}`);
   }
-  const [bp, ap] = [b.schema.properties as Record<string, JsonSchema> | undefined, a.schema.properties as Record<string, JsonSchema> | undefined];
+  const [bp, ap] = [
+    b.schema.properties as Record<string, JsonSchema> | undefined,
+    a.schema.properties as Record<string, JsonSchema> | undefined,
+  ];
   if (bp) {
     const required = new Set((a.schema.required as string[] | undefined) ?? []);
     for (const [name, s] of Object.entries(bp)) {
       if (!ap?.[name]) out.push(`${at}.${name}: is gone`);
       else {
-        if (((b.schema.required as string[] | undefined) ?? []).includes(name) && !required.has(name)) out.push(`${at}.${name}: may now be absent`);
+        if (((b.schema.required as string[] | undefined) ?? []).includes(name) && !required.has(name))
+          out.push(`${at}.${name}: may now be absent`);
         out.push(...incompatibilities(s, ap[name], `${at}.${name}`));
       }
     }
   }
-  if (b.schema.items && a.schema.items) out.push(...incompatibilities(b.schema.items as JsonSchema, a.schema.items as JsonSchema, `${at}[]`));
+  if (b.schema.items && a.schema.items)
+    out.push(...incompatibilities(b.schema.items as JsonSchema, a.schema.items as JsonSchema, `${at}[]`));
   return out;
 }
 

@@ -15,7 +15,10 @@ export interface OperationUsage {
 }
 
 /** What an operation touches, and a signature that ignores whitespace (the same text is the same operation). */
-export function describeOperation(schema: GraphQLSchema, document: DocumentNode): { signature: string; coordinates: string[] } {
+export function describeOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+): { signature: string; coordinates: string[] } {
   const coordinates = new Set<string>();
   const typeInfo = new TypeInfo(schema);
   visit(
@@ -71,10 +74,15 @@ export class UsageRecorder {
     const batch = [...this.pending.values()];
     this.pending = new Map();
     const key = usageKey(batch[0]!.lastSeen.slice(0, 10), this.id, this.seq++);
-    await putJson(this.store, key, batch, { layer: 'platform', 'data-product': 'operation-usage' }).catch((err: unknown) => {
-      this.log.warn({ err: (err as Error).message }, 'could not store operation usage; keeping it for the next flush');
-      for (const u of batch) this.record(u);
-    });
+    await putJson(this.store, key, batch, { layer: 'platform', 'data-product': 'operation-usage' }).catch(
+      (err: unknown) => {
+        this.log.warn(
+          { err: (err as Error).message },
+          'could not store operation usage; keeping it for the next flush',
+        );
+        for (const u of batch) this.record(u);
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -84,9 +92,14 @@ export class UsageRecorder {
 }
 
 /** Every operation seen since `since`, merged across recorders and flushes, per (signature, client). */
-export async function readUsage(store: ObjectStore, options: { since: Date; excludeClients?: string[] }): Promise<OperationUsage[]> {
+export async function readUsage(
+  store: ObjectStore,
+  options: { since: Date; excludeClients?: string[] },
+): Promise<OperationUsage[]> {
   const day = options.since.toISOString().slice(0, 10);
-  const objects = (await store.list(USAGE_PREFIX)).filter((o) => o.key.slice(USAGE_PREFIX.length, USAGE_PREFIX.length + 10) >= day);
+  const objects = (await store.list(USAGE_PREFIX)).filter(
+    (o) => o.key.slice(USAGE_PREFIX.length, USAGE_PREFIX.length + 10) >= day,
+  );
   const merged = new Map<string, OperationUsage>();
   for (const o of objects) {
     for (const u of (await getJson<OperationUsage[]>(store, o.key)) ?? []) {

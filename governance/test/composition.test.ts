@@ -25,12 +25,32 @@ function expectComposition(subgraphs: SubgraphSource[], code: string, message: R
 describe('composition of supergraph.yaml', () => {
   it('composes the five domains, the features and metadata subgraphs, with every PII field owned by its subgraph', () => {
     const { supergraphSdl } = composeSupergraph(sources());
-    expect(sources().map((s) => s.name)).toEqual(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments', 'features', 'metadata']);
-    expect(new Set(supergraphPiiFields(supergraphSdl).map((f) => f.subgraph))).toEqual(new Set(['sales', 'fulfillment', 'payments']));
+    expect(sources().map((s) => s.name)).toEqual([
+      'sales',
+      'fulfillment',
+      'catalog',
+      'campaigns',
+      'payments',
+      'features',
+      'metadata',
+    ]);
+    expect(new Set(supergraphPiiFields(supergraphSdl).map((f) => f.subgraph))).toEqual(
+      new Set(['sales', 'fulfillment', 'payments']),
+    );
   });
 
   it('fails with the composition error code when subgraphs disagree on a field type', () => {
-    const broken = sources().map((s) => (s.name === 'fulfillment' ? { ...s, sdl: s.sdl.replace('type Order @key(fields: "id") {\n  id: ID!', 'type Order @key(fields: "id") {\n  id: Int!') } : s));
+    const broken = sources().map((s) =>
+      s.name === 'fulfillment'
+        ? {
+            ...s,
+            sdl: s.sdl.replace(
+              'type Order @key(fields: "id") {\n  id: ID!',
+              'type Order @key(fields: "id") {\n  id: Int!',
+            ),
+          }
+        : s,
+    );
     expectComposition(broken, 'FIELD_TYPE_MISMATCH', /Order\.id/);
   });
 
@@ -41,10 +61,29 @@ describe('composition of supergraph.yaml', () => {
 
   it('fails when a shared field is PII in one subgraph and not in another (composition only hints)', () => {
     const broken = sources().map((s) =>
-      s.name === 'campaigns' ? { ...s, sdl: s.sdl.replace('type Customer @key(fields: "id") {\n  id: ID!', 'type Customer @key(fields: "id") {\n  id: ID!\n  email: String @shareable') } : s,
+      s.name === 'campaigns'
+        ? {
+            ...s,
+            sdl: s.sdl.replace(
+              'type Customer @key(fields: "id") {\n  id: ID!',
+              'type Customer @key(fields: "id") {\n  id: ID!\n  email: String @shareable',
+            ),
+          }
+        : s,
     );
-    const withShareable = broken.map((s) => (s.name === 'sales' ? { ...s, sdl: s.sdl.replace('email: String @pii(kind: "email")', 'email: String @pii(kind: "email") @shareable') } : s));
-    expectComposition(withShareable, 'PII_ANNOTATION_MISMATCH', /Customer\.email is @pii\(kind: "email"\) in sales but not PII in campaigns/);
+    const withShareable = broken.map((s) =>
+      s.name === 'sales'
+        ? {
+            ...s,
+            sdl: s.sdl.replace('email: String @pii(kind: "email")', 'email: String @pii(kind: "email") @shareable'),
+          }
+        : s,
+    );
+    expectComposition(
+      withShareable,
+      'PII_ANNOTATION_MISMATCH',
+      /Customer\.email is @pii\(kind: "email"\) in sales but not PII in campaigns/,
+    );
   });
 });
 
@@ -55,11 +94,26 @@ describe('user tokens through a JWKS (RS256)', () => {
     const server = http.createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const auth = loadConfig({ MESH_JWKS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`, MESH_JWT_ISSUER: 'https://idp.example' }).auth;
-      const sign = (iss: string) => new SignJWT({ role: 'analyst' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('ana').setIssuer(iss).setExpirationTime('5m').sign(privateKey);
+      const auth = loadConfig({
+        MESH_JWKS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+        MESH_JWT_ISSUER: 'https://idp.example',
+      }).auth;
+      const sign = (iss: string) =>
+        new SignJWT({ role: 'analyst' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('ana')
+          .setIssuer(iss)
+          .setExpirationTime('5m')
+          .sign(privateKey);
       expect(await verifyUserToken(await sign('https://idp.example'), auth)).toEqual({ sub: 'ana', role: 'analyst' });
-      await expect(verifyUserToken(await sign('https://evil.example'), auth)).rejects.toSatisfy((e: unknown) => isMeshError(e, 'UNAUTHENTICATED'));
-      const hs = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://idp.example').setExpirationTime('5m').sign(new TextEncoder().encode(auth.jwtSecret));
+      await expect(verifyUserToken(await sign('https://evil.example'), auth)).rejects.toSatisfy((e: unknown) =>
+        isMeshError(e, 'UNAUTHENTICATED'),
+      );
+      const hs = await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('https://idp.example')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(auth.jwtSecret));
       await expect(verifyUserToken(hs, auth)).rejects.toThrow(/invalid token/);
     } finally {
       server.close();

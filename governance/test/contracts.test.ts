@@ -25,20 +25,25 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 
 describe('data contracts', () => {
   it('exist for the five domains', () => {
-    expect(domains.map((d) => d.name)).toEqual(expect.arrayContaining(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales']));
+    expect(domains.map((d) => d.name)).toEqual(
+      expect.arrayContaining(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales']),
+    );
   });
 
-  it.each(domains.map((d) => [d.name, d] as const))('%s: validates against the published ODCS v3.1.0 schema and matches its pipeline', (_name, d) => {
-    const contract = loadContract(d.contractFile, d.name);
-    expect(contract.domain).toBe(d.name);
-    loadPipeline(d, contract);
-    const schema = JSON.parse(fs.readFileSync(ODCS_SCHEMA, 'utf8'));
-    const ajv = new Ajv2019({ allErrors: true, strict: false });
-    const validate = ajv.compile(schema);
-    const ok = validate(parse(fs.readFileSync(d.contractFile, 'utf8')));
-    expect(validate.errors ?? []).toEqual([]);
-    expect(ok).toBe(true);
-  });
+  it.each(domains.map((d) => [d.name, d] as const))(
+    '%s: validates against the published ODCS v3.1.0 schema and matches its pipeline',
+    (_name, d) => {
+      const contract = loadContract(d.contractFile, d.name);
+      expect(contract.domain).toBe(d.name);
+      loadPipeline(d, contract);
+      const schema = JSON.parse(fs.readFileSync(ODCS_SCHEMA, 'utf8'));
+      const ajv = new Ajv2019({ allErrors: true, strict: false });
+      const validate = ajv.compile(schema);
+      const ok = validate(parse(fs.readFileSync(d.contractFile, 'utf8')));
+      expect(validate.errors ?? []).toEqual([]);
+      expect(ok).toBe(true);
+    },
+  );
 
   it('the full ODCS example contract is valid, and a broken one is rejected with the paths that are wrong', () => {
     expect(odcsErrors(parse(fs.readFileSync(path.join(SPECS, 'odcs/full-example.odcs.yaml'), 'utf8')))).toEqual([]);
@@ -59,40 +64,58 @@ describe('data contracts', () => {
   });
 
   it('a contract in the wrong domain folder is refused', () => {
-    expect(() => loadContract(domains.find((d) => d.name === 'sales')!.contractFile, 'payments')).toThrow(/domain folder "payments"/);
+    expect(() => loadContract(domains.find((d) => d.name === 'sales')!.contractFile, 'payments')).toThrow(
+      /domain folder "payments"/,
+    );
   });
 
-  it('every Great Expectations rule in every contract has kwargs valid for that expectation (GE 1.x parameter schemas)', () => {
-    const rules = domains.flatMap((d) => {
-      const c = parse(fs.readFileSync(d.contractFile, 'utf8')) as DataContract;
-      return c.schema.flatMap((o) => [
-        ...(o.quality ?? []).map((r) => ({ r, column: undefined as string | undefined })),
-        ...o.properties.flatMap((p) => (p.quality ?? []).map((r) => ({ r, column: p.name as string | undefined }))),
-      ]);
-    });
-    const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
-    expect(ge.length).toBeGreaterThan(10);
-    for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    for (const { r, column } of ge) {
-      const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
-      const schemaName = impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') + '.json';
-      const schema = JSON.parse(fs.readFileSync(path.join(SPECS, 'great-expectations', schemaName), 'utf8'));
-      const validate = ajv.compile(schema);
-      const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
-      expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({ rule: impl.type, ok: true, errors: [] });
-    }
-  });
+  it(
+    'every Great Expectations rule in every contract has kwargs valid for that expectation (GE 1.x parameter ' +
+      'schemas)',
+    () => {
+      const rules = domains.flatMap((d) => {
+        const c = parse(fs.readFileSync(d.contractFile, 'utf8')) as DataContract;
+        return c.schema.flatMap((o) => [
+          ...(o.quality ?? []).map((r) => ({ r, column: undefined as string | undefined })),
+          ...o.properties.flatMap((p) => (p.quality ?? []).map((r) => ({ r, column: p.name as string | undefined }))),
+        ]);
+      });
+      const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
+      expect(ge.length).toBeGreaterThan(10);
+      for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      addFormats(ajv);
+      for (const { r, column } of ge) {
+        const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
+        const schemaName =
+          impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') +
+          '.json';
+        const schema = JSON.parse(fs.readFileSync(path.join(SPECS, 'great-expectations', schemaName), 'utf8'));
+        const validate = ajv.compile(schema);
+        const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
+        expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({
+          rule: impl.type,
+          ok: true,
+          errors: [],
+        });
+      }
+    },
+  );
 });
 
 describe('schedules against freshness', () => {
   it('every contract runs often enough to keep its freshness promise; a daily run with a 24 h promise is refused', () => {
-    for (const d of listDomains(loadConfig({}).domainsDir)) expect(scheduleProblems(loadContract(d.contractFile, d.name)), d.name).toEqual([]);
-    const daily = { slaProperties: [{ property: 'freshness', value: 24, unit: 'h' }], customProperties: [{ property: 'schedule', value: '0 6 * * *' }] } as unknown as DataContract;
+    for (const d of listDomains(loadConfig({}).domainsDir))
+      expect(scheduleProblems(loadContract(d.contractFile, d.name)), d.name).toEqual([]);
+    const daily = {
+      slaProperties: [{ property: 'freshness', value: 24, unit: 'h' }],
+      customProperties: [{ property: 'schedule', value: '0 6 * * *' }],
+    } as unknown as DataContract;
     expect(longestGapHours('0 6 * * *')).toBe(24);
     expect(longestGapHours('0 0,6,12,18 * * *')).toBe(6);
     expect(longestGapHours('15 9 * * 1-5')).toBe(72);
-    expect(scheduleProblems(daily)).toEqual([expect.stringMatching(/^schedule "0 6 \* \* \*" waits up to 24 h between runs but the freshness SLO is 24 h/)]);
+    expect(scheduleProblems(daily)).toEqual([
+      expect.stringMatching(/^schedule "0 6 \* \* \*" waits up to 24 h between runs but the freshness SLO is 24 h/),
+    ]);
   });
 });

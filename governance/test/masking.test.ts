@@ -23,14 +23,20 @@ describe('PII masking tokens', () => {
     const duck = await Duck.open();
     try {
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ minLength: 1, maxLength: 100 }), async (value, key) => {
-          const m = new Masker(key, policy);
-          const { token } = await duck.one<{ token: string }>(`SELECT ${m.sql(sqlString(value))} AS token`);
-          expect(token).toBe(m.mask(value));
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: 'grapheme', maxLength: 40 }),
+          fc.string({ minLength: 1, maxLength: 100 }),
+          async (value, key) => {
+            const m = new Masker(key, policy);
+            const { token } = await duck.one<{ token: string }>(`SELECT ${m.sql(sqlString(value))} AS token`);
+            expect(token).toBe(m.mask(value));
+          },
+        ),
         { numRuns: 150 },
       );
-      const { token } = await duck.one<{ token: string | null }>(`SELECT ${new Masker('k', policy).sql('NULL')} AS token`);
+      const { token } = await duck.one<{ token: string | null }>(
+        `SELECT ${new Masker('k', policy).sql('NULL')} AS token`,
+      );
       expect(token).toBeNull();
     } finally {
       duck.close();
@@ -40,30 +46,85 @@ describe('PII masking tokens', () => {
 
 describe('column protection (per-column keys, join tokens, low-entropy kinds)', () => {
   const governance = loadPolicy();
-  const contract = (customProperties: { property: string; value: unknown }[] = []) => ({ dataProduct: 'shop', customProperties }) as unknown as DataContract;
-  const column = (name: string, props: [string, string][] = [], classification = 'restricted') => ({ name, logicalType: 'string', classification, customProperties: props.map(([property, value]) => ({ property, value })) }) as unknown as ContractProperty;
+  const contract = (customProperties: { property: string; value: unknown }[] = []) =>
+    ({ dataProduct: 'shop', customProperties }) as unknown as DataContract;
+  const column = (name: string, props: [string, string][] = [], classification = 'restricted') =>
+    ({
+      name,
+      logicalType: 'string',
+      classification,
+      customProperties: props.map(([property, value]) => ({ property, value })),
+    }) as unknown as ContractProperty;
   const token = (p: ColumnProtection, v: string) => (p.kind === 'token' ? p.masker.mask(v) : p.kind);
 
   it('keys each column apart (HKDF from the master key): equal values in two columns give unrelated tokens', () => {
-    const a = columnProtection('master', governance, contract(), { name: 'customers' }, column('name', [['piiKind', 'name']]));
-    const b = columnProtection('master', governance, contract(), { name: 'shipments' }, column('recipient_name', [['piiKind', 'name']]));
+    const a = columnProtection(
+      'master',
+      governance,
+      contract(),
+      { name: 'customers' },
+      column('name', [['piiKind', 'name']]),
+    );
+    const b = columnProtection(
+      'master',
+      governance,
+      contract(),
+      { name: 'shipments' },
+      column('recipient_name', [['piiKind', 'name']]),
+    );
     expect(token(a, 'Ana Lima')).toBe(expectedToken('master', 'shop/customers.name', 'Ana Lima'));
     expect(token(a, 'Ana Lima')).not.toBe(token(b, 'Ana Lima'));
     expect(token(a, 'Ana Lima')).not.toBe(new Masker('master', governance.pii.masking).mask('Ana Lima'));
   });
 
   it('shares a key only between columns that declare the same joinToken', () => {
-    const a = columnProtection('master', governance, contract(), { name: 'customers' }, column('email', [['joinToken', 'customer_email']]));
-    const b = columnProtection('master', governance, { ...contract(), dataProduct: 'crm' } as DataContract, { name: 'leads' }, column('mail', [['joinToken', 'customer_email']]));
-    const c = columnProtection('master', governance, contract(), { name: 'leads' }, column('mail', [['joinToken', 'other']]));
+    const a = columnProtection(
+      'master',
+      governance,
+      contract(),
+      { name: 'customers' },
+      column('email', [['joinToken', 'customer_email']]),
+    );
+    const b = columnProtection(
+      'master',
+      governance,
+      { ...contract(), dataProduct: 'crm' } as DataContract,
+      { name: 'leads' },
+      column('mail', [['joinToken', 'customer_email']]),
+    );
+    const c = columnProtection(
+      'master',
+      governance,
+      contract(),
+      { name: 'leads' },
+      column('mail', [['joinToken', 'other']]),
+    );
     expect(token(a, 'ana@example.com')).toBe(token(b, 'ana@example.com'));
     expect(token(a, 'ana@example.com')).not.toBe(token(c, 'ana@example.com'));
   });
 
   it('denies low-entropy kinds unless the contract tokenizes them, and leaves non-PII columns alone', () => {
     expect(governance.pii.lowEntropyKinds).toEqual(expect.arrayContaining(['card', 'postcode']));
-    expect(columnProtection('master', governance, contract(), { name: 'payments' }, column('card_last4', [['piiKind', 'card']])).kind).toBe('deny');
-    expect(columnProtection('master', governance, contract([{ property: 'tokenizedKinds', value: ['card'] }]), { name: 'payments' }, column('card_last4', [['piiKind', 'card']])).kind).toBe('token');
-    expect(columnProtection('master', governance, contract(), { name: 'payments' }, column('amount', [], 'internal')).kind).toBe('none');
+    expect(
+      columnProtection(
+        'master',
+        governance,
+        contract(),
+        { name: 'payments' },
+        column('card_last4', [['piiKind', 'card']]),
+      ).kind,
+    ).toBe('deny');
+    expect(
+      columnProtection(
+        'master',
+        governance,
+        contract([{ property: 'tokenizedKinds', value: ['card'] }]),
+        { name: 'payments' },
+        column('card_last4', [['piiKind', 'card']]),
+      ).kind,
+    ).toBe('token');
+    expect(
+      columnProtection('master', governance, contract(), { name: 'payments' }, column('amount', [], 'internal')).kind,
+    ).toBe('none');
   });
 });

@@ -37,12 +37,24 @@ async function one(rule: QualityRule, column?: string) {
   return results[0]!;
 }
 
-const ge = (type: string, kwargs: Record<string, unknown>, severity = 'error'): QualityRule => ({ type: 'custom', engine: 'great-expectations', implementation: { type, kwargs }, severity });
+const ge = (type: string, kwargs: Record<string, unknown>, severity = 'error'): QualityRule => ({
+  type: 'custom',
+  engine: 'great-expectations',
+  implementation: { type, kwargs },
+  severity,
+});
 
 describe('quality engine', () => {
   it('derives blocking rules from required, unique and primary key properties', async () => {
     const obj = object();
-    obj.properties[0] = { name: 'id', logicalType: 'string', primaryKey: true, primaryKeyPosition: 1, required: true, unique: true };
+    obj.properties[0] = {
+      name: 'id',
+      logicalType: 'string',
+      primaryKey: true,
+      primaryKeyPosition: 1,
+      required: true,
+      unique: true,
+    };
     obj.properties[1] = { name: 'country', logicalType: 'string', required: true };
     const results = await evaluateQuality({ duck, table: 't', object: obj, asOf, blockingSeverities: ['error'] });
     const byRule = Object.fromEntries(results.map((r) => [r.rule, r]));
@@ -55,52 +67,110 @@ describe('quality engine', () => {
   it('ODCS library metrics with operators and units', async () => {
     expect((await one({ type: 'library', metric: 'rowCount', mustBeGreaterThan: 3 })).passed).toBe(true);
     expect((await one({ type: 'library', metric: 'rowCount', mustBeGreaterThan: 4 })).passed).toBe(false);
-    expect(await one({ type: 'library', metric: 'nullValues', mustBe: 0 }, 'country')).toMatchObject({ passed: false, observed: 1 });
-    expect(await one({ type: 'library', metric: 'nullValues', unit: 'percent', mustBeLessOrEqualTo: 25 }, 'country')).toMatchObject({ passed: true, observed: 25 });
-    expect(await one({ type: 'library', metric: 'invalidValues', arguments: { validValues: ['ES', 'FR'] } }, 'country')).toMatchObject({ passed: false, observed: 1 });
-    expect(await one({ type: 'library', metric: 'invalidValues', arguments: { pattern: '^[A-Z]{2}$' } }, 'country')).toMatchObject({ passed: true });
-    expect(await one({ type: 'library', metric: 'duplicateValues', mustBeLessThan: 2 }, 'id')).toMatchObject({ passed: true, observed: 1 });
-    expect(await one({ type: 'library', metric: 'missingValues', arguments: { missingValues: ['XX'] }, mustBeBetween: [0, 1] }, 'country')).toMatchObject({ passed: false, observed: 2 });
+    expect(await one({ type: 'library', metric: 'nullValues', mustBe: 0 }, 'country')).toMatchObject({
+      passed: false,
+      observed: 1,
+    });
+    expect(
+      await one({ type: 'library', metric: 'nullValues', unit: 'percent', mustBeLessOrEqualTo: 25 }, 'country'),
+    ).toMatchObject({ passed: true, observed: 25 });
+    expect(
+      await one({ type: 'library', metric: 'invalidValues', arguments: { validValues: ['ES', 'FR'] } }, 'country'),
+    ).toMatchObject({ passed: false, observed: 1 });
+    expect(
+      await one({ type: 'library', metric: 'invalidValues', arguments: { pattern: '^[A-Z]{2}$' } }, 'country'),
+    ).toMatchObject({ passed: true });
+    expect(await one({ type: 'library', metric: 'duplicateValues', mustBeLessThan: 2 }, 'id')).toMatchObject({
+      passed: true,
+      observed: 1,
+    });
+    expect(
+      await one(
+        { type: 'library', metric: 'missingValues', arguments: { missingValues: ['XX'] }, mustBeBetween: [0, 1] },
+        'country',
+      ),
+    ).toMatchObject({ passed: false, observed: 2 });
   });
 
   it('ODCS sql rules with ${table} and ${column}', async () => {
-    expect(await one({ type: 'sql', query: 'SELECT count(*) FROM ${table} WHERE ${column} < 0', mustBe: 0 }, 'amount')).toMatchObject({ passed: false, observed: 1 });
-    expect(await one({ type: 'sql', query: 'SELECT max(amount) FROM ${table}', mustBeLessThan: 100 })).toMatchObject({ passed: true, observed: 30 });
+    expect(
+      await one({ type: 'sql', query: 'SELECT count(*) FROM ${table} WHERE ${column} < 0', mustBe: 0 }, 'amount'),
+    ).toMatchObject({ passed: false, observed: 1 });
+    expect(await one({ type: 'sql', query: 'SELECT max(amount) FROM ${table}', mustBeLessThan: 100 })).toMatchObject({
+      passed: true,
+      observed: 30,
+    });
   });
 
   it('Great Expectations map expectations honour mostly', async () => {
-    expect((await one(ge('expect_column_values_to_be_between', { min_value: 0, max_value: 100 }), 'amount')).passed).toBe(false);
-    expect((await one(ge('expect_column_values_to_be_between', { min_value: 0, max_value: 100, mostly: 0.75 }), 'amount')).passed).toBe(true);
-    expect((await one(ge('expect_column_values_to_be_in_set', { value_set: ['ES', 'FR', 'XX'] }), 'country')).passed).toBe(true);
-    expect((await one(ge('expect_column_values_to_not_be_in_set', { value_set: ['XX'] }), 'country')).passed).toBe(false);
+    expect(
+      (await one(ge('expect_column_values_to_be_between', { min_value: 0, max_value: 100 }), 'amount')).passed,
+    ).toBe(false);
+    expect(
+      (await one(ge('expect_column_values_to_be_between', { min_value: 0, max_value: 100, mostly: 0.75 }), 'amount'))
+        .passed,
+    ).toBe(true);
+    expect(
+      (await one(ge('expect_column_values_to_be_in_set', { value_set: ['ES', 'FR', 'XX'] }), 'country')).passed,
+    ).toBe(true);
+    expect((await one(ge('expect_column_values_to_not_be_in_set', { value_set: ['XX'] }), 'country')).passed).toBe(
+      false,
+    );
     expect((await one(ge('expect_column_values_to_match_regex', { regex: '^[a-c]$' }), 'id')).passed).toBe(true);
     expect((await one(ge('expect_column_values_to_not_match_regex', { regex: '^c' }), 'id')).passed).toBe(false);
     expect((await one(ge('expect_column_value_lengths_to_be_between', { min_value: 2 }), 'country')).passed).toBe(true);
     expect((await one(ge('expect_column_values_to_not_be_null', {}), 'country')).passed).toBe(false);
     expect((await one(ge('expect_column_values_to_be_unique', {}), 'country')).passed).toBe(true);
-    expect((await one(ge('expect_compound_columns_to_be_unique', { column_list: ['id', 'country'] }))).passed).toBe(true);
-    expect((await one(ge('expect_column_pair_values_a_to_be_greater_than_b', { column_A: 'later', column_B: 'at' }))).passed).toBe(false);
+    expect((await one(ge('expect_compound_columns_to_be_unique', { column_list: ['id', 'country'] }))).passed).toBe(
+      true,
+    );
+    expect(
+      (await one(ge('expect_column_pair_values_a_to_be_greater_than_b', { column_A: 'later', column_B: 'at' }))).passed,
+    ).toBe(false);
     expect((await one(ge('expect_column_values_to_be_of_type', { type_: 'INTEGER' }), 'amount')).passed).toBe(true);
   });
 
   it('Great Expectations aggregate expectations', async () => {
     expect((await one(ge('expect_table_row_count_to_equal', { value: 4 }))).passed).toBe(true);
     expect((await one(ge('expect_table_row_count_to_be_between', { min_value: 5 }))).passed).toBe(false);
-    expect((await one(ge('expect_column_mean_to_be_between', { min_value: 10, max_value: 20 }), 'amount')).passed).toBe(true);
+    expect((await one(ge('expect_column_mean_to_be_between', { min_value: 10, max_value: 20 }), 'amount')).passed).toBe(
+      true,
+    );
     expect((await one(ge('expect_column_min_to_be_between', { min_value: 0 }), 'amount')).passed).toBe(false);
-    expect((await one(ge('expect_column_max_to_be_between', { max_value: '2026-11-01T00:00:00Z' }), 'at')).passed).toBe(true);
-    expect((await one(ge('expect_column_unique_value_count_to_be_between', { min_value: 3, max_value: 3 }), 'id')).passed).toBe(true);
-    expect((await one(ge('expect_column_proportion_of_unique_values_to_be_between', { min_value: 1 }), 'id')).passed).toBe(false);
-    expect((await one(ge('expect_column_distinct_values_to_be_in_set', { value_set: ['ES', 'FR'] }), 'country')).passed).toBe(false);
+    expect((await one(ge('expect_column_max_to_be_between', { max_value: '2026-11-01T00:00:00Z' }), 'at')).passed).toBe(
+      true,
+    );
+    expect(
+      (await one(ge('expect_column_unique_value_count_to_be_between', { min_value: 3, max_value: 3 }), 'id')).passed,
+    ).toBe(true);
+    expect(
+      (await one(ge('expect_column_proportion_of_unique_values_to_be_between', { min_value: 1 }), 'id')).passed,
+    ).toBe(false);
+    expect(
+      (await one(ge('expect_column_distinct_values_to_be_in_set', { value_set: ['ES', 'FR'] }), 'country')).passed,
+    ).toBe(false);
     expect((await one(ge('expect_column_to_exist', { column: 'nope' }))).passed).toBe(false);
-    expect((await one(ge('expect_table_columns_to_match_set', { column_set: ['id', 'country', 'amount', 'at', 'later'] }))).passed).toBe(true);
-    expect((await one(ge('expect_table_columns_to_match_ordered_list', { column_list: ['country', 'id'] }))).passed).toBe(false);
+    expect(
+      (await one(ge('expect_table_columns_to_match_set', { column_set: ['id', 'country', 'amount', 'at', 'later'] })))
+        .passed,
+    ).toBe(true);
+    expect(
+      (await one(ge('expect_table_columns_to_match_ordered_list', { column_list: ['country', 'id'] }))).passed,
+    ).toBe(false);
   });
 
   it('freshness against the extract time, and warnings do not block', async () => {
-    const fresh = { type: 'custom', engine: 'mesh', implementation: { type: 'freshness', kwargs: { column: 'at', max_age_hours: 6 } } } as QualityRule;
+    const fresh = {
+      type: 'custom',
+      engine: 'mesh',
+      implementation: { type: 'freshness', kwargs: { column: 'at', max_age_hours: 6 } },
+    } as QualityRule;
     expect(await one(fresh)).toMatchObject({ passed: true, observed: 4 });
-    const stale = { ...fresh, severity: 'warning', implementation: { type: 'freshness', kwargs: { column: 'at', max_age_hours: 2 } } } as QualityRule;
+    const stale = {
+      ...fresh,
+      severity: 'warning',
+      implementation: { type: 'freshness', kwargs: { column: 'at', max_age_hours: 2 } },
+    } as QualityRule;
     expect(await one(stale)).toMatchObject({ passed: false, blocking: false });
   });
 

@@ -22,9 +22,13 @@ const cleanups: (() => void)[] = [];
 const salesDir = () => path.join(domains.dir, 'sales');
 const salesSdl = () => fs.readFileSync(path.join(salesDir(), 'schema.graphql'), 'utf8');
 const setVersion = (version: string, changelog?: string) => {
-  fs.writeFileSync(path.join(salesDir(), 'package.json'), JSON.stringify({ name: '@mesh/sales', version, private: true, type: 'module' }));
+  fs.writeFileSync(
+    path.join(salesDir(), 'package.json'),
+    JSON.stringify({ name: '@mesh/sales', version, private: true, type: 'module' }),
+  );
   // Dated: a new major deprecates the REST endpoints of the previous one from that date.
-  if (changelog) fs.appendFileSync(path.join(salesDir(), 'CHANGELOG.md'), `\n## ${version} (2026-12-01)\n- ${changelog}\n`);
+  if (changelog)
+    fs.appendFileSync(path.join(salesDir(), 'CHANGELOG.md'), `\n## ${version} (2026-12-01)\n- ${changelog}\n`);
 };
 const step = (r: CheckReport, name: string) => r.steps.find((s) => s.name === name)!;
 
@@ -37,10 +41,18 @@ beforeAll(async () => {
   for (const d of listDomains(boot.config.domainsDir)) await runDomainPipeline(boot, d);
   mesh = await startMesh(boot, { gatewayPort: 0, randomPorts: true });
   // The registry routes to the subgraphs actually running, with schema files in the private copy of the domains.
-  platform = createMeshPlatform(loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }), boot.store);
+  platform = createMeshPlatform(
+    loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }),
+    boot.store,
+  );
   for (const s of mesh.subgraphs) expect((await publishSchema(platform, { subgraph: s.name })).published.seq).toBe(1);
   // Real traffic: the storefront reads signupDate; nobody reads phone.
-  const res = await gql(mesh.gateway.url, 'query CustomerSince($id: ID!) { customer(id: $id) { id signupDate } }', { id: 'c-0000001' }, { ...(await bearer(platform, 'analyst')), 'apollographql-client-name': 'storefront' });
+  const res = await gql(
+    mesh.gateway.url,
+    'query CustomerSince($id: ID!) { customer(id: $id) { id signupDate } }',
+    { id: 'c-0000001' },
+    { ...(await bearer(platform, 'analyst')), 'apollographql-client-name': 'storefront' },
+  );
   expect(res.body.errors).toBeUndefined();
   await mesh.gateway.usage!.flush();
 });
@@ -53,29 +65,46 @@ afterAll(async () => {
 
 describe('schema checks', () => {
   it('a composition error fails with its code', async () => {
-    const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('type Customer @key(fields: "id") {\n  id: ID!', 'type Customer @key(fields: "id") {\n  id: Int!') });
+    const r = await checkSchema(platform, {
+      subgraph: 'sales',
+      sdl: salesSdl().replace(
+        'type Customer @key(fields: "id") {\n  id: ID!',
+        'type Customer @key(fields: "id") {\n  id: Int!',
+      ),
+    });
     expect(r.ok).toBe(false);
     expect(step(r, 'composition').ok).toBe(false);
     expect(step(r, 'composition').problems.join()).toMatch(/FIELD_TYPE_MISMATCH/);
   });
 
-  it('removing a field a recorded operation uses fails and names the operation and client; excluding the client lets it pass that step', async () => {
-    setVersion('2.0.0', 'remove Customer.signupDate');
-    const sdl = salesSdl().replace(/\n\s*signupDate: String\n/, '\n');
-    const r = await checkSchema(platform, { subgraph: 'sales', sdl });
-    expect(r.ok).toBe(false);
-    expect(step(r, 'operations').ok).toBe(false);
-    const removal = r.changes.find((c) => c.path === 'Customer.signupDate')!;
-    expect(removal.criticality).toBe('BREAKING');
-    expect(removal.usedBy).toEqual([expect.objectContaining({ operation: 'CustomerSince', client: 'storefront', count: 1 })]);
-    expect(step(r, 'operations').problems[0]).toMatch(/CustomerSince \(storefront, 1x/);
-    expect(step(r, 'versioning').problems).toContain('Customer.signupDate is removed without a prior deprecation: publish it with @deprecated first');
-    const excluded = await checkSchema(platform, { subgraph: 'sales', sdl, excludeClients: ['storefront'] });
-    expect(step(excluded, 'operations').ok).toBe(true);
-  });
+  it(
+    'removing a field a recorded operation uses fails and names the operation and client; excluding the client lets ' +
+      'it pass that step',
+    async () => {
+      setVersion('2.0.0', 'remove Customer.signupDate');
+      const sdl = salesSdl().replace(/\n\s*signupDate: String\n/, '\n');
+      const r = await checkSchema(platform, { subgraph: 'sales', sdl });
+      expect(r.ok).toBe(false);
+      expect(step(r, 'operations').ok).toBe(false);
+      const removal = r.changes.find((c) => c.path === 'Customer.signupDate')!;
+      expect(removal.criticality).toBe('BREAKING');
+      expect(removal.usedBy).toEqual([
+        expect.objectContaining({ operation: 'CustomerSince', client: 'storefront', count: 1 }),
+      ]);
+      expect(step(r, 'operations').problems[0]).toMatch(/CustomerSince \(storefront, 1x/);
+      expect(step(r, 'versioning').problems).toContain(
+        'Customer.signupDate is removed without a prior deprecation: publish it with @deprecated first',
+      );
+      const excluded = await checkSchema(platform, { subgraph: 'sales', sdl, excludeClients: ['storefront'] });
+      expect(step(excluded, 'operations').ok).toBe(true);
+    },
+  );
 
   it('adding a field passes; a version that does not grow fails', async () => {
-    const sdl = salesSdl().replace('  segment: String!\n', '  segment: String!\n  "Loyalty programme tier."\n  loyaltyTier: String\n');
+    const sdl = salesSdl().replace(
+      '  segment: String!\n',
+      '  segment: String!\n  "Loyalty programme tier."\n  loyaltyTier: String\n',
+    );
     setVersion('1.0.0');
     const same = await checkSchema(platform, { subgraph: 'sales', sdl });
     expect(same.changes.map((c) => [c.criticality, c.type])).toEqual([
@@ -89,31 +118,57 @@ describe('schema checks', () => {
 
   it('removing an unused deprecated field passes, with a major version and a changelog entry', async () => {
     setVersion('1.1.0');
-    const deprecated = salesSdl().replace('phone: String @pii(kind: "phone")', 'phone: String @pii(kind: "phone") @deprecated(reason: "ask the CRM")');
+    const deprecated = salesSdl().replace(
+      'phone: String @pii(kind: "phone")',
+      'phone: String @pii(kind: "phone") @deprecated(reason: "ask the CRM")',
+    );
     const first = await publishSchema(platform, { subgraph: 'sales', sdl: deprecated });
     expect(first.report.changes.map((c) => c.criticality)).not.toContain('BREAKING');
-    const removed = deprecated.replace(/\n\s*phone: String @pii\(kind: "phone"\) @deprecated\(reason: "ask the CRM"\)/, '');
+    const removed = deprecated.replace(
+      /\n\s*phone: String @pii\(kind: "phone"\) @deprecated\(reason: "ask the CRM"\)/,
+      '',
+    );
     setVersion('1.2.0');
     const minor = await checkSchema(platform, { subgraph: 'sales', sdl: removed });
     expect(step(minor, 'operations').ok).toBe(true);
-    expect(step(minor, 'versioning').problems).toEqual(['breaking changes need a major version (1.1.0 → 2.0.0)', 'breaking changes need a CHANGELOG.md entry "## 1.2.0"']);
+    expect(step(minor, 'versioning').problems).toEqual([
+      'breaking changes need a major version (1.1.0 → 2.0.0)',
+      'breaking changes need a CHANGELOG.md entry "## 1.2.0"',
+    ]);
     setVersion('3.0.0', 'remove the deprecated Customer.phone');
     const major = await checkSchema(platform, { subgraph: 'sales', sdl: removed });
     expect(major.ok).toBe(true);
-    expect(major.changes.find((c) => c.path === 'Customer.phone')).toMatchObject({ criticality: 'BREAKING', usedBy: [] });
+    expect(major.changes.find((c) => c.path === 'Customer.phone')).toMatchObject({
+      criticality: 'BREAKING',
+      usedBy: [],
+    });
   });
 
   it('contract changes are classified in the same run: a removed property breaks, an optional one is safe', async () => {
     const contractFile = path.join(salesDir(), 'contract.odcs.yaml');
     const original = fs.readFileSync(contractFile, 'utf8');
     try {
-      fs.writeFileSync(contractFile, original.replace(/\n\s*- \{ name: phone,[^\n]*\}/, '').replace('- { name: signup_date, logicalType: date, classification: internal }', '- { name: signup_date, logicalType: date, classification: internal }\n      - { name: referral_code, logicalType: string, classification: internal }'));
+      fs.writeFileSync(
+        contractFile,
+        original
+          .replace(/\n\s*- \{ name: phone,[^\n]*\}/, '')
+          .replace(
+            '- { name: signup_date, logicalType: date, classification: internal }',
+            '- { name: signup_date, logicalType: date, classification: internal }\n      - { name: referral_code, ' +
+              'logicalType: string, classification: internal }',
+          ),
+      );
       const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl() });
       const contract = r.changes.filter((c) => c.source === 'contract');
       expect(contract).toEqual(
-        expect.arrayContaining([expect.objectContaining({ criticality: 'BREAKING', path: 'customers.phone' }), expect.objectContaining({ criticality: 'SAFE', path: 'customers.referral_code' })]),
+        expect.arrayContaining([
+          expect.objectContaining({ criticality: 'BREAKING', path: 'customers.phone' }),
+          expect.objectContaining({ criticality: 'SAFE', path: 'customers.referral_code' }),
+        ]),
       );
-      expect(step(r, 'contract').problems[0]).toMatch(/breaking contract changes need a major contract version \(1\.0\.0 → 2\.0\.0\)/);
+      expect(step(r, 'contract').problems[0]).toMatch(
+        /breaking contract changes need a major contract version \(1\.0\.0 → 2\.0\.0\)/,
+      );
     } finally {
       fs.writeFileSync(contractFile, original);
     }
@@ -126,13 +181,27 @@ describe('publish, hot reload, log, rollback', () => {
     // (from a new checkout: a module is loaded once per path in a process).
     const release = copyDomains();
     cleanups.push(release.remove);
-    const sdl = salesSdl().replace('  segment: String!\n', '  segment: String!\n  "ISO country code in lower case."\n  countryCode: String\n');
+    const sdl = salesSdl().replace(
+      '  segment: String!\n',
+      '  segment: String!\n  "ISO country code in lower case."\n  countryCode: String\n',
+    );
     fs.writeFileSync(path.join(release.dir, 'sales', 'schema.graphql'), sdl);
     const resolvers = path.join(release.dir, 'sales', 'resolvers.ts');
-    fs.writeFileSync(resolvers, fs.readFileSync(resolvers, 'utf8').replace('    Customer: {\n', '    Customer: {\n      countryCode: (c: Customer) => String(c.country).toLowerCase(),\n'));
+    fs.writeFileSync(
+      resolvers,
+      fs
+        .readFileSync(resolvers, 'utf8')
+        .replace(
+          '    Customer: {\n',
+          '    Customer: {\n      countryCode: (c: Customer) => String(c.country).toLowerCase(),\n',
+        ),
+    );
     const old = mesh.subgraphs.find((s) => s.name === 'sales')!;
     await old.close();
-    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, { port: old.port, guard: piiGuard(listDomains(release.dir)) });
+    const restarted = await startSubgraph(platform, listDomains(release.dir).find((d) => d.name === 'sales')!, {
+      port: old.port,
+      guard: piiGuard(listDomains(release.dir)),
+    });
     mesh.subgraphs[mesh.subgraphs.indexOf(old)] = restarted;
 
     const auth = await bearer(platform, 'analyst');
@@ -142,14 +211,29 @@ describe('publish, hot reload, log, rollback', () => {
     let stop = false;
     const statuses: number[] = [];
     const load = (async () => {
-      while (!stop) statuses.push((await gql(mesh.gateway.url, '{ customer(id: "c-0000002") { id country orders(first: 1) { id } } }', {}, auth)).status);
+      while (!stop)
+        statuses.push(
+          (
+            await gql(
+              mesh.gateway.url,
+              '{ customer(id: "c-0000002") { id country orders(first: 1) { id } } }',
+              {},
+              auth,
+            )
+          ).status,
+        );
     })();
     setVersion('3.1.0');
     const { published } = await publishSchema(platform, { subgraph: 'sales', sdl });
     expect(published.version).toBe('3.1.0');
     let after;
     for (let i = 0; i < 100; i++) {
-      after = await gql<{ customer: { countryCode: string } }>(mesh.gateway.url, '{ customer(id: "c-0000001") { countryCode } }', {}, auth);
+      after = await gql<{ customer: { countryCode: string } }>(
+        mesh.gateway.url,
+        '{ customer(id: "c-0000001") { countryCode } }',
+        {},
+        auth,
+      );
       if (!after.body.errors) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -172,24 +256,49 @@ describe('publish, hot reload, log, rollback', () => {
     expect((await registry.current('sales'))!.sdl).toBe((await registry.get('sales', 2)).sdl);
   });
 
-  it('a change that breaks a published REST endpoint fails and names it, whatever the recorded traffic and the version', async () => {
-    // Nobody's recorded traffic reads segment, and the major grows: only the REST contract stands in the way.
-    setVersion('4.0.0', 'segment may be unknown');
-    const r = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('  segment: String!\n', '  segment: String\n') });
-    expect(step(r, 'operations').ok).toBe(true);
-    expect(step(r, 'versioning').ok).toBe(true);
-    expect(r.ok).toBe(false);
-    const rest = step(r, 'rest');
-    expect(rest.problems).toContain('GET /sales/v1/customers/{id} (SalesCustomer, sales/api/v1/customer.graphql): data.segment: was string, now string or null');
-    expect(rest.problems.join('\n')).toMatch(/GET \/sales\/v1\/customers \(SalesCustomers, .*\): data\[\]\.segment: was string, now string or null/);
-    expect(r.changes).toContainEqual(expect.objectContaining({ criticality: 'BREAKING', path: 'GET /sales/v1/customers/{id}', type: 'REST_ENDPOINT_BROKEN' }));
-    // Another domain's change that breaks sales' cross-domain resource names that resource.
-    const catalogSdl = fs.readFileSync(path.join(domains.dir, 'catalog', 'schema.graphql'), 'utf8').replace(/\n\s*brand: String\n/, '\n');
-    const c = await checkSchema(platform, { subgraph: 'catalog', sdl: catalogSdl });
-    expect(c.ok).toBe(false);
-    expect(step(c, 'rest').problems.join('\n')).toMatch(/GET \/sales\/v1\/customers\/\{id\}\/overview \(SalesCustomerOverview, sales\/api\/v1\/customer-overview.graphql\): the operation no longer validates: Cannot query field "brand" on type "Product"/);
-    // Adding a field is safe for every endpoint.
-    const added = await checkSchema(platform, { subgraph: 'sales', sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n') });
-    expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
-  });
+  it(
+    'a change that breaks a published REST endpoint fails and names it, whatever the recorded traffic and the ' +
+      'version',
+    async () => {
+      // Nobody's recorded traffic reads segment, and the major grows: only the REST contract stands in the way.
+      setVersion('4.0.0', 'segment may be unknown');
+      const r = await checkSchema(platform, {
+        subgraph: 'sales',
+        sdl: salesSdl().replace('  segment: String!\n', '  segment: String\n'),
+      });
+      expect(step(r, 'operations').ok).toBe(true);
+      expect(step(r, 'versioning').ok).toBe(true);
+      expect(r.ok).toBe(false);
+      const rest = step(r, 'rest');
+      expect(rest.problems).toContain(
+        'GET /sales/v1/customers/{id} (SalesCustomer, sales/api/v1/customer.graphql): data.segment: was string, now ' +
+          'string or null',
+      );
+      expect(rest.problems.join('\n')).toMatch(
+        /GET \/sales\/v1\/customers \(SalesCustomers, .*\): data\[\]\.segment: was string, now string or null/,
+      );
+      expect(r.changes).toContainEqual(
+        expect.objectContaining({
+          criticality: 'BREAKING',
+          path: 'GET /sales/v1/customers/{id}',
+          type: 'REST_ENDPOINT_BROKEN',
+        }),
+      );
+      // Another domain's change that breaks sales' cross-domain resource names that resource.
+      const catalogSdl = fs
+        .readFileSync(path.join(domains.dir, 'catalog', 'schema.graphql'), 'utf8')
+        .replace(/\n\s*brand: String\n/, '\n');
+      const c = await checkSchema(platform, { subgraph: 'catalog', sdl: catalogSdl });
+      expect(c.ok).toBe(false);
+      expect(step(c, 'rest').problems.join('\n')).toMatch(
+        /GET \/sales\/v1\/customers\/\{id\}\/overview \(SalesCustomerOverview, sales\/api\/v1\/customer-overview.graphql\): the operation no longer validates: Cannot query field "brand" on type "Product"/,
+      );
+      // Adding a field is safe for every endpoint.
+      const added = await checkSchema(platform, {
+        subgraph: 'sales',
+        sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n'),
+      });
+      expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
+    },
+  );
 });

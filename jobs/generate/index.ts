@@ -35,14 +35,22 @@ const DAY = 86_400_000;
 const MAX_LAG_DAYS = 60;
 
 /** Writes raw data for all five domains, byte-identical for the same options. Existing raw data is replaced. */
-export async function generateMarketplace(store: ObjectStore, options: GenerateOptions, progress?: Progress): Promise<GenerateReport> {
+export async function generateMarketplace(
+  store: ObjectStore,
+  options: GenerateOptions,
+  progress?: Progress,
+): Promise<GenerateReport> {
   const started = Date.now();
   const world = buildWorld(options, options.days);
   await clearRaw(store, progress);
   await simulateHistory(world, store, progress);
   for (const s of world.sinks) await s.flushThrough(store, options.days);
   const sources = world.sinks.map((s) => s.report);
-  progress?.done('generated raw sources', sources.reduce((n, s) => n + s.lines, 0), 'lines');
+  progress?.done(
+    'generated raw sources',
+    sources.reduce((n, s) => n + s.lines, 0),
+    'lines',
+  );
   await writeExtracts(store, options, world.endMs, sources);
   return { options, asOf: new Date(world.endMs).toISOString(), sources, durationMs: Date.now() - started };
 }
@@ -70,11 +78,16 @@ export function buildWorld(options: GenerateOptions, totalDays: number): World {
   const horizon = totalDays - options.days;
   if (horizon > 0) {
     const grow = (n: number, share: number) => Math.round((n * share * horizon) / options.days);
-    customers.push(...makeCustomers(root.fork(5), grow(customers.length, 0.25), horizon, customers.length + 1, options.days));
-    products.push(...makeProducts(root.fork(6), grow(products.length, 0.15), horizon, products.length + 1, options.days));
+    customers.push(
+      ...makeCustomers(root.fork(5), grow(customers.length, 0.25), horizon, customers.length + 1, options.days),
+    );
+    products.push(
+      ...makeProducts(root.fork(6), grow(products.length, 0.15), horizon, products.length + 1, options.days),
+    );
     campaigns.push(...makeCampaigns(root.fork(7), horizon, campaigns.length + 1, options.days));
   }
-  const sink = (spec: typeof S.CUSTOMERS, salt: number) => new FileSink(spec, root.fork(salt), dirt, startMs, totalDays);
+  const sink = (spec: typeof S.CUSTOMERS, salt: number) =>
+    new FileSink(spec, root.fork(salt), dirt, startMs, totalDays);
   const sinks: Sinks = {
     orders: new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, 'sales.orders', 3, 5000),
     customers: sink(S.CUSTOMERS, 11),
@@ -98,8 +111,15 @@ export async function clearRaw(store: ObjectStore, progress?: Progress): Promise
   }
 }
 
-/** Simulates the history window day by day, writing each day once no more lines can arrive for it (without a store: only simulating). */
-export async function simulateHistory(world: World, store: ObjectStore | undefined, progress?: Progress): Promise<void> {
+/**
+ * Simulates the history window day by day, writing each day once no more lines can arrive for it (without a store: only
+ * simulating).
+ */
+export async function simulateHistory(
+  world: World,
+  store: ObjectStore | undefined,
+  progress?: Progress,
+): Promise<void> {
   const days = Math.round((world.endMs - world.startMs) / DAY);
   progress?.step('simulating the marketplace');
   for (let d = 0; d < days; d++) {
@@ -110,13 +130,22 @@ export async function simulateHistory(world: World, store: ObjectStore | undefin
 }
 
 /** Each domain's extract manifest: the time its sources have delivered up to. */
-export async function writeExtracts(store: ObjectStore, options: GenerateOptions & { live?: unknown }, asOfMs: number, sources: SourceReport[]): Promise<void> {
+export async function writeExtracts(
+  store: ObjectStore,
+  options: GenerateOptions & { live?: unknown },
+  asOfMs: number,
+  sources: SourceReport[],
+): Promise<void> {
   const asOf = new Date(asOfMs).toISOString();
   for (const domain of GENERATED_DOMAINS) {
     await putJson(
       store,
       extractManifestKey(domain),
-      { asOf, generator: { ...options, dirt: options.dirt ?? DEFAULT_DIRT }, sources: sources.filter((s) => s.domain === domain) },
+      {
+        asOf,
+        generator: { ...options, dirt: options.dirt ?? DEFAULT_DIRT },
+        sources: sources.filter((s) => s.domain === domain),
+      },
       { domain, 'data-product': '_extract', layer: 'raw' },
     );
   }
@@ -128,6 +157,7 @@ function validate(o: GenerateOptions): void {
   };
   if (!(o.scale > 0 && o.scale <= 1000)) bad(`--scale must be a number in (0, 1000], got ${o.scale}`);
   if (!Number.isInteger(o.seed)) bad(`--seed must be an integer, got ${o.seed}`);
-  if (!(Number.isInteger(o.days) && o.days >= 7 && o.days <= 3650)) bad(`--days must be an integer from 7 to 3650, got ${o.days}`);
+  if (!(Number.isInteger(o.days) && o.days >= 7 && o.days <= 3650))
+    bad(`--days must be an integer from 7 to 3650, got ${o.days}`);
   if (Number.isNaN(Date.parse(o.end))) bad(`--end must be an ISO date, got "${o.end}"`);
 }

@@ -1,11 +1,21 @@
 import { getJson, putJson, type Logger, type ObjectStore, type Progress } from '../../platform/index.js';
 import { SIMULATION_STATE_KEY } from '../../products/index.js';
-import { buildWorld, clearRaw, simulateHistory, writeExtracts, type GenerateOptions, type GenerateReport, type World } from './index.js';
+import {
+  buildWorld,
+  clearRaw,
+  simulateHistory,
+  writeExtracts,
+  type GenerateOptions,
+  type GenerateReport,
+  type World,
+} from './index.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-/** What a live simulation needs to be resumed by replay: the options it was built with and where its deliveries got to. */
+/**
+ * What a live simulation needs to be resumed by replay: the options it was built with and where its deliveries got to.
+ */
 export interface LiveState {
   options: GenerateOptions;
   horizonDays: number;
@@ -14,8 +24,8 @@ export interface LiveState {
 
 /**
  * The marketplace running on past its history, in data time: every hour that ends, each source delivers what arrived
- * during it (Kafka segments, carrier and settlement files, CRM and feed exports when the simulation makes them, late and
- * dirty lines at the history's rates) as new raw objects, and each domain's extract time moves to the hour's end.
+ * during it (Kafka segments, carrier and settlement files, CRM and feed exports when the simulation makes them, late
+ * and dirty lines at the history's rates) as new raw objects, and each domain's extract time moves to the hour's end.
  * Deliveries depend only on data time, never on when `advance` is called, so a restart replays to the same state.
  */
 export class LiveMarketplace {
@@ -31,12 +41,21 @@ export class LiveMarketplace {
   }
 
   /** Writes the history up to `options.end` (replacing raw data), then runs live from there for up to `horizonDays`. */
-  static async start(store: ObjectStore, options: GenerateOptions, horizonDays: number, progress?: Progress): Promise<LiveMarketplace> {
+  static async start(
+    store: ObjectStore,
+    options: GenerateOptions,
+    horizonDays: number,
+    progress?: Progress,
+  ): Promise<LiveMarketplace> {
     const world = buildWorld(options, options.days + horizonDays);
     await clearRaw(store, progress);
     await simulateHistory(world, store, progress);
     for (const s of world.sinks) await s.deliverBefore(store, world.endMs, '');
-    progress?.done('generated raw sources', world.sinks.reduce((n, s) => n + s.report.lines, 0), 'lines');
+    progress?.done(
+      'generated raw sources',
+      world.sinks.reduce((n, s) => n + s.report.lines, 0),
+      'lines',
+    );
     const live = new LiveMarketplace(store, world, { options, horizonDays, deliveredUntil: options.end }, world.endMs);
     await live.commit();
     return live;
@@ -62,7 +81,12 @@ export class LiveMarketplace {
 
   /** What the sources have delivered so far, in the shape of a generator report. */
   report(durationMs: number): GenerateReport {
-    return { options: this.state.options, asOf: new Date(this.deliveredUntil).toISOString(), sources: this.world.sinks.map((s) => s.report), durationMs };
+    return {
+      options: this.state.options,
+      asOf: new Date(this.deliveredUntil).toISOString(),
+      sources: this.world.sinks.map((s) => s.report),
+      durationMs,
+    };
   }
 
   /**
@@ -108,7 +132,8 @@ export class LiveMarketplace {
   private async deliverThrough(nowMs: number, store: ObjectStore | undefined): Promise<number> {
     let hours = 0;
     for (let b = this.deliveredUntil + HOUR; b <= nowMs && b <= this.horizon; b += HOUR) {
-      while (this.nextDay < this.world.totalDays && this.world.startMs + this.nextDay * DAY < b) this.world.market.simulateDay(this.nextDay++);
+      while (this.nextDay < this.world.totalDays && this.world.startMs + this.nextDay * DAY < b)
+        this.world.market.simulateDay(this.nextDay++);
       // `_HHMM` sorts after the day's history file (`.`) and in delivery order within the day.
       const suffix = `_${new Date(b - HOUR).toISOString().slice(11, 16).replace(':', '')}`;
       for (const s of this.world.sinks) await s.deliverBefore(store, b, suffix);
@@ -119,7 +144,17 @@ export class LiveMarketplace {
   }
 
   private async commit(): Promise<void> {
-    await writeExtracts(this.store, { ...this.state.options, live: { horizonDays: this.state.horizonDays } }, this.deliveredUntil, this.world.sinks.map((s) => s.report));
-    await putJson(this.store, SIMULATION_STATE_KEY, { ...this.state, deliveredUntil: new Date(this.deliveredUntil).toISOString() } satisfies LiveState, { layer: 'platform', 'data-product': 'simulation' });
+    await writeExtracts(
+      this.store,
+      { ...this.state.options, live: { horizonDays: this.state.horizonDays } },
+      this.deliveredUntil,
+      this.world.sinks.map((s) => s.report),
+    );
+    await putJson(
+      this.store,
+      SIMULATION_STATE_KEY,
+      { ...this.state, deliveredUntil: new Date(this.deliveredUntil).toISOString() } satisfies LiveState,
+      { layer: 'platform', 'data-product': 'simulation' },
+    );
   }
 }

@@ -50,7 +50,9 @@ export class Marketplace {
       if (Math.max(0, c.startDay - 3) === d) this.emitCampaign(c, dayStart);
     }
     if (d === 0) {
-      this.customers.forEach((c, i) => c.signupDay < 0 && this.changedCustomers.set(i, dayStart - this.rng.int(1, 30) * DAY));
+      this.customers.forEach(
+        (c, i) => c.signupDay < 0 && this.changedCustomers.set(i, dayStart - this.rng.int(1, 30) * DAY),
+      );
     }
     const active = this.campaignList.filter((c) => c.startDay <= d && d <= c.endDay);
     const weekend = new Date(dayStart).getUTCDay() % 6 === 0 ? 1.25 : 1;
@@ -85,7 +87,17 @@ export class Marketplace {
     for (const p of this.products) {
       if (p.launchDay > d) continue;
       this.sinks.products.emit(
-        { product_id: p.id, sku: p.sku, name: p.name, category: p.category, brand: p.brand, price: p.price, currency: 'EUR', active: true, snapshot_at: snapshotAt },
+        {
+          product_id: p.id,
+          sku: p.sku,
+          name: p.name,
+          category: p.category,
+          brand: p.brand,
+          price: p.price,
+          currency: 'EUR',
+          active: true,
+          snapshot_at: snapshotAt,
+        },
         dayStart + 2 * HOUR,
       );
     }
@@ -94,7 +106,15 @@ export class Marketplace {
   private emitCampaign(c: Campaign, dayStart: number): void {
     const date = (day: number) => iso(this.startMs + day * DAY).slice(0, 10);
     this.sinks.campaigns.emit(
-      { campaign_id: c.id, name: c.name, channel: c.channel, start_date: date(c.startDay), end_date: date(c.endDay), budget_eur: c.budget, target_segment: c.segment },
+      {
+        campaign_id: c.id,
+        name: c.name,
+        channel: c.channel,
+        start_date: date(c.startDay),
+        end_date: date(c.endDay),
+        budget_eur: c.budget,
+        target_segment: c.segment,
+      },
       dayStart + HOUR,
     );
   }
@@ -132,7 +152,15 @@ export class Marketplace {
     const converted = this.rng.chance(CHANNEL_CONVERSION[campaign.channel] * Math.exp(-0.8 * penalty));
     const orderId = converted ? this.placeOrder(cust, at + this.rng.int(2 * MIN, 90 * MIN), campaign) : null;
     this.sinks.touches.emit(
-      { touch_id: `t-${pad(++this.seq.touch, 9)}`, campaign_id: campaign.id, customer_id: cust.id, channel: campaign.channel, touched_at: iso(at), converted, order_id: orderId },
+      {
+        touch_id: `t-${pad(++this.seq.touch, 9)}`,
+        campaign_id: campaign.id,
+        customer_id: cust.id,
+        channel: campaign.channel,
+        touched_at: iso(at),
+        converted,
+        order_id: orderId,
+      },
       at,
     );
   }
@@ -150,13 +178,25 @@ export class Marketplace {
     const lines = 1 + (rng.chance(0.4) ? 1 : 0) + (rng.chance(0.15) ? 1 : 0);
     const items = Array.from({ length: lines }, () => {
       const p = this.pickProduct();
-      return { product_id: p.id, quantity: rng.weighted([1, 2, 3], [0.75, 0.18, 0.07]), unit_price: money(p.price * cust.country.fx), product: p };
+      return {
+        product_id: p.id,
+        quantity: rng.weighted([1, 2, 3], [0.75, 0.18, 0.07]),
+        unit_price: money(p.price * cust.country.fx),
+        product: p,
+      };
     });
     const total = money(items.reduce((s, it) => s + it.quantity * it.unit_price, 0));
     const currency = cust.country.currency;
     const orderEvent = (type: string, at: number, extra: Record<string, unknown> = {}) =>
       this.sinks.orders.emit(
-        { event_id: `oe-${pad(++this.seq.event, 10)}`, event_type: type, order_id: orderId, customer_id: cust.id, occurred_at: iso(at), ...extra },
+        {
+          event_id: `oe-${pad(++this.seq.event, 10)}`,
+          event_type: type,
+          order_id: orderId,
+          customer_id: cust.id,
+          occurred_at: iso(at),
+          ...extra,
+        },
         at,
         orderId,
       );
@@ -173,7 +213,19 @@ export class Marketplace {
     const last4 = method === 'card' ? pad(rng.int(0, 9999), 4) : null;
     const txn = (paymentId: string, type: string, at: number, amount: number, failure: string | null = null) =>
       this.sinks.settlements.emit(
-        { transaction_id: `tx-${pad(++this.seq.txn, 10)}`, payment_id: paymentId, order_id: orderId, processor, type, amount, currency, method, card_last4: last4, processed_at: iso(at), failure_code: failure },
+        {
+          transaction_id: `tx-${pad(++this.seq.txn, 10)}`,
+          payment_id: paymentId,
+          order_id: orderId,
+          processor,
+          type,
+          amount,
+          currency,
+          method,
+          card_last4: last4,
+          processed_at: iso(at),
+          failure_code: failure,
+        },
         at,
       );
     const failRate = method === 'card' ? cust.cardRisk : 0.02;
@@ -203,7 +255,12 @@ export class Marketplace {
     const carrier = rng.weighted(CARRIERS, cust.segment === 'consumer' ? [0.4, 0.3, 0.3] : [0.55, 0.35, 0.1]);
     const shipmentId = `s-${pad(++this.seq.shipment, 9)}`;
     const labelAt = capturedAt + rng.int(2 * HOUR, 10 * HOUR);
-    const promisedMs = Date.UTC(new Date(labelAt).getUTCFullYear(), new Date(labelAt).getUTCMonth(), new Date(labelAt).getUTCDate() + carrier.promisedDays, 20);
+    const promisedMs = Date.UTC(
+      new Date(labelAt).getUTCFullYear(),
+      new Date(labelAt).getUTCMonth(),
+      new Date(labelAt).getUTCDate() + carrier.promisedDays,
+      20,
+    );
     const pickedAt = labelAt + rng.int(6 * HOUR, 20 * HOUR);
     const late = rng.chance(carrier.lateRate * (cust.country.code === 'US' ? 1.3 : 1));
     const deliveredAt = late
@@ -225,11 +282,18 @@ export class Marketplace {
         when,
       );
     track('label_created', labelAt, {
-      recipient: { name: cust.name, address_line: cust.address, city: cust.city, postal_code: cust.postalCode, country: cust.country.code },
+      recipient: {
+        name: cust.name,
+        address_line: cust.address,
+        city: cust.city,
+        postal_code: cust.postalCode,
+        country: cust.country.code,
+      },
     });
     track('picked_up', pickedAt);
     track('in_transit', pickedAt + rng.int(4 * HOUR, 12 * HOUR));
-    if (late && rng.chance(0.5)) track('exception', promisedMs - rng.int(HOUR, 10 * HOUR), { detail: 'delayed at hub' });
+    if (late && rng.chance(0.5))
+      track('exception', promisedMs - rng.int(HOUR, 10 * HOUR), { detail: 'delayed at hub' });
     track('out_for_delivery', deliveredAt - rng.int(HOUR, 5 * HOUR));
     track('delivered', deliveredAt);
     if (late) {
@@ -247,7 +311,11 @@ export class Marketplace {
           order_id: orderId,
           product_id: returned.product_id,
           quantity: returned.quantity,
-          reason: rng.pick(late ? ['arrived_late', 'arrived_late', 'damaged', 'not_as_described'] : ['wrong_size', 'damaged', 'not_as_described', 'changed_mind']),
+          reason: rng.pick(
+            late
+              ? ['arrived_late', 'arrived_late', 'damaged', 'not_as_described']
+              : ['wrong_size', 'damaged', 'not_as_described', 'changed_mind'],
+          ),
           returned_at: iso(returnedAt),
           refund_amount: refund,
           currency,

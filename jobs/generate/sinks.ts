@@ -4,7 +4,10 @@ import { rawPrefix } from '../../products/index.js';
 
 export type RawRecord = Record<string, unknown>;
 
-/** Fractions of lines made dirty on purpose. Each dirty line has exactly one defect, so the pipeline's accounting can be checked exactly. */
+/**
+ * Fractions of lines made dirty on purpose. Each dirty line has exactly one defect, so the pipeline's accounting can be
+ * checked exactly.
+ */
 export interface DirtRates {
   malformed: number;
   duplicate: number;
@@ -13,7 +16,13 @@ export interface DirtRates {
   outOfRange: number;
 }
 
-export const DEFAULT_DIRT: DirtRates = { malformed: 0.003, duplicate: 0.01, late: 0.02, nulls: 0.003, outOfRange: 0.002 };
+export const DEFAULT_DIRT: DirtRates = {
+  malformed: 0.003,
+  duplicate: 0.01,
+  late: 0.02,
+  nulls: 0.003,
+  outOfRange: 0.002,
+};
 
 export interface SourceReport {
   domain: string;
@@ -73,7 +82,20 @@ export class FileSink {
     protected readonly startMs: number,
     protected readonly days: number,
   ) {
-    this.report = { domain: spec.domain, source: spec.source, format: spec.format, files: 0, bytes: 0, records: 0, lines: 0, malformed: 0, duplicates: 0, late: 0, nulls: 0, outOfRange: 0 };
+    this.report = {
+      domain: spec.domain,
+      source: spec.source,
+      format: spec.format,
+      files: 0,
+      bytes: 0,
+      records: 0,
+      lines: 0,
+      malformed: 0,
+      duplicates: 0,
+      late: 0,
+      nulls: 0,
+      outOfRange: 0,
+    };
   }
 
   /** A record that happened at `atMs`; records after the extraction time are not emitted. */
@@ -118,8 +140,8 @@ export class FileSink {
   }
 
   /**
-   * Live delivery: writes every line that has arrived before `untilMs` (days not yet complete included), each day's lines
-   * as a new object whose name ends in `suffix`, and keeps the rest for a later delivery.
+   * Live delivery: writes every line that has arrived before `untilMs` (days not yet complete included), each day's
+   * lines as a new object whose name ends in `suffix`, and keeps the rest for a later delivery.
    */
   async deliverBefore(store: ObjectStore | undefined, untilMs: number, suffix: string): Promise<void> {
     for (const day of [...this.byDay.keys()].sort((a, b) => a - b)) {
@@ -178,8 +200,8 @@ export class FileSink {
   }
 
   private push(day: number, pending: Pending): void {
-    // A day already written never gets a second file: anything later arrives on the next open day. Live, nothing arrives
-    // in the past: a line due before the last delivery comes with the next one.
+    // A day already written never gets a second file: anything later arrives on the next open day. Live, nothing
+    // arrives in the past: a line due before the last delivery comes with the next one.
     day = Math.max(day, this.flushedThrough + 1);
     if (pending.sortKey < this.deliveredUntil) {
       pending.sortKey = this.deliveredUntil;
@@ -237,7 +259,11 @@ export class KafkaTopicSink extends FileSink {
         const start = this.offsets[part]!;
         this.offsets[part] = start + chunk.length;
         const key = `${rawPrefix(this.spec.domain)}topics/${this.topic}/partition=${part}/${this.topic}+${part}+${String(start).padStart(10, '0')}.json`;
-        await this.writeFile(store, key, chunk.map((c) => c.line));
+        await this.writeFile(
+          store,
+          key,
+          chunk.map((c) => c.line),
+        );
       }
     }
   }

@@ -12,7 +12,8 @@ export const ORDER_EVENTS: SinkSpec = {
   format: 'jsonl',
   requiredFields: ['event_id', 'order_id', 'customer_id', 'occurred_at', 'event_type'],
   outOfRange: (r, rng: Rng) => {
-    if (Array.isArray(r.items) && r.items.length > 0) (r.items as Record<string, unknown>[])[0]!.quantity = -rng.int(1, 3);
+    if (Array.isArray(r.items) && r.items.length > 0)
+      (r.items as Record<string, unknown>[])[0]!.quantity = -rng.int(1, 3);
     else r.occurred_at = '1970-01-01T00:00:00.000Z';
   },
 };
@@ -60,19 +61,33 @@ export const CARRIER_EVENTS: SinkSpec = {
   outOfRange: (r) => {
     r.event_time = '1970-01-01T00:00:00.000Z';
   },
-  fileKey: (date, r) => `${rawPrefix('fulfillment')}carrier_events/carrier=${String(r.carrier)}/date=${date}/events.jsonl`,
+  fileKey: (date, r) =>
+    `${rawPrefix('fulfillment')}carrier_events/carrier=${String(r.carrier)}/date=${date}/events.jsonl`,
 };
 
 export const SETTLEMENTS: SinkSpec = {
   domain: 'payments',
   source: 'settlements',
   format: 'csv',
-  columns: ['transaction_id', 'payment_id', 'order_id', 'processor', 'type', 'amount', 'currency', 'method', 'card_last4', 'processed_at', 'failure_code'],
+  columns: [
+    'transaction_id',
+    'payment_id',
+    'order_id',
+    'processor',
+    'type',
+    'amount',
+    'currency',
+    'method',
+    'card_last4',
+    'processed_at',
+    'failure_code',
+  ],
   requiredFields: ['transaction_id', 'payment_id', 'order_id', 'type', 'amount', 'processed_at'],
   outOfRange: (r) => {
     r.amount = -Math.abs(Number(r.amount));
   },
-  fileKey: (date, r) => `${rawPrefix('payments')}settlements/processor=${String(r.processor)}/settlement_${ymd(date)}.csv`,
+  fileKey: (date, r) =>
+    `${rawPrefix('payments')}settlements/processor=${String(r.processor)}/settlement_${ymd(date)}.csv`,
 };
 
 export const CAMPAIGN_DEFINITIONS: SinkSpec = {

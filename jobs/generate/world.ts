@@ -39,9 +39,60 @@ const CATEGORIES = {
 } as const;
 export type Category = keyof typeof CATEGORIES;
 
-const FIRST = ['Lucía', 'Hugo', 'Emma', 'Noah', 'Sofia', 'Liam', 'Mia', 'Leon', 'Chloé', 'Mateo', 'Giulia', 'Oliver', 'Ava', 'Lukas', 'Inès', 'Marco', 'Amelia', 'Elias', 'Clara', 'Jack'];
-const LAST = ['García', 'Martin', 'Müller', 'Rossi', 'Smith', 'Johnson', 'Fernández', 'Bernard', 'Schmidt', 'Bianchi', 'Brown', 'López', 'Dubois', 'Weber', 'Romano', 'Taylor', 'Moreno', 'Petit', 'Wagner', 'Ricci'];
-const STREETS = ['Main St', 'Calle Mayor', 'Rue de la Paix', 'Hauptstraße', 'Via Roma', 'High Street', 'Oak Avenue', 'Gran Vía'];
+const FIRST = [
+  'Lucía',
+  'Hugo',
+  'Emma',
+  'Noah',
+  'Sofia',
+  'Liam',
+  'Mia',
+  'Leon',
+  'Chloé',
+  'Mateo',
+  'Giulia',
+  'Oliver',
+  'Ava',
+  'Lukas',
+  'Inès',
+  'Marco',
+  'Amelia',
+  'Elias',
+  'Clara',
+  'Jack',
+];
+const LAST = [
+  'García',
+  'Martin',
+  'Müller',
+  'Rossi',
+  'Smith',
+  'Johnson',
+  'Fernández',
+  'Bernard',
+  'Schmidt',
+  'Bianchi',
+  'Brown',
+  'López',
+  'Dubois',
+  'Weber',
+  'Romano',
+  'Taylor',
+  'Moreno',
+  'Petit',
+  'Wagner',
+  'Ricci',
+];
+const STREETS = [
+  'Main St',
+  'Calle Mayor',
+  'Rue de la Paix',
+  'Hauptstraße',
+  'Via Roma',
+  'High Street',
+  'Oak Avenue',
+  'Gran Vía',
+];
 const ADJECTIVES = ['Classic', 'Pro', 'Compact', 'Everyday', 'Premium', 'Eco', 'Ultra', 'Smart', 'Soft', 'Wild'];
 const NOUNS: Record<Category, string[]> = {
   electronics: ['Headphones', 'Speaker', 'Tablet', 'Charger', 'Camera', 'Monitor'],
@@ -102,11 +153,18 @@ export function pad(n: number, width: number): string {
 export function makeCustomers(rng: Rng, count: number, days: number, firstId = 1, joinFrom?: number): Customer[] {
   const out: Customer[] = [];
   for (let i = firstId; i < firstId + count; i++) {
-    const country = rng.weighted(COUNTRIES, COUNTRIES.map((c) => c.weight));
+    const country = rng.weighted(
+      COUNTRIES,
+      COUNTRIES.map((c) => c.weight),
+    );
     const first = rng.pick(FIRST);
     const last = rng.pick(LAST);
     const segment = rng.weighted(SEGMENTS, [0.75, 0.18, 0.07]);
-    const ascii = (s: string) => s.normalize('NFD').replace(/[^a-zA-Z]/g, '').toLowerCase();
+    const ascii = (s: string) =>
+      s
+        .normalize('NFD')
+        .replace(/[^a-zA-Z]/g, '')
+        .toLowerCase();
     out.push({
       id: `c-${pad(i, 7)}`,
       name: `${first} ${last}`,
@@ -120,7 +178,12 @@ export function makeCustomers(rng: Rng, count: number, days: number, firstId = 1
       baseRate: SEGMENT_RATE[segment] * Math.exp(rng.normal(0, 0.45)),
       cardRisk: rng.weighted([0.02, 0.08, 0.3], [0.7, 0.22, 0.08]),
       // Most customers exist before the window; the rest sign up during it.
-      signupDay: joinFrom !== undefined ? joinFrom + rng.int(0, Math.max(0, days - 1)) : rng.chance(0.75) ? -rng.int(1, 700) : rng.int(0, Math.max(0, days - 1)),
+      signupDay:
+        joinFrom !== undefined
+          ? joinFrom + rng.int(0, Math.max(0, days - 1))
+          : rng.chance(0.75)
+            ? -rng.int(1, 700)
+            : rng.int(0, Math.max(0, days - 1)),
       bad: [],
     });
   }
@@ -143,7 +206,12 @@ export function makeProducts(rng: Rng, count: number, days: number, firstId = 1,
       brand,
       price: Math.max(2, Math.round(spec.price * Math.exp(rng.normal(0, 0.5)) * 100) / 100),
       returnRate: spec.returnRate,
-      launchDay: launchFrom !== undefined ? launchFrom + rng.int(0, Math.max(0, days - 1)) : rng.chance(0.85) ? -1 : rng.int(0, Math.max(0, days - 1)),
+      launchDay:
+        launchFrom !== undefined
+          ? launchFrom + rng.int(0, Math.max(0, days - 1))
+          : rng.chance(0.85)
+            ? -1
+            : rng.int(0, Math.max(0, days - 1)),
       popularity: 1 / Math.pow(i, 0.8),
     });
   }
@@ -156,7 +224,8 @@ export function makeCampaigns(rng: Rng, days: number, firstId = 1, startFrom?: n
   const out: Campaign[] = [];
   for (let i = firstId; i < firstId + count; i++) {
     const channel = rng.pick(CHANNELS);
-    const startDay = startFrom === undefined ? rng.int(-10, Math.max(0, days - 10)) : startFrom + rng.int(0, Math.max(0, days - 10));
+    const startDay =
+      startFrom === undefined ? rng.int(-10, Math.max(0, days - 10)) : startFrom + rng.int(0, Math.max(0, days - 10));
     out.push({
       id: `cmp-${pad(i, 4)}`,
       name: `${rng.pick(['Spring', 'Summer', 'Autumn', 'Winter', 'Flash', 'Loyalty', 'Welcome', 'Weekend'])} ${rng.pick(['Sale', 'Deals', 'Picks', 'Boost', 'Drop'])} ${i}`,

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { getJson, type ObjectInfo, type ObjectStore, type Platform } from '../../platform/index.js';
-import { currentManifest, ingestStatePrefix, type CuratedManifest, type IngestState, type PublishedFile } from '../../products/index.js';
+import {
+  currentManifest,
+  ingestStatePrefix,
+  type CuratedManifest,
+  type IngestState,
+  type PublishedFile,
+} from '../../products/index.js';
 import { sourceFiles } from './load.js';
 import type { PipelineSpec } from './spec.js';
 
@@ -25,9 +31,18 @@ const fileStamp = (f: ObjectInfo) => `${f.size}:${f.etag}`;
  * the definition changed (every row may change), a source is new, or a raw object already read was rewritten in place
  * (its old records are in the staged layer and cannot be told apart). Objects deleted from raw keep their records.
  */
-export async function planIngest(platform: Pick<Platform, 'store'>, pipeline: PipelineSpec, definitionText: string, full: boolean): Promise<IngestPlan> {
+export async function planIngest(
+  platform: Pick<Platform, 'store'>,
+  pipeline: PipelineSpec,
+  definitionText: string,
+  full: boolean,
+): Promise<IngestPlan> {
   const definition = createHash('sha256').update(definitionText).digest('hex');
-  const files = Object.fromEntries(await Promise.all(pipeline.sources.map(async (s) => [s.name, await sourceFiles(platform.store, pipeline.domain, s)] as const)));
+  const files = Object.fromEntries(
+    await Promise.all(
+      pipeline.sources.map(async (s) => [s.name, await sourceFiles(platform.store, pipeline.domain, s)] as const),
+    ),
+  );
   const fullPlan = (reason: string): IngestPlan => ({ mode: 'full', reason, definition, files, fresh: files });
   if (full) return fullPlan('--full');
   const manifest = await currentManifest(platform, pipeline.domain);
@@ -58,7 +73,10 @@ export async function putIngestState(store: ObjectStore, state: IngestState): Pr
   const sha256 = createHash('sha256').update(body).digest('hex');
   const key = `${ingestStatePrefix(state.domain)}/v=${sha256.slice(0, 16)}.json`;
   if ((await store.head(key))?.size !== Buffer.byteLength(body)) {
-    await store.put(key, body, { tags: { domain: state.domain, 'data-product': '_staged', layer: 'staged' }, contentType: 'application/json' });
+    await store.put(key, body, {
+      tags: { domain: state.domain, 'data-product': '_staged', layer: 'staged' },
+      contentType: 'application/json',
+    });
   }
   return { key, rows: Object.keys(state.sources).length, bytes: Buffer.byteLength(body), sha256 };
 }

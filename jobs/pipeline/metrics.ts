@@ -10,7 +10,11 @@ export function pipelineRunSamples(r: RunRecord): JobSample[] {
     value,
   });
   return [
-    ...jobRunSamples(`pipeline.${domain}`, { finishedAt: new Date(r.finishedAt), durationMs: r.durationMs, ok: r.status === 'succeeded' }, { domain }),
+    ...jobRunSamples(
+      `pipeline.${domain}`,
+      { finishedAt: new Date(r.finishedAt), durationMs: r.durationMs, ok: r.status === 'succeeded' },
+      { domain },
+    ),
     ...r.accounting.flatMap((a) => [
       records(a.source, 'in', a.in),
       records(a.source, 'curated', a.curated),
@@ -19,7 +23,12 @@ export function pipelineRunSamples(r: RunRecord): JobSample[] {
       records(a.source, 'malformed', a.malformed),
       records(a.source, 'late', a.lateArrivals),
     ]),
-    ...r.datasets.map((d) => ({ name: 'mesh_pipeline_dataset_rows', help: 'Rows of each curated dataset published by the last run', labels: { domain, dataset: d.name }, value: d.rows })),
+    ...r.datasets.map((d) => ({
+      name: 'mesh_pipeline_dataset_rows',
+      help: 'Rows of each curated dataset published by the last run',
+      labels: { domain, dataset: d.name },
+      value: d.rows,
+    })),
     ...(['passed', 'failed'] as const).map((result) => ({
       name: 'mesh_quality_checks',
       help: 'Quality rules of the last pipeline run by result',

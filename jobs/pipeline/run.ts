@@ -1,14 +1,48 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Duck, sqlIdent as id, sqlString, MeshError, ErrorCode, isMeshError, getJson, putJson, sweepStaleTemp, runUuid, faultPoint, type Platform, type DomainInfo, type Progress } from '../../platform/index.js';
+import {
+  Duck,
+  sqlIdent as id,
+  sqlString,
+  MeshError,
+  ErrorCode,
+  isMeshError,
+  getJson,
+  putJson,
+  sweepStaleTemp,
+  runUuid,
+  faultPoint,
+  type Platform,
+  type DomainInfo,
+  type Progress,
+} from '../../platform/index.js';
 import { loadContract, evaluateQuality, loadPolicy } from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec } from './spec.js';
 import { fingerprint, loadSource, sourceFiles, unloadSource } from './load.js';
-import { publishParquet, currentManifest, curatedManifestKey, extractManifestKey, quarantinePrefix, runKey, reportJobMetrics, type CuratedManifest, type IngestState, type RunRecord, type SourceAccounting } from '../../products/index.js';
+import {
+  publishParquet,
+  currentManifest,
+  curatedManifestKey,
+  extractManifestKey,
+  quarantinePrefix,
+  runKey,
+  reportJobMetrics,
+  type CuratedManifest,
+  type IngestState,
+  type RunRecord,
+  type SourceAccounting,
+} from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
 import { stageSource } from './stage.js';
-import { buildFull, buildIncremental, publishDataset, stagedViews, type BuiltDataset, type DatasetContext } from './datasets.js';
+import {
+  buildFull,
+  buildIncremental,
+  publishDataset,
+  stagedViews,
+  type BuiltDataset,
+  type DatasetContext,
+} from './datasets.js';
 import { pipelineRunSamples } from './metrics.js';
 import { pipelineEnd, pipelineStart, type PipelineLineage } from './lineage.js';
 
@@ -26,7 +60,12 @@ export async function unchangedVersion(platform: Platform, domain: DomainInfo): 
   const current = await currentManifest(platform, domain.name);
   if (!current) return undefined;
   const pipeline = loadPipeline(domain, loadContract(domain.contractFile, domain.name));
-  const files = await Promise.all(pipeline.sources.map(async (spec) => ({ source: spec.name, files: await sourceFiles(platform.store, domain.name, spec) })));
+  const files = await Promise.all(
+    pipeline.sources.map(async (spec) => ({
+      source: spec.name,
+      files: await sourceFiles(platform.store, domain.name, spec),
+    })),
+  );
   return fingerprint(files, await definitionOf(domain, pipeline)) === current.inputFingerprint ? current : undefined;
 }
 
@@ -37,11 +76,16 @@ async function definitionOf(domain: DomainInfo, pipeline: PipelineSpec): Promise
 /**
  * Raw → curated for one domain. Incremental by default: only raw objects no earlier run read are loaded and staged
  * (typed, rejects quarantined, duplicates of anything staged before dropped), only the rows their `by` values reach are
- * recomputed, and only the partitions those rows sit in are rewritten. Then every dataset is checked against the contract
- * as a whole, PII is masked, Parquet is published content-addressed, and the manifest (naming the ingest state) is
- * committed last: a run killed at any point leaves the previous version current and the next run starts from it.
+ * recomputed, and only the partitions those rows sit in are rewritten. Then every dataset is checked against the
+ * contract as a whole, PII is masked, Parquet is published content-addressed, and the manifest (naming the ingest
+ * state) is committed last: a run killed at any point leaves the previous version current and the next run starts from
+ * it.
  */
-export async function runDomainPipeline(platform: Platform, domain: DomainInfo, options: RunOptions = {}): Promise<RunRecord> {
+export async function runDomainPipeline(
+  platform: Platform,
+  domain: DomainInfo,
+  options: RunOptions = {},
+): Promise<RunRecord> {
   const { store, config } = platform;
   const progress = options.progress;
   const startedAt = new Date();
@@ -87,7 +131,10 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     const plan = await planIngest(platform, pipeline, definition, options.full ?? false);
     record.mode = plan.mode;
     if (plan.reason) record.modeReason = plan.reason;
-    record.inputFingerprint = fingerprint(pipeline.sources.map((s) => ({ source: s.name, files: plan.files[s.name]! })), definition);
+    record.inputFingerprint = fingerprint(
+      pipeline.sources.map((s) => ({ source: s.name, files: plan.files[s.name]! })),
+      definition,
+    );
     const previous = plan.previous;
     if (previous && Object.values(plan.fresh).every((f) => f.length === 0)) {
       record.unchanged = true;
@@ -104,15 +151,26 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     const stagedTags = { domain: domain.name, 'data-product': contract.dataProduct, layer: 'staged' };
     const state: IngestState = { domain: domain.name, definition: plan.definition, sources: {} };
     for (const spec of pipeline.sources) {
-      progress?.step(`${domain.name}: reading ${spec.name} (${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`);
+      progress?.step(
+        `${domain.name}: reading ${spec.name} (${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`,
+      );
       const load = await loadSource(duck, store, spec, plan.fresh[spec.name]!);
       const prior = previous?.state.sources[spec.name];
       const staged = await stageSource(duck, store, tmpDir, domain.name, spec, load, prior, stagedTags);
       await unloadSource(duck, spec);
       const acc = staged.accounting;
       record.accounting.push(acc);
-      state.sources[spec.name] = { files: ledgerAfter(plan, spec.name), staged: staged.staged, streams: staged.streams, totals: prior ? addAccounting(prior.totals, acc) : acc };
-      progress?.done(`${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`, acc.in, 'records');
+      state.sources[spec.name] = {
+        files: ledgerAfter(plan, spec.name),
+        staged: staged.staged,
+        streams: staged.streams,
+        totals: prior ? addAccounting(prior.totals, acc) : acc,
+      };
+      progress?.done(
+        `${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`,
+        acc.in,
+        'records',
+      );
     }
     record.cumulative = Object.values(state.sources).map((s) => s.totals);
     faultPoint(config, 'after-staging');
@@ -128,7 +186,12 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       tmpDir,
       // A full run's staged records are all in this run's fresh tables: no need to read back what it just wrote.
       staged: Object.fromEntries(
-        await Promise.all(Object.entries(state.sources).map(async ([s, st]) => [s, plan.mode === 'full' ? [] : await Promise.all(st.staged.map((f) => store.localPath(f.key)))] as const)),
+        await Promise.all(
+          Object.entries(state.sources).map(
+            async ([s, st]) =>
+              [s, plan.mode === 'full' ? [] : await Promise.all(st.staged.map((f) => store.localPath(f.key)))] as const,
+          ),
+        ),
       ),
     };
     await stagedViews(ctx);
@@ -137,9 +200,20 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       const object = contract.schema.find((o) => o.name === ds.name)!;
       const before = previous?.manifest.datasets[ds.name];
       built.push(ds.by && before ? await buildIncremental(ctx, ds, object, before) : await buildFull(ctx, ds, object));
-      record.quality.push(...(await evaluateQuality({ duck, table: `curated.${id(ds.name)}`, object, asOf, blockingSeverities: policy.quality.blockingSeverities })));
+      record.quality.push(
+        ...(await evaluateQuality({
+          duck,
+          table: `curated.${id(ds.name)}`,
+          object,
+          asOf,
+          blockingSeverities: policy.quality.blockingSeverities,
+        })),
+      );
     }
-    progress?.done(`${domain.name}: built and checked ${pipeline.datasets.length} datasets (${record.quality.filter((q) => q.passed).length}/${record.quality.length} rules passed)`);
+    progress?.done(
+      `${domain.name}: built and checked ${pipeline.datasets.length} datasets ` +
+        `(${record.quality.filter((q) => q.passed).length}/${record.quality.length} rules passed)`,
+    );
 
     progress?.step(`${domain.name}: publishing`);
     record.quarantine = await publishQuarantine(duck, platform, domain.name, pipeline, tmpDir);
@@ -147,7 +221,8 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     if (broken.length > 0) {
       throw new MeshError(
         ErrorCode.QUALITY_GATE_FAILED,
-        `${domain.name}: blocking quality rules failed, the previous curated version stays current:\n  - ${broken.map((b) => b.message).join('\n  - ')}`,
+        `${domain.name}: blocking quality rules failed, the previous curated version stays current:\n  ` +
+          `- ${broken.map((b) => b.message).join('\n  - ')}`,
         { domain: domain.name, failed: broken },
       );
     }
@@ -169,14 +244,33 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
       ingest: ingestSummary(state),
     };
     faultPoint(config, 'before-manifest');
-    await putJson(store, curatedManifestKey(domain.name), manifest, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'curated' });
+    await putJson(store, curatedManifestKey(domain.name), manifest, {
+      domain: domain.name,
+      'data-product': contract.dataProduct,
+      layer: 'curated',
+    });
     faultPoint(config, 'after-manifest');
     record.status = 'succeeded';
-    platform.log.info({ domain: domain.name, runId, mode: record.mode, datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, files: d.files.length })) }, 'curated version published');
+    platform.log.info(
+      {
+        domain: domain.name,
+        runId,
+        mode: record.mode,
+        datasets: record.datasets.map((d) => ({ name: d.name, rows: d.rows, files: d.files.length })),
+      },
+      'curated version published',
+    );
     progress?.done(`${domain.name}: published ${record.datasets.map((d) => `${d.name} (${d.rows})`).join(', ')}`);
     return record;
   } catch (err) {
-    const e = isMeshError(err) ? err : new MeshError(ErrorCode.PIPELINE_INVALID, `${domain.name}: ${(err as Error).message}`, { domain: domain.name }, { cause: err });
+    const e = isMeshError(err)
+      ? err
+      : new MeshError(
+          ErrorCode.PIPELINE_INVALID,
+          `${domain.name}: ${(err as Error).message}`,
+          { domain: domain.name },
+          { cause: err },
+        );
     record.error = { code: e.code, message: e.message };
     platform.log.error({ domain: domain.name, runId, code: e.code }, e.message);
     throw e;
@@ -184,9 +278,11 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
     duck?.close();
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
-    await putJson(store, runKey(domain.name, runId), record, { domain: domain.name, 'data-product': contract.dataProduct, layer: 'platform' }).catch((err: unknown) =>
-      platform.log.error({ err, domain: domain.name }, 'could not store the run record'),
-    );
+    await putJson(store, runKey(domain.name, runId), record, {
+      domain: domain.name,
+      'data-product': contract.dataProduct,
+      layer: 'platform',
+    }).catch((err: unknown) => platform.log.error({ err, domain: domain.name }, 'could not store the run record'));
     for (const event of pipelineEnd(lineage, { ...record, runId: runUuid(runId) })) platform.lineage.emit(event);
     await reportJobMetrics(platform, `pipeline.${domain.name}`, pipelineRunSamples(record));
     await fs.rm(tmpDir, { recursive: true, force: true });
@@ -194,8 +290,14 @@ export async function runDomainPipeline(platform: Platform, domain: DomainInfo, 
 }
 
 function ingestSummary(state: IngestState): CuratedManifest['ingest'] {
-  const newest = Object.values(state.sources).flatMap((s) => Object.values(s.streams)).sort().at(-1);
-  return { newestEvent: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : null, rawFiles: Object.values(state.sources).reduce((n, s) => n + Object.keys(s.files).length, 0) };
+  const newest = Object.values(state.sources)
+    .flatMap((s) => Object.values(s.streams))
+    .sort()
+    .at(-1);
+  return {
+    newestEvent: newest ? `${newest.replace(' ', 'T').slice(0, 23)}Z` : null,
+    rawFiles: Object.values(state.sources).reduce((n, s) => n + Object.keys(s.files).length, 0),
+  };
 }
 
 function addAccounting(a: SourceAccounting, b: SourceAccounting): SourceAccounting {
@@ -214,20 +316,41 @@ function addAccounting(a: SourceAccounting, b: SourceAccounting): SourceAccounti
 /** Helpers every domain's SQL may use, and the tables the engine fills. */
 async function prepare(duck: Duck, asOf: Date): Promise<void> {
   await duck.run(`SET TimeZone = 'UTC'`);
-  await duck.run(`CREATE SCHEMA src; CREATE SCHEMA curated; CREATE SCHEMA fresh; CREATE SCHEMA delta; CREATE SCHEMA touched;`);
+  await duck.run(
+    `CREATE SCHEMA src; CREATE SCHEMA curated; CREATE SCHEMA fresh; CREATE SCHEMA delta; CREATE SCHEMA touched;`,
+  );
   await duck.run(`CREATE TABLE quarantine (source VARCHAR, file VARCHAR, line BIGINT, reason VARCHAR, raw VARCHAR)`);
   await duck.run(`CREATE MACRO ts(x) AS TRY_CAST(TRY_CAST(x AS TIMESTAMPTZ) AS TIMESTAMP)`);
-  await duck.run(`CREATE MACRO as_of() AS TIMESTAMP ${sqlString(asOf.toISOString().replace('T', ' ').replace('Z', ''))}`);
+  await duck.run(
+    `CREATE MACRO as_of() AS TIMESTAMP ${sqlString(asOf.toISOString().replace('T', ' ').replace('Z', ''))}`,
+  );
 }
 
-async function publishQuarantine(duck: Duck, platform: Platform, domain: string, pipeline: PipelineSpec, tmpDir: string): Promise<RunRecord['quarantine']> {
+async function publishQuarantine(
+  duck: Duck,
+  platform: Platform,
+  domain: string,
+  pipeline: PipelineSpec,
+  tmpDir: string,
+): Promise<RunRecord['quarantine']> {
   const out: RunRecord['quarantine'] = [];
   for (const s of pipeline.sources) {
     const select = `SELECT * FROM quarantine WHERE source = ${sqlString(s.name)} ORDER BY ALL`;
     const { n } = await duck.one<{ n: number }>(`SELECT count(*) AS n FROM (${select})`);
     if (Number(n) === 0) continue;
     const tags = { domain, 'data-product': s.name, layer: 'quarantine' };
-    out.push({ source: s.name, ...(await publishParquet(duck, platform.store, tmpDir, select, quarantinePrefix(domain, s.name), 'quarantine', tags)) });
+    out.push({
+      source: s.name,
+      ...(await publishParquet(
+        duck,
+        platform.store,
+        tmpDir,
+        select,
+        quarantinePrefix(domain, s.name),
+        'quarantine',
+        tags,
+      )),
+    });
   }
   return out;
 }

@@ -30,11 +30,15 @@ export interface DatasetSpec {
   /** The sources the SQL reads (`src.<name>`). */
   reads: string[];
   /**
-   * A column of the dataset and of every source it reads such that a row depends only on the source records with the same
-   * value: an incremental run recomputes just the values its new records carry. Without it, any new record recomputes all.
+   * A column of the dataset and of every source it reads such that a row depends only on the source records with the
+   * same value: an incremental run recomputes just the values its new records carry. Without it, any new record
+   * recomputes all.
    */
   by?: string;
-  /** SQL over the dataset's columns naming each row's file (`strftime(placed_at, '%Y-%m')`): a run rewrites only the files its rows touch. */
+  /**
+   * SQL over the dataset's columns naming each row's file (`strftime(placed_at, '%Y-%m')`): a run rewrites only the
+   * files its rows touch.
+   */
   partitionBy?: string;
 }
 
@@ -55,7 +59,10 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
   };
   if (!fs.existsSync(file)) fail('missing: every domain declares its pipeline');
   const raw = parse(fs.readFileSync(file, 'utf8')) as {
-    sources?: Record<string, { format?: string; prefix?: string; columns?: string[]; stage?: string; key?: string[]; eventTime?: string }>;
+    sources?: Record<
+      string,
+      { format?: string; prefix?: string; columns?: string[]; stage?: string; key?: string[]; eventTime?: string }
+    >;
     datasets?: { name?: string; sql?: string; by?: string; partitionBy?: string }[];
   } | null;
   const readSql = (rel: string | undefined, what: string): string => {
@@ -68,29 +75,46 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
     if (!NAME.test(name)) fail(`source "${name}": names are lower_snake_case`);
     if (s.format !== 'jsonl' && s.format !== 'csv') fail(`source "${name}": format must be jsonl or csv`);
     if (!s.prefix || !s.prefix.startsWith('raw/')) fail(`source "${name}": prefix must start with raw/`);
-    if (s.format === 'csv' && !(Array.isArray(s.columns) && s.columns.length > 0)) fail(`source "${name}": csv sources list their columns`);
-    if (!Array.isArray(s.key) || s.key.length === 0) fail(`source "${name}": key (the columns that identify a record) is required`);
-    return { name, format: s.format as SourceSpec['format'], prefix: s.prefix!, columns: s.columns, stageSql: readSql(s.stage, `source "${name}" stage`), key: s.key!, eventTime: s.eventTime };
+    if (s.format === 'csv' && !(Array.isArray(s.columns) && s.columns.length > 0))
+      fail(`source "${name}": csv sources list their columns`);
+    if (!Array.isArray(s.key) || s.key.length === 0)
+      fail(`source "${name}": key (the columns that identify a record) is required`);
+    return {
+      name,
+      format: s.format as SourceSpec['format'],
+      prefix: s.prefix!,
+      columns: s.columns,
+      stageSql: readSql(s.stage, `source "${name}" stage`),
+      key: s.key!,
+      eventTime: s.eventTime,
+    };
   });
   if (sources.length === 0) fail('at least one source is required');
   const datasets: DatasetSpec[] = (raw?.datasets ?? []).map((d, i) => {
     if (!d.name || !NAME.test(d.name)) fail(`datasets[${i}]: name must be lower_snake_case`);
     const sql = readSql(d.sql, `dataset "${d.name}"`);
     const reads = [...new Set([...sql.matchAll(/\bsrc\.("?)([a-z][a-z0-9_]*)\1/g)].map((m) => m[2]!))];
-    for (const r of reads) if (!sources.some((s) => s.name === r)) fail(`dataset "${d.name}" reads src.${r}, which is not a source`);
-    if (d.by !== undefined && !(typeof d.by === 'string' && NAME.test(d.by))) fail(`dataset "${d.name}": by must name a column`);
-    if (d.partitionBy !== undefined && !(typeof d.partitionBy === 'string' && d.partitionBy.trim() !== '')) fail(`dataset "${d.name}": partitionBy must be a SQL expression`);
+    for (const r of reads)
+      if (!sources.some((s) => s.name === r)) fail(`dataset "${d.name}" reads src.${r}, which is not a source`);
+    if (d.by !== undefined && !(typeof d.by === 'string' && NAME.test(d.by)))
+      fail(`dataset "${d.name}": by must name a column`);
+    if (d.partitionBy !== undefined && !(typeof d.partitionBy === 'string' && d.partitionBy.trim() !== ''))
+      fail(`dataset "${d.name}": partitionBy must be a SQL expression`);
     return { name: d.name!, sql, reads, by: d.by, partitionBy: d.partitionBy };
   });
   for (const d of datasets) {
     const object = contract.schema.find((o) => o.name === d.name);
     for (const column of [d.by].filter((c): c is string => c !== undefined)) {
-      if (object && !object.properties.some((p) => p.name === column)) fail(`dataset "${d.name}": by column "${column}" is not in the contract`);
+      if (object && !object.properties.some((p) => p.name === column))
+        fail(`dataset "${d.name}": by column "${column}" is not in the contract`);
     }
   }
   const declared = new Set(contract.schema.map((o) => o.name));
-  for (const d of datasets) if (!declared.has(d.name)) fail(`dataset "${d.name}" is not in the data contract (${[...declared].join(', ')})`);
-  for (const name of declared) if (!datasets.some((d) => d.name === name)) fail(`the contract declares dataset "${name}" but the pipeline does not build it`);
+  for (const d of datasets)
+    if (!declared.has(d.name)) fail(`dataset "${d.name}" is not in the data contract (${[...declared].join(', ')})`);
+  for (const name of declared)
+    if (!datasets.some((d) => d.name === name))
+      fail(`the contract declares dataset "${name}" but the pipeline does not build it`);
   const text = JSON.stringify({ sources, datasets });
   return { domain: domain.name, sources, datasets, text };
 }

@@ -1,9 +1,27 @@
-import { Duck, readParquet, sqlIdent as id, sqlList, sqlString, MeshError, ErrorCode, type ObjectStore, type ObjectTags } from '../../platform/index.js';
-import { publishParquet, stagedPrefix, type PublishedFile, type SourceAccounting, type SourceState } from '../../products/index.js';
+import {
+  Duck,
+  readParquet,
+  sqlIdent as id,
+  sqlList,
+  sqlString,
+  MeshError,
+  ErrorCode,
+  type ObjectStore,
+  type ObjectTags,
+} from '../../platform/index.js';
+import {
+  publishParquet,
+  stagedPrefix,
+  type PublishedFile,
+  type SourceAccounting,
+  type SourceState,
+} from '../../products/index.js';
 import type { SourceSpec } from './spec.js';
 import type { LoadedSource } from './load.js';
 
-/** Past this many staged files a source's newest ones are merged, so reads stay few files however many runs there were. */
+/**
+ * Past this many staged files a source's newest ones are merged, so reads stay few files however many runs there were.
+ */
 const MAX_STAGED_FILES = 32;
 const MERGED_PER_COMPACTION = 16;
 
@@ -35,24 +53,42 @@ export async function stageSource(
   try {
     await duck.run(`CREATE TABLE ${staged} AS ${spec.stageSql}`);
   } catch (err) {
-    throw new MeshError(ErrorCode.PIPELINE_INVALID, `stage SQL of source "${spec.name}" failed: ${(err as Error).message}`, { source: spec.name });
+    throw new MeshError(
+      ErrorCode.PIPELINE_INVALID,
+      `stage SQL of source "${spec.name}" failed: ${(err as Error).message}`,
+      { source: spec.name },
+    );
   }
-  const cols = (await duck.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${staged})`)).map((c) => c.column_name);
+  const cols = (await duck.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${staged})`)).map(
+    (c) => c.column_name,
+  );
   for (const needed of ['_reject_reason', '_file', '_line', '_raw', ...spec.key]) {
-    if (!cols.includes(needed)) throw new MeshError(ErrorCode.PIPELINE_INVALID, `stage SQL of source "${spec.name}" must select column "${needed}"`, { source: spec.name });
+    if (!cols.includes(needed))
+      throw new MeshError(
+        ErrorCode.PIPELINE_INVALID,
+        `stage SQL of source "${spec.name}" must select column "${needed}"`,
+        { source: spec.name },
+      );
   }
-  await duck.run(`INSERT INTO quarantine SELECT ${sqlString(spec.name)}, _file, _line, _reject_reason, _raw FROM ${staged} WHERE _reject_reason IS NOT NULL`);
+  await duck.run(
+    `INSERT INTO quarantine SELECT ${sqlString(spec.name)}, _file, _line, _reject_reason, _raw FROM ${staged} WHERE
+      _reject_reason IS NOT NULL`,
+  );
   const keys = spec.key.map(id).join(', ');
   const priorPaths = await Promise.all((prior?.staged ?? []).map((f) => store.localPath(f.key)));
-  const seenBefore = priorPaths.length > 0 ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)}) seen USING (${keys})` : '';
+  const seenBefore =
+    priorPaths.length > 0 ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)}) seen USING (${keys})` : '';
   await duck.run(`
     CREATE TABLE ${fresh} AS
     SELECT d.* FROM (
       SELECT * EXCLUDE (_reject_reason, _file, _line, _raw, _dup) FROM (
-        SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _file, _line) AS _dup FROM ${staged} WHERE _reject_reason IS NULL
+        SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _file, _line) AS _dup FROM ${staged} WHERE
+          _reject_reason IS NULL
       ) WHERE _dup = 1
     ) d ${seenBefore}`);
-  const { n, rejected } = await duck.one<{ n: number; rejected: number }>(`SELECT count(*) AS n, count(*) FILTER (WHERE _reject_reason IS NOT NULL) AS rejected FROM ${staged}`);
+  const { n, rejected } = await duck.one<{ n: number; rejected: number }>(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE _reject_reason IS NOT NULL) AS rejected FROM ${staged}`,
+  );
   const { curated } = await duck.one<{ curated: number }>(`SELECT count(*) AS curated FROM ${fresh}`);
   const streams = { ...(prior?.streams ?? {}) };
   const lateArrivals = spec.eventTime ? await countLate(duck, staged, spec.eventTime, streams) : 0;
@@ -70,48 +106,91 @@ export async function stageSource(
   if (accounting.in !== accounting.curated + accounting.quarantined + accounting.duplicates) {
     throw new MeshError(
       ErrorCode.ACCOUNTING_MISMATCH,
-      `source "${spec.name}": ${accounting.in} records in but ${accounting.curated} curated + ${accounting.quarantined} quarantined + ${accounting.duplicates} duplicates`,
+      `source "${spec.name}": ${accounting.in} records in but ${accounting.curated} curated ` +
+        `+ ${accounting.quarantined} quarantined + ${accounting.duplicates} duplicates`,
       { accounting },
     );
   }
   let files = prior?.staged ?? [];
   if (accounting.curated > 0) {
     // Unsorted and snappy: every reader of staged records groups or joins them, and only the next runs read them.
-    files = [...files, await publishParquet(duck, store, tmpDir, `SELECT * FROM ${fresh}`, stagedPrefix(domain, spec.name), 'rows', tags, 'snappy')];
+    files = [
+      ...files,
+      await publishParquet(
+        duck,
+        store,
+        tmpDir,
+        `SELECT * FROM ${fresh}`,
+        stagedPrefix(domain, spec.name),
+        'rows',
+        tags,
+        'snappy',
+      ),
+    ];
   }
   if (files.length > MAX_STAGED_FILES) files = await compact(duck, store, tmpDir, domain, spec, files, tags);
   return { accounting, staged: files, streams };
 }
 
 /**
- * A stream is a file's folder with dates removed (a Kafka partition, a carrier's feed); a record is late when its stream
- * had already delivered, in an earlier file of this run or in an earlier run, events more than a day newer.
+ * A stream is a file's folder with dates removed (a Kafka partition, a carrier's feed); a record is late when its
+ * stream had already delivered, in an earlier file of this run or in an earlier run, events more than a day newer.
  * Updates `streams` with this run's newest event per stream.
  */
-async function countLate(duck: Duck, staged: string, eventTime: string, streams: Record<string, string>): Promise<number> {
+async function countLate(
+  duck: Duck,
+  staged: string,
+  eventTime: string,
+  streams: Record<string, string>,
+): Promise<number> {
   const known = Object.entries(streams);
-  const before = known.length > 0 ? `(VALUES ${known.map(([s, t]) => `(${sqlString(s)}, TIMESTAMP ${sqlString(t)})`).join(', ')}) b(stream, newest)` : `(SELECT NULL::VARCHAR AS stream, NULL::TIMESTAMP AS newest LIMIT 0) b`;
+  const before =
+    known.length > 0
+      ? `(VALUES ${known.map(([s, t]) => `(${sqlString(s)}, TIMESTAMP ${sqlString(t)})`).join(', ')}) b(stream, newest)`
+      : `(SELECT NULL::VARCHAR AS stream, NULL::TIMESTAMP AS newest LIMIT 0) b`;
   await duck.run(`
     CREATE TEMP TABLE late_files AS
     WITH r AS (SELECT ${id(eventTime)} AS t, _file FROM ${staged} WHERE _reject_reason IS NULL)
-    SELECT _file, max(t) AS newest, regexp_replace(regexp_replace(_file, '/[^/]*$', ''), '\\d{4}-?\\d{2}-?\\d{2}', '', 'g') AS stream
+    SELECT _file, max(t) AS newest, regexp_replace(regexp_replace(_file, '/[^/]*$', ''), '\\d{4}-?\\d{2}-?\\d{2}', '',
+      'g') AS stream
     FROM r GROUP BY _file`);
   const { late } = await duck.one<{ late: number }>(`
     WITH w AS (
-      SELECT _file, greatest(max(f.newest) OVER (PARTITION BY f.stream ORDER BY _file ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), any_value(b.newest) OVER (PARTITION BY f.stream)) AS seen
+      SELECT _file, greatest(max(f.newest) OVER (PARTITION BY f.stream ORDER BY _file ROWS BETWEEN UNBOUNDED PRECEDING
+        AND 1 PRECEDING), any_value(b.newest) OVER (PARTITION BY f.stream)) AS seen
       FROM late_files f LEFT JOIN ${before} USING (stream))
     SELECT count(*) FILTER (WHERE r.t < w.seen - INTERVAL 1 DAY) AS late
     FROM (SELECT ${id(eventTime)} AS t, _file FROM ${staged} WHERE _reject_reason IS NULL) r JOIN w USING (_file)`);
-  const newest = await duck.all<{ stream: string; newest: string }>(`SELECT stream, strftime(max(newest), '%Y-%m-%d %H:%M:%S.%f') AS newest FROM late_files WHERE newest IS NOT NULL GROUP BY stream`);
+  const newest = await duck.all<{ stream: string; newest: string }>(
+    `SELECT stream, strftime(max(newest), '%Y-%m-%d %H:%M:%S.%f') AS newest FROM late_files WHERE newest IS NOT NULL
+      GROUP BY stream`,
+  );
   for (const { stream, newest: t } of newest) if (!streams[stream] || streams[stream]! < t) streams[stream] = t;
   await duck.run(`DROP TABLE late_files`);
   return Number(late);
 }
 
-async function compact(duck: Duck, store: ObjectStore, tmpDir: string, domain: string, spec: SourceSpec, files: PublishedFile[], tags: ObjectTags): Promise<PublishedFile[]> {
+async function compact(
+  duck: Duck,
+  store: ObjectStore,
+  tmpDir: string,
+  domain: string,
+  spec: SourceSpec,
+  files: PublishedFile[],
+  tags: ObjectTags,
+): Promise<PublishedFile[]> {
   const keep = files.slice(0, files.length - MERGED_PER_COMPACTION);
   const merge = files.slice(files.length - MERGED_PER_COMPACTION);
   const paths = await Promise.all(merge.map((f) => store.localPath(f.key)));
-  const merged = await publishParquet(duck, store, tmpDir, `SELECT * FROM ${readParquet(paths)} ORDER BY ${spec.key.map(id).join(', ')}`, stagedPrefix(domain, spec.name), 'rows', tags, 'snappy');
+  const merged = await publishParquet(
+    duck,
+    store,
+    tmpDir,
+    `SELECT * FROM ${readParquet(paths)} ORDER BY ${spec.key.map(id).join(', ')}`,
+    stagedPrefix(domain, spec.name),
+    'rows',
+    tags,
+    'snappy',
+  );
   return [...keep, merged];
 }

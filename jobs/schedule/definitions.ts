@@ -2,7 +2,9 @@ import { Cron } from 'croner';
 import { MeshError, ErrorCode, type DomainInfo } from '../../platform/index.js';
 import { customProperty, loadContract, slaHours } from '../../governance/index.js';
 
-/** When and how a domain's pipeline runs, from its data contract: one definition for the embedded scheduler and Airflow. */
+/**
+ * When and how a domain's pipeline runs, from its data contract: one definition for the embedded scheduler and Airflow.
+ */
 export interface DomainSchedule {
   domain: string;
   /** Cron in UTC, the contract's `schedule` custom property. */
@@ -15,7 +17,9 @@ export interface DomainSchedule {
   retries: number;
 }
 
-/** Every domain's schedule; a domain whose contract has none is left out, an invalid cron is a CONFIG_INVALID naming it. */
+/**
+ * Every domain's schedule; a domain whose contract has none is left out, an invalid cron is a CONFIG_INVALID naming it.
+ */
 export function loadSchedules(domains: DomainInfo[]): DomainSchedule[] {
   return domains.flatMap((d) => {
     const contract = loadContract(d.contractFile, d.name);
@@ -24,7 +28,10 @@ export function loadSchedules(domains: DomainInfo[]): DomainSchedule[] {
     try {
       new Cron(String(cron), { paused: true, timezone: 'UTC' }).stop();
     } catch (err) {
-      throw new MeshError(ErrorCode.CONFIG_INVALID, `${d.contractFile}: schedule "${String(cron)}" is not a valid cron pattern: ${(err as Error).message}`);
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        `${d.contractFile}: schedule "${String(cron)}" is not a valid cron pattern: ${(err as Error).message}`,
+      );
     }
     const retries = customProperty(contract, 'retries');
     return [

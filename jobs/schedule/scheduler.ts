@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
-import { jobRunSamples, reportJobMetrics, scheduleHistoryKey, schedulePausedKey, currentManifest } from '../../products/index.js';
+import {
+  jobRunSamples,
+  reportJobMetrics,
+  scheduleHistoryKey,
+  schedulePausedKey,
+  currentManifest,
+} from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
@@ -21,8 +27,13 @@ export interface ScheduledRun {
   error?: { code: string; message: string };
 }
 
-/** The work of one attempt, given by whoever runs the scheduler (the CLI wires pipelines, features and the online store). */
-export type ScheduledWork = (domain: string) => Promise<{ runId?: string; steps: Record<string, number>; published?: boolean }>;
+/**
+ * The work of one attempt, given by whoever runs the scheduler (the CLI wires pipelines, features and the online
+ * store).
+ */
+export type ScheduledWork = (
+  domain: string,
+) => Promise<{ runId?: string; steps: Record<string, number>; published?: boolean }>;
 
 export interface DomainScheduleStatus {
   domain: string;
@@ -30,7 +41,10 @@ export interface DomainScheduleStatus {
   paused: { since: string; by: string } | null;
   nextRun: string | null;
   lastRun: ScheduledRun | null;
-  /** Where the domain's curated data has got to: the newest event time its runs have received (else its version's `asOf`). */
+  /**
+   * Where the domain's curated data has got to: the newest event time its runs have received (else its version's
+   * `asOf`).
+   */
   watermark: string | null;
   /** Raw objects the runs behind the current version have read. */
   rawFilesRead: number | null;
@@ -45,7 +59,8 @@ const MAX_WAIT_MS = 3_600_000;
  * Runs each domain's pipeline on its contract's cron (croner, UTC): never two runs of one domain at once, at most
  * `concurrency` runs in all, retries with exponential backoff. A failed run publishes nothing, so the previous version
  * keeps serving; its outcome is kept in the domain's run history and reported as job metrics, which the contract's
- * alert watches. Pausing is a flag in the object store, so `mesh schedule pause` reaches a scheduler in another process.
+ * alert watches. Pausing is a flag in the object store, so `mesh schedule pause` reaches a scheduler in another
+ * process.
  */
 export class PipelineScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -65,7 +80,10 @@ export class PipelineScheduler {
 
   start(): void {
     for (const s of this.schedules) this.arm(s);
-    this.platform.log.info({ domains: this.schedules.map((s) => `${s.domain} ${s.cron}`), speed: this.speed }, 'scheduler started');
+    this.platform.log.info(
+      { domains: this.schedules.map((s) => `${s.domain} ${s.cron}`), speed: this.speed },
+      'scheduler started',
+    );
   }
 
   private get speed(): number {
@@ -83,12 +101,18 @@ export class PipelineScheduler {
     const next = nextRuns(s, 1, new Date(Math.max(now, after)))[0];
     if (!next) return;
     const wait = (next.getTime() - now) / this.speed;
-    const timer = setTimeout(() => {
-      if (wait > MAX_WAIT_MS) return this.arm(s, after);
-      // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown at the timer.
-      void this.trigger(s.domain, 'schedule').catch((err: unknown) => this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'));
-      this.arm(s, next.getTime());
-    }, Math.min(Math.max(0, wait), MAX_WAIT_MS));
+    const timer = setTimeout(
+      () => {
+        if (wait > MAX_WAIT_MS) return this.arm(s, after);
+        // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown
+        // at the timer.
+        void this.trigger(s.domain, 'schedule').catch((err: unknown) =>
+          this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'),
+        );
+        this.arm(s, next.getTime());
+      },
+      Math.min(Math.max(0, wait), MAX_WAIT_MS),
+    );
     this.timers.set(s.domain, timer);
   }
 
@@ -96,7 +120,10 @@ export class PipelineScheduler {
   trigger(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
     const inFlight = this.running.get(domain);
     if (inFlight) {
-      this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the previous run of the domain is still going');
+      this.platform.log.info(
+        { domain, trigger },
+        'scheduled run skipped: the previous run of the domain is still going',
+      );
       return inFlight;
     }
     const run = this.runOnce(domain, trigger).finally(() => this.running.delete(domain));
@@ -117,7 +144,13 @@ export class PipelineScheduler {
     // In line first, in the order of the triggers; a pause is judged when the run's turn comes.
     await this.slot();
     const started = Date.now();
-    const run: ScheduledRun = { domain, trigger, startedAt: new Date(this.platform.now()).toISOString(), outcome: 'running', attempts: 0 };
+    const run: ScheduledRun = {
+      domain,
+      trigger,
+      startedAt: new Date(this.platform.now()).toISOString(),
+      outcome: 'running',
+      attempts: 0,
+    };
     try {
       if (await getJson(this.platform.store, schedulePausedKey(domain))) {
         this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
@@ -128,14 +161,24 @@ export class PipelineScheduler {
         run.attempts++;
         try {
           const done = await this.work(domain);
-          Object.assign(run, { outcome: 'succeeded', runId: done.runId, steps: done.steps, published: done.published ?? true, error: undefined });
+          Object.assign(run, {
+            outcome: 'succeeded',
+            runId: done.runId,
+            steps: done.steps,
+            published: done.published ?? true,
+            error: undefined,
+          });
           break;
         } catch (err) {
           run.outcome = 'failed';
-          run.error = isMeshError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL_SERVER_ERROR', message: (err as Error).message };
+          run.error = isMeshError(err)
+            ? { code: err.code, message: err.message }
+            : { code: 'INTERNAL_SERVER_ERROR', message: (err as Error).message };
           this.platform.log.warn({ domain, attempt: run.attempts, err }, 'scheduled run failed');
           if (run.attempts > schedule.retries || this.stopping.signal.aborted) break;
-          const waited = await sleep((this.options.backoffMs ?? 30_000) * 2 ** (run.attempts - 1), true, { signal: this.stopping.signal }).catch(() => false);
+          const waited = await sleep((this.options.backoffMs ?? 30_000) * 2 ** (run.attempts - 1), true, {
+            signal: this.stopping.signal,
+          }).catch(() => false);
           if (!waited) break;
         }
       }
@@ -148,19 +191,44 @@ export class PipelineScheduler {
     const history = await this.record(run);
     await reportJobMetrics(this.platform, `schedule-${domain}`, [
       // Prometheus judges the last run against its own (wall) clock.
-      ...jobRunSamples('schedule', { finishedAt: new Date(), durationMs: run.durationMs, ok: run.outcome === 'succeeded' }, { domain }),
-      { name: 'mesh_schedule_next_run_timestamp_seconds', help: 'When the scheduler runs the domain next (data time)', labels: { domain }, value: (nextRuns(schedule, 1, new Date(this.platform.now()))[0]?.getTime() ?? 0) / 1000 },
-      { name: 'mesh_schedule_attempts', help: 'Attempts the last scheduled run of the domain took', labels: { domain }, value: run.attempts },
-      ...(['succeeded', 'failed'] as const).map((outcome) => ({ name: 'mesh_schedule_runs', help: 'Scheduled runs of the domain in its kept history, by outcome', labels: { domain, outcome }, value: history.filter((h) => h.outcome === outcome).length })),
+      ...jobRunSamples(
+        'schedule',
+        { finishedAt: new Date(), durationMs: run.durationMs, ok: run.outcome === 'succeeded' },
+        { domain },
+      ),
+      {
+        name: 'mesh_schedule_next_run_timestamp_seconds',
+        help: 'When the scheduler runs the domain next (data time)',
+        labels: { domain },
+        value: (nextRuns(schedule, 1, new Date(this.platform.now()))[0]?.getTime() ?? 0) / 1000,
+      },
+      {
+        name: 'mesh_schedule_attempts',
+        help: 'Attempts the last scheduled run of the domain took',
+        labels: { domain },
+        value: run.attempts,
+      },
+      ...(['succeeded', 'failed'] as const).map((outcome) => ({
+        name: 'mesh_schedule_runs',
+        help: 'Scheduled runs of the domain in its kept history, by outcome',
+        labels: { domain, outcome },
+        value: history.filter((h) => h.outcome === outcome).length,
+      })),
     ]);
     return run;
   }
 
-  /** The run as the domain's history has it: the newest first, the running entry replaced by its outcome. Returns the history written. */
+  /**
+   * The run as the domain's history has it: the newest first, the running entry replaced by its outcome. Returns the
+   * history written.
+   */
   private async record(run: ScheduledRun): Promise<ScheduledRun[]> {
     const earlier = (await scheduleHistory(this.platform, run.domain)).filter((h) => h.startedAt !== run.startedAt);
     const history = [{ ...run }, ...earlier].slice(0, HISTORY);
-    await putJson(this.platform.store, scheduleHistoryKey(run.domain), history, { layer: 'platform', 'data-product': 'schedule' });
+    await putJson(this.platform.store, scheduleHistoryKey(run.domain), history, {
+      layer: 'platform',
+      'data-product': 'schedule',
+    });
     return history;
   }
 
@@ -184,16 +252,30 @@ export async function scheduleHistory(platform: Pick<Platform, 'store'>, domain:
 }
 
 /** Each domain's schedule as any process sees it: paused or not, next and last run, its watermark. */
-export async function scheduleStatus(platform: Pick<Platform, 'store' | 'now'>, schedules: DomainSchedule[], now = new Date(platform.now())): Promise<DomainScheduleStatus[]> {
+export async function scheduleStatus(
+  platform: Pick<Platform, 'store' | 'now'>,
+  schedules: DomainSchedule[],
+  now = new Date(platform.now()),
+): Promise<DomainScheduleStatus[]> {
   return Promise.all(
     schedules.map(async (s) => {
-      const [paused, history, manifest] = await Promise.all([getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)), scheduleHistory(platform, s.domain), currentManifest(platform, s.domain)]);
+      const [paused, history, manifest] = await Promise.all([
+        getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)),
+        scheduleHistory(platform, s.domain),
+        currentManifest(platform, s.domain),
+      ]);
       return {
         domain: s.domain,
         cron: s.cron,
         paused: paused ?? null,
         // Another process's data clock may run ahead of this one's (a simulation speed): never before its last run.
-        nextRun: paused ? null : (nextRuns(s, 1, new Date(Math.max(now.getTime(), Date.parse(history[0]?.startedAt ?? '') || 0)))[0]?.toISOString() ?? null),
+        nextRun: paused
+          ? null
+          : (nextRuns(
+              s,
+              1,
+              new Date(Math.max(now.getTime(), Date.parse(history[0]?.startedAt ?? '') || 0)),
+            )[0]?.toISOString() ?? null),
         lastRun: history[0] ?? null,
         watermark: manifest?.ingest?.newestEvent ?? manifest?.asOf ?? null,
         rawFilesRead: manifest?.ingest?.rawFiles ?? null,
@@ -205,7 +287,18 @@ export async function scheduleStatus(platform: Pick<Platform, 'store' | 'now'>, 
 }
 
 /** Pauses or resumes a domain's schedule: a flag in the store, read before every run. */
-export async function setPaused(platform: Pick<Platform, 'store'>, domain: string, paused: boolean, by: string): Promise<void> {
-  if (paused) await putJson(platform.store, schedulePausedKey(domain), { since: new Date().toISOString(), by }, { layer: 'platform', 'data-product': 'schedule' });
+export async function setPaused(
+  platform: Pick<Platform, 'store'>,
+  domain: string,
+  paused: boolean,
+  by: string,
+): Promise<void> {
+  if (paused)
+    await putJson(
+      platform.store,
+      schedulePausedKey(domain),
+      { since: new Date().toISOString(), by },
+      { layer: 'platform', 'data-product': 'schedule' },
+    );
   else await platform.store.delete(schedulePausedKey(domain));
 }

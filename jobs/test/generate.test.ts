@@ -8,7 +8,10 @@ import { SMALL, tempDir } from '../../test/helpers.js';
 async function digest(store: ObjectStore): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const d of GENERATED_DOMAINS) {
-    for (const o of await store.list(`${d}/raw/`)) out[o.key] = createHash('sha256').update(await store.get(o.key)).digest('hex');
+    for (const o of await store.list(`${d}/raw/`))
+      out[o.key] = createHash('sha256')
+        .update(await store.get(o.key))
+        .digest('hex');
   }
   return out;
 }
@@ -32,23 +35,39 @@ describe('source generator', () => {
     const store = new LocalObjectStore(tempDir());
     const report = await generateMarketplace(store, SMALL);
     const keys = (await store.list('')).map((o) => o.key);
-    expect(keys.some((k) => /^sales\/raw\/topics\/sales\.orders\/partition=\d\/sales\.orders\+\d\+\d{10}\.json$/.test(k))).toBe(true);
+    expect(
+      keys.some((k) => /^sales\/raw\/topics\/sales\.orders\/partition=\d\/sales\.orders\+\d\+\d{10}\.json$/.test(k)),
+    ).toBe(true);
     expect(keys.some((k) => /^sales\/raw\/returns\/returns_\d{8}\.csv$/.test(k))).toBe(true);
-    expect(keys.some((k) => /^fulfillment\/raw\/carrier_events\/carrier=\w+\/date=\d{4}-\d{2}-\d{2}\/events\.jsonl$/.test(k))).toBe(true);
+    expect(
+      keys.some((k) =>
+        /^fulfillment\/raw\/carrier_events\/carrier=\w+\/date=\d{4}-\d{2}-\d{2}\/events\.jsonl$/.test(k),
+      ),
+    ).toBe(true);
     expect(keys.some((k) => /^payments\/raw\/settlements\/processor=\w+\/settlement_\d{8}\.csv$/.test(k))).toBe(true);
-    expect(await store.getTags(keys.find((k) => k.startsWith('payments/raw/settlements/'))!)).toEqual({ domain: 'payments', 'data-product': 'settlements', layer: 'raw' });
+    expect(await store.getTags(keys.find((k) => k.startsWith('payments/raw/settlements/'))!)).toEqual({
+      domain: 'payments',
+      'data-product': 'settlements',
+      layer: 'raw',
+    });
     for (const s of report.sources.filter((x) => x.records > 1000)) {
       expect(s.malformed + s.nulls + s.outOfRange, `${s.source} has dirt`).toBeGreaterThan(0);
       expect(s.duplicates, `${s.source} has duplicates`).toBeGreaterThan(0);
       expect(s.lines).toBe(s.records + s.duplicates);
     }
-    const settlement = (await store.get(keys.find((k) => k.startsWith('payments/raw/settlements/'))!)).toString().split('\n')[0];
-    expect(settlement).toBe('transaction_id,payment_id,order_id,processor,type,amount,currency,method,card_last4,processed_at,failure_code');
+    const settlement = (await store.get(keys.find((k) => k.startsWith('payments/raw/settlements/'))!))
+      .toString()
+      .split('\n')[0];
+    expect(settlement).toBe(
+      'transaction_id,payment_id,order_id,processor,type,amount,currency,method,card_last4,processed_at,failure_code',
+    );
   });
 
   it('refuses nonsense options with a clear message', async () => {
     const store = new LocalObjectStore(tempDir());
-    await expect(generateMarketplace(store, { ...SMALL, days: 2 })).rejects.toSatisfy((e: unknown) => isMeshError(e, 'BAD_USER_INPUT') && /--days/.test((e as Error).message));
+    await expect(generateMarketplace(store, { ...SMALL, days: 2 })).rejects.toSatisfy(
+      (e: unknown) => isMeshError(e, 'BAD_USER_INPUT') && /--days/.test((e as Error).message),
+    );
     await expect(generateMarketplace(store, { ...SMALL, scale: -1 })).rejects.toThrow(/--scale/);
   });
 });

@@ -21,12 +21,16 @@ let origin: MeshPlatform;
 const full: Record<string, RunRecord> = {};
 const raw: Record<string, ObjectInfo[]> = {};
 
-/** Copies raw objects (and the extract manifest) from the generated store into another, as a source would deliver them. */
+/**
+ * Copies raw objects (and the extract manifest) from the generated store into another, as a source would deliver them.
+ */
 async function deliver(to: MeshPlatform, files: ObjectInfo[]): Promise<void> {
   for (const f of files) await to.store.put(f.key, await origin.store.get(f.key));
 }
 
-/** One incremental run; a run that fails its gate (a batch that leaves a dataset empty) leaves the version as it was. */
+/**
+ * One incremental run; a run that fails its gate (a batch that leaves a dataset empty) leaves the version as it was.
+ */
 async function run(platform: MeshPlatform, domain: string): Promise<RunRecord | undefined> {
   try {
     return await runDomainPipeline(platform, selectDomains(platform.config.domainsDir, [domain])[0]!);
@@ -36,8 +40,18 @@ async function run(platform: MeshPlatform, domain: string): Promise<RunRecord | 
   }
 }
 
-const versionOf = (m: CuratedManifest | undefined) => Object.fromEntries(Object.values(m?.datasets ?? {}).map((d) => [d.name, d.sha256]));
-const totals = (accounting: SourceAccounting[] | undefined) => (accounting ?? []).map(({ source, files, in: n, curated, quarantined, duplicates, malformed }) => ({ source, files, in: n, curated, quarantined, duplicates, malformed }));
+const versionOf = (m: CuratedManifest | undefined) =>
+  Object.fromEntries(Object.values(m?.datasets ?? {}).map((d) => [d.name, d.sha256]));
+const totals = (accounting: SourceAccounting[] | undefined) =>
+  (accounting ?? []).map(({ source, files, in: n, curated, quarantined, duplicates, malformed }) => ({
+    source,
+    files,
+    in: n,
+    curated,
+    quarantined,
+    duplicates,
+    malformed,
+  }));
 
 beforeAll(async () => {
   origin = testPlatform();
@@ -61,7 +75,11 @@ describe('incremental pipelines', () => {
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
         const batches = rng.int(2, 5);
-        const cuts = [0, ...Array.from({ length: batches - 1 }, () => rng.int(1, order.length - 1)).sort((a, b) => a - b), order.length];
+        const cuts = [
+          0,
+          ...Array.from({ length: batches - 1 }, () => rng.int(1, order.length - 1)).sort((a, b) => a - b),
+          order.length,
+        ];
         const modes: string[] = [];
         for (let b = 0; b < batches; b++) {
           await deliver(target, order.slice(cuts[b], cuts[b + 1]));
@@ -72,17 +90,33 @@ describe('incremental pipelines', () => {
         expect(last, `${d}: a run per batch`).toBe(batches);
         const m = await currentManifest(target, d);
         const firstPublished = modes.findIndex((x) => x !== 'gate');
-        expect(modes.slice(firstPublished + 1).every((x) => x !== 'full'), `${d}: runs after the first publication continue incrementally (${modes.join(', ')})`).toBe(true);
-        expect(versionOf(m), `${d}, trial ${trial}: ${batches} batches (${modes.join(', ')})`).toEqual(Object.fromEntries(full[d]!.datasets.map((ds) => [ds.name, ds.sha256])));
-        const runs = await Promise.all((await target.store.list(`_platform/runs/${d}/`)).map(async (o) => JSON.parse((await target.store.get(o.key)).toString()) as RunRecord));
-        const lastGood = runs.filter((r) => r.status === 'succeeded').sort((a, b) => (a.runId < b.runId ? -1 : 1)).at(-1)!;
-        expect(totals(lastGood.cumulative), `${d}: cumulative accounting equals the full run's`).toEqual(totals(full[d]!.accounting));
+        expect(
+          modes.slice(firstPublished + 1).every((x) => x !== 'full'),
+          `${d}: runs after the first publication continue incrementally (${modes.join(', ')})`,
+        ).toBe(true);
+        expect(versionOf(m), `${d}, trial ${trial}: ${batches} batches (${modes.join(', ')})`).toEqual(
+          Object.fromEntries(full[d]!.datasets.map((ds) => [ds.name, ds.sha256])),
+        );
+        const runs = await Promise.all(
+          (await target.store.list(`_platform/runs/${d}/`)).map(
+            async (o) => JSON.parse((await target.store.get(o.key)).toString()) as RunRecord,
+          ),
+        );
+        const lastGood = runs
+          .filter((r) => r.status === 'succeeded')
+          .sort((a, b) => (a.runId < b.runId ? -1 : 1))
+          .at(-1)!;
+        expect(totals(lastGood.cumulative), `${d}: cumulative accounting equals the full run's`).toEqual(
+          totals(full[d]!.accounting),
+        );
         for (const r of runs) for (const a of r.accounting) expect(a.in).toBe(a.curated + a.quarantined + a.duplicates);
       }
     }
   }, 600_000);
 
-  it('rewrite only the partitions new records reach, carry every other file over, and publish nothing when nothing is new', async () => {
+  it('rewrite only the partitions new records reach, carry every other file over, and publish nothing when nothing ' +
+    'is ' +
+    'new', async () => {
     const target = testPlatform();
     const d = 'sales';
     // Everything but each stream's newest file, then those: the shape of a scheduled run after a day of new data.
@@ -94,20 +128,34 @@ describe('incremental pipelines', () => {
     const newest = new Set(streams.values());
     // Extracted a day earlier, so that what it holds passes the freshness gate.
     const extract = JSON.parse((await origin.store.get(extractManifestKey(d))).toString()) as { asOf: string };
-    await target.store.put(extractManifestKey(d), JSON.stringify({ ...extract, asOf: new Date(Date.parse(extract.asOf) - 86_400_000).toISOString() }));
-    await deliver(target, raw[d]!.filter((f) => !newest.has(f.key)));
+    await target.store.put(
+      extractManifestKey(d),
+      JSON.stringify({ ...extract, asOf: new Date(Date.parse(extract.asOf) - 86_400_000).toISOString() }),
+    );
+    await deliver(
+      target,
+      raw[d]!.filter((f) => !newest.has(f.key)),
+    );
     const first = (await run(target, d))!;
     expect(first.status).toBe('succeeded');
     await target.store.put(extractManifestKey(d), await origin.store.get(extractManifestKey(d)));
-    await deliver(target, raw[d]!.filter((f) => newest.has(f.key)));
+    await deliver(
+      target,
+      raw[d]!.filter((f) => newest.has(f.key)),
+    );
     const second = (await run(target, d))!;
     expect(second.mode, second.modeReason).toBe('incremental');
     expect(second.accounting.reduce((n, a) => n + a.files, 0)).toBe(newest.size);
     const orders = (r: RunRecord) => r.datasets.find((x) => x.name === 'orders')!;
     const kept = orders(second).files.filter((f) => orders(first).files.some((g) => g.key === f.key));
     expect(orders(second).files.map((f) => f.partition)).toEqual(['2026-09', '2026-10']);
-    expect(kept.map((f) => f.partition), 'the month no new record reaches keeps its file').toEqual(['2026-09']);
-    expect(versionOf(await currentManifest(target, d))).toEqual(Object.fromEntries(full[d]!.datasets.map((ds) => [ds.name, ds.sha256])));
+    expect(
+      kept.map((f) => f.partition),
+      'the month no new record reaches keeps its file',
+    ).toEqual(['2026-09']);
+    expect(versionOf(await currentManifest(target, d))).toEqual(
+      Object.fromEntries(full[d]!.datasets.map((ds) => [ds.name, ds.sha256])),
+    );
 
     const again = (await run(target, d))!;
     expect(again).toMatchObject({ mode: 'incremental', unchanged: true });
@@ -125,13 +173,21 @@ describe('incremental pipelines', () => {
     // The feed re-sent with one product's line dropped: the only faithful answer is to read everything again.
     await target.store.put(victim.key, body.split('\n').slice(1).join('\n'));
     const rerun = (await run(target, d))!;
-    expect(rerun).toMatchObject({ mode: 'full', modeReason: `raw object ${victim.key} was rewritten after it was read` });
-    const [row] = await queryCurated<{ n: number }>(target, 'SELECT count(*) AS n FROM p', { p: ['catalog', 'products'] });
+    expect(rerun).toMatchObject({
+      mode: 'full',
+      modeReason: `raw object ${victim.key} was rewritten after it was read`,
+    });
+    const [row] = await queryCurated<{ n: number }>(target, 'SELECT count(*) AS n FROM p', {
+      p: ['catalog', 'products'],
+    });
     expect(Number(row!.n)).toBeGreaterThan(0);
 
     const domain = selectDomains(target.config.domainsDir, [d])[0]!;
     const pipeline = loadPipeline(domain, loadContract(domain.contractFile, d));
-    expect(await planIngest(target, pipeline, 'another definition', false)).toMatchObject({ mode: 'full', reason: 'the pipeline definition changed' });
+    expect(await planIngest(target, pipeline, 'another definition', false)).toMatchObject({
+      mode: 'full',
+      reason: 'the pipeline definition changed',
+    });
   }, 300_000);
 
   it('recompute a dataset with no new records of its own without touching it, and keep the whole dataset checked', async () => {
@@ -139,7 +195,10 @@ describe('incremental pipelines', () => {
     const d = 'sales';
     await target.store.put(extractManifestKey(d), await origin.store.get(extractManifestKey(d)));
     const returns = raw[d]!.filter((f) => f.key.includes('/returns/'));
-    await deliver(target, raw[d]!.filter((f) => !returns.includes(f)));
+    await deliver(
+      target,
+      raw[d]!.filter((f) => !returns.includes(f)),
+    );
     await deliver(target, returns.slice(0, 1));
     const first = (await run(target, d))!;
     await deliver(target, returns.slice(1));

@@ -19,9 +19,15 @@ const NEXT = { ...OPTIONS, days: 61, end: '2026-11-02T00:00:00.000Z' };
 const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
 
 /** `mesh run sales` in its own process; with a fault point, the process kills itself there. */
-function meshRun(dataDir: string, faultPoint?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function meshRun(
+  dataDir: string,
+  faultPoint?: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'sales', '--no-features'], { env: childEnv({ MESH_DATA_DIR: dataDir, ...(faultPoint ? { MESH_FAULT_POINT: faultPoint } : {}) }), stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'run', 'sales', '--no-features'], {
+      env: childEnv({ MESH_DATA_DIR: dataDir, ...(faultPoint ? { MESH_FAULT_POINT: faultPoint } : {}) }),
+      stdio: 'ignore',
+    });
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -33,39 +39,54 @@ async function consistentVersion(platform: MeshPlatform): Promise<string> {
   for (const f of Object.values(m.datasets).flatMap((d) => d.files)) {
     const body = await platform.store.tryGet(f.key);
     if (!body) throw new Error(`the current version names ${f.key}, which does not exist`);
-    if (createHash('sha256').update(body).digest('hex') !== f.sha256) throw new Error(`${f.key} does not hold what the manifest says`);
+    if (createHash('sha256').update(body).digest('hex') !== f.sha256)
+      throw new Error(`${f.key} does not hold what the manifest says`);
   }
   return m.runId;
 }
 
-const FAULTS = ['after-staging', 'after-dataset:customers', 'after-dataset:orders', 'after-dataset:order_items', 'after-dataset:returns', 'before-manifest', 'after-manifest'];
+const FAULTS = [
+  'after-staging',
+  'after-dataset:customers',
+  'after-dataset:orders',
+  'after-dataset:order_items',
+  'after-dataset:returns',
+  'before-manifest',
+  'after-manifest',
+];
 
 describe('kill and rerun', () => {
-  it('killed at every fault point on top of a different published version: the previous version stays current until the new manifest lands, and a rerun completes', async () => {
-    // What the new data must publish, from an undisturbed run.
-    const reference = testPlatform();
-    await generateMarketplace(reference.store, NEXT);
-    const expected = await runDomainPipeline(reference, selectDomains(reference.config.domainsDir, ['sales'])[0]!);
+  it(
+    'killed at every fault point on top of a different published version: the previous version stays current until ' +
+      'the new manifest lands, and a rerun completes',
+    async () => {
+      // What the new data must publish, from an undisturbed run.
+      const reference = testPlatform();
+      await generateMarketplace(reference.store, NEXT);
+      const expected = await runDomainPipeline(reference, selectDomains(reference.config.domainsDir, ['sales'])[0]!);
 
-    // A published version of other data, then the new data arrives.
-    const victim = testPlatform();
-    await generateMarketplace(victim.store, OPTIONS);
-    const previous = (await runDomainPipeline(victim, selectDomains(victim.config.domainsDir, ['sales'])[0]!)).runId;
-    await generateMarketplace(victim.store, NEXT);
+      // A published version of other data, then the new data arrives.
+      const victim = testPlatform();
+      await generateMarketplace(victim.store, OPTIONS);
+      const previous = (await runDomainPipeline(victim, selectDomains(victim.config.domainsDir, ['sales'])[0]!)).runId;
+      await generateMarketplace(victim.store, NEXT);
 
-    for (const point of FAULTS) {
-      const { signal } = await meshRun(victim.config.dataDir, point);
-      expect(signal, point).toBe('SIGKILL');
-      const current = await consistentVersion(victim);
-      if (point === 'after-manifest') expect(current, point).not.toBe(previous);
-      else expect(current, point).toBe(previous);
-    }
-    const { code } = await meshRun(victim.config.dataDir);
-    expect(code).toBe(0);
-    await consistentVersion(victim);
-    const m = await currentManifest(victim, 'sales');
-    expect(Object.values(m!.datasets).map((d) => [d.name, d.sha256])).toEqual(expected.datasets.map((d) => [d.name, d.sha256]));
-  });
+      for (const point of FAULTS) {
+        const { signal } = await meshRun(victim.config.dataDir, point);
+        expect(signal, point).toBe('SIGKILL');
+        const current = await consistentVersion(victim);
+        if (point === 'after-manifest') expect(current, point).not.toBe(previous);
+        else expect(current, point).toBe(previous);
+      }
+      const { code } = await meshRun(victim.config.dataDir);
+      expect(code).toBe(0);
+      await consistentVersion(victim);
+      const m = await currentManifest(victim, 'sales');
+      expect(Object.values(m!.datasets).map((d) => [d.name, d.sha256])).toEqual(
+        expected.datasets.map((d) => [d.name, d.sha256]),
+      );
+    },
+  );
 
   it('the check catches the wrong order: a manifest written before its data is found inconsistent', async () => {
     const victim = testPlatform();
@@ -74,7 +95,19 @@ describe('kill and rerun', () => {
     // As a run that wrote the manifest first and died before the Parquet would leave it.
     const m = (await currentManifest(victim, 'sales'))!;
     const orders = m.datasets.orders!;
-    await victim.store.put(curatedManifestKey('sales'), JSON.stringify({ ...m, datasets: { ...m.datasets, orders: { ...orders, files: [{ ...orders.files[0]!, key: orders.files[0]!.key.replace(/[^/]+$/, 'not-yet-written.parquet') }] } } }));
+    await victim.store.put(
+      curatedManifestKey('sales'),
+      JSON.stringify({
+        ...m,
+        datasets: {
+          ...m.datasets,
+          orders: {
+            ...orders,
+            files: [{ ...orders.files[0]!, key: orders.files[0]!.key.replace(/[^/]+$/, 'not-yet-written.parquet') }],
+          },
+        },
+      }),
+    );
     await expect(consistentVersion(victim)).rejects.toThrow(/names .*not-yet-written\.parquet, which does not exist/);
   });
 });

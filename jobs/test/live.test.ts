@@ -14,14 +14,22 @@ async function rawObjects(store: ObjectStore): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const domain of ['sales', 'catalog', 'fulfillment', 'payments', 'campaigns']) {
     for (const o of await store.list(`${domain}/raw/`)) {
-      if (!o.key.endsWith('_extract.json')) out.set(o.key, createHash('sha256').update(await store.get(o.key)).digest('hex'));
+      if (!o.key.endsWith('_extract.json'))
+        out.set(
+          o.key,
+          createHash('sha256')
+            .update(await store.get(o.key))
+            .digest('hex'),
+        );
     }
   }
   return out;
 }
 
 describe('the live marketplace', () => {
-  it('delivers each hour of data time as new raw objects, the same however it is driven, and resumes by replay after a restart', async () => {
+  it('delivers each hour of data time as new raw objects, the same however it is driven, and resumes by replay after ' +
+    'a ' +
+    'restart', async () => {
     const a = testPlatform();
     const liveA = await LiveMarketplace.start(a.store, OPTIONS, 5);
     const history = await rawObjects(a.store);
@@ -30,13 +38,24 @@ describe('the live marketplace', () => {
     const after = await rawObjects(a.store);
     const delivered = [...after.keys()].filter((k) => !history.has(k));
     expect(delivered.length).toBeGreaterThan(30);
-    expect([...history].every(([k, h]) => after.get(k) === h), 'no object of the history is rewritten').toBe(true);
-    expect(JSON.parse((await a.store.get(extractManifestKey('sales'))).toString()).asOf).toBe(new Date(END + 30 * HOUR).toISOString());
+    expect(
+      [...history].every(([k, h]) => after.get(k) === h),
+      'no object of the history is rewritten',
+    ).toBe(true);
+    expect(JSON.parse((await a.store.get(extractManifestKey('sales'))).toString()).asOf).toBe(
+      new Date(END + 30 * HOUR).toISOString(),
+    );
     // Every event in a delivery happened before the delivery's hour ended.
     const carrier = delivered.filter((k) => k.includes('carrier_events'));
     expect(carrier.length).toBeGreaterThan(0);
     for (const key of carrier) {
-      const hourEnd = Date.parse(`${key.match(/date=(\d{4}-\d{2}-\d{2})/)![1]}T${key.match(/_(\d{2})(\d{2})\.jsonl$/)!.slice(1).join(':')}:00Z`) + HOUR;
+      const hourEnd =
+        Date.parse(
+          `${key.match(/date=(\d{4}-\d{2}-\d{2})/)![1]}T${key
+            .match(/_(\d{2})(\d{2})\.jsonl$/)!
+            .slice(1)
+            .join(':')}:00Z`,
+        ) + HOUR;
       for (const line of (await a.store.get(key)).toString().trim().split('\n')) {
         const t = (() => {
           try {

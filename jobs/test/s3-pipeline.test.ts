@@ -24,7 +24,14 @@ beforeAll(async () => {
   const endpoint = `http://127.0.0.1:${port}`;
   client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials });
   await client.send(new CreateBucketCommand({ Bucket: 'lake' }));
-  const config = loadConfig({ MESH_DATA_DIR: tempDir(), MESH_STORE: 's3', MESH_S3_BUCKET: 'lake', MESH_S3_PREFIX: 'mesh', MESH_S3_ENDPOINT: endpoint, MESH_LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    MESH_DATA_DIR: tempDir(),
+    MESH_STORE: 's3',
+    MESH_S3_BUCKET: 'lake',
+    MESH_S3_PREFIX: 'mesh',
+    MESH_S3_ENDPOINT: endpoint,
+    MESH_LOG_LEVEL: 'silent',
+  });
   expect(config.store).toMatchObject({ kind: 's3', forcePathStyle: true, prefix: 'mesh' });
   if (config.store.kind !== 's3') throw new Error('expected the S3 store');
   platform = createMeshPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
@@ -39,15 +46,27 @@ describe('pipelines on S3', () => {
       expect(r.status).toBe('succeeded');
     }
     const m = await currentManifest(platform, 'payments');
-    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${m!.datasets.payments!.files[0]!.key}` }));
-    expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toEqual({ domain: 'payments', 'data-product': 'payments', layer: 'curated' });
+    const tags = await client.send(
+      new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${m!.datasets.payments!.files[0]!.key}` }),
+    );
+    expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toEqual({
+      domain: 'payments',
+      'data-product': 'payments',
+      layer: 'curated',
+    });
     const raw = (await platform.store.list('sales/raw/returns/'))[0]!;
     const rawTags = await client.send(new GetObjectTaggingCommand({ Bucket: 'lake', Key: `mesh/${raw.key}` }));
-    expect(Object.fromEntries((rawTags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toEqual({ domain: 'sales', 'data-product': 'returns', layer: 'raw' });
+    expect(Object.fromEntries((rawTags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toEqual({
+      domain: 'sales',
+      'data-product': 'returns',
+      layer: 'raw',
+    });
 
     const duck = await Duck.open();
     try {
-      const { n } = await duck.one<{ n: number }>(`SELECT count(*) AS n FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`);
+      const { n } = await duck.one<{ n: number }>(
+        `SELECT count(*) AS n FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))}`,
+      );
       expect(Number(n)).toBe(m && (await currentManifest(platform, 'sales'))!.datasets.orders!.rows);
     } finally {
       duck.close();

@@ -21,7 +21,12 @@ import { childEnv, copyDomains, SMALL, tempDir, testPlatform } from '../../test/
 import type { MeshPlatform } from '../../lineage/index.js';
 
 const exec = promisify(execFile);
-const schedule = (domain: string, retries = 0): DomainSchedule => ({ domain, cron: '0 0 1 1 *', owner: `${domain}-data`, retries });
+const schedule = (domain: string, retries = 0): DomainSchedule => ({
+  domain,
+  cron: '0 0 1 1 *',
+  owner: `${domain}-data`,
+  retries,
+});
 
 /** A run that waits until released, counting how many ran at once. */
 function gate() {
@@ -54,8 +59,16 @@ describe('schedules from the contracts', () => {
       ['payments', '0 0,6,12,18 * * *'],
       ['sales', '15 * * * *'],
     ]);
-    expect(schedules.find((s) => s.domain === 'sales')).toMatchObject({ owner: 'sales-data', freshnessHours: 24, retries: 2 });
-    expect(nextRuns(schedules.find((s) => s.domain === 'sales')!, 2, new Date('2026-12-02T10:20:00Z')).map((d) => d.toISOString())).toEqual(['2026-12-02T11:15:00.000Z', '2026-12-02T12:15:00.000Z']);
+    expect(schedules.find((s) => s.domain === 'sales')).toMatchObject({
+      owner: 'sales-data',
+      freshnessHours: 24,
+      retries: 2,
+    });
+    expect(
+      nextRuns(schedules.find((s) => s.domain === 'sales')!, 2, new Date('2026-12-02T10:20:00Z')).map((d) =>
+        d.toISOString(),
+      ),
+    ).toEqual(['2026-12-02T11:15:00.000Z', '2026-12-02T12:15:00.000Z']);
   });
 
   it('an invalid cron is refused with the contract it comes from', () => {
@@ -63,7 +76,9 @@ describe('schedules from the contracts', () => {
     try {
       const file = path.join(domains.dir, 'catalog', 'contract.odcs.yaml');
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('value: "0 3 * * *"', 'value: "61 3 * * *"'));
-      expect(() => loadSchedules(listDomains(domains.dir))).toThrow(`${file}: schedule "61 3 * * *" is not a valid cron pattern`);
+      expect(() => loadSchedules(listDomains(domains.dir))).toThrow(
+        `${file}: schedule "61 3 * * *" is not a valid cron pattern`,
+      );
     } finally {
       domains.remove();
     }
@@ -74,7 +89,9 @@ describe('the scheduler', () => {
   it('never runs one domain twice at once, and at most `concurrency` runs in all', async () => {
     const platform = testPlatform();
     const { state, work } = gate();
-    const scheduler = new PipelineScheduler(platform, [schedule('sales'), schedule('catalog')], work, { concurrency: 1 });
+    const scheduler = new PipelineScheduler(platform, [schedule('sales'), schedule('catalog')], work, {
+      concurrency: 1,
+    });
     const first = scheduler.trigger('sales', 'manual');
     const again = scheduler.trigger('sales', 'schedule');
     const other = scheduler.trigger('catalog', 'schedule');
@@ -85,7 +102,13 @@ describe('the scheduler', () => {
     state.release.get('sales')!();
     await until(() => state.calls.length === 2);
     state.release.get('catalog')!();
-    expect(await first).toMatchObject({ domain: 'sales', trigger: 'manual', outcome: 'succeeded', attempts: 1, runId: 'run-sales' });
+    expect(await first).toMatchObject({
+      domain: 'sales',
+      trigger: 'manual',
+      outcome: 'succeeded',
+      attempts: 1,
+      runId: 'run-sales',
+    });
     expect(await other).toMatchObject({ domain: 'catalog', outcome: 'succeeded' });
     expect(state.peak).toBe(1);
   });
@@ -99,7 +122,12 @@ describe('the scheduler', () => {
       return tryGet(key);
     };
     const { state, work } = gate();
-    const scheduler = new PipelineScheduler(platform, [schedule('sales'), schedule('catalog'), schedule('payments')], work, { concurrency: 1 });
+    const scheduler = new PipelineScheduler(
+      platform,
+      [schedule('sales'), schedule('catalog'), schedule('payments')],
+      work,
+      { concurrency: 1 },
+    );
     const runs = ['sales', 'catalog', 'payments'].map((d) => scheduler.trigger(d, 'schedule'));
     for (const [i, domain] of ['sales', 'catalog', 'payments'].entries()) {
       await until(() => state.calls.length === i + 1);
@@ -125,26 +153,42 @@ describe('the scheduler', () => {
     // Exponential: 40 ms, then 80 ms.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(38);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(78);
-    const broken = new PipelineScheduler(platform, [schedule('sales', 1)], async () => {
-      throw new MeshError(ErrorCode.SOURCE_MISSING, 'no raw files');
-    }, { backoffMs: 1 });
+    const broken = new PipelineScheduler(
+      platform,
+      [schedule('sales', 1)],
+      async () => {
+        throw new MeshError(ErrorCode.SOURCE_MISSING, 'no raw files');
+      },
+      { backoffMs: 1 },
+    );
     const failed = await broken.trigger('sales', 'schedule');
-    expect(failed).toMatchObject({ outcome: 'failed', attempts: 2, error: { code: 'SOURCE_MISSING', message: 'no raw files' } });
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      attempts: 2,
+      error: { code: 'SOURCE_MISSING', message: 'no raw files' },
+    });
     expect((await scheduleHistory(platform, 'sales')).map((h) => [h.outcome, h.attempts])).toEqual([
       ['failed', 2],
       ['succeeded', 3],
     ]);
     // The failure is a job metric the contract's alert watches.
-    expect(await jobMetricsText(platform.store)).toMatch(/mesh_job_last_run_success\{mesh_job="schedule",domain="sales"\} 0/);
+    expect(await jobMetricsText(platform.store)).toMatch(
+      /mesh_job_last_run_success\{mesh_job="schedule",domain="sales"\} 0/,
+    );
   });
 
   it('stopping gives up a retry instead of waiting out its backoff', async () => {
     const platform = testPlatform();
     let calls = 0;
-    const scheduler = new PipelineScheduler(platform, [schedule('sales', 3)], async () => {
-      calls++;
-      throw new MeshError(ErrorCode.SOURCE_MISSING, 'no raw files');
-    }, { backoffMs: 60_000 });
+    const scheduler = new PipelineScheduler(
+      platform,
+      [schedule('sales', 3)],
+      async () => {
+        calls++;
+        throw new MeshError(ErrorCode.SOURCE_MISSING, 'no raw files');
+      },
+      { backoffMs: 60_000 },
+    );
     const run = scheduler.trigger('sales', 'manual');
     await until(() => calls === 1);
     const t = Date.now();
@@ -156,7 +200,9 @@ describe('the scheduler', () => {
   it('a paused domain is not run until resumed; status says so from any process', async () => {
     const platform = testPlatform();
     let runs = 0;
-    const scheduler = new PipelineScheduler(platform, [schedule('sales')], async () => ({ steps: { pipeline: (runs++, 1) } }));
+    const scheduler = new PipelineScheduler(platform, [schedule('sales')], async () => ({
+      steps: { pipeline: (runs++, 1) },
+    }));
     await setPaused(platform, 'sales', true, 'test');
     expect(await scheduler.trigger('sales', 'schedule')).toBeUndefined();
     expect(runs).toBe(0);
@@ -165,13 +211,21 @@ describe('the scheduler', () => {
     await setPaused(platform, 'sales', false, 'test');
     expect(await scheduler.trigger('sales', 'schedule')).toMatchObject({ outcome: 'succeeded' });
     const [active] = await scheduleStatus(platform, [schedule('sales')], new Date('2026-06-01T00:00:00Z'));
-    expect(active).toMatchObject({ paused: null, nextRun: '2027-01-01T00:00:00.000Z', succeeded: 1, failed: 0, lastRun: { outcome: 'succeeded' } });
+    expect(active).toMatchObject({
+      paused: null,
+      nextRun: '2027-01-01T00:00:00.000Z',
+      succeeded: 1,
+      failed: 0,
+      lastRun: { outcome: 'succeeded' },
+    });
   });
 
   it('fires on its cron', async () => {
     const platform = testPlatform();
     const fired: number[] = [];
-    const scheduler = new PipelineScheduler(platform, [{ ...schedule('sales'), cron: '* * * * * *' }], async () => ({ steps: { pipeline: (fired.push(Date.now()), 1) } }));
+    const scheduler = new PipelineScheduler(platform, [{ ...schedule('sales'), cron: '* * * * * *' }], async () => ({
+      steps: { pipeline: (fired.push(Date.now()), 1) },
+    }));
     scheduler.start();
     try {
       await until(() => fired.length >= 2, 4000);
@@ -191,75 +245,126 @@ describe('a scheduled run on real data', () => {
     await applyFeatures(platform);
   }, 120_000);
 
-  it('publishes nothing when nothing is new; with a new raw file runs the pipeline, the feature views that read the domain, and materializes them', async () => {
-    const scheduler = new PipelineScheduler(platform, loadSchedules(listDomains(platform.config.domainsDir)), scheduledWork(platform));
-    const [serving] = await scheduleStatus(platform, loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments'));
-    // The same raw objects and definitions as the version serving: nothing runs, nothing is published.
-    const idle = await scheduler.trigger('payments', 'schedule');
-    expect(idle).toMatchObject({ outcome: 'succeeded', published: false });
-    expect(Object.keys(idle!.steps!)).toEqual(['check']);
-    expect((await scheduleStatus(platform, loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments')))[0]!.watermark).toBe(serving!.watermark);
-    // A new raw object (a late settlement file) makes the next run publish and feed the online store.
-    const [raw] = (await platform.store.list('payments/raw/')).filter((o) => /\.(csv|jsonl?)$/.test(o.key) && !path.basename(o.key).startsWith('_'));
-    await platform.store.put(raw!.key.replace(/(\.\w+)$/, '-late$1'), await platform.store.get(raw!.key));
-    const run = await scheduler.trigger('payments', 'schedule');
-    expect(run).toMatchObject({ outcome: 'succeeded', published: true, attempts: 1 });
-    expect(Object.keys(run!.steps!)).toEqual(['check', 'pipeline', 'features', 'materialize']);
-    expect(run!.runId).not.toBe(idle!.runId);
-    const views = viewsReading(await loadRegistry(platform.store), 'payments');
-    expect(views.length).toBeGreaterThan(0);
-    const online = createOnlineStore(platform.config.online);
-    try {
-      const stats = await online.stats();
-      for (const v of views) expect(stats.find((t) => t.table.includes(v.name))?.keys, v.name).toBeGreaterThan(0);
-    } finally {
-      await online.close();
-    }
-    const [status] = await scheduleStatus(platform, loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments'));
-    expect(status).toMatchObject({ lastRun: { runId: run!.runId, outcome: 'succeeded', published: true }, succeeded: 2, failed: 0 });
-  });
+  it(
+    'publishes nothing when nothing is new; with a new raw file runs the pipeline, the feature views that read the ' +
+      'domain, and materializes them',
+    async () => {
+      const scheduler = new PipelineScheduler(
+        platform,
+        loadSchedules(listDomains(platform.config.domainsDir)),
+        scheduledWork(platform),
+      );
+      const [serving] = await scheduleStatus(
+        platform,
+        loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments'),
+      );
+      // The same raw objects and definitions as the version serving: nothing runs, nothing is published.
+      const idle = await scheduler.trigger('payments', 'schedule');
+      expect(idle).toMatchObject({ outcome: 'succeeded', published: false });
+      expect(Object.keys(idle!.steps!)).toEqual(['check']);
+      expect(
+        (
+          await scheduleStatus(
+            platform,
+            loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments'),
+          )
+        )[0]!.watermark,
+      ).toBe(serving!.watermark);
+      // A new raw object (a late settlement file) makes the next run publish and feed the online store.
+      const [raw] = (await platform.store.list('payments/raw/')).filter(
+        (o) => /\.(csv|jsonl?)$/.test(o.key) && !path.basename(o.key).startsWith('_'),
+      );
+      await platform.store.put(raw!.key.replace(/(\.\w+)$/, '-late$1'), await platform.store.get(raw!.key));
+      const run = await scheduler.trigger('payments', 'schedule');
+      expect(run).toMatchObject({ outcome: 'succeeded', published: true, attempts: 1 });
+      expect(Object.keys(run!.steps!)).toEqual(['check', 'pipeline', 'features', 'materialize']);
+      expect(run!.runId).not.toBe(idle!.runId);
+      const views = viewsReading(await loadRegistry(platform.store), 'payments');
+      expect(views.length).toBeGreaterThan(0);
+      const online = createOnlineStore(platform.config.online);
+      try {
+        const stats = await online.stats();
+        for (const v of views) expect(stats.find((t) => t.table.includes(v.name))?.keys, v.name).toBeGreaterThan(0);
+      } finally {
+        await online.close();
+      }
+      const [status] = await scheduleStatus(
+        platform,
+        loadSchedules(listDomains(platform.config.domainsDir)).filter((s) => s.domain === 'payments'),
+      );
+      expect(status).toMatchObject({
+        lastRun: { runId: run!.runId, outcome: 'succeeded', published: true },
+        succeeded: 2,
+        failed: 0,
+      });
+    },
+  );
 });
 
 describe('Airflow DAGs from the same definitions', () => {
   const dir = tempDir();
   const schedules = loadSchedules(listDomains(path.join(REPO_ROOT, 'subgraphs')));
   beforeAll(() => {
-    const dags = airflowDags(schedules, { image: 'registry.example/mesh:1.0', lineageNamespace: 'mesh', kubernetesNamespace: 'mesh', secretEnv: ['MESH_STORE', 'REDIS_URL'] });
+    const dags = airflowDags(schedules, {
+      image: 'registry.example/mesh:1.0',
+      lineageNamespace: 'mesh',
+      kubernetesNamespace: 'mesh',
+      secretEnv: ['MESH_STORE', 'REDIS_URL'],
+    });
     for (const [file, text] of Object.entries(dags)) fs.writeFileSync(path.join(dir, file), text);
   });
 
   it('compile as Python (and a broken file does not)', async () => {
     const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
-    expect(files.map((f) => path.basename(f)).sort()).toEqual(['mesh_campaigns.py', 'mesh_catalog.py', 'mesh_fulfillment.py', 'mesh_payments.py', 'mesh_sales.py']);
+    expect(files.map((f) => path.basename(f)).sort()).toEqual([
+      'mesh_campaigns.py',
+      'mesh_catalog.py',
+      'mesh_fulfillment.py',
+      'mesh_payments.py',
+      'mesh_sales.py',
+    ]);
     await exec('python3', ['-m', 'py_compile', ...files]);
     const broken = path.join(tempDir(), 'broken.py');
     fs.writeFileSync(broken, fs.readFileSync(files[0]!, 'utf8').replace('with DAG(', 'with DAG('.slice(0, -1)));
     await expect(exec('python3', ['-m', 'py_compile', broken])).rejects.toThrow();
   });
 
-  it('each: the contract schedule, owner, SLA and retries; pipeline → quality → features → materialize, each one mesh command', async () => {
-    for (const s of schedules) {
-      const text = fs.readFileSync(path.join(dir, `mesh_${s.domain}.py`), 'utf8');
-      const contract = loadContract(path.join(REPO_ROOT, 'subgraphs', s.domain, 'contract.odcs.yaml'), s.domain);
-      expect(text).toContain(`dag_id="mesh_${s.domain}"`);
-      expect(text).toContain(`schedule="${String(contract.customProperties!.find((p) => p.property === 'schedule')!.value)}"`);
-      expect(text).toContain(`"owner": "${contract.team!.name}"`);
-      expect(text).toContain(`"sla": timedelta(hours=${s.freshnessHours})`);
-      expect(text).toContain(`"retries": ${s.retries}`);
-      expect(text).toContain('OPENLINEAGE_NAMESPACE = "mesh"');
-      expect(text).toContain('max_active_runs=1');
-      const tasks = [...text.matchAll(/^ {4}(\w+) = mesh\("(\w+)", (.*)\)$/gm)].map((m) => ({ id: m[2], args: m[3]!.split(', ').map((a) => (a === 'DOMAIN' ? s.domain : JSON.parse(a) as string)) }));
-      expect(tasks.map((t) => t.id)).toEqual(['pipeline', 'quality', 'features', 'materialize']);
-      expect(text).toMatch(/^ {4}pipeline >> quality >> features >> materialize$/m);
-      expect(tasks.map((t) => t.args)).toEqual(AIRFLOW_TASKS.map((t) => t.args(s.domain)));
-    }
-  });
+  it(
+    'each: the contract schedule, owner, SLA and retries; pipeline → quality → features → materialize, each one mesh ' +
+      'command',
+    async () => {
+      for (const s of schedules) {
+        const text = fs.readFileSync(path.join(dir, `mesh_${s.domain}.py`), 'utf8');
+        const contract = loadContract(path.join(REPO_ROOT, 'subgraphs', s.domain, 'contract.odcs.yaml'), s.domain);
+        expect(text).toContain(`dag_id="mesh_${s.domain}"`);
+        expect(text).toContain(
+          `schedule="${String(contract.customProperties!.find((p) => p.property === 'schedule')!.value)}"`,
+        );
+        expect(text).toContain(`"owner": "${contract.team!.name}"`);
+        expect(text).toContain(`"sla": timedelta(hours=${s.freshnessHours})`);
+        expect(text).toContain(`"retries": ${s.retries}`);
+        expect(text).toContain('OPENLINEAGE_NAMESPACE = "mesh"');
+        expect(text).toContain('max_active_runs=1');
+        const tasks = [...text.matchAll(/^ {4}(\w+) = mesh\("(\w+)", (.*)\)$/gm)].map((m) => ({
+          id: m[2],
+          args: m[3]!.split(', ').map((a) => (a === 'DOMAIN' ? s.domain : (JSON.parse(a) as string))),
+        }));
+        expect(tasks.map((t) => t.id)).toEqual(['pipeline', 'quality', 'features', 'materialize']);
+        expect(text).toMatch(/^ {4}pipeline >> quality >> features >> materialize$/m);
+        expect(tasks.map((t) => t.args)).toEqual(AIRFLOW_TASKS.map((t) => t.args(s.domain)));
+      }
+    },
+  );
 
   it('the commands the tasks run exist with those options', async () => {
     for (const t of AIRFLOW_TASKS) {
       const args = t.args('sales');
-      const command = args.filter((a, i) => !a.startsWith('--') && args[i - 1]?.startsWith('--') !== true && a !== 'sales');
-      const { stdout } = await exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...command, '--help'], { env: childEnv() });
+      const command = args.filter(
+        (a, i) => !a.startsWith('--') && args[i - 1]?.startsWith('--') !== true && a !== 'sales',
+      );
+      const { stdout } = await exec(process.execPath, [path.join(REPO_ROOT, 'cli', 'bin.js'), ...command, '--help'], {
+        env: childEnv(),
+      });
       for (const option of args.filter((a) => a.startsWith('--'))) expect(stdout, args.join(' ')).toContain(option);
     }
   });

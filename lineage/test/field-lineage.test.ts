@@ -16,17 +16,30 @@ describe('declared field lineage (lineage.yaml beside each schema)', () => {
     for (const s of subgraphs) {
       for (const def of parse(s.sdl).definitions) {
         if ((def.kind !== 'ObjectTypeDefinition' && def.kind !== 'ObjectTypeExtension') || !def.fields) continue;
-        for (const f of def.fields) if (!lineage.get(`${def.name.value}.${f.name.value}`)?.some((x) => x.subgraph === s.name)) missing.push(`${s.name}: ${def.name.value}.${f.name.value}`);
+        for (const f of def.fields)
+          if (!lineage.get(`${def.name.value}.${f.name.value}`)?.some((x) => x.subgraph === s.name))
+            missing.push(`${s.name}: ${def.name.value}.${f.name.value}`);
       }
     }
     expect(missing).toEqual([]);
   });
 
-  it('names only columns that the domains\' contracts define', () => {
+  it("names only columns that the domains' contracts define", () => {
     const columns = new Set(
-      listDomains(path.join(REPO_ROOT, 'subgraphs')).flatMap((d) => loadContract(d.contractFile, d.name).schema.flatMap((o) => (o.properties ?? []).map((p) => `${d.name}.${o.name}.${p.name}`))),
+      listDomains(path.join(REPO_ROOT, 'subgraphs')).flatMap((d) =>
+        loadContract(d.contractFile, d.name).schema.flatMap((o) =>
+          (o.properties ?? []).map((p) => `${d.name}.${o.name}.${p.name}`),
+        ),
+      ),
     );
-    const unknown = [...lineage.entries()].flatMap(([field, sources]) => sources.flatMap((s) => s.columns.map((c) => `${c.domain}.${c.dataset}.${c.column}`).filter((c) => !columns.has(c)).map((c) => `${field} (${s.subgraph}): ${c}`)));
+    const unknown = [...lineage.entries()].flatMap(([field, sources]) =>
+      sources.flatMap((s) =>
+        s.columns
+          .map((c) => `${c.domain}.${c.dataset}.${c.column}`)
+          .filter((c) => !columns.has(c))
+          .map((c) => `${field} (${s.subgraph}): ${c}`),
+      ),
+    );
     expect(unknown).toEqual([]);
   });
 });

@@ -32,7 +32,12 @@ async function receiver(port = 0) {
     });
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { events, auth, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    events,
+    auth,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 let platform: MeshPlatform;
@@ -42,7 +47,11 @@ let onlineFile: string;
 
 beforeAll(async () => {
   endpoint = await receiver();
-  platform = testPlatform({ OPENLINEAGE_URL: `http://127.0.0.1:${endpoint.port}`, OPENLINEAGE_API_KEY: 'secret-key', MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl') });
+  platform = testPlatform({
+    OPENLINEAGE_URL: `http://127.0.0.1:${endpoint.port}`,
+    OPENLINEAGE_API_KEY: 'secret-key',
+    MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl'),
+  });
   await generateMarketplace(platform.store, SMALL);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   await applyFeatures(platform);
@@ -53,7 +62,12 @@ beforeAll(async () => {
   await online.close();
   mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
   for (const role of ['analyst', 'admin', 'analyst']) {
-    const res = await gql(mesh.gateway.url, EXAMPLE_QUERY, { id: 'c-0000001' }, { ...(await bearer(platform, role)), 'apollographql-client-name': 'crm-ui' });
+    const res = await gql(
+      mesh.gateway.url,
+      EXAMPLE_QUERY,
+      { id: 'c-0000001' },
+      { ...(await bearer(platform, role)), 'apollographql-client-name': 'crm-ui' },
+    );
     expect(res.status).toBe(200);
   }
   mesh.gateway.lineage!.flush();
@@ -68,42 +82,108 @@ afterAll(async () => {
 describe('OpenLineage events', () => {
   it('every kind of event the mesh emits reaches OPENLINEAGE_URL with the API key, and is valid against the spec', () => {
     const jobs = new Set(endpoint.events.map((e) => `${e.job.name.split('.')[0]}:${e.eventType}`));
-    expect(jobs).toEqual(new Set(['pipeline:START', 'pipeline:COMPLETE', 'quality:COMPLETE', 'features:COMPLETE', 'gateway:COMPLETE']));
+    expect(jobs).toEqual(
+      new Set(['pipeline:START', 'pipeline:COMPLETE', 'quality:COMPLETE', 'features:COMPLETE', 'gateway:COMPLETE']),
+    );
     expect(endpoint.auth.every((a) => a === 'Bearer secret-key')).toBe(true);
     const validate = openLineageValidator();
     const errors = endpoint.events.flatMap((e) => validate(e).map((m) => `${e.job.name} ${e.eventType}: ${m}`));
     expect(errors).toEqual([]);
-    expect(validate({ ...endpoint.events[0]!, run: { runId: 'not-a-uuid' } }).join()).toMatch(/runId must match format "uuid"/);
+    expect(validate({ ...endpoint.events[0]!, run: { runId: 'not-a-uuid' } }).join()).toMatch(
+      /runId must match format "uuid"/,
+    );
     // A facet whose schema is unknown fails, it does not pass unchecked.
-    const unknownFacet = { ...endpoint.events[0]!, run: { ...endpoint.events[0]!.run, facets: { mystery: { _producer: 'x', _schemaURL: 'https://example.com/Mystery.json' } } } };
+    const unknownFacet = {
+      ...endpoint.events[0]!,
+      run: {
+        ...endpoint.events[0]!.run,
+        facets: { mystery: { _producer: 'x', _schemaURL: 'https://example.com/Mystery.json' } },
+      },
+    };
     expect(validate(unknownFacet).join()).toMatch(/run\.mystery: no schema https:\/\/example\.com\/Mystery\.json/);
     const badStats = endpoint.events.find((e) => e.run.facets?.mesh_operationStats)!;
-    expect(validate({ ...badStats, run: { ...badStats.run, facets: { mesh_operationStats: { ...badStats.run.facets!.mesh_operationStats!, count: 'many' } } } }).join()).toMatch(/count must be integer/);
+    expect(
+      validate({
+        ...badStats,
+        run: {
+          ...badStats.run,
+          facets: { mesh_operationStats: { ...badStats.run.facets!.mesh_operationStats!, count: 'many' } },
+        },
+      }).join(),
+    ).toMatch(/count must be integer/);
   });
 
   it('pipeline runs carry schema, column lineage with masking for PII, and quality assertions as input facets', () => {
     const sales = endpoint.events.find((e) => e.job.name === 'pipeline.sales' && e.eventType === 'COMPLETE')!;
     const customers = sales.outputs.find((o) => o.name === 'sales.customers')!;
-    const email = (customers.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; transformations: { masking?: boolean }[] }[] }> }).fields.email!;
-    expect(email.inputFields[0]).toMatchObject({ name: 'sales/raw/crm/customers', transformations: [{ masking: true }] });
+    const email = (
+      customers.facets!.columnLineage as unknown as {
+        fields: Record<string, { inputFields: { name: string; transformations: { masking?: boolean }[] }[] }>;
+      }
+    ).fields.email!;
+    expect(email.inputFields[0]).toMatchObject({
+      name: 'sales/raw/crm/customers',
+      transformations: [{ masking: true }],
+    });
     const quality = endpoint.events.find((e) => e.job.name === 'quality.sales')!;
     expect(quality.run.facets!.parent).toMatchObject({ run: { runId: sales.run.runId } });
-    const assertions = (quality.inputs.find((i) => i.name === 'sales.orders')!.inputFacets!.dataQualityAssertions as unknown as { assertions: { success: boolean }[] }).assertions;
+    const assertions = (
+      quality.inputs.find((i) => i.name === 'sales.orders')!.inputFacets!.dataQualityAssertions as unknown as {
+        assertions: { success: boolean }[];
+      }
+    ).assertions;
     expect(assertions.length).toBeGreaterThan(3);
   });
 
-  it('a cross-domain query reaches curated columns of every domain it touched, with JOIN edges on entity keys, aggregated per client and role', () => {
-    const ops = endpoint.events.filter((e) => e.job.name === 'gateway.CustomerOverview');
-    expect(ops.map((e) => (e.run.facets!.mesh_operationStats as unknown as { role: string; count: number }).role).sort()).toEqual(['admin', 'analyst']);
-    const analyst = ops.find((e) => (e.run.facets!.mesh_operationStats as unknown as { role: string }).role === 'analyst')!;
-    expect((analyst.run.facets!.mesh_operationStats as unknown as { count: number; client: string })).toMatchObject({ count: 2, client: 'crm-ui' });
-    const lineage = analyst.outputs[0]!.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; field: string; transformations: { masking?: boolean }[] }[] }>; dataset: { name: string; field: string; transformations: { subtype: string }[] }[] };
-    const domains = new Set(Object.values(lineage.fields).flatMap((f) => f.inputFields.map((i) => i.name.split('.')[0])));
-    expect(domains).toEqual(new Set(['sales', 'catalog', 'fulfillment', 'payments', 'campaigns']));
-    expect(lineage.fields['customer.email']!.inputFields).toEqual([expect.objectContaining({ name: 'sales.customers', field: 'email', transformations: [expect.objectContaining({ masking: true })] })]);
-    expect(lineage.fields['customer.orders.shipments.carrier']!.inputFields[0]).toMatchObject({ name: 'fulfillment.shipments', field: 'carrier' });
-    expect(lineage.dataset).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sales.orders', field: 'order_id', transformations: [expect.objectContaining({ subtype: 'JOIN' })] }), expect.objectContaining({ name: 'fulfillment.shipments', field: 'order_id' })]));
-  });
+  it(
+    'a cross-domain query reaches curated columns of every domain it touched, with JOIN edges on entity keys, ' +
+      'aggregated per client and role',
+    () => {
+      const ops = endpoint.events.filter((e) => e.job.name === 'gateway.CustomerOverview');
+      expect(
+        ops.map((e) => (e.run.facets!.mesh_operationStats as unknown as { role: string; count: number }).role).sort(),
+      ).toEqual(['admin', 'analyst']);
+      const analyst = ops.find(
+        (e) => (e.run.facets!.mesh_operationStats as unknown as { role: string }).role === 'analyst',
+      )!;
+      expect(analyst.run.facets!.mesh_operationStats as unknown as { count: number; client: string }).toMatchObject({
+        count: 2,
+        client: 'crm-ui',
+      });
+      const lineage = analyst.outputs[0]!.facets!.columnLineage as unknown as {
+        fields: Record<
+          string,
+          { inputFields: { name: string; field: string; transformations: { masking?: boolean }[] }[] }
+        >;
+        dataset: { name: string; field: string; transformations: { subtype: string }[] }[];
+      };
+      const domains = new Set(
+        Object.values(lineage.fields).flatMap((f) => f.inputFields.map((i) => i.name.split('.')[0])),
+      );
+      expect(domains).toEqual(new Set(['sales', 'catalog', 'fulfillment', 'payments', 'campaigns']));
+      expect(lineage.fields['customer.email']!.inputFields).toEqual([
+        expect.objectContaining({
+          name: 'sales.customers',
+          field: 'email',
+          transformations: [expect.objectContaining({ masking: true })],
+        }),
+      ]);
+      expect(lineage.fields['customer.orders.shipments.carrier']!.inputFields[0]).toMatchObject({
+        name: 'fulfillment.shipments',
+        field: 'carrier',
+      });
+      expect(lineage.dataset).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            name: 'sales.orders',
+            field: 'order_id',
+            transformations: [expect.objectContaining({ subtype: 'JOIN' })],
+          }),
+          expect.objectContaining({ name: 'fulfillment.shipments', field: 'order_id' }),
+        ]),
+      );
+    },
+  );
 });
 
 describe('the lineage graph', () => {
@@ -111,26 +191,62 @@ describe('the lineage graph', () => {
     const readers = platform.lineage.graph.readers('sales.customers', 'email');
     expect(readers).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ operation: 'gateway.CustomerOverview', client: 'crm-ui', role: 'analyst', masked: true, count: 2 }),
-        expect.objectContaining({ operation: 'gateway.CustomerOverview', client: 'crm-ui', role: 'admin', masked: false, count: 1 }),
+        expect.objectContaining({
+          operation: 'gateway.CustomerOverview',
+          client: 'crm-ui',
+          role: 'analyst',
+          masked: true,
+          count: 2,
+        }),
+        expect.objectContaining({
+          operation: 'gateway.CustomerOverview',
+          client: 'crm-ui',
+          role: 'admin',
+          masked: false,
+          count: 1,
+        }),
       ]),
     );
   });
 
-  it('walks upstream from a gateway field to raw sources, and downstream from a curated column to features and the online store', () => {
-    const op = endpoint.events.find((e) => e.job.name === 'gateway.CustomerOverview')!.outputs[0]!.name;
-    const up = platform.lineage.graph.upstream(op, 'customer.email');
-    expect(up).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sales.customers', field: 'email', depth: 1 }), expect.objectContaining({ name: 'sales/raw/crm/customers', field: 'email', depth: 2 })]));
-    const down = platform.lineage.graph.downstream('sales.orders', 'total_eur');
-    expect(down).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'features.customer_orders@v1', field: 'total_spend_90d' }), expect.objectContaining({ name: 'customer_orders@v1', field: 'total_spend_90d' })]));
-  });
+  it(
+    'walks upstream from a gateway field to raw sources, and downstream from a curated column to features and the ' +
+      'online store',
+    () => {
+      const op = endpoint.events.find((e) => e.job.name === 'gateway.CustomerOverview')!.outputs[0]!.name;
+      const up = platform.lineage.graph.upstream(op, 'customer.email');
+      expect(up).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'sales.customers', field: 'email', depth: 1 }),
+          expect.objectContaining({ name: 'sales/raw/crm/customers', field: 'email', depth: 2 }),
+        ]),
+      );
+      const down = platform.lineage.graph.downstream('sales.orders', 'total_eur');
+      expect(down).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'features.customer_orders@v1', field: 'total_spend_90d' }),
+          expect.objectContaining({ name: 'customer_orders@v1', field: 'total_spend_90d' }),
+        ]),
+      );
+    },
+  );
 });
 
 describe('the metadata subgraph', () => {
   it('answers catalog and lineage questions through the gateway', async () => {
-    const res = await gql<{ dataProduct: { owner: string; contractVersion: string; quality: { passed: number; total: number }; datasets: { name: string }[]; consumers: { job: string; clients: string[] }[] }; columnReaders: { operation: string; role: string; masked: boolean }[] }>(
+    const res = await gql<{
+      dataProduct: {
+        owner: string;
+        contractVersion: string;
+        quality: { passed: number; total: number };
+        datasets: { name: string }[];
+        consumers: { job: string; clients: string[] }[];
+      };
+      columnReaders: { operation: string; role: string; masked: boolean }[];
+    }>(
       mesh.gateway.url,
-      '{ dataProduct(domain: "sales") { owner contractVersion quality { passed total } datasets { name } consumers { job clients } } columnReaders(dataset: "sales.customers", column: "email") { operation role masked } }',
+      '{ dataProduct(domain: "sales") { owner contractVersion quality { passed total } datasets { name } consumers { ' +
+        'job clients } } columnReaders(dataset: "sales.customers", column: "email") { operation role masked } }',
       {},
       await bearer(platform, 'analyst'),
     );
@@ -139,8 +255,15 @@ describe('the metadata subgraph', () => {
     expect(p).toMatchObject({ owner: 'sales-data', contractVersion: '1.0.0' });
     expect(p.quality.passed).toBe(p.quality.total);
     expect(p.datasets.map((d) => d.name)).toEqual(['customers', 'orders', 'order_items', 'returns']);
-    expect(p.consumers).toEqual(expect.arrayContaining([{ job: 'gateway.CustomerOverview', clients: ['crm-ui'] }, expect.objectContaining({ job: 'features.compute.customer_orders@v1' })]));
-    expect(res.body.data!.columnReaders).toEqual(expect.arrayContaining([{ operation: 'gateway.CustomerOverview', role: 'analyst', masked: true }]));
+    expect(p.consumers).toEqual(
+      expect.arrayContaining([
+        { job: 'gateway.CustomerOverview', clients: ['crm-ui'] },
+        expect.objectContaining({ job: 'features.compute.customer_orders@v1' }),
+      ]),
+    );
+    expect(res.body.data!.columnReaders).toEqual(
+      expect.arrayContaining([{ operation: 'gateway.CustomerOverview', role: 'analyst', masked: true }]),
+    );
   });
 });
 
@@ -153,28 +276,65 @@ describe('DataHub', () => {
     schemaField: new RegExp(`^urn:li:schemaField:\\(${DATASET},[A-Za-z0-9_]+\\)$`),
   };
 
-  it('proposals have valid URNs and aspect shapes, with column lineage and the PII masking DataHub would otherwise lose', async () => {
-    const proposals = await dataHubProposals(platform);
-    for (const p of proposals) expect(p.entityUrn, `${p.entityType} ${p.aspectName}`).toMatch(URN[p.entityType]);
-    expect(new Set(proposals.filter((p) => p.entityType === 'domain').map((p) => p.entityUrn))).toEqual(new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'].map((d) => `urn:li:domain:${d}`)));
-    const schema = proposals.find((p) => p.aspectName === 'schemaMetadata' && p.entityUrn.includes(',sales.customers,'))!.aspect.json as { platform: string; fields: { fieldPath: string; type: { type: Record<string, unknown> }; globalTags?: { tags: { tag: string }[] } }[] };
-    expect(schema.platform).toBe('urn:li:dataPlatform:mesh');
-    for (const f of schema.fields) expect(Object.keys(f.type.type)[0]).toMatch(/^com\.linkedin\.schema\.[A-Za-z]+Type$/);
-    expect(schema.fields.find((f) => f.fieldPath === 'email')!.globalTags!.tags.map((t) => t.tag)).toContain('urn:li:tag:pii');
-    const lineage = proposals.find((p) => p.aspectName === 'upstreamLineage' && p.entityUrn.includes(',sales.customers,'))!.aspect.json as { upstreams: { dataset: string; type: string }[]; fineGrainedLineages: { upstreamType: string; upstreams: string[]; downstreamType: string; downstreams: string[]; transformOperation: string }[] };
-    for (const u of lineage.upstreams) expect(u.dataset).toMatch(URN.dataset);
-    for (const f of lineage.fineGrainedLineages) {
-      expect(f).toMatchObject({ upstreamType: 'FIELD_SET', downstreamType: 'FIELD' });
-      for (const urn of [...f.upstreams, ...f.downstreams]) expect(urn).toMatch(URN.schemaField);
-    }
-    const email = lineage.fineGrainedLineages.find((f) => f.downstreams[0]!.endsWith(',email)'))!;
-    expect(email.transformOperation).toBe('MASKED:HMAC-SHA256');
-    const product = proposals.find((p) => p.aspectName === 'dataProductProperties' && p.entityUrn === 'urn:li:dataProduct:sales')!.aspect.json as { assets: { destinationUrn: string }[] };
-    expect(product.assets.map((a) => a.destinationUrn)).toContain('urn:li:dataset:(urn:li:dataPlatform:mesh,sales.customers,PROD)');
-  });
+  it(
+    'proposals have valid URNs and aspect shapes, with column lineage and the PII masking DataHub would otherwise ' +
+      'lose',
+    async () => {
+      const proposals = await dataHubProposals(platform);
+      for (const p of proposals) expect(p.entityUrn, `${p.entityType} ${p.aspectName}`).toMatch(URN[p.entityType]);
+      expect(new Set(proposals.filter((p) => p.entityType === 'domain').map((p) => p.entityUrn))).toEqual(
+        new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'].map((d) => `urn:li:domain:${d}`)),
+      );
+      const schema = proposals.find(
+        (p) => p.aspectName === 'schemaMetadata' && p.entityUrn.includes(',sales.customers,'),
+      )!.aspect.json as {
+        platform: string;
+        fields: {
+          fieldPath: string;
+          type: { type: Record<string, unknown> };
+          globalTags?: { tags: { tag: string }[] };
+        }[];
+      };
+      expect(schema.platform).toBe('urn:li:dataPlatform:mesh');
+      for (const f of schema.fields)
+        expect(Object.keys(f.type.type)[0]).toMatch(/^com\.linkedin\.schema\.[A-Za-z]+Type$/);
+      expect(schema.fields.find((f) => f.fieldPath === 'email')!.globalTags!.tags.map((t) => t.tag)).toContain(
+        'urn:li:tag:pii',
+      );
+      const lineage = proposals.find(
+        (p) => p.aspectName === 'upstreamLineage' && p.entityUrn.includes(',sales.customers,'),
+      )!.aspect.json as {
+        upstreams: { dataset: string; type: string }[];
+        fineGrainedLineages: {
+          upstreamType: string;
+          upstreams: string[];
+          downstreamType: string;
+          downstreams: string[];
+          transformOperation: string;
+        }[];
+      };
+      for (const u of lineage.upstreams) expect(u.dataset).toMatch(URN.dataset);
+      for (const f of lineage.fineGrainedLineages) {
+        expect(f).toMatchObject({ upstreamType: 'FIELD_SET', downstreamType: 'FIELD' });
+        for (const urn of [...f.upstreams, ...f.downstreams]) expect(urn).toMatch(URN.schemaField);
+      }
+      const email = lineage.fineGrainedLineages.find((f) => f.downstreams[0]!.endsWith(',email)'))!;
+      expect(email.transformOperation).toBe('MASKED:HMAC-SHA256');
+      const product = proposals.find(
+        (p) => p.aspectName === 'dataProductProperties' && p.entityUrn === 'urn:li:dataProduct:sales',
+      )!.aspect.json as { assets: { destinationUrn: string }[] };
+      expect(product.assets.map((a) => a.destinationUrn)).toContain(
+        'urn:li:dataset:(urn:li:dataPlatform:mesh,sales.customers,PROD)',
+      );
+    },
+  );
 
   it('emits to GMS with ingestProposal, the Rest.li protocol header and a bearer token', async () => {
-    const seen: { url?: string; headers: http.IncomingHttpHeaders; body: { proposal: { aspectName: string; aspect: { value: string; contentType: string } } } }[] = [];
+    const seen: {
+      url?: string;
+      headers: http.IncomingHttpHeaders;
+      body: { proposal: { aspectName: string; aspect: { value: string; contentType: string } } };
+    }[] = [];
     const gms = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
@@ -188,14 +348,24 @@ describe('DataHub', () => {
     await new Promise<void>((r) => gms.listen(0, '127.0.0.1', r));
     try {
       const proposals = (await dataHubProposals(platform)).slice(0, 5);
-      expect(await emitToDataHub({ gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}`, token: 'dh-token' }, proposals)).toBe(5);
+      expect(
+        await emitToDataHub(
+          { gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}`, token: 'dh-token' },
+          proposals,
+        ),
+      ).toBe(5);
       expect(seen).toHaveLength(5);
-      expect(seen[0]).toMatchObject({ url: '/aspects?action=ingestProposal', headers: { 'x-restli-protocol-version': '2.0.0', authorization: 'Bearer dh-token' } });
+      expect(seen[0]).toMatchObject({
+        url: '/aspects?action=ingestProposal',
+        headers: { 'x-restli-protocol-version': '2.0.0', authorization: 'Bearer dh-token' },
+      });
       expect(JSON.parse(seen[0]!.body.proposal.aspect.value)).toEqual(proposals[0]!.aspect.json);
       expect(seen[0]!.body.proposal.aspect.contentType).toBe('application/json');
       // A refusal stops the emission; what was accepted before it is counted (the CLI reports it as job metrics).
       const progress = { sent: 0 };
-      await expect(emitToDataHub({ gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}` }, proposals, progress)).rejects.toThrow(/refused .* HTTP 503/);
+      await expect(
+        emitToDataHub({ gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}` }, proposals, progress),
+      ).rejects.toThrow(/refused .* HTTP 503/);
       expect(progress.sent).toBe(1);
     } finally {
       await new Promise<void>((r) => gms.close(() => r()));
@@ -208,15 +378,27 @@ describe('cost allocation', () => {
     const online = new SqliteOnlineStore(onlineFile);
     try {
       const rows = await costAllocation(platform, { since: new Date(0), online });
-      expect(rows.map((r) => r.domain)).toEqual(['campaigns', 'catalog', 'fulfillment', 'payments', 'sales', 'platform']);
+      expect(rows.map((r) => r.domain)).toEqual([
+        'campaigns',
+        'catalog',
+        'fulfillment',
+        'payments',
+        'sales',
+        'platform',
+      ]);
       const sales = rows.find((r) => r.domain === 'sales')!;
-      expect(Object.keys(sales.storageBytes)).toEqual(expect.arrayContaining(['raw', 'curated', 'restricted', 'quarantine', 'features']));
+      expect(Object.keys(sales.storageBytes)).toEqual(
+        expect.arrayContaining(['raw', 'curated', 'restricted', 'quarantine', 'features']),
+      );
       expect(sales.computeSeconds).toBeGreaterThan(0);
       expect(sales.operations).toBe(3); // CustomerOverview: twice as analyst, once as admin
       expect(rows.find((r) => r.domain === 'fulfillment')!.operations).toBe(3);
       expect(sales.onlineKeys).toBeGreaterThan(100); // customer_orders is a sales view
       expect(rows.find((r) => r.domain === 'payments')!.onlineKeys).toBe(0);
-      expect(sales.cost.total).toBeCloseTo(sales.cost.storage + sales.cost.compute + sales.cost.queries + sales.cost.online, 12);
+      expect(sales.cost.total).toBeCloseTo(
+        sales.cost.storage + sales.cost.compute + sales.cost.queries + sales.cost.online,
+        12,
+      );
       const objects = (await platform.store.list('sales/')).reduce((n, o) => n + o.size, 0);
       expect(Object.values(sales.storageBytes).reduce((a, b) => a + b, 0)).toBe(objects);
     } finally {

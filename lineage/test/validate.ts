@@ -17,11 +17,15 @@ const MESH_FACETS = path.join(REPO_ROOT, 'lineage', 'schemas');
 export function openLineageValidator(specDir = OPENLINEAGE_SPECS): (event: RunEvent) => string[] {
   const ajv = new Ajv2020.default({ strict: false, allErrors: true });
   addFormats.default(ajv);
-  for (const dir of [specDir, MESH_FACETS]) for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'registry-core.json')) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  for (const dir of [specDir, MESH_FACETS])
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'registry-core.json'))
+      ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
   const check = (schemaRef: string, value: unknown, where: string): string[] => {
     const validate = ajv.getSchema(schemaRef);
     if (!validate) return [`${where}: no schema ${schemaRef} to validate it against`];
-    return validate(value) ? [] : (validate.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message} (${schemaRef})`);
+    return validate(value)
+      ? []
+      : (validate.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message} (${schemaRef})`);
   };
   return (event) => {
     const errors = check('https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent', event, 'event');
@@ -32,14 +36,27 @@ export function openLineageValidator(specDir = OPENLINEAGE_SPECS): (event: RunEv
         [`inputs[${i}]`, d.facets as never],
         [`inputs[${i}].inputFacets`, d.inputFacets as never],
       ]),
-      ...event.outputs.map((d, i): [string, Record<string, { _schemaURL?: string }> | undefined] => [`outputs[${i}]`, d.facets as never]),
+      ...event.outputs.map((d, i): [string, Record<string, { _schemaURL?: string }> | undefined] => [
+        `outputs[${i}]`,
+        d.facets as never,
+      ]),
     ];
-    for (const [where, map] of facets) for (const [name, f] of Object.entries(map ?? {})) errors.push(...(f._schemaURL ? check(f._schemaURL, f, `${where}.${name}`) : [`${where}.${name}: no _schemaURL`]));
+    for (const [where, map] of facets)
+      for (const [name, f] of Object.entries(map ?? {}))
+        errors.push(
+          ...(f._schemaURL ? check(f._schemaURL, f, `${where}.${name}`) : [`${where}.${name}: no _schemaURL`]),
+        );
     return errors;
   };
 }
 
 /** The events a platform wrote to its MESH_LINEAGE_FILE. */
 export function eventsIn(file: string): RunEvent[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent) : [];
+  return fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as RunEvent)
+    : [];
 }

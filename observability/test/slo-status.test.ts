@@ -3,14 +3,25 @@ import { SloEvaluator, quantileMs } from '../sloStatus.js';
 import type { FetchCounts } from '../../platform/metrics.js';
 import type { DomainSlo } from '../slo.js';
 
-const SLO: DomainSlo = { domain: 'payments', dataProduct: 'payments', availability: 0.999, latencyP99Ms: 300, freshnessHours: 24 };
+const SLO: DomainSlo = {
+  domain: 'payments',
+  dataProduct: 'payments',
+  availability: 0.999,
+  latencyP99Ms: 300,
+  freshnessHours: 24,
+};
 const LE = [0.05, 0.1, 0.3, 1, Infinity];
 
 /** A fake gateway: cumulative counters the test advances, and a clock. */
 function harness(ageHours: number | null = 1) {
   let now = Date.parse('2026-11-25T00:00:00Z');
   const counts = { total: 0, errors: 0, buckets: LE.map((le) => ({ le, count: 0 })) };
-  const evaluator = new SloEvaluator([SLO], async (): Promise<FetchCounts> => ({ payments: structuredClone(counts) }), async () => new Map([['payments', ageHours]]), { now: () => now });
+  const evaluator = new SloEvaluator(
+    [SLO],
+    async (): Promise<FetchCounts> => ({ payments: structuredClone(counts) }),
+    async () => new Map([['payments', ageHours]]),
+    { now: () => now },
+  );
   return {
     evaluator,
     /** `calls` fetches over `minutes`, `errors` of them failed, each taking `seconds`; then a sample. */
@@ -77,7 +88,10 @@ describe('continuous SLO evaluation', () => {
     await h.advance(0, 0, 0);
     await h.advance(1, 100, 1);
     await h.advance(1, 300, 0);
-    expect(h.evaluator.history('payments').map((p) => [p.requests, p.errorRatio])).toEqual([[100, 0.01], [300, 0]]);
+    expect(h.evaluator.history('payments').map((p) => [p.requests, p.errorRatio])).toEqual([
+      [100, 0.01],
+      [300, 0],
+    ]);
     expect(h.evaluator.history('payments').at(-1)!.budgetRemaining).toBeCloseTo(1 - 1 / 400 / 0.001, 6);
     // A day of 15 s samples is 5,760 intervals: charts get at most 240 points, with every call of the kept day counted
     // (the first 400 calls are now more than 24 h old).
@@ -88,7 +102,12 @@ describe('continuous SLO evaluation', () => {
   });
 
   it('interpolates quantiles inside buckets as histogram_quantile does', () => {
-    const buckets = [{ le: 0.1, count: 50 }, { le: 0.2, count: 90 }, { le: 0.4, count: 100 }, { le: Infinity, count: 100 }];
+    const buckets = [
+      { le: 0.1, count: 50 },
+      { le: 0.2, count: 90 },
+      { le: 0.4, count: 100 },
+      { le: Infinity, count: 100 },
+    ];
     expect(quantileMs(buckets, 0.5)).toBeCloseTo(100, 6);
     expect(quantileMs(buckets, 0.7)).toBeCloseTo(150, 6);
     expect(quantileMs(buckets, 0.99)).toBeCloseTo(380, 6);

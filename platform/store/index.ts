@@ -21,6 +21,11 @@ export async function getJson<T>(store: ObjectStore, key: string): Promise<T | u
   return body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as T);
 }
 
-export async function putJson(store: ObjectStore, key: string, value: unknown, tags?: Record<string, string>): Promise<void> {
+export async function putJson(
+  store: ObjectStore,
+  key: string,
+  value: unknown,
+  tags?: Record<string, string>,
+): Promise<void> {
   await store.put(key, JSON.stringify(value, null, 2) + '\n', { tags, contentType: 'application/json' });
 }

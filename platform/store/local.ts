@@ -46,7 +46,8 @@ export class LocalObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Buffer> {
     const body = await this.tryGet(key);
-    if (body === undefined) throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
+    if (body === undefined)
+      throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
     return body;
   }
 

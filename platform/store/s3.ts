@@ -42,7 +42,9 @@ export class S3ObjectStore implements ObjectStore {
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
       // S3-compatible servers often store the SDK's default aws-chunked checksum framing as object bytes.
-      ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+      ...(options.endpoint
+        ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+        : {}),
       ...options.client,
     });
   }
@@ -50,7 +52,14 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: string | Uint8Array, options: PutOptions = {}): Promise<void> {
     assertValidKey(key);
     await this.send(key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Body: body, ContentType: options.contentType })),
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: this.fullKey(key),
+          Body: body,
+          ContentType: options.contentType,
+        }),
+      ),
     );
     if (options.tags) await this.putTags(key, options.tags);
   }
@@ -75,7 +84,8 @@ export class S3ObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Buffer> {
     const body = await this.tryGet(key);
-    if (body === undefined) throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
+    if (body === undefined)
+      throw new MeshError(ErrorCode.NOT_FOUND, `object not found: ${key}`, { key, store: this.url });
     return body;
   }
 
@@ -93,8 +103,15 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     assertValidKey(key);
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }));
-      return { key, size: res.ContentLength ?? 0, etag: stripQuotes(res.ETag), lastModified: res.LastModified ?? new Date(0) };
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
+      );
+      return {
+        key,
+        size: res.ContentLength ?? 0,
+        etag: stripQuotes(res.ETag),
+        lastModified: res.LastModified ?? new Date(0),
+      };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw storeError(key, err);
@@ -108,12 +125,21 @@ export class S3ObjectStore implements ObjectStore {
     do {
       const res = await this.send(prefix, () =>
         this.client.send(
-          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: base + prefix.replace(/^\/+/, ''), ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: base + prefix.replace(/^\/+/, ''),
+            ContinuationToken: token,
+          }),
         ),
       );
       for (const obj of res.Contents ?? []) {
         if (!obj.Key) continue;
-        out.push({ key: obj.Key.slice(base.length), size: obj.Size ?? 0, etag: stripQuotes(obj.ETag), lastModified: obj.LastModified ?? new Date(0) });
+        out.push({
+          key: obj.Key.slice(base.length),
+          size: obj.Size ?? 0,
+          etag: stripQuotes(obj.ETag),
+          lastModified: obj.LastModified ?? new Date(0),
+        });
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -122,7 +148,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    await this.send(key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })));
+    await this.send(key, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })),
+    );
   }
 
   async getTags(key: string): Promise<ObjectTags> {
@@ -142,7 +170,9 @@ export class S3ObjectStore implements ObjectStore {
     if (cached === meta.etag) return target;
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomUUID()}.part`;
-    const res = await this.send(key, () => this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })));
+    const res = await this.send(key, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) })),
+    );
     try {
       await pipeline(res.Body as Readable, createWriteStream(tmp));
       await fs.rename(tmp, target);
@@ -159,7 +189,9 @@ export class S3ObjectStore implements ObjectStore {
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([Key, Value]) => ({ Key, Value }));
     await this.send(key, () =>
-      this.client.send(new PutObjectTaggingCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Tagging: { TagSet } })),
+      this.client.send(
+        new PutObjectTaggingCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Tagging: { TagSet } }),
+      ),
     );
   }
 
@@ -177,10 +209,17 @@ export class S3ObjectStore implements ObjectStore {
 }
 
 function isMissing(err: unknown): boolean {
-  return err instanceof NoSuchKey || err instanceof NotFound || (err as { name?: string })?.name === 'NotFound' || (err as { name?: string })?.name === 'NoSuchKey';
+  return (
+    err instanceof NoSuchKey ||
+    err instanceof NotFound ||
+    (err as { name?: string })?.name === 'NotFound' ||
+    (err as { name?: string })?.name === 'NoSuchKey'
+  );
 }
 
-/** What an S3 error means for whoever runs the mesh, by its S3 error code; the SDK has already retried what it could. */
+/**
+ * What an S3 error means for whoever runs the mesh, by its S3 error code; the SDK has already retried what it could.
+ */
 const MEANINGS: Record<string, string> = {
   NoSuchBucket: 'the bucket does not exist (MESH_S3_BUCKET)',
   AccessDenied: 'access denied: the credentials may not do this on the bucket',
@@ -193,7 +232,8 @@ function storeError(key: string, err: unknown): MeshError {
   if (err instanceof MeshError) return err;
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
   const s3Code = e.name && e.name !== 'Error' ? e.name : undefined;
-  const meaning = (s3Code && Object.hasOwn(MEANINGS, s3Code) ? MEANINGS[s3Code] : undefined) ?? e.message ?? String(err);
+  const meaning =
+    (s3Code && Object.hasOwn(MEANINGS, s3Code) ? MEANINGS[s3Code] : undefined) ?? e.message ?? String(err);
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts;
   return new MeshError(

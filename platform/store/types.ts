@@ -49,7 +49,13 @@ export function joinKey(...parts: string[]): string {
 }
 
 export function assertValidKey(key: string): void {
-  if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '' || p.startsWith('.'))) {
-    throw new Error(`invalid object key "${key}": keys are relative, '/'-separated, with no empty, '.', '..' or dot-prefixed parts`);
+  if (
+    key === '' ||
+    key.startsWith('/') ||
+    key.split('/').some((p) => p === '..' || p === '.' || p === '' || p.startsWith('.'))
+  ) {
+    throw new Error(
+      `invalid object key "${key}": keys are relative, '/'-separated, with no empty, '.', '..' or dot-prefixed parts`,
+    );
   }
 }

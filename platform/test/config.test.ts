@@ -13,9 +13,24 @@ describe('configuration from the environment', () => {
   });
 
   it('configures S3 from MESH_S3_* and defaults to path-style when an endpoint is given', () => {
-    const c = loadConfig({ MESH_STORE: 's3', MESH_S3_BUCKET: 'b', MESH_S3_PREFIX: '/lake/', MESH_S3_ENDPOINT: 'http://127.0.0.1:9000' });
-    expect(c.store).toMatchObject({ kind: 's3', bucket: 'b', prefix: 'lake', region: 'us-east-1', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
-    expect(loadConfig({ MESH_STORE: 's3', MESH_S3_BUCKET: 'b' }).store).toMatchObject({ forcePathStyle: false, endpoint: undefined });
+    const c = loadConfig({
+      MESH_STORE: 's3',
+      MESH_S3_BUCKET: 'b',
+      MESH_S3_PREFIX: '/lake/',
+      MESH_S3_ENDPOINT: 'http://127.0.0.1:9000',
+    });
+    expect(c.store).toMatchObject({
+      kind: 's3',
+      bucket: 'b',
+      prefix: 'lake',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+    });
+    expect(loadConfig({ MESH_STORE: 's3', MESH_S3_BUCKET: 'b' }).store).toMatchObject({
+      forcePathStyle: false,
+      endpoint: undefined,
+    });
   });
 
   it('names the variable that is wrong', () => {
@@ -42,6 +57,8 @@ describe('configuration from the environment', () => {
     }
     const prod = { MESH_ENV: 'production', MESH_MASKING_KEY: 'a-real-secret', MESH_INTERNAL_SECRET: 'another' };
     expect(loadConfig({ ...prod, MESH_JWT_SECRET: 'user-token-secret' }).env).toBe('production');
-    expect(loadConfig({ ...prod, MESH_JWKS_URL: 'https://idp.example/.well-known/jwks.json' }).auth.jwksUrl).toBe('https://idp.example/.well-known/jwks.json');
+    expect(loadConfig({ ...prod, MESH_JWKS_URL: 'https://idp.example/.well-known/jwks.json' }).auth.jwksUrl).toBe(
+      'https://idp.example/.well-known/jwks.json',
+    );
   });
 });

@@ -23,12 +23,19 @@ describe('the HTTP transport', () => {
         const res = await fetch(`${server.url}${path}`);
         expect(res.status, path).toBe(500);
         const body = await res.text();
-        expect(body, path).toBe(JSON.stringify({ errors: [{ message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+        expect(body, path).toBe(
+          JSON.stringify({
+            errors: [{ message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+          }),
+        );
       }
       expect(logged).toHaveLength(2);
       expect((await fetch(`${server.url}/ok`)).status).toBe(200);
       const missing = await fetch(`${server.url}/constructor`);
-      expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'NOT_FOUND']);
+      expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([
+        404,
+        'NOT_FOUND',
+      ]);
     } finally {
       await server.close();
     }

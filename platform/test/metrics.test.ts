@@ -6,14 +6,29 @@ describe('metric labels a client chooses', () => {
   it('stay bounded: the first N names, or the allowed ones, and everything else is "other"', () => {
     const ops = new BoundedLabel(3);
     expect(['A', 'B', 'C', 'D', 'A', 'E'].map((n) => ops.of(n))).toEqual(['A', 'B', 'C', 'other', 'A', 'other']);
-    expect([undefined, '', 'has space', 'x'.repeat(65), 'ok.name:v1-2'].map((n) => ops.of(n))).toEqual(['anonymous', 'anonymous', 'other', 'other', 'other']);
+    expect([undefined, '', 'has space', 'x'.repeat(65), 'ok.name:v1-2'].map((n) => ops.of(n))).toEqual([
+      'anonymous',
+      'anonymous',
+      'other',
+      'other',
+      'other',
+    ]);
     const clients = new BoundedLabel(20, ['crm-ui', 'mesh-console']);
-    expect(['crm-ui', 'Probe_1', 'mesh-console'].map((n) => clients.of(n))).toEqual(['crm-ui', 'other', 'mesh-console']);
+    expect(['crm-ui', 'Probe_1', 'mesh-console'].map((n) => clients.of(n))).toEqual([
+      'crm-ui',
+      'other',
+      'mesh-console',
+    ]);
   });
 
   it('fifty made-up operation and client names do not grow the exposition past the bound', async () => {
     const metrics = new Metrics('test', { operations: 5, clients: 2 });
-    for (let i = 0; i < 50; i++) metrics.requests.inc({ operation: metrics.operations.of(`Probe_${i}`), client: metrics.clients.of(`client-${i}`), status: 'ok' });
+    for (let i = 0; i < 50; i++)
+      metrics.requests.inc({
+        operation: metrics.operations.of(`Probe_${i}`),
+        client: metrics.clients.of(`client-${i}`),
+        status: 'ok',
+      });
     const series = (await metrics.requests.get()).values;
     expect(series.length).toBeLessThanOrEqual(6 * 3);
     expect(new Set(series.map((v) => v.labels.operation)).size).toBe(6);

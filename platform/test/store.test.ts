@@ -27,7 +27,11 @@ function storeContract(name: string, make: () => ObjectStore) {
       expect((await store.get('sales/raw/a.json')).toString()).toBe('{"a":1}\n');
       expect((await store.head('sales/curated/x/data.parquet'))?.size).toBe(3);
       expect((await store.list('sales/raw/')).map((o) => o.key)).toEqual(['sales/raw/a.json', 'sales/raw/b.json']);
-      expect((await store.list('sales/')).map((o) => o.key)).toEqual(['sales/curated/x/data.parquet', 'sales/raw/a.json', 'sales/raw/b.json']);
+      expect((await store.list('sales/')).map((o) => o.key)).toEqual([
+        'sales/curated/x/data.parquet',
+        'sales/raw/a.json',
+        'sales/raw/b.json',
+      ]);
       expect(await store.list('nothing/')).toEqual([]);
     });
 
@@ -50,7 +54,9 @@ function storeContract(name: string, make: () => ObjectStore) {
       const dir = tempDir();
       const file = path.join(dir, 'part.bin');
       fs.writeFileSync(file, 'first');
-      await store.putFile('catalog/curated/products/data.parquet', file, { tags: { domain: 'catalog', layer: 'curated' } });
+      await store.putFile('catalog/curated/products/data.parquet', file, {
+        tags: { domain: 'catalog', layer: 'curated' },
+      });
       expect(fs.existsSync(file)).toBe(false);
       await store.put('catalog/curated/products/data.parquet', 'second');
       const local = await store.localPath('catalog/curated/products/data.parquet');
@@ -99,10 +105,37 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
   afterAll(async () => server?.close());
 
   let n = 0;
-  storeContract('s3', () => new S3ObjectStore({ bucket, prefix: `run${++n}`, region: 'us-east-1', endpoint, forcePathStyle: true, cacheDir: tempDir('s3cache-'), client: { credentials: S3_CREDENTIALS } }));
+  storeContract(
+    's3',
+    () =>
+      new S3ObjectStore({
+        bucket,
+        prefix: `run${++n}`,
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        cacheDir: tempDir('s3cache-'),
+        client: { credentials: S3_CREDENTIALS },
+      }),
+  );
 
-  const s3 = (o: { endpoint?: string; bucket?: string; prefix?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}) =>
-    new S3ObjectStore({ bucket: o.bucket ?? bucket, prefix: o.prefix ?? `f${++n}`, region: 'us-east-1', endpoint: o.endpoint ?? endpoint, forcePathStyle: true, cacheDir: tempDir('s3cache-'), client: { credentials: o.credentials ?? S3_CREDENTIALS } });
+  const s3 = (
+    o: {
+      endpoint?: string;
+      bucket?: string;
+      prefix?: string;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+    } = {},
+  ) =>
+    new S3ObjectStore({
+      bucket: o.bucket ?? bucket,
+      prefix: o.prefix ?? `f${++n}`,
+      region: 'us-east-1',
+      endpoint: o.endpoint ?? endpoint,
+      forcePathStyle: true,
+      cacheDir: tempDir('s3cache-'),
+      client: { credentials: o.credentials ?? S3_CREDENTIALS },
+    });
 
   /** A proxy in front of s3rver: `fault` answers a request with an S3 error status, or lets it through (undefined). */
   async function proxy(fault: (req: http.IncomingMessage) => number | undefined | Promise<number | undefined>) {
@@ -111,31 +144,55 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
       const status = await fault(req);
       if (status) {
         req.resume();
-        res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`);
+        res
+          .writeHead(status, { 'content-type': 'application/xml' })
+          .end(
+            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`,
+          );
         return;
       }
-      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
   }
 
   it('lists more than 1,000 keys, across pages', async () => {
     // s3rver makes continuation tokens with a cipher OpenSSL 3 only offers behind --openssl-legacy-provider: this one
     // runs in its own process, as a real endpoint would.
     const port = await freePort();
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', `const S3rver = require('s3rver'); new S3rver({ port: ${port}, address: '127.0.0.1', silent: true, directory: ${JSON.stringify(tempDir('s3rver-'))} }).run().then(() => console.log('up'))`], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--openssl-legacy-provider',
+        '-e',
+        `const S3rver = require('s3rver'); new S3rver({ port: ${port}, address: '127.0.0.1', silent: true, ` +
+          `directory: ${JSON.stringify(tempDir('s3rver-'))} }).run().then(() => console.log('up'))`,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout!.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
       });
       const url = `http://127.0.0.1:${port}`;
-      await new S3Client({ region: 'us-east-1', endpoint: url, forcePathStyle: true, credentials: S3_CREDENTIALS }).send(new CreateBucketCommand({ Bucket: 'mesh-many' }));
+      await new S3Client({
+        region: 'us-east-1',
+        endpoint: url,
+        forcePathStyle: true,
+        credentials: S3_CREDENTIALS,
+      }).send(new CreateBucketCommand({ Bucket: 'mesh-many' }));
       const store = s3({ endpoint: url, bucket: 'mesh-many' });
       const keys = Array.from({ length: 1005 }, (_, i) => `sales/raw/many/${String(i).padStart(5, '0')}.json`);
       for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, '{}')));
@@ -169,15 +226,29 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
   });
 
   it('names wrong credentials and a missing bucket', async () => {
-    const wrongKey = await s3({ credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'x' } }).put('sales/raw/x.json', '1').catch((e: unknown) => e);
+    const wrongKey = await s3({ credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'x' } })
+      .put('sales/raw/x.json', '1')
+      .catch((e: unknown) => e);
     expect(isMeshError(wrongKey, 'STORE_ERROR')).toBe(true);
-    expect((wrongKey as Error).message).toMatch(/access key is unknown to the server \(AWS_ACCESS_KEY_ID\) \(InvalidAccessKeyId, HTTP 403\)/);
-    const noBucket = await s3({ bucket: 'no-such-bucket' }).list('sales/').catch((e: unknown) => e);
-    expect((noBucket as Error).message).toMatch(/the bucket does not exist \(MESH_S3_BUCKET\) \(NoSuchBucket, HTTP 404\)/);
+    expect((wrongKey as Error).message).toMatch(
+      /access key is unknown to the server \(AWS_ACCESS_KEY_ID\) \(InvalidAccessKeyId, HTTP 403\)/,
+    );
+    const noBucket = await s3({ bucket: 'no-such-bucket' })
+      .list('sales/')
+      .catch((e: unknown) => e);
+    expect((noBucket as Error).message).toMatch(
+      /the bucket does not exist \(MESH_S3_BUCKET\) \(NoSuchBucket, HTTP 404\)/,
+    );
   });
 
   it('records the ETag of the bytes it downloaded, when the object changes between the head and the download', async () => {
-    const direct = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const direct = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: S3_CREDENTIALS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
     const writer = s3({ prefix: 'race' });
     await writer.put('sales/raw/race.json', 'old bytes');
     let swapped = false;
@@ -185,7 +256,9 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
       // Right after the head, another writer replaces the object.
       if (req.method === 'GET' && req.url!.includes('/race.json') && !swapped) {
         swapped = true;
-        await direct.send(new PutObjectCommand({ Bucket: bucket, Key: 'race/sales/raw/race.json', Body: 'new bytes!' }));
+        await direct.send(
+          new PutObjectCommand({ Bucket: bucket, Key: 'race/sales/raw/race.json', Body: 'new bytes!' }),
+        );
       }
       return undefined;
     });
@@ -199,7 +272,15 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
   });
 
   it('caches downloads by ETag and refetches a changed object', async () => {
-    const store = new S3ObjectStore({ bucket, prefix: 'cache', region: 'us-east-1', endpoint, forcePathStyle: true, cacheDir: tempDir('s3cache-'), client: { credentials: S3_CREDENTIALS } });
+    const store = new S3ObjectStore({
+      bucket,
+      prefix: 'cache',
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      cacheDir: tempDir('s3cache-'),
+      client: { credentials: S3_CREDENTIALS },
+    });
     await store.put('sales/raw/x.json', 'one');
     const p1 = await store.localPath('sales/raw/x.json');
     expect(fs.readFileSync(p1, 'utf8')).toBe('one');

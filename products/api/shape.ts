@@ -55,7 +55,10 @@ export interface BoundEndpoint {
   cursorParam?: string;
 }
 
-/** What the caller adds to a field's JSON Schema (its sources, its PII rules); a `deniable` field may be null for some roles. */
+/**
+ * What the caller adds to a field's JSON Schema (its sources, its PII rules); a `deniable` field may be null for some
+ * roles.
+ */
 export type FieldAnnotator = (type: string, field: string) => { extra?: JsonSchema; deniable?: boolean } | undefined;
 
 const SCALARS: Record<string, JsonSchema> = {
@@ -68,14 +71,23 @@ const SCALARS: Record<string, JsonSchema> = {
 };
 
 /** Checks the endpoint's operation against `schema` and derives its shapes; throws a MeshError naming what is wrong. */
-export function bindEndpoint(schema: GraphQLSchema, endpoint: RestEndpoint, annotate: FieldAnnotator = () => undefined): BoundEndpoint {
-  const fail = (reason: string) => new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${endpoint.method} ${endpoint.path} (${endpoint.name}): ${reason}`, { endpoint: endpoint.name, reason });
+export function bindEndpoint(
+  schema: GraphQLSchema,
+  endpoint: RestEndpoint,
+  annotate: FieldAnnotator = () => undefined,
+): BoundEndpoint {
+  const fail = (reason: string) =>
+    new MeshError(ErrorCode.SCHEMA_CHECK_FAILED, `${endpoint.method} ${endpoint.path} (${endpoint.name}): ${reason}`, {
+      endpoint: endpoint.name,
+      reason,
+    });
   const errors = validate(schema, { kind: Kind.DOCUMENT, definitions: [endpoint.operation] });
   if (errors.length) throw fail(errors.map((e) => e.message).join('; '));
   const queryType = schema.getQueryType()!;
   const root = endpoint.operation.selectionSet.selections[0] as FieldNode;
   const field = queryType.getFields()[root.name.value]!;
-  const shape = (type: GraphQLOutputType, selection: SelectionSetNode | undefined) => outputSchema(type, selection, undefined, annotate);
+  const shape = (type: GraphQLOutputType, selection: SelectionSetNode | undefined) =>
+    outputSchema(type, selection, undefined, annotate);
 
   const parameters = endpoint.variables.map((v): RestParameter => {
     const name = v.variable.name.value;
@@ -88,7 +100,10 @@ export function bindEndpoint(schema: GraphQLSchema, endpoint: RestEndpoint, anno
       in: inPath ? 'path' : 'query',
       required: inPath || (isNonNullType(type) && !v.defaultValue),
       type,
-      schema: { ...inputSchema(type, fail), ...(v.defaultValue && 'value' in v.defaultValue ? { default: literal(v.defaultValue) } : {}) },
+      schema: {
+        ...inputSchema(type, fail),
+        ...(v.defaultValue && 'value' in v.defaultValue ? { default: literal(v.defaultValue) } : {}),
+      },
       description: arg?.description ?? undefined,
     };
   });
@@ -96,17 +111,30 @@ export function bindEndpoint(schema: GraphQLSchema, endpoint: RestEndpoint, anno
   const nullable = getNullableType(field.type);
   const named = getNamedType(field.type);
   if (isListType(nullable)) {
-    return { endpoint, kind: 'collection', rootKey: key(root), parameters, resource: { type: 'array', items: shape(nullable.ofType, root.selectionSet) }, columns: columnsOf(named, root.selectionSet) };
+    return {
+      endpoint,
+      kind: 'collection',
+      rootKey: key(root),
+      parameters,
+      resource: { type: 'array', items: shape(nullable.ofType, root.selectionSet) },
+      columns: columnsOf(named, root.selectionSet),
+    };
   }
   if (isObjectType(named) && named.getFields().edges && named.getFields().pageInfo) {
     const edges = selected(root.selectionSet, 'edges');
     const node = edges && selected(edges.selectionSet, 'node');
     const pageInfo = selected(root.selectionSet, 'pageInfo');
-    if (!node || !pageInfo || !selected(pageInfo.selectionSet, 'endCursor') || !selected(pageInfo.selectionSet, 'hasNextPage')) {
+    if (
+      !node ||
+      !pageInfo ||
+      !selected(pageInfo.selectionSet, 'endCursor') ||
+      !selected(pageInfo.selectionSet, 'hasNextPage')
+    ) {
       throw fail('a connection resource selects edges { node { … } } and pageInfo { hasNextPage endCursor }');
     }
     const cursor = root.arguments?.find((a) => a.name.value === 'after' && a.value.kind === Kind.VARIABLE);
-    if (!cursor || cursor.value.kind !== Kind.VARIABLE) throw fail('a connection resource passes a variable to "after": it is the cursor parameter');
+    if (!cursor || cursor.value.kind !== Kind.VARIABLE)
+      throw fail('a connection resource passes a variable to "after": it is the cursor parameter');
     const edgeType = getNamedType(named.getFields().edges!.type);
     const nodeField = isObjectType(edgeType) ? edgeType.getFields().node : undefined;
     if (!nodeField) throw fail(`${edgeType.name} has no node field`);
@@ -120,16 +148,33 @@ export function bindEndpoint(schema: GraphQLSchema, endpoint: RestEndpoint, anno
       cursorParam: cursor.value.name.value,
     };
   }
-  if (!isObjectType(named) && !isInterfaceType(named)) throw fail(`the root field returns ${String(field.type)}: a resource is an object, a connection or a list`);
-  return { endpoint, kind: 'entity', rootKey: key(root), parameters, resource: shape(new GraphQLNonNull(named), root.selectionSet), columns: [] };
+  if (!isObjectType(named) && !isInterfaceType(named))
+    throw fail(`the root field returns ${String(field.type)}: a resource is an object, a connection or a list`);
+  return {
+    endpoint,
+    kind: 'entity',
+    rootKey: key(root),
+    parameters,
+    resource: shape(new GraphQLNonNull(named), root.selectionSet),
+    columns: [],
+  };
 }
 
-function outputSchema(type: GraphQLOutputType, selection: SelectionSetNode | undefined, extra: JsonSchema | undefined, annotate: FieldAnnotator): JsonSchema {
+function outputSchema(
+  type: GraphQLOutputType,
+  selection: SelectionSetNode | undefined,
+  extra: JsonSchema | undefined,
+  annotate: FieldAnnotator,
+): JsonSchema {
   const nonNull = isNonNullType(type);
   const inner = getNullableType(type);
   let out: JsonSchema;
   if (isListType(inner)) out = { type: 'array', items: outputSchema(inner.ofType, selection, undefined, annotate) };
-  else if (isScalarType(inner)) out = { ...(SCALARS[inner.name] ?? {}), ...(inner.description && !SCALARS[inner.name] ? { description: inner.description } : {}) };
+  else if (isScalarType(inner))
+    out = {
+      ...(SCALARS[inner.name] ?? {}),
+      ...(inner.description && !SCALARS[inner.name] ? { description: inner.description } : {}),
+    };
   else if (isEnumType(inner)) out = { type: 'string', enum: inner.getValues().map((v) => v.name) };
   else {
     const fields = 'getFields' in inner ? (inner.getFields() as Record<string, GraphQLField<unknown, unknown>>) : {};
@@ -140,7 +185,12 @@ function outputSchema(type: GraphQLOutputType, selection: SelectionSetNode | und
       if (!def) continue;
       const annotation = annotate(inner.name, def.name);
       // A field the rules may deny comes back null for some roles, whatever its type.
-      const s = outputSchema(annotation?.deniable ? getNullableType(def.type) : def.type, f.selectionSet, annotation?.extra, annotate);
+      const s = outputSchema(
+        annotation?.deniable ? getNullableType(def.type) : def.type,
+        f.selectionSet,
+        annotation?.extra,
+        annotate,
+      );
       if (def.description) s.description = def.description;
       properties[key(f)] = s;
       // GraphQL answers every selected field, null or not: all are present.
@@ -154,7 +204,8 @@ function outputSchema(type: GraphQLOutputType, selection: SelectionSetNode | und
 
 /** JSON Schema 2020-12 (OpenAPI 3.1): null is a type. */
 function nullableOf(s: JsonSchema): JsonSchema {
-  if (typeof s.type === 'string') return { ...s, type: [s.type, 'null'], ...(Array.isArray(s.enum) ? { enum: [...s.enum, null] } : {}) };
+  if (typeof s.type === 'string')
+    return { ...s, type: [s.type, 'null'], ...(Array.isArray(s.enum) ? { enum: [...s.enum, null] } : {}) };
   return { anyOf: [s, { type: 'null' }] };
 }
 
@@ -162,14 +213,23 @@ function inputSchema(type: GraphQLInputType, fail: (m: string) => Error): JsonSc
   const inner = getNullableType(type);
   if (isListType(inner)) return { type: 'array', items: inputSchema(inner.ofType, fail) };
   if (isEnumType(inner)) return { type: 'string', enum: inner.getValues().map((v) => v.name) };
-  if (isInputObjectType(inner)) throw fail(`variable of input type ${inner.name}: REST parameters are scalars, enums or lists of them`);
+  if (isInputObjectType(inner))
+    throw fail(`variable of input type ${inner.name}: REST parameters are scalars, enums or lists of them`);
   return SCALARS[inner.name] ?? { type: 'string' };
 }
 
 /** The fields a selection set picks, through inline fragments (named fragments are not allowed in endpoint files). */
 function fieldsOf(selection: SelectionSetNode | undefined): FieldNode[] {
   if (!selection) return [];
-  return selection.selections.flatMap((s) => (s.kind === Kind.FIELD ? (s.name.value === '__typename' ? [] : [s]) : s.kind === Kind.INLINE_FRAGMENT ? fieldsOf(s.selectionSet) : []));
+  return selection.selections.flatMap((s) =>
+    s.kind === Kind.FIELD
+      ? s.name.value === '__typename'
+        ? []
+        : [s]
+      : s.kind === Kind.INLINE_FRAGMENT
+        ? fieldsOf(s.selectionSet)
+        : [],
+  );
 }
 
 function selected(selection: SelectionSetNode | undefined, name: string): FieldNode | undefined {

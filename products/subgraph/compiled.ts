@@ -1,4 +1,16 @@
-import { GraphQLError, execute, getNullableType, isAbstractType, isIntrospectionType, isListType, isObjectType, type DocumentNode, type GraphQLObjectType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  execute,
+  getNullableType,
+  isAbstractType,
+  isIntrospectionType,
+  isListType,
+  isObjectType,
+  type DocumentNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
@@ -12,7 +24,10 @@ export interface CompiledExecutionOptions {
   maxOperations?: number;
   /** graphql-jit's compiler (tests give one that fails). */
   compile?: typeof compileQuery;
-  /** Told when an operation could not be compiled, or graphql-jit could not complete a value of it, and stays on graphql-js. */
+  /**
+   * Told when an operation could not be compiled, or graphql-jit could not complete a value of it, and stays on
+   * graphql-js.
+   */
   onCompileError?: (err: unknown) => void;
 }
 
@@ -27,7 +42,9 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
   guardCompletions(schema);
   const compile = options.compile ?? compileQuery;
   // Keyed by Apollo's hash of the query text.
-  const operations = new LRUCache<string, CompiledQuery | typeof SEEN_ONCE | typeof NOT_COMPILED>({ max: options.maxOperations ?? 500 });
+  const operations = new LRUCache<string, CompiledQuery | typeof SEEN_ONCE | typeof NOT_COMPILED>({
+    max: options.maxOperations ?? 500,
+  });
   // graphql-jit may not cover all that graphql-js runs: what it cannot compile stays on graphql-js, never a failure.
   const tryCompile = (document: DocumentNode, operationName?: string): CompiledQuery | typeof NOT_COMPILED => {
     try {
@@ -40,7 +57,14 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
   };
   const executor: GatewayExecutor = async (rc) => {
     const key = `${rc.operationName ?? ''}\u0000${rc.queryHash}`;
-    const interpreted = () => execute({ schema, document: rc.document, contextValue: rc.context, variableValues: rc.request.variables, operationName: rc.operationName });
+    const interpreted = () =>
+      execute({
+        schema,
+        document: rc.document,
+        contextValue: rc.context,
+        variableValues: rc.request.variables,
+        operationName: rc.operationName,
+      });
     let query = operations.get(key);
     if (query === undefined) {
       operations.set(key, SEEN_ONCE);
@@ -63,7 +87,12 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
     }
     if (!result.errors) return result;
     // No data at all: the variables did not fit the operation, which is the client's mistake (400, BAD_USER_INPUT).
-    if (result.data === undefined) return { errors: result.errors.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } })) };
+    if (result.data === undefined)
+      return {
+        errors: result.errors.map(
+          (e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } }),
+        ),
+      };
     return { ...result, errors: result.errors.map(asGraphQLError) };
   };
   return {
@@ -79,7 +108,8 @@ export function compiledExecution(schema: GraphQLSchema, options: CompiledExecut
 const guardedSchemas = new WeakSet<GraphQLSchema>();
 // Per request context: the first throw caught while a resolver's value was being completed.
 const completionErrors = new WeakMap<object, unknown>();
-const isThenable = (v: unknown): v is PromiseLike<unknown> => v != null && typeof (v as { then?: unknown }).then === 'function';
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v != null && typeof (v as { then?: unknown }).then === 'function';
 
 /**
  * Where graphql-jit and graphql-js part, graphql-js answers:
@@ -98,7 +128,9 @@ function guardCompletions(schema: GraphQLSchema): void {
   if (guardedSchemas.has(schema)) return;
   guardedSchemas.add(schema);
   const types = Object.values(schema.getTypeMap()).filter((t) => !isIntrospectionType(t));
-  const typedByIsTypeOf = new Set(types.flatMap((t) => (isAbstractType(t) && !t.resolveType ? schema.getPossibleTypes(t) : [])));
+  const typedByIsTypeOf = new Set(
+    types.flatMap((t) => (isAbstractType(t) && !t.resolveType ? schema.getPossibleTypes(t) : [])),
+  );
   for (const type of types) {
     if (!isObjectType(type)) continue;
     if (!type.isTypeOf && !typedByIsTypeOf.has(type)) type.isTypeOf = notAPromise(type);
@@ -108,23 +140,32 @@ function guardCompletions(schema: GraphQLSchema): void {
       field.resolve = (source, args, context: object, info) => {
         const result: unknown = resolve(source, args, context, info);
         if (isThenable(result)) return guarded(result, context);
-        if (Array.isArray(result) && result.some(isThenable)) return result.map((item: unknown) => (isThenable(item) ? guarded(item, context) : item));
+        if (Array.isArray(result) && result.some(isThenable))
+          return result.map((item: unknown) => (isThenable(item) ? guarded(item, context) : item));
         return result;
       };
     }
   }
 }
 
-function notAPromise(type: GraphQLObjectType): (value: unknown, context?: unknown, info?: GraphQLResolveInfo) => boolean {
-  const lists = Object.values(type.getFields()).flatMap((f) => (!f.resolve && isListType(getNullableType(f.type)) ? [f.name] : []));
+function notAPromise(
+  type: GraphQLObjectType,
+): (value: unknown, context?: unknown, info?: GraphQLResolveInfo) => boolean {
+  const lists = Object.values(type.getFields()).flatMap((f) =>
+    !f.resolve && isListType(getNullableType(f.type)) ? [f.name] : [],
+  );
   return (value, _context, info) => {
-    if (isThenable(value)) throw new Error(`a ${type.name} read from a field without a resolver is a promise, which graphql-jit does not await`);
+    if (isThenable(value))
+      throw new Error(
+        `a ${type.name} read from a field without a resolver is a promise, which graphql-jit does not await`,
+      );
     // graphql-js passes its info and awaits list items itself; graphql-jit passes the value alone.
     if (info !== undefined || value === null || typeof value !== 'object') return true;
     for (const name of lists) {
       // The descriptor, not the property: a getter is not run here.
       const held: unknown = Object.getOwnPropertyDescriptor(value, name)?.value;
-      if (Array.isArray(held) && held.some(isThenable)) throw new Error(`${type.name}.${name} holds promises, which graphql-jit completes outside any resolver`);
+      if (Array.isArray(held) && held.some(isThenable))
+        throw new Error(`${type.name}.${name} holds promises, which graphql-jit completes outside any resolver`);
     }
     return true;
   };
@@ -132,22 +173,29 @@ function notAPromise(type: GraphQLObjectType): (value: unknown, context?: unknow
 
 function guarded(promise: PromiseLike<unknown>, context: object): PromiseLike<unknown> {
   return {
-    then<A = unknown, B = never>(onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
-      const settle = onFulfilled && ((value: unknown): A | B | PromiseLike<A | B> => {
-        try {
-          return onFulfilled(value);
-        } catch (err) {
-          if (!completionErrors.has(context)) completionErrors.set(context, err);
-          if (!onRejected) throw err;
-          return onRejected(err);
-        }
-      });
+    then<A = unknown, B = never>(
+      onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
+      onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+    ): PromiseLike<A | B> {
+      const settle =
+        onFulfilled &&
+        ((value: unknown): A | B | PromiseLike<A | B> => {
+          try {
+            return onFulfilled(value);
+          } catch (err) {
+            if (!completionErrors.has(context)) completionErrors.set(context, err);
+            if (!onRejected) throw err;
+            return onRejected(err);
+          }
+        });
       return promise.then<A | B, B>(settle, onRejected);
     },
   };
 }
 
-/** graphql-jit's errors leave `extensions` undefined where Apollo's formatting expects an object (graphql-js's shape). */
+/**
+ * graphql-jit's errors leave `extensions` undefined where Apollo's formatting expects an object (graphql-js's shape).
+ */
 function asGraphQLError(e: GraphQLError): GraphQLError {
   const error = new GraphQLError(e.message, { path: e.path, originalError: e.originalError, extensions: e.extensions });
   return Object.assign(error, { locations: e.locations });

@@ -48,7 +48,9 @@ export class CuratedData {
 
   /** Repoints views at the current versions, then rebuilds the serving copy; returns whether anything changed. */
   async refresh(): Promise<boolean> {
-    const all = await Promise.all(listDomains(this.platform.config.domainsDir).map((d) => currentManifest(this.platform, d.name)));
+    const all = await Promise.all(
+      listDomains(this.platform.config.domainsDir).map((d) => currentManifest(this.platform, d.name)),
+    );
     const manifests = all.filter((m): m is CuratedManifest => m !== undefined);
     const versions = dataVersionOf(manifests);
     const own = manifests.find((m) => m.domain === this.domain);
@@ -60,7 +62,9 @@ export class CuratedData {
       for (const ds of Object.values(m.datasets)) {
         const local = await Promise.all(datasetFiles(ds).map((f) => this.platform.store.localPath(f.key)));
         const kind = m.domain === this.domain ? 'TABLE' : 'VIEW';
-        await this.duck.run(`CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`);
+        await this.duck.run(
+          `CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`,
+        );
         if (m.domain === this.domain && ds.restricted) {
           await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
           const r = await Promise.all(datasetFiles(ds, 'restricted').map((f) => this.platform.store.localPath(f.key)));

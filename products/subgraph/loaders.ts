@@ -14,13 +14,18 @@ export function inList(keys: readonly string[]): string {
 export const MAX_ID_LENGTH = 256;
 function badKey(key: unknown): Error | undefined {
   if (typeof key !== 'string' || key.length === 0) return badUserInput('an id must be a non-empty string');
-  if (key.length > MAX_ID_LENGTH) return badUserInput(`an id is at most ${MAX_ID_LENGTH} characters (got ${key.length})`);
+  if (key.length > MAX_ID_LENGTH)
+    return badUserInput(`an id is at most ${MAX_ID_LENGTH} characters (got ${key.length})`);
   if (/[\u0000-\u001f\u007f]/.test(key)) return badUserInput('an id must not contain control characters');
   return undefined;
 }
 
 /** Answers a batch for its valid keys only; the others get their error, so one bad id does not fail its neighbours. */
-async function validOnly<K, V>(keys: readonly K[], keyOf: (k: K) => string, answer: (valid: K[]) => Promise<V[]>): Promise<(V | Error)[]> {
+async function validOnly<K, V>(
+  keys: readonly K[],
+  keyOf: (k: K) => string,
+  answer: (valid: K[]) => Promise<V[]>,
+): Promise<(V | Error)[]> {
   const errors = keys.map((k) => badKey(keyOf(k)));
   const valid = keys.filter((_, i) => !errors[i]);
   const answers = valid.length ? await answer(valid) : [];
@@ -29,7 +34,11 @@ async function validOnly<K, V>(keys: readonly K[], keyOf: (k: K) => string, answ
 }
 
 /** One row per key, fetched for a whole batch of keys in one query. */
-export function rowByKey<R extends Row>(db: SqlRunner, query: (keys: string) => string, keyOf: (row: R) => string): DataLoader<string, R | null> {
+export function rowByKey<R extends Row>(
+  db: SqlRunner,
+  query: (keys: string) => string,
+  keyOf: (row: R) => string,
+): DataLoader<string, R | null> {
   return new DataLoader((all) =>
     validOnly(all, String, async (keys) => {
       db.batch?.(keys.length);
@@ -41,7 +50,11 @@ export function rowByKey<R extends Row>(db: SqlRunner, query: (keys: string) => 
 }
 
 /** All rows per key (a one-to-many list), fetched for a whole batch of keys in one query. */
-export function rowsByKey<R extends Row>(db: SqlRunner, query: (keys: string) => string, keyOf: (row: R) => string): DataLoader<string, R[]> {
+export function rowsByKey<R extends Row>(
+  db: SqlRunner,
+  query: (keys: string) => string,
+  keyOf: (row: R) => string,
+): DataLoader<string, R[]> {
   return new DataLoader((all) =>
     validOnly(all, String, async (keys) => {
       db.batch?.(keys.length);
@@ -96,7 +109,10 @@ export function pagesByKey<A, R extends Row>(
  * Rows per key for a declared lookup, for a batch of keys: from the serving copy when it holds the lookup (no query at
  * all), else one DuckDB query for the batch. Both give the same rows in the same order.
  */
-function lookupSource<R extends Row>(db: SqlRunner, spec: LookupSpec): (keys: string[]) => Promise<ReadonlyMap<string, readonly R[]>> {
+function lookupSource<R extends Row>(
+  db: SqlRunner,
+  spec: LookupSpec,
+): (keys: string[]) => Promise<ReadonlyMap<string, readonly R[]>> {
   db.serving?.declare(spec);
   return async (keys) => {
     const held = db.serving?.rows<R>(spec);
@@ -118,7 +134,10 @@ export function byKey<R extends Row>(db: SqlRunner, spec: LookupSpec): DataLoade
 }
 
 /** Every row per key, in the lookup's order (a one-to-many list: the items of an order). */
-export function listByKey<R extends Row>(db: SqlRunner, spec: LookupSpec & { orderBy: string }): DataLoader<string, readonly R[]> {
+export function listByKey<R extends Row>(
+  db: SqlRunner,
+  spec: LookupSpec & { orderBy: string },
+): DataLoader<string, readonly R[]> {
   const source = lookupSource<R>(db, spec);
   return new DataLoader((all) =>
     validOnly(all, String, async (keys) => {
@@ -152,7 +171,11 @@ export function pageByKey<R extends Row>(
   );
 }
 
-function page<R extends Row>(list: readonly R[], args: { first: number; after?: (string | number)[] }, cursor: { fields: (keyof R & string)[]; descending: boolean }): R[] {
+function page<R extends Row>(
+  list: readonly R[],
+  args: { first: number; after?: (string | number)[] },
+  cursor: { fields: (keyof R & string)[]; descending: boolean },
+): R[] {
   let start = 0;
   if (args.after) {
     const after = args.after;

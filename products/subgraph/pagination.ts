@@ -21,16 +21,25 @@ export function decodeCursor(cursor: string | null | undefined): (string | numbe
 
 export function pageSize(first: number | null | undefined, fallback = 20): number {
   const n = first ?? fallback;
-  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE) throw new MeshError(ErrorCode.BAD_USER_INPUT, `first must be an integer from 0 to ${MAX_PAGE}, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE)
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `first must be an integer from 0 to ${MAX_PAGE}, got ${n}`);
   return n;
 }
 
 /** A Relay-style connection from rows fetched with one extra row to tell whether a next page exists. */
-export function connection<T>(rows: T[], first: number, cursorOf: (row: T) => (string | number)[], totalCount?: number) {
+export function connection<T>(
+  rows: T[],
+  first: number,
+  cursorOf: (row: T) => (string | number)[],
+  totalCount?: number,
+) {
   const page = rows.slice(0, first);
   return {
     edges: page.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node })),
-    pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(cursorOf(page[page.length - 1]!)) : null },
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      endCursor: page.length ? encodeCursor(cursorOf(page[page.length - 1]!)) : null,
+    },
     totalCount,
   };
 }

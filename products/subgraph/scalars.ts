@@ -25,6 +25,7 @@ function toIso(s: string): string {
 }
 
 function parse(value: unknown): string {
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new GraphQLError(`DateTime must be an ISO-8601 string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+    throw new GraphQLError(`DateTime must be an ISO-8601 string, got ${JSON.stringify(value)}`);
   return new Date(value).toISOString();
 }

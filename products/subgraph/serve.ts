@@ -3,7 +3,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
-import { Metrics, sqlIdent as id, type Platform, type DomainInfo, type Identity, type Listening } from '../../platform/index.js';
+import {
+  Metrics,
+  sqlIdent as id,
+  type Platform,
+  type DomainInfo,
+  type Identity,
+  type Listening,
+} from '../../platform/index.js';
 import { CuratedData } from './data.js';
 import { serveSubgraph } from './server.js';
 import { byKey } from './loaders.js';
@@ -37,16 +44,26 @@ export const DATA_VERSION_HEADER = 'x-mesh-data-version';
 export const RESOLVERS_FILE = 'resolvers.ts';
 
 /** Serves one domain's subgraph over its curated data. Requests must carry the gateway's signed identity. */
-export async function startSubgraph(platform: Platform, domain: DomainInfo, options: { port: number; guard: PiiGuard }): Promise<RunningSubgraph> {
+export async function startSubgraph(
+  platform: Platform,
+  domain: DomainInfo,
+  options: { port: number; guard: PiiGuard },
+): Promise<RunningSubgraph> {
   const sdl = fs.readFileSync(path.join(domain.dir, SCHEMA_FILE), 'utf8');
-  const module = (await import(pathToFileURL(path.join(domain.dir, RESOLVERS_FILE)).href)).default as SubgraphModule<unknown>;
+  const module = (await import(pathToFileURL(path.join(domain.dir, RESOLVERS_FILE)).href))
+    .default as SubgraphModule<unknown>;
   const data = await CuratedData.open(platform, domain.name);
   // The domain's declared lookups, known before the first request: the serving copy is built before serving starts.
   module.loaders({ all: async () => [], serving: data.serving.view() });
   for (const dataset of data.restrictedDatasets()) data.serving.declare(revealSpec(data, dataset));
   await data.serving.rebuild();
   const metrics = new Metrics(`subgraph-${domain.name}`);
-  metrics.observeFreshness(domain.name, domain.name, () => data.asOf, () => platform.now());
+  metrics.observeFreshness(
+    domain.name,
+    domain.name,
+    () => data.asOf,
+    () => platform.now(),
+  );
   const listening = await serveSubgraph<Ctx>(platform, {
     name: domain.name,
     version: domain.version,
@@ -74,7 +91,14 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
         batch: (keys) => metrics.loaderBatchKeys.observe(keys),
         serving: data.serving.view(),
       };
-      return { identity, db, loaders: module.loaders(db), pii: piiAccessor(data, options.guard.clear(identity.role, domain.name), db), queries, generation: data.generation };
+      return {
+        identity,
+        db,
+        loaders: module.loaders(db),
+        pii: piiAccessor(data, options.guard.clear(identity.role, domain.name), db),
+        queries,
+        generation: data.generation,
+      };
     },
     onResponse: (res, ctx) => {
       res.setHeader('x-mesh-duckdb-queries', String(ctx.queries.n));
@@ -86,7 +110,11 @@ export async function startSubgraph(platform: Platform, domain: DomainInfo, opti
     },
   });
   // New curated versions are picked up without a restart.
-  const timer = setInterval(() => void data.refresh().catch((err: unknown) => platform.log.error({ err, domain: domain.name }, 'refresh failed')), 2000);
+  const timer = setInterval(
+    () =>
+      void data.refresh().catch((err: unknown) => platform.log.error({ err, domain: domain.name }, 'refresh failed')),
+    2000,
+  );
   timer.unref();
   return {
     ...listening,

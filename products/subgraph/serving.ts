@@ -29,7 +29,8 @@ export const specId = (s: LookupSpec) => `${s.from}\u0000${s.key}\u0000${s.selec
 export const KEY_ALIAS = '__mesh_key';
 
 export function lookupSql(spec: LookupSpec, where = 'TRUE'): string {
-  return `SELECT ${spec.select}, CAST(${spec.key} AS VARCHAR) AS ${KEY_ALIAS} FROM ${spec.from} WHERE ${where} ORDER BY ${spec.orderBy ? `${spec.key}, ${spec.orderBy}` : spec.key}`;
+  return `SELECT ${spec.select}, CAST(${spec.key} AS VARCHAR) AS ${KEY_ALIAS} FROM ${spec.from} WHERE ${where} ORDER
+    BY ${spec.orderBy ? `${spec.key}, ${spec.orderBy}` : spec.key}`;
 }
 
 /** Groups lookup rows by their key column, in query order, dropping the column. */
@@ -46,9 +47,9 @@ export function groupByKey<R extends Row>(rows: Row[]): Map<string, R[]> {
 }
 
 /**
- * Indexed, read-only, in-memory copies of a domain's own curated data for the lookups its resolvers declare. Built
- * from the loaded version when a subgraph starts or swaps versions, and replaced in one assignment, so a request holding
- * a view never sees two versions. A memory budget decides what is held; a lookup over it is answered by DuckDB.
+ * Indexed, read-only, in-memory copies of a domain's own curated data for the lookups its resolvers declare. Built from
+ * the loaded version when a subgraph starts or swaps versions, and replaced in one assignment, so a request holding a
+ * view never sees two versions. A memory budget decides what is held; a lookup over it is answered by DuckDB.
  */
 export class ServingCopy {
   private readonly specs = new Map<string, LookupSpec>();
@@ -71,7 +72,8 @@ export class ServingCopy {
     const held = this.current;
     return {
       declare: (spec) => this.declare(spec),
-      rows: <R extends Row>(spec: LookupSpec) => held.get(specId(spec)) as ReadonlyMap<string, readonly R[]> | undefined,
+      rows: <R extends Row>(spec: LookupSpec) =>
+        held.get(specId(spec)) as ReadonlyMap<string, readonly R[]> | undefined,
     };
   }
 
@@ -80,7 +82,10 @@ export class ServingCopy {
     const id = specId(spec);
     if (this.specs.has(id)) return;
     this.specs.set(id, spec);
-    if (this.built) void this.rebuild().catch((err: unknown) => this.log.error({ err, domain: this.domain }, 'serving copy build failed'));
+    if (this.built)
+      void this.rebuild().catch((err: unknown) =>
+        this.log.error({ err, domain: this.domain }, 'serving copy build failed'),
+      );
   }
 
   /** Rebuilds every declared lookup from the tables now loaded, then swaps them in at once. */
@@ -103,7 +108,10 @@ export class ServingCopy {
       if (used + size > this.budgetBytes) {
         if (!this.overBudget.has(id)) {
           this.overBudget.add(id);
-          this.log.warn({ domain: this.domain, lookup: `${spec.from} by ${spec.key}`, bytes: size, budgetBytes: this.budgetBytes }, 'serving copy over its memory budget (MESH_SERVING_MEMORY_MB): this lookup is answered by DuckDB');
+          this.log.warn(
+            { domain: this.domain, lookup: `${spec.from} by ${spec.key}`, bytes: size, budgetBytes: this.budgetBytes },
+            'serving copy over its memory budget (MESH_SERVING_MEMORY_MB): this lookup is answered by DuckDB',
+          );
         }
         continue;
       }
@@ -122,6 +130,7 @@ export class ServingCopy {
 function estimateBytes(rows: Row[]): number {
   if (rows.length === 0) return 0;
   const sample = rows.slice(0, 200);
-  const perRow = sample.reduce((n, r) => n + JSON.stringify(r).length * 2 + 64 + Object.keys(r).length * 16, 0) / sample.length;
+  const perRow =
+    sample.reduce((n, r) => n + JSON.stringify(r).length * 2 + 64 + Object.keys(r).length * 16, 0) / sample.length;
   return Math.ceil(perRow * rows.length);
 }

@@ -20,14 +20,17 @@ export interface SqlRunner {
 
 export interface PiiAccessor {
   /**
-   * The value a caller may see for a PII column of this domain's `dataset`: the curated (masked) value, or the clear value
-   * from the restricted layer when the caller's role allows it. `key` is the dataset's primary key value.
+   * The value a caller may see for a PII column of this domain's `dataset`: the curated (masked) value, or the clear
+   * value from the restricted layer when the caller's role allows it. `key` is the dataset's primary key value.
    */
   reveal(dataset: string, key: string, column: string, masked: string | null): Promise<string | null>;
 }
 
 /** Resolvers by type and field (`__resolveReference` for entities), the shape `buildSubgraphSchema` takes. */
-export type ResolverMap<C> = Record<string, Record<string, GraphQLFieldResolver<any, C> | { resolve: GraphQLFieldResolver<any, C> }> | GraphQLScalarType>;
+export type ResolverMap<C> = Record<
+  string,
+  Record<string, GraphQLFieldResolver<any, C> | { resolve: GraphQLFieldResolver<any, C> }> | GraphQLScalarType
+>;
 
 /** A domain's subgraph: per-request DataLoaders and resolvers; schema.graphql sits beside it. */
 export interface SubgraphModule<L> {
@@ -42,7 +45,11 @@ export function badUserInput(message: string): MeshError {
 
 /** A calendar date argument (YYYY-MM-DD, a real day), or BAD_USER_INPUT naming the argument. */
 export function isoDate(name: string, value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+    Number.isNaN(Date.parse(`${value}T00:00:00Z`)) ||
+    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value
+  ) {
     throw badUserInput(`${name} must be a date YYYY-MM-DD, got "${value.slice(0, 40)}"`);
   }
   return value;

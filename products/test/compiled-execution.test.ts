@@ -2,23 +2,38 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { __Type, parse, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { MeshError, ErrorCode, isMeshError } from '../../platform/errors.js';
 import { compiledExecution } from '../subgraph/compiled.js';
 
 // A subgraph small enough to read, with what the mesh's subgraphs use: entities, an interface, lists, nullable and
 // non-null fields, resolver errors with codes, arguments, variables, aliases, fragments and directives.
-const sdl = `
+const sdl =
+  `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
 interface Priced { price: Float! }
-type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): [String!]! secret: String }
+type Product implements Priced @key(fields: "id") { id: ID! name: String price: Float! tags(first: Int = 2): ` +
+  `[String!]! secret: String }
 type Bundle implements Priced { id: ID! price: Float! items: [Product!]! }
-type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: [Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product holder: Holder holderNow: Holder holderList: Holder }
+type Query { product(id: ID!): Product products(ids: [ID!]!): [Product]! strict(ids: [ID!]!): [Product!]! priced: ` +
+  `[Priced!]! engine: String! lazy: Product lazyList: [Product]! lazyItems: [Product]! lazyNow: Product holder: ` +
+  `Holder ` +
+  `holderNow: Holder holderList: Holder }
 type Holder { id: ID! product: Product products: [Product] }
 `;
 // A row whose `name` is a getter that throws, read by the default resolver.
-const lazy = (id: string) => ({ id, price: 1, tags: [], get name(): string { throw new Error(`no name for ${id}`); } });
+const lazy = (id: string) => ({
+  id,
+  price: 1,
+  tags: [],
+  get name(): string {
+    throw new Error(`no name for ${id}`);
+  },
+});
 const rows: Record<string, { id: string; name: string | null; price: number | null; tags: string[] }> = {
   p1: { id: 'p1', name: 'Lamp', price: 12.5, tags: ['home', 'light', 'sale'] },
   p2: { id: 'p2', name: null, price: 3, tags: [] },
@@ -36,7 +51,8 @@ const resolvers = {
     strict: (_: unknown, a: { ids: string[] }) => a.ids.map(find),
     priced: () => [rows.p1, { __typename: 'Bundle', id: 'b1', price: 14, items: [rows.p1, rows.p2] }],
     // Which engine ran the operation: graphql-js's response paths name their parent type, graphql-jit's do not.
-    engine: (_: unknown, __: unknown, ___: unknown, info: GraphQLResolveInfo) => ('typename' in info.path ? 'graphql-js' : 'graphql-jit'),
+    engine: (_: unknown, __: unknown, ___: unknown, info: GraphQLResolveInfo) =>
+      'typename' in info.path ? 'graphql-js' : 'graphql-jit',
     lazy: async () => lazy('l1'),
     lazyList: async () => [rows.p1, lazy('l2')],
     lazyItems: () => [Promise.resolve(lazy('l3')), rows.p2],
@@ -59,10 +75,32 @@ const resolvers = {
 const operations: [string, string, Record<string, unknown>?][] = [
   ['fields and arguments', '{ product(id: "p1") { id name price tags tags3: tags(first: 3) } }'],
   ['a missing row', '{ product(id: "nope") { id } }'],
-  ['variables, aliases and fragments', 'query Q($id: ID!, $n: Int) { a: product(id: $id) { ...F } b: product(id: "p2") { ...F } } fragment F on Product { id name tags(first: $n) }', { id: 'p1', n: 1 }],
-  ['skip and include', 'query($s: Boolean!) { product(id: "p1") { id name @skip(if: $s) price @include(if: $s) } }', { s: true }],
-  ['an interface and inline fragments', '{ priced { __typename price ... on Product { name } ... on Bundle { items { id } } } }'],
-  ['entities', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name } } }', { r: [{ __typename: 'Product', id: 'p2' }, { __typename: 'Product', id: 'p1' }] }],
+  [
+    'variables, aliases and fragments',
+    'query Q($id: ID!, $n: Int) { a: product(id: $id) { ...F } b: product(id: "p2") { ...F } } fragment F on Product ' +
+      '{ ' +
+      'id name tags(first: $n) }',
+    { id: 'p1', n: 1 },
+  ],
+  [
+    'skip and include',
+    'query($s: Boolean!) { product(id: "p1") { id name @skip(if: $s) price @include(if: $s) } }',
+    { s: true },
+  ],
+  [
+    'an interface and inline fragments',
+    '{ priced { __typename price ... on Product { name } ... on Bundle { items { id } } } }',
+  ],
+  [
+    'entities',
+    'query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name } } }',
+    {
+      r: [
+        { __typename: 'Product', id: 'p2' },
+        { __typename: 'Product', id: 'p1' },
+      ],
+    },
+  ],
   ['a coded resolver error, once per list item', '{ products(ids: ["p1", "p2"]) { id secret } }'],
   ['a coded error from an argument', '{ product(id: "p\\u0000") { id } }'],
   ['a null in a non-null field: nulls the nullable item', '{ products(ids: ["p1", "p3"]) { id price } }'],
@@ -77,9 +115,15 @@ const operations: [string, string, Record<string, unknown>?][] = [
   ['a field that throws as it is read, below a resolver that answers at once', '{ lazyNow { id name } }'],
   // graphql-jit alone would answer these with the promise read as a product: every field null, and no error.
   ['a promise in a field without a resolver, below a resolver promise', '{ holder { id product { name } } }'],
-  ['a promise in a field without a resolver, below a resolver that answers at once', '{ holderNow { id product { name } } }'],
+  [
+    'a promise in a field without a resolver, below a resolver that answers at once',
+    '{ holderNow { id product { name } } }',
+  ],
   // graphql-jit alone would await these items outside any resolver's promise: the getter's throw would end the process.
-  ['promises in a list without a resolver, one with a field that throws as it is read', '{ holderList { id products { id name } } }'],
+  [
+    'promises in a list without a resolver, one with a field that throws as it is read',
+    '{ holderList { id products { id name } } }',
+  ],
 ];
 
 describe('subgraph operations compiled by graphql-jit', () => {
@@ -89,17 +133,30 @@ describe('subgraph operations compiled by graphql-jit', () => {
   // As serveSubgraph formats errors: the resolver's own error must reach the formatter behind the GraphQL error.
   const formatError = (formatted: GraphQLFormattedError, error: unknown) => {
     const original = unwrapResolverError(error);
-    return isMeshError(original) ? { ...formatted, extensions: { ...formatted.extensions, thrown: original.code } } : formatted;
+    return isMeshError(original)
+      ? { ...formatted, extensions: { ...formatted.extensions, thrown: original.code } }
+      : formatted;
   };
   // As serveSubgraph runs it: with no plugin that instruments every field (inline tracing, cache control), graphql-jit
   // reads default-resolved fields itself instead of calling a resolver.
-  const options = { formatError, plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()] };
+  const options = {
+    formatError,
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
+  };
   const reference = new ApolloServer({ schema: referenceSchema, ...options });
   const fellBack: unknown[] = [];
-  const compiled = new ApolloServer({ gateway: compiledExecution(schema, { maxOperations: 4, onCompileError: (err) => fellBack.push(err) }), ...options });
+  const compiled = new ApolloServer({
+    gateway: compiledExecution(schema, { maxOperations: 4, onCompileError: (err) => fellBack.push(err) }),
+    ...options,
+  });
   const failures: unknown[] = [];
   const uncompilable = new ApolloServer({
-    gateway: compiledExecution(schema, { compile: () => { throw new Error('not supported'); }, onCompileError: (err) => failures.push(err) }),
+    gateway: compiledExecution(schema, {
+      compile: () => {
+        throw new Error('not supported');
+      },
+      onCompileError: (err) => failures.push(err),
+    }),
     ...options,
   });
   beforeAll(async () => Promise.all([reference.start(), compiled.start(), uncompilable.start()]));
@@ -108,8 +165,12 @@ describe('subgraph operations compiled by graphql-jit', () => {
   const answer = async (server: ApolloServer, query: string, variables?: Record<string, unknown>) => {
     // A request left pending fails here, in seconds, rather than at the test's timeout.
     let timer: NodeJS.Timeout | undefined;
-    const pending = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 10 s to ${query}`)), 10_000)));
-    const res = await Promise.race([server.executeOperation({ query, variables }), pending]).finally(() => clearTimeout(timer));
+    const pending = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 10 s to ${query}`)), 10_000)),
+    );
+    const res = await Promise.race([server.executeOperation({ query, variables }), pending]).finally(() =>
+      clearTimeout(timer),
+    );
     if (res.body.kind !== 'single') throw new Error('expected a single result');
     return { status: res.http.status ?? 200, ...res.body.singleResult };
   };
@@ -127,7 +188,11 @@ describe('subgraph operations compiled by graphql-jit', () => {
       const got = await answer(compiled, query, variables);
       if (what.startsWith('variables that do not fit') || what.startsWith('a missing required')) {
         // The client's mistake either way; the engines word it differently.
-        expect([got.status, got.data, got.errors?.map((e) => e.extensions?.code)], what).toEqual([expected.status, expected.data, expected.errors?.map((e) => e.extensions?.code)]);
+        expect([got.status, got.data, got.errors?.map((e) => e.extensions?.code)], what).toEqual([
+          expected.status,
+          expected.data,
+          expected.errors?.map((e) => e.extensions?.code),
+        ]);
         expect([got.status, got.errors![0]!.message], what).toEqual([400, expect.stringMatching(/\$id/)]);
         continue;
       }
@@ -136,7 +201,15 @@ describe('subgraph operations compiled by graphql-jit', () => {
     // Only the operations graphql-jit cannot complete went back to graphql-js, each once.
     const promised = 'a Product read from a field without a resolver is a promise, which graphql-jit does not await';
     const listed = 'Holder.products holds promises, which graphql-jit completes outside any resolver';
-    expect(fellBack.map((e) => (e as Error).message)).toEqual(['no name for l1', 'no name for l2', 'no name for l3', 'no name for l4', promised, promised, listed]);
+    expect(fellBack.map((e) => (e as Error).message)).toEqual([
+      'no name for l1',
+      'no name for l2',
+      'no name for l3',
+      'no name for l4',
+      promised,
+      promised,
+      listed,
+    ]);
   });
 
   it('stay on graphql-js, with the same answers, when an operation cannot be compiled', async () => {
@@ -149,7 +222,12 @@ describe('subgraph operations compiled by graphql-jit', () => {
 
   it('hand an operation to graphql-js for good when graphql-jit cannot complete one of its values, and say so once', async () => {
     const told: unknown[] = [];
-    const server = new ApolloServer({ gateway: compiledExecution(buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]), { onCompileError: (err) => told.push(err) }), ...options });
+    const server = new ApolloServer({
+      gateway: compiledExecution(buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]), {
+        onCompileError: (err) => told.push(err),
+      }),
+      ...options,
+    });
     await server.start();
     try {
       const engines = [];

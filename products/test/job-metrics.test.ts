@@ -19,7 +19,11 @@ async function pushgateway() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { received, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    received,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 const push = await pushgateway();
@@ -34,19 +38,32 @@ describe('batch job metrics', () => {
 
     const text = await jobMetricsText(platform.store);
     for (const a of record.accounting) {
-      const stage = (s: string) => metricValue(text, 'mesh_pipeline_records', { domain: 'sales', source: a.source, stage: s });
+      const stage = (s: string) =>
+        metricValue(text, 'mesh_pipeline_records', { domain: 'sales', source: a.source, stage: s });
       expect(stage('in')).toBe(a.in);
       expect(stage('in')).toBe(stage('curated')! + stage('quarantined')! + stage('duplicate')!);
     }
-    expect(metricValue(text, 'mesh_quality_checks', { domain: 'sales', result: 'passed' })).toBe(record.quality.filter((q) => q.passed).length);
+    expect(metricValue(text, 'mesh_quality_checks', { domain: 'sales', result: 'passed' })).toBe(
+      record.quality.filter((q) => q.passed).length,
+    );
     expect(metricValue(text, 'mesh_job_last_run_success', { mesh_job: 'pipeline.sales' })).toBe(1);
-    expect(metricValue(text, 'mesh_job_duration_seconds', { mesh_job: 'pipeline.sales' })).toBeCloseTo(record.durationMs / 1000, 3);
-    for (const d of record.datasets) expect(metricValue(text, 'mesh_pipeline_dataset_rows', { domain: 'sales', dataset: d.name })).toBe(d.rows);
+    expect(metricValue(text, 'mesh_job_duration_seconds', { mesh_job: 'pipeline.sales' })).toBeCloseTo(
+      record.durationMs / 1000,
+      3,
+    );
+    for (const d of record.datasets)
+      expect(metricValue(text, 'mesh_pipeline_dataset_rows', { domain: 'sales', dataset: d.name })).toBe(d.rows);
 
     // Pushgateway's API: PUT replaces the job's group with the last run.
     const pushed = push.received.filter((r) => r.url === '/metrics/job/pipeline.sales');
     expect(pushed.map((r) => r.method)).toEqual(['PUT']);
-    expect(metricValue(pushed[0]!.body, 'mesh_pipeline_records', { domain: 'sales', source: record.accounting[0]!.source, stage: 'in' })).toBe(record.accounting[0]!.in);
+    expect(
+      metricValue(pushed[0]!.body, 'mesh_pipeline_records', {
+        domain: 'sales',
+        source: record.accounting[0]!.source,
+        stage: 'in',
+      }),
+    ).toBe(record.accounting[0]!.in);
 
     // A second domain's job is another object: both are exposed, in one family per metric.
     await runDomainPipeline(platform, listDomains(platform.config.domainsDir).find((d) => d.name === 'payments')!);

@@ -3,7 +3,14 @@ import { defineFeatures } from '../../feature-subgraph/index.js';
 const owner = 'catalog-data@marketplace.example';
 
 export default defineFeatures({
-  entities: [{ name: 'product', joinKeys: ['product_id'], description: 'A listed product', graphql: { type: 'Product', keyField: 'id' } }],
+  entities: [
+    {
+      name: 'product',
+      joinKeys: ['product_id'],
+      description: 'A listed product',
+      graphql: { type: 'Product', keyField: 'id' },
+    },
+  ],
   views: [
     {
       name: 'product_pricing',
@@ -15,7 +22,11 @@ export default defineFeatures({
       sql: 'features/product_pricing.sql',
       features: [
         { name: 'price', dtype: 'Float64', description: 'List price from this change on' },
-        { name: 'price_change_pct', dtype: 'Float64', description: 'Change against the previous price, in percent (0 for the first)' },
+        {
+          name: 'price_change_pct',
+          dtype: 'Float64',
+          description: 'Change against the previous price, in percent (0 for the first)',
+        },
       ],
     },
     {
@@ -28,7 +39,11 @@ export default defineFeatures({
       sql: 'features/product_returns.sql',
       features: [
         { name: 'units_sold_30d', dtype: 'Int64', description: 'Units in orders not cancelled over the last 30 days' },
-        { name: 'return_rate_90d', dtype: 'Float64', description: 'Units returned / units sold over the last 90 days (0 without sales)' },
+        {
+          name: 'return_rate_90d',
+          dtype: 'Float64',
+          description: 'Units returned / units sold over the last 90 days (0 without sales)',
+        },
       ],
     },
   ],

@@ -1,13 +1,28 @@
-import { defineSubgraph, byKey, listByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import {
+  defineSubgraph,
+  byKey,
+  listByKey,
+  keysetConnection,
+  type SqlRunner,
+  type SubgraphContext,
+  sqlString,
+} from '../../products/index.js';
 
-interface Product extends Record<string, unknown> { id: string }
+interface Product extends Record<string, unknown> {
+  id: string;
+}
 
 const PRODUCT = `product_id AS id, sku, name, category, brand, price, currency, active`;
 
 function loaders(db: SqlRunner) {
   return {
     product: byKey<Product>(db, { from: 'catalog.products', key: 'product_id', select: PRODUCT }),
-    prices: listByKey<Record<string, unknown>>(db, { from: 'catalog.product_prices', key: 'product_id', select: `price, valid_from AS "validFrom", valid_to AS "validTo"`, orderBy: 'valid_from' }),
+    prices: listByKey<Record<string, unknown>>(db, {
+      from: 'catalog.product_prices',
+      key: 'product_id',
+      select: `price, valid_from AS "validFrom", valid_to AS "validTo"`,
+      orderBy: 'valid_from',
+    }),
   };
 }
 
@@ -31,8 +46,10 @@ export default defineSubgraph({
         ctx.db.all(`
           WITH sold AS (SELECT product_id, sum(quantity) AS units FROM sales.order_items GROUP BY product_id),
                returned AS (SELECT product_id, sum(quantity) AS units FROM sales.returns GROUP BY product_id)
-          SELECT p.category, count(*) AS products, round(avg(p.price), 2) AS "avgPrice", min(p.price) AS "minPrice", max(p.price) AS "maxPrice",
-                 coalesce(sum(s.units), 0) AS "unitsSold", round(sum(r.units) / nullif(sum(s.units), 0), 4) AS "returnRate"
+          SELECT p.category, count(*) AS products, round(avg(p.price), 2) AS "avgPrice", min(p.price) AS "minPrice",
+            max(p.price) AS "maxPrice",
+                 coalesce(sum(s.units), 0) AS "unitsSold", round(sum(r.units) / nullif(sum(s.units), 0), 4) AS
+                   "returnRate"
           FROM catalog.products p LEFT JOIN sold s USING (product_id) LEFT JOIN returned r USING (product_id)
           GROUP BY p.category ORDER BY p.category`),
     },

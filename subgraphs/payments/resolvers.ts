@@ -1,14 +1,34 @@
-import { defineSubgraph, isoDate, byKey, listByKey, keysetConnection, type SqlRunner, type SubgraphContext, sqlString } from '../../products/index.js';
+import {
+  defineSubgraph,
+  isoDate,
+  byKey,
+  listByKey,
+  keysetConnection,
+  type SqlRunner,
+  type SubgraphContext,
+  sqlString,
+} from '../../products/index.js';
 
-interface Payment extends Record<string, unknown> { id: string; orderId: string; cardLast4: string | null }
+interface Payment extends Record<string, unknown> {
+  id: string;
+  orderId: string;
+  cardLast4: string | null;
+}
 
-const PAYMENT = `payment_id AS id, order_id AS "orderId", method, status, amount, refunded_amount AS "refundedAmount", currency, card_last4 AS "cardLast4", processor,
+const PAYMENT =
+  `payment_id AS id, order_id AS "orderId", method, status, amount, refunded_amount AS "refundedAmount", ` +
+  `currency, card_last4 AS "cardLast4", processor,
   authorised_at AS "authorisedAt", captured_at AS "capturedAt", failed_at AS "failedAt", failure_code AS "failureCode"`;
 
 function loaders(db: SqlRunner) {
   return {
     payment: byKey<Payment>(db, { from: 'payments.payments', key: 'payment_id', select: PAYMENT }),
-    paymentsOfOrder: listByKey<Payment>(db, { from: 'payments.payments', key: 'order_id', select: PAYMENT, orderBy: 'coalesce(authorised_at, failed_at), payment_id' }),
+    paymentsOfOrder: listByKey<Payment>(db, {
+      from: 'payments.payments',
+      key: 'order_id',
+      select: PAYMENT,
+      orderBy: 'coalesce(authorised_at, failed_at), payment_id',
+    }),
   };
 }
 
@@ -24,13 +44,19 @@ export default defineSubgraph({
           select: PAYMENT,
           from: 'payments.payments',
           key: 'payment_id',
-          where: [args.status ? `status = ${sqlString(args.status)}` : 'TRUE', args.method ? `method = ${sqlString(args.method)}` : 'TRUE'].join(' AND '),
+          where: [
+            args.status ? `status = ${sqlString(args.status)}` : 'TRUE',
+            args.method ? `method = ${sqlString(args.method)}` : 'TRUE',
+          ].join(' AND '),
           first: args.first,
           after: args.after,
         }),
       settlementSummary: (_: unknown, args: { from?: string; to?: string }, ctx: Ctx) => {
         const at = 'CAST(coalesce(authorised_at, failed_at) AS DATE)';
-        const range = [args.from ? `${at} >= ${sqlString(isoDate('from', args.from))}` : 'TRUE', args.to ? `${at} <= ${sqlString(isoDate('to', args.to))}` : 'TRUE'];
+        const range = [
+          args.from ? `${at} >= ${sqlString(isoDate('from', args.from))}` : 'TRUE',
+          args.to ? `${at} <= ${sqlString(isoDate('to', args.to))}` : 'TRUE',
+        ];
         return ctx.db.all(`
           SELECT processor, currency, count(*) AS payments,
                  coalesce(sum(amount) FILTER (WHERE captured_at IS NOT NULL), 0) AS captured,

@@ -3,23 +3,51 @@ import { defineFeatures } from '../../feature-subgraph/index.js';
 const owner = 'sales-data@marketplace.example';
 
 export default defineFeatures({
-  entities: [{ name: 'customer', joinKeys: ['customer_id'], description: 'A registered buyer', graphql: { type: 'Customer', keyField: 'id' } }],
+  entities: [
+    {
+      name: 'customer',
+      joinKeys: ['customer_id'],
+      description: 'A registered buyer',
+      graphql: { type: 'Customer', keyField: 'id' },
+    },
+  ],
   views: [
     {
       name: 'customer_orders',
       entities: ['customer'],
       ttl: '90d',
       owner,
-      description: "A customer's buying over rolling windows, one snapshot per day at 00:00 UTC from the orders placed before it",
+      description:
+        "A customer's buying over rolling windows, one snapshot per day at 00:00 UTC from the orders placed before it",
       tags: { team: 'sales', cadence: 'daily' },
       sql: 'features/customer_orders.sql',
       features: [
-        { name: 'total_purchases_30d', dtype: 'Int64', description: 'Orders placed in the last 30 days and not cancelled before the snapshot' },
-        { name: 'num_transactions_7d', dtype: 'Int64', description: 'Orders placed in the last 7 days and not cancelled before the snapshot' },
-        { name: 'avg_order_value_90d', dtype: 'Float64', description: 'Mean order total in EUR over the last 90 days (null without orders)' },
+        {
+          name: 'total_purchases_30d',
+          dtype: 'Int64',
+          description: 'Orders placed in the last 30 days and not cancelled before the snapshot',
+        },
+        {
+          name: 'num_transactions_7d',
+          dtype: 'Int64',
+          description: 'Orders placed in the last 7 days and not cancelled before the snapshot',
+        },
+        {
+          name: 'avg_order_value_90d',
+          dtype: 'Float64',
+          description: 'Mean order total in EUR over the last 90 days (null without orders)',
+        },
         { name: 'total_spend_90d', dtype: 'Float64', description: 'Sum of order totals in EUR over the last 90 days' },
-        { name: 'return_rate_90d', dtype: 'Float64', description: 'Units returned / units bought over the last 90 days' },
-        { name: 'days_since_last_order', dtype: 'Int64', description: 'Days since the last order (null before the first)' },
+        {
+          name: 'return_rate_90d',
+          dtype: 'Float64',
+          description: 'Units returned / units bought over the last 90 days',
+        },
+        {
+          name: 'days_since_last_order',
+          dtype: 'Int64',
+          description: 'Days since the last order (null before the first)',
+        },
       ],
     },
   ],

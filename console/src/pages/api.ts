@@ -14,7 +14,14 @@ interface MeshDocument {
 export async function apiPage(root: HTMLElement, signal: AbortSignal, params: URLSearchParams): Promise<void> {
   const mesh = (await (await fetch('/openapi.json', { signal })).json()) as MeshDocument;
   // Every domain and path major the gateway serves, from the mesh document's paths (/<domain>/v<major>/…).
-  const versions = [...new Set(Object.keys(mesh.paths).map((p) => /^\/([^/]+)\/v(\d+)\//.exec(p)).filter((m) => m !== null).map((m) => `${m[1]}/v${m[2]}`))].sort();
+  const versions = [
+    ...new Set(
+      Object.keys(mesh.paths)
+        .map((p) => /^\/([^/]+)\/v(\d+)\//.exec(p))
+        .filter((m) => m !== null)
+        .map((m) => `${m[1]}/v${m[2]}`),
+    ),
+  ].sort();
   const selected = versions.includes(params.get('api') ?? '') ? params.get('api')! : (versions[0] ?? '');
   const reference = h('div', { 'data-testid': 'api-reference' });
   root.replaceChildren(
@@ -22,13 +29,28 @@ export async function apiPage(root: HTMLElement, signal: AbortSignal, params: UR
     h(
       'p',
       { class: 'muted' },
-      'Each data product\'s resources as persisted GraphQL operations, served by the gateway with the same rules. Documents: ',
+      "Each data product's resources as persisted GraphQL operations, served by the gateway with the same rules. " +
+        'Documents: ',
       h('a', { href: `/${selected}/openapi.json` }, `/${selected}/openapi.json`),
       ' (and .yaml) · the whole mesh: ',
       h('a', { href: '/openapi.json' }, '/openapi.json'),
       '. "Try it out" uses your token.',
     ),
-    h('nav', { class: 'tabs' }, versions.map((v) => h('a', { href: `#/api?api=${v}`, class: v === selected ? 'active' : undefined, 'data-testid': `api-${v.replace('/', '-')}` }, v))),
+    h(
+      'nav',
+      { class: 'tabs' },
+      versions.map((v) =>
+        h(
+          'a',
+          {
+            href: `#/api?api=${v}`,
+            class: v === selected ? 'active' : undefined,
+            'data-testid': `api-${v.replace('/', '-')}`,
+          },
+          v,
+        ),
+      ),
+    ),
     reference,
   );
   if (!selected) return;
@@ -46,4 +68,3 @@ export async function apiPage(root: HTMLElement, signal: AbortSignal, params: UR
     },
   });
 }
-

@@ -12,16 +12,33 @@ export async function costPage(root: HTMLElement): Promise<void> {
     h(
       'p',
       { class: 'muted' },
-      `Since ${when(report.since)} (computed ${when(report.computedAt)}). Unit prices: storage $${p.storageGbMonth}/GB-month, compute $${p.computeHour}/h, $${p.operations1k} per 1,000 operations, online store $${p.onlineGbMonth}/GB-month. The same figures are on /metrics as mesh_cost_dollars.`,
+      `Since ${when(report.since)} (computed ${when(report.computedAt)}). Unit prices: storage ` +
+        `$${p.storageGbMonth}/GB-month, compute $${p.computeHour}/h, $${p.operations1k} per 1,000 operations, online ` +
+        `store $${p.onlineGbMonth}/GB-month. The same figures are on /metrics as mesh_cost_dollars.`,
     ),
     stackedBars(
       'Cost per domain (USD)',
       domains.map((d) => d.domain),
-      (['storage', 'compute', 'queries', 'online'] as const).map((item) => ({ label: item, values: domains.map((d) => d.cost[item]) })),
+      (['storage', 'compute', 'queries', 'online'] as const).map((item) => ({
+        label: item,
+        values: domains.map((d) => d.cost[item]),
+      })),
       'USD',
     ),
     table(
-      ['Domain', 'Storage by layer', 'Compute s', 'Operations', 'Online keys', 'Online memory', 'Storage', 'Compute', 'Queries', 'Online', 'Total'],
+      [
+        'Domain',
+        'Storage by layer',
+        'Compute s',
+        'Operations',
+        'Online keys',
+        'Online memory',
+        'Storage',
+        'Compute',
+        'Queries',
+        'Online',
+        'Total',
+      ],
       domains.map((d) => [
         d.domain,
         Object.entries(d.storageBytes)
@@ -43,7 +60,9 @@ export async function costPage(root: HTMLElement): Promise<void> {
   );
 }
 
-/** The share of the gateway's calls and of the DuckDB time behind them each domain served (since that gateway started). */
+/**
+ * The share of the gateway's calls and of the DuckDB time behind them each domain served (since that gateway started).
+ */
 function queryLoad(load: NonNullable<CostReport['queryLoad']>): HTMLElement[] {
   const rows = Object.entries(load.bySubgraph).sort(([a], [b]) => a.localeCompare(b));
   const fetches = rows.reduce((n, [, r]) => n + r.fetches, 0);
@@ -51,10 +70,20 @@ function queryLoad(load: NonNullable<CostReport['queryLoad']>): HTMLElement[] {
   const share = (x: number, of: number) => (of > 0 ? `${((x / of) * 100).toFixed(1)}%` : '—');
   return [
     h('h3', {}, 'Query load served'),
-    h('p', { class: 'muted' }, `Calls this gateway made to each subgraph and the DuckDB time they reported, since ${when(load.since)}.`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Calls this gateway made to each subgraph and the DuckDB time they reported, since ${when(load.since)}.`,
+    ),
     table(
       ['Subgraph', 'Calls', 'Share of calls', 'DuckDB s', 'Share of DuckDB time'],
-      rows.map(([name, r]) => [name, String(r.fetches), share(r.fetches, fetches), r.duckdbSeconds.toFixed(3), share(r.duckdbSeconds, seconds)]),
+      rows.map(([name, r]) => [
+        name,
+        String(r.fetches),
+        share(r.fetches, fetches),
+        r.duckdbSeconds.toFixed(3),
+        share(r.duckdbSeconds, seconds),
+      ]),
       { 'data-testid': 'query-load' },
     ),
   ];

@@ -13,7 +13,12 @@ export async function schemasPage(root: HTMLElement): Promise<void> {
   const subgraphs = await getJson<SubgraphSchemas[]>('/console/api/schemas');
   root.replaceChildren(
     h('h2', {}, 'Schemas'),
-    h('p', { class: 'muted' }, 'Published versions per subgraph (npx mesh schema publish) and the latest checks (npx mesh schema check): composition, changes, recorded traffic, versioning, contract.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Published versions per subgraph (npx mesh schema publish) and the latest checks (npx mesh schema check): ' +
+        'composition, changes, recorded traffic, versioning, contract.',
+    ),
     h('div', { class: 'grid' }, subgraphs.map(subgraphCard)),
   );
 }
@@ -21,10 +26,27 @@ export async function schemasPage(root: HTMLElement): Promise<void> {
 function subgraphCard(s: SubgraphSchemas): HTMLElement {
   const current = s.versions[0];
   return card(
-    h('span', { 'data-testid': `schema-${s.subgraph}` }, `${s.subgraph} `, current ? h('code', {}, current.version) : badge('UNPUBLISHED')),
+    h(
+      'span',
+      { 'data-testid': `schema-${s.subgraph}` },
+      `${s.subgraph} `,
+      current ? h('code', {}, current.version) : badge('UNPUBLISHED'),
+    ),
     h('div', { class: 'muted' }, s.url),
     s.versions.length
-      ? table(['#', 'Version', 'Contract', 'Published', 'By', 'Commit'], s.versions.slice(0, 5).map((v) => [String(v.seq), v.version + (v.rollbackOf ? ` (rollback of #${v.rollbackOf})` : ''), v.contractVersion ?? '—', when(v.publishedAt), v.author, v.gitCommit?.slice(0, 8) ?? '—']))
+      ? table(
+          ['#', 'Version', 'Contract', 'Published', 'By', 'Commit'],
+          s.versions
+            .slice(0, 5)
+            .map((v) => [
+              String(v.seq),
+              v.version + (v.rollbackOf ? ` (rollback of #${v.rollbackOf})` : ''),
+              v.contractVersion ?? '—',
+              when(v.publishedAt),
+              v.author,
+              v.gitCommit?.slice(0, 8) ?? '—',
+            ]),
+        )
       : h('p', { class: 'muted' }, 'Never published.'),
     h('h4', {}, 'Recent checks'),
     s.checks.length
@@ -37,8 +59,18 @@ function subgraphCard(s: SubgraphSchemas): HTMLElement {
               {},
               badge(c.ok ? 'PASSED' : 'FAILED'),
               ` ${c.version} · ${when(c.checkedAt)}`,
-              h('div', { class: 'muted' }, c.steps.map((st) => `${st.ok ? '✓' : '✗'} ${st.name}: ${st.summary}`).join(' · ')),
-              c.changes.length ? h('ul', {}, c.changes.slice(0, 8).map((x) => h('li', {}, badge(x.criticality), ` ${x.path}: ${x.message}`))) : null,
+              h(
+                'div',
+                { class: 'muted' },
+                c.steps.map((st) => `${st.ok ? '✓' : '✗'} ${st.name}: ${st.summary}`).join(' · '),
+              ),
+              c.changes.length
+                ? h(
+                    'ul',
+                    {},
+                    c.changes.slice(0, 8).map((x) => h('li', {}, badge(x.criticality), ` ${x.path}: ${x.message}`)),
+                  )
+                : null,
             ),
           ),
         )

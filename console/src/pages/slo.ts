@@ -24,7 +24,11 @@ export async function sloPage(root: HTMLElement, signal: AbortSignal): Promise<v
     if (signal.aborted) return;
     root.replaceChildren(
       h('h2', {}, 'Service levels'),
-      h('p', { class: 'muted' }, `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`,
+      ),
       h('div', { class: 'grid' }, report.domains.map(domainCard)),
       ...(report.processes ? [h('h3', {}, 'Processes'), processTable(report.processes)] : []),
       h('h3', {}, 'Scheduled runs'),
@@ -43,15 +47,44 @@ function domainCard(d: DomainSloStatus): HTMLElement {
   return card(
     h('span', {}, `${d.dataProduct} `, badge(d.state, { 'data-testid': `slo-state-${d.domain}` })),
     d.dataProduct !== d.domain ? h('div', { class: 'muted' }, `domain ${d.domain}`) : null,
-    d.reasons.length ? h('ul', { class: 'reasons', 'data-testid': `slo-reasons-${d.domain}` }, d.reasons.map((r) => h('li', {}, r))) : h('p', { class: 'ok-text' }, 'Every promise kept.'),
+    d.reasons.length
+      ? h(
+          'ul',
+          { class: 'reasons', 'data-testid': `slo-reasons-${d.domain}` },
+          d.reasons.map((r) => h('li', {}, r)),
+        )
+      : h('p', { class: 'ok-text' }, 'Every promise kept.'),
     table(
       ['', 'Objective', 'Now'],
       [
-        ['Availability', percent(a.objective), `5m ${percent(a.windows['5m'])} · 1h ${percent(a.windows['1h'])} · 6h ${percent(a.windows['6h'])}`],
-        ['Burn rate', '1x', `5m ${rate(a.burnRate['5m'])} · 1h ${rate(a.burnRate['1h'])} · 6h ${rate(a.burnRate['6h'])}`],
-        ['Error budget left', '', h('span', { 'data-testid': `slo-budget-${d.domain}` }, a.budgetRemaining !== null && a.budgetRemaining < 0 ? h('span', { class: 'bad-text' }, 'exhausted') : percent(a.budgetRemaining, 1), ` (${a.requests} calls)`)],
+        [
+          'Availability',
+          percent(a.objective),
+          `5m ${percent(a.windows['5m'])} · 1h ${percent(a.windows['1h'])} · 6h ${percent(a.windows['6h'])}`,
+        ],
+        [
+          'Burn rate',
+          '1x',
+          `5m ${rate(a.burnRate['5m'])} · 1h ${rate(a.burnRate['1h'])} · 6h ${rate(a.burnRate['6h'])}`,
+        ],
+        [
+          'Error budget left',
+          '',
+          h(
+            'span',
+            { 'data-testid': `slo-budget-${d.domain}` },
+            a.budgetRemaining !== null && a.budgetRemaining < 0
+              ? h('span', { class: 'bad-text' }, 'exhausted')
+              : percent(a.budgetRemaining, 1),
+            ` (${a.requests} calls)`,
+          ),
+        ],
         ['Latency p99 (5m)', ms(d.latency.objectiveMs), ms(d.latency.p99Ms)],
-        ['Data age', hours(d.freshness.objectiveHours), h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours))],
+        [
+          'Data age',
+          hours(d.freshness.objectiveHours),
+          h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours)),
+        ],
       ],
     ),
   );
@@ -80,7 +113,14 @@ function scheduleTable(schedule: DomainScheduleStatus[]): HTMLElement {
       s.paused ? badge('paused') : badge('active'),
       s.lastRun ? when(s.lastRun.startedAt) : '—',
       s.lastRun
-        ? h('span', { 'data-testid': `schedule-outcome-${s.domain}` }, badge(s.lastRun.outcome), s.lastRun.published === false ? ' nothing new' : '', s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : '', s.lastRun.error ? ` ${s.lastRun.error.code}` : '')
+        ? h(
+            'span',
+            { 'data-testid': `schedule-outcome-${s.domain}` },
+            badge(s.lastRun.outcome),
+            s.lastRun.published === false ? ' nothing new' : '',
+            s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : '',
+            s.lastRun.error ? ` ${s.lastRun.error.code}` : '',
+          )
         : '—',
       seconds(s.lastRun?.durationMs),
       s.nextRun ? when(s.nextRun) : '—',
@@ -93,7 +133,9 @@ function scheduleTable(schedule: DomainScheduleStatus[]): HTMLElement {
 
 function charts(report: SloReport): HTMLElement[] {
   const domains = Object.keys(report.history);
-  const longest = domains.map((d) => report.history[d]!).reduce((a, b) => (b.length > a.length ? b : a), [] as SloPoint[]);
+  const longest = domains
+    .map((d) => report.history[d]!)
+    .reduce((a, b) => (b.length > a.length ? b : a), [] as SloPoint[]);
   if (longest.length < 2) return [h('p', { class: 'muted' }, 'Charts appear after two evaluation intervals.')];
   const x = longest.map((p) => Date.parse(p.t) / 1000);
   const at = (d: string, pick: (p: SloPoint) => number | null) => {
@@ -101,8 +143,26 @@ function charts(report: SloReport): HTMLElement[] {
     return longest.map((p) => byTime.get(p.t) ?? null);
   };
   return [
-    lineChart('Error budget left (floored at -100%)', x, domains.map((d) => ({ label: d, values: at(d, (p) => (p.budgetRemaining === null ? null : Math.max(p.budgetRemaining, -1) * 100)) })), '%'),
-    lineChart('p99 latency per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.p99Ms) })), 'ms'),
-    lineChart('Calls per interval', x, domains.map((d) => ({ label: d, values: at(d, (p) => p.requests) })), 'calls'),
+    lineChart(
+      'Error budget left (floored at -100%)',
+      x,
+      domains.map((d) => ({
+        label: d,
+        values: at(d, (p) => (p.budgetRemaining === null ? null : Math.max(p.budgetRemaining, -1) * 100)),
+      })),
+      '%',
+    ),
+    lineChart(
+      'p99 latency per interval',
+      x,
+      domains.map((d) => ({ label: d, values: at(d, (p) => p.p99Ms) })),
+      'ms',
+    ),
+    lineChart(
+      'Calls per interval',
+      x,
+      domains.map((d) => ({ label: d, values: at(d, (p) => p.requests) })),
+      'calls',
+    ),
   ];
 }
