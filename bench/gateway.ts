@@ -24,7 +24,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createMeshPlatform } from '../lineage/meshPlatform.js';
 import { listDomains } from '../platform/domains.js';
-import { Duck, readParquet, sqlString } from '../platform/duckdb.js';
+import { Duck, readParquet } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
 import { freePort } from '../platform/http.js';
 import { writeAtomic } from '../platform/files.js';

@@ -161,7 +161,7 @@ async function writeLatest(
     inFlight = writeOnline(online, view, batch, platform.now());
     total.rows += batch.length;
     batch = [];
-    if (previous) add(await previous);
+    if (previous !== undefined) add(await previous);
   };
   const keyOf =
     view.joinKeys.length === 1
@@ -177,7 +177,7 @@ async function writeLatest(
     }
     await flush();
   } finally {
-    if (inFlight) add(await inFlight);
+    if (inFlight !== undefined) add(await inFlight);
   }
   return total;
 }

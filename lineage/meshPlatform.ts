@@ -6,7 +6,6 @@ import {
   type Platform,
   type Logger,
   type ObjectStore,
-  type RunEvent,
 } from '../platform/index.js';
 import { LineageEmitter } from './emitter.js';
 import { LineageGraph } from './graph.js';

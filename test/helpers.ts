@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
-import { Duck, readParquet, sqlString } from '../platform/duckdb.js';
+import { Duck, readParquet } from '../platform/duckdb.js';
 import { curatedDatasetPaths } from '../products/readers.js';
 import { loadSupergraphConfig } from '../governance/composition.js';
 import { listDomains } from '../platform/domains.js';

@@ -1,8 +1,8 @@
 import { GraphQLError, GraphQLScalarType, Kind, type GraphQLResolveInfo } from 'graphql';
-import { MeshError, ErrorCode, isMeshError, type Identity } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
-import type { OnlineRecord, OnlineStore } from '../online/types.js';
+import type { OnlineStore } from '../online/types.js';
 import { cellOf, keyFor, readColumnsOrInvalid, FeatureCell, MAX_ENTITY_ROWS, MAX_FEATURES } from './vectors.js';
 import { scoreEntity } from './models.js';
 import type { FeatureContext } from './context.js';

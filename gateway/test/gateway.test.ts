@@ -143,7 +143,12 @@ describe('CustomerOverview through the gateway, one request across all five doma
 describe('PII matrix: every PII field of the composed schema, every role', () => {
   const probes: Record<
     string,
-    { query: (id: string) => string; pick: (data: any) => string | null; dataset: [string, string, string, string] }
+    {
+      query: (id: string) => string;
+      // biome-ignore lint/suspicious/noExplicitAny: each probe reads its own path of a GraphQL answer
+      pick: (data: any) => string | null;
+      dataset: [string, string, string, string];
+    }
   > = {
     'Customer.name': {
       query: (id) => `{ customer(id: "${id}") { name } }`,

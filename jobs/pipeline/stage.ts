@@ -2,7 +2,6 @@ import {
   Duck,
   readParquet,
   sqlIdent as id,
-  sqlList,
   sqlString,
   MeshError,
   ErrorCode,

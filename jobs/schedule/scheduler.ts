@@ -119,7 +119,7 @@ export class PipelineScheduler {
   /** Runs a domain now, unless it is running (the run in flight is returned) or paused (undefined). */
   trigger(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
     const inFlight = this.running.get(domain);
-    if (inFlight) {
+    if (inFlight !== undefined) {
       this.platform.log.info(
         { domain, trigger },
         'scheduled run skipped: the previous run of the domain is still going',

@@ -9,7 +9,7 @@ import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
 import { isMeshError } from '../../platform/errors.js';
 import { generateMarketplace, type GenerateReport } from '../generate/index.js';
-import { curatedDatasetPaths, currentManifest, recentRuns } from '../../products/readers.js';
+import { currentManifest, recentRuns } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../../products/types.js';
 import { expectedToken, queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
@@ -229,7 +229,12 @@ function editedDomains(edit: (dir: string) => void): MeshPlatform {
   );
 }
 
-function editContract(dir: string, domain: string, change: (c: Record<string, any>) => void): void {
+/** The parts of a contract these tests edit. */
+interface EditableContract {
+  schema: [{ quality: Record<string, unknown>[] }];
+}
+
+function editContract(dir: string, domain: string, change: (c: EditableContract) => void): void {
   const file = path.join(dir, domain, 'contract.odcs.yaml');
   const c = parse(fs.readFileSync(file, 'utf8'));
   change(c);

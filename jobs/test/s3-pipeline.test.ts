@@ -6,7 +6,7 @@ import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatfor
 import { loadConfig } from '../../platform/config.js';
 import { S3ObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';
-import { Duck, readParquet, sqlString } from '../../platform/duckdb.js';
+import { Duck, readParquet } from '../../platform/duckdb.js';
 import { generateMarketplace } from '../generate/index.js';
 import { curatedDatasetPaths, currentManifest } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';

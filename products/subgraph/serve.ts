@@ -3,14 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
-import {
-  Metrics,
-  sqlIdent as id,
-  type Platform,
-  type DomainInfo,
-  type Identity,
-  type Listening,
-} from '../../platform/index.js';
+import { Metrics, sqlIdent as id, type Platform, type DomainInfo, type Listening } from '../../platform/index.js';
 import { CuratedData } from './data.js';
 import { serveSubgraph } from './server.js';
 import { byKey } from './loaders.js';

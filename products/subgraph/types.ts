@@ -29,7 +29,7 @@ export interface PiiAccessor {
 /** Resolvers by type and field (`__resolveReference` for entities), the shape `buildSubgraphSchema` takes. */
 export type ResolverMap<C> = Record<
   string,
-  Record<string, GraphQLFieldResolver<any, C> | { resolve: GraphQLFieldResolver<any, C> }> | GraphQLScalarType
+  Record<string, GraphQLFieldResolver<never, C> | { resolve: GraphQLFieldResolver<never, C> }> | GraphQLScalarType
 >;
 
 /** A domain's subgraph: per-request DataLoaders and resolvers; schema.graphql sits beside it. */
