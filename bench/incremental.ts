@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/meshPlatform.js';
+import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { formatMs } from '../platform/progress.js';
 import { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
-import { extractManifestKey, rawPrefix } from '../products/keys.js';
+import { extractManifestKey, rawPrefix } from '../products/storeLayout.js';
 import { table } from '../cli/format.js';
 
 const { values } = parseArgs({

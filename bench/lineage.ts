@@ -11,13 +11,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { signUserToken } from '../platform/auth.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
-import { startMesh, EXAMPLE_QUERY } from '../gateway/mesh.js';
+import { startMesh, EXAMPLE_QUERY } from '../gateway/inProcessMesh.js';
 import { freePort } from '../test/helpers.js';
 
 const { values } = parseArgs({

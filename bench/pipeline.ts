@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/meshPlatform.js';
+import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlList } from '../platform/duckdb.js';
 import { formatMs, Progress } from '../platform/progress.js';

@@ -11,7 +11,7 @@ import {
 } from '../platform/index.js';
 import { SCHEMA_FILE } from '../products/index.js';
 import { composeSupergraph } from '../governance/index.js';
-import { servingPort } from './serving.js';
+import { servingPort } from './servedProcess.js';
 import { METADATA_SUBGRAPH, type MeshPlatform } from '../lineage/index.js';
 import { loadRegistry, FEATURES_SUBGRAPH } from '../feature-subgraph/index.js';
 import { sources, startGateway, type GatewayOptions, type RunningGateway } from '../gateway/index.js';

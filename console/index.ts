@@ -1,2 +1,2 @@
 // The console's public module: its routes, mounted on the gateway by whoever starts it.
-export { consoleRoutes } from './server.js';
+export { consoleRoutes } from './routes.js';

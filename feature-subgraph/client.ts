@@ -5,7 +5,8 @@ import {
   type TrainingSetRequest,
   type TrainingSetResult,
 } from './offline/historical.js';
-import type { FeastResponse, FeatureStatus } from './serving/vectors.js';
+import type { FeastResponse } from './server/getOnlineFeatures.js';
+import type { FeatureStatus } from './server/onlineRead.js';
 
 export interface OnlineRequest {
   features?: string[];

@@ -30,4 +30,4 @@ export { checkSchema, type CheckReport } from './schema-registry/check.js';
 export { publishBaselines, publishSchema, rollbackSchema } from './schema-registry/publish.js';
 export { SchemaRegistry, type RecordedCheck, type SchemaVersionSummary } from './schema-registry/registry.js';
 export { UsageRecorder, describeOperation } from './schema-registry/usage.js';
-export { piiGuard, reversibleKinds, unauthorizedField } from './shield.js';
+export { piiGuard, reversibleKinds, unauthorizedField } from './piiGuard.js';

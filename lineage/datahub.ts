@@ -1,4 +1,4 @@
-import type { MeshPlatform } from './meshPlatform.js';
+import type { MeshPlatform } from './platformLineage.js';
 import { listDomains } from '../platform/index.js';
 import { loadContract } from '../governance/index.js';
 import { currentManifest, curatedName, datasetFiles } from '../products/index.js';

@@ -2,7 +2,7 @@
 // the catalog, DataHub and the metadata subgraph.
 export { dataProducts, type DataProduct } from './catalog.js';
 export { dataHubProposals, emitToDataHub } from './datahub.js';
-export { loadFieldLineage, type FieldSource } from './fields.js';
-export { createMeshPlatform, type MeshPlatform } from './meshPlatform.js';
-export { OperationLineage, responseFields } from './operations.js';
-export { METADATA_SUBGRAPH, startMetadataServer, type RunningMetadataServer } from './server.js';
+export { loadFieldLineage, type FieldSource } from './fieldLineage.js';
+export { createMeshPlatform, type MeshPlatform } from './platformLineage.js';
+export { OperationLineage, responseFields } from './operationLineage.js';
+export { METADATA_SUBGRAPH, startMetadataServer, type RunningMetadataServer } from './metadataServer.js';

@@ -28,7 +28,7 @@ export {
   schemaVersionKey,
   stagedPrefix,
   usageKey,
-} from './keys.js';
+} from './storeLayout.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';
 export {
@@ -50,7 +50,7 @@ export {
   type RestParameter,
 } from './api/shape.js';
 export { byKey, listByKey, pageByKey, pagesByKey, rowByKey, rowsByKey } from './subgraph/loaders.js';
-export type { LookupSpec } from './subgraph/serving.js';
+export type { LookupSpec } from './subgraph/servingCopy.js';
 export { decodeCursor, encodeCursor, keysetConnection, pageSize } from './subgraph/pagination.js';
 export { DateTime } from './subgraph/scalars.js';
 export {
@@ -59,8 +59,8 @@ export {
   startSubgraph,
   type PiiGuard,
   type RunningSubgraph,
-} from './subgraph/serve.js';
-export { serveSubgraph } from './subgraph/server.js';
+} from './subgraph/domainSubgraph.js';
+export { serveSubgraph } from './subgraph/subgraphServer.js';
 export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
 // Domains quote values with the runtime's own quoting.
 export { sqlString } from '../platform/index.js';

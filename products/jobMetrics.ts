@@ -1,6 +1,6 @@
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import { getJson, putJson, type ObjectStore, type Platform } from '../platform/index.js';
-import { JOB_METRICS_PREFIX, jobMetricsKey } from './keys.js';
+import { JOB_METRICS_PREFIX, jobMetricsKey } from './storeLayout.js';
 
 /** One gauge sample a batch job reports about its last run. */
 export interface JobSample {

@@ -1,5 +1,5 @@
 import { MeshError, ErrorCode, getJson, type Platform } from '../platform/index.js';
-import { curatedManifestKey, runsPrefix } from './keys.js';
+import { curatedManifestKey, runsPrefix } from './storeLayout.js';
 import type { CuratedManifest, DatasetFile, DatasetOutput, RunRecord } from './types.js';
 
 /** The current published version of a domain's curated data (undefined before its first publication). */

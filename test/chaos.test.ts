@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { signUserToken } from '../platform/auth.js';
 import { listDomains } from '../platform/domains.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
 import { generateMarketplace } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
 import { materialize } from '../feature-subgraph/materialize.js';
 import { createOnlineStore } from '../feature-subgraph/online/index.js';
 import { startSupervisedMesh, type SupervisedMesh } from '../cli/supervisedMesh.js';
-import { EXAMPLE_QUERY } from '../gateway/mesh.js';
-import { consoleRoutes } from '../console/server.js';
+import { EXAMPLE_QUERY } from '../gateway/inProcessMesh.js';
+import { consoleRoutes } from '../console/routes.js';
 import { MESH_DATA } from '../gateway/test/mesh.js';
 import { childEnv, privateRedis, tempDir, TEST_NOW } from './helpers.js';
 

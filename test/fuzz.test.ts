@@ -16,9 +16,9 @@ import {
   type IntrospectionQuery,
 } from 'graphql';
 import type { MeshPlatform } from '../lineage/index.js';
-import type { RunningMesh } from '../gateway/mesh.js';
+import type { RunningMesh } from '../gateway/inProcessMesh.js';
 import { bearer, meshForTests } from '../gateway/test/mesh.js';
-import { consoleRoutes } from '../console/server.js';
+import { consoleRoutes } from '../console/routes.js';
 import { queryCurated } from './helpers.js';
 
 /**

@@ -7,7 +7,7 @@ export { freePort };
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { curatedDatasetPaths } from '../products/readers.js';
 import { loadSupergraphConfig } from '../governance/composition.js';

@@ -7,7 +7,7 @@ import { PipelineScheduler, scheduleHistory, setPaused, type ScheduledWork } fro
 import { currentManifest, dataAgeHours } from '../products/readers.js';
 import { loadSlos } from '../observability/slo.js';
 import { SloEvaluator } from '../observability/sloStatus.js';
-import type { MeshPlatform } from '../lineage/meshPlatform.js';
+import type { MeshPlatform } from '../lineage/platformLineage.js';
 import { testPlatform } from './helpers.js';
 
 const END = '2026-11-01T00:00:00.000Z';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, formatMs, selectDomains, serveGate } from '../../platform/index.js';
-import { keepServing, servingPort } from '../serving.js';
+import { keepServing, servingPort } from '../servedProcess.js';
 import { dateOption, table } from '../format.js';
 import {
   applyFeatures,

@@ -9,7 +9,7 @@ import {
   METADATA_SUBGRAPH,
 } from '../../lineage/index.js';
 import { MeshError, ErrorCode } from '../../platform/index.js';
-import { keepServing, servingPort } from '../serving.js';
+import { keepServing, servingPort } from '../servedProcess.js';
 import { table } from '../format.js';
 import { reportJobMetrics, jobRunSamples } from '../../products/index.js';
 

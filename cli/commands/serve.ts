@@ -12,7 +12,7 @@ import {
   closeThenExit,
 } from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
-import { keepServing, servingPort } from '../serving.js';
+import { keepServing, servingPort } from '../servedProcess.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
 
 const port = (v: string) => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
-import { createMeshPlatform } from '../../lineage/meshPlatform.js';
+import { createMeshPlatform } from '../../lineage/platformLineage.js';
 import { listDomains } from '../../platform/domains.js';
 import { createDomain, findDomain, seedSample } from '../scaffold/domain.js';
 import { loadSupergraphConfig } from '../../governance/composition.js';
@@ -10,7 +10,7 @@ import { checkSchema } from '../../governance/schema-registry/check.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { applyFeatures, computeFeatures, listFeatureViews } from '../../feature-subgraph/featureStore.js';
-import { startMesh } from '../../gateway/mesh.js';
+import { startMesh } from '../../gateway/inProcessMesh.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
 import { copyDomains, supergraphConfigFor, tempDir, SMALL } from '../../test/helpers.js';
 

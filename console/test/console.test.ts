@@ -16,7 +16,7 @@ import {
   CHROMIUM,
   type ConsoleDemo,
 } from './harness.js';
-import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
+import { EXAMPLE_QUERY } from '../../gateway/inProcessMesh.js';
 import type { DomainSloStatus } from '../../observability/sloStatus.js';
 import type { CostReport } from '../../observability/cost.js';
 

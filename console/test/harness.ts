@@ -11,9 +11,9 @@ import { applyFeatures, computeFeatures } from '../../feature-subgraph/featureSt
 import { materialize } from '../../feature-subgraph/materialize.js';
 import { createOnlineStore } from '../../feature-subgraph/online/index.js';
 import { publishBaselines } from '../../governance/schema-registry/publish.js';
-import { startMesh, type RunningMesh } from '../../gateway/mesh.js';
+import { startMesh, type RunningMesh } from '../../gateway/inProcessMesh.js';
 import { testPlatform, queryCurated, SMALL } from '../../test/helpers.js';
-import { consoleRoutes } from '../server.js';
+import { consoleRoutes } from '../routes.js';
 
 /** Debian's chromium; a browser is never downloaded. */
 export const CHROMIUM = process.env.MESH_CHROMIUM || '/usr/bin/chromium';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../platform/config.js';
-import { EXAMPLE_QUERY } from '../../gateway/mesh.js';
+import { EXAMPLE_QUERY } from '../../gateway/inProcessMesh.js';
 import { checkSchema } from '../../governance/schema-registry/check.js';
 import { buildConsole, startConsoleDemo, launchBrowser, signIn, runPlayground, stopSubgraph } from './harness.js';
 

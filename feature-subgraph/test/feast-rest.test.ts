@@ -7,8 +7,8 @@ import { bearer, gql } from '../../gateway/test/mesh.js';
 import { currentViews, loadRegistry } from '../registry.js';
 import { materialize } from '../materialize.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
-import { startFeatureServer, type RunningFeatureServer } from '../serving/server.js';
-import type { FeastResponse } from '../serving/vectors.js';
+import { startFeatureServer, type RunningFeatureServer } from '../server/featureServer.js';
+import type { FeastResponse } from '../server/getOnlineFeatures.js';
 
 const END = new Date(SMALL.end);
 let platform: MeshPlatform;

@@ -15,16 +15,16 @@ import {
   platformWithFeatures,
 } from '../../test/helpers.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
-import { startMesh } from '../../gateway/mesh.js';
+import { startMesh } from '../../gateway/inProcessMesh.js';
 import { computeFeatures } from '../featureStore.js';
 import { loadRegistry, resolveFeatures, tableId } from '../registry.js';
 import { materialize } from '../materialize.js';
 import { getHistoricalFeatures, writeTrainingSet } from '../offline/historical.js';
 import { requireOfflineTable } from '../offline/table.js';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../online/index.js';
-import { startFeatureServer, type RunningFeatureServer } from '../serving/server.js';
+import { startFeatureServer, type RunningFeatureServer } from '../server/featureServer.js';
 import { FeatureClient } from '../client.js';
-import type { FeastResponse } from '../serving/vectors.js';
+import type { FeastResponse } from '../server/getOnlineFeatures.js';
 
 const END = new Date(SMALL.end);
 const DAY = 86_400_000;

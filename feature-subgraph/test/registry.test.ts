@@ -6,7 +6,7 @@ import { listDomains } from '../../platform/domains.js';
 import { isMeshError } from '../../platform/errors.js';
 import { loadDefinitions, type LoadedDefinitions, type LoadedView } from '../definitions.js';
 import { emptyRegistry, findService, plan, resolveFeatures, type Registry } from '../registry.js';
-import { featureSubgraphSdl } from '../serving/schema.js';
+import { featureSubgraphSdl } from '../server/subgraphSchema.js';
 import { tempDir } from '../../test/helpers.js';
 
 const customer = {

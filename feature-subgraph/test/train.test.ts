@@ -12,7 +12,7 @@ import { applyFeatures, computeFeatures } from '../featureStore.js';
 import { materialize } from '../materialize.js';
 import { getHistoricalFeatures } from '../offline/historical.js';
 import { SqliteOnlineStore } from '../online/index.js';
-import { startFeatureServer } from '../serving/server.js';
+import { startFeatureServer } from '../server/featureServer.js';
 import { gql } from '../../gateway/test/mesh.js';
 import { tempDir, testPlatform } from '../../test/helpers.js';
 import { eventsIn, openLineageValidator } from '../../lineage/test/validate.js';

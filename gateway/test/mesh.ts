@@ -4,7 +4,7 @@ import { listDomains } from '../../platform/domains.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { testPlatform } from '../../test/helpers.js';
-import { startMesh, type RunningMesh } from '../mesh.js';
+import { startMesh, type RunningMesh } from '../inProcessMesh.js';
 import type { GatewayOptions } from '../server.js';
 
 export const MESH_DATA = { scale: 0.3, seed: 21, days: 60, end: '2026-11-01T00:00:00.000Z' };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { signUserToken } from '../../platform/auth.js';
 import { isMeshError } from '../../platform/errors.js';

@@ -13,7 +13,7 @@ import { isPiiClassification, loadPolicy } from '../../governance/policy.js';
 import { readUsage } from '../../governance/schema-registry/usage.js';
 import { bearer, meshForTests } from './mesh.js';
 import { queryCurated, tempDir } from '../../test/helpers.js';
-import type { RunningMesh } from '../mesh.js';
+import type { RunningMesh } from '../inProcessMesh.js';
 import { startGateway } from '../server.js';
 
 type Doc = {

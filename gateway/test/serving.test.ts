@@ -2,10 +2,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
-import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../mesh.js';
+import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../inProcessMesh.js';
 import { bearer, gql, MESH_DATA } from './mesh.js';
 import { metricValue, queryCurated, tempDir, TEST_NOW } from '../../test/helpers.js';
 

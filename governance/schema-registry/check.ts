@@ -12,7 +12,7 @@ import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '..
 import { contractChanges, schemaChanges, subgraphSchema, type SchemaChange } from './changes.js';
 import { SchemaRegistry, type SchemaVersion } from './registry.js';
 import { readUsage, type OperationUsage } from './usage.js';
-import { restBreaks } from './rest.js';
+import { restBreaks } from './restBreaks.js';
 
 export interface CheckOptions {
   subgraph: string;

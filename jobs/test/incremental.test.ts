@@ -5,7 +5,7 @@ import type { ObjectInfo } from '../../platform/index.js';
 import { generateMarketplace } from '../generate/index.js';
 import { Rng } from '../generate/rng.js';
 import { currentManifest } from '../../products/readers.js';
-import { extractManifestKey, rawPrefix } from '../../products/keys.js';
+import { extractManifestKey, rawPrefix } from '../../products/storeLayout.js';
 import type { CuratedManifest, RunRecord, SourceAccounting } from '../../products/types.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import { planIngest } from '../pipeline/ingest.js';

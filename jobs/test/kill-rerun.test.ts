@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { selectDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../generate/index.js';
 import { currentManifest } from '../../products/readers.js';
-import { curatedManifestKey } from '../../products/keys.js';
+import { curatedManifestKey } from '../../products/storeLayout.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import { childEnv, tempDir, testPlatform } from '../../test/helpers.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';

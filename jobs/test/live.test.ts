@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LiveMarketplace } from '../generate/live.js';
 import { generateMarketplace } from '../generate/index.js';
-import { extractManifestKey } from '../../products/keys.js';
+import { extractManifestKey } from '../../products/storeLayout.js';
 import type { ObjectStore } from '../../platform/index.js';
 import { testPlatform } from '../../test/helpers.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { MeshPlatform } from '../../lineage/index.js';
-import { createMeshPlatform } from '../../lineage/meshPlatform.js';
+import { createMeshPlatform } from '../../lineage/platformLineage.js';
 import { loadConfig } from '../../platform/config.js';
 import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error s3rver has no type declarations
 import S3rver from 's3rver';
 import { S3Client, CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/meshPlatform.js';
+import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
 import { loadConfig } from '../../platform/config.js';
 import { S3ObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';

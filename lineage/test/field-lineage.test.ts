@@ -5,7 +5,7 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
 import { loadContract } from '../../governance/contracts/load.js';
 import { loadSupergraphConfig } from '../../governance/composition.js';
-import { loadFieldLineage } from '../fields.js';
+import { loadFieldLineage } from '../fieldLineage.js';
 
 const subgraphs = loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'));
 const lineage = loadFieldLineage(subgraphs);

@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
-import { startMesh } from '../../gateway/mesh.js';
+import { startMesh } from '../../gateway/inProcessMesh.js';
 import { bearer, gql } from '../../gateway/test/mesh.js';
 import { freePort, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
 import { grafanaDashboard, loadSlos, prometheusConfig, prometheusRules } from '../slo.js';

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { sqlString } from '../../platform/index.js';
 import { badUserInput, type SqlRunner } from './types.js';
-import { groupByKey, lookupSql, type LookupSpec } from './serving.js';
+import { groupByKey, lookupSql, type LookupSpec } from './servingCopy.js';
 
 type Row = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
 import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
-import type { ServingView } from './serving.js';
+import type { ServingView } from './servingCopy.js';
 
 /** What domain resolvers get: SQL over curated data, their DataLoaders, PII access, the caller. No transport types. */
 export interface SubgraphContext<L = unknown> {

@@ -1,13 +1,10 @@
-import type DataLoader from 'dataloader';
 import type { FieldNode } from 'graphql';
 import type { Identity } from '../../platform/index.js';
 import type { Registry, ResolvedFeatures } from '../registry.js';
-import type { OnlineRecord, OnlineStore } from '../online/types.js';
-import type { ServingMetrics } from './metrics.js';
+import type { OnlineStore } from '../online/types.js';
+import type { OnlineLoader } from './onlineLoader.js';
+import type { ServingMetrics } from './servingMetrics.js';
 import type { StoredModel } from '../models/model.js';
-
-/** The request's batching reader of online records (one store read per view and tick). */
-export type OnlineLoader = DataLoader<{ table: string; key: string }, OnlineRecord | undefined, string>;
 
 /** What the features subgraph's resolvers get per request. */
 export interface FeatureContext {

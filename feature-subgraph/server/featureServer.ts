@@ -1,13 +1,14 @@
 import fs from 'node:fs';
-import { ServingMetrics } from './metrics.js';
+import { ServingMetrics } from './servingMetrics.js';
 import { Metrics, listDomains, type Platform, type Listening } from '../../platform/index.js';
 import { serveSubgraph } from '../../products/index.js';
 import { featureAccess, loadRoles, knownRoles } from '../../governance/index.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
-import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './schema.js';
-import { onlineLoader, RegistryCache } from './vectors.js';
-import { feastRoutes } from './feast.js';
-import { ModelCache } from './models.js';
+import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './subgraphSchema.js';
+import { onlineLoader } from './onlineLoader.js';
+import { RegistryCache } from './registryCache.js';
+import { feastRoutes } from './feastRoutes.js';
+import { ModelCache } from './modelScoring.js';
 
 export const FEATURES_SUBGRAPH = 'features';
 /** The feature subgraph's own semver (feature-subgraph/package.json, CHANGELOG.md beside it). */

@@ -3,9 +3,9 @@ import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineStore } from '../online/types.js';
-import { cellOf, keyFor, readColumnsOrInvalid, FeatureCell, MAX_ENTITY_ROWS, MAX_FEATURES } from './vectors.js';
-import { scoreEntity } from './models.js';
-import type { FeatureContext } from './context.js';
+import { cellOf, keyFor, readColumnsOrInvalid, FeatureCell, MAX_ENTITY_ROWS, MAX_FEATURES } from './onlineRead.js';
+import { scoreEntity } from './modelScoring.js';
+import type { FeatureContext } from './requestContext.js';
 
 export type { FeatureContext };
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { MeshPlatform } from './meshPlatform.js';
+import type { MeshPlatform } from './platformLineage.js';
 import { Metrics, listDomains, type Listening } from '../platform/index.js';
 import { knownRoles, loadRoles } from '../governance/index.js';
 import { serveSubgraph } from '../products/index.js';

@@ -1,7 +1,7 @@
 import { Duck, readParquet, sqlIdent as id, listDomains, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
 import { currentManifest, dataVersionOf, datasetFiles } from '../readers.js';
-import { ServingCopy } from './serving.js';
+import { ServingCopy } from './servingCopy.js';
 
 /**
  * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version

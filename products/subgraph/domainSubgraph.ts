@@ -4,10 +4,10 @@ import { pathToFileURL } from 'node:url';
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
 import { Metrics, sqlIdent as id, type Platform, type DomainInfo, type Listening } from '../../platform/index.js';
-import { CuratedData } from './data.js';
-import { serveSubgraph } from './server.js';
+import { CuratedData } from './curatedData.js';
+import { serveSubgraph } from './subgraphServer.js';
 import { byKey } from './loaders.js';
-import type { LookupSpec } from './serving.js';
+import type { LookupSpec } from './servingCopy.js';
 import type { PiiAccessor, SqlRunner, SubgraphContext, SubgraphModule } from './types.js';
 
 /**

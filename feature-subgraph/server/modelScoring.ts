@@ -1,8 +1,8 @@
 import type { ObjectStore } from '../../platform/index.js';
 import { loadModel, predict, type StoredModel } from '../models/model.js';
 import { resolveFeatures, tableId, type Registry, type ResolvedFeatures } from '../registry.js';
-import { cellOf, keyFor } from './vectors.js';
-import type { OnlineLoader } from './context.js';
+import { cellOf, keyFor } from './onlineRead.js';
+import type { OnlineLoader } from './onlineLoader.js';
 
 /**
  * Models as servers see them: re-read at most every few seconds, so a newly trained version is served without restart.

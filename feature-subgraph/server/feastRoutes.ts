@@ -17,8 +17,9 @@ import { tableId, viewByName, type ViewVersion } from '../registry.js';
 import { materialize, writeOnline } from '../materialize.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineStore, OnlineWrite } from '../online/types.js';
-import type { ServingMetrics } from './metrics.js';
-import { getOnlineFeatures, EPOCH, type FeastAnswer, type RegistryCache } from './vectors.js';
+import type { ServingMetrics } from './servingMetrics.js';
+import { getOnlineFeatures, EPOCH, type FeastAnswer } from './getOnlineFeatures.js';
+import type { RegistryCache } from './registryCache.js';
 
 export interface FeastDeps {
   platform: Platform;

@@ -9,8 +9,8 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { Lineage } from './meshPlatform.js';
-import type { FieldSource } from './fields.js';
+import type { Lineage } from './platformLineage.js';
+import type { FieldSource } from './fieldLineage.js';
 import {
   columnLineageFacet,
   jobTypeFacet,
