@@ -1,5 +1,6 @@
-// The house's floors, checked in `npm test` (platform/test/architecture.test.ts) and drawn in docs/architecture.md.
+// The house's floors, checked in `npm test` (test/architecture.test.ts) and drawn in docs/architecture.md.
 // A folder imports only folders below it, across folders only their public module (`index.ts`), and never in a circle.
+// A layer's tests stand on its floor: they may reach its internals and those of the floors below, never a floor above.
 /** Bottom to top. docs/architecture.md lists the same order; the architecture test holds the two together. */
 const LAYERS = [
   'platform',
@@ -13,7 +14,7 @@ const LAYERS = [
   'console',
   'cli',
 ];
-/** Tests, benches and test helpers may reach anything: they assemble whole meshes. */
+/** Not product code: tests and their helpers (held to their floor by the rules below), benches, build configuration. */
 const NOT_PRODUCT = [
   '(^|/)test/',
   '^bench/',
@@ -23,6 +24,8 @@ const NOT_PRODUCT = [
   '^types/',
 ];
 const below = (i) => LAYERS.slice(0, i);
+/** A layer's tests and test helpers: `<layer>/test/`. The repository's own `test/` holds the end-to-end suite, on top. */
+const TESTS_OF = (layer) => `^${layer}/test/`;
 const FOLDERS = `^(${[...LAYERS, 'subgraphs'].join('|')})/`;
 
 module.exports = {
@@ -34,6 +37,20 @@ module.exports = {
       from: { path: `^${layer}/`, pathNot: NOT_PRODUCT },
       to: { path: FOLDERS, pathNot: `^(${[layer, ...below(i)].join('|')})/` },
     })),
+    ...LAYERS.map((layer, i) => ({
+      name: `${layer}-tests-look-down-only`,
+      comment: `${layer}/test/ may import ${layer}/ and the floors below it (internals and test helpers included)`,
+      severity: 'error',
+      from: { path: TESTS_OF(layer) },
+      to: { path: FOLDERS, pathNot: `^(${[layer, ...below(i)].join('|')})/` },
+    })),
+    {
+      name: 'product-code-imports-no-test',
+      comment: 'test helpers are for tests: product code never imports one',
+      severity: 'error',
+      from: { path: FOLDERS, pathNot: NOT_PRODUCT },
+      to: { path: '(^|/)test/' },
+    },
     {
       name: 'public-module-only',
       comment: "across folders, import a layer's public module (<layer>/index.ts); its other files are internal",

@@ -9,8 +9,8 @@
 import { GraphQLScalarType } from 'graphql';
 import { loadConfig } from '../platform/config.js';
 import { Metrics } from '../platform/index.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { serveSubgraph } from '../products/index.js';
+import { createMeshPlatform } from '../cli/platform.js';
 
 const [port, perEntity] = [Number(process.argv[2]), Number(process.argv[3])];
 const platform = createMeshPlatform(loadConfig());

@@ -25,7 +25,6 @@ import { Redis } from 'ioredis';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
 import { saveModel } from '../feature-subgraph/models/model.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
 import { table } from '../cli/format.js';
 import {
@@ -42,7 +41,8 @@ import { writeTrainingSet } from '../feature-subgraph/offline/historical.js';
 import { materialize } from '../feature-subgraph/materialize.js';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../feature-subgraph/online/index.js';
 import { readColumns } from '../feature-subgraph/server/onlineRead.js';
-import { freePort, redisForTests } from '../test/helpers.js';
+import { createMeshPlatform } from '../cli/platform.js';
+import { freePort, redisForTests } from '../platform/test/helpers.js';
 
 const { values } = parseArgs({
   options: {

@@ -22,7 +22,6 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
@@ -39,6 +38,7 @@ import { EXAMPLE_QUERY, sources } from '../gateway/inProcessMesh.js';
 import { startGateway } from '../gateway/server.js';
 import { composeSupergraph } from '../governance/composition.js';
 import { startSupervisedMesh } from '../cli/supervisedMesh.js';
+import { createMeshPlatform } from '../cli/platform.js';
 
 const GATEWAYS = ['governed', 'governed-no-cache', 'plain-apollo', 'hive', 'limit'] as const;
 const SCENARIOS = ['same', 'distinct', 'mixed', 'rest'] as const;

@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { formatMs } from '../platform/progress.js';
 import { generateMarketplace, DEFAULT_GENERATE, GENERATED_DOMAINS } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { extractManifestKey, rawPrefix } from '../products/storeLayout.js';
 import { table } from '../cli/format.js';
+import { createMeshPlatform } from '../cli/platform.js';
 
 const { values } = parseArgs({
   options: {

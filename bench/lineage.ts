@@ -11,14 +11,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
+import { type MeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { signUserToken } from '../platform/auth.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { startMesh, EXAMPLE_QUERY } from '../gateway/inProcessMesh.js';
-import { freePort } from '../test/helpers.js';
+import { createMeshPlatform } from '../cli/platform.js';
+import { freePort } from '../platform/test/helpers.js';
 
 const { values } = parseArgs({
   options: {

@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { LiveMarketplace } from '../jobs/generate/live.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
@@ -21,6 +20,7 @@ import { applyFeatures, computeFeatures, createOnlineStore, materialize } from '
 import { currentManifest } from '../products/readers.js';
 import { scheduledWork } from '../cli/commands/schedule.js';
 import { table } from '../cli/format.js';
+import { createMeshPlatform } from '../cli/platform.js';
 
 const { values } = parseArgs({
   options: {

@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
-import { createMeshPlatform } from '../lineage/platformLineage.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, sqlList } from '../platform/duckdb.js';
 import { formatMs, Progress } from '../platform/progress.js';
@@ -21,6 +20,7 @@ import { sourceFiles } from '../jobs/pipeline/load.js';
 import { loadContract } from '../governance/contracts/load.js';
 import { loadPipeline } from '../jobs/pipeline/spec.js';
 import { table } from '../cli/format.js';
+import { createMeshPlatform } from '../cli/platform.js';
 
 const { values } = parseArgs({
   options: {

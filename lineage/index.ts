@@ -1,8 +1,8 @@
-// Lineage's public module: the platform as the mesh runs it (lineage behind the runtime's port), operation lineage,
-// the catalog, DataHub and the metadata subgraph.
+// Lineage's public module: the lineage behind the runtime's port (createLineage, for whoever composes the platform),
+// operation lineage, the catalog, DataHub and the metadata subgraph.
 export { dataProducts, type DataProduct } from './catalog.js';
 export { dataHubProposals, emitToDataHub } from './datahub.js';
 export { loadFieldLineage, type FieldSource } from './fieldLineage.js';
-export { createMeshPlatform, type MeshPlatform } from './platformLineage.js';
+export { createLineage, type Lineage, type MeshPlatform } from './platformLineage.js';
 export { OperationLineage, responseFields } from './operationLineage.js';
 export { METADATA_SUBGRAPH, startMetadataServer, type RunningMetadataServer } from './metadataServer.js';

@@ -1,12 +1,4 @@
-import {
-  loadConfig,
-  createPlatform,
-  type MeshConfig,
-  type LineagePort,
-  type Platform,
-  type Logger,
-  type ObjectStore,
-} from '../platform/index.js';
+import { type MeshConfig, type LineagePort, type Platform, type Logger } from '../platform/index.js';
 import { LineageEmitter } from './emitter.js';
 import { LineageGraph } from './graph.js';
 import { ConsoleTransport, FileTransport, HttpTransport, type Transport } from './transports.js';
@@ -19,10 +11,6 @@ export interface Lineage extends LineagePort {
 
 /** The platform as the mesh runs it: the runtime with this layer's lineage behind the port. */
 export type MeshPlatform = Platform<Lineage>;
-
-export function createMeshPlatform(config: MeshConfig = loadConfig(), store?: ObjectStore): MeshPlatform {
-  return createPlatform(config, { store, lineage: createLineage });
-}
 
 const open = new Set<LineageEmitter>();
 let hooked = false;

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../platform/config.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../platform/test/helpers.js';
 
 const exec = promisify(execFile);
 const CONFIG = path.join(REPO_ROOT, '.dependency-cruiser.cjs');
@@ -27,7 +27,7 @@ async function violations(cwd: string, folders: string[]): Promise<string[]> {
 }
 
 describe('architecture: folders form layers', () => {
-  it('the code: no upward import, no import of a layer internals, domains use only the toolkits, no cycle', async () => {
+  it('the code and its tests: nothing imports upward or into internals, domains use the toolkits, no cycle', async () => {
     expect(await violations(REPO_ROOT, [...LAYERS, 'subgraphs'])).toEqual([]);
   });
 
@@ -37,14 +37,18 @@ describe('architecture: folders form layers', () => {
     expect(listed).toEqual(LAYERS);
   });
 
-  it('catches each planted fault: an upward import, a reach into internals, a domain importing the runtime, a cycle', async () => {
+  it('catches each planted fault: upward imports of code and tests, internals, a domain, a cycle, a test helper', async () => {
     const dir = tempDir();
     const put = (file: string, text: string) => {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), text);
     };
     put('platform/index.ts', `export { run } from './context.js';\n`);
-    put('platform/context.ts', `import { emit } from '../lineage/index.js';\nexport const run = () => emit();\n`);
+    put(
+      'platform/context.ts',
+      `import { emit } from '../lineage/index.js';
+\nexport const run = () => emit();\n`,
+    );
     put('lineage/index.ts', `export { emit } from './emit.js';\n`);
     put('lineage/emit.ts', `import { helper } from '../platform/context.js';\nexport const emit = () => helper;\n`);
     put('products/index.ts', `export const toolkit = 1;\n`);
@@ -54,6 +58,9 @@ describe('architecture: folders form layers', () => {
         `default [run, toolkit];\n`,
     );
     put('gateway/a.ts', `import { b } from './b.js';\nexport const a = () => b;\n`);
+    put('jobs/test/run.test.ts', `import { startMesh } from '../../gateway/a.js';\nexport default startMesh;\n`);
+    put('jobs/test/helpers.ts', `import { emit } from '../../lineage/index.js';\nexport const helper = emit;\n`);
+    put('products/report.ts', `import { helper } from '../jobs/test/helpers.js';\nexport const report = helper;\n`);
     put('gateway/b.ts', `import { a } from './a.js';\nexport const b = () => a;\n`);
     const found = await violations(dir, [...LAYERS, 'subgraphs']);
     expect(found).toEqual(
@@ -62,6 +69,9 @@ describe('architecture: folders form layers', () => {
         expect.stringMatching(/^error public-module-only: lineage\/emit\.ts → platform\/context\.ts/),
         expect.stringMatching(/^error domains-use-the-toolkits: subgraphs\/sales\/resolvers\.ts → platform\/index\.ts/),
         expect.stringMatching(/^error no-circular: gateway\/(a|b)\.ts →/),
+        expect.stringMatching(/^error jobs-tests-look-down-only: jobs\/test\/run\.test\.ts → gateway\/a\.ts/),
+        expect.stringMatching(/^error jobs-tests-look-down-only: jobs\/test\/helpers\.ts → lineage\/index\.ts/),
+        expect.stringMatching(/^error product-code-imports-no-test: products\/report\.ts → jobs\/test\/helpers\.ts/),
       ]),
     );
     // The toolkit import beside the bad one is allowed.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { signUserToken } from '../platform/auth.js';
 import { listDomains } from '../platform/domains.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
+import { type MeshPlatform } from '../lineage/platformLineage.js';
 import { generateMarketplace } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
@@ -14,7 +14,8 @@ import { startSupervisedMesh, type SupervisedMesh } from '../cli/supervisedMesh.
 import { EXAMPLE_QUERY } from '../gateway/inProcessMesh.js';
 import { consoleRoutes } from '../console/routes.js';
 import { MESH_DATA } from '../gateway/test/mesh.js';
-import { childEnv, privateRedis, tempDir, TEST_NOW } from './helpers.js';
+import { createMeshPlatform } from '../cli/platform.js';
+import { childEnv, privateRedis, tempDir, TEST_NOW } from '../platform/test/helpers.js';
 
 /**
  * Faults under load, against the mesh as `npm start` runs it (one supervised process per subgraph, the gateway here):

@@ -17,9 +17,10 @@ import {
 } from 'graphql';
 import type { MeshPlatform } from '../lineage/index.js';
 import type { RunningMesh } from '../gateway/inProcessMesh.js';
-import { bearer, meshForTests } from '../gateway/test/mesh.js';
+import { meshForTests } from '../gateway/test/mesh.js';
 import { consoleRoutes } from '../console/routes.js';
-import { queryCurated } from './helpers.js';
+import { bearer } from '../platform/test/helpers.js';
+import { queryCurated } from '../products/test/helpers.js';
 
 /**
  * The mesh under a careless or hostile client: random and malformed URLs, methods, headers, bodies and tokens, and

@@ -8,7 +8,7 @@ import { currentManifest, dataAgeHours } from '../products/readers.js';
 import { loadSlos } from '../observability/slo.js';
 import { SloEvaluator } from '../observability/sloStatus.js';
 import type { MeshPlatform } from '../lineage/platformLineage.js';
-import { testPlatform } from './helpers.js';
+import { testMeshPlatform } from '../lineage/test/helpers.js';
 
 const END = '2026-11-01T00:00:00.000Z';
 /** Two hours of data time per wall second: a day of a live mesh in twelve seconds. */
@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('a live mesh in data time', () => {
   it('keeps every scheduled product within its freshness SLO while sources deliver; a paused domain goes stale and ' +
     'breaches it', async () => {
-    const platform: MeshPlatform = testPlatform({ MESH_SIMULATION_SPEED: String(SPEED), MESH_NOW: END });
+    const platform: MeshPlatform = testMeshPlatform({ MESH_SIMULATION_SPEED: String(SPEED), MESH_NOW: END });
     const domains = listDomains(platform.config.domainsDir);
     const live = await LiveMarketplace.start(platform.store, { scale: 0.1, seed: 3, days: 30, end: END }, 10);
     for (const d of domains) await runDomainPipeline(platform, d);

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { table } from '../format.js';
 import { costAllocation, DEFAULT_PRICES } from '../../observability/index.js';
 import { createOnlineStore } from '../../feature-subgraph/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 const num = (name: string) => (v: string) => {
   const n = Number(v);

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { REPO_ROOT } from '../../platform/index.js';
 import { createDomain, findDomain, seedSample } from '../scaffold/domain.js';
+import { createMeshPlatform } from '../platform.js';
 
 export function registerDomain(program: Command): void {
   const domain = program.command('domain').description('self-service for domain teams');

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
+import { type MeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, formatMs, selectDomains, serveGate } from '../../platform/index.js';
 import { keepServing, servingPort } from '../servedProcess.js';
 import { dateOption, table } from '../format.js';
@@ -21,6 +21,7 @@ import {
   tableId,
   viewsReading,
 } from '../../feature-subgraph/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 const list = (v: string) =>
   v

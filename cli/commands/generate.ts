@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { Progress, formatMs } from '../../platform/index.js';
 import { generateMarketplace, DEFAULT_GENERATE, type GenerateReport } from '../../jobs/index.js';
 import { table } from '../format.js';
+import { createMeshPlatform } from '../platform.js';
 
 const num = (name: string) => (v: string) => {
   const n = Number(v);

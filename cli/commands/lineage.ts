@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import {
-  createMeshPlatform,
   dataHubProposals,
   emitToDataHub,
   dataProducts,
@@ -12,6 +11,7 @@ import { MeshError, ErrorCode } from '../../platform/index.js';
 import { keepServing, servingPort } from '../servedProcess.js';
 import { table } from '../format.js';
 import { reportJobMetrics, jobRunSamples } from '../../products/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 /** `sales.customers.email` → dataset `sales.customers`, field `email`; `sales.customers` alone is the whole dataset. */
 function target(ref: string): { name: string; field?: string } {

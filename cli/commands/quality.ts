@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { selectDomains, MeshError, ErrorCode } from '../../platform/index.js';
 import { recentRuns, type RunRecord } from '../../products/index.js';
 import { table } from '../format.js';
+import { createMeshPlatform } from '../platform.js';
 
 export function registerQuality(program: Command): void {
   program

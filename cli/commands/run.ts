@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
+import { type MeshPlatform } from '../../lineage/index.js';
 import { selectDomains, Progress, formatMs, MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { runDomainPipeline } from '../../jobs/index.js';
 import type { RunRecord } from '../../products/index.js';
 import { table } from '../format.js';
 import { computeAndPrint } from './features.js';
 import { loadRegistry, tableId, viewsReading } from '../../feature-subgraph/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 export function registerRun(program: Command): void {
   program

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
+import { type MeshPlatform } from '../../lineage/index.js';
 import { listDomains, selectDomains, formatMs, writeAtomic } from '../../platform/index.js';
 import {
   airflowDags,
@@ -22,6 +22,7 @@ import {
   viewsReading,
 } from '../../feature-subgraph/index.js';
 import { dateOption, table } from '../format.js';
+import { createMeshPlatform } from '../platform.js';
 
 export function registerSchedule(program: Command): void {
   const schedule = program

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import fs from 'node:fs';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { table } from '../format.js';
 import {
@@ -11,6 +10,7 @@ import {
   schemaChanges,
   type CheckReport,
 } from '../../governance/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 const list = (v: string) =>
   v

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import {
   selectDomains,
   signUserToken,
@@ -14,6 +13,7 @@ import {
 import { startSubgraph } from '../../products/index.js';
 import { keepServing, servingPort } from '../servedProcess.js';
 import { composeSupergraph, loadSupergraphConfig, loadRoles, knownRoles, piiGuard } from '../../governance/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 const port = (v: string) => {
   const n = Number(v);

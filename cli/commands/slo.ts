@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { listDomains, signUserToken, MeshError, ErrorCode } from '../../platform/index.js';
 import { loadSupergraphConfig } from '../../governance/index.js';
 import {
@@ -13,6 +12,7 @@ import {
   type DomainSloStatus,
 } from '../../observability/index.js';
 import { table } from '../format.js';
+import { createMeshPlatform } from '../platform.js';
 
 function write(out: string | undefined, text: string): void {
   if (!out) return void process.stdout.write(text);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/index.js';
+import { type MeshPlatform } from '../../lineage/index.js';
 import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT, formatMs } from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
 import { DEFAULT_GENERATE, GENERATED_DOMAINS, LiveMarketplace, generateMarketplace } from '../../jobs/index.js';
@@ -14,6 +14,7 @@ import { startScheduler } from './schedule.js';
 import { computeAndPrint, materializeAndPrint } from './features.js';
 import { publishBaselines } from '../../governance/index.js';
 import { consoleRoutes } from '../../console/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { createMeshPlatform } from '../../lineage/index.js';
 import { formatMs } from '../../platform/index.js';
 import { table } from '../format.js';
 import { trainRepurchase } from '../../feature-subgraph/index.js';
+import { createMeshPlatform } from '../platform.js';
 
 export function registerTrain(program: Command): void {
   program

@@ -197,14 +197,13 @@ WINDOW w AS (PARTITION BY g.customer_id ORDER BY g.day RANGE BETWEEN INTERVAL 29
     [`test/${name}.test.ts`]: `import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, selectDomains } from '../../../platform/index.js';
-import { createMeshPlatform } from '../../../lineage/index.js';
+import { recordingPlatform, tempDir } from '../../../platform/test/helpers.js';
 import { runDomainPipeline } from '../../../jobs/index.js';
 import { seedSample } from '../../../cli/scaffold/domain.js';
-import { tempDir } from '../../../test/helpers.js';
 
 describe('${name} pipeline', () => {
   it('curates the sample: bad records quarantined with a reason, duplicates dropped, every record accounted for', async () => {
-    const platform = createMeshPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_DOMAINS_DIR: path.resolve(import.meta.dirname, '../..'), MESH_LOG_LEVEL: 'silent' }));
+    const platform = recordingPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_DOMAINS_DIR: path.resolve(import.meta.dirname, '../..'), MESH_LOG_LEVEL: 'silent' }));
     const [domain] = selectDomains(platform.config.domainsDir, ['${name}']);
     await seedSample(platform, domain!);
     const run = await runDomainPipeline(platform, domain!);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
-import { childEnv, tempDir } from '../../test/helpers.js';
+import { childEnv, tempDir } from '../../platform/test/helpers.js';
 
 const exec = promisify(execFile);
 const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');

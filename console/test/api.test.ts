@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import type { MeshPlatform } from '../../lineage/index.js';
 import type { RunningMesh } from '../../gateway/inProcessMesh.js';
-import { bearer, meshForTests } from '../../gateway/test/mesh.js';
+import { meshForTests } from '../../gateway/test/mesh.js';
 import type { CostReport } from '../../observability/index.js';
 import { consoleRoutes } from '../routes.js';
+import { bearer } from '../../platform/test/helpers.js';
 
 let platform: MeshPlatform;
 let mesh: RunningMesh;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
-import { childEnv } from '../../test/helpers.js';
 import type { Browser, Page } from 'playwright-core';
 import {
   buildConsole,
@@ -19,6 +18,7 @@ import {
 import { EXAMPLE_QUERY } from '../../gateway/inProcessMesh.js';
 import type { DomainSloStatus } from '../../observability/sloStatus.js';
 import type { CostReport } from '../../observability/cost.js';
+import { childEnv } from '../../platform/test/helpers.js';
 
 const exec = promisify(execFile);
 async function mesh(

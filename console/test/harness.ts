@@ -12,8 +12,10 @@ import { materialize } from '../../feature-subgraph/materialize.js';
 import { createOnlineStore } from '../../feature-subgraph/online/index.js';
 import { publishBaselines } from '../../governance/schema-registry/publish.js';
 import { startMesh, type RunningMesh } from '../../gateway/inProcessMesh.js';
-import { testPlatform, queryCurated, SMALL } from '../../test/helpers.js';
 import { consoleRoutes } from '../routes.js';
+import { queryCurated } from '../../products/test/helpers.js';
+import { SMALL } from '../../jobs/test/helpers.js';
+import { testMeshPlatform } from '../../lineage/test/helpers.js';
 
 /** Debian's chromium; a browser is never downloaded. */
 export const CHROMIUM = process.env.MESH_CHROMIUM || '/usr/bin/chromium';
@@ -37,7 +39,7 @@ export interface ConsoleDemo {
  */
 export async function startConsoleDemo(options: { end?: string } = {}): Promise<ConsoleDemo> {
   // No response cache: the console shows subgraph traffic (SLOs, cost), which repeated test queries must reach.
-  const platform = testPlatform({ MESH_SLO_INTERVAL_SECONDS: '1', MESH_RESPONSE_CACHE_ENTRIES: '0' });
+  const platform = testMeshPlatform({ MESH_SLO_INTERVAL_SECONDS: '1', MESH_RESPONSE_CACHE_ENTRIES: '0' });
   await generateMarketplace(platform.store, { ...SMALL, end: options.end ?? SMALL.end });
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   await applyFeatures(platform);

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MeshPlatform } from '../../lineage/index.js';
+import type { Platform } from '../../platform/index.js';
 import { Duck, sqlString } from '../../platform/index.js';
-import { SMALL, platformWithFeatures } from '../../test/helpers.js';
 import { currentViews, loadRegistry, tableId, type ViewVersion } from '../registry.js';
 import { requireOfflineTable } from '../offline/table.js';
 import { featureRowsAsOf } from '../offline/compute.js';
+import { SMALL } from '../../jobs/test/helpers.js';
+import { platformWithFeatures } from './helpers.js';
 
 /**
  * The as-of proof: a feature row stored for snapshot T must equal the same view computed at T over the curated data as
@@ -16,7 +17,7 @@ const END = new Date(SMALL.end).getTime();
 /** Snapshots spread over the data, away from its first days (spines start with the first event). */
 const SNAPSHOTS = [28, 21, 15, 10, 6, 3].map((d) => new Date(END - d * DAY));
 
-let platform: MeshPlatform;
+let platform: Platform;
 let views: ViewVersion[];
 
 beforeAll(async () => {

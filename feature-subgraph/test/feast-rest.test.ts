@@ -1,17 +1,18 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeshPlatform } from '../../lineage/index.js';
+import type { Platform } from '../../platform/index.js';
 import { IDENTITY_HEADER, signInternalIdentity } from '../../platform/index.js';
-import { SMALL, platformWithFeatures } from '../../test/helpers.js';
-import { bearer, gql } from '../../gateway/test/mesh.js';
 import { currentViews, loadRegistry } from '../registry.js';
 import { materialize } from '../materialize.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
 import { startFeatureServer, type RunningFeatureServer } from '../server/featureServer.js';
 import type { FeastResponse } from '../server/getOnlineFeatures.js';
+import { SMALL } from '../../jobs/test/helpers.js';
+import { platformWithFeatures } from './helpers.js';
+import { bearer, gql } from '../../platform/test/helpers.js';
 
 const END = new Date(SMALL.end);
-let platform: MeshPlatform;
+let platform: Platform;
 let server: RunningFeatureServer;
 let online: OnlineStore;
 let customers: string[];

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { Duck } from '../../platform/duckdb.js';
-import { testPlatform } from '../../test/helpers.js';
 import type { LoadedDefinitions } from '../definitions.js';
 import { emptyRegistry, plan, saveRegistry, tableId } from '../registry.js';
 import { publishOfflineTable } from '../offline/compute.js';
 import { materialize } from '../materialize.js';
 import { entityKey } from '../online/codec.js';
 import { SqliteOnlineStore } from '../online/index.js';
+import { testPlatform } from '../../platform/test/helpers.js';
 
 const HOUR = 3_600_000;
 const END = new Date('2026-11-01T00:00:00Z');

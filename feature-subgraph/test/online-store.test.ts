@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../online/index.js';
 import type { OnlineRecord } from '../online/types.js';
-import { redisClusterForTests, redisForTests, tempDir } from '../../test/helpers.js';
+import { redisClusterForTests, redisForTests, tempDir } from '../../platform/test/helpers.js';
 
 const DAY = 86_400_000;
 const now = Date.now();

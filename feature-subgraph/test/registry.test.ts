@@ -7,7 +7,7 @@ import { isMeshError } from '../../platform/errors.js';
 import { loadDefinitions, type LoadedDefinitions, type LoadedView } from '../definitions.js';
 import { emptyRegistry, findService, plan, resolveFeatures, type Registry } from '../registry.js';
 import { featureSubgraphSdl } from '../server/subgraphSchema.js';
-import { tempDir } from '../../test/helpers.js';
+import { tempDir } from '../../platform/test/helpers.js';
 
 const customer = {
   name: 'customer',

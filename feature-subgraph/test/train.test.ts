@@ -13,9 +13,8 @@ import { materialize } from '../materialize.js';
 import { getHistoricalFeatures } from '../offline/historical.js';
 import { SqliteOnlineStore } from '../online/index.js';
 import { startFeatureServer } from '../server/featureServer.js';
-import { gql } from '../../gateway/test/mesh.js';
-import { tempDir, testPlatform } from '../../test/helpers.js';
-import { eventsIn, openLineageValidator } from '../../lineage/test/validate.js';
+import { openLineageValidator } from '../../platform/test/openLineage.js';
+import { gql, tempDir, testPlatform } from '../../platform/test/helpers.js';
 
 const END = '2026-11-01T00:00:00.000Z';
 
@@ -33,8 +32,7 @@ describe('mesh train', () => {
     'trains on a 4-domain service with a time-based holdout, stores the model with lineage, and scores online like ' +
       'offline',
     async () => {
-      const lineageFile = path.join(tempDir(), 'events.jsonl');
-      const platform = testPlatform({ MESH_LINEAGE_FILE: lineageFile });
+      const platform = testPlatform();
       await generateMarketplace(platform.store, { scale: 0.2, seed: 5, days: 120, end: END });
       for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
       await applyFeatures(platform);
@@ -62,14 +60,17 @@ describe('mesh train', () => {
       ).toBeGreaterThan(model.metrics.baseline.test.auc + 0.01);
       expect((await loadModel(platform.store, 'repurchase')).weights).toEqual(model.weights);
 
-      await platform.lineage.emitter.flush();
-      const training = eventsIn(lineageFile).filter((e) => e.job.name === 'train.repurchase');
+      const training = platform.lineage.events.filter((e) => e.job.name === 'train.repurchase');
       expect(training).toHaveLength(1);
       expect(training.flatMap(openLineageValidator())).toEqual([]);
-      const down = platform.lineage.graph.downstream('features.customer_delivery@v1', 'late_delivery_rate_90d');
-      expect(down).toEqual(
+      // The model's score is computed from each feature it was trained on: a column-lineage edge per feature.
+      const stored = training[0]!.outputs.find((o) => o.name === 'models.repurchase@v1');
+      const lineage = stored?.facets?.columnLineage as
+        | { fields: Record<string, { inputFields: object[] }> }
+        | undefined;
+      expect(lineage?.fields.score?.inputFields).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ name: 'models.repurchase@v1', field: 'score', via: 'train.repurchase' }),
+          expect.objectContaining({ name: 'features.customer_delivery@v1', field: 'late_delivery_rate_90d' }),
         ]),
       );
 

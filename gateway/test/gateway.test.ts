@@ -12,9 +12,10 @@ import { piiGuard } from '../../governance/piiGuard.js';
 import { supergraphPiiFields, composeSupergraph } from '../../governance/composition.js';
 import { EXAMPLE_QUERY, sources, type RunningMesh } from '../inProcessMesh.js';
 import { writeAtomic } from '../../platform/files.js';
-import { bearer, gql, meshForTests } from './mesh.js';
-import { expectedToken, queryCurated } from '../../test/helpers.js';
+import { meshForTests } from './mesh.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
+import { bearer, gql, expectedToken } from '../../platform/test/helpers.js';
+import { queryCurated } from '../../products/test/helpers.js';
 
 let platform: MeshPlatform;
 let mesh: RunningMesh;

@@ -3,9 +3,9 @@ import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
-import { testPlatform } from '../../test/helpers.js';
 import { startMesh, type RunningMesh } from '../inProcessMesh.js';
 import type { GatewayOptions } from '../server.js';
+import { testMeshPlatform } from '../../lineage/test/helpers.js';
 
 export const MESH_DATA = { scale: 0.3, seed: 21, days: 60, end: '2026-11-01T00:00:00.000Z' };
 
@@ -14,7 +14,7 @@ export async function meshForTests(
   routes?: (platform: MeshPlatform) => GatewayOptions['routes'],
   env: Record<string, string> = {},
 ): Promise<{ platform: MeshPlatform; mesh: RunningMesh }> {
-  const platform = testPlatform({ MESH_GATEWAY_PORT: '0', ...env });
+  const platform = testMeshPlatform({ MESH_GATEWAY_PORT: '0', ...env });
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true, routes: routes?.(platform) });

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
+import { type MeshPlatform } from '../../lineage/platformLineage.js';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { signUserToken } from '../../platform/auth.js';
 import { isMeshError } from '../../platform/errors.js';
 import { composeSupergraph, loadSupergraphConfig } from '../../governance/composition.js';
 import { startGateway, type RunningGateway } from '../index.js';
 import { writeAtomic } from '../../platform/files.js';
-import { gql } from './mesh.js';
-import { tempDir } from '../../test/helpers.js';
+import { meshPlatform } from '../../lineage/test/helpers.js';
+import { gql, tempDir } from '../../platform/test/helpers.js';
 
 const PROD = {
   MESH_ENV: 'production',
@@ -24,7 +24,7 @@ let gateway: RunningGateway;
 let supergraphFile: string;
 
 beforeAll(async () => {
-  platform = createMeshPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
+  platform = meshPlatform(loadConfig({ ...PROD, MESH_DATA_DIR: tempDir() }));
   supergraphFile = path.join(platform.config.dataDir, 'supergraph.graphql');
   writeAtomic(
     supergraphFile,
@@ -63,7 +63,7 @@ describe('production mode', () => {
 
 describe('development mode suggests fields and allows open mode', () => {
   it('open mode serves without a token as admin', async () => {
-    const dev = createMeshPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent' }));
+    const dev = meshPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent' }));
     const g = await startGateway(dev, { supergraphFile, port: 0, open: true });
     try {
       const typo = await gql(g.url, '{ custommer(id: "c-1") { id } }');

@@ -11,10 +11,11 @@ import { sqlString } from '../../platform/duckdb.js';
 import { loadContract } from '../../governance/contracts/load.js';
 import { isPiiClassification, loadPolicy } from '../../governance/policy.js';
 import { readUsage } from '../../governance/schema-registry/usage.js';
-import { bearer, meshForTests } from './mesh.js';
-import { queryCurated, tempDir } from '../../test/helpers.js';
+import { meshForTests } from './mesh.js';
 import type { RunningMesh } from '../inProcessMesh.js';
 import { startGateway } from '../server.js';
+import { bearer, tempDir } from '../../platform/test/helpers.js';
+import { queryCurated } from '../../products/test/helpers.js';
 
 type Doc = {
   paths: Record<string, { get: Operation }>;

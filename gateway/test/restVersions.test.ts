@@ -12,7 +12,7 @@ import type { DataContract } from '../../governance/contracts/types.js';
 import { restRoute } from '../rest/route.js';
 import { openApiDocument } from '../rest/openapi.js';
 import type { GatewayContext } from '../context.js';
-import { tempDir } from '../../test/helpers.js';
+import { tempDir } from '../../platform/test/helpers.js';
 
 const TYPE_DEFS = 'type Query { item(id: ID!): Item }\ntype Item { id: ID!\n name: String }';
 const ITEM = (major: number) =>

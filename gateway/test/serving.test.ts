@@ -2,12 +2,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
+import { type MeshPlatform } from '../../lineage/platformLineage.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../inProcessMesh.js';
-import { bearer, gql, MESH_DATA } from './mesh.js';
-import { metricValue, queryCurated, tempDir, TEST_NOW } from '../../test/helpers.js';
+import { MESH_DATA } from './mesh.js';
+import { meshPlatform } from '../../lineage/test/helpers.js';
+import { bearer, gql, metricValue, tempDir, TEST_NOW } from '../../platform/test/helpers.js';
+import { queryCurated } from '../../products/test/helpers.js';
 
 /**
  * The serving copy (key lookups from memory) and the response cache (whole answers per data version and role) against
@@ -31,13 +33,13 @@ const PAGED =
 
 beforeAll(async () => {
   const env = { MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, MESH_GATEWAY_PORT: '0' };
-  platform = createMeshPlatform(loadConfig(env));
+  platform = meshPlatform(loadConfig(env));
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   fast = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
   // The same data, every lookup answered by DuckDB (a budget no copy fits in) and no response cache; its own
   // supergraph file, or each gateway would reload the other's and route to its subgraphs.
-  const slow = createMeshPlatform(
+  const slow = meshPlatform(
     loadConfig({
       ...env,
       MESH_SERVING_MEMORY_MB: '0.000001',

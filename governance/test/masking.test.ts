@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Masker, columnProtection, type ColumnProtection } from '../masking.js';
 import type { ContractProperty, DataContract } from '../contracts/types.js';
-import { expectedToken } from '../../test/helpers.js';
 import { loadPolicy } from '../policy.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
+import { expectedToken } from '../../platform/test/helpers.js';
 
 const policy = loadPolicy().pii.masking;
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { LocalObjectStore, type ObjectStore } from '../../platform/store/index.js';
 import { generateMarketplace, GENERATED_DOMAINS } from '../generate/index.js';
 import { isMeshError } from '../../platform/errors.js';
-import { SMALL, tempDir } from '../../test/helpers.js';
+import { SMALL } from './helpers.js';
+import { tempDir } from '../../platform/test/helpers.js';
 
 async function digest(store: ObjectStore): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -11,27 +11,28 @@ import { runDomainPipeline } from '../pipeline/run.js';
 import { planIngest } from '../pipeline/ingest.js';
 import { loadPipeline } from '../pipeline/spec.js';
 import { loadContract } from '../../governance/contracts/load.js';
-import { queryCurated, testPlatform } from '../../test/helpers.js';
-import type { MeshPlatform } from '../../lineage/index.js';
+import type { Platform } from '../../platform/index.js';
+import { queryCurated } from '../../products/test/helpers.js';
+import { testPlatform } from '../../platform/test/helpers.js';
 
 const OPTIONS = { scale: 0.25, seed: 23, days: 45, end: '2026-11-01T00:00:00.000Z' };
 const DOMAINS = listDomains(testPlatform().config.domainsDir).map((d) => d.name);
 
-let origin: MeshPlatform;
+let origin: Platform;
 const full: Record<string, RunRecord> = {};
 const raw: Record<string, ObjectInfo[]> = {};
 
 /**
  * Copies raw objects (and the extract manifest) from the generated store into another, as a source would deliver them.
  */
-async function deliver(to: MeshPlatform, files: ObjectInfo[]): Promise<void> {
+async function deliver(to: Platform, files: ObjectInfo[]): Promise<void> {
   for (const f of files) await to.store.put(f.key, await origin.store.get(f.key));
 }
 
 /**
  * One incremental run; a run that fails its gate (a batch that leaves a dataset empty) leaves the version as it was.
  */
-async function run(platform: MeshPlatform, domain: string): Promise<RunRecord | undefined> {
+async function run(platform: Platform, domain: string): Promise<RunRecord | undefined> {
   try {
     return await runDomainPipeline(platform, selectDomains(platform.config.domainsDir, [domain])[0]!);
   } catch (err) {

@@ -9,9 +9,9 @@ import { generateMarketplace } from '../generate/index.js';
 import { currentManifest } from '../../products/readers.js';
 import { curatedManifestKey } from '../../products/storeLayout.js';
 import { runDomainPipeline } from '../pipeline/run.js';
-import { childEnv, tempDir, testPlatform } from '../../test/helpers.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
-import type { MeshPlatform } from '../../lineage/index.js';
+import type { Platform } from '../../platform/index.js';
+import { childEnv, tempDir, testPlatform } from '../../platform/test/helpers.js';
 
 const OPTIONS = { scale: 0.5, seed: 5, days: 60, end: '2026-11-01T00:00:00.000Z' };
 /** Later data of the same marketplace: a different version to publish over the first. */
@@ -33,7 +33,7 @@ function meshRun(
 }
 
 /** The current version: present, and everything it names exists in full (readers never see a partial version). */
-async function consistentVersion(platform: MeshPlatform): Promise<string> {
+async function consistentVersion(platform: Platform): Promise<string> {
   const m = await currentManifest(platform, 'sales');
   if (!m) throw new Error('no current version: the previous one was lost');
   for (const f of Object.values(m.datasets).flatMap((d) => d.files)) {

@@ -4,7 +4,7 @@ import { LiveMarketplace } from '../generate/live.js';
 import { generateMarketplace } from '../generate/index.js';
 import { extractManifestKey } from '../../products/storeLayout.js';
 import type { ObjectStore } from '../../platform/index.js';
-import { testPlatform } from '../../test/helpers.js';
+import { testPlatform } from '../../platform/test/helpers.js';
 
 const OPTIONS = { scale: 0.1, seed: 31, days: 20, end: '2026-11-01T00:00:00.000Z' };
 const HOUR = 3_600_000;

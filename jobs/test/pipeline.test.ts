@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { MeshPlatform } from '../../lineage/index.js';
-import { createMeshPlatform } from '../../lineage/platformLineage.js';
+import type { Platform } from '../../platform/index.js';
 import { loadConfig } from '../../platform/config.js';
 import { listDomains, selectDomains } from '../../platform/domains.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
@@ -12,12 +11,19 @@ import { generateMarketplace, type GenerateReport } from '../generate/index.js';
 import { currentManifest, recentRuns } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../../products/types.js';
-import { expectedToken, queryCurated, tempDir, testPlatform } from '../../test/helpers.js';
-import { eventsIn, openLineageValidator } from '../../lineage/test/validate.js';
+import { openLineageValidator } from '../../platform/test/openLineage.js';
+import {
+  expectedToken,
+  recordingPlatform,
+  tempDir,
+  testPlatform,
+  type RecordingLineage,
+} from '../../platform/test/helpers.js';
+import { queryCurated } from '../../products/test/helpers.js';
 
 const OPTIONS = { scale: 0.5, seed: 11, days: 75, end: '2026-11-01T00:00:00.000Z' };
 
-let platform: MeshPlatform;
+let platform: Platform;
 let report: GenerateReport;
 const runs: Record<string, RunRecord> = {};
 
@@ -214,17 +220,12 @@ describe('domain pipelines, raw → curated', () => {
 });
 
 /** A copy of the domain folders, edited, on the same data: how a domain team's change would run. */
-function editedDomains(edit: (dir: string) => void): MeshPlatform {
+function editedDomains(edit: (dir: string) => void): Platform<RecordingLineage> {
   const dir = tempDir('domains-');
   fs.cpSync(platform.config.domainsDir, dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   edit(dir);
-  return createMeshPlatform(
-    loadConfig({
-      MESH_DATA_DIR: platform.config.dataDir,
-      MESH_DOMAINS_DIR: dir,
-      MESH_LOG_LEVEL: 'silent',
-      MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl'),
-    }),
+  return recordingPlatform(
+    loadConfig({ MESH_DATA_DIR: platform.config.dataDir, MESH_DOMAINS_DIR: dir, MESH_LOG_LEVEL: 'silent' }),
     platform.store,
   );
 }
@@ -260,8 +261,7 @@ describe('the quality gate', () => {
     expect(isMeshError(err, 'QUALITY_GATE_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/absurd volume/);
     // The failed run's OpenLineage events: START, then FAIL with the error facet naming the rule, both valid.
-    await edited.lineage.emitter.flush();
-    const events = eventsIn(edited.config.lineage.file!).filter((e) => e.job.name === 'pipeline.catalog');
+    const events = edited.lineage.events.filter((e) => e.job.name === 'pipeline.catalog');
     expect(events.map((e) => e.eventType)).toEqual(['START', 'FAIL']);
     expect((events[1]!.run.facets!.errorMessage as unknown as { message: string }).message).toMatch(/absurd volume/);
     const validate = openLineageValidator();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error s3rver has no type declarations
 import S3rver from 's3rver';
 import { S3Client, CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
+import type { Platform } from '../../platform/index.js';
 import { loadConfig } from '../../platform/config.js';
 import { S3ObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';
@@ -10,12 +10,13 @@ import { Duck, readParquet } from '../../platform/duckdb.js';
 import { generateMarketplace } from '../generate/index.js';
 import { curatedDatasetPaths, currentManifest } from '../../products/readers.js';
 import { runDomainPipeline } from '../pipeline/run.js';
-import { SMALL, freePort, tempDir } from '../../test/helpers.js';
+import { SMALL } from './helpers.js';
+import { freePort, recordingPlatform, tempDir } from '../../platform/test/helpers.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 let server: { run(): Promise<unknown>; close(): Promise<void> };
 let client: S3Client;
-let platform: MeshPlatform;
+let platform: Platform;
 
 beforeAll(async () => {
   const port = await freePort();
@@ -34,7 +35,7 @@ beforeAll(async () => {
   });
   expect(config.store).toMatchObject({ kind: 's3', forcePathStyle: true, prefix: 'mesh' });
   if (config.store.kind !== 's3') throw new Error('expected the S3 store');
-  platform = createMeshPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
+  platform = recordingPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
 });
 afterAll(async () => server?.close());
 

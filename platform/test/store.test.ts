@@ -12,7 +12,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client
 import { LocalObjectStore, S3ObjectStore, type ObjectStore } from '../store/index.js';
 import { isMeshError } from '../errors.js';
 import { REPO_ROOT } from '../config.js';
-import { freePort, tempDir } from '../../test/helpers.js';
+import { freePort, tempDir } from './helpers.js';
 
 const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

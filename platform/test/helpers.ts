@@ -1,20 +1,19 @@
+// Test helpers of the runtime's floor, which every layer's tests may use: temporary folders, the test data clock, a
+// platform whose lineage is recorded in memory, Redis servers, HTTP and metrics probes, the masking oracle.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'node:net';
-import { freePort } from '../platform/http.js';
-export { freePort };
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync } from 'node:crypto';
-import { loadConfig, REPO_ROOT } from '../platform/config.js';
-import { createMeshPlatform, type MeshPlatform } from '../lineage/platformLineage.js';
-import { Duck, readParquet } from '../platform/duckdb.js';
-import { curatedDatasetPaths } from '../products/readers.js';
-import { loadSupergraphConfig } from '../governance/composition.js';
-import { listDomains } from '../platform/domains.js';
-import { generateMarketplace } from '../jobs/generate/index.js';
-import { runDomainPipeline } from '../jobs/pipeline/run.js';
-import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
+import { loadConfig, REPO_ROOT, type MeshConfig } from '../config.js';
+import { createPlatform, type LineagePort, type Platform } from '../platform.js';
+import { signUserToken } from '../auth.js';
+import { freePort } from '../http.js';
+import type { RunEvent } from '../openlineage.js';
+import type { ObjectStore } from '../store/index.js';
+
+export { freePort };
 
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
 
@@ -44,14 +43,30 @@ export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-/**
- * A platform on a fresh local data directory (and optionally a copy of the domains), its data clock pinned to TEST_NOW.
- */
-export function testPlatform(env: Record<string, string> = {}): MeshPlatform {
-  const dataDir = tempDir();
-  return createMeshPlatform(
-    loadConfig({ MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env }),
-  );
+/** Configuration of a test: a fresh local data directory, the test data clock, silent logs; `env` on top. */
+export function testConfig(env: Record<string, string> = {}): MeshConfig {
+  return loadConfig({ MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'silent', MESH_NOW: TEST_NOW, ...env });
+}
+
+/** A lineage port that keeps every event it is handed, for tests below the lineage layer. */
+export interface RecordingLineage extends LineagePort {
+  readonly events: RunEvent[];
+}
+
+/** A platform on `config` (and `store`, else the configured one) whose lineage events are recorded in memory. */
+export function recordingPlatform(config: MeshConfig, store?: ObjectStore): Platform<RecordingLineage> {
+  return createPlatform(config, {
+    store,
+    lineage: (c, storeUrl) => {
+      const events: RunEvent[] = [];
+      return { namespace: c.lineage.namespace, storeNamespace: storeUrl, events, emit: (e) => events.push(e) };
+    },
+  });
+}
+
+/** A platform on a fresh local data directory, its data clock pinned to TEST_NOW, its lineage events recorded. */
+export function testPlatform(env: Record<string, string> = {}): Platform<RecordingLineage> {
+  return recordingPlatform(testConfig(env));
 }
 
 /** Servers a test starts keep real time even when the test runs under faketime (they are not the code under test). */
@@ -59,6 +74,16 @@ function serverEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')),
   );
+}
+
+/** promtool and prometheus come from Debian's `prometheus` package: skipped loudly without it, a failure under CI. */
+export function hasPrometheus(): boolean {
+  if (spawnSync('sh', ['-c', 'command -v promtool && command -v prometheus']).status === 0) return true;
+  if (process.env.CI) throw new Error('promtool/prometheus are missing: CI must install the prometheus package');
+  console.warn(
+    '\n\n!!! SKIPPING Prometheus checks: promtool/prometheus not on PATH (apt-get install -y prometheus) !!!\n\n',
+  );
+  return false;
 }
 
 /**
@@ -205,60 +230,6 @@ export function copyDomains(): { dir: string; remove(): void } {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/**
- * A Rover supergraph.yaml for running subgraphs: their real URLs, schema files from `domainsDir` (features from the
- * repo).
- */
-export function supergraphConfigFor(subgraphs: { name: string; url: string }[], domainsDir: string): string {
-  const file = path.join(tempDir('mesh-supergraph-'), 'supergraph.yaml');
-  // Domains from the given folder; platform subgraphs (features, metadata) from the repository's own config.
-  const platformFiles = new Map(
-    loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => [s.name, s.schemaFile!]),
-  );
-  const schemaFile = (name: string) =>
-    fs.existsSync(path.join(domainsDir, name))
-      ? path.join(domainsDir, name, 'schema.graphql')
-      : platformFiles.get(name)!;
-  const body = subgraphs
-    .map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`)
-    .join('');
-  fs.writeFileSync(file, `federation_version: =2.5.0\nsubgraphs:\n${body}`);
-  return file;
-}
-
-/** Small, fast generator settings for tests. */
-export const SMALL = { scale: 0.25, seed: 7, days: 35, end: '2026-11-01T00:00:00.000Z' } as const;
-
-/** A test platform with SMALL data curated by every pipeline, and every feature view applied and computed. */
-export async function platformWithFeatures(env: Record<string, string> = {}): Promise<MeshPlatform> {
-  const platform = testPlatform(env);
-  await generateMarketplace(platform.store, SMALL);
-  for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
-  await applyFeatures(platform);
-  await computeFeatures(platform);
-  return platform;
-}
-
-/** Runs SQL over current curated (or restricted) datasets, each exposed as a view under the given name. */
-export async function queryCurated<T extends Record<string, unknown>>(
-  platform: MeshPlatform,
-  query: string,
-  tables: Record<string, [domain: string, dataset: string, layer?: 'curated' | 'restricted']>,
-): Promise<T[]> {
-  const duck = await Duck.open();
-  try {
-    for (const [name, [domain, dataset, layer]] of Object.entries(tables)) {
-      await duck.run(
-        `CREATE VIEW ${name} AS SELECT *
-          FROM ${readParquet(await curatedDatasetPaths(platform, domain, dataset, layer))}`,
-      );
-    }
-    return await duck.all<T>(query);
-  } finally {
-    duck.close();
-  }
-}
-
 /** A sample's value from Prometheus text exposition, by name and labels (in any order; others may be present). */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
@@ -278,4 +249,28 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 export function expectedToken(masterKey: string, column: string, value: string): string {
   const key = Buffer.from(hkdfSync('sha256', masterKey, 'mesh-masking-v1', `column:${column}`, 32));
   return `tok_${createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+export interface GqlResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+}
+
+export async function gql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>['body'] };
+}
+
+export async function bearer(platform: Platform, role: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await signUserToken({ sub: `test-${role}`, role }, platform.config.auth)}` };
 }

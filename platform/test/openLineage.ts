@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { REPO_ROOT } from '../../platform/config.js';
-import type { RunEvent } from '../../platform/openlineage.js';
+import { REPO_ROOT } from '../config.js';
+import type { RunEvent } from '../openlineage.js';
 
 /** The OpenLineage spec (vendored from the public spec, checked equal to ../shared in test/specs.test.ts). */
 export const OPENLINEAGE_SPECS = path.join(REPO_ROOT, 'test', 'specs', 'openlineage');
 /** Schemas of the mesh's own facets, published beside the code. */
-const MESH_FACETS = path.join(REPO_ROOT, 'lineage', 'schemas');
+const MESH_FACETS = path.join(REPO_ROOT, 'platform', 'facets');
 
 /**
  * Validates events, and every facet by its `_schemaURL`, against the OpenLineage JSON Schemas and the mesh's own facet

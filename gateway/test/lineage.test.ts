@@ -2,20 +2,21 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeshPlatform } from '../index.js';
+import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { applyFeatures, computeFeatures } from '../../feature-subgraph/featureStore.js';
 import { materialize } from '../../feature-subgraph/materialize.js';
 import { SqliteOnlineStore } from '../../feature-subgraph/online/index.js';
-import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../../gateway/inProcessMesh.js';
-import { bearer, gql } from '../../gateway/test/mesh.js';
-import { freePort, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
-import { openLineageValidator } from './validate.js';
-import { dataHubProposals, emitToDataHub } from '../datahub.js';
+import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../inProcessMesh.js';
+import { openLineageValidator } from '../../platform/test/openLineage.js';
+import { dataHubProposals, emitToDataHub } from '../../lineage/datahub.js';
 import { costAllocation } from '../../observability/cost.js';
 import type { RunEvent } from '../../platform/openlineage.js';
+import { bearer, gql, freePort, tempDir } from '../../platform/test/helpers.js';
+import { SMALL } from '../../jobs/test/helpers.js';
+import { testMeshPlatform } from '../../lineage/test/helpers.js';
 
 /** A local OpenLineage endpoint that records what it receives (or refuses it while `down`). */
 async function receiver(port = 0) {
@@ -47,7 +48,7 @@ let onlineFile: string;
 
 beforeAll(async () => {
   endpoint = await receiver();
-  platform = testPlatform({
+  platform = testMeshPlatform({
     OPENLINEAGE_URL: `http://127.0.0.1:${endpoint.port}`,
     OPENLINEAGE_API_KEY: 'secret-key',
     MESH_LINEAGE_FILE: path.join(tempDir(), 'events.jsonl'),
@@ -410,7 +411,7 @@ describe('cost allocation', () => {
 describe('an unreachable endpoint', () => {
   it('loses no event: they are spooled on disk and delivered once the endpoint is back', async () => {
     const port = await freePort();
-    const p = testPlatform({ OPENLINEAGE_URL: `http://127.0.0.1:${port}` });
+    const p = testMeshPlatform({ OPENLINEAGE_URL: `http://127.0.0.1:${port}` });
     for (let i = 0; i < 25; i++) p.lineage.emit(endpoint.events[i % endpoint.events.length]!);
     await p.lineage.emitter.flush();
     expect(p.lineage.emitter.snapshot()).toMatchObject({ emitted: 25, sent: { graph: 25 }, spooled: { http: 25 } });

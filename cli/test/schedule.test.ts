@@ -8,17 +8,19 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { MeshError, ErrorCode } from '../../platform/errors.js';
 import { loadContract } from '../../governance/contracts/load.js';
 import { jobMetricsText } from '../../products/jobMetrics.js';
-import { generateMarketplace } from '../generate/index.js';
-import { runDomainPipeline } from '../pipeline/run.js';
-import { loadSchedules, nextRuns, type DomainSchedule } from '../schedule/definitions.js';
-import { PipelineScheduler, scheduleHistory, scheduleStatus, setPaused } from '../schedule/scheduler.js';
-import { airflowDags, AIRFLOW_TASKS } from '../schedule/airflow.js';
+import { generateMarketplace } from '../../jobs/generate/index.js';
+import { runDomainPipeline } from '../../jobs/pipeline/run.js';
+import { loadSchedules, nextRuns, type DomainSchedule } from '../../jobs/schedule/definitions.js';
+import { PipelineScheduler, scheduleHistory, scheduleStatus, setPaused } from '../../jobs/schedule/scheduler.js';
+import { airflowDags, AIRFLOW_TASKS } from '../../jobs/schedule/airflow.js';
 import { applyFeatures } from '../../feature-subgraph/featureStore.js';
 import { loadRegistry, viewsReading } from '../../feature-subgraph/registry.js';
 import { createOnlineStore } from '../../feature-subgraph/online/index.js';
-import { scheduledWork } from '../../cli/commands/schedule.js';
-import { childEnv, copyDomains, SMALL, tempDir, testPlatform } from '../../test/helpers.js';
+import { scheduledWork } from '../commands/schedule.js';
 import type { MeshPlatform } from '../../lineage/index.js';
+import { childEnv, copyDomains, tempDir } from '../../platform/test/helpers.js';
+import { SMALL } from '../../jobs/test/helpers.js';
+import { testMeshPlatform } from '../../lineage/test/helpers.js';
 
 const exec = promisify(execFile);
 const schedule = (domain: string, retries = 0): DomainSchedule => ({
@@ -87,7 +89,7 @@ describe('schedules from the contracts', () => {
 
 describe('the scheduler', () => {
   it('never runs one domain twice at once, and at most `concurrency` runs in all', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     const { state, work } = gate();
     const scheduler = new PipelineScheduler(platform, [schedule('sales'), schedule('catalog')], work, {
       concurrency: 1,
@@ -114,7 +116,7 @@ describe('the scheduler', () => {
   });
 
   it('runs waiting domains in the order they were triggered, however long their reads take', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     // The first domain's reads are the slowest, so a scheduler that queued after reading would run it last.
     const tryGet = platform.store.tryGet.bind(platform.store);
     platform.store.tryGet = async (key) => {
@@ -138,7 +140,7 @@ describe('the scheduler', () => {
   });
 
   it('retries with backoff, then records the failure; the history keeps both, newest first', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     let calls = 0;
     const times: number[] = [];
     const flaky = async () => {
@@ -178,7 +180,7 @@ describe('the scheduler', () => {
   });
 
   it('stopping gives up a retry instead of waiting out its backoff', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     let calls = 0;
     const scheduler = new PipelineScheduler(
       platform,
@@ -198,7 +200,7 @@ describe('the scheduler', () => {
   });
 
   it('a paused domain is not run until resumed; status says so from any process', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     let runs = 0;
     const scheduler = new PipelineScheduler(platform, [schedule('sales')], async () => ({
       steps: { pipeline: (runs++, 1) },
@@ -221,7 +223,7 @@ describe('the scheduler', () => {
   });
 
   it('fires on its cron', async () => {
-    const platform = testPlatform();
+    const platform = testMeshPlatform();
     const fired: number[] = [];
     const scheduler = new PipelineScheduler(platform, [{ ...schedule('sales'), cron: '* * * * * *' }], async () => ({
       steps: { pipeline: (fired.push(Date.now()), 1) },
@@ -239,7 +241,7 @@ describe('the scheduler', () => {
 describe('a scheduled run on real data', () => {
   let platform: MeshPlatform;
   beforeAll(async () => {
-    platform = testPlatform({ MESH_ONLINE_SQLITE: path.join(tempDir(), 'online.sqlite') });
+    platform = testMeshPlatform({ MESH_ONLINE_SQLITE: path.join(tempDir(), 'online.sqlite') });
     await generateMarketplace(platform.store, SMALL);
     for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
     await applyFeatures(platform);

@@ -2,18 +2,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
-import { createMeshPlatform, type MeshPlatform } from '../../lineage/platformLineage.js';
+import { type MeshPlatform } from '../../lineage/platformLineage.js';
 import { listDomains } from '../../platform/domains.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { startSubgraph } from '../../products/subgraph/domainSubgraph.js';
-import { piiGuard } from '../piiGuard.js';
-import { startMesh, type RunningMesh } from '../../gateway/inProcessMesh.js';
-import { bearer, gql, MESH_DATA } from '../../gateway/test/mesh.js';
-import { copyDomains, supergraphConfigFor, tempDir } from '../../test/helpers.js';
-import { checkSchema, type CheckReport } from '../schema-registry/check.js';
-import { publishSchema, rollbackSchema } from '../schema-registry/publish.js';
-import { SchemaRegistry } from '../schema-registry/registry.js';
+import { piiGuard } from '../../governance/piiGuard.js';
+import { startMesh, type RunningMesh } from '../inProcessMesh.js';
+import { MESH_DATA } from './mesh.js';
+import { checkSchema, type CheckReport } from '../../governance/schema-registry/check.js';
+import { publishSchema, rollbackSchema } from '../../governance/schema-registry/publish.js';
+import { SchemaRegistry } from '../../governance/schema-registry/registry.js';
+import { meshPlatform } from '../../lineage/test/helpers.js';
+import { bearer, gql, copyDomains, tempDir } from '../../platform/test/helpers.js';
+import { supergraphConfigFor } from '../../governance/test/helpers.js';
 
 let platform: MeshPlatform;
 let mesh: RunningMesh;
@@ -36,12 +38,12 @@ beforeAll(async () => {
   domains = copyDomains();
   const dataDir = tempDir();
   const base = { MESH_DATA_DIR: dataDir, MESH_DOMAINS_DIR: domains.dir, MESH_LOG_LEVEL: 'silent' };
-  const boot = createMeshPlatform(loadConfig(base));
+  const boot = meshPlatform(loadConfig(base));
   await generateMarketplace(boot.store, MESH_DATA);
   for (const d of listDomains(boot.config.domainsDir)) await runDomainPipeline(boot, d);
   mesh = await startMesh(boot, { gatewayPort: 0, randomPorts: true });
   // The registry routes to the subgraphs actually running, with schema files in the private copy of the domains.
-  platform = createMeshPlatform(
+  platform = meshPlatform(
     loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }),
     boot.store,
   );

@@ -1,11 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, expect, afterAll } from 'vitest';
-import { generateMarketplace } from '../../jobs/generate/index.js';
-import { runDomainPipeline } from '../../jobs/pipeline/run.js';
+import { generateMarketplace } from '../generate/index.js';
+import { runDomainPipeline } from '../pipeline/run.js';
 import { listDomains } from '../../platform/domains.js';
-import { jobMetricsText } from '../jobMetrics.js';
-import { testPlatform, metricValue, SMALL } from '../../test/helpers.js';
+import { jobMetricsText } from '../../products/jobMetrics.js';
+import { testPlatform, metricValue } from '../../platform/test/helpers.js';
+import { SMALL } from './helpers.js';
 
 /** A Pushgateway stand-in that records what it receives. */
 async function pushgateway() {

@@ -1,12 +1,12 @@
-import { MeshError, ErrorCode, type Platform, type Row } from '../platform/index.js';
+import { MeshError, ErrorCode, type Platform, type Row } from '../../platform/index.js';
 import {
   getHistoricalFeatures,
   writeTrainingSet,
   type TrainingSetRequest,
   type TrainingSetResult,
-} from './offline/historical.js';
-import type { FeastResponse } from './server/getOnlineFeatures.js';
-import type { FeatureStatus } from './server/onlineRead.js';
+} from '../offline/historical.js';
+import type { FeastResponse } from '../server/getOnlineFeatures.js';
+import type { FeatureStatus } from '../server/onlineRead.js';
 
 export interface OnlineRequest {
   features?: string[];
