@@ -24,7 +24,7 @@ const NOT_PRODUCT = [
   '^types/',
 ];
 const below = (i) => LAYERS.slice(0, i);
-/** A layer's tests and test helpers: `<layer>/test/`. The repository's own `test/` holds the end-to-end suite, on top. */
+/** A layer's tests and test helpers: `<layer>/test/`. The repository's own `test/` is the end-to-end suite, on top. */
 const TESTS_OF = (layer) => `^${layer}/test/`;
 const FOLDERS = `^(${[...LAYERS, 'subgraphs'].join('|')})/`;
 

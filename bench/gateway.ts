@@ -158,7 +158,8 @@ const customers = (
 ).map((r) => r.id);
 const categories = (
   await duck.all<{ c: string }>(
-    `SELECT DISTINCT category AS c FROM ${readParquet(await curatedDatasetPaths(platform, 'catalog', 'products'))} ORDER BY 1`,
+    `SELECT DISTINCT category AS c
+      FROM ${readParquet(await curatedDatasetPaths(platform, 'catalog', 'products'))} ORDER BY 1`,
   )
 ).map((r) => r.c);
 const { first, last } = await duck.one<{ first: string; last: string }>(
@@ -431,7 +432,16 @@ for (const s of mesh.subgraphs) {
 
 if (values.json)
   process.stdout.write(
-    `${JSON.stringify({ scenarios: results, sequential, ...(sequentialRest ? { sequentialRest } : {}), rssMb: rss, scale: Number(values.scale), connections, duration, cores: os.cpus().length })}\n`,
+    `${JSON.stringify({
+      scenarios: results,
+      sequential,
+      ...(sequentialRest ? { sequentialRest } : {}),
+      rssMb: rss,
+      scale: Number(values.scale),
+      connections,
+      duration,
+      cores: os.cpus().length,
+    })}\n`,
   );
 else {
   const limit = new Map(results.filter((r) => r.gateway === 'limit').map((r) => [r.scenario, r.rps]));
@@ -478,7 +488,13 @@ else {
     ),
   );
   console.log(
-    `\n${table(['idle, one request at a time', 'p50 ms', 'p99 ms'], [...sequential.map((s) => [s.gateway, s.p50, s.p99]), ...(sequentialRest ? [['governed, REST', sequentialRest.p50, sequentialRest.p99]] : [])])}`,
+    `\n${table(
+      ['idle, one request at a time', 'p50 ms', 'p99 ms'],
+      [
+        ...sequential.map((s) => [s.gateway, s.p50, s.p99]),
+        ...(sequentialRest ? [['governed, REST', sequentialRest.p50, sequentialRest.p99]] : []),
+      ],
+    )}`,
   );
   console.log(
     `\nsubgraph RSS (MB): ${Object.entries(rss)

@@ -96,8 +96,8 @@ for (let round = 1; round <= 2; round++) {
   ]);
 }
 process.stdout.write(
-  `\nCustomerOverview as analyst, lineage of every operation (aggregated per 5 ` +
-    `s), ${values.connections} connections:\n${table(['lineage transports', 'p50 ms', 'p99 ms', 'req/s', 'errors', 'req/s vs local'], rows)}\n`,
+  `\nCustomerOverview as analyst, lineage of every operation (aggregated per 5 s), ${values.connections} ` +
+    `connections:\n${table(['lineage transports', 'p50 ms', 'p99 ms', 'req/s', 'errors', 'req/s vs local'], rows)}\n`,
 );
 process.stdout.write(
   `events with the endpoint down: ${JSON.stringify(down.stats)} (spooled on disk, resent when it is back)\n`,

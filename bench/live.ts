@@ -103,12 +103,14 @@ const rows = domains.map((d) => {
 });
 const cpuShare = (cpu.user + cpu.system) / 1000 / wallMs;
 say(
-  `\n${table(['domain', 'runs that published', 'arrival → published, worst (s)', 'arrival → online, worst (s)'], rows)}`,
+  `\n${table(
+    ['domain', 'runs that published', 'arrival → published, worst (s)', 'arrival → online, worst (s)'],
+    rows,
+  )}`,
 );
 say(
   `\n${deliveries.length} hourly deliveries; CPU of sources + scheduler + runs: ${(cpuShare * 100).toFixed(1)}% of ` +
-    `one ` +
-    `core over ${(wallMs / 1000).toFixed(0)} s (${os.cpus().length} cores)`,
+    `one core over ${(wallMs / 1000).toFixed(0)} s (${os.cpus().length} cores)`,
 );
 if (values.json) {
   const figures = [

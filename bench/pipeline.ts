@@ -102,7 +102,20 @@ figures.unshift(...figuresOf('all', totalIn, totalPipe, totalScan, totalExtract)
 if (values.json) process.stdout.write(`${JSON.stringify({ figures })}\n`);
 rows.push(row('all', totalIn, totalPipe, totalScan, totalExtract));
 say(
-  `\n${table(['domain', 'records', 'pipeline', 'records/s', 'raw scan only', 'scan records/s', 'pipeline/scan', 'scan + extract fields', 'pipeline/extract'], rows)}`,
+  `\n${table(
+    [
+      'domain',
+      'records',
+      'pipeline',
+      'records/s',
+      'raw scan only',
+      'scan records/s',
+      'pipeline/scan',
+      'scan + extract fields',
+      'pipeline/extract',
+    ],
+    rows,
+  )}`,
 );
 say(`\n${os.cpus().length} cores, DuckDB threads ${platform.config.duckdb.threads ?? 'default'}; data in ${dataDir}`);
 if (!values.keep) fs.rmSync(dataDir, { recursive: true, force: true });

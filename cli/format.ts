@@ -9,6 +9,10 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
+/** A rate for a summary line: `n` per second over `ms`, rounded, with thousands separators. */
+export const perSecond = (n: number, ms: number): string =>
+  Math.round(n / Math.max(ms / 1000, 0.001)).toLocaleString('en-US');
+
 export function parseNumber(name: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || Number.isNaN(n)) throw new Error(`${name} must be a number, got "${value}"`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   listDomains,
   writeAtomic,
+  childEnvironment,
   freePort,
   Supervisor,
   MeshError,
@@ -44,7 +45,7 @@ export async function startSupervisedMesh(
      * it.
      */
     alongside?: () => Promise<void>;
-    /** The processes' environment, where they read their configuration: the one `platform` was configured from. */
+    /** The processes' environment, where they read their configuration (default: this process's). */
     env?: NodeJS.ProcessEnv;
   },
 ): Promise<SupervisedMesh> {
@@ -52,10 +53,12 @@ export async function startSupervisedMesh(
   const portOf = async (name: string) => (options.randomPorts ? 0 : servingPort(platform, name)) || freePort();
   // A process started (or restarted) later joins the data clock where it is now, and runs it at the same speed.
   const clocked = platform.config.now !== undefined || (platform.config.simulationSpeed || 1) !== 1;
-  const env = () => ({
-    ...(options.env ?? process.env),
-    ...(clocked ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() } : {}),
-  });
+  const env = () => {
+    const clock: Record<string, string> = clocked
+      ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() }
+      : {};
+    return options.env ? { ...options.env, ...clock } : childEnvironment(clock);
+  };
   const supervisor = new Supervisor(BIN, { log: platform.log, env });
   try {
     const domains = listDomains(platform.config.domainsDir).filter((d) => fs.existsSync(path.join(d.dir, SCHEMA_FILE)));

@@ -142,7 +142,11 @@ async function writeLatest(
   // JSON has no NaN or infinity: those become null, as JSON.stringify makes them.
   const json = view.features.map(
     (f) =>
-      `coalesce(${f.dtype === 'Float64' ? `CASE WHEN isfinite(${id(f.name)}) THEN to_json(${id(f.name)}) END` : `to_json(${id(f.name)})`}::VARCHAR, 'null')`,
+      `coalesce(${
+        f.dtype === 'Float64'
+          ? `CASE WHEN isfinite(${id(f.name)}) THEN to_json(${id(f.name)}) END`
+          : `to_json(${id(f.name)})`
+      }::VARCHAR, 'null')`,
   );
   const keys = view.joinKeys.map((k, i) => `${id(k)} AS __k${i}`);
   const select = `SELECT ${keys.join(', ')}, epoch_ms(event_timestamp)::DOUBLE AS "eventTs",

@@ -75,17 +75,21 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): {
   }
   throw new MeshError(
     ErrorCode.COMPOSITION_FAILED,
-    `composition failed:\n${problems.map((p) => `  - [${p.code}] ${p.message}${p.locations?.length ? ` (at ${p.locations.join(', ')})` : ''}`).join('\n')}`,
+    `composition failed:\n${problems.map((p) => `  - [${p.code}] ${p.message}${where(p)}`).join('\n')}`,
     { problems },
   );
 }
+
+const annotation = (kind: string | null | undefined) => (kind ? `@pii(kind: "${kind}")` : 'not PII');
+const where = (p: CompositionProblem) => (p.locations?.length ? ` (at ${p.locations.join(', ')})` : '');
 
 function describe(e: GraphQLError): CompositionProblem {
   const code = (e.extensions?.code as string | undefined) ?? 'COMPOSITION_ERROR';
   const locations = (e.nodes ?? []).flatMap((n) =>
     n.loc
       ? [
-          `${n.loc.source.name === 'GraphQL request' ? '' : n.loc.source.name}line ${n.loc.startToken.line}:${n.loc.startToken.column}`,
+          `${n.loc.source.name === 'GraphQL request' ? '' : n.loc.source.name}line ` +
+            `${n.loc.startToken.line}:${n.loc.startToken.column}`,
         ]
       : [],
   );
@@ -112,7 +116,7 @@ function piiConsistency(subgraphs: SubgraphSource[]): CompositionProblem[] {
         if (prev && prev.kind !== kind) {
           out.push({
             code: ErrorCode.PII_ANNOTATION_MISMATCH,
-            message: `${key} is ${prev.kind ? `@pii(kind: "${prev.kind}")` : 'not PII'} in ${prev.subgraph} but ${kind ? `@pii(kind: "${kind}")` : 'not PII'} in ${s.name}`,
+            message: `${key} is ${annotation(prev.kind)} in ${prev.subgraph} but ${annotation(kind)} in ${s.name}`,
           });
         } else if (!prev) seen.set(key, { subgraph: s.name, kind });
       }

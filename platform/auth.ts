@@ -44,7 +44,13 @@ let jwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | undefine
  * and live no longer than the configured maximum: a token without an end, or good for a century, is refused.
  */
 export async function verifyUserToken(token: string, auth: AuthConfig): Promise<Identity> {
-  const key = `${auth.jwksUrl ?? auth.jwtSecret}\u0000${auth.issuer ?? ''}\u0000${auth.audience ?? ''}\u0000${auth.maxLifetimeSeconds}\u0000${token}`;
+  const key = [
+    auth.jwksUrl ?? auth.jwtSecret,
+    auth.issuer ?? '',
+    auth.audience ?? '',
+    auth.maxLifetimeSeconds,
+    token,
+  ].join('\u0000');
   const known = verifiedUsers.get(key);
   if (known) return known;
   let payload: JWTPayload;

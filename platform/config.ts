@@ -91,6 +91,8 @@ export interface MeshConfig {
    * Test hook: a job that reaches the fault point of this name kills itself there (MESH_FAULT_POINT). Inert unless set.
    */
   faultPoint?: string;
+  /** Set by the supervisor for a process it starts gated (MESH_SUPERVISOR_GATE): it waits for a go before serving. */
+  supervisorGate: boolean;
   lineage: {
     /** OpenLineage namespace of the mesh's jobs. */
     namespace: string;
@@ -105,6 +107,17 @@ export interface MeshConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The variable the supervisor sets for a process it starts gated (read back as `supervisorGate`). */
+export const SUPERVISOR_GATE_ENV = 'MESH_SUPERVISOR_GATE';
+
+/**
+ * The environment of a process this one starts: this process's own (a child reads the same variables, so it is
+ * configured as this one is), with `extra` on top.
+ */
+export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
 
 /** The one place that reads the environment. Every variable is listed in the README's table. */
 export function loadConfig(env: Env = process.env): MeshConfig {
@@ -207,6 +220,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     now: instant(env, 'MESH_NOW'),
     nowSince: instant(env, 'MESH_NOW_SINCE'),
     faultPoint: env.MESH_FAULT_POINT || undefined,
+    supervisorGate: env.MESH_SUPERVISOR_GATE === '1',
     pushgatewayUrl: env.MESH_PUSHGATEWAY_URL || undefined,
     lineage: {
       namespace: env.OPENLINEAGE_NAMESPACE || 'mesh',

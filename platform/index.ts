@@ -7,7 +7,7 @@ export {
   verifyInternalIdentity,
   type Identity,
 } from './auth.js';
-export { REPO_ROOT, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
+export { REPO_ROOT, childEnvironment, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
 export { createPlatform, type LineagePort, type Platform } from './platform.js';
 export { listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';

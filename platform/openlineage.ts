@@ -40,7 +40,9 @@ export interface RunEvent {
 /** A stable UUID (name-based, version 5 layout) for a run known by another id, e.g. a pipeline's run id. */
 export function runUuid(id: string): string {
   const h = createHash('sha1').update(id).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  // RFC 4122 version 5 layout: version nibble 5, variant bits 10.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 const facet = (path: string, name: string, body: Record<string, unknown>): Facet => ({

@@ -18,7 +18,8 @@ export class Progress {
     if (!this.tty || this.quiet) return;
     const pct = total ? ` ${((100 * done) / total).toFixed(0)}%` : '';
     process.stderr.write(
-      `\r\x1b[K… ${label} ${formatCount(done)}${total ? `/${formatCount(total)}` : ''}${pct} (${rate(done, Date.now() - this.stepStarted)})`,
+      `\r\x1b[K… ${label} ${formatCount(done)}${total ? `/${formatCount(total)}` : ''}${pct} ` +
+        `(${rate(done, Date.now() - this.stepStarted)})`,
     );
   }
 

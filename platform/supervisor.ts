@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { SUPERVISOR_GATE_ENV } from './config.js';
 import { MeshError, ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -49,11 +50,8 @@ export interface SupervisorOptions {
   /** A process that stays up this long is healthy again: its next crash restarts after backoffMs. */
   healthyAfterMs?: number;
   readyTimeoutMs?: number;
-  /**
-   * The children's environment (default: this process's), which is where they read their configuration; read at each
-   * start.
-   */
-  env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
+  /** The children's environment, which is where they read their configuration; read at each start. */
+  env: () => NodeJS.ProcessEnv;
 }
 
 /**
@@ -131,8 +129,8 @@ export class Supervisor implements ProcessStates {
     // No inherited --inspect or loader flags; the script registers what it needs. stdout is the child's own banner, not
     // ours.
     const gated = entry.spec.gate !== undefined && entry.state.restarts === 0;
-    const base = (typeof this.options.env === 'function' ? this.options.env() : this.options.env) ?? process.env;
-    const env = gated ? { ...base, [GATE_ENV]: '1' } : base;
+    const base = this.options.env();
+    const env = gated ? { ...base, [SUPERVISOR_GATE_ENV]: '1' } : base;
     const child = fork(this.script, entry.spec.args, {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       execArgv: [],
@@ -220,11 +218,12 @@ export class Supervisor implements ProcessStates {
   }
 }
 
-const GATE_ENV = 'MESH_SUPERVISOR_GATE';
-
-/** In a gated supervised process: waits for the supervisor's go before serving. Elsewhere it returns at once. */
-export async function serveGate(): Promise<void> {
-  if (process.env[GATE_ENV] !== '1' || !process.send) return;
+/**
+ * In a gated supervised process (`gated`: its configuration's `supervisorGate`): waits for the supervisor's go before
+ * serving. Elsewhere it returns at once.
+ */
+export async function serveGate(gated: boolean): Promise<void> {
+  if (!gated || !process.send) return;
   await new Promise<void>((resolve) => {
     const onMessage = (m: { type?: string }) => {
       if (m?.type !== 'go') return;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ async function violations(cwd: string, folders: string[]): Promise<string[]> {
 }
 
 describe('architecture: folders form layers', () => {
-  it('the code and its tests: nothing imports upward or into internals, domains use the toolkits, no cycle', async () => {
+  it('code and tests: nothing imports upward or into internals, domains use the toolkits, no cycle', async () => {
     expect(await violations(REPO_ROOT, [...LAYERS, 'subgraphs'])).toEqual([]);
   });
 
@@ -37,7 +37,7 @@ describe('architecture: folders form layers', () => {
     expect(listed).toEqual(LAYERS);
   });
 
-  it('catches each planted fault: upward imports of code and tests, internals, a domain, a cycle, a test helper', async () => {
+  it('catches each planted fault: upward imports, internals, a domain, a cycle, a test helper', async () => {
     const dir = tempDir();
     const put = (file: string, text: string) => {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -76,5 +76,31 @@ describe('architecture: folders form layers', () => {
     );
     // The toolkit import beside the bad one is allowed.
     expect(found.some((l) => l.includes('→ products/index.ts'))).toBe(false);
+  });
+});
+
+describe('house rules a newcomer can rely on', () => {
+  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0');
+  const code = tracked.filter((f) => /\.(ts|js|mjs|cjs)$/.test(f));
+  /** Product code: what runs in the mesh, not its tests, benches or build configuration. */
+  const product = code.filter((f) => !/(^|\/)test\/|^bench\/|\.config\.ts$|^types\//.test(f));
+  const read = (f: string) => fs.readFileSync(path.join(REPO_ROOT, f), 'utf8');
+
+  it('no line of code is wider than 120 columns (comments and strings included)', () => {
+    const wide = code.flatMap((f) =>
+      read(f)
+        .split('\n')
+        .flatMap((line, i) => ([...line].length > 120 ? [`${f}:${i + 1}`] : [])),
+    );
+    expect(wide).toEqual([]);
+  });
+
+  it('the environment is read in platform/config.ts alone; the user and git only by the CLI', () => {
+    const env = product.filter(
+      (f) => f !== 'platform/config.ts' && f !== 'cli/bin.js' && /process\.env\b/.test(read(f)),
+    );
+    expect(env).toEqual([]);
+    const user = product.filter((f) => !f.startsWith('cli/') && /os\.userInfo|spawnSync\('git'|\bUSER\b/.test(read(f)));
+    expect(user).toEqual([]);
   });
 });

@@ -215,8 +215,7 @@ describe('chaos under load', () => {
     };
     console.log(
       `chaos kill -9 payments: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} 5xx, ` +
-        `first ` +
-        `partial answer ${first!.at + first!.ms - killedAt} ms after the kill, full ` +
+        `first partial answer ${first!.at + first!.ms - killedAt} ms after the kill, full ` +
         `answers ${recoveredAt - killedAt} ms after it`,
     );
     expect(fivexx(summary.statusCodeStats)).toBe(0);

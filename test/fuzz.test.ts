@@ -201,7 +201,10 @@ async function send(r: FuzzRequest): Promise<{ status: number; body: string; rol
     const res =
       r.method === 'GET'
         ? await fetch(
-            `${mesh.gateway.url}/graphql?${new URLSearchParams({ query, ...(r.operationName ? { operationName: r.operationName } : {}) })}`,
+            `${mesh.gateway.url}/graphql?${new URLSearchParams({
+              query,
+              ...(r.operationName ? { operationName: r.operationName } : {}),
+            })}`,
             { headers: { ...headers, 'apollo-require-preflight': 'true' } },
           )
         : await fetch(`${mesh.gateway.url}/graphql`, {

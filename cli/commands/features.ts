@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { type MeshPlatform } from '../../lineage/index.js';
 import { MeshError, ErrorCode, formatMs, selectDomains, serveGate } from '../../platform/index.js';
 import { keepServing, servingPort } from '../servedProcess.js';
-import { dateOption, table } from '../format.js';
+import { dateOption, perSecond, table } from '../format.js';
 import {
   applyFeatures,
   computeFeatures,
@@ -132,7 +132,7 @@ export function registerFeatures(program: Command): void {
         });
         process.stdout.write(
           `${o.out}: ${r.rows.toLocaleString('en-US')} rows, ${r.columns.length} columns ` +
-            `in ${formatMs(r.ms)} (${Math.round(r.rows / Math.max(r.ms / 1000, 0.001)).toLocaleString('en-US')} rows/s)\n`,
+            `in ${formatMs(r.ms)} (${perSecond(r.rows, r.ms)} rows/s)\n`,
         );
       },
     );
@@ -143,7 +143,7 @@ export function registerFeatures(program: Command): void {
     .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', Number)
     .action(async (o: { port?: number }) => {
       const platform = createMeshPlatform();
-      await serveGate();
+      await serveGate(platform.config.supervisorGate);
       const s = await startFeatureServer(platform, { port: servingPort(platform, FEATURES_SUBGRAPH, o.port) });
       process.stdout.write(
         `features subgraph at ${s.url}/graphql, Feast REST at ${s.url}/get-online-features, online ` +

@@ -40,7 +40,9 @@ export function registerQuality(program: Command): void {
       if (closed.length > 0)
         throw new MeshError(
           ErrorCode.QUALITY_GATE_FAILED,
-          `quality gate closed for ${closed.map((x) => `${x.domain} (${x.run ? `run ${x.run.runId} ${x.run.status}` : 'no run'})`).join(', ')}`,
+          `quality gate closed for ${closed
+            .map((x) => `${x.domain} (${x.run ? `run ${x.run.runId} ${x.run.status}` : 'no run'})`)
+            .join(', ')}`,
         );
     });
 }
@@ -53,7 +55,8 @@ function printQuality(out: { domain: string; run?: RunRecord }[], failed: boolea
     }
     const results = run.quality.filter((q) => !failed || !q.passed);
     process.stdout.write(
-      `${name}: run ${run.runId} ${run.status}${run.error ? ` (${run.error.code})` : ''}, ${run.quality.filter((q) => q.passed).length}/${run.quality.length} rules passed\n`,
+      `${name}: run ${run.runId} ${run.status}${run.error ? ` (${run.error.code})` : ''}, ` +
+        `${run.quality.filter((q) => q.passed).length}/${run.quality.length} rules passed\n`,
     );
     if (results.length > 0) {
       process.stdout.write(

@@ -3,7 +3,7 @@ import { type MeshPlatform } from '../../lineage/index.js';
 import { selectDomains, Progress, formatMs, MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { runDomainPipeline } from '../../jobs/index.js';
 import type { RunRecord } from '../../products/index.js';
-import { table } from '../format.js';
+import { perSecond, table } from '../format.js';
 import { computeAndPrint } from './features.js';
 import { loadRegistry, tableId, viewsReading } from '../../feature-subgraph/index.js';
 import { createMeshPlatform } from '../platform.js';
@@ -13,8 +13,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description(
       'run raw → curated pipelines for the named domains (all by default), then recompute the registered feature ' +
-        'views ' +
-        'that read them',
+        'views that read them',
     )
     .argument('[domains...]', 'domains to run')
     .option(
@@ -108,6 +107,6 @@ export function runSummary(records: RunRecord[], elapsedMs: number): string {
     table(['domain', 'run', 'rules', 'passed', 'warnings', 'duration'], quality),
     '',
     `${records.length} domain(s), ${totalIn.toLocaleString('en-US')} records ` +
-      `in ${formatMs(elapsedMs)} (${Math.round(totalIn / Math.max(elapsedMs / 1000, 0.001)).toLocaleString('en-US')} records/s)`,
+      `in ${formatMs(elapsedMs)} (${perSecond(totalIn, elapsedMs)} records/s)`,
   ].join('\n');
 }

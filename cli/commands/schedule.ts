@@ -23,6 +23,7 @@ import {
 } from '../../feature-subgraph/index.js';
 import { dateOption, table } from '../format.js';
 import { createMeshPlatform } from '../platform.js';
+import { operator } from '../publisher.js';
 
 export function registerSchedule(program: Command): void {
   const schedule = program
@@ -71,7 +72,10 @@ export function registerSchedule(program: Command): void {
             s.paused ? `paused since ${s.paused.since.slice(0, 16)}` : 'active',
             s.lastRun?.startedAt.slice(0, 19) ?? '—',
             s.lastRun
-              ? `${s.lastRun.outcome}${s.lastRun.published === false ? ', nothing new' : ''}${s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : ''}${s.lastRun.error ? `: ${s.lastRun.error.code}` : ''}`
+              ? s.lastRun.outcome +
+                (s.lastRun.published === false ? ', nothing new' : '') +
+                (s.lastRun.attempts > 1 ? ` (${s.lastRun.attempts} attempts)` : '') +
+                (s.lastRun.error ? `: ${s.lastRun.error.code}` : '')
               : '—',
             s.lastRun?.durationMs !== undefined ? formatMs(s.lastRun.durationMs) : '—',
             s.nextRun?.slice(0, 16) ?? '—',
@@ -98,7 +102,7 @@ export function registerSchedule(program: Command): void {
       .action(async (domain: string) => {
         const platform = createMeshPlatform();
         selectDomains(platform.config.domainsDir, [domain]);
-        await setPaused(platform, domain, paused, process.env.USER ?? 'cli');
+        await setPaused(platform, domain, paused, operator());
         process.stdout.write(`${domain}: ${paused ? 'paused' : 'resumed'}\n`);
       });
   }
@@ -120,11 +124,10 @@ export function registerSchedule(program: Command): void {
       const run = await scheduler.trigger(domain, 'manual');
       process.stdout.write(
         run
-          ? `${domain}: ${run.outcome}${run.published === false ? ' (nothing new: the serving version stays)' : ''} in ${formatMs(run.durationMs ?? 0)} (${Object.entries(
-              run.steps ?? {},
-            )
-              .map(([k, v]) => `${k} ${formatMs(v)}`)
-              .join(', ')})\n`
+          ? `${domain}: ${run.outcome}${run.published === false ? ' (nothing new: the serving version stays)' : ''} ` +
+              `in ${formatMs(run.durationMs ?? 0)} (${Object.entries(run.steps ?? {})
+                .map(([k, v]) => `${k} ${formatMs(v)}`)
+                .join(', ')})\n`
           : `${domain}: paused, not run\n`,
       );
       if (run?.outcome === 'failed') process.exitCode = 1;

@@ -11,6 +11,7 @@ import {
   type CheckReport,
 } from '../../governance/index.js';
 import { createMeshPlatform } from '../platform.js';
+import { publisher } from '../publisher.js';
 
 const list = (v: string) =>
   v
@@ -76,7 +77,7 @@ export function registerSchema(program: Command): void {
           sdl: o.schema && fs.readFileSync(o.schema, 'utf8'),
           windowDays: o.windowDays,
           excludeClients: o.excludeClient,
-          author: o.author,
+          publisher: publisher(o.author),
         }),
       );
     });
@@ -133,7 +134,7 @@ export function registerSchema(program: Command): void {
         rollbackSchema(createMeshPlatform(), subgraph, version, {
           windowDays: o.windowDays,
           excludeClients: o.excludeClient,
-          author: o.author,
+          publisher: publisher(o.author),
         }),
       );
     });
@@ -144,7 +145,11 @@ async function report(o: CheckFlags, run: () => ReturnType<typeof publishSchema>
     const { report, published, supergraphFile } = await run();
     if (o.json)
       return void process.stdout.write(
-        `${JSON.stringify({ ...report, supergraphSdl: undefined, published: { ...published, sdl: undefined, contract: undefined } }, null, 2)}\n`,
+        `${JSON.stringify(
+          { ...report, supergraphSdl: undefined, published: { ...published, sdl: undefined, contract: undefined } },
+          null,
+          2,
+        )}\n`,
       );
     process.stdout.write(
       `${formatReport(report)}published ${published.subgraph} #${published.seq} (${published.version}); supergraph ` +

@@ -58,25 +58,26 @@ export function registerSlo(program: Command): void {
     .description(
       "a running gateway's own evaluation: state and reasons, availability, burn rate, error budget, p99, data age",
     )
-    .option('--gateway <url>', 'the gateway', `http://127.0.0.1:${process.env.MESH_GATEWAY_PORT || 4000}`)
+    .option('--gateway <url>', 'the gateway (default: this host, at MESH_GATEWAY_PORT)')
     .option(
       '--token <jwt>',
       'a bearer token (default: a development admin token, valid only with the development secret)',
     )
     .option('--json', 'print the report as JSON')
-    .action(async (o: { gateway: string; token?: string; json?: boolean }) => {
+    .action(async (o: { gateway?: string; token?: string; json?: boolean }) => {
       const platform = createMeshPlatform();
+      const gateway = o.gateway ?? `http://127.0.0.1:${platform.config.gateway.port || 4000}`;
       const token = o.token ?? (await signUserToken({ sub: 'mesh-cli', role: 'admin' }, platform.config.auth, '5m'));
-      const res = await fetch(`${o.gateway.replace(/\/+$/, '')}/console/api/slo`, {
+      const res = await fetch(`${gateway.replace(/\/+$/, '')}/console/api/slo`, {
         headers: { authorization: `Bearer ${token}` },
       }).catch((err: unknown) => {
-        throw new MeshError(ErrorCode.NOT_FOUND, `no gateway at ${o.gateway}: ${(err as Error).message}`);
+        throw new MeshError(ErrorCode.NOT_FOUND, `no gateway at ${gateway}: ${(err as Error).message}`);
       });
       const body = (await res.json()) as { domains?: DomainSloStatus[]; error?: { message: string } };
       if (!res.ok || !body.domains)
         throw new MeshError(
           ErrorCode.UNAUTHENTICATED,
-          `${o.gateway} answered ${res.status}: ${body.error?.message ?? 'no SLO report'}`,
+          `${gateway} answered ${res.status}: ${body.error?.message ?? 'no SLO report'}`,
         );
       if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(2)}%`);

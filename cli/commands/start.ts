@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { type MeshPlatform } from '../../lineage/index.js';
-import { Progress, signUserToken, MeshError, ErrorCode, REPO_ROOT, formatMs } from '../../platform/index.js';
+import {
+  Progress,
+  signUserToken,
+  MeshError,
+  ErrorCode,
+  REPO_ROOT,
+  formatMs,
+  loadConfig,
+} from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
 import { DEFAULT_GENERATE, GENERATED_DOMAINS, LiveMarketplace, generateMarketplace } from '../../jobs/index.js';
 import { currentModelKey, extractManifestKey } from '../../products/index.js';
@@ -15,6 +23,7 @@ import { computeAndPrint, materializeAndPrint } from './features.js';
 import { publishBaselines } from '../../governance/index.js';
 import { consoleRoutes } from '../../console/index.js';
 import { createMeshPlatform } from '../platform.js';
+import { publisher } from '../publisher.js';
 
 const EXAMPLE_CUSTOMER = 'c-0000001';
 const DAY = 86_400_000;
@@ -23,6 +32,13 @@ const LIVE_HORIZON_DAYS = 365;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const FEATURES_QUERY = fs.readFileSync(path.join(REPO_ROOT, 'gateway', 'examples', 'CustomerFeatures.graphql'), 'utf8');
 const ROLES = ['admin', 'analyst', 'ml-engineer', 'sales-owner', 'payments-owner'];
+const FEAST_EXAMPLE = {
+  feature_service: 'customer_repurchase',
+  entities: { customer_id: [EXAMPLE_CUSTOMER, 'c-0000002'] },
+};
+/** The authorization header of the banner's examples: a token minted on the spot for `role`. */
+const bearerAs = (role: string) => `authorization: Bearer $(npx mesh token --role ${role})`;
+const oneLine = (query: string) => query.replace(/\s+/g, ' ').trim();
 
 export function registerStart(program: Command): void {
   program
@@ -53,11 +69,12 @@ export function registerStart(program: Command): void {
           if (!(await platform.store.head(currentModelKey('repurchase')))) {
             const model = await trainRepurchase(platform);
             process.stdout.write(
-              `\nModel repurchase v${model.version} (${model.service}): test ROC ` +
-                `AUC ${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} single-domain baseline (npx mesh train retrains).\n`,
+              `\nModel repurchase v${model.version} (${model.service}): test ROC AUC ` +
+                `${model.metrics.test.auc.toFixed(3)} vs ${model.metrics.baseline.test.auc.toFixed(3)} ` +
+                'single-domain baseline (npx mesh train retrains).\n',
             );
           }
-          const baselines = await publishBaselines(platform);
+          const baselines = await publishBaselines(platform, publisher('mesh start'));
           if (baselines.length > 0)
             process.stdout.write(
               `\nSchema registry: first publication ` +
@@ -95,13 +112,13 @@ export function registerStart(program: Command): void {
  * started again continues from where its live sources had delivered to, not from the wall clock.
  */
 async function dataClockPlatform(): Promise<MeshPlatform> {
-  const platform = createMeshPlatform();
+  const config = loadConfig();
+  const platform = createMeshPlatform(config);
   const speed = platform.config.simulationSpeed;
   if (speed === 0 || speed === 1 || platform.config.now) return platform;
   const until = await LiveMarketplace.deliveredUntil(platform.store);
   if (until === undefined || until <= platform.now()) return platform;
-  process.env.MESH_NOW = new Date(until).toISOString();
-  return createMeshPlatform();
+  return createMeshPlatform({ ...config, now: new Date(until) }, platform.store);
 }
 
 /**
@@ -164,8 +181,7 @@ async function banner(
     ...(platform.config.auth.devSecrets
       ? [
           '!! Development secrets: the JWT, internal identity and masking keys are the public defaults, so anyone ' +
-            'can ' +
-            'mint tokens and unmask PII. Set MESH_JWT_SECRET (or MESH_JWKS_URL), MESH_INTERNAL_SECRET and ' +
+            'can mint tokens and unmask PII. Set MESH_JWT_SECRET (or MESH_JWKS_URL), MESH_INTERNAL_SECRET and ' +
             'MESH_MASKING_KEY before real data.',
         ]
       : []),
@@ -173,23 +189,21 @@ async function banner(
     ...mesh.subgraphs.map(
       (s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}   pid ${mesh.supervisor.pid(s.name)}`,
     ),
-    `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   (data ` +
-      `products, lineage)`,
+    `Metadata  ${mesh.metadata.name.padEnd(12)} ${mesh.metadata.url}/graphql   v${mesh.metadata.version}   ` +
+      '(data products, lineage)',
     live
       ? `Sources   live at ${platform.config.simulationSpeed}x: every data hour each source delivers new raw files ` +
-        `(up ` +
-        `to ${new Date(live.until).toISOString().slice(0, 16)} so far; MESH_SIMULATION_SPEED sets the pace, 0 stops it)`
+        `(up to ${new Date(live.until).toISOString().slice(0, 16)} so far; ` +
+        'MESH_SIMULATION_SPEED sets the pace, 0 stops it)'
       : 'Sources   static: the raw data is not from a live run (delete the data directory and npm start again for one)',
     scheduled
       ? `Scheduler each domain's pipeline on its contract's cron (data time), incremental, then its feature views ` +
-        `and ` +
-        `materialization (npx mesh schedule status; MESH_SCHEDULER=false turns it off)`
+        `and materialization (npx mesh schedule status; MESH_SCHEDULER=false turns it off)`
       : 'Scheduler off (MESH_SCHEDULER=false): npx mesh schedule runs it alone',
     ...(mesh.features
       ? [
           `Features  ${mesh.features.name.padEnd(12)} ${mesh.features.url}/graphql   v${mesh.features.version}   ` +
-            `Feast ` +
-            `REST ${mesh.features.url}/get-online-features (${mesh.features.detail})`,
+            `Feast REST ${mesh.features.url}/get-online-features (${mesh.features.detail})`,
         ]
       : []),
     '',
@@ -197,22 +211,19 @@ async function banner(
     ...tokens,
     '',
     'Example query (PII masked for analysts, in clear for admins and the owning domain):',
-    `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $(npx mesh token --role ` +
-      `analyst)" ` +
-      `\\`,
-    `    -d '${JSON.stringify({ query: EXAMPLE_QUERY.replace(/\s+/g, ' ').trim(), variables: { id: EXAMPLE_CUSTOMER } })}'`,
+    `  curl -s ${url} -H 'content-type: application/json' -H "${bearerAs('analyst')}" \\`,
+    `    -d '${JSON.stringify({ query: oneLine(EXAMPLE_QUERY), variables: { id: EXAMPLE_CUSTOMER } })}'`,
     '',
-    `REST (OpenAPI 3.1: ${mesh.gateway.url}/openapi.json, per domain /<domain>/v1/openapi.json; the console's REST ` +
-      `APIs page):`,
-    `  curl -s ${mesh.gateway.url}/sales/v1/customers/${EXAMPLE_CUSTOMER}/overview -H "authorization: Bearer $(npx ` +
-      `mesh token --role analyst)"`,
-    `  curl -s '${mesh.gateway.url}/sales/v1/daily-revenue?from=${day(platform.now() - 7 * DAY)}&to=${day(platform.now() - DAY)}' -H 'accept: text/csv' -H "authorization: Bearer $(npx mesh token --role analyst)"`,
+    `REST (OpenAPI 3.1: ${mesh.gateway.url}/openapi.json, per domain /<domain>/v1/openapi.json; ` +
+      "the console's REST APIs page):",
+    `  curl -s ${mesh.gateway.url}/sales/v1/customers/${EXAMPLE_CUSTOMER}/overview -H "${bearerAs('analyst')}"`,
+    `  curl -s '${mesh.gateway.url}/sales/v1/daily-revenue?from=${day(platform.now() - 7 * DAY)}` +
+      `&to=${day(platform.now() - DAY)}' -H 'accept: text/csv' -H "${bearerAs('analyst')}"`,
     '',
     'Online features for ML code (Feast request and response shapes):',
-    `  curl -s ${mesh.features?.url ?? ''}/get-online-features -H 'content-type: application/json' -H ` +
-      `"authorization: ` +
-      `Bearer $(npx mesh token --role ml-engineer)" \\`,
-    `    -d '${JSON.stringify({ feature_service: 'customer_repurchase', entities: { customer_id: [EXAMPLE_CUSTOMER, 'c-0000002'] } })}'`,
+    `  curl -s ${mesh.features?.url ?? ''}/get-online-features -H 'content-type: application/json' ` +
+      `-H "${bearerAs('ml-engineer')}" \\`,
+    `    -d '${JSON.stringify(FEAST_EXAMPLE)}'`,
     '',
     'Ctrl-C stops everything.',
     '',
@@ -227,9 +238,9 @@ function staleHint(mesh: RunningMesh): string[] {
   const stale = mesh.gateway.slo.status().filter((d) => d.reasons.some((r) => r.startsWith('data is')));
   if (stale.length === 0) return [];
   return [
-    `          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): the ` +
-      `scheduler ` +
-      `catches up as live sources deliver; static data stays stale (delete the data directory and npm start again)`,
+    `          ${stale.length} data product(s) older than their freshness SLO (${stale[0]!.reasons[0]}): ` +
+      'the scheduler catches up as live sources deliver; static data stays stale ' +
+      '(delete the data directory and npm start again)',
   ];
 }
 
@@ -317,10 +328,12 @@ async function smoke(platform: MeshPlatform, mesh: RunningMesh): Promise<void> {
   const html = await page.text();
   const slo = await fetch(`${mesh.gateway.url}/console/api/slo`, { headers: { authorization: `Bearer ${analyst}` } });
   const states = ((await slo.json()) as { domains?: { domain: string; state: string }[] }).domains ?? [];
+  const linked = html.includes('<script type="module"');
   process.stdout.write(
-    `smoke console         HTTP ${page.status} (${html.includes('<script type="module"') ? 'bundle linked' : 'no bundle'}), SLO states ${states.map((d) => `${d.domain} ${d.state}`).join(', ')}\n`,
+    `smoke console         HTTP ${page.status} (${linked ? 'bundle linked' : 'no bundle'}), ` +
+      `SLO states ${states.map((d) => `${d.domain} ${d.state}`).join(', ')}\n`,
   );
-  if (page.status !== 200 || !html.includes('<script type="module"') || states.length === 0)
+  if (page.status !== 200 || !linked || states.length === 0)
     throw new MeshError(
       ErrorCode.BAD_USER_INPUT,
       `smoke test of the console failed: HTTP ${page.status}, ${states.length} SLO states`,

@@ -7,9 +7,14 @@ export function domainFiles(name: string, owner: string): Record<string, string>
   const type = `${name[0]!.toUpperCase()}${name.slice(1)}Event`;
   const dataset = `${name}_events`;
   const field = `${name}Events`;
+  const pkg = { name: `@mesh/${name}`, version: '0.1.0', private: true, type: 'module', description: `${name} domain` };
   return {
-    'package.json': `${JSON.stringify({ name: `@mesh/${name}`, version: '0.1.0', private: true, type: 'module', description: `${name} domain` }, null, 2)}\n`,
-    'CHANGELOG.md': `# ${name} subgraph\n\n## 0.1.0\n- \`${type}\`, \`Query.${name}Event\`, \`Customer.${field}\` over the curated \`${dataset}\` dataset.\n`,
+    'package.json': `${JSON.stringify(pkg, null, 2)}\n`,
+    'CHANGELOG.md': `# ${name} subgraph
+
+## 0.1.0
+- \`${type}\`, \`Query.${name}Event\`, \`Customer.${field}\` over the curated \`${dataset}\` dataset.
+`,
     'contract.odcs.yaml': `apiVersion: v3.1.0
 kind: DataContract
 id: urn:mesh:contract:${name}
@@ -33,12 +38,20 @@ schema:
   - name: ${dataset}
     physicalType: table
     properties:
-      - { name: event_id, logicalType: string, primaryKey: true, primaryKeyPosition: 1, required: true, classification: internal }
+      - name: event_id
+        logicalType: string
+        primaryKey: true
+        primaryKeyPosition: 1
+        required: true
+        classification: internal
       - { name: customer_id, logicalType: string, required: true, classification: internal }
       - { name: occurred_at, logicalType: timestamp, required: true, classification: internal }
       - { name: kind, logicalType: string, required: true, classification: internal }
       - { name: amount, logicalType: number, physicalType: "DECIMAL(12,2)", classification: internal }
-      - { name: contact_email, logicalType: string, classification: restricted, customProperties: [{ property: piiKind, value: email }] }
+      - name: contact_email
+        logicalType: string
+        classification: restricted
+        customProperties: [{ property: piiKind, value: email }]
 `,
     'pipeline.yaml': `sources:
   events:
@@ -62,11 +75,14 @@ datasets:
     WHEN kind IS NULL THEN 'missing kind'
   END AS _reject_reason
 FROM (
-  SELECT event_id, customer_id, ts(occurred_at) AS occurred_at, kind, TRY_CAST(amount AS DECIMAL(12, 2)) AS amount, contact_email, _file, _line, _raw
+  SELECT event_id, customer_id, ts(occurred_at) AS occurred_at, kind, TRY_CAST(amount AS DECIMAL(12, 2)) AS amount,
+    contact_email, _file, _line, _raw
   FROM input
 )
 `,
-    [`pipeline/${dataset}.sql`]: `SELECT event_id, customer_id, occurred_at, kind, amount, contact_email\nFROM src.events\n`,
+    [`pipeline/${dataset}.sql`]: `SELECT event_id, customer_id, occurred_at, kind, amount, contact_email
+FROM src.events
+`,
     'schema.graphql': `extend schema
   @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@composeDirective"])
   @link(url: "https://mesh.example/governance/v1.0", import: ["@pii"])
@@ -113,7 +129,14 @@ query ${type}ById($id: ID!) {
   }
 }
 `,
-    'resolvers.ts': `import { defineSubgraph, byKey, pageByKey, pageSize, type SqlRunner, type SubgraphContext } from '../../products/index.js';
+    'resolvers.ts': `import {
+  defineSubgraph,
+  byKey,
+  pageByKey,
+  pageSize,
+  type SqlRunner,
+  type SubgraphContext,
+} from '../../products/index.js';
 
 interface Event extends Record<string, unknown> {
   id: string;
@@ -122,7 +145,9 @@ interface Event extends Record<string, unknown> {
   contactEmail: string | null;
 }
 
-const EVENT = \`event_id AS id, customer_id AS "customerId", occurred_at AS "occurredAt", kind, amount, contact_email AS "contactEmail"\`;
+const EVENT =
+  'event_id AS id, customer_id AS "customerId", occurred_at AS "occurredAt", kind, amount, ' +
+  'contact_email AS "contactEmail"';
 
 // Key lookups declared, not written as SQL: the subgraph answers them from an in-memory copy of each version.
 function loaders(db: SqlRunner) {
@@ -149,10 +174,12 @@ export default defineSubgraph({
     ${type}: {
       __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.event.load(ref.id),
       customer: (e: Event) => ({ id: e.customerId }),
-      contactEmail: (e: Event, _: unknown, ctx: Ctx) => ctx.pii.reveal('${dataset}', e.id, 'contact_email', e.contactEmail),
+      contactEmail: (e: Event, _: unknown, ctx: Ctx) =>
+        ctx.pii.reveal('${dataset}', e.id, 'contact_email', e.contactEmail),
     },
     Customer: {
-      ${field}: (c: { id: string }, args: { first?: number }, ctx: Ctx) => ctx.loaders.eventsOfCustomer.load({ key: c.id, args: { first: pageSize(args.first, 10) } }),
+      ${field}: (c: { id: string }, args: { first?: number }, ctx: Ctx) =>
+        ctx.loaders.eventsOfCustomer.load({ key: c.id, args: { first: pageSize(args.first, 10) } }),
     },
   },
 });
@@ -177,9 +204,11 @@ export default defineFeatures({
   ],
 });
 `,
-    [`features/customer_${name}.sql`]: `-- One row per customer and day with activity in the 30 days before it (snapshots at 00:00 UTC).
+    [`features/customer_${name}.sql`]: `-- One row per customer and day with activity in the 30 days before it
+-- (snapshots at 00:00 UTC).
 WITH daily AS (
-  SELECT customer_id, date_trunc('day', occurred_at) + INTERVAL 1 DAY AS day, count(*) AS events, coalesce(sum(amount), 0) AS amount
+  SELECT customer_id, date_trunc('day', occurred_at) + INTERVAL 1 DAY AS day, count(*) AS events,
+    coalesce(sum(amount), 0) AS amount
   FROM ${name}.${dataset} GROUP BY ALL
 ),
 days AS (
@@ -202,8 +231,14 @@ import { runDomainPipeline } from '../../../jobs/index.js';
 import { seedSample } from '../../../cli/scaffold/domain.js';
 
 describe('${name} pipeline', () => {
-  it('curates the sample: bad records quarantined with a reason, duplicates dropped, every record accounted for', async () => {
-    const platform = recordingPlatform(loadConfig({ MESH_DATA_DIR: tempDir(), MESH_DOMAINS_DIR: path.resolve(import.meta.dirname, '../..'), MESH_LOG_LEVEL: 'silent' }));
+  it('curates the sample: bad records quarantined with a reason, duplicates dropped, all accounted for', async () => {
+    const platform = recordingPlatform(
+      loadConfig({
+        MESH_DATA_DIR: tempDir(),
+        MESH_DOMAINS_DIR: path.resolve(import.meta.dirname, '../..'),
+        MESH_LOG_LEVEL: 'silent',
+      }),
+    );
     const [domain] = selectDomains(platform.config.domainsDir, ['${name}']);
     await seedSample(platform, domain!);
     const run = await runDomainPipeline(platform, domain!);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
@@ -52,6 +53,13 @@ describe('mesh domain create', () => {
         ]),
       );
       expect(loadSupergraphConfig(config).find((s) => s.name === 'reviews')?.url).toBe('http://127.0.0.1:4006/graphql');
+      // The files a team commits pass the house formatter and linter as generated.
+      const lint = spawnSync(
+        process.execPath,
+        [path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '--vcs-enabled=false', created.dir],
+        { cwd: REPO_ROOT, encoding: 'utf8' },
+      );
+      expect(lint.status, `${lint.stdout}${lint.stderr}`).toBe(0);
       expect(() => createDomain(platform, 'reviews')).toThrow(/already exists/);
       expect(() => createDomain(platform, 'Bad-Name')).toThrow(/one lower-case word/);
 

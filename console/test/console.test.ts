@@ -34,8 +34,8 @@ async function mesh(
 const available = chromiumAvailable();
 if (!available) {
   const message =
-    `\n*** console end-to-end test: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or ` +
-    `MESH_CHROMIUM) ***\n`;
+    `\n*** console end-to-end test: no Chromium at ${CHROMIUM} ` +
+    '(apt-get install -y chromium, or MESH_CHROMIUM) ***\n';
   if (process.env.CI) throw new Error(message);
   console.warn(`${message}*** SKIPPED ***\n`);
 }

@@ -47,7 +47,7 @@ export async function startConsoleDemo(options: { end?: string } = {}): Promise<
   const online = createOnlineStore(platform.config.online);
   await materialize(platform, online, { incremental: true, end: new Date(options.end ?? SMALL.end) });
   await online.close();
-  await publishBaselines(platform);
+  await publishBaselines(platform, { commit: null, author: 'console harness' });
   const [top] = await queryCurated<{ customer_id: string }>(
     platform,
     'SELECT customer_id FROM o GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1',

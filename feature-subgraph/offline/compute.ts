@@ -84,7 +84,8 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
       await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}`);
       if (at)
         asOfViews.push(
-          `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ${asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at)}`,
+          `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ` +
+            asOfSelect(known!.get(`${m.domain}.${ds.name}`), `${m.domain}.${ds.name}`, source, columns, at),
         );
     }
   }
@@ -193,8 +194,10 @@ export async function featureRowsAsOf(
 function typedSelect(view: ViewVersion, relation: string): string {
   const keys = view.joinKeys.map(id);
   const casts = view.features.map((f) => `CAST(${id(f.name)} AS ${FEATURE_TYPES[f.dtype]}) AS ${id(f.name)}`);
-  return `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ')}, CAST(event_timestamp AS TIMESTAMP) AS
-    event_timestamp, ${casts.join(', ')} FROM ${relation} WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')} AND event_timestamp IS NOT NULL`;
+  const keyColumns = keys.map((k) => `CAST(${k} AS VARCHAR) AS ${k}`).join(', ');
+  const keyed = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
+  return `SELECT ${keyColumns}, CAST(event_timestamp AS TIMESTAMP) AS event_timestamp, ${casts.join(', ')}
+    FROM ${relation} WHERE ${keyed} AND event_timestamp IS NOT NULL`;
 }
 
 async function computeView(
@@ -220,7 +223,9 @@ async function computeView(
   if (missing.length || extra.length) {
     throw new MeshError(
       ErrorCode.FEATURES_INVALID,
-      `${where}: the SQL must return exactly ${expected.join(', ')}${missing.length ? `; missing: ${missing.join(', ')}` : ''}${extra.length ? `; not declared: ${extra.join(', ')}` : ''}`,
+      `${where}: the SQL must return exactly ${expected.join(', ')}` +
+        (missing.length ? `; missing: ${missing.join(', ')}` : '') +
+        (extra.length ? `; not declared: ${extra.join(', ')}` : ''),
       { view: tableId(view), missing, extra },
     );
   }

@@ -50,7 +50,8 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
         if (RANK[d.access(identity.role)] < RANK[needs])
           throw new MeshError(
             ErrorCode.FORBIDDEN,
-            `role "${identity.role}" may not ${needs === 'write' ? 'write features' : 'run materialization'} (roles.yaml: features)`,
+            `role "${identity.role}" may not ${needs === 'write' ? 'write features' : 'run materialization'} ` +
+              '(roles.yaml: features)',
           );
         const out = await handle(await readJson(req, d.platform.config.maxBodyBytes), identity);
         if (out) sendRaw(res, 200, out.json);
@@ -82,8 +83,7 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
         throw new MeshError(
           ErrorCode.BAD_USER_INPUT,
           `push: "to": "${String(to)}" is not offered: offline tables are computed from contract-checked curated ` +
-            `data ` +
-            `(mesh features compute), never written directly`,
+            `data (mesh features compute), never written directly`,
         );
       }
       if (to !== 'online')
@@ -197,7 +197,9 @@ export function feastJson(answer: FeastAnswer): string {
   };
   const keys = answer.keys.map((values) => {
     const epochs = `[${values.map(() => `"${EPOCH}"`).join(',')}]`;
-    return `{"values":[${values.map((v) => JSON.stringify(v ?? null)).join(',')}],"statuses":[${values.map(() => '"PRESENT"').join(',')}],"event_timestamps":${epochs}}`;
+    const json = values.map((v) => JSON.stringify(v ?? null)).join(',');
+    const statuses = values.map(() => '"PRESENT"').join(',');
+    return `{"values":[${json}],"statuses":[${statuses}],"event_timestamps":${epochs}}`;
   });
   const features = answer.features.map((f) => {
     const values = f.dtype === 'Float64' ? f.json.map(float).join(',') : f.json.join(',');
@@ -208,7 +210,8 @@ export function feastJson(answer: FeastAnswer): string {
   const errors = answer.error
     ? `,"errors":${JSON.stringify([{ code: answer.error.code, message: answer.error.message }])}`
     : '';
-  return `{"metadata":${JSON.stringify({ feature_names: answer.featureNames })},"results":[${[...keys, ...features].join(',')}]${errors}}`;
+  const metadata = JSON.stringify({ feature_names: answer.featureNames });
+  return `{"metadata":${metadata},"results":[${[...keys, ...features].join(',')}]${errors}}`;
 }
 
 /** A Float64's JSON as Feast writes it: a whole number keeps its `.0`. */

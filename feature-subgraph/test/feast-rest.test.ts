@@ -93,8 +93,7 @@ describe('every name carries its own value, whatever the order of the request', 
         const vectors = await gql<{ onlineFeatures: { features: { name: string; value: unknown }[] }[] }>(
           server.url,
           `query($f: [String!], $e: [FeatureEntityRow!]!, $full: Boolean) { onlineFeatures(features: $f, entities: ` +
-            `$e, ` +
-            `fullFeatureNames: $full) { features { name value } } }`,
+            `$e, fullFeatureNames: $full) { features { name value } } }`,
           { f: list, e: customers.map((customer_id) => ({ customer_id })), full },
           identity,
         );

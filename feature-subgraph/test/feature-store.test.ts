@@ -96,7 +96,7 @@ describe('offline store', () => {
     }
   });
 
-  it('a training set from a service spanning 4 domains equals a brute-force window join over the same tables', async () => {
+  it('a training set of a 4-domain service equals a brute-force window join over the same tables', async () => {
     const out = path.join(tempDir(), 'train.parquet');
     const result = await writeTrainingSet(platform, {
       entities: entitiesCsv,
@@ -226,7 +226,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
       },
     );
 
-    it("answers Feast's /get-online-features: grouped by feature, statuses, event timestamps, TTL honoured", async (ctx) => {
+    it("answers Feast's /get-online-features: grouped by feature, statuses, event times, TTL honoured", async (ctx) => {
       if (!online) return ctx.skip();
       await materialize(p, online, { incremental: true, end: END });
       const stale = `c-stale-${randomUUID().slice(0, 6)}`;
@@ -334,8 +334,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
           s.url,
           `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { features(names: ${names}) { name ` +
             `value status eventTimestamp } featureValues(names: ${names}) { names values statuses eventTimestamps } ` +
-            `} ` +
-            `} }`,
+            `} } }`,
           { r: customers.slice(0, 40).map((id) => ({ __typename: 'Customer', id })) },
           { [IDENTITY_HEADER]: identity },
         );

@@ -44,8 +44,7 @@ const defs: LoadedDefinitions = {
 
 it(
   'writes the latest row of every entity online, keys and values intact, from the kept latest rows and from the ' +
-    'whole ' +
-    'table',
+    'whole table',
   async () => {
     const platform = testPlatform();
     const registry = plan(emptyRegistry(), defs).next;

@@ -14,6 +14,9 @@ const BASE = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
 const ts = (minutes: number) =>
   `TIMESTAMP '${new Date(BASE + minutes * MIN).toISOString().replace('T', ' ').replace('Z', '')}'`;
+/** Rows as a SQL VALUES list, each row's SQL literals from `row`. */
+const values = <T>(rows: T[], row: (r: T, i: number) => (string | number)[]) =>
+  rows.map((r, i) => `(${row(r, i).join(', ')})`).join(', ');
 
 interface FeatureRow {
   key: string;
@@ -87,11 +90,11 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
     );
     if (rows.length)
       await duck.run(
-        `INSERT INTO ${name} VALUES ${rows.map((r) => `('${r.key}', ${ts(r.event)}, ${ts(r.created)}, ${r.value})`).join(', ')}`,
+        `INSERT INTO ${name} VALUES ${values(rows, (r) => [`'${r.key}'`, ts(r.event), ts(r.created), r.value])}`,
       );
   }
 
-  it('no future leakage, TTL honoured, ties to the latest created_timestamp, rows kept in order, across two views', async () => {
+  it('no future leakage, TTL honoured, ties to the latest created_timestamp, rows in order, two views', async () => {
     await fc.assert(
       fc.asyncProperty(rowsArb, rowsArb, entitiesArb, ttlArb, ttlArb, async (a, b, entities, ttlA, ttlB) => {
         await table('fa', a);
@@ -155,14 +158,21 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         );
         if (rows.length)
           await duck.run(
-            `INSERT INTO fk VALUES ${rows.map((r) => `('${r.key}', '${r.store}', ${ts(r.event)}, ${ts(r.created)}, ${r.value}, ${-r.value})`).join(', ')}`,
+            `INSERT INTO fk VALUES ${values(rows, (r) => [
+              `'${r.key}'`,
+              `'${r.store}'`,
+              ts(r.event),
+              ts(r.created),
+              r.value,
+              -r.value,
+            ])}`,
           );
         await duck.run(
           `CREATE OR REPLACE TABLE ent2 (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, __mesh_row
             BIGINT)`,
         );
         await duck.run(
-          `INSERT INTO ent2 VALUES ${entities.map((e, i) => `('${e.key}', '${e.store}', ${ts(e.at)}, ${i})`).join(', ')}`,
+          `INSERT INTO ent2 VALUES ${values(entities, (e, i) => [`'${e.key}'`, `'${e.store}'`, ts(e.at), i])}`,
         );
         const view = {
           name: 'k',
@@ -216,7 +226,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
     );
   });
 
-  it('views joined differently in one request (on a hash, on the key, on two keys) each get their own answer', async () => {
+  it('views joined differently in one request (hash, key, two keys) each get their own answer', async () => {
     // The entity side of the joins is shared between views joined alike only: a view must never read another's.
     const storeArb = fc.constantFrom('s1', 's2');
     const entitiesWithStore = fc.array(
@@ -239,14 +249,20 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
         const store = (r: FeatureRow) => (r.value % 2 === 0 ? 's1' : 's2');
         if (k.length)
           await duck.run(
-            `INSERT INTO fk VALUES ${k.map((r) => `('${r.key}', '${store(r)}', ${ts(r.event)}, ${ts(r.created)}, ${r.value})`).join(', ')}`,
+            `INSERT INTO fk VALUES ${values(k, (r) => [
+              `'${r.key}'`,
+              `'${store(r)}'`,
+              ts(r.event),
+              ts(r.created),
+              r.value,
+            ])}`,
           );
         await duck.run(
           `CREATE OR REPLACE TABLE ent3 (customer_id VARCHAR, store_id VARCHAR, event_timestamp TIMESTAMP, __mesh_row
             BIGINT)`,
         );
         await duck.run(
-          `INSERT INTO ent3 VALUES ${entities.map((e, i) => `('${e.key}', '${e.store}', ${ts(e.at)}, ${i})`).join(', ')}`,
+          `INSERT INTO ent3 VALUES ${values(entities, (e, i) => [`'${e.key}'`, `'${e.store}'`, ts(e.at), i])}`,
         );
         const twoKeys = {
           name: 'k',
@@ -294,8 +310,9 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
       `CREATE OR REPLACE TABLE ent AS SELECT 'c' || (hash(i) % 6000) AS customer_id, ${ts(5)} + INTERVAL (hash(i, 1) %
         20) MINUTE AS event_timestamp, i * 7 AS label, i AS __mesh_row FROM range(${n}) r(i)`,
     );
+    const source = { request: request('a', 0), relation: 'fa', rowId: 'rowid' };
     const got = await run<{ label: string; a__value: string | null }>('ent', [
-      { request: request('a', 0), relation: 'fa', rowId: 'rowid', unique: true, narrow: false },
+      { ...source, unique: true, narrow: false },
     ]);
     expect(got).toHaveLength(n);
     const misplaced = got.findIndex((r, i) => Number(r.label) !== i * 7);
@@ -303,7 +320,7 @@ describe('point-in-time join (ASOF) against a brute-force oracle', () => {
     // And the values are right: customer c<k> at minute m has the value of its row at min(m, 9).
     const wrong = await duck.one<{ n: number }>(
       `SELECT count(*)::INTEGER AS n FROM
-        (${pointInTimeQuery('ent', [{ request: request('a', 0), relation: 'fa', rowId: 'rowid', unique: true, narrow: false }]).select}) q
+        (${pointInTimeQuery('ent', [{ ...source, unique: true, narrow: false }]).select}) q
        WHERE q.a__value IS DISTINCT FROM (CASE WHEN CAST(substr(q.customer_id, 2) AS INTEGER) < 5000 THEN
          CAST(substr(q.customer_id, 2) AS INTEGER) + 5000 * least(9, datediff('minute', ${ts(0)}, q.event_timestamp))
            END)`,

@@ -132,7 +132,7 @@ describe('feature registry versions', () => {
 });
 
 describe("the domains' feature definitions", () => {
-  it('load and validate: every domain contributes, the customer entity has features from three or more domains', async () => {
+  it('load and validate: every domain contributes, customers have features from three or more domains', async () => {
     const d = await loadDefinitions(listDomains(path.join(REPO_ROOT, 'subgraphs')));
     expect(new Set(d.views.map((v) => v.domain))).toEqual(
       new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments']),
@@ -164,8 +164,7 @@ describe("the domains' feature definitions", () => {
     };
     const viewDef = (over: string) =>
       `{ views: [{ name: 'v', entities: ['customer'], ttl: '30d', owner: 'o', description: 'd', sql: ` +
-      `'features/v.sql', ` +
-      `features: [{ name: 'f', dtype: 'Int64' }], ${over} }] }`;
+      `'features/v.sql', features: [{ name: 'f', dtype: 'Int64' }], ${over} }] }`;
     write('shop', viewDef(''));
     await expect(loadDefinitions(listDomains(dir))).rejects.toThrow(
       'feature view v (shop): unknown entity "customer" (known: none)',

@@ -83,8 +83,7 @@ describe('mesh train', () => {
         const res = await gql<{ _entities: { modelScore: { score: number; missing: number; version: number } }[] }>(
           server.url,
           'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { modelScore(model: "repurchase") ' +
-            '{ ' +
-            'score missing version } } } }',
+            '{ score missing version } } } }',
           { r: customers.map((id) => ({ __typename: 'Customer', id })) },
           {
             [IDENTITY_HEADER]: await signInternalIdentity(

@@ -22,13 +22,13 @@ export interface Governance {
   lineage: OperationLineage;
 }
 
+/** Most lexical tokens a document may have; past it, parsing stops (GRAPHQL_PARSE_FAILED, 400). */
+export const MAX_TOKENS = 2000;
+
 /**
  * Every gateway feature, composed here and only here, in the order they must run. Usage, lineage and the access report
  * come before authorization, which prunes the document: they see what the client asked for.
  */
-/** Most lexical tokens a document may have; past it, parsing stops (GRAPHQL_PARSE_FAILED, 400). */
-export const MAX_TOKENS = 2000;
-
 export function gatewayPlugins(o: {
   metrics: Metrics;
   production: boolean;

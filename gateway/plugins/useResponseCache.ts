@@ -49,7 +49,13 @@ export function useResponseCache(o: ResponseCacheOptions): ApolloServerPlugin<Ga
           if (ctx.operation?.operation !== 'query' || !version || ctx.request.query === undefined) return null;
           key = createHash('sha256')
             .update(
-              `${version}\u0000${ctx.contextValue.identity.role}\u0000${ctx.request.operationName ?? ''}\u0000${JSON.stringify(ctx.request.variables ?? {})}\u0000${ctx.request.query}`,
+              [
+                version,
+                ctx.contextValue.identity.role,
+                ctx.request.operationName ?? '',
+                JSON.stringify(ctx.request.variables ?? {}),
+                ctx.request.query,
+              ].join('\u0000'),
             )
             .digest('base64url');
           const held = entries.get(key);

@@ -91,8 +91,7 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
         version: [...api.values()].map((d) => `${d.name} ${d.version}`).join(', '),
         description:
           "Every data product's REST resources, served by the governed gateway. Each domain also has its own " +
-          'document ' +
-          'at /<domain>/v<major>/openapi.json.',
+          'document at /<domain>/v<major>/openapi.json.',
         domains: [...api.values()],
         served: scope,
         contact: { name: 'mesh-platform' },

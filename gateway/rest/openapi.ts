@@ -88,8 +88,7 @@ export function openApiDocument(o: {
           bearerFormat: 'JWT',
           description:
             'A JWT whose `role` claim the governance policy knows. The role decides how each PII field is served: ' +
-            'see ' +
-            '`x-pii` on the fields.',
+            'see `x-pii` on the fields.',
         },
       },
       schemas: {
@@ -155,8 +154,7 @@ export function openApiDocument(o: {
         CacheControl: {
           description:
             'private, max-age from the update-frequency SLO of the data products read; no-store when a part is ' +
-            'missing ' +
-            'because a data product did not answer.',
+            'missing because a data product did not answer.',
           schema: { type: 'string' },
         },
         RequestId: {

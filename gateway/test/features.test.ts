@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 describe('features beside domain data through the gateway', () => {
-  it('an analyst gets masked PII and online features of the same customer in one request, one fetch per subgraph', async () => {
+  it('an analyst gets masked PII and online features of customers in one request, one fetch per subgraph', async () => {
     const online = new SqliteOnlineStore(platform.config.online.kind === 'sqlite' ? platform.config.online.file : '');
     await materialize(platform, online, { incremental: true, end: END });
     await online.close();
@@ -33,8 +33,7 @@ describe('features beside domain data through the gateway', () => {
       }>(
         gateway.url,
         `{ customers(first: 10) { edges { node { id email features(service: "customer_repurchase") { name value ` +
-          `status ` +
-          `} } } } }`,
+          `status } } } } }`,
         {},
         await bearer(platform, 'analyst'),
       );
@@ -52,8 +51,7 @@ describe('features beside domain data through the gateway', () => {
         gateway.url,
         `query($e: [FeatureEntityRow!]!) { onlineFeatures(features: ["product_pricing:price", ` +
           `"product_returns:return_rate_90d"], entities: $e) { entity { name value } features { name value status } ` +
-          `} ` +
-          `}`,
+          `} }`,
         { e: [{ product_id: 'p-000001' }, { product_id: 'p-missing' }] },
         await bearer(platform, 'ml-engineer'),
       );

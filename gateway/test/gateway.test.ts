@@ -57,73 +57,69 @@ type Overview = {
 };
 
 describe('CustomerOverview through the gateway, one request across all five domains', () => {
-  it(
-    'answers for every role, with PII in clear only where the role allows, and masked tokens identical across ' +
-      'requests',
-    async () => {
-      const [clear] = await queryCurated<{ name: string; email: string }>(
-        platform,
-        `SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`,
-        { r: ['sales', 'customers', 'restricted'] },
-      );
-      const cards = await queryCurated<{ card_last4: string }>(
-        platform,
-        `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id
+  it('answers every role, PII in clear only where the role allows, tokens identical across requests', async () => {
+    const [clear] = await queryCurated<{ name: string; email: string }>(
+      platform,
+      `SELECT name, email FROM r WHERE customer_id = ${sqlString(customerId)}`,
+      { r: ['sales', 'customers', 'restricted'] },
+    );
+    const cards = await queryCurated<{ card_last4: string }>(
+      platform,
+      `SELECT r.card_last4 FROM r JOIN p USING (payment_id) JOIN o USING (order_id) WHERE o.customer_id
         = ${sqlString(customerId)} AND r.card_last4 IS NOT NULL`,
-        { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
+      { r: ['payments', 'payments', 'restricted'], p: ['payments', 'payments'], o: ['sales', 'orders'] },
+    );
+    const token = expectedToken(platform.config.maskingKey, 'sales/customers.email', clear!.email);
+    // Card endings are low-entropy: roles that would get a token are denied them instead.
+    const expectations: Record<string, { email: string | null; card: 'clear' | 'denied' }> = {
+      admin: { email: clear!.email, card: 'clear' },
+      analyst: { email: token, card: 'denied' },
+      'sales-owner': { email: clear!.email, card: 'denied' },
+      'payments-owner': { email: token, card: 'clear' },
+    };
+    for (const [role, want] of Object.entries(expectations)) {
+      const res = await gql<Overview>(
+        mesh.gateway.url,
+        EXAMPLE_QUERY,
+        { id: customerId },
+        await bearer(platform, role),
       );
-      const token = expectedToken(platform.config.maskingKey, 'sales/customers.email', clear!.email);
-      // Card endings are low-entropy: roles that would get a token are denied them instead.
-      const expectations: Record<string, { email: string | null; card: 'clear' | 'denied' }> = {
-        admin: { email: clear!.email, card: 'clear' },
-        analyst: { email: token, card: 'denied' },
-        'sales-owner': { email: clear!.email, card: 'denied' },
-        'payments-owner': { email: token, card: 'clear' },
-      };
-      for (const [role, want] of Object.entries(expectations)) {
-        const res = await gql<Overview>(
-          mesh.gateway.url,
-          EXAMPLE_QUERY,
-          { id: customerId },
-          await bearer(platform, role),
-        );
-        expect(res.status, role).toBe(200);
-        const c = res.body.data!.customer;
-        if (want.card === 'clear') expect(res.body.errors, role).toBeUndefined();
-        else
-          expect(
-            new Set(
-              res.body.errors?.map(
-                (e) => `${e.extensions?.code} ${e.path?.filter((p) => typeof p === 'string').join('.')}`,
-              ),
+      expect(res.status, role).toBe(200);
+      const c = res.body.data!.customer;
+      if (want.card === 'clear') expect(res.body.errors, role).toBeUndefined();
+      else
+        expect(
+          new Set(
+            res.body.errors?.map(
+              (e) => `${e.extensions?.code} ${e.path?.filter((p) => typeof p === 'string').join('.')}`,
             ),
-            role,
-          ).toEqual(new Set(['UNAUTHORIZED_FIELD_OR_TYPE customer.orders.payments.cardLast4']));
-        expect(c.id).toBe(customerId);
-        expect(c.email, role).toBe(want.email);
-        expect(c.orders.length).toBeGreaterThan(0);
-        expect(c.orders.flatMap((o) => o.items).every((i) => typeof i.product?.name === 'string')).toBe(true);
-        expect(c.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
-        expect(c.campaignTouches!.length).toBeGreaterThan(0);
-        const seen = c.orders
-          .flatMap((o) => o.payments ?? [])
-          .map((p) => p.cardLast4)
-          .filter((x): x is string => x !== null);
-        if (want.card === 'denied') expect(seen, role).toEqual([]);
-        else {
-          expect(seen.length, role).toBeGreaterThan(0);
-          for (const card of seen) expect(cards.map((x) => x.card_last4)).toContain(card);
-        }
-        const again = await gql<Overview>(
-          mesh.gateway.url,
-          EXAMPLE_QUERY,
-          { id: customerId },
-          await bearer(platform, role),
-        );
-        expect(again.body.data).toEqual(res.body.data);
+          ),
+          role,
+        ).toEqual(new Set(['UNAUTHORIZED_FIELD_OR_TYPE customer.orders.payments.cardLast4']));
+      expect(c.id).toBe(customerId);
+      expect(c.email, role).toBe(want.email);
+      expect(c.orders.length).toBeGreaterThan(0);
+      expect(c.orders.flatMap((o) => o.items).every((i) => typeof i.product?.name === 'string')).toBe(true);
+      expect(c.orders.some((o) => (o.shipments?.length ?? 0) > 0)).toBe(true);
+      expect(c.campaignTouches!.length).toBeGreaterThan(0);
+      const seen = c.orders
+        .flatMap((o) => o.payments ?? [])
+        .map((p) => p.cardLast4)
+        .filter((x): x is string => x !== null);
+      if (want.card === 'denied') expect(seen, role).toEqual([]);
+      else {
+        expect(seen.length, role).toBeGreaterThan(0);
+        for (const card of seen) expect(cards.map((x) => x.card_last4)).toContain(card);
       }
-    },
-  );
+      const again = await gql<Overview>(
+        mesh.gateway.url,
+        EXAMPLE_QUERY,
+        { id: customerId },
+        await bearer(platform, role),
+      );
+      expect(again.body.data).toEqual(res.body.data);
+    }
+  });
 
   it('answers every key lookup from the serving copy: no DuckDB query, whatever the list sizes', async () => {
     const q = (n: number) =>
@@ -287,7 +283,7 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
     },
   );
 
-  it("on the owning subgraph itself, with the gateway's signed identity: its own shield denies and masks the same", async () => {
+  it('the owning subgraph itself, given the identity the gateway signs, denies and masks the same', async () => {
     for (const [field, probe] of Object.entries(probes)) {
       const row = await clearValue(field);
       const subgraph = mesh.subgraphs.find((s) => s.name === OWNER[field.split('.')[0]!])!;
@@ -442,9 +438,9 @@ describe('query limits (graphql-armor)', () => {
       [
         'too deep',
         {
-          query:
-            `{ customer(id: "${customerId}") ` +
-            `{ ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(8)} } }`,
+          query: `{ customer(id: "${customerId}") { ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(
+            8,
+          )} } }`,
         },
         400,
         'QUERY_LIMIT_EXCEEDED',
@@ -585,8 +581,7 @@ describe('root connections', () => {
       gql<{ customers: Page }>(
         mesh.gateway.url,
         'query($after: String) { customers(first: 3, country: "ES", after: $after) { totalCount edges { cursor node ' +
-          '{ ' +
-          'id country } } pageInfo { hasNextPage endCursor } } }',
+          '{ id country } } pageInfo { hasNextPage endCursor } } }',
         { after },
         auth,
       );
@@ -602,8 +597,7 @@ describe('root connections', () => {
     const books = await gql<{ products: Page }>(
       mesh.gateway.url,
       '{ products(category: "books", first: 100) { totalCount edges { node { id category } } pageInfo { hasNextPage ' +
-        '} ' +
-        '} }',
+        '} } }',
       {},
       auth,
     );
@@ -648,7 +642,10 @@ describe('observability endpoints', () => {
     }
     const m = await (await fetch(`${mesh.gateway.url}/metrics`)).text();
     expect(m).toMatch(
-      /mesh_graphql_requests_total\{operation="CustomerOverview",client="unknown",status="ok",component="gateway"\} \d+/,
+      new RegExp(
+        'mesh_graphql_requests_total\\{operation="CustomerOverview",client="unknown",status="ok",' +
+          'component="gateway"\\} \\d+',
+      ),
     );
   });
 

@@ -37,7 +37,7 @@ function shop(changelog: string): DomainInfo {
 }
 
 describe('endpoint declarations', () => {
-  it('a superseded major is deprecated from the dated CHANGELOG entry of the next, and sunset after the policy period', () => {
+  it('a superseded major is deprecated from the CHANGELOG date of its successor, sunset after the policy', () => {
     const [v1, v2] = loadEndpoints(
       [shop('# shop\n\n## 2.1.0\n- more\n\n## 2.0.0 (2026-01-10)\n- items renamed\n\n## 1.0.0\n- first\n')],
       { deprecationDays: 90 },
@@ -124,7 +124,7 @@ describe('a deprecated major through the route', () => {
     await server?.stop();
   });
 
-  it('answers with Deprecation, Sunset and the successor until the sunset, then 410; the current major carries none', async () => {
+  it('answers Deprecation, Sunset and the successor until the sunset, then 410; the current major none', async () => {
     const v1 = await fetch(`${http.url}/shop/v1/items/1`);
     expect(v1.status).toBe(200);
     expect(v1.headers.get('deprecation')).toBe(`@${Date.parse('2026-01-10T00:00:00Z') / 1000}`);

@@ -17,6 +17,8 @@ import { meshPlatform } from '../../lineage/test/helpers.js';
 import { bearer, gql, copyDomains, tempDir } from '../../platform/test/helpers.js';
 import { supergraphConfigFor } from '../../governance/test/helpers.js';
 
+/** Who the tests publish as: the registry records it with each version. */
+const TEST_PUBLISHER = { commit: 'abc123', author: 'schema-tests@mesh.example' };
 let platform: MeshPlatform;
 let mesh: RunningMesh;
 let domains: ReturnType<typeof copyDomains>;
@@ -47,7 +49,8 @@ beforeAll(async () => {
     loadConfig({ ...base, MESH_SUPERGRAPH_CONFIG: supergraphConfigFor(mesh.subgraphs, domains.dir) }),
     boot.store,
   );
-  for (const s of mesh.subgraphs) expect((await publishSchema(platform, { subgraph: s.name })).published.seq).toBe(1);
+  for (const s of mesh.subgraphs)
+    expect((await publishSchema(platform, { subgraph: s.name, publisher: TEST_PUBLISHER })).published.seq).toBe(1);
   // Real traffic: the storefront reads signupDate; nobody reads phone.
   const res = await gql(
     mesh.gateway.url,
@@ -124,7 +127,7 @@ describe('schema checks', () => {
       'phone: String @pii(kind: "phone")',
       'phone: String @pii(kind: "phone") @deprecated(reason: "ask the CRM")',
     );
-    const first = await publishSchema(platform, { subgraph: 'sales', sdl: deprecated });
+    const first = await publishSchema(platform, { subgraph: 'sales', sdl: deprecated, publisher: TEST_PUBLISHER });
     expect(first.report.changes.map((c) => c.criticality)).not.toContain('BREAKING');
     const removed = deprecated.replace(
       /\n\s*phone: String @pii\(kind: "phone"\) @deprecated\(reason: "ask the CRM"\)/,
@@ -146,7 +149,7 @@ describe('schema checks', () => {
     });
   });
 
-  it('contract changes are classified in the same run: a removed property breaks, an optional one is safe', async () => {
+  it('contract changes are classified in one run: a removed property breaks, an optional one is safe', async () => {
     const contractFile = path.join(salesDir(), 'contract.odcs.yaml');
     const original = fs.readFileSync(contractFile, 'utf8');
     try {
@@ -226,7 +229,7 @@ describe('publish, hot reload, log, rollback', () => {
         );
     })();
     setVersion('3.1.0');
-    const { published } = await publishSchema(platform, { subgraph: 'sales', sdl });
+    const { published } = await publishSchema(platform, { subgraph: 'sales', sdl, publisher: TEST_PUBLISHER });
     expect(published.version).toBe('3.1.0');
     let after;
     for (let i = 0; i < 100; i++) {
@@ -250,57 +253,55 @@ describe('publish, hot reload, log, rollback', () => {
     const registry = new SchemaRegistry(platform.store);
     const log = await registry.log('sales');
     expect(log.map((v) => v.version)).toEqual(['1.0.0', '1.1.0', '3.1.0']);
-    expect(log.every((v) => v.author && v.publishedAt && v.contractVersion === '1.0.0')).toBe(true);
+    expect(log.every((v) => v.author === TEST_PUBLISHER.author && v.gitCommit === TEST_PUBLISHER.commit)).toBe(true);
+    expect(log.every((v) => v.publishedAt && v.contractVersion === '1.0.0')).toBe(true);
     // Back to 1.1.0: countryCode disappears, and nothing recorded uses it... but phone is still deprecated there.
-    const { published, report } = await rollbackSchema(platform, 'sales', '2');
+    const { published, report } = await rollbackSchema(platform, 'sales', '2', { publisher: TEST_PUBLISHER });
     expect(published).toMatchObject({ seq: 4, version: '1.1.0', rollbackOf: 2 });
     expect(report.changes.find((c) => c.path === 'Customer.countryCode')?.criticality).toBe('BREAKING');
     expect((await registry.current('sales'))!.sdl).toBe((await registry.get('sales', 2)).sdl);
   });
 
-  it(
-    'a change that breaks a published REST endpoint fails and names it, whatever the recorded traffic and the ' +
-      'version',
-    async () => {
-      // Nobody's recorded traffic reads segment, and the major grows: only the REST contract stands in the way.
-      setVersion('4.0.0', 'segment may be unknown');
-      const r = await checkSchema(platform, {
-        subgraph: 'sales',
-        sdl: salesSdl().replace('  segment: String!\n', '  segment: String\n'),
-      });
-      expect(step(r, 'operations').ok).toBe(true);
-      expect(step(r, 'versioning').ok).toBe(true);
-      expect(r.ok).toBe(false);
-      const rest = step(r, 'rest');
-      expect(rest.problems).toContain(
-        'GET /sales/v1/customers/{id} (SalesCustomer, sales/api/v1/customer.graphql): data.segment: was string, now ' +
-          'string or null',
-      );
-      expect(rest.problems.join('\n')).toMatch(
-        /GET \/sales\/v1\/customers \(SalesCustomers, .*\): data\[\]\.segment: was string, now string or null/,
-      );
-      expect(r.changes).toContainEqual(
-        expect.objectContaining({
-          criticality: 'BREAKING',
-          path: 'GET /sales/v1/customers/{id}',
-          type: 'REST_ENDPOINT_BROKEN',
-        }),
-      );
-      // Another domain's change that breaks sales' cross-domain resource names that resource.
-      const catalogSdl = fs
-        .readFileSync(path.join(domains.dir, 'catalog', 'schema.graphql'), 'utf8')
-        .replace(/\n\s*brand: String\n/, '\n');
-      const c = await checkSchema(platform, { subgraph: 'catalog', sdl: catalogSdl });
-      expect(c.ok).toBe(false);
-      expect(step(c, 'rest').problems.join('\n')).toMatch(
-        /GET \/sales\/v1\/customers\/\{id\}\/overview \(SalesCustomerOverview, sales\/api\/v1\/customer-overview.graphql\): the operation no longer validates: Cannot query field "brand" on type "Product"/,
-      );
-      // Adding a field is safe for every endpoint.
-      const added = await checkSchema(platform, {
-        subgraph: 'sales',
-        sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n'),
-      });
-      expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
-    },
-  );
+  it('a change breaking a published REST endpoint fails, naming it, whatever the traffic and version', async () => {
+    // Nobody's recorded traffic reads segment, and the major grows: only the REST contract stands in the way.
+    setVersion('4.0.0', 'segment may be unknown');
+    const r = await checkSchema(platform, {
+      subgraph: 'sales',
+      sdl: salesSdl().replace('  segment: String!\n', '  segment: String\n'),
+    });
+    expect(step(r, 'operations').ok).toBe(true);
+    expect(step(r, 'versioning').ok).toBe(true);
+    expect(r.ok).toBe(false);
+    const rest = step(r, 'rest');
+    expect(rest.problems).toContain(
+      'GET /sales/v1/customers/{id} (SalesCustomer, sales/api/v1/customer.graphql): data.segment: was string, now ' +
+        'string or null',
+    );
+    expect(rest.problems.join('\n')).toMatch(
+      /GET \/sales\/v1\/customers \(SalesCustomers, .*\): data\[\]\.segment: was string, now string or null/,
+    );
+    expect(r.changes).toContainEqual(
+      expect.objectContaining({
+        criticality: 'BREAKING',
+        path: 'GET /sales/v1/customers/{id}',
+        type: 'REST_ENDPOINT_BROKEN',
+      }),
+    );
+    // Another domain's change that breaks sales' cross-domain resource names that resource.
+    const catalogSdl = fs
+      .readFileSync(path.join(domains.dir, 'catalog', 'schema.graphql'), 'utf8')
+      .replace(/\n\s*brand: String\n/, '\n');
+    const c = await checkSchema(platform, { subgraph: 'catalog', sdl: catalogSdl });
+    expect(c.ok).toBe(false);
+    expect(step(c, 'rest').problems.join('\n')).toContain(
+      'GET /sales/v1/customers/{id}/overview (SalesCustomerOverview, sales/api/v1/customer-overview.graphql): ' +
+        'the operation no longer validates: Cannot query field "brand" on type "Product"',
+    );
+    // Adding a field is safe for every endpoint.
+    const added = await checkSchema(platform, {
+      subgraph: 'sales',
+      sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n'),
+    });
+    expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
+  });
 });

@@ -61,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('the serving copy', () => {
-  it('answers key lookups, lists and keyset pages exactly as DuckDB does, for every role, with no DuckDB query', async () => {
+  it('answers key lookups, lists and keyset pages exactly as DuckDB does, for every role, without DuckDB', async () => {
     let pages = 0;
     for (const role of ['analyst', 'sales-owner', 'admin']) {
       const auth = await bearer(platform, role);
@@ -97,7 +97,7 @@ describe('the serving copy', () => {
 });
 
 describe('without the serving copy', () => {
-  it('DuckDB answers the same lookups in a bounded number of queries whatever the list sizes (DataLoader batching)', async () => {
+  it('DuckDB answers the same lookups in a bounded number of queries, whatever the list sizes (batching)', async () => {
     const id = customers[0]!;
     const q = (n: number) =>
       EXAMPLE_QUERY.replace('orders(first: 5)', `orders(first: ${n})`).replace(
@@ -166,7 +166,7 @@ describe('the response cache', () => {
     expect(again.body.errors?.map((e) => e.extensions?.code)).toContain('UNAUTHORIZED_FIELD_OR_TYPE');
   });
 
-  it('keeps an answer until a publication, not for a time; after one, the answer is recomputed from the new version', async () => {
+  it('keeps an answer until a publication, not for a time; then recomputes it from the new version', async () => {
     const id = customers[1]!;
     const analyst = await bearer(platform, 'analyst');
     await gql(fast.gateway.url, EXAMPLE_QUERY, { id }, analyst);

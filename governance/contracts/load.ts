@@ -28,7 +28,8 @@ export function odcsErrors(doc: unknown): string[] {
   if (validate(doc)) return [];
   return (validate.errors ?? []).map(
     (e: ErrorObject) =>
-      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}` +
+      (e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''),
   );
 }
 

@@ -47,7 +47,8 @@ export async function evaluateQuality(ctx: QualityContext): Promise<QualityResul
       unexpectedCount,
       message: errorMessage
         ? `${ctx.object.name}: rule "${plan.name}" could not be evaluated: ${errorMessage}`
-        : `${ctx.object.name}${plan.column ? `.${plan.column}` : ''}: ${plan.name} ${passed ? 'passed' : 'FAILED'} (observed ${String(observed)}, expected ${expected})`,
+        : `${ctx.object.name}${plan.column ? `.${plan.column}` : ''}: ${plan.name} ${passed ? 'passed' : 'FAILED'} ` +
+          `(observed ${String(observed)}, expected ${expected})`,
     });
   }
   return out;
@@ -175,7 +176,8 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
         dimension: rule.dimension ?? 'timeliness',
         evaluate: async () => {
           const { age } = await ctx.duck.one<{ age: number | null }>(
-            `SELECT date_diff('second', max(${id(columnName)})::TIMESTAMP, ${sqlString(ctx.asOf.toISOString())}::TIMESTAMPTZ::TIMESTAMP) / 3600.0 AS age FROM ${t}`,
+            `SELECT date_diff('second', max(${id(columnName)})::TIMESTAMP,
+              ${sqlString(ctx.asOf.toISOString())}::TIMESTAMPTZ::TIMESTAMP) / 3600.0 AS age FROM ${t}`,
           );
           const observed = age === null ? null : Math.round(Number(age) * 10) / 10;
           return {

@@ -52,7 +52,10 @@ export function checkBounds(observed: unknown, kw: Record<string, unknown>): { p
   const passed = v !== null && (lo == null || (smin ? v > lo : v >= lo)) && (hi == null || (smax ? v < hi : v <= hi));
   return {
     passed,
-    expected: `${lo === undefined ? '' : `${smin ? '>' : '≥'} ${String(min)}`}${lo !== undefined && hi !== undefined ? ' and ' : ''}${hi === undefined ? '' : `${smax ? '<' : '≤'} ${String(max)}`}`,
+    expected: [
+      ...(lo === undefined ? [] : [`${smin ? '>' : '≥'} ${String(min)}`]),
+      ...(hi === undefined ? [] : [`${smax ? '<' : '≤'} ${String(max)}`]),
+    ].join(' and '),
   };
 }
 

@@ -149,8 +149,9 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     name: 'operations',
     ok: used.length === 0,
     summary:
-      `${usage.length} operation(s) x client seen ` +
-      `in ${windowDays} day(s)${options.excludeClients?.length ? ` (excluding ${options.excludeClients.join(', ')})` : ''}; ${used.length} breaking change(s) in use`,
+      `${usage.length} operation(s) x client seen in ${windowDays} day(s)` +
+      (options.excludeClients?.length ? ` (excluding ${options.excludeClients.join(', ')})` : '') +
+      `; ${used.length} breaking change(s) in use`,
     problems: used.map(
       (c) =>
         `${c.path}: ${c.message} — used by ${c.usedBy
@@ -256,7 +257,8 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     name: 'contract',
     ok: contractProblems.length === 0,
     summary: contract
-      ? `${contractCount.filter((c) => c.criticality === 'BREAKING').length} breaking, ${contractCount.length} change(s) to contract ${contractVersion(contract)}`
+      ? `${contractCount.filter((c) => c.criticality === 'BREAKING').length} breaking, ` +
+        `${contractCount.length} change(s) to contract ${contractVersion(contract)}`
       : 'no data contract',
     problems: contractProblems,
   });

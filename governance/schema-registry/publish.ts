@@ -1,10 +1,14 @@
-import os from 'node:os';
-import { spawnSync } from 'node:child_process';
-import { REPO_ROOT, MeshError, ErrorCode, writeAtomic, type Platform } from '../../platform/index.js';
+import { MeshError, ErrorCode, writeAtomic, type Platform } from '../../platform/index.js';
 import { checkSchema, contractVersion, subgraphFiles, type CheckOptions, type CheckReport } from './check.js';
 import { loadSupergraphConfig } from '../composition.js';
 import { SchemaRegistry, type SchemaVersion } from './registry.js';
 import { PUBLISHED_SUPERGRAPH_KEY } from '../../products/index.js';
+
+/** Who publishes and from which commit, as the caller knows them (the CLI reads them from git). */
+export interface Publisher {
+  commit: string | null;
+  author: string;
+}
 
 export interface PublishResult {
   report: CheckReport;
@@ -18,7 +22,7 @@ export interface PublishResult {
  */
 export async function publishSchema(
   platform: Platform,
-  options: CheckOptions & { author?: string },
+  options: CheckOptions & { publisher: Publisher },
 ): Promise<PublishResult> {
   const report = await checkSchema(platform, options);
   if (!report.ok || !report.supergraphSdl) {
@@ -42,8 +46,8 @@ export async function publishSchema(
     sdl,
     contract,
     contractVersion: contract ? contractVersion(contract) : null,
-    gitCommit: gitCommit(),
-    author: options.author ?? defaultAuthor(),
+    gitCommit: options.publisher.commit,
+    author: options.publisher.author,
     publishedAt: new Date().toISOString(),
     ...(options.rollbackTo ? { rollbackOf: options.rollbackTo.seq } : {}),
   });
@@ -59,13 +63,13 @@ export async function publishSchema(
 /**
  * First publication of every subgraph the registry has not seen yet, so later checks have a baseline to compare with.
  */
-export async function publishBaselines(platform: Platform): Promise<SchemaVersion[]> {
+export async function publishBaselines(platform: Platform, publisher: Publisher): Promise<SchemaVersion[]> {
   const registry = new SchemaRegistry(platform.store);
   const out: SchemaVersion[] = [];
   for (const s of loadSupergraphConfig(platform.config.gateway.config)) {
     if (await registry.current(s.name)) continue;
     try {
-      out.push((await publishSchema(platform, { subgraph: s.name, author: 'mesh start' })).published);
+      out.push((await publishSchema(platform, { subgraph: s.name, publisher })).published);
     } catch (err) {
       platform.log.warn({ subgraph: s.name, err: (err as Error).message }, 'no baseline schema published');
     }
@@ -78,20 +82,8 @@ export async function rollbackSchema(
   platform: Platform,
   subgraph: string,
   ref: string,
-  options: Omit<CheckOptions, 'subgraph'> & { author?: string } = {},
+  options: Omit<CheckOptions, 'subgraph'> & { publisher: Publisher },
 ): Promise<PublishResult> {
   const target = await new SchemaRegistry(platform.store).get(subgraph, ref);
   return publishSchema(platform, { ...options, subgraph, rollbackTo: target });
-}
-
-function gitCommit(): string | null {
-  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const dirty = spawnSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
-  return `${r.stdout.trim()}${dirty ? '-dirty' : ''}`;
-}
-
-function defaultAuthor(): string {
-  const r = spawnSync('git', ['config', 'user.email'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  return (r.status === 0 && r.stdout.trim()) || os.userInfo().username;
 }

@@ -59,7 +59,8 @@ export class SchemaRegistry {
     if (!summary) {
       throw new MeshError(
         ErrorCode.NOT_FOUND,
-        `${subgraph} has no published schema ${ref} (published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`,
+        `${subgraph} has no published schema ${ref} ` +
+          `(published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`,
       );
     }
     const v = await getJson<SchemaVersion>(this.store, schemaVersionKey(subgraph, summary.seq));

@@ -23,7 +23,7 @@ function expectComposition(subgraphs: SubgraphSource[], code: string, message: R
 }
 
 describe('composition of supergraph.yaml', () => {
-  it('composes the five domains, the features and metadata subgraphs, with every PII field owned by its subgraph', () => {
+  it('composes the five domains, the features and metadata subgraphs, each PII field owned by its subgraph', () => {
     const { supergraphSdl } = composeSupergraph(sources());
     expect(sources().map((s) => s.name)).toEqual([
       'sales',

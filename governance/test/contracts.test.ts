@@ -67,42 +67,38 @@ describe('data contracts', () => {
     );
   });
 
-  it(
-    'every Great Expectations rule in every contract has kwargs valid for that expectation (GE 1.x parameter ' +
-      'schemas)',
-    () => {
-      const rules = domains.flatMap((d) => {
-        const c = parse(fs.readFileSync(d.contractFile, 'utf8')) as DataContract;
-        return c.schema.flatMap((o) => [
-          ...(o.quality ?? []).map((r) => ({ r, column: undefined as string | undefined })),
-          ...o.properties.flatMap((p) => (p.quality ?? []).map((r) => ({ r, column: p.name as string | undefined }))),
-        ]);
+  it('every Great Expectations rule of every contract has kwargs valid for it (GE 1.x parameter schemas)', () => {
+    const rules = domains.flatMap((d) => {
+      const c = parse(fs.readFileSync(d.contractFile, 'utf8')) as DataContract;
+      return c.schema.flatMap((o) => [
+        ...(o.quality ?? []).map((r) => ({ r, column: undefined as string | undefined })),
+        ...o.properties.flatMap((p) => (p.quality ?? []).map((r) => ({ r, column: p.name as string | undefined }))),
+      ]);
+    });
+    const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
+    expect(ge.length).toBeGreaterThan(10);
+    for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    for (const { r, column } of ge) {
+      const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
+      const schemaName =
+        impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') +
+        '.json';
+      const schema = JSON.parse(fs.readFileSync(path.join(SPECS, 'great-expectations', schemaName), 'utf8'));
+      const validate = ajv.compile(schema);
+      const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
+      expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({
+        rule: impl.type,
+        ok: true,
+        errors: [],
       });
-      const ge = rules.filter(({ r }) => r.type === 'custom' && r.engine === 'great-expectations');
-      expect(ge.length).toBeGreaterThan(10);
-      for (const { r } of ge) expect(Object.keys(EXPECTATIONS)).toContain((r.implementation as { type: string }).type);
-      const ajv = new Ajv({ strict: false, allErrors: true });
-      addFormats(ajv);
-      for (const { r, column } of ge) {
-        const impl = r.implementation as Exclude<QualityRule['implementation'], string | undefined>;
-        const schemaName =
-          impl.type.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()).replace(/^Expect/, 'Expect') +
-          '.json';
-        const schema = JSON.parse(fs.readFileSync(path.join(SPECS, 'great-expectations', schemaName), 'utf8'));
-        const validate = ajv.compile(schema);
-        const kwargs = { ...(column ? { column } : {}), ...impl.kwargs };
-        expect({ rule: impl.type, ok: validate(kwargs), errors: validate.errors ?? [] }).toEqual({
-          rule: impl.type,
-          ok: true,
-          errors: [],
-        });
-      }
-    },
-  );
+    }
+  });
 });
 
 describe('schedules against freshness', () => {
-  it('every contract runs often enough to keep its freshness promise; a daily run with a 24 h promise is refused', () => {
+  it('every contract runs often enough to keep its freshness promise; daily with a 24 h promise is refused', () => {
     for (const d of listDomains(loadConfig({}).domainsDir))
       expect(scheduleProblems(loadContract(d.contractFile, d.name)), d.name).toEqual([]);
     const daily = {

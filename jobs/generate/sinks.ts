@@ -258,7 +258,8 @@ export class KafkaTopicSink extends FileSink {
         const chunk = lines.slice(i, i + this.flushSize);
         const start = this.offsets[part]!;
         this.offsets[part] = start + chunk.length;
-        const key = `${rawPrefix(this.spec.domain)}topics/${this.topic}/partition=${part}/${this.topic}+${part}+${String(start).padStart(10, '0')}.json`;
+        const segment = `${this.topic}+${part}+${String(start).padStart(10, '0')}.json`;
+        const key = `${rawPrefix(this.spec.domain)}topics/${this.topic}/partition=${part}/${segment}`;
         await this.writeFile(
           store,
           key,

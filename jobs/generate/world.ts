@@ -150,6 +150,9 @@ export function pad(n: number, width: number): string {
 }
 
 /** With `joinFrom`, every customer signs up during the `days` from that day (a live world growing past its history). */
+/** Country calling codes of the generated phone numbers (the rest of Europe shares a 3x prefix here). */
+const DIALING: Record<string, string> = { US: '1', GB: '44' };
+
 export function makeCustomers(rng: Rng, count: number, days: number, firstId = 1, joinFrom?: number): Customer[] {
   const out: Customer[] = [];
   for (let i = firstId; i < firstId + count; i++) {
@@ -169,7 +172,7 @@ export function makeCustomers(rng: Rng, count: number, days: number, firstId = 1
       id: `c-${pad(i, 7)}`,
       name: `${first} ${last}`,
       email: `${ascii(first)}.${ascii(last)}${i}@${rng.pick(['mail.example', 'inbox.example', 'post.example'])}`,
-      phone: `+${country.code === 'US' ? '1' : country.code === 'GB' ? '44' : '3'}${pad(rng.int(100000000, 999999999), 9)}`,
+      phone: `+${DIALING[country.code] ?? '3'}${pad(rng.int(100000000, 999999999), 9)}`,
       country,
       city: rng.pick(country.cities),
       address: `${rng.int(1, 250)} ${rng.pick(STREETS)}`,
@@ -219,6 +222,9 @@ export function makeProducts(rng: Rng, count: number, days: number, firstId = 1,
 }
 
 /** With `startFrom`, campaigns run during the `days` from that day only, one every ten days. */
+const CAMPAIGN_THEMES = ['Spring', 'Summer', 'Autumn', 'Winter', 'Flash', 'Loyalty', 'Welcome', 'Weekend'];
+const CAMPAIGN_KINDS = ['Sale', 'Deals', 'Picks', 'Boost', 'Drop'];
+
 export function makeCampaigns(rng: Rng, days: number, firstId = 1, startFrom?: number): Campaign[] {
   const count = startFrom === undefined ? 8 + Math.ceil(days / 10) : Math.ceil(days / 10);
   const out: Campaign[] = [];
@@ -228,7 +234,7 @@ export function makeCampaigns(rng: Rng, days: number, firstId = 1, startFrom?: n
       startFrom === undefined ? rng.int(-10, Math.max(0, days - 10)) : startFrom + rng.int(0, Math.max(0, days - 10));
     out.push({
       id: `cmp-${pad(i, 4)}`,
-      name: `${rng.pick(['Spring', 'Summer', 'Autumn', 'Winter', 'Flash', 'Loyalty', 'Welcome', 'Weekend'])} ${rng.pick(['Sale', 'Deals', 'Picks', 'Boost', 'Drop'])} ${i}`,
+      name: `${rng.pick(CAMPAIGN_THEMES)} ${rng.pick(CAMPAIGN_KINDS)} ${i}`,
       channel,
       startDay,
       endDay: startDay + rng.int(7, 30),

@@ -129,7 +129,8 @@ export async function buildIncremental(
   }
   const affected = id(`affected_${spec.name}`);
   await duck.run(
-    `CREATE TEMP TABLE ${affected} AS ${spec.reads.map((r) => `SELECT DISTINCT ${id(by)} FROM fresh.${id(r)}`).join(' UNION ')}`,
+    `CREATE TEMP TABLE ${affected} AS
+      ${spec.reads.map((r) => `SELECT DISTINCT ${id(by)} FROM fresh.${id(r)}`).join(' UNION ')}`,
   );
   for (const r of spec.reads) {
     await duck.run(

@@ -152,7 +152,8 @@ export async function runDomainPipeline(
     const state: IngestState = { domain: domain.name, definition: plan.definition, sources: {} };
     for (const spec of pipeline.sources) {
       progress?.step(
-        `${domain.name}: reading ${spec.name} (${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`,
+        `${domain.name}: reading ${spec.name} ` +
+          `(${plan.fresh[spec.name]!.length} ${plan.mode === 'full' ? '' : 'new '}files)`,
       );
       const load = await loadSource(duck, store, spec, plan.fresh[spec.name]!);
       const prior = previous?.state.sources[spec.name];
@@ -167,7 +168,8 @@ export async function runDomainPipeline(
         totals: prior ? addAccounting(prior.totals, acc) : acc,
       };
       progress?.done(
-        `${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ${acc.duplicates} duplicates`,
+        `${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ` +
+          `${acc.duplicates} duplicates`,
         acc.in,
         'records',
       );

@@ -26,6 +26,9 @@ export const AIRFLOW_TASKS: { id: string; args: (domain: string) => string[] }[]
 ];
 
 const py = (s: string) => JSON.stringify(s);
+/** The DAG's SLA line: the contract's freshness promise, when it makes one. */
+const sla = (s: DomainSchedule) =>
+  s.freshnessHours !== undefined ? `\n    "sla": timedelta(hours=${s.freshnessHours}),` : '';
 
 /**
  * One Airflow DAG per domain (`mesh_<domain>.py`), from the same definitions the embedded scheduler runs: the
@@ -66,7 +69,7 @@ default_args = {
     "owner": ${py(s.owner)},
     "retries": ${s.retries},
     "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,${s.freshnessHours !== undefined ? `\n    "sla": timedelta(hours=${s.freshnessHours}),` : ''}
+    "retry_exponential_backoff": True,${sla(s)}
 }
 
 

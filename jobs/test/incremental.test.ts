@@ -64,7 +64,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('incremental pipelines', () => {
-  it('publish the same curated data as a full rebuild, whatever order and batches the raw files arrive in', async () => {
+  it('publish the same curated data as a full rebuild, whatever order and batches raw files arrive in', async () => {
     const rng = new Rng(7);
     for (let trial = 0; trial < 2; trial++) {
       const target = testPlatform();
@@ -116,8 +116,7 @@ describe('incremental pipelines', () => {
   }, 600_000);
 
   it('rewrite only the partitions new records reach, carry every other file over, and publish nothing when nothing ' +
-    'is ' +
-    'new', async () => {
+    'is new', async () => {
     const target = testPlatform();
     const d = 'sales';
     // Everything but each stream's newest file, then those: the shape of a scheduled run after a day of new data.
@@ -191,7 +190,7 @@ describe('incremental pipelines', () => {
     });
   }, 300_000);
 
-  it('recompute a dataset with no new records of its own without touching it, and keep the whole dataset checked', async () => {
+  it('recompute a dataset with no new records of its own without touching it, the whole dataset checked', async () => {
     const target = testPlatform();
     const d = 'sales';
     await target.store.put(extractManifestKey(d), await origin.store.get(extractManifestKey(d)));

@@ -28,8 +28,7 @@ async function rawObjects(store: ObjectStore): Promise<Map<string, string>> {
 
 describe('the live marketplace', () => {
   it('delivers each hour of data time as new raw objects, the same however it is driven, and resumes by replay after ' +
-    'a ' +
-    'restart', async () => {
+    'a restart', async () => {
     const a = testPlatform();
     const liveA = await LiveMarketplace.start(a.store, OPTIONS, 5);
     const history = await rawObjects(a.store);

@@ -43,7 +43,7 @@ describe('domain pipelines, raw → curated', () => {
     }
   });
 
-  it('account for every record: in = curated + quarantined + duplicates, matching exactly the dirt the sources carry', () => {
+  it('account for every record: in = curated + quarantined + duplicates, exactly the dirt sources carry', () => {
     for (const s of report.sources) {
       const acc = runs[s.domain]!.accounting.find((a) => a.source === s.source)!;
       expect(acc, `${s.domain}/${s.source}`).toBeDefined();

@@ -236,9 +236,13 @@ function storeError(key: string, err: unknown): MeshError {
     (s3Code && Object.hasOwn(MEANINGS, s3Code) ? MEANINGS[s3Code] : undefined) ?? e.message ?? String(err);
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts;
+  const details = [
+    ...(status ? [`HTTP ${status}`] : []),
+    ...(attempts && attempts > 1 ? [`after ${attempts} attempts`] : []),
+  ];
   return new MeshError(
     ErrorCode.STORE_ERROR,
-    `S3 request for "${key}" failed: ${meaning}${s3Code ? ` (${s3Code}${status ? `, HTTP ${status}` : ''}${attempts && attempts > 1 ? `, after ${attempts} attempts` : ''})` : ''}`,
+    `S3 request for "${key}" failed: ${meaning}${s3Code ? ` (${[s3Code, ...details].join(', ')})` : ''}`,
     { key, s3Code, status, attempts },
     { cause: err },
   );

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { listen, sendJson } from '../http.js';
 
 describe('the HTTP transport', () => {
-  it('no route failure reaches the process: a synchronous or asynchronous throw is a 500 without internals', async () => {
+  it('no route failure reaches the process: a synchronous or asynchronous throw is a 500, no internals', async () => {
     const logged: unknown[] = [];
     const log = { error: (o: unknown) => logged.push(o) } as never;
     const server = await listen(

@@ -147,7 +147,8 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
         res
           .writeHead(status, { 'content-type': 'application/xml' })
           .end(
-            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`,
+            '<?xml version="1.0" encoding="UTF-8"?>' +
+              `<Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`,
           );
         return;
       }
@@ -202,7 +203,7 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
     }
   });
 
-  it('a passing 5xx is retried and the call succeeds; a lasting one is STORE_ERROR naming the status and the attempts', async () => {
+  it('a passing 5xx is retried and succeeds; a lasting one is STORE_ERROR naming status and attempts', async () => {
     const writer = s3({ prefix: 'retry' });
     await writer.put('sales/raw/r.json', 'payload');
     const seen = new Map<string, number>();
@@ -241,7 +242,7 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
     );
   });
 
-  it('records the ETag of the bytes it downloaded, when the object changes between the head and the download', async () => {
+  it('records the ETag of the bytes it downloaded when the object changes between head and download', async () => {
     const direct = new S3Client({
       region: 'us-east-1',
       endpoint,

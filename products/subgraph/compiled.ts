@@ -173,7 +173,7 @@ function notAPromise(
 
 function guarded(promise: PromiseLike<unknown>, context: object): PromiseLike<unknown> {
   return {
-    // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, so the engines await it as the promise it guards
+    // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose: the engines await it as its promise
     then<A = unknown, B = never>(
       onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
       onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,

@@ -55,7 +55,8 @@ export async function keysetConnection<T extends { id: string }>(
   const first = pageSize(q.first);
   const after = decodeCursor(q.after);
   const rows = await db.all<T>(
-    `SELECT ${q.select} FROM ${q.from} WHERE ${q.where} ${after ? `AND ${q.key} > ${sqlString(String(after[0]))}` : ''} ORDER BY ${q.key} LIMIT ${first + 1}`,
+    `SELECT ${q.select} FROM ${q.from} WHERE ${q.where}
+      ${after ? `AND ${q.key} > ${sqlString(String(after[0]))}` : ''} ORDER BY ${q.key} LIMIT ${first + 1}`,
   );
   const [count] = await db.all<{ n: number }>(`SELECT count(*) AS n FROM ${q.from} WHERE ${q.where}`);
   return connection(rows, first, (r) => [r.id], Number(count?.n ?? 0));

@@ -78,8 +78,7 @@ const operations: [string, string, Record<string, unknown>?][] = [
   [
     'variables, aliases and fragments',
     'query Q($id: ID!, $n: Int) { a: product(id: $id) { ...F } b: product(id: "p2") { ...F } } fragment F on Product ' +
-      '{ ' +
-      'id name tags(first: $n) }',
+      '{ id name tags(first: $n) }',
     { id: 'p1', n: 1 },
   ],
   [
@@ -181,7 +180,7 @@ describe('subgraph operations compiled by graphql-jit', () => {
     expect(engines).toEqual(['graphql-js', 'graphql-jit', 'graphql-jit']);
   });
 
-  it('answer exactly as graphql-js does: data, errors with their codes, paths and locations, and the HTTP status', async () => {
+  it('answer exactly as graphql-js does: data, errors with codes, paths and locations, the HTTP status', async () => {
     // Each document three times: once as it first comes, then compiled, then from the cache of compiled ones.
     for (const [what, query, variables] of operations.flatMap((o) => [o, o, o])) {
       const expected = await answer(reference, query, variables);
@@ -220,7 +219,7 @@ describe('subgraph operations compiled by graphql-jit', () => {
     expect(failures).toHaveLength(2);
   });
 
-  it('hand an operation to graphql-js for good when graphql-jit cannot complete one of its values, and say so once', async () => {
+  it('hand an operation to graphql-js for good when graphql-jit cannot complete a value, and say so once', async () => {
     const told: unknown[] = [];
     const server = new ApolloServer({
       gateway: compiledExecution(buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]), {

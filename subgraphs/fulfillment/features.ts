@@ -9,8 +9,7 @@ export default defineFeatures({
       owner: 'fulfillment-data@marketplace.example',
       description:
         "How a customer's deliveries went over rolling windows, one snapshot per day from deliveries completed " +
-        'before ' +
-        'it',
+        'before it',
       tags: { team: 'fulfillment', cadence: 'daily' },
       sql: 'features/customer_delivery.sql',
       features: [

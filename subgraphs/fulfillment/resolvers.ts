@@ -21,8 +21,7 @@ const SHIPMENT =
   `shipment_id AS id, order_id AS "orderId", carrier, status, shipped_at AS "shippedAt", promised_at AS ` +
   `"promisedAt", delivered_at AS "deliveredAt",
   delay_hours AS "delayHours", is_late AS "isLate", recipient_name AS "recipientName", address_line AS ` +
-  `"addressLine", ` +
-  `postal_code AS "postalCode", city, country`;
+  `"addressLine", postal_code AS "postalCode", city, country`;
 
 function loaders(db: SqlRunner) {
   return {

@@ -42,8 +42,7 @@ export async function catalogPage(root: HTMLElement): Promise<void> {
       'p',
       { class: 'muted' },
       'Owner, versions, contract, SLO state (evaluated by this gateway), freshness against the contract, last ' +
-        'quality ' +
-        'run. Select one for its schema and consumers.',
+        'quality run. Select one for its schema and consumers.',
     ),
     table(
       ['Data product', 'Owner', 'Domain', 'Contract', 'SLO', 'Data age', 'Quality', 'Datasets (rows)', 'Consumers'],

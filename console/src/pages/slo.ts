@@ -27,7 +27,8 @@ export async function sloPage(root: HTMLElement, signal: AbortSignal): Promise<v
       h(
         'p',
         { class: 'muted' },
-        `From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`,
+        "From each domain's contract; evaluated by this gateway from its calls to the subgraphs and the curated " +
+          `manifests. ${when(report.evaluatedAt)}, refreshed every 15 s.`,
       ),
       h('div', { class: 'grid' }, report.domains.map(domainCard)),
       ...(report.processes ? [h('h3', {}, 'Processes'), processTable(report.processes)] : []),
