@@ -61,7 +61,17 @@ export {
   type RunningSubgraph,
 } from './subgraph/domainSubgraph.js';
 export { serveSubgraph } from './subgraph/subgraphServer.js';
-export { badUserInput, defineSubgraph, isoDate, type SqlRunner, type SubgraphContext } from './subgraph/types.js';
+export {
+  badUserInput,
+  defineSubgraph,
+  isoDate,
+  type RuleTree,
+  type ShieldRule,
+  type SqlRunner,
+  type SubgraphContext,
+} from './subgraph/types.js';
+// A domain's own field rules are graphql-shield rules, served in one tree with governance's PII rules.
+export { allow, and, chain, deny, not, or, race, rule } from 'graphql-shield';
 // Domains quote values with the runtime's own quoting.
 export { sqlString } from '../platform/index.js';
 export {

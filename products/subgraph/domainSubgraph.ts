@@ -8,7 +8,7 @@ import { CuratedData } from './curatedData.js';
 import { serveSubgraph } from './subgraphServer.js';
 import { byKey } from './loaders.js';
 import type { LookupSpec } from './servingCopy.js';
-import type { PiiAccessor, SqlRunner, SubgraphContext, SubgraphModule } from './types.js';
+import type { PiiAccessor, RuleTree, SqlRunner, SubgraphContext, SubgraphModule } from './types.js';
 
 /**
  * The PII port of the subgraph runtime, implemented by governance: which callers see a domain's PII in clear, and the
@@ -18,7 +18,8 @@ export interface PiiGuard {
   /** Whether the policy knows the role at all (identities of other roles are refused). */
   knows(role: string): boolean;
   clear(role: string, domain: string): boolean;
-  protect(schema: GraphQLSchema, domain: string): GraphQLSchema;
+  /** Serves `schema` under the PII rules of `domain` and the domain's own `rules`, in one graphql-shield tree. */
+  protect(schema: GraphQLSchema, domain: string, rules?: RuleTree): GraphQLSchema;
 }
 
 export interface RunningSubgraph extends Listening {
@@ -64,7 +65,7 @@ export async function startSubgraph(
     resolvers: module.resolvers,
     port: options.port,
     metrics,
-    guard: (schema) => options.guard.protect(schema, domain.name),
+    guard: (schema) => options.guard.protect(schema, domain.name, module.rules),
     knownRole: (role) => options.guard.knows(role),
     context: (identity) => {
       const queries = { n: 0, ms: 0 };

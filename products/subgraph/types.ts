@@ -1,4 +1,5 @@
 import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
+import type { and } from 'graphql-shield';
 import { MeshError, ErrorCode, type Identity } from '../../platform/index.js';
 import type { ServingView } from './servingCopy.js';
 
@@ -32,10 +33,20 @@ export type ResolverMap<C> = Record<
   Record<string, GraphQLFieldResolver<never, C> | { resolve: GraphQLFieldResolver<never, C> }> | GraphQLScalarType
 >;
 
-/** A domain's subgraph: per-request DataLoaders and resolvers; schema.graphql sits beside it. */
+/** A graphql-shield rule (`rule`, `and`, `or`, `not`, …) for one field. */
+export type ShieldRule = Parameters<typeof and>[number];
+
+/**
+ * Rules by type and field, in graphql-shield's rule-tree shape: a domain's own, served in one tree with the PII rules
+ * governance generates for its schema (a field under both needs both). Fields without a rule are not wrapped.
+ */
+export type RuleTree = Record<string, Record<string, ShieldRule>>;
+
+/** A domain's subgraph: per-request DataLoaders and resolvers, and its own field rules; schema.graphql beside it. */
 export interface SubgraphModule<L> {
   loaders(db: SqlRunner): L;
   resolvers: ResolverMap<SubgraphContext<L>>;
+  rules?: RuleTree;
 }
 
 /** A client mistake (a malformed argument): 400-class, its message shown to the client as written. */
