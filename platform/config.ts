@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MeshError, ErrorCode } from './errors.js';
+import type { LogOptions } from './log.js';
 
 /** Repository root: domains, governance policy and contracts are read from here. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,7 +33,8 @@ export interface MeshConfig {
   store: StoreConfig;
   tmpDir: string;
   maskingKey: string;
-  logLevel: string;
+  /** pino level, format (`auto`: words when stderr is a terminal), and the JSON log file of pretty mode. */
+  log: LogOptions;
   duckdb: { threads?: number; memoryLimit?: string };
   auth: {
     /** HS256 secret of user tokens (ignored when a JWKS URL is set). */
@@ -178,7 +180,11 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     store,
     tmpDir: path.join(dataDir, '.tmp'),
     maskingKey,
-    logLevel: env.MESH_LOG_LEVEL || 'info',
+    log: {
+      level: env.MESH_LOG_LEVEL || 'info',
+      format: oneOf(env, 'MESH_LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
+      file: path.resolve(env.MESH_LOG_FILE || path.join(dataDir, 'logs', 'mesh.log')),
+    },
     duckdb: { threads, memoryLimit: env.MESH_DUCKDB_MEMORY_LIMIT || undefined },
     auth: {
       jwtSecret,

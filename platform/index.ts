@@ -25,7 +25,7 @@ export {
   type Listening,
   type Route,
 } from './http.js';
-export { type Logger } from './log.js';
+export { logFormat, type Logger } from './log.js';
 export { Metrics, type FetchCounts } from './metrics.js';
 export {
   columnLineageFacet,

@@ -38,7 +38,7 @@ export function createPlatform<L extends LineagePort>(
   config: MeshConfig,
   options: { lineage: LineageFactory<L>; store?: ObjectStore },
 ): Platform<L> {
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.log);
   const store = options.store ?? createObjectStore(config.store);
   let lineage: L | undefined;
   const started = config.nowSince?.getTime() ?? Date.now();

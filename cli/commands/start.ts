@@ -10,6 +10,7 @@ import {
   REPO_ROOT,
   formatMs,
   loadConfig,
+  logFormat,
 } from '../../platform/index.js';
 import { applyFeatures, trainRepurchase, type FeastResponse } from '../../feature-subgraph/index.js';
 import { DEFAULT_GENERATE, GENERATED_DOMAINS, LiveMarketplace, generateMarketplace } from '../../jobs/index.js';
@@ -186,6 +187,12 @@ async function banner(
         ]
       : []),
     ...staleHint(mesh),
+    ...(logFormat(platform.config.log) === 'pretty'
+      ? [
+          `Logs      ${platform.config.log.file}   (JSON lines of every process; warnings and errors also here, ` +
+            'in words; MESH_LOG_FORMAT=json writes the JSON to stderr instead)',
+        ]
+      : []),
     ...mesh.subgraphs.map(
       (s) => `Subgraph  ${s.name.padEnd(12)} ${s.url}/graphql   v${s.version}   pid ${mesh.supervisor.pid(s.name)}`,
     ),

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +44,26 @@ describe('mesh CLI', () => {
     expect(parsed).toHaveLength(1);
     expect(parsed[0]).toMatchObject({ domain: 'payments', status: 'succeeded' });
     expect(parsed[0]!.quality.length).toBeGreaterThan(10);
+  });
+
+  it('talks to a person in a terminal: the summary on screen, the JSON log in the data directory', async () => {
+    const env = { MESH_DATA_DIR: tempDir(), MESH_LOG_LEVEL: 'info' };
+    expect((await mesh(['generate', '--scale', '0.05', '--days', '7', '--seed', '3'], env)).code).toBe(0);
+    // Outside a terminal (pipes, containers, CI): JSON lines on stderr, the summary alone on stdout.
+    const piped = await mesh(['run', 'catalog', '--no-features'], env);
+    expect(piped.stderr).toMatch(/^\{"level":30,.*"msg":"curated version published"/m);
+    expect(piped.stdout).not.toContain('"level"');
+    // In a terminal, which script(1) gives the command: no JSON on the screen, every entry in the log file.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `${process.execPath} ${BIN} run catalog --full --no-features`, '/dev/null'],
+      { env: childEnv(env), encoding: 'utf8' },
+    );
+    expect(tty.status, tty.stdout).toBe(0);
+    expect(tty.stdout).toMatch(/catalog\/product_feed/);
+    expect(tty.stdout).not.toContain('"level"');
+    const file = fs.readFileSync(path.join(env.MESH_DATA_DIR, 'logs', 'mesh.log'), 'utf8');
+    expect(file).toMatch(/^\{"level":30,.*"msg":"curated version published"/m);
   });
 
   it('prints only a token for a role, and refuses unknown roles', async () => {

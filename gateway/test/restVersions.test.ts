@@ -114,7 +114,7 @@ describe('a deprecated major through the route', () => {
       }),
       maxAge: () => 60,
       deadlineMs: 5000,
-      log: createLogger('silent'),
+      log: createLogger({ level: 'silent', format: 'json', file: '' }),
       now: () => now,
     });
     http = await listen({ '/shop/*': route }, 0);
