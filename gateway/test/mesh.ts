@@ -1,4 +1,3 @@
-import { signUserToken } from '../../platform/auth.js';
 import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
@@ -19,28 +18,4 @@ export async function meshForTests(
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   const mesh = await startMesh(platform, { gatewayPort: 0, randomPorts: true, routes: routes?.(platform) });
   return { platform, mesh };
-}
-
-export interface GqlResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
-}
-
-export async function gql<T = Record<string, unknown>>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): Promise<GqlResponse<T>> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>['body'] };
-}
-
-export async function bearer(platform: MeshPlatform, role: string): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await signUserToken({ sub: `test-${role}`, role }, platform.config.auth)}` };
 }
