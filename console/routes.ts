@@ -3,8 +3,10 @@ import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import {
   sendJson,
+  sendErrorProblem,
+  sendProblem,
+  requireMethod,
   isMeshError,
-  httpStatus,
   listDomains,
   MeshError,
   ErrorCode,
@@ -58,6 +60,9 @@ export function costFor(identity: Identity, report: CostReport): CostReport {
   };
 }
 
+/** Roles that see the platform's internals (subgraph addresses) where others see its state. */
+const INTERNALS_ROLES = new Set(['admin', 'operator']);
+
 /**
  * The mesh console: a static single-page app (built by Vite into console/dist) and the few reads GraphQL does not carry
  * (the gateway's own SLO evaluation, cost, schema registry). Data products, lineage, features and the playground go
@@ -68,11 +73,12 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
     (handler: (req: IncomingMessage, identity: Identity) => Promise<unknown>): Route =>
     async (req, res) => {
       try {
+        requireMethod(req, ['GET']);
         const identity = await deps.identify(req);
         sendJson(res, 200, await handler(req, identity));
       } catch (err) {
         if (!isMeshError(err)) throw err;
-        sendJson(res, httpStatus(err.code), { error: { code: err.code, message: err.message } });
+        sendErrorProblem(res, err);
       }
     };
   // The contracts' schedules, read once: the SLO page polls every 15 s.
@@ -87,17 +93,22 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       schedule: await scheduleStatus(platform, schedules),
     })),
     '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
-    '/console/api/schemas': api(async () => {
+    '/console/api/schemas': api(async (_req, identity) => {
       const registry = new SchemaRegistry(platform.store);
+      const internals = INTERNALS_ROLES.has(identity.role);
       return Promise.all(
         loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({
           subgraph: s.name,
-          url: s.url,
+          // Where subgraphs listen is the platform's business: operators and admins see it.
+          ...(internals ? { url: s.url } : {}),
           versions: (await registry.log(s.name)).reverse(),
           checks: await registry.recentChecks(s.name, 5),
         })),
       );
     }),
+    // An API path the console does not have is a JSON 404, not the single-page app.
+    '/console/api/*': (req, res) =>
+      sendProblem(res, 404, { code: ErrorCode.NOT_FOUND, detail: `no console API at ${req.url?.split('?')[0]}` }),
     '/console': (_req, res) => {
       res.statusCode = 302;
       res.setHeader('location', '/console/');
@@ -108,16 +119,21 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
       try {
         rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/console\/?/, ''));
       } catch {
-        return sendJson(res, 400, {
-          error: { code: ErrorCode.BAD_USER_INPUT, message: 'the path is not valid percent-encoding' },
+        return sendProblem(res, 400, {
+          code: ErrorCode.BAD_USER_INPUT,
+          detail: 'the path is not valid percent-encoding',
         });
       }
       const file = path.resolve(CONSOLE_DIST, rel || 'index.html');
       if (file !== CONSOLE_DIST && !file.startsWith(CONSOLE_DIST + path.sep))
-        return sendJson(res, 400, { error: 'bad path' });
+        return sendProblem(res, 400, { code: ErrorCode.BAD_USER_INPUT, detail: 'the path leaves the console' });
       // Unknown paths are client-side routes of the single-page app.
       const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(CONSOLE_DIST, 'index.html');
-      if (!fs.existsSync(target)) return sendJson(res, 503, { error: 'the console is not built: run npm run build' });
+      if (!fs.existsSync(target))
+        return sendProblem(res, 503, {
+          code: ErrorCode.SERVICE_UNAVAILABLE,
+          detail: 'the console is not built: run npm run build',
+        });
       res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
       res.setHeader('x-content-type-options', 'nosniff');
       // Everything is bundled: nothing loads from elsewhere. Inline styles are how cytoscape and uPlot size their

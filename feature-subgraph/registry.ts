@@ -391,7 +391,13 @@ export function resolveFeatures(
         `feature view ${id} has no feature "${r.feature}" (features: ${view.features.map((f) => f.name).join(', ')})`,
       );
     for (const f of wanted) {
-      if (group.features.includes(f)) continue;
+      // Feast refuses a feature asked for twice rather than answering one column for two requests.
+      if (group.features.includes(f))
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `feature ${id}:${f.name} is asked for twice: each feature once per request`,
+          { feastClass: 'FeatureNameCollisionError' },
+        );
       // Feast's full name is view__feature; a pinned older version keeps its version in the name so columns never
       // collide.
       const prefix =

@@ -27,7 +27,7 @@ import {
 } from '../governance/index.js';
 import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineage/index.js';
 import { observeMesh, type MeshObservation } from '../observability/index.js';
-import { gatewayContext } from './context.js';
+import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
 import { supergraphFile } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
@@ -153,6 +153,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   const listening = await listen(
     {
       '/graphql': graphqlRoute(server, context, undefined, {
+        log: platform.log,
         maxBodyBytes: platform.config.maxBodyBytes,
         deadlineMs: platform.config.timeouts.requestMs,
       }),
@@ -175,12 +176,20 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
       }),
       // The gateway itself is healthy while it has a schema; a subgraph process that is down degrades answers, not the
       // gateway.
-      '/health': (_req, res) => {
+      // Open to probes: the state of each process, and its pid, address and last exit only for operators and admins.
+      '/health': async (req, res) => {
         const processes = options.processes?.states();
         const degraded = processes?.some((p) => p.phase !== 'up');
+        const internals = processes && (await readsInternals(req, context, platform.config.metrics.token));
         sendJson(res, state.schema ? 200 : 503, {
           status: state.schema ? (degraded ? 'degraded' : 'ok') : 'loading',
-          ...(processes ? { processes } : {}),
+          ...(processes
+            ? {
+                processes: internals
+                  ? processes
+                  : processes.map(({ name, phase, restarts }) => ({ name, phase, restarts })),
+              }
+            : {}),
         });
       },
       // Batch jobs have ended before any scrape: their last runs are exposed here.
@@ -226,4 +235,21 @@ function dataVersionWatch(
   const timer = setInterval(() => void read(), 2_000);
   timer.unref();
   return { current: () => current, stop: () => clearInterval(timer) };
+}
+
+/** Roles that may see the platform's internals (process ids, addresses, exits) where others see only states. */
+const INTERNALS_ROLES = new Set(['admin', 'operator']);
+
+/** Whether the caller may see internals: an operator's or admin's token, or the metrics scrape token. */
+async function readsInternals(
+  req: IncomingMessage,
+  context: (req: IncomingMessage) => Promise<GatewayContext>,
+  metricsToken: string | undefined,
+): Promise<boolean> {
+  if (!req.headers.authorization) return false;
+  if (metricsToken && req.headers.authorization === `Bearer ${metricsToken}`) return true;
+  return context(req).then(
+    (ctx) => INTERNALS_ROLES.has(ctx.identity.role),
+    () => false,
+  );
 }

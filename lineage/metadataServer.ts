@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { MeshPlatform } from './platformLineage.js';
-import { Metrics, listDomains, type Listening } from '../platform/index.js';
+import { Metrics, listDomains, MeshError, ErrorCode, type Listening } from '../platform/index.js';
 import { knownRoles, loadRoles } from '../governance/index.js';
 import { serveSubgraph } from '../products/index.js';
 import { dataProducts } from './catalog.js';
@@ -38,12 +38,12 @@ export async function startMetadataServer(
         a: { dataset: string; field?: string; direction: 'UPSTREAM' | 'DOWNSTREAM'; depth: number },
       ) =>
         (a.direction === 'UPSTREAM'
-          ? graph.upstream(a.dataset, a.field ?? undefined, a.depth)
-          : graph.downstream(a.dataset, a.field ?? undefined, a.depth)
+          ? graph.upstream(a.dataset, a.field ?? undefined, hops(a.depth, 50))
+          : graph.downstream(a.dataset, a.field ?? undefined, hops(a.depth, 50))
         ).map((n) => ({ ...n, dataset: n.name })),
       columnReaders: (_: unknown, a: { dataset: string; column: string }) => graph.readers(a.dataset, a.column),
       lineageGraph: (_: unknown, a: { dataset: string; field?: string | null; depth: number }) =>
-        lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, Math.min(a.depth, 20)).edges),
+        lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, hops(a.depth, 20)).edges),
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
@@ -100,4 +100,11 @@ function lineageDiagram(edges: ReturnType<LineageGraph['neighbourhood']>['edges'
       count: e.count,
     })),
   };
+}
+
+/** A depth argument: whole hops from 1 to `max`, or BAD_USER_INPUT naming it (a negative depth is no depth). */
+function hops(depth: number, max: number): number {
+  if (!Number.isInteger(depth) || depth < 1 || depth > max)
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `depth must be a whole number from 1 to ${max}, got ${depth}`);
+  return depth;
 }

@@ -17,6 +17,7 @@ import {
   operationStatsFacet,
   runEvent,
   schemaFacet,
+  included,
   operationSignature,
   type InputField,
   type RunEvent,
@@ -35,6 +36,7 @@ export function responseFields(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName?: string | null,
+  variables?: Record<string, unknown>,
 ): ResponseField[] {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
   const operation = operations.find((o) => (operationName ? o.name?.value === operationName : true));
@@ -53,6 +55,7 @@ export function responseFields(
   const out: ResponseField[] = [];
   const walk = (set: SelectionSetNode, type: GraphQLCompositeType, prefix: string) => {
     for (const sel of set.selections) {
+      if (variables && !included(sel, variables)) continue;
       if (sel.kind === 'Field') {
         if (sel.name.value.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
         const def = type.getFields()[sel.name.value];

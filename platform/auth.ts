@@ -39,6 +39,9 @@ const signedInternal = new Remembered<string>();
 
 let jwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
+/** How far a token's issuer clock may run ahead of ours. */
+const CLOCK_SKEW_SECONDS = 60;
+
 /**
  * Verifies a user's bearer token: HS256 with the shared secret, or RS256/ES256 against a JWKS. It must expire (`exp`),
  * and live no longer than the configured maximum: a token without an end, or good for a century, is refused.
@@ -65,7 +68,11 @@ export async function verifyUserToken(token: string, auth: AuthConfig): Promise<
   } catch (err) {
     throw new MeshError(ErrorCode.UNAUTHENTICATED, `invalid token: ${(err as Error).message}`);
   }
-  const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
+  const now = Math.floor(Date.now() / 1000);
+  // A future `iat` would stretch "at most N seconds after it was issued" to any length: refused past clock skew.
+  if (payload.iat !== undefined && payload.iat > now + CLOCK_SKEW_SECONDS)
+    throw new MeshError(ErrorCode.UNAUTHENTICATED, 'invalid token: it was issued in the future (iat)');
+  const lifetime = Math.max(payload.exp! - (payload.iat ?? now), payload.exp! - now);
   if (lifetime > auth.maxLifetimeSeconds)
     throw new MeshError(
       ErrorCode.UNAUTHENTICATED,

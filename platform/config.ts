@@ -145,25 +145,19 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     store = { kind: 'local', root: dataDir };
   }
   const maskingKey = env.MESH_MASKING_KEY || DEV_MASKING_KEY;
-  if (meshEnv === 'production' && maskingKey === DEV_MASKING_KEY) {
-    throw new MeshError(
-      ErrorCode.CONFIG_INVALID,
-      'MESH_ENV=production refuses the development masking key: set MESH_MASKING_KEY',
-    );
-  }
   const jwtSecret = env.MESH_JWT_SECRET || DEV_JWT_SECRET;
   const internalSecret = env.MESH_INTERNAL_SECRET || DEV_INTERNAL_SECRET;
-  if (meshEnv === 'production' && !env.MESH_JWKS_URL && jwtSecret === DEV_JWT_SECRET) {
-    throw new MeshError(
-      ErrorCode.CONFIG_INVALID,
-      'MESH_ENV=production refuses the development JWT secret: set MESH_JWT_SECRET or MESH_JWKS_URL',
-    );
-  }
-  if (meshEnv === 'production' && internalSecret === DEV_INTERNAL_SECRET) {
-    throw new MeshError(
-      ErrorCode.CONFIG_INVALID,
-      'MESH_ENV=production refuses the development internal secret: set MESH_INTERNAL_SECRET',
-    );
+  if (meshEnv === 'production') {
+    productionSecret('MESH_MASKING_KEY', maskingKey);
+    if (!env.MESH_JWKS_URL) productionSecret('MESH_JWT_SECRET or MESH_JWKS_URL', jwtSecret);
+    productionSecret('MESH_INTERNAL_SECRET', internalSecret);
+    const shared = [maskingKey, internalSecret, ...(env.MESH_JWKS_URL ? [] : [jwtSecret])];
+    if (new Set(shared).size < shared.length)
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        'MESH_ENV=production needs MESH_MASKING_KEY, MESH_JWT_SECRET and MESH_INTERNAL_SECRET to differ: one leaked ' +
+          'secret must not open the others',
+      );
   }
   const port = portNumber(env, 'MESH_GATEWAY_PORT', 4000);
   const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
@@ -255,6 +249,25 @@ export function loadConfig(env: Env = process.env): MeshConfig {
         }
       : { kind: 'sqlite', file: path.resolve(env.MESH_ONLINE_SQLITE || path.join(dataDir, 'online.sqlite')) },
   };
+}
+
+/** Shortest production secret: 32 characters (256 bits of hex, 192 of base64). */
+const MIN_SECRET_LENGTH = 32;
+/** Fewest distinct characters: a long secret made of few (`aaaa…`, `abab…`) is guessable whatever its length. */
+const MIN_SECRET_SYMBOLS = 12;
+
+/** A secret production will accept: not a development value, no edge whitespace, long and varied; never echoed. */
+function productionSecret(name: string, value: string): void {
+  const refuse = (why: string) => {
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_ENV=production refuses ${name}: ${why}`);
+  };
+  const dev = [DEV_MASKING_KEY, DEV_JWT_SECRET, DEV_INTERNAL_SECRET];
+  if (dev.some((d) => value.trim().toLowerCase().includes(d)) || /do-not-use-in-production/i.test(value))
+    refuse('it is a development secret; set a value of your own');
+  if (value !== value.trim()) refuse('it begins or ends with whitespace (a copy-paste slip?)');
+  if (value.length < MIN_SECRET_LENGTH) refuse(`it has ${value.length} characters, fewer than ${MIN_SECRET_LENGTH}`);
+  if (new Set(value).size < MIN_SECRET_SYMBOLS)
+    refuse(`it uses fewer than ${MIN_SECRET_SYMBOLS} distinct characters (generate one: openssl rand -base64 32)`);
 }
 
 function instant(env: Env, name: string): Date | undefined {

@@ -39,6 +39,14 @@ export const ErrorCode = {
   GONE: 'GONE',
   /** A request body over the configured limit (413). */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** An HTTP method the resource does not serve (405, with `Allow`). */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** A request body in a media type the resource does not read (415): JSON bodies are `application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** The caller's cost budget or the heavy-work pool is spent for now (429, with `Retry-After`). */
+  THROTTLED: 'THROTTLED',
+  /** A resource that exists but cannot be served for now (503, with `Retry-After`). */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** A deadline passed: the request's, a subgraph fetch's or a statement's. */
   GATEWAY_TIMEOUT: 'GATEWAY_TIMEOUT',
   /** A fault of the server, not the request: details go to the log only. */
@@ -74,6 +82,7 @@ export function httpStatus(code: ErrorCode): number {
     case ErrorCode.OPERATION_RESOLUTION_FAILURE:
       return 400;
     case ErrorCode.OPERATION_NOT_SUPPORTED:
+    case ErrorCode.METHOD_NOT_ALLOWED:
       return 405;
     case ErrorCode.NOT_ACCEPTABLE:
       return 406;
@@ -81,9 +90,14 @@ export function httpStatus(code: ErrorCode): number {
       return 410;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return 415;
+    case ErrorCode.THROTTLED:
+      return 429;
     case ErrorCode.SUBGRAPH_ERROR:
       return 502;
     case ErrorCode.SUBGRAPH_UNAVAILABLE:
+    case ErrorCode.SERVICE_UNAVAILABLE:
       return 503;
     case ErrorCode.GATEWAY_TIMEOUT:
       return 504;

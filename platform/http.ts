@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
@@ -18,7 +19,8 @@ export interface Listening {
 
 /**
  * Routes by exact path; a key ending in `/*` serves everything under its prefix (longest prefix wins). Nothing a route
- * throws, at once or later, reaches the process: the client gets a 500 without details, the log gets the error.
+ * throws, at once or later, reaches the process: the client gets a 500 problem without details, the log gets the
+ * error. Errors outside GraphQL are RFC 9457 problems, one shape on every server (GraphQL keeps GraphQL's own).
  */
 export async function listen(
   routes: Record<string, Route>,
@@ -34,22 +36,26 @@ export async function listen(
     try {
       decodeURI(path);
     } catch {
-      return sendJson(res, 400, {
-        error: { code: ErrorCode.BAD_USER_INPUT, message: 'the request path is not valid percent-encoding' },
+      return sendProblem(res, 400, {
+        code: ErrorCode.BAD_USER_INPUT,
+        detail: 'the request path is not valid percent-encoding',
       });
     }
     const route = Object.hasOwn(routes, path)
       ? routes[path]
       : routes[prefixes.find((p) => path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2)) ?? ''];
-    if (!route) return sendJson(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: `no route ${path}` } });
+    if (!route) return sendProblem(res, 404, { code: ErrorCode.NOT_FOUND, detail: `no route ${path}` });
     // then(): a route that throws before returning a promise is caught here too, not by the process.
     Promise.resolve()
       .then(() => route(req, res))
       .catch((err: unknown) => {
-        options.log?.error({ err, method: req.method, path }, 'route failed');
+        const requestId = randomUUID();
+        options.log?.error({ err, method: req.method, path, requestId }, 'route failed');
         if (!res.headersSent)
-          sendJson(res, 500, {
-            errors: [{ message: 'internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }],
+          sendProblem(res, 500, {
+            code: ErrorCode.INTERNAL_SERVER_ERROR,
+            detail: `internal server error (request ${requestId})`,
+            requestId,
           });
         else res.end();
       });
@@ -79,16 +85,54 @@ export function graphqlRoute<C extends BaseContext>(
   server: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
   onResponse?: (req: IncomingMessage, res: ServerResponse, ctx: C) => void,
-  options: { maxBodyBytes?: number; deadlineMs?: number } = {},
+  options: { maxBodyBytes?: number; deadlineMs?: number; log?: Logger } = {},
+): Route {
+  const route = graphqlHandler(server, context, onResponse, options);
+  // GraphQL over HTTP answers in GraphQL's shape, a fault of the server too.
+  return async (req, res) => {
+    try {
+      await route(req, res);
+    } catch (err) {
+      const requestId = randomUUID();
+      options.log?.error({ err, requestId, path: '/graphql' }, 'GraphQL request failed');
+      if (res.headersSent) return void res.end();
+      sendJson(res, 500, {
+        errors: [
+          {
+            message: `internal server error (request ${requestId})`,
+            extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId },
+          },
+        ],
+      });
+    }
+  };
+}
+
+function graphqlHandler<C extends BaseContext>(
+  server: ApolloServer<C>,
+  context: (req: IncomingMessage) => Promise<C>,
+  onResponse: ((req: IncomingMessage, res: ServerResponse, ctx: C) => void) | undefined,
+  options: { maxBodyBytes?: number; deadlineMs?: number },
 ): Route {
   return async (req, res) => {
     let ctx: C;
     let body: unknown;
     try {
+      requireMethod(req, GRAPHQL_METHODS);
+      if (req.method === 'POST') requireJsonBody(req);
       ctx = await context(req);
       body = req.method === 'POST' ? await readJson(req, options.maxBodyBytes) : undefined;
+      const search = new URL(req.url ?? '/', 'http://x').searchParams;
+      for (const name of ['variables', 'extensions']) {
+        const text = search.get(name);
+        if (text) withinDepth(parseOrText(text), `the ${name} parameter`);
+      }
+      const get = (name: string) => (search.has(name) ? parseOrText(search.get(name)!) : undefined);
+      const request = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      persistedQuery(request.extensions ?? get('extensions'), request.query ?? search.get('query') ?? undefined);
     } catch (err) {
       if (!isMeshError(err)) throw err;
+      setErrorHeaders(res, err);
       return sendJson(res, httpStatus(err.code), {
         errors: [{ message: err.message, extensions: { code: err.code } }],
       });
@@ -127,6 +171,39 @@ export function graphqlRoute<C extends BaseContext>(
   };
 }
 
+/**
+ * Automatic persisted queries (Apollo's protocol) asked for correctly: version 1 and a SHA-256 in hex, and the query's
+ * own hash when both come. A malformed request is the client's mistake (400 naming the field); only a well-formed hash
+ * of an unknown query answers PERSISTED_QUERY_NOT_FOUND, which tells a client to send the query.
+ */
+function persistedQuery(extensions: unknown, query: unknown): void {
+  const pq =
+    typeof extensions === 'object' && extensions !== null
+      ? (extensions as { persistedQuery?: unknown }).persistedQuery
+      : undefined;
+  if (pq === undefined) return;
+  const bad = (message: string) =>
+    new MeshError(ErrorCode.BAD_USER_INPUT, `extensions.persistedQuery: ${message}`, { parameter: 'extensions' });
+  if (typeof pq !== 'object' || pq === null) throw bad('must be an object with version and sha256Hash');
+  const { version, sha256Hash } = pq as { version?: unknown; sha256Hash?: unknown };
+  if (version !== 1) throw bad(`version must be 1 (got ${JSON.stringify(version) ?? 'none'})`);
+  if (typeof sha256Hash !== 'string' || !/^[0-9a-f]{64}$/i.test(sha256Hash))
+    throw bad("sha256Hash must be the query's SHA-256 as 64 hexadecimal digits");
+  if (typeof query === 'string' && createHash('sha256').update(query).digest('hex') !== sha256Hash.toLowerCase())
+    throw bad('sha256Hash is not the SHA-256 of the query sent with it');
+}
+
+/** GraphQL over HTTP: queries by GET or POST, nothing else. */
+const GRAPHQL_METHODS = ['GET', 'POST'] as const;
+
+const parseOrText = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
 /** What `work` resolves to, or undefined once `deadlineMs` has passed (the work's later failure is then ignored). */
 export async function withinDeadline<T>(work: Promise<T>, deadlineMs: number | undefined): Promise<T | undefined> {
   if (!deadlineMs) return work;
@@ -137,6 +214,39 @@ export async function withinDeadline<T>(work: Promise<T>, deadlineMs: number | u
   const out = await Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   if (out === undefined) work.catch(() => undefined);
   return out;
+}
+
+/** Refuses a method the resource does not serve: 405 with the methods it does (`Allow`). */
+export function requireMethod(req: IncomingMessage, allowed: readonly string[]): void {
+  if (allowed.includes(req.method ?? 'GET')) return;
+  throw new MeshError(ErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not served here: use ${allowed.join(' or ')}`, {
+    allow: allowed.join(', '),
+  });
+}
+
+/** Refuses a body that does not say it is JSON (415): a JSON text sent as XML or a form is not read as JSON. */
+export function requireJsonBody(req: IncomingMessage): void {
+  const type = String(req.headers['content-type'] ?? '');
+  if (/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) return;
+  throw new MeshError(
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    `the body must be sent as application/json (got ${type ? JSON.stringify(type.slice(0, 80)) : 'no content type'})`,
+  );
+}
+
+/** The headers an error's status calls for: `Allow` with a 405, `Retry-After` with a 429 or 503 that names a wait. */
+export function setErrorHeaders(res: ServerResponse, err: MeshError): void {
+  if (typeof err.details.allow === 'string') res.setHeader('allow', err.details.allow);
+  if (typeof err.details.retryAfterSeconds === 'number')
+    res.setHeader('retry-after', String(err.details.retryAfterSeconds));
+}
+
+/** A MeshError as an RFC 9457 problem, with the headers its status calls for. */
+export function sendErrorProblem(res: ServerResponse, err: MeshError, extra: Record<string, unknown> = {}): void {
+  setErrorHeaders(res, err);
+  const { allow: _allow, retryAfterSeconds: _retry, status: _status, ...details } = err.details;
+  const status = typeof err.details.status === 'number' ? err.details.status : httpStatus(err.code);
+  sendProblem(res, status, { code: err.code, detail: err.message, ...details, ...extra });
 }
 
 /** An RFC 9457 problem: the mesh's error code, a human detail and the request id; never internals. */
@@ -195,11 +305,34 @@ export async function readJson(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BY
   });
   const text = Buffer.concat(chunks).toString('utf8');
   if (text === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     return text;
   }
+  return withinDepth(parsed, 'the request body');
+}
+
+/** Deepest nesting of arrays and objects a request may carry: far beyond any real input, far below a stack's end. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * `value`, unless its arrays and objects nest deeper than MAX_JSON_DEPTH: what later walks it recursively (variable
+ * coercion, validation) would run out of stack on thousands of levels and answer 500. Checked without recursion.
+ */
+export function withinDepth<T>(value: T, what: string): T {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_JSON_DEPTH)
+      throw new MeshError(ErrorCode.BAD_USER_INPUT, `${what} nests deeper than ${MAX_JSON_DEPTH} levels`, {
+        maxDepth: MAX_JSON_DEPTH,
+      });
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return value;
 }
 
 /** A port free on loopback now, for a server that must be told its port before it starts (a supervised process). */

@@ -19,9 +19,14 @@ export {
   graphqlRoute,
   listen,
   readJson,
+  requireJsonBody,
+  requireMethod,
+  sendErrorProblem,
   sendJson,
   sendProblem,
+  setErrorHeaders,
   withinDeadline,
+  withinDepth,
   type Listening,
   type Route,
 } from './http.js';
@@ -46,6 +51,7 @@ export {
   type RunEvent,
 } from './openlineage.js';
 export { operationSignature } from './operationSignature.js';
+export { included, inclusionKey } from './selections.js';
 export { Progress, formatMs } from './progress.js';
 export { getJson, putJson, type ObjectInfo, type ObjectStore, type ObjectTags } from './store/index.js';
 export {

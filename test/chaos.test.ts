@@ -221,7 +221,22 @@ describe('chaos under load', () => {
     expect(fivexx(summary.statusCodeStats)).toBe(0);
     expect(summary.errors).toBe(0);
     expect(health.status).toBe('ok');
-    expect(health.processes.find((p) => p.name === 'payments')).toMatchObject({ phase: 'up', restarts: 1 });
+    // An open probe sees each process's state; its pid, address and last exit only an operator or admin does.
+    expect(health.processes.find((p) => p.name === 'payments')).toEqual({ name: 'payments', phase: 'up', restarts: 1 });
+    const admin = `Bearer ${await signUserToken({ sub: 'chaos', role: 'admin' }, platform.config.auth)}`;
+    const detailed = (await (
+      await fetch(`${mesh.gateway.url}/health`, { headers: { authorization: admin } })
+    ).json()) as {
+      processes: { name: string; pid?: number; lastExit?: { signal: string | null } }[];
+    };
+    expect(detailed.processes.find((p) => p.name === 'payments')).toMatchObject({
+      pid: mesh.supervisor.pid('payments'),
+      lastExit: { signal: 'SIGKILL' },
+    });
+    const asAnalyst = (await (await fetch(`${mesh.gateway.url}/health`, { headers: analyst })).json()) as {
+      processes: Record<string, unknown>[];
+    };
+    expect(asAnalyst.processes.every((p) => p.pid === undefined && p.url === undefined)).toBe(true);
     expect(mesh.supervisor.pid('payments')).not.toBe(before);
     expect(console_.processes?.find((p) => p.name === 'payments')).toMatchObject({
       restarts: 1,

@@ -41,16 +41,18 @@ function headers(): Record<string, string> {
   };
 }
 
+/** An HTTP failure: an RFC 9457 problem from the console's API, GraphQL errors from /graphql. */
 async function failure(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => ({}))) as {
-    error?: { code?: string; message?: string };
+    code?: string;
+    detail?: string;
     errors?: { message: string; extensions?: { code?: string } }[];
   };
-  const e = body.error ?? body.errors?.[0];
+  const graphql = body.errors?.[0];
   return new ApiError(
-    e?.message ?? `HTTP ${res.status}`,
+    body.detail ?? graphql?.message ?? `HTTP ${res.status}`,
     res.status,
-    body.error?.code ?? body.errors?.[0]?.extensions?.code,
+    body.code ?? graphql?.extensions?.code,
   );
 }
 

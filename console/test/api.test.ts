@@ -19,7 +19,8 @@ async function get(path: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${mesh.gateway.url}${path}`, { headers });
   return {
     status: res.status,
-    body: (await res.json().catch(() => undefined)) as Record<string, unknown> & { error?: { code: string } },
+    body: (await res.json().catch(() => undefined)) as Record<string, unknown> & { code?: string },
+    type: res.headers.get('content-type'),
   };
 }
 const token = (role: string, exp: number | string = '1h') =>
@@ -41,7 +42,7 @@ describe("the console's API: who may read what", () => {
         path,
       ).toBe(401);
       const unknown = await get(path, { authorization: `Bearer ${await token('intern')}` });
-      expect([unknown.status, unknown.body.error?.code], path).toEqual([403, 'FORBIDDEN']);
+      expect([unknown.status, unknown.body.code], path).toEqual([403, 'FORBIDDEN']);
     }
   });
 
@@ -50,7 +51,20 @@ describe("the console's API: who may read what", () => {
       const auth = await bearer(platform, role);
       expect((await get('/console/api/whoami', auth)).body).toMatchObject({ role });
       expect((await get('/console/api/slo', auth)).status, role).toBe(200);
-      expect((await get('/console/api/schemas', auth)).status, role).toBe(200);
+      const schemas = await get('/console/api/schemas', auth);
+      expect(schemas.status, role).toBe(200);
+      // Where subgraphs listen is for operators and admins.
+      const urls = (schemas.body as unknown as { url?: string }[]).map((s) => s.url);
+      if (role === 'admin' || role === 'operator')
+        expect(
+          urls.every((u) => u?.startsWith('http')),
+          role,
+        ).toBe(true);
+      else
+        expect(
+          urls.every((u) => u === undefined),
+          role,
+        ).toBe(true);
     }
   });
 
@@ -72,8 +86,16 @@ describe("the console's API: who may read what", () => {
     expect(Object.keys(owner.queryLoad?.bySubgraph ?? {}).every((s) => s === 'payments')).toBe(true);
     for (const role of ['analyst', 'ml-engineer']) {
       const refused = await get('/console/api/cost', await bearer(platform, role));
-      expect([refused.status, refused.body.error?.code], role).toEqual([403, 'FORBIDDEN']);
+      expect([refused.status, refused.body.code], role).toEqual([403, 'FORBIDDEN']);
     }
+  });
+
+  it('an API path the console does not have is a JSON 404, and only GET is served', async () => {
+    const auth = await bearer(platform, 'admin');
+    const unknown = await get('/console/api/nothing-here', auth);
+    expect([unknown.status, unknown.type, unknown.body.code]).toEqual([404, 'application/problem+json', 'NOT_FOUND']);
+    const post = await fetch(`${mesh.gateway.url}/console/api/slo`, { method: 'POST', headers: auth });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
   });
 
   it('a malformed path is a 400, and the mesh keeps serving', async () => {

@@ -3,7 +3,12 @@ import type { OnlineStoreConfig } from '../../platform/index.js';
 
 /** How a store names itself in logs, lineage and materialization watermarks (credentials removed). */
 export function onlineStoreUrl(config: OnlineStoreConfig): string {
-  return config.kind === 'sqlite' ? pathToFileURL(config.file).href : config.url.replace(/\/\/[^@/]*@/, '//');
+  if (config.kind === 'sqlite') return pathToFileURL(config.file).href;
+  // Every node of a cluster list may carry its own `user:password@`: each one is cut.
+  return config.url
+    .split(',')
+    .map((node) => node.trim().replace(/^((?:[a-z][\w+.-]*:)?\/\/)?[^@/]*@/i, '$1'))
+    .join(',');
 }
 
 /** One entity's values of one view version, as materialized. */

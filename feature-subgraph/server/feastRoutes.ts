@@ -6,6 +6,10 @@ import {
   MeshError,
   ErrorCode,
   readJson,
+  requireJsonBody,
+  requireMethod,
+  sendErrorProblem,
+  setErrorHeaders,
   sendJson,
   type Identity,
   type Platform,
@@ -44,8 +48,8 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
     ): Route =>
     async (req, res) => {
       try {
-        if (req.method !== 'POST')
-          throw new MeshError(ErrorCode.BAD_USER_INPUT, `${req.url}: POST a JSON body`, { status: 405 });
+        requireMethod(req, ['POST']);
+        requireJsonBody(req);
         const identity = await authenticateBearer(req.headers.authorization, d.platform.config.auth, d.roles);
         if (RANK[d.access(identity.role)] < RANK[needs])
           throw new MeshError(
@@ -235,9 +239,10 @@ function feastClass(err: MeshError): string {
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: MeshError, format: 'mesh' | 'feast'): void {
-  const status = typeof err.details.status === 'number' ? err.details.status : httpStatus(err.code);
+  const status = httpStatus(err.code);
   const feast = format === 'feast' || /application\/vnd\.feast\.error\+json/.test(String(req.headers.accept ?? ''));
-  if (!feast) return sendJson(res, status, { error: { code: err.code, message: err.message } });
+  if (!feast) return sendErrorProblem(res, err);
+  setErrorHeaders(res, err);
   // Feast's server answers a JSON string holding {module, class, message}; its client decodes that into the exception.
   sendJson(
     res,

@@ -62,7 +62,8 @@ export async function startFeatureServer(
       metrics: serving,
       now: platform.now,
     }),
-    health: () => ({ onlineStore: online.url }),
+    // The kind only: where the store lives (a file path, hosts) is nobody's business on an open probe.
+    health: () => ({ onlineStore: platform.config.online.kind }),
     knownRole: (role) => roles.includes(role),
     routes: feastRoutes({
       platform,

@@ -2,7 +2,7 @@ import { MeshError, ErrorCode } from '../../platform/index.js';
 import { resolveFeatures, type Registry } from '../registry.js';
 import type { OnlineStore } from '../online/types.js';
 import type { FeatureType } from '../definitions.js';
-import { MAX_ENTITY_ROWS, MAX_FEATURES, readColumnsOrInvalid, type FeatureStatus } from './onlineRead.js';
+import { MAX_ENTITY_ROWS, MAX_FEATURES, MAX_VALUES, readColumnsOrInvalid, type FeatureStatus } from './onlineRead.js';
 
 export interface FeastRequest {
   features?: string[];
@@ -59,6 +59,14 @@ export async function getOnlineFeatures(
       ErrorCode.BAD_USER_INPUT,
       `get-online-features: at most ${MAX_FEATURES} features per request (got ${resolved.names.length})`,
     );
+  if (n * resolved.names.length > MAX_VALUES)
+    throw new MeshError(
+      ErrorCode.BAD_USER_INPUT,
+      `get-online-features: at most ${MAX_VALUES.toLocaleString('en-US')} values per request (entity rows x ` +
+        `features); ${n} x ${resolved.names.length} = ${(n * resolved.names.length).toLocaleString('en-US')}: ` +
+        'split the entities, or use a training set',
+      { maxValues: MAX_VALUES },
+    );
   const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
   const { columns, error } = await readColumnsOrInvalid(store, resolved, rows, now, { text: true });
@@ -101,7 +109,13 @@ function parseFeastRequest(body: unknown): FeastRequest {
     throw bad('"entities" must map each join key to an array of values');
   const entities = Object.entries(b.entities as Record<string, unknown>);
   if (entities.length === 0) throw bad('"entities" is empty');
-  for (const [k, v] of entities) if (!Array.isArray(v)) throw bad(`entities.${k} must be an array`);
+  for (const [k, v] of entities) {
+    if (!Array.isArray(v)) throw bad(`entities.${k} must be an array`);
+    // Feast's keys are scalars: an object or a list is no key (an operator like {"$ne": 1} least of all).
+    const i = v.findIndex((x) => !(typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x))));
+    if (i >= 0)
+      throw bad(`entities.${k}[${i}] must be a string or a number (got ${JSON.stringify(v[i])?.slice(0, 40)})`);
+  }
   const lengths = new Set(entities.map(([, v]) => (v as unknown[]).length));
   if (lengths.size > 1)
     throw bad(

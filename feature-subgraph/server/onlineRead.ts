@@ -6,6 +6,11 @@ import type { OnlineRecord, OnlineStore } from '../online/types.js';
 /** Most entity rows and features one online request takes; more belong in a training set. */
 export const MAX_ENTITY_ROWS = 10_000;
 export const MAX_FEATURES = 500;
+/**
+ * Most values (entity rows x features) one online request answers: 10,000 rows x 18 features came to 7 MB of JSON
+ * and half a second of the server's time, during which every other caller waited.
+ */
+export const MAX_VALUES = 50_000;
 
 /**
  * Feast's statuses; OUTSIDE_MAX_AGE withholds the value (the view's TTL is honoured online too), and INVALID (Feast's

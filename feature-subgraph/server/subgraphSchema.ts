@@ -3,7 +3,15 @@ import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
 import { DateTime } from '../../products/index.js';
 import { currentViews, resolveFeatures, tableId, type Registry, type ViewVersion } from '../registry.js';
 import type { OnlineStore } from '../online/types.js';
-import { cellOf, keyFor, readColumnsOrInvalid, FeatureCell, MAX_ENTITY_ROWS, MAX_FEATURES } from './onlineRead.js';
+import {
+  cellOf,
+  keyFor,
+  readColumnsOrInvalid,
+  FeatureCell,
+  MAX_ENTITY_ROWS,
+  MAX_FEATURES,
+  MAX_VALUES,
+} from './onlineRead.js';
 import { scoreEntity } from './modelScoring.js';
 import type { FeatureContext } from './requestContext.js';
 
@@ -289,6 +297,12 @@ export function featureResolvers(registry: Registry) {
           throw new MeshError(
             ErrorCode.BAD_USER_INPUT,
             `at most ${MAX_FEATURES} features per call (got ${resolved.names.length})`,
+          );
+        const values = args.entities.length * resolved.names.length;
+        if (values > MAX_VALUES)
+          throw new MeshError(
+            ErrorCode.BAD_USER_INPUT,
+            `at most ${MAX_VALUES} values per call (entity rows x features, got ${values}): split the entities`,
           );
         const { columns } = await readColumnsOrInvalid(ctx.online, resolved, args.entities, ctx.now());
         ctx.metrics.countServed(

@@ -190,9 +190,14 @@ describe("what a client written against Feast's server expects", () => {
       'ml-engineer',
       accept,
     );
-    expect(collision.status).toBe(200);
+    // Feast refuses a feature asked for twice; so does the mesh, naming it.
+    expect(collision.status).toBe(400);
+    expect(JSON.parse(collision.body as string)).toMatchObject({
+      class: 'FeatureNameCollisionError',
+      message: expect.stringMatching(/customer_orders@v1:total_spend_90d is asked for twice/),
+    });
     const plain = await post('/get-online-features', { features: ['nope:x'], entities: { customer_id: ['c'] } });
-    expect(plain.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect(plain.body).toMatchObject({ code: 'NOT_FOUND', status: 404 });
   });
 
   it('push: newer values win, older ones are kept out, and only roles that may write features can push', async () => {
@@ -224,22 +229,16 @@ describe("what a client written against Feast's server expects", () => {
     const offline = await post('/push', { ...row(END.toISOString(), 1), to: 'online_and_offline' });
     expect(offline.status).toBe(400);
     expect(offline.body).toMatchObject({
-      error: {
-        code: 'BAD_USER_INPUT',
-        message: expect.stringMatching(/offline tables are computed from contract-checked curated data/),
-      },
+      code: 'BAD_USER_INPUT',
+      detail: expect.stringMatching(/offline tables are computed from contract-checked curated data/),
     });
     const typed = await post('/push', {
       ...row(END.toISOString(), 1),
       df: { ...row(END.toISOString(), 1).df, total_purchases_30d: ['many'] },
     });
-    expect(typed.body).toMatchObject({
-      error: { message: 'push: row 0: total_purchases_30d must be Int64 (got "many")' },
-    });
+    expect(typed.body).toMatchObject({ detail: 'push: row 0: total_purchases_30d must be Int64 (got "many")' });
     const short = await post('/push', { push_source_name: 'customer_orders', df: { customer_id: ['c'] } });
-    expect((short.body as { error: { message: string } }).error.message).toMatch(
-      /lacks column\(s\) event_timestamp, total_purchases_30d/,
-    );
+    expect((short.body as { detail: string }).detail).toMatch(/lacks column\(s\) event_timestamp, total_purchases_30d/);
   });
 
   it('materialize and materialize-incremental run for an operator, and no one else', async () => {
@@ -261,7 +260,7 @@ describe("what a client written against Feast's server expects", () => {
     ).toBe(200);
     expect(
       (await post('/materialize', { start_ts: 'yesterday', end_ts: END.toISOString() }, 'admin')).body,
-    ).toMatchObject({ error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/start_ts/) } });
+    ).toMatchObject({ code: 'BAD_USER_INPUT', detail: expect.stringMatching(/start_ts/) });
   });
 
   it('names looked up by a client are own names only: "constructor" is unknown, not a crash', async () => {
@@ -282,6 +281,53 @@ describe("what a client written against Feast's server expects", () => {
       entities: { customer_id: Array.from({ length: 10_001 }, (_, i) => `c-${i}`) },
     });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: { message: expect.stringMatching(/at most 10000 entity rows/) } });
+    expect(res.body).toMatchObject({ detail: expect.stringMatching(/at most 10000 entity rows/) });
+  });
+
+  it('caps the values of one answer (entity rows x features) and names the budget', async () => {
+    const res = await post('/get-online-features', {
+      feature_service: 'customer_repurchase',
+      entities: { customer_id: Array.from({ length: 5_000 }, (_, i) => `c-${i}`) },
+    });
+    expect([res.status, (res.body as { code: string }).code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect((res.body as { detail: string }).detail).toMatch(/at most 50,000 values per request .* 5000 x 18 = 90,000/);
+  });
+
+  it('takes scalar entity keys only, naming the one that is not', async () => {
+    for (const value of [{ $ne: 1 }, ['c-0000001', 'x'], null, Number.NaN]) {
+      const res = await post('/get-online-features', {
+        features: ['customer_orders:total_spend_90d'],
+        entities: { customer_id: ['c-0000001', value] },
+      });
+      expect([res.status, (res.body as { code: string }).code], JSON.stringify(value)).toEqual([400, 'BAD_USER_INPUT']);
+      expect((res.body as { detail: string }).detail).toMatch(
+        /entities\.customer_id\[1\] must be a string or a number/,
+      );
+    }
+  });
+
+  it('answers POST of JSON only (405 with Allow, 415), every error as an RFC 9457 problem', async () => {
+    const auth = await bearer(platform, 'ml-engineer');
+    const get = await fetch(`${server.url}/get-online-features`, { headers: auth });
+    expect([get.status, get.headers.get('allow'), get.headers.get('content-type')]).toEqual([
+      405,
+      'POST',
+      'application/problem+json',
+    ]);
+    const xml = await fetch(`${server.url}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', ...auth },
+      body: JSON.stringify({ features: ['customer_orders:total_spend_90d'], entities: { customer_id: ['c'] } }),
+    });
+    expect([xml.status, ((await xml.json()) as { code: string }).code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const nowhere = await fetch(`${server.url}/nowhere`);
+    expect([nowhere.status, nowhere.headers.get('content-type')]).toEqual([404, 'application/problem+json']);
+    // An open probe learns the kind of store, not where it is.
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({
+      status: 'ok',
+      subgraph: 'features',
+      version: expect.any(String),
+      onlineStore: 'sqlite',
+    });
   });
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore, SqliteOnlineStore, type OnlineStore } from '../online/index.js';
-import type { OnlineRecord } from '../online/types.js';
+import { onlineStoreUrl, type OnlineRecord } from '../online/types.js';
 import { redisClusterForTests, redisForTests, tempDir } from '../../platform/test/helpers.js';
 
 const DAY = 86_400_000;
@@ -146,5 +146,21 @@ describe('embedded store across processes', () => {
     expect(child.stderr).toBe('');
     expect((await reader.read([{ table: 'v@v1', keys: ['a'] }]))[0]![0]!.values).toEqual([7]);
     await reader.close();
+  });
+});
+
+describe('how a store names itself', () => {
+  it('keeps no credentials of any node of a list, with or without a scheme or a user', () => {
+    const url = onlineStoreUrl({
+      kind: 'redis',
+      cluster: true,
+      keyPrefix: 'mesh:',
+      url: 'redis://:first-secret@10.0.0.1:6379, redis://admin:second-secret@10.0.0.2:6379/0,third-secret@10.0.0.3:6379',
+    });
+    expect(url).toBe('redis://10.0.0.1:6379,redis://10.0.0.2:6379/0,10.0.0.3:6379');
+    expect(url).not.toMatch(/secret/);
+    expect(onlineStoreUrl({ kind: 'redis', cluster: false, keyPrefix: 'm:', url: 'redis://127.0.0.1:6379/2' })).toBe(
+      'redis://127.0.0.1:6379/2',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { Kind, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { inclusionKey } from '../../platform/index.js';
 import { fieldAccess, type RolePolicy } from '../../governance/index.js';
 import { responseFields } from '../../lineage/index.js';
 import type { GatewayContext } from '../context.js';
@@ -35,12 +36,13 @@ export function useAccessReport(
         async willSendResponse(ctx) {
           if (!original || !state.schema || ctx.response.body.kind !== 'single') return;
           const role = rc.contextValue.identity.role;
-          const key = `${ctx.operationName ?? ''}\u0000${role}`;
+          const variables = coercedVariables(state.schema, original, ctx.operationName ?? null, ctx.request.variables);
+          const key = `${ctx.operationName ?? ''}\u0000${role}\u0000${inclusionKey(original, variables)}`;
           let byKey = reports.get(original);
           if (!byKey) reports.set(original, (byKey = new Map()));
           let report = byKey.get(key);
           if (report === undefined) {
-            report = describe(state.schema, original, ctx.operationName ?? null, role, policy, state.pii);
+            report = describe(state.schema, original, ctx.operationName ?? null, variables, role, policy, state.pii);
             byKey.set(key, report);
           }
           if (report)
@@ -54,17 +56,32 @@ export function useAccessReport(
   };
 }
 
+/** The operation's variables as execution saw them (defaults applied): @skip and @include read them. */
+export function coercedVariables(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null,
+  given: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const op = document.definitions.find(
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
+  return getVariableValues(schema, op?.variableDefinitions ?? [], given ?? {}).coerced ?? {};
+}
+
 function describe(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null,
+  variables: Record<string, unknown>,
   role: string,
   policy: RolePolicy,
   pii: PiiOwners,
 ): AccessReport | null {
   const masked: string[] = [];
   const withheld: string[] = [];
-  for (const f of responseFields(schema, document, operationName)) {
+  for (const f of responseFields(schema, document, operationName, variables)) {
     const owner = pii.get(f.coordinate);
     if (owner === undefined) continue;
     const access = fieldAccess(policy, role, owner);

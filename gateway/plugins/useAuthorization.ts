@@ -3,6 +3,7 @@ import {
   Kind,
   TypeInfo,
   getNamedType,
+  getVariableValues,
   isCompositeType,
   isObjectType,
   isInterfaceType,
@@ -16,6 +17,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { included } from '../../platform/index.js';
 import { fieldAccess, unauthorizedField, type PiiFieldOwner, type RolePolicy } from '../../governance/index.js';
 import type { GatewayContext } from '../context.js';
 
@@ -71,7 +73,11 @@ export function useAuthorization(
                 .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
                 .map((f) => [f.name.value, f]),
             );
-            applyDenials(op.selectionSet, result.data, root, { schema: state.schema, fragments, denied, errors }, []);
+            // The operation's variables as execution saw them (defaults applied): @skip and @include read them.
+            const coerced = getVariableValues(state.schema, op.variableDefinitions ?? [], rc.request.variables ?? {});
+            const variables = coerced.coerced ?? {};
+            const walk = { schema: state.schema, fragments, denied, errors, variables };
+            applyDenials(op.selectionSet, result.data, root, walk, []);
           }
           const role = rc.contextValue.identity.role;
           result.errors = [
@@ -136,6 +142,7 @@ interface Walk {
   fragments: Record<string, FragmentDefinitionNode>;
   denied: Set<string>;
   errors: Map<string, { path: (string | number)[] }>;
+  variables: Record<string, unknown>;
 }
 
 function applyDenials(
@@ -153,6 +160,7 @@ function applyDenials(
   const obj = data as Record<string, unknown>;
   delete obj[PRUNED];
   for (const sel of selectionSet.selections) {
+    if (!included(sel, w.variables)) continue;
     if (sel.kind === Kind.FIELD) {
       const key = sel.alias?.value ?? sel.name.value;
       if (deniedOn(parent, sel.name.value, w.schema, w.denied)) {

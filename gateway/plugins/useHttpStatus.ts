@@ -35,6 +35,8 @@ export function useHttpStatus(): ApolloServerPlugin<GatewayContext> {
           if (codes.some((c) => c === undefined)) return;
           body.singleResult.errors = body.singleResult.errors.map((e, i) => ({
             ...e,
+            // graphql-armor reports its limits as syntax errors; they are not.
+            message: codes[i] === ErrorCode.QUERY_LIMIT_EXCEEDED ? e.message.replace(/^Syntax Error: /, '') : e.message,
             extensions: { ...e.extensions, code: codes[i] },
           }));
           rc.response.http.status =

@@ -25,6 +25,7 @@ function failures(bound: BoundEndpoint): [number, string, ErrorCode[]][] {
     [401, 'No valid bearer token.', [ErrorCode.UNAUTHENTICATED]],
     [403, "The token's role is not one the policy knows, or it may not read this resource.", [ErrorCode.FORBIDDEN]],
     [404, bound.kind === 'entity' ? 'Nothing has these identifiers.' : 'No such resource.', [ErrorCode.NOT_FOUND]],
+    [405, 'A method other than GET or HEAD (see Allow).', [ErrorCode.METHOD_NOT_ALLOWED]],
     [
       406,
       `The Accept header allows neither application/json${bound.kind === 'entity' ? '' : ' nor text/csv'}.`,
@@ -39,7 +40,7 @@ function failures(bound: BoundEndpoint): [number, string, ErrorCode[]][] {
       503,
       'A data product the resource needs cannot be reached (see Retry-After), or the endpoint does not match the ' +
         'published schema.',
-      [ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.INTERNAL_SERVER_ERROR],
+      [ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE],
     ],
     [504, 'The request ran over its deadline.', [ErrorCode.GATEWAY_TIMEOUT]],
   ];

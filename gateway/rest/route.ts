@@ -62,9 +62,18 @@ export function restRoute(o: RestRouteOptions): Route {
       res.setHeader('allow', 'GET, HEAD');
       return problem(
         405,
-        ErrorCode.OPERATION_NOT_SUPPORTED,
+        ErrorCode.METHOD_NOT_ALLOWED,
         `${req.method} is not supported: data products are read with GET`,
       );
+    }
+    // Who asks comes before what they asked for: an unauthenticated request learns nothing more (401 before 406).
+    let ctx: GatewayContext;
+    try {
+      ctx = await o.context(req);
+    } catch (err) {
+      if (!isMeshError(err)) throw err;
+      if (err.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+      return problem(httpStatus(err.code), err.code, err.message);
     }
     const deprecation = endpoint.deprecation;
     if (deprecation) {
@@ -85,9 +94,11 @@ export function restRoute(o: RestRouteOptions): Route {
         { endpoint: endpoint.name, reason: match.served.unavailable, requestId },
         'REST endpoint does not bind to the current supergraph',
       );
+      // A publication can mend it (docs/rest.md): the client may try again, not in a tight loop.
+      res.setHeader('retry-after', String(UNBOUND_RETRY_AFTER_SECONDS));
       return problem(
         503,
-        ErrorCode.INTERNAL_SERVER_ERROR,
+        ErrorCode.SERVICE_UNAVAILABLE,
         `${endpoint.path} is unavailable until its operation matches the published schema`,
       );
     }
@@ -99,14 +110,11 @@ export function restRoute(o: RestRouteOptions): Route {
         `${endpoint.path} is served as application/json${bound.kind === 'entity' ? '' : ' or text/csv'}`,
       );
 
-    let ctx: GatewayContext;
     let variables: Record<string, unknown>;
     try {
-      ctx = await o.context(req);
       variables = readParameters(bound, match.params, url.searchParams);
     } catch (err) {
       if (!isMeshError(err)) throw err;
-      if (err.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
       return problem(
         httpStatus(err.code),
         err.code,
@@ -199,6 +207,9 @@ export function restRoute(o: RestRouteOptions): Route {
     res.end(req.method === 'HEAD' ? undefined : text);
   };
 }
+
+/** How long a client waits before asking again for an endpoint the published schema does not serve. */
+const UNBOUND_RETRY_AFTER_SECONDS = 60;
 
 /** Path templates matched segment by segment; a literal segment beats a parameter. */
 function find(served: Served[], pathname: string): Match | undefined {

@@ -332,6 +332,34 @@ describe('PII matrix: every PII field of the composed schema, every role', () =>
     );
     expect(only.body.data!.customer).toEqual({ email: null });
   });
+
+  it('a denied field left out by @skip or @include is absent, as for a role that may read it', async () => {
+    const query =
+      'query($show: Boolean!) { customer(id: "' +
+      customerId +
+      '") { id email @skip(if: true) phone @include(if: $show) ... on Customer @include(if: $show) { name } } }';
+    for (const role of ['ml-engineer', 'admin']) {
+      const hidden = await gql<{ customer: Record<string, unknown> }>(
+        mesh.gateway.url,
+        query,
+        { show: false },
+        await bearer(platform, role),
+      );
+      expect([hidden.body.data!.customer, hidden.body.errors], role).toEqual([{ id: customerId }, undefined]);
+      expect((hidden.body as { extensions?: unknown }).extensions, role).toBeUndefined();
+    }
+    const shown = await gql<{ customer: Record<string, unknown> }>(
+      mesh.gateway.url,
+      query,
+      { show: true },
+      await bearer(platform, 'ml-engineer'),
+    );
+    expect(shown.body.data!.customer).toEqual({ id: customerId, phone: null, name: null });
+    expect(shown.body.errors?.map((e) => e.path)).toEqual([
+      ['customer', 'phone'],
+      ['customer', 'name'],
+    ]);
+  });
 });
 
 describe('identity', () => {
@@ -427,7 +455,7 @@ describe('query limits (graphql-armor)', () => {
 
   it('answers request errors as GraphQL over HTTP says: 4xx with a stable code, never 500', async () => {
     const auth = await bearer(platform, 'analyst');
-    const cases: [string, Record<string, unknown>, number, string][] = [
+    const cases: [string, Record<string, unknown> | string, number, string][] = [
       ['a syntax error', { query: '{ customer(id: ' }, 400, 'GRAPHQL_PARSE_FAILED'],
       [
         'too many tokens',
@@ -459,6 +487,43 @@ describe('query limits (graphql-armor)', () => {
         'OPERATION_RESOLUTION_FAILURE',
       ],
       ['a mutation', { query: 'mutation { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
+      // 5,000 levels of {"v": …}: a 30 KB body whose coercion would run out of stack.
+      [
+        'variables 5,000 levels deep',
+        `{"query":"{ __typename }","variables":{"v":${'{"v":'.repeat(5000)}{}${'}'.repeat(5000)}}}`,
+        400,
+        'BAD_USER_INPUT',
+      ],
+      [
+        'a persisted query of another version',
+        { query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: 'a'.repeat(64) } } },
+        400,
+        'BAD_USER_INPUT',
+      ],
+      [
+        "a persisted query whose hash is not the query's",
+        { query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } },
+        400,
+        'BAD_USER_INPUT',
+      ],
+      [
+        'a persisted query with a numeric hash',
+        { extensions: { persistedQuery: { version: 1, sha256Hash: 12 } } },
+        400,
+        'BAD_USER_INPUT',
+      ],
+      [
+        'a persisted query not seen yet (the client then sends the query)',
+        { extensions: { persistedQuery: { version: 1, sha256Hash: 'b'.repeat(64) } } },
+        200,
+        'PERSISTED_QUERY_NOT_FOUND',
+      ],
+      [
+        'a lineage depth below one',
+        { query: '{ lineage(dataset: "sales.orders", depth: -5) { dataset } }' },
+        200,
+        'BAD_USER_INPUT',
+      ],
       ['a subscription', { query: 'subscription { x }' }, 400, 'OPERATION_NOT_SUPPORTED'],
       ['an id with a NUL', { query: '{ customer(id: "c-1\\u0000x") { id } }' }, 200, 'BAD_USER_INPUT'],
       [
@@ -472,7 +537,7 @@ describe('query limits (graphql-armor)', () => {
       const res = await fetch(`${mesh.gateway.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },
-        body: JSON.stringify(body),
+        body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       const json = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
       expect([res.status, json.errors[0]!.extensions.code], what).toEqual([status, code]);
@@ -489,6 +554,50 @@ describe('query limits (graphql-armor)', () => {
       ((await big.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
     ]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     expect((await fetch(`${mesh.gateway.url}/graph%E0%A4%Aql`)).status).toBe(400);
+    // Limits are not syntax errors.
+    const deep = await gql(
+      mesh.gateway.url,
+      `{ customer(id: "${customerId}") { ${'orders(first: 1) { customer { '.repeat(8)}id${' } }'.repeat(8)} } }`,
+      {},
+      auth,
+    );
+    expect(deep.body.errors?.[0]?.message).toMatch(/^Query depth limit of 12 exceeded/);
+  });
+
+  it('answers only GET and POST (405 with Allow), and reads only bodies sent as JSON (415)', async () => {
+    const auth = await bearer(platform, 'analyst');
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const res = await fetch(`${mesh.gateway.url}/graphql`, {
+        method,
+        headers: { 'content-type': 'application/json', ...auth },
+        ...(method === 'OPTIONS' ? {} : { body: JSON.stringify({ query: '{ __typename }' }) }),
+      });
+      const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+      expect([res.status, res.headers.get('allow'), body.errors[0]!.extensions.code], method).toEqual([
+        405,
+        'GET, POST',
+        'METHOD_NOT_ALLOWED',
+      ]);
+    }
+    for (const type of ['application/xml', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await fetch(`${mesh.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': type, ...auth },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      const body = (await res.json()) as { data?: unknown; errors: { extensions: { code: string } }[] };
+      expect([res.status, body.data, body.errors[0]!.extensions.code], type).toEqual([
+        415,
+        undefined,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ]);
+    }
+    const json = await fetch(`${mesh.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', ...auth },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(json.status).toBe(200);
   });
 });
 

@@ -13,9 +13,9 @@ import { gql, tempDir } from '../../platform/test/helpers.js';
 
 const PROD = {
   MESH_ENV: 'production',
-  MESH_MASKING_KEY: 'm',
-  MESH_JWT_SECRET: 'jwt-secret-for-tests',
-  MESH_INTERNAL_SECRET: 'internal',
+  MESH_MASKING_KEY: 'k7Q2vN9xR4mT8pW1zL6cY3hF5jB0dG2sA9eU4iO7',
+  MESH_JWT_SECRET: 'P3nM8qZ1wX6vC4bN7mK2lJ9hG5fD0sA3eR8tY1uI',
+  MESH_INTERNAL_SECRET: 'Zx9Cv8Bn7Mq6Wr5Et4Yu3Io2Pa1Sd0Fg9Hj8Kl7',
   MESH_LOG_LEVEL: 'silent',
 };
 

@@ -205,6 +205,7 @@ describe('OpenAPI documents', () => {
       '401',
       '403',
       '404',
+      '405',
       '406',
       '500',
       '502',
@@ -239,6 +240,27 @@ describe('every endpoint, as an analyst and as its owner, against its document',
         }
       }
     }
+  });
+
+  it('a page of none (a count alone) ends where it began, so following it continues instead of starting over', async () => {
+    const page1 = (await get(`${mesh.gateway.url}/sales/v1/customers?first=3`, 'analyst')).json() as {
+      data: { id: string }[];
+      page: { endCursor: string; hasNextPage: boolean; totalCount: number };
+    };
+    const empty = (
+      await get(`${mesh.gateway.url}/sales/v1/customers?first=0&after=${page1.page.endCursor}`, 'analyst')
+    ).json() as { data: unknown[]; page: { endCursor: string | null; hasNextPage: boolean; totalCount: number } };
+    expect(empty.data).toEqual([]);
+    expect(empty.page).toMatchObject({ hasNextPage: true, endCursor: page1.page.endCursor });
+    const page2 = (
+      await get(`${mesh.gateway.url}/sales/v1/customers?first=3&after=${empty.page.endCursor}`, 'analyst')
+    ).json() as { data: { id: string }[] };
+    expect(page2.data[0]!.id > page1.data.at(-1)!.id).toBe(true);
+    // From the start, a page of none has no position to give: null, and following it is the first page.
+    const start = (await get(`${mesh.gateway.url}/sales/v1/customers?first=0`, 'analyst')).json() as {
+      page: { endCursor: string | null; totalCount: number };
+    };
+    expect(start.page).toMatchObject({ endCursor: null, totalCount: page1.page.totalCount });
   });
 
   it('serves lists and analytical resources as CSV, one row per item, the header from the operation', async () => {
@@ -345,9 +367,13 @@ describe('errors are problem details with the mesh code and the request id', () 
       ['/sales/v1/customers?frist=5', 'analyst', {}, 400, 'BAD_USER_INPUT'],
       ['/sales/v1/customers?first=500', 'analyst', {}, 400, 'BAD_USER_INPUT'],
       ['/sales/v1/customers?after=not-a-cursor', 'analyst', {}, 400, 'BAD_USER_INPUT'],
+      // A cursor that decodes to no position ("[]") is refused, not answered with a silent empty page.
+      ['/sales/v1/customers?after=W10', 'analyst', {}, 400, 'BAD_USER_INPUT'],
       ['/sales/v1/daily-revenue?from=yesterday&to=2026-10-31', 'analyst', {}, 400, 'BAD_USER_INPUT'],
       ['/sales/v1/daily-revenue?to=2026-10-31', 'analyst', {}, 400, 'BAD_USER_INPUT'],
       [`/sales/v1/customers/${ids.customer}`, undefined, {}, 401, 'UNAUTHENTICATED'],
+      // Who asks comes before what representation they accept.
+      [`/sales/v1/customers/${ids.customer}`, undefined, { accept: 'application/xml' }, 401, 'UNAUTHENTICATED'],
       [`/sales/v1/customers/${ids.customer}`, 'stranger', {}, 403, 'FORBIDDEN'],
       ['/sales/v1/customers/c-does-not-exist', 'analyst', {}, 404, 'NOT_FOUND'],
       ['/payments/v1/payments/pay-none', 'payments-owner', {}, 404, 'NOT_FOUND'],
@@ -386,8 +412,10 @@ describe('errors are problem details with the mesh code and the request id', () 
     expect([post.status, post.headers.get('allow'), ((await post.json()) as { code: string }).code]).toEqual([
       405,
       'GET, HEAD',
-      'OPERATION_NOT_SUPPORTED',
+      'METHOD_NOT_ALLOWED',
     ]);
+    const garbage = (await get(`${mesh.gateway.url}/sales/v1/customers?after=W10`, 'analyst')).json();
+    expect(garbage).toMatchObject({ code: 'BAD_USER_INPUT', detail: expect.stringMatching(/^invalid cursor "W10"/) });
     // A client's own request id comes back, to tie its report to the gateway's log.
     const traced = await get(`${mesh.gateway.url}/sales/v1/customers/c-does-not-exist`, 'analyst', {
       'x-request-id': 'client-trace-0001',

@@ -92,6 +92,8 @@ describe('a deprecated major through the route', () => {
   let http: Listening;
   let endpoints: RestEndpoint[];
   let now = new Date('2026-02-01T00:00:00Z');
+  /** The v2 endpoint no longer matches the published schema (a publication broke it). */
+  let broken = false;
 
   beforeAll(async () => {
     server = new ApolloServer<GatewayContext>({
@@ -109,7 +111,11 @@ describe('a deprecated major through the route', () => {
         stats: { duckdbQueries: 0, subgraphFetches: {}, dataVersions: {} },
       }),
       binding: () => ({
-        endpoints: endpoints.map((endpoint) => ({ endpoint, bound: bindEndpoint(schema, endpoint) })),
+        endpoints: endpoints.map((endpoint) =>
+          broken && endpoint.major === 2
+            ? { endpoint, unavailable: 'Cannot query field "name" on type "Item".' }
+            : { endpoint, bound: bindEndpoint(schema, endpoint) },
+        ),
         fingerprint: 'f',
       }),
       maxAge: () => 60,
@@ -143,6 +149,19 @@ describe('a deprecated major through the route', () => {
     });
     expect((await fetch(`${http.url}/shop/v2/items/1`)).status).toBe(200);
     expect((await fetch(`${http.url}/shop/v2/items/2`)).status).toBe(404);
+  });
+
+  it('an endpoint the published schema no longer serves answers 503 with Retry-After, no internals', async () => {
+    broken = true;
+    try {
+      const res = await fetch(`${http.url}/shop/v2/items/1`);
+      expect([res.status, res.headers.get('retry-after')]).toEqual([503, '60']);
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      expect(body.detail).not.toMatch(/Cannot query/);
+    } finally {
+      broken = false;
+    }
   });
 
   it('its document marks the operation deprecated and documents the 410', async () => {

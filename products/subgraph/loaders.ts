@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { sqlString } from '../../platform/index.js';
 import { badUserInput, type SqlRunner } from './types.js';
 import { groupByKey, lookupSql, type LookupSpec } from './servingCopy.js';
+import { encodeCursor, invalidCursor } from './pagination.js';
 
 type Row = Record<string, unknown>;
 
@@ -24,7 +25,7 @@ function badKey(key: unknown): Error | undefined {
 async function validOnly<K, V>(
   keys: readonly K[],
   keyOf: (k: K) => string,
-  answer: (valid: K[]) => Promise<V[]>,
+  answer: (valid: K[]) => Promise<(V | Error)[]>,
 ): Promise<(V | Error)[]> {
   const errors = keys.map((k) => badKey(keyOf(k)));
   const valid = keys.filter((_, i) => !errors[i]);
@@ -157,14 +158,19 @@ export function pageByKey<R extends Row>(
   spec: LookupSpec & { orderBy: string; cursor: { fields: (keyof R & string)[]; descending: boolean } },
 ): DataLoader<{ key: string; args: { first: number; after?: (string | number)[] } }, R[], string> {
   const source = lookupSource<R>(db, spec);
-  return new DataLoader(
+  return new DataLoader<{ key: string; args: { first: number; after?: (string | number)[] } }, R[], string>(
     (requests) =>
-      validOnly(
+      validOnly<{ key: string; args: { first: number; after?: (string | number)[] } }, R[]>(
         requests,
         (r) => r.key,
         async (valid) => {
           const rows = await source([...new Set(valid.map((r) => r.key))]);
-          return valid.map(({ key, args }) => page(rows.get(key) ?? [], args, spec.cursor));
+          // A cursor of another list's order (another length) has no position in this one.
+          return valid.map(({ key, args }) =>
+            args.after && args.after.length !== spec.cursor.fields.length
+              ? invalidCursor(encodeCursor(args.after))
+              : page(rows.get(key) ?? [], args, spec.cursor),
+          );
         },
       ),
     { cacheKeyFn: (r) => `${JSON.stringify(r.args)}\0${r.key}` },

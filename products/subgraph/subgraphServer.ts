@@ -108,7 +108,7 @@ export async function serveSubgraph<C extends { identity: Identity }>(
           res.setHeader('x-mesh-subgraph', `${o.name}@${o.version}`);
           o.onResponse?.(res, ctx);
         },
-        { maxBodyBytes: platform.config.maxBodyBytes },
+        { maxBodyBytes: platform.config.maxBodyBytes, log: platform.log },
       ),
       '/health': (_req, res) =>
         sendJson(res, 200, { status: 'ok', subgraph: o.name, version: o.version, ...o.health?.() }),

@@ -4,7 +4,8 @@ import type { RecordedCheck, SchemaVersionSummary } from '../../../governance/in
 
 interface SubgraphSchemas {
   subgraph: string;
-  url: string;
+  /** Where the gateway routes to it: shown to operators and admins only. */
+  url?: string;
   versions: SchemaVersionSummary[];
   checks: RecordedCheck[];
 }
@@ -32,7 +33,7 @@ function subgraphCard(s: SubgraphSchemas): HTMLElement {
       `${s.subgraph} `,
       current ? h('code', {}, current.version) : badge('UNPUBLISHED'),
     ),
-    h('div', { class: 'muted' }, s.url),
+    ...(s.url ? [h('div', { class: 'muted' }, s.url)] : []),
     s.versions.length
       ? table(
           ['#', 'Version', 'Contract', 'Published', 'By', 'Commit'],
