@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { UNTHROTTLED } from './unthrottled.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
 import { saveModel } from '../feature-subgraph/models/model.js';
 import { Duck, sqlString } from '../platform/duckdb.js';
@@ -264,6 +265,7 @@ const server = spawn(
       REDIS_URL: redis.url,
       MESH_REDIS_KEY_PREFIX: prefix,
       MESH_LOG_LEVEL: 'warn',
+      ...UNTHROTTLED,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   },

@@ -12,7 +12,9 @@
  * Scenarios: `same` (one CustomerOverview everywhere), `distinct` (a different customer per request), `mixed`
  * (CustomerOverview, dailyRevenue, a catalog page, online features, in turn), `rest` (the same distinct
  * CustomerOverview as GET /sales/v1/customers/{id}/overview, on the governed gateways, which alone serve REST).
- * Subgraphs run as `npm start` runs them, one supervised process each; autocannon runs in a process of its own.
+ * Subgraphs run as `npm start` runs them, one supervised process each; autocannon runs in a process of its own. One
+ * token sends everything, so its cost budget is out of reach (bench/unthrottled.ts): bench/contention.ts measures
+ * admission.
  *
  *   npx tsx bench/gateway.ts [--duration 10] [--connections 20] [--scale 1] [--gateways a,b] [--scenarios a,b]
  *                            [--rounds N] [--json]
@@ -27,6 +29,7 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { UNTHROTTLED } from './unthrottled.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
@@ -71,7 +74,10 @@ const scenarios = values.scenarios.split(',') as Scenario[];
 const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-gw-'));
-const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn' } as Record<string, string>;
+const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn', ...UNTHROTTLED } as Record<
+  string,
+  string
+>;
 const platform = createMeshPlatform(loadConfig(env));
 say(`setting up: scale ${values.scale}, pipelines, features, subgraph processes…`);
 await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });

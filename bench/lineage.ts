@@ -20,6 +20,7 @@ import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { startMesh, EXAMPLE_QUERY } from '../gateway/inProcessMesh.js';
 import { createMeshPlatform } from '../cli/platform.js';
 import { freePort } from '../platform/test/helpers.js';
+import { UNTHROTTLED } from './unthrottled.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +30,7 @@ const { values } = parseArgs({
   },
 });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-lineage-'));
-const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent' };
+const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'silent', ...UNTHROTTLED };
 const base = createMeshPlatform(loadConfig(env));
 await generateMarketplace(base.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });
 for (const d of listDomains(base.config.domainsDir)) await runDomainPipeline(base, d);

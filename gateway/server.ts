@@ -7,6 +7,8 @@ import {
   listDomains,
   listen,
   graphqlRoute,
+  CostBudgets,
+  HeavyPool,
   sendJson,
   Metrics,
   MeshError,
@@ -31,6 +33,7 @@ import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
 import { supergraphFile } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
+import { costModel, type CostModel } from './cost.js';
 import { restApi } from './rest/api.js';
 import type { PiiOwners } from './plugins/useAuthorization.js';
 
@@ -85,8 +88,9 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     domains.map((d) => d.name),
   );
   const reversible = reversibleKinds(domains);
-  const state: { schema?: GraphQLSchema; pii: PiiOwners } = { pii: new Map() };
+  const state: { schema?: GraphQLSchema; pii: PiiOwners; cost?: CostModel } = { pii: new Map() };
   const onLoad = (sdl: string) => {
+    state.cost = costModel(sdl);
     state.pii = new Map(
       supergraphPiiFields(sdl).map((f) => [
         `${f.type}.${f.field}`,
@@ -138,7 +142,24 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     version: version.current,
     versioned: new Set(domains.map((d) => d.name)),
   };
-  const { plugins, validationRules, parseOptions } = gatewayPlugins({ metrics, production, state, governance, cache });
+  const limits = platform.config.admission;
+  const admission = options.ungoverned
+    ? undefined
+    : {
+        state,
+        budgets: limits.capacity > 0 ? new CostBudgets(limits.capacity, limits.refillPerSecond) : undefined,
+        pool: new HeavyPool(limits.heavyConcurrency, limits.heavyWaitMs),
+        heavyCost: limits.heavyCost,
+      };
+  if (admission) metrics.observeHeavyPool(() => admission.pool.load());
+  const { plugins, validationRules, parseOptions } = gatewayPlugins({
+    metrics,
+    production,
+    state,
+    governance,
+    cache,
+    admission,
+  });
   const server = new ApolloServer({
     gateway,
     introspection: !production,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MeshError, ErrorCode } from './errors.js';
@@ -62,6 +63,17 @@ export interface MeshConfig {
   maxBodyBytes: number;
   /** Memory each domain subgraph may spend on its in-memory serving copy of key lookups. */
   servingMemoryBytes: number;
+  /**
+   * Admission control: each caller's cost budget (a token bucket of `capacity` points refilled at `refillPerSecond`;
+   * capacity 0 turns budgets off), and the bounded pool that requests costing `heavyCost` or more run in.
+   */
+  admission: {
+    capacity: number;
+    refillPerSecond: number;
+    heavyCost: number;
+    heavyConcurrency: number;
+    heavyWaitMs: number;
+  };
   /** Most answers the gateway's response cache holds (0: off). */
   responseCacheEntries: number;
   /** `npm start` runs each domain's pipeline on its contract's schedule (the embedded scheduler). */
@@ -201,6 +213,15 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),
     servingMemoryBytes: positiveNumber(env, 'MESH_SERVING_MEMORY_MB', 512) * 1024 * 1024,
     responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
+    admission: {
+      // One caller's share: ten seconds of burst, then a steady rate well under what one gateway serves.
+      capacity: nonNegativeInteger(env, 'MESH_COST_BUDGET', 50_000),
+      refillPerSecond: positiveNumber(env, 'MESH_COST_REFILL_PER_SECOND', 5_000),
+      heavyCost: positiveNumber(env, 'MESH_HEAVY_COST', 300),
+      // Heavy work leaves a core to everything else.
+      heavyConcurrency: positiveInteger(env, 'MESH_HEAVY_CONCURRENCY', Math.max(1, os.availableParallelism() - 1)),
+      heavyWaitMs: nonNegativeInteger(env, 'MESH_HEAVY_WAIT_MS', 2_000),
+    },
     scheduler: bool(env, 'MESH_SCHEDULER', true),
     simulationSpeed: nonNegativeNumber(env, 'MESH_SIMULATION_SPEED', 1),
     timeouts: {
@@ -298,6 +319,12 @@ function nonNegativeInteger(env: Env, name: string, fallback: number): number {
   const n = value === undefined || value === '' ? fallback : Number(value);
   if (!(Number.isInteger(n) && n >= 0))
     throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a whole number, 0 or more, got "${value}"`);
+  return n;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const n = nonNegativeInteger(env, name, fallback);
+  if (n === 0) throw new MeshError(ErrorCode.CONFIG_INVALID, `${name} must be a whole number, 1 or more, got "0"`);
   return n;
 }
 

@@ -29,6 +29,8 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   /** Depth, aliases, tokens, directives or cost over the gateway's limits. */
   QUERY_LIMIT_EXCEEDED: 'QUERY_LIMIT_EXCEEDED',
+  /** Automatic persisted queries (Apollo's protocol): the hash is not known yet, so the client sends the query. */
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
   /** The document has no operation of the name asked, or several and no name. */
   OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   /** Mutations and subscriptions: the mesh serves queries. */
@@ -84,6 +86,9 @@ export function httpStatus(code: ErrorCode): number {
     case ErrorCode.OPERATION_NOT_SUPPORTED:
     case ErrorCode.METHOD_NOT_ALLOWED:
       return 405;
+    // The protocol's answer, not a failure: the client sends the query with its hash.
+    case ErrorCode.PERSISTED_QUERY_NOT_FOUND:
+      return 200;
     case ErrorCode.NOT_ACCEPTABLE:
       return 406;
     case ErrorCode.GONE:

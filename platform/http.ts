@@ -165,7 +165,7 @@ function graphqlHandler<C extends BaseContext>(
     for (const [k, v] of response.headers) res.setHeader(k, v);
     onResponse?.(req, res, ctx);
     res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') return void res.end(response.body.string);
+    if (response.body.kind === 'complete') return void res.end(meshCodes(response.body.string, res.statusCode));
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
@@ -191,6 +191,18 @@ function persistedQuery(extensions: unknown, query: unknown): void {
     throw bad("sha256Hash must be the query's SHA-256 as 64 hexadecimal digits");
   if (typeof query === 'string' && createHash('sha256').update(query).digest('hex') !== sha256Hash.toLowerCase())
     throw bad('sha256Hash is not the SHA-256 of the query sent with it');
+}
+
+/**
+ * Apollo's own code for a request its HTTP layer refuses (`BAD_REQUEST`: no query, a GET without the CSRF preflight
+ * header or with a body type) as the mesh's: clients match one set of codes, whoever refused.
+ */
+function meshCodes(body: string, status: number): string {
+  if (status < 400 || !body.includes('"BAD_REQUEST"')) return body;
+  const code = status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE : ErrorCode.BAD_USER_INPUT;
+  const answer = JSON.parse(body) as { errors?: { extensions?: { code?: string } }[] };
+  for (const e of answer.errors ?? []) if (e.extensions?.code === 'BAD_REQUEST') e.extensions.code = code;
+  return JSON.stringify(answer);
 }
 
 /** GraphQL over HTTP: queries by GET or POST, nothing else. */

@@ -13,6 +13,8 @@ export { listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
 export { faultPoint } from './faults.js';
+export { CostBudgets, HeavyPool, type Admission } from './admission.js';
+export { ThreadPool } from './threads.js';
 export { writeAtomic } from './files.js';
 export {
   freePort,

@@ -59,6 +59,9 @@ export class Metrics {
   readonly duckdbDuration: Histogram;
   /** Keys per DataLoader batch of the domain resolvers: how well N+1 lookups collapse. */
   readonly loaderBatchKeys: Histogram;
+  /** Admission control: each request's estimated cost, and the requests refused (budget spent, heavy pool full). */
+  readonly requestCost: Histogram;
+  readonly throttled: Counter<'reason'>;
 
   /** Operations and clients as label values, bounded. */
   readonly operations: BoundedLabel;
@@ -126,6 +129,18 @@ export class Metrics {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
       registers: [this.registry],
     });
+    this.requestCost = new Histogram({
+      name: 'mesh_request_cost_points',
+      help: 'Estimated cost of admitted and refused requests, in budget points',
+      buckets: [1, 10, 50, 100, 300, 1000, 3000, 10000],
+      registers: [this.registry],
+    });
+    this.throttled = new Counter({
+      name: 'mesh_requests_throttled_total',
+      help: "Requests refused with 429: the caller's budget was spent (budget), or the heavy-work pool was full (pool)",
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
     this.subgraphFetchDuration = new Histogram({
       name: 'mesh_subgraph_fetch_duration_seconds',
       help: 'Latency of gateway calls to subgraphs',
@@ -155,6 +170,21 @@ export class Metrics {
         for (const outcome of ['sent', 'spooled', 'resent'] as const)
           for (const [transport, n] of Object.entries(s[outcome])) this.set({ transport, outcome }, n);
         this.set({ transport: 'all', outcome: 'queued' }, s.queued);
+      },
+    });
+  }
+
+  /** Heavy work running and waiting for a slot of the pool, read at scrape time. */
+  observeHeavyPool(load: () => { running: number; waiting: number }): void {
+    new Gauge({
+      name: 'mesh_heavy_requests',
+      help: 'Heavy requests (analytical fields, large Feast reads) running in the bounded pool, and waiting for it',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const l = load();
+        this.set({ state: 'running' }, l.running);
+        this.set({ state: 'waiting' }, l.waiting);
       },
     });
   }

@@ -21,12 +21,19 @@ import { tableId, viewByName, type ViewVersion } from '../registry.js';
 import { materialize, writeOnline } from '../materialize.js';
 import { entityKey } from '../online/codec.js';
 import type { OnlineStore, OnlineWrite } from '../online/types.js';
-import type { ServingMetrics } from './servingMetrics.js';
-import { getOnlineFeatures, EPOCH, type FeastAnswer } from './getOnlineFeatures.js';
+import { statusCounts, type ServingMetrics } from './servingMetrics.js';
+import type { LargeReads } from './largeReads.js';
+import { getOnlineFeatures, planOnlineRead } from './getOnlineFeatures.js';
+import { feastJson } from './feastJson.js';
 import type { RegistryCache } from './registryCache.js';
+import type { FeastAdmission } from './feastAdmission.js';
 
 export interface FeastDeps {
   platform: Platform;
+  /** Each caller's cost budget and the pool large reads run in. */
+  admission: FeastAdmission;
+  /** Worker threads for large reads; absent, they are read in this thread (still one pool slot at a time). */
+  largeReads?: LargeReads;
   registries: RegistryCache;
   online: OnlineStore;
   serving: ServingMetrics;
@@ -66,19 +73,25 @@ export function feastRoutes(d: FeastDeps): Record<string, Route> {
       }
     };
   return {
-    '/get-online-features': endpoint('read', async (body) => {
-      const registry = await d.registries.get();
-      const answer = await getOnlineFeatures(registry, d.online, body, d.platform.now());
-      d.serving.countServed(
-        answer.features.map((f) => f.statuses),
-        'rest',
-      );
+    '/get-online-features': endpoint('read', async (body, identity) => {
+      const plan = planOnlineRead(await d.registries.get(), body);
+      // Admitted by size before the store is read; a large read is heavy until its answer is written out.
+      const answer = await d.admission.run(identity, plan.values, async (heavy) => {
+        if (heavy && d.largeReads) return d.largeReads.read(plan, d.platform.now());
+        const read = await getOnlineFeatures(plan, d.online, d.platform.now());
+        return {
+          json: feastJson(read),
+          statuses: statusCounts(read.features.map((f) => f.statuses)),
+          error: read.error,
+        };
+      });
+      d.serving.countStatuses(answer.statuses, 'rest');
       if (answer.error)
         d.platform.log.warn(
           { err: answer.error },
           'get-online-features answered INVALID statuses: the online store is unavailable',
         );
-      return { json: feastJson(answer) };
+      return { json: answer.json };
     }),
     '/push': endpoint('write', async (body) => {
       const b = object(body, 'push');
@@ -184,43 +197,6 @@ function typed(v: unknown, dtype: FeatureType, bad: () => Error): unknown {
           : typeof v === 'boolean';
   if (!ok) throw bad();
   return v;
-}
-
-/**
- * Feast's response as JSON text, each value written by its feature's declared type: a Float64 that happens to be whole
- * stays `2.0`, so a client that infers types per value never sees a float column turn int. Feature values arrive as the
- * JSON the store holds: they are spliced in, never parsed and printed again.
- */
-export function feastJson(answer: FeastAnswer): string {
-  // The features of one view share their event-time array: its text is written once.
-  const written = new Map<string[], string>();
-  const timestamps = (ts: string[]) => {
-    let text = written.get(ts);
-    if (text === undefined) written.set(ts, (text = JSON.stringify(ts)));
-    return text;
-  };
-  const keys = answer.keys.map((values) => {
-    const epochs = `[${values.map(() => `"${EPOCH}"`).join(',')}]`;
-    const json = values.map((v) => JSON.stringify(v ?? null)).join(',');
-    const statuses = values.map(() => '"PRESENT"').join(',');
-    return `{"values":[${json}],"statuses":[${statuses}],"event_timestamps":${epochs}}`;
-  });
-  const features = answer.features.map((f) => {
-    const values = f.dtype === 'Float64' ? f.json.map(float).join(',') : f.json.join(',');
-    // Statuses are Feast's enum names: nothing in them needs escaping.
-    const statuses = f.statuses.length ? `["${f.statuses.join('","')}"]` : '[]';
-    return `{"values":[${values}],"statuses":${statuses},"event_timestamps":${timestamps(f.eventTimestamps)}}`;
-  });
-  const errors = answer.error
-    ? `,"errors":${JSON.stringify([{ code: answer.error.code, message: answer.error.message }])}`
-    : '';
-  const metadata = JSON.stringify({ feature_names: answer.featureNames });
-  return `{"metadata":${metadata},"results":[${[...keys, ...features].join(',')}]${errors}}`;
-}
-
-/** A Float64's JSON as Feast writes it: a whole number keeps its `.0`. */
-function float(json: string): string {
-  return json === 'null' || json.includes('.') || json.includes('e') || json.includes('E') ? json : `${json}.0`;
 }
 
 /** Feast's exception classes for the mesh's errors: its client raises the same type it would from Feast's server. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { ServingMetrics } from './servingMetrics.js';
 import { Metrics, listDomains, type Platform, type Listening } from '../../platform/index.js';
 import { serveSubgraph } from '../../products/index.js';
@@ -8,6 +9,8 @@ import { featureResolvers, featureSubgraphSdl, type FeatureContext } from './sub
 import { onlineLoader } from './onlineLoader.js';
 import { RegistryCache } from './registryCache.js';
 import { feastRoutes } from './feastRoutes.js';
+import { FeastAdmission } from './feastAdmission.js';
+import { LargeReads } from './largeReads.js';
 import { ModelCache } from './modelScoring.js';
 
 export const FEATURES_SUBGRAPH = 'features';
@@ -40,6 +43,10 @@ export async function startFeatureServer(
   const metrics = new Metrics('feature-server');
   const serving = new ServingMetrics(metrics.registry);
   const online = serving.instrument(store);
+  // Threads open the store of the configuration; a store handed in by the caller is read in this thread only. More
+  // threads than cores would only take turns.
+  const threads = Math.min(platform.config.admission.heavyConcurrency, os.availableParallelism());
+  const largeReads = options.online ? undefined : new LargeReads(platform.config.online, threads, serving);
   const policy = loadRoles();
   const roles = knownRoles(
     policy,
@@ -67,6 +74,8 @@ export async function startFeatureServer(
     knownRole: (role) => roles.includes(role),
     routes: feastRoutes({
       platform,
+      admission: new FeastAdmission(platform.config.admission, metrics),
+      largeReads,
       registries,
       online,
       serving,
@@ -82,6 +91,7 @@ export async function startFeatureServer(
     online,
     close: async () => {
       await listening.close();
+      await largeReads?.close();
       if (!options.online) await store.close();
     },
   };

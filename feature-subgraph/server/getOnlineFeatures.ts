@@ -30,17 +30,21 @@ export interface FeastAnswer {
   error?: MeshError;
 }
 
+/** A Feast read checked and resolved, before the store is asked: what it reads, and how many values it asks for. */
+export interface OnlineReadPlan {
+  resolved: ReturnType<typeof resolveFeatures>;
+  /** The join key columns given, in the order given. */
+  keys: [string, unknown[]][];
+  rows: Record<string, unknown>[];
+  /** Entity rows x features: what the read costs. */
+  values: number;
+}
+
 /**
- * Feast's `POST /get-online-features`: columnar entities in, results grouped by feature (join keys first) out, with the
- * declared type of each feature column. Entity columns that are not join keys of the requested views are dropped, as
- * Feast does.
+ * The request of Feast's `POST /get-online-features`, checked against the caps and resolved against the registry.
+ * Entity columns that are not join keys of the requested views are dropped, as Feast does.
  */
-export async function getOnlineFeatures(
-  registry: Registry,
-  store: OnlineStore,
-  body: unknown,
-  now: number,
-): Promise<FeastAnswer> {
+export function planOnlineRead(registry: Registry, body: unknown): OnlineReadPlan {
   const request = parseFeastRequest(body);
   const resolved = resolveFeatures(registry, {
     features: request.features,
@@ -69,7 +73,17 @@ export async function getOnlineFeatures(
     );
   const keys = given.filter(([k]) => resolved.joinKeys.includes(k));
   const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(keys.map(([k, vs]) => [k, vs[i]])));
-  const { columns, error } = await readColumnsOrInvalid(store, resolved, rows, now, { text: true });
+  return { resolved, keys, rows, values: n * resolved.names.length };
+}
+
+/**
+ * Feast's `POST /get-online-features` of a planned read: results grouped by feature (join keys first), with the
+ * declared type of each feature column.
+ */
+export async function getOnlineFeatures(plan: OnlineReadPlan, store: OnlineStore, now: number): Promise<FeastAnswer> {
+  const { resolved, keys, rows } = plan;
+  const read = await readColumnsOrInvalid(store, resolved, rows, now, { text: true });
+  const { columns, error } = read;
   // Values of a view share few event times (daily snapshots): format each once, and each view's array once.
   const iso = new Map<number | null, string>([[null, EPOCH]]);
   const format = (ts: number | null) => {

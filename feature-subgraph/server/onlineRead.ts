@@ -49,12 +49,15 @@ export function cellOf(request: ViewRequest, i: number, record: OnlineRecord | u
   return new FeatureCell(name, value, value === null ? 'NULL_VALUE' : 'PRESENT', record.eventTs);
 }
 
-/** The online key of a view for one entity row; a missing join key is the caller's error and names the key. */
+/**
+ * The online key of a view for one entity row; a missing join key is the caller's error and names the key. An empty
+ * one is a key that names no entity (NOT_FOUND, as in Feast), not a missing one.
+ */
 export function keyFor(request: ViewRequest, row: Record<string, unknown>): string {
   return entityKey(
     request.view.joinKeys.map((k) => {
       const v = row[k];
-      if (v === undefined || v === null || v === '')
+      if (v === undefined || v === null)
         throw new MeshError(
           ErrorCode.BAD_USER_INPUT,
           `entity row lacks join key "${k}" needed by feature view ${tableId(request.view)}`,

@@ -45,46 +45,76 @@ export class ServingMetrics {
     });
   }
 
-  /** How old the oldest value of a view was in each read: the online store's staleness, as served. */
-  private observeAge(view: string, records: ({ eventTs: number } | undefined)[], now: number): void {
-    let oldest = Infinity;
-    for (const r of records) if (r && r.eventTs < oldest) oldest = r.eventTs;
-    if (oldest !== Infinity) this.age.observe({ view }, (now - oldest) / 1000);
+  countServed(columns: readonly (readonly string[])[], api: 'graphql' | 'rest'): void {
+    this.countStatuses(statusCounts(columns), api);
   }
 
-  countServed(columns: readonly (readonly string[])[], api: 'graphql' | 'rest'): void {
-    const counts = new Map<string, number>();
-    for (const column of columns) for (const s of column) counts.set(s, (counts.get(s) ?? 0) + 1);
-    for (const [status, n] of counts) this.served.inc({ status, api }, n);
+  countStatuses(counts: Record<string, number>, api: 'graphql' | 'rest'): void {
+    for (const [status, n] of Object.entries(counts)) this.served.inc({ status, api }, n);
+  }
+
+  /** One store read, as observed where it ran (in this thread or a worker's). */
+  recordRead(kind: OnlineStore['kind'], read: ReadObservation): void {
+    this.readDuration.observe({ store: kind }, read.seconds);
+    this.batchKeys.observe({ store: kind }, read.keys);
+    for (const v of read.views) {
+      if (v.oldestAgeSeconds !== undefined) this.age.observe({ view: v.table }, v.oldestAgeSeconds);
+      if (v.hits > 0) this.lookups.inc({ view: v.table, result: 'hit' }, v.hits);
+      if (v.misses > 0) this.lookups.inc({ view: v.table, result: 'miss' }, v.misses);
+    }
   }
 
   /** The same store, with every read measured. */
   instrument(store: OnlineStore): OnlineStore {
-    const m = this;
-    return {
-      kind: store.kind,
-      url: store.url,
-      write: (table, records, expireAfterMs, now) => store.write(table, records, expireAfterMs, now),
-      stats: () => store.stats(),
-      drop: (table) => store.drop(table),
-      close: () => store.close(),
-      async read(requests) {
-        const end = m.readDuration.startTimer({ store: store.kind });
-        const results = await store.read(requests);
-        end();
-        m.batchKeys.observe(
-          { store: store.kind },
-          requests.reduce((n, r) => n + r.keys.length, 0),
-        );
-        const now = Date.now();
-        requests.forEach((r, i) => {
-          m.observeAge(r.table, results[i]!, now);
-          const hits = results[i]!.filter((x) => x !== undefined).length;
-          if (hits > 0) m.lookups.inc({ view: r.table, result: 'hit' }, hits);
-          if (r.keys.length > hits) m.lookups.inc({ view: r.table, result: 'miss' }, r.keys.length - hits);
-        });
-        return results;
-      },
-    };
+    return observedStore(store, (read) => this.recordRead(store.kind, read));
   }
+}
+
+/** What one store read did: its keys and time, and per view version its hits, misses and its oldest value's age. */
+export interface ReadObservation {
+  keys: number;
+  seconds: number;
+  views: { table: string; hits: number; misses: number; oldestAgeSeconds?: number }[];
+}
+
+/** The same store, each read handed to `observe` once it is done. */
+export function observedStore(store: OnlineStore, observe: (read: ReadObservation) => void): OnlineStore {
+  return {
+    kind: store.kind,
+    url: store.url,
+    write: (table, records, expireAfterMs, now) => store.write(table, records, expireAfterMs, now),
+    stats: () => store.stats(),
+    drop: (table) => store.drop(table),
+    close: () => store.close(),
+    async read(requests) {
+      const started = performance.now();
+      const results = await store.read(requests);
+      const seconds = (performance.now() - started) / 1000;
+      const now = Date.now();
+      observe({
+        keys: requests.reduce((n, r) => n + r.keys.length, 0),
+        seconds,
+        views: requests.map((r, i) => {
+          let oldest = Infinity;
+          let hits = 0;
+          for (const x of results[i]!)
+            if (x) {
+              hits++;
+              if (x.eventTs < oldest) oldest = x.eventTs;
+            }
+          // How old the oldest value of a view was: the online store's staleness, as served.
+          const oldestAgeSeconds = oldest === Infinity ? undefined : (now - oldest) / 1000;
+          return { table: r.table, hits, misses: r.keys.length - hits, oldestAgeSeconds };
+        }),
+      });
+      return results;
+    },
+  };
+}
+
+/** Values by status, over columns of statuses. */
+export function statusCounts(columns: readonly (readonly string[])[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const column of columns) for (const s of column) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
 }

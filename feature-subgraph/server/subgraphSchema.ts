@@ -34,16 +34,16 @@ type ${e.graphql!.type} @key(fields: "${e.graphql!.keyField}") {
   Online feature values of this ${e.name}: \`names\` are references (\`view:feature\`, \`view@v2:feature\`, \`view:*\`)
   or \`service\` names a feature service; only views keyed by ${e.name} alone apply.
   """
-  features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]!
+  features(names: [String!], service: String, fullNames: Boolean = false): [Feature!]! @listSize(assumedSize: 20)
   "The same values as \`features\`, as one flat list per part: cheaper to serve and to read for many features of ` +
       `many ${e.name}s."
   featureValues(names: [String!], service: String, fullNames: Boolean = false): FeatureValues!
   "The probability a trained model (npx mesh train) gives this ${e.name}, from its online features."
-  modelScore(model: String!): ModelScore
+  modelScore(model: String!): ModelScore @cost(weight: 5)
 }`,
   );
   return (
-    `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+    `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
 
 scalar DateTime
 
@@ -143,7 +143,7 @@ type Query {
   "Feature vectors for entity rows (at most ${MAX_ENTITY_ROWS}), by references or a feature service, in one read of ` +
     `the online store."
   onlineFeatures(features: [String!], service: String, entities: [FeatureEntityRow!]!, fullFeatureNames: Boolean = ` +
-    `false): [FeatureVector!]!
+    `false): [FeatureVector!]! @cost(weight: 1) @listSize(assumedSize: 100)
   featureViews: [FeatureView!]!
   featureView(name: String!, version: Int): FeatureView
   featureServices: [FeatureService!]!

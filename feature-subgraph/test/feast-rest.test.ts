@@ -9,7 +9,9 @@ import { startFeatureServer, type RunningFeatureServer } from '../server/feature
 import type { FeastResponse } from '../server/getOnlineFeatures.js';
 import { SMALL } from '../../jobs/test/helpers.js';
 import { platformWithFeatures } from './helpers.js';
-import { bearer, gql } from '../../platform/test/helpers.js';
+import { bearer, gql, metricValue, recordingPlatform, testConfig } from '../../platform/test/helpers.js';
+import { isMeshError, Metrics, signUserToken } from '../../platform/index.js';
+import { FeastAdmission } from '../server/feastAdmission.js';
 
 const END = new Date(SMALL.end);
 let platform: Platform;
@@ -329,5 +331,92 @@ describe("what a client written against Feast's server expects", () => {
       version: expect.any(String),
       onlineStore: 'sqlite',
     });
+  });
+});
+
+describe('admission of Feast reads by size, per caller', () => {
+  const LIMITS = { capacity: 1000, refillPerSecond: 10, heavyCost: 300, heavyConcurrency: 1, heavyWaitMs: 50 };
+
+  it("a caller over budget gets 429 with Retry-After and the cost; another caller's budget is untouched", async () => {
+    const env = {
+      MESH_DATA_DIR: platform.config.dataDir,
+      MESH_COST_BUDGET: String(LIMITS.capacity),
+      MESH_COST_REFILL_PER_SECOND: String(LIMITS.refillPerSecond),
+    };
+    const budgeted = await startFeatureServer(recordingPlatform(testConfig(env), platform.store), { port: 0, online });
+    try {
+      const read = async (sub: string) =>
+        fetch(`${budgeted.url}/get-online-features`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${await signUserToken({ sub, role: 'ml-engineer' }, platform.config.auth)}`,
+          },
+          // 2,000 rows x 18 features = 36,000 values: 720 points at 50 values a point.
+          body: JSON.stringify({
+            feature_service: 'customer_repurchase',
+            entities: { customer_id: Array.from({ length: 2_000 }, (_, i) => `c-${i}`) },
+          }),
+        });
+      expect((await read('trainer')).status).toBe(200);
+      const refused = await read('trainer');
+      expect([refused.status, refused.headers.get('content-type')]).toEqual([429, 'application/problem+json']);
+      // 280 left of the 720 needed, refilling 10 a second: 44 seconds.
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(43);
+      expect(await refused.json()).toMatchObject({
+        status: 429,
+        code: 'THROTTLED',
+        detail: expect.stringMatching(/over budget: 36000 values cost 720 points and 28\d are left/),
+        cost: { requestedQueryCost: 720, throttleStatus: { maximumAvailable: 1000, restoreRate: 10 } },
+      });
+      expect((await read('scorer')).status).toBe(200);
+    } finally {
+      await budgeted.close();
+    }
+  });
+
+  it('a large read is answered by a worker thread, byte for byte as this thread answers it, and counted', async () => {
+    // Without a store handed in, the server opens the configured one, and so does each of its threads.
+    const threaded = await startFeatureServer(platform, { port: 0 });
+    try {
+      // 1,000 rows x 18 features = 18,000 values, 360 points: a large read.
+      const body = JSON.stringify({
+        feature_service: 'customer_repurchase',
+        entities: { customer_id: Array.from({ length: 1_000 }, (_, i) => `c-${String(i + 1).padStart(7, '0')}`) },
+      });
+      const read = async (url: string) =>
+        (
+          await fetch(`${url}/get-online-features`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(await bearer(platform, 'ml-engineer')) },
+            body,
+          })
+        ).text();
+      const [inThread, inWorker] = [await read(server.url), await read(threaded.url)];
+      expect(inWorker).toBe(inThread);
+      expect((JSON.parse(inWorker) as FeastResponse).results[1]!.statuses).toContain('PRESENT');
+      const metrics = await (await fetch(`${threaded.url}/metrics`)).text();
+      expect(metricValue(metrics, 'mesh_online_store_read_keys_count', { store: 'sqlite' })).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(metrics, 'mesh_feature_values_served_total', { status: 'PRESENT', api: 'rest' }),
+      ).toBeGreaterThan(0);
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('large reads take turns in the heavy pool and are refused when they cannot get in; small reads pass', async () => {
+    const admission = new FeastAdmission(LIMITS, new Metrics('test'));
+    const caller = (sub: string) => ({ sub, role: 'ml-engineer' });
+    // 300 points (15,000 values) make a read heavy.
+    const release = await admission.admit(caller('a'), 15_000);
+    const waited = await admission.admit(caller('b'), 20_000).catch((e: unknown) => e);
+    expect(isMeshError(waited, 'THROTTLED')).toBe(true);
+    expect((waited as Error).message).toMatch(/heavy work is at capacity \(1 at once\); waited 50 ms/);
+    // Below that a read never enters the pool, full as it is.
+    (await admission.admit(caller('c'), 14_950))();
+    const next = admission.admit(caller('d'), 15_000);
+    release();
+    (await next)();
   });
 });

@@ -278,22 +278,23 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
         });
         return {
           status: res.status,
-          body: (await res.json()) as { error?: { code: string; message: string } } & FeastResponse,
+          body: (await res.json()) as { code?: string; detail?: string } & FeastResponse,
         };
       };
       const ok = { features: ['customer_orders:total_purchases_30d'], entities: { customer_id: ['c-0000001'] } };
-      expect((await post(ok)).body.error?.code).toBe('UNAUTHENTICATED');
+      expect((await post(ok)).body.code).toBe('UNAUTHENTICATED');
       expect((await post(ok)).status).toBe(401);
       const auth = await bearer(p, 'analyst');
-      expect((await post({ ...ok, feature_service: 'customer_repurchase' }, auth)).body.error?.message).toMatch(
+      expect((await post({ ...ok, feature_service: 'customer_repurchase' }, auth)).body.detail).toMatch(
         /either features .* or a feature service/,
       );
       expect(
         (await post({ features: ['customer_orders:total_purchases_30d'], entities: { product_id: ['p-1'] } }, auth))
-          .body.error,
-      ).toEqual({
+          .body,
+      ).toMatchObject({
+        status: 400,
         code: 'BAD_USER_INPUT',
-        message: 'entity row lacks join key "customer_id" needed by feature view customer_orders@v1',
+        detail: 'entity row lacks join key "customer_id" needed by feature view customer_orders@v1',
       });
       expect((await post({ features: ['customer_orders:nope'], entities: { customer_id: ['c'] } }, auth)).status).toBe(
         404,
@@ -304,7 +305,7 @@ function onlineContract(name: string, open: () => Promise<OnlineStore | undefine
             { features: ['customer_orders:total_purchases_30d'], entities: { customer_id: ['a', 'b'], other: ['x'] } },
             auth,
           )
-        ).body.error?.message,
+        ).body.detail,
       ).toMatch(/same length/);
     });
 

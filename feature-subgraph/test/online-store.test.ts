@@ -155,7 +155,9 @@ describe('how a store names itself', () => {
       kind: 'redis',
       cluster: true,
       keyPrefix: 'mesh:',
-      url: 'redis://:first-secret@10.0.0.1:6379, redis://admin:second-secret@10.0.0.2:6379/0,third-secret@10.0.0.3:6379',
+      url:
+        'redis://:first-secret@10.0.0.1:6379, redis://admin:second-secret@10.0.0.2:6379/0,' +
+        'third-secret@10.0.0.3:6379',
     });
     expect(url).toBe('redis://10.0.0.1:6379,redis://10.0.0.2:6379/0,10.0.0.3:6379');
     expect(url).not.toMatch(/secret/);

@@ -14,6 +14,7 @@ import { useLineage } from './useLineage.js';
 import { useSubgraphErrors } from './useSubgraphErrors.js';
 import { useUsageRecording } from './useUsageRecording.js';
 import { useResponseCache, type ResponseCacheOptions } from './useResponseCache.js';
+import { useAdmission, type AdmissionOptions } from './useAdmission.js';
 
 /** What governance adds to the gateway; absent on the plain gateway benchmarks compare against. */
 export interface Governance {
@@ -35,6 +36,7 @@ export function gatewayPlugins(o: {
   state: { pii: PiiOwners };
   governance?: Governance;
   cache?: Omit<ResponseCacheOptions, 'metrics'>;
+  admission?: Omit<AdmissionOptions, 'metrics'>;
 }): {
   plugins: ApolloServerPlugin<GatewayContext>[];
   validationRules: ValidationRule[];
@@ -61,6 +63,8 @@ export function gatewayPlugins(o: {
       ApolloServerPluginCacheControlDisabled(),
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       o.metrics.requestPlugin<GatewayContext>((c) => c.client),
+      // Before any subgraph is asked: a request its caller's budget cannot pay never reaches one.
+      ...(o.admission ? [useAdmission({ ...o.admission, metrics: o.metrics })] : []),
       useFetchStats(o.metrics),
       ...(g
         ? [

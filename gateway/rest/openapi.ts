@@ -34,6 +34,12 @@ function failures(bound: BoundEndpoint): [number, string, ErrorCode[]][] {
     ...(bound.endpoint.deprecation
       ? ([[410, 'Past its sunset date.', [ErrorCode.GONE]]] as [number, string, ErrorCode[]][])
       : []),
+    [
+      429,
+      "The caller's cost budget is spent, or heavy work is at capacity: retry after Retry-After seconds (the cost " +
+        'and the budget in `cost`).',
+      [ErrorCode.THROTTLED],
+    ],
     [500, 'A fault of the server; the log has the details under the request id.', [ErrorCode.INTERNAL_SERVER_ERROR]],
     [502, 'A data product answered with an error.', [ErrorCode.SUBGRAPH_ERROR]],
     [
@@ -169,6 +175,18 @@ export function openApiDocument(o: {
         },
         Deprecation: { description: 'RFC 9745: when this major was deprecated.', schema: { type: 'string' } },
         Sunset: { description: 'RFC 8594: when this major stops answering (410).', schema: { type: 'string' } },
+        RetryAfter: {
+          description: 'RFC 9110: seconds to wait before asking again (429, 503).',
+          schema: { type: 'string' },
+        },
+        QueryCost: {
+          description: "The request's estimated cost in budget points, from the domains' @cost and @listSize.",
+          schema: { type: 'string' },
+        },
+        RateLimitRemaining: {
+          description: "Points left in the caller's cost budget after this request.",
+          schema: { type: 'string' },
+        },
       },
     },
   };
@@ -192,6 +210,8 @@ function operation(bound: BoundEndpoint): Record<string, unknown> {
     ETag: { $ref: '#/components/headers/ETag' },
     'Cache-Control': { $ref: '#/components/headers/CacheControl' },
     'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+    'X-Mesh-Query-Cost': { $ref: '#/components/headers/QueryCost' },
+    'RateLimit-Remaining': { $ref: '#/components/headers/RateLimitRemaining' },
     ...(bound.kind === 'list' || e.deprecation ? { Link: { $ref: '#/components/headers/Link' } } : {}),
     ...(e.deprecation
       ? { Deprecation: { $ref: '#/components/headers/Deprecation' }, Sunset: { $ref: '#/components/headers/Sunset' } }
@@ -233,7 +253,12 @@ function operation(bound: BoundEndpoint): Record<string, unknown> {
           status,
           {
             description: `${description} Codes: ${codes.join(', ')}.`,
-            headers: { 'X-Request-Id': headers['X-Request-Id'] },
+            headers: {
+              'X-Request-Id': headers['X-Request-Id'],
+              ...(status === 429 || status === 503
+                ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } }
+                : {}),
+            },
             content: { 'application/problem+json': { schema: PROBLEM } },
           },
         ]),

@@ -138,7 +138,9 @@ export function restRoute(o: RestRouteOptions): Route {
     if (!response)
       return problem(504, ErrorCode.GATEWAY_TIMEOUT, `the request ran over its deadline of ${o.deadlineMs} ms`);
     if (response.body.kind !== 'single') throw new Error('an endpoint operation answered incrementally');
-    for (const [k, v] of response.http.headers) if (k.startsWith('x-mesh-')) res.setHeader(k, v);
+    // What the request cost and when to come back, as the GraphQL answer says it.
+    for (const [k, v] of response.http.headers)
+      if (k.startsWith('x-mesh-') || k.startsWith('ratelimit-') || k === 'retry-after') res.setHeader(k, v);
     const result = response.body.singleResult;
     const root = (result.data as Record<string, unknown> | null | undefined)?.[bound.rootKey];
     const errors = result.errors ?? [];
@@ -149,11 +151,12 @@ export function restRoute(o: RestRouteOptions): Route {
       if (code === ErrorCode.INTERNAL_SERVER_ERROR)
         o.log.error({ endpoint: endpoint.name, requestId, errors }, 'REST endpoint failed');
       if (code === ErrorCode.SUBGRAPH_UNAVAILABLE) res.setHeader('retry-after', '5');
+      const cost = errors.find((e) => e.extensions?.cost)?.extensions?.cost;
       return problem(
         httpStatus(code),
         code,
         code === ErrorCode.INTERNAL_SERVER_ERROR ? `internal error (request ${requestId})` : errors[0]!.message,
-        { errors: errors.map((e) => partialError(e, bound.kind)) },
+        { errors: errors.map((e) => partialError(e, bound.kind)), ...(cost ? { cost } : {}) },
       );
     }
 

@@ -207,11 +207,17 @@ describe('OpenAPI documents', () => {
       '404',
       '405',
       '406',
+      '429',
       '500',
       '502',
       '503',
       '504',
     ]);
+    // Over budget: when to come back, and what it cost.
+    expect(Object.keys(customer.responses['429']!.headers!)).toContain('Retry-After');
+    expect(Object.keys(customer.responses['200']!.headers!)).toEqual(
+      expect.arrayContaining(['X-Mesh-Query-Cost', 'RateLimit-Remaining']),
+    );
   });
 });
 
@@ -242,7 +248,7 @@ describe('every endpoint, as an analyst and as its owner, against its document',
     }
   });
 
-  it('a page of none (a count alone) ends where it began, so following it continues instead of starting over', async () => {
+  it('a page of none (a count alone) ends where it began: following it goes on instead of starting over', async () => {
     const page1 = (await get(`${mesh.gateway.url}/sales/v1/customers?first=3`, 'analyst')).json() as {
       data: { id: string }[];
       page: { endCursor: string; hasNextPage: boolean; totalCount: number };

@@ -21,6 +21,6 @@ export function supergraphConfigFor(subgraphs: { name: string; url: string }[], 
   const body = subgraphs
     .map((s) => `  ${s.name}:\n    routing_url: ${s.url}/graphql\n    schema:\n      file: ${schemaFile(s.name)}\n`)
     .join('');
-  fs.writeFileSync(file, `federation_version: =2.5.0\nsubgraphs:\n${body}`);
+  fs.writeFileSync(file, `federation_version: =2.9.0\nsubgraphs:\n${body}`);
   return file;
 }

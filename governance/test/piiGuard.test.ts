@@ -76,7 +76,7 @@ describe('the PII rules are a graphql-shield rule tree generated from policy.yam
     expect(payment(schema).holder!.resolve).not.toBe(payment(plain).holder!.resolve);
   });
 
-  it("a domain's own rule joins the same tree: alone on its field, and with the PII rule where both apply", async () => {
+  it("a domain's own rule joins the same tree: alone on its field, with the PII rule where both apply", async () => {
     const ownersOnly = rule('payments:owners-only', { cache: 'contextual' })(
       (_p, _a, ctx: { identity: { role: string } }) =>
         ctx.identity.role === 'payments-owner' || ctx.identity.role === 'admin',
