@@ -7,6 +7,7 @@ export default defineConfig({
     include: ['**/test/**/*.test.ts'],
     // Copies of the tests (Stryker's sandboxes, a killed scaffold test's domains) are not tests of this tree.
     exclude: ['**/node_modules/**', '.mesh/**', '.stryker-tmp/**', '.domains-*/**'],
+    globalSetup: ['test/globalSetup.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',

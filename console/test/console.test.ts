@@ -5,7 +5,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
 import type { Browser, Page } from 'playwright-core';
 import {
-  buildConsole,
   startConsoleDemo,
   launchBrowser,
   chromiumAvailable,
@@ -45,8 +44,8 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
 
+  // The console was built before any test (test/globalSetup.ts).
   beforeAll(async () => {
-    await buildConsole();
     demo = await startConsoleDemo();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
