@@ -102,10 +102,13 @@ export async function runPlayground(page: Page, gatewayUrl: string, customer: st
 /** Opens the console and signs in by pasting the token, as a user would. */
 export async function signIn(page: Page, gatewayUrl: string, token: string): Promise<void> {
   await page.goto(`${gatewayUrl}/console/`);
-  // Signed in already (as another role): sign out first, as a user would.
+  // Signed in already (as another role): sign out first, as a user would. The page shows one or the other once it
+  // has rendered: asking before that would find neither and wait for a form that never comes.
   const signOut = page.getByRole('button', { name: 'Sign out' });
+  const form = page.locator('#token');
+  await signOut.or(form).first().waitFor();
   if (await signOut.isVisible()) await signOut.click();
-  await page.locator('#token').fill(token);
+  await form.fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('role').waitFor();
 }
