@@ -1,6 +1,6 @@
 // The feature store's public module: definitions for domain folders, the library calls behind `mesh features`, the
 // feature server, the repurchase model.
-export { defineFeatures } from './definitions.js';
+export { defineFeatures, loadDefinitions, type LoadedView } from './definitions.js';
 export { applyFeatures, computeFeatures, listFeatureViews, planFeatures } from './featureStore.js';
 export { materialize, type MaterializeReport } from './materialize.js';
 export { trainRepurchase } from './models/repurchase.js';

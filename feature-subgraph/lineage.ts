@@ -1,9 +1,14 @@
 import {
   columnLineageFacet,
+  inputFields,
   jobOwnershipFacet,
   jobTypeFacet,
   runEvent,
   schemaFacet,
+  sqlLineage,
+  type ColumnEdge,
+  type Duck,
+  type FieldEdge,
   type InputField,
   type RunEvent,
 } from '../platform/index.js';
@@ -11,25 +16,36 @@ import { curatedName, featureTableName } from '../products/index.js';
 
 /** OpenLineage events of feature computation and materialization, sent through the platform's lineage port. */
 
-/** Curated columns a feature view's SQL reads: the datasets it names, and their columns that appear in it. */
-export function featureInputs(
+/** A feature view's column lineage: each output column from the curated columns it reads, and what decides its rows. */
+export interface ViewColumnLineage {
+  fields: Record<string, InputField[]>;
+  dataset: InputField[];
+}
+
+/**
+ * The column lineage of a feature view's SQL over curated datasets (`domain.dataset`, with their columns), derived
+ * from the SQL: a column is fed by what it is computed from, not by every column the SQL names.
+ */
+export async function featureColumnLineage(
+  duck: Duck,
   sql: string,
   storeNamespace: string,
   datasets: { domain: string; dataset: string; columns: string[] }[],
-): InputField[] {
-  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
-  return datasets
-    .filter((d) => new RegExp(`\\b${d.domain}\\.${d.dataset}\\b`).test(sql))
-    .flatMap((d) =>
-      d.columns
-        .filter((c) => words.has(c))
-        .map((c) => ({
-          namespace: storeNamespace,
-          name: curatedName(d.domain, d.dataset),
-          field: c,
-          transformations: [{ type: 'INDIRECT' as const, subtype: 'AGGREGATION' }],
-        })),
-    );
+): Promise<ViewColumnLineage> {
+  const lineage = await sqlLineage(
+    duck,
+    sql,
+    Object.fromEntries(datasets.map((d) => [`${d.domain}.${d.dataset}`, d.columns])),
+  );
+  const edges = (list: ColumnEdge[]): FieldEdge[] =>
+    list.map((e) => {
+      const [domain, dataset] = e.table.split('.');
+      return { namespace: storeNamespace, name: curatedName(domain!, dataset!), ...e, field: e.column };
+    });
+  return {
+    fields: Object.fromEntries(lineage.columns.map((c) => [c.name, inputFields(edges(c.edges))])),
+    dataset: inputFields(edges(lineage.dataset)),
+  };
 }
 
 export function featureComputeEvent(e: {
@@ -39,9 +55,15 @@ export function featureComputeEvent(e: {
   domain: string;
   owner: string;
   columns: string[];
-  inputs: InputField[];
+  /** Absent when the view's SQL could not be followed: then the event says which datasets it read, not how. */
+  lineage?: ViewColumnLineage;
+  /** The curated datasets the view's SQL names. */
+  reads: string[];
 }): RunEvent {
-  const byDataset = [...new Set(e.inputs.map((i) => i.name))];
+  const read = e.lineage
+    ? [...e.lineage.dataset, ...Object.values(e.lineage.fields).flat()].map((i) => i.name)
+    : e.reads;
+  const byDataset = [...new Set(read)].sort();
   return runEvent({
     eventType: 'COMPLETE',
     job: {
@@ -59,7 +81,14 @@ export function featureComputeEvent(e: {
         name: featureTableName(e.table),
         facets: {
           schema: schemaFacet(e.columns.map((name) => ({ name }))),
-          columnLineage: columnLineageFacet(Object.fromEntries(e.columns.map((c) => [c, e.inputs]))),
+          ...(e.lineage
+            ? {
+                columnLineage: columnLineageFacet(
+                  Object.fromEntries(e.columns.map((c) => [c, e.lineage!.fields[c] ?? []])),
+                  e.lineage.dataset,
+                ),
+              }
+            : {}),
         },
       },
     ],

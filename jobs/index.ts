@@ -15,3 +15,10 @@ export {
   type ScheduledWork,
 } from './schedule/scheduler.js';
 export { airflowDags } from './schedule/airflow.js';
+export {
+  pipelineColumnLineage,
+  type DatasetColumnLineage,
+  type PipelineColumnLineage,
+  type RawFieldEdge,
+} from './pipeline/columnLineage.js';
+export { loadDeclaredLineage } from './pipeline/declaredLineage.js';

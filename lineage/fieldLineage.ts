@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { MeshError, ErrorCode } from '../platform/index.js';
-
-export const FIELD_LINEAGE_FILE = 'lineage.yaml';
+import { MeshError, ErrorCode, LINEAGE_FILE, DECLARED_COLUMNS } from '../platform/index.js';
 
 /** A curated column a graph field reads. */
 export interface ColumnRef {
@@ -30,10 +28,12 @@ export function loadFieldLineage(subgraphs: { name: string; schemaFile?: string 
   const out = new Map<string, FieldSource[]>();
   for (const s of subgraphs) {
     if (!s.schemaFile) continue;
-    const file = path.join(path.dirname(s.schemaFile), FIELD_LINEAGE_FILE);
+    const file = path.join(path.dirname(s.schemaFile), LINEAGE_FILE);
     if (!fs.existsSync(file)) continue;
     const doc = (parseYaml(fs.readFileSync(file, 'utf8')) ?? {}) as Record<string, Record<string, Entry>>;
     for (const [type, fields] of Object.entries(doc)) {
+      // `columns:` is the pipeline's column lineage declared by hand, not a type of the graph.
+      if (type === DECLARED_COLUMNS) continue;
       for (const [field, entry] of Object.entries(fields ?? {})) {
         const refs = typeof entry === 'string' ? [entry] : Array.isArray(entry) ? entry : (entry.reads ?? []);
         const source: FieldSource = {

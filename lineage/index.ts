@@ -3,6 +3,7 @@
 export { dataProducts, type DataProduct } from './catalog.js';
 export { dataHubProposals, emitToDataHub } from './datahub.js';
 export { loadFieldLineage, type FieldSource } from './fieldLineage.js';
+export { meshColumnLineage, type MeshColumnLineage } from './columnLineage.js';
 export { createLineage, type Lineage, type MeshPlatform } from './platformLineage.js';
 export { OperationLineage, responseFields } from './operationLineage.js';
 export { METADATA_SUBGRAPH, startMetadataServer, type RunningMetadataServer } from './metadataServer.js';

@@ -10,10 +10,15 @@ export interface DomainInfo {
   version: string;
   contractFile: string;
   pipelineFile: string;
+  /** What its subgraph's fields read, and column lineage its SQL cannot say (`columns:`). */
+  lineageFile: string;
 }
 
 export const CONTRACT_FILE = 'contract.odcs.yaml';
 export const PIPELINE_FILE = 'pipeline.yaml';
+export const LINEAGE_FILE = 'lineage.yaml';
+/** The key of lineage.yaml under which a domain declares column lineage its pipeline SQL cannot say. */
+export const DECLARED_COLUMNS = 'columns';
 
 export function listDomains(domainsDir: string): DomainInfo[] {
   if (!fs.existsSync(domainsDir)) return [];
@@ -50,5 +55,6 @@ function describe(dir: string): DomainInfo {
     version,
     contractFile: path.join(dir, CONTRACT_FILE),
     pipelineFile: path.join(dir, PIPELINE_FILE),
+    lineageFile: path.join(dir, LINEAGE_FILE),
   };
 }

@@ -22,6 +22,8 @@ export const ErrorCode = {
   SUBGRAPH_ERROR: 'SUBGRAPH_ERROR',
   /** A subgraph schema that does not parse (schema checks, composition). */
   INVALID_GRAPHQL: 'INVALID_GRAPHQL',
+  /** SQL whose column lineage cannot be derived (a construct the analysis does not follow): never a guess. */
+  LINEAGE_UNDERIVABLE: 'LINEAGE_UNDERIVABLE',
   /** Two subgraphs annotate the same shared field with different PII kinds. */
   PII_ANNOTATION_MISMATCH: 'PII_ANNOTATION_MISMATCH',
   /** GraphQL request errors (GraphQL over HTTP: all 4xx). */

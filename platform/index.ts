@@ -9,7 +9,7 @@ export {
 } from './auth.js';
 export { REPO_ROOT, childEnvironment, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
 export { createPlatform, type LineagePort, type Platform } from './platform.js';
-export { listDomains, selectDomains, type DomainInfo } from './domains.js';
+export { DECLARED_COLUMNS, LINEAGE_FILE, listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
 export { faultPoint } from './faults.js';
@@ -40,6 +40,7 @@ export {
   datasetVersionFacet,
   documentationFacet,
   errorMessageFacet,
+  inputFields,
   jobDocumentationFacet,
   jobOwnershipFacet,
   jobTypeFacet,
@@ -49,6 +50,7 @@ export {
   runEvent,
   runUuid,
   schemaFacet,
+  type FieldEdge,
   type InputField,
   type RunEvent,
 } from './openlineage.js';
@@ -67,3 +69,4 @@ export {
   type ServedProcess,
 } from './supervisor.js';
 export { sweepStaleTemp } from './tmp.js';
+export { sqlLineage, type ColumnEdge, type ColumnTransformation, type StatementLineage } from './sqlLineage.js';

@@ -82,6 +82,32 @@ export interface InputField {
   transformations?: { type: 'DIRECT' | 'INDIRECT'; subtype?: string; description?: string; masking?: boolean }[];
 }
 
+/** One input column reaching an output column one way (a column lineage edge), before edges are grouped by input. */
+export interface FieldEdge {
+  namespace: string;
+  name: string;
+  field: string;
+  type: 'DIRECT' | 'INDIRECT';
+  subtype: string;
+  masking?: boolean;
+}
+
+/** Edges as OpenLineage's input fields: one per input column, with every way it reaches the output. */
+export function inputFields(edges: FieldEdge[]): InputField[] {
+  const byInput = new Map<string, InputField & { transformations: NonNullable<InputField['transformations']> }>();
+  for (const e of edges) {
+    const key = JSON.stringify([e.namespace, e.name, e.field]);
+    let input = byInput.get(key);
+    if (!input)
+      byInput.set(key, (input = { namespace: e.namespace, name: e.name, field: e.field, transformations: [] }));
+    input.transformations.push({ type: e.type, subtype: e.subtype, ...(e.masking ? { masking: true } : {}) });
+  }
+  // What the value is computed from comes first: a reader that keeps one transformation keeps that one.
+  for (const input of byInput.values())
+    input.transformations.sort((a, b) => Number(a.type === 'INDIRECT') - Number(b.type === 'INDIRECT'));
+  return [...byInput.values()];
+}
+
 /**
  * `fields`: output column → the input columns it is computed from; `dataset`: inputs that shape every row (joins,
  * filters).

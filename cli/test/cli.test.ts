@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
-import { childEnv, tempDir } from '../../platform/test/helpers.js';
+import { childEnv, copyDomains, tempDir } from '../../platform/test/helpers.js';
 
 const exec = promisify(execFile);
 const BIN = path.join(REPO_ROOT, 'cli', 'bin.js');
@@ -28,6 +28,44 @@ describe('mesh CLI', () => {
     expect(r.code).toBe(0);
     for (const d of ['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'])
       expect(r.stdout).toContain(`✔ ${d}: contract urn:mesh:contract:${d}`);
+    expect(r.stdout).toContain('✔ column lineage: 108 curated columns of 12 datasets, 34 columns of 6 feature views');
+  });
+
+  it('fails on SQL whose column lineage it cannot derive, naming the construct and where, until declared', async () => {
+    const domains = copyDomains();
+    try {
+      const sql = path.join(domains.dir, 'campaigns', 'pipeline', 'campaigns.sql');
+      fs.writeFileSync(
+        sql,
+        fs
+          .readFileSync(sql, 'utf8')
+          .replace('FROM src.campaign_definitions', 'FROM src.campaign_definitions, range(1) r'),
+      );
+      const env = { MESH_DOMAINS_DIR: domains.dir };
+      const refused = await mesh(['contracts', 'validate'], env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toMatch(
+        /✖ column lineage: campaigns\.campaigns: column lineage cannot follow a TABLE_FUNCTION in FROM at "range\(1\)/,
+      );
+      expect(refused.stderr).toMatch(/LINEAGE_UNDERIVABLE|column lineage problem/);
+      // Declared by hand in lineage.yaml, every column: the check passes, and a wrong declaration fails where the
+      // SQL can say.
+      const columns = ['campaign_id', 'name', 'channel', 'start_date', 'end_date', 'budget_eur', 'target_segment'];
+      const declared = columns.map((c) => `    ${c}: [campaign_definitions.${c} IDENTITY]`).join('\n');
+      fs.appendFileSync(
+        path.join(domains.dir, 'campaigns', 'lineage.yaml'),
+        `columns:\n  campaigns:\n${declared}\n  campaign_touches:\n    converted: [touches.converted IDENTITY]\n`,
+      );
+      const checked = await mesh(['contracts', 'validate'], env);
+      expect(checked.stdout).toContain(
+        '✖ column lineage: campaigns.campaign_touches.converted: lineage.yaml declares touches.converted (IDENTITY), ' +
+          'the SQL derives touches.converted (TRANSFORMATION)',
+      );
+      expect(checked.stdout).not.toContain('campaigns.campaigns:');
+      expect(checked.code).not.toBe(0);
+    } finally {
+      domains.remove();
+    }
   });
 
   it('generates, runs one domain, and reports quality as JSON', async () => {

@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
+import { Duck } from '../../platform/duckdb.js';
+import { meshColumnLineage } from '../../lineage/columnLineage.js';
 import { createDomain, findDomain, seedSample } from '../scaffold/domain.js';
 import { loadSupergraphConfig } from '../../governance/composition.js';
 import { checkSchema } from '../../governance/schema-registry/check.js';
@@ -60,6 +62,16 @@ describe('mesh domain create', () => {
         { cwd: REPO_ROOT, encoding: 'utf8' },
       );
       expect(lint.status, `${lint.stdout}${lint.stderr}`).toBe(0);
+      // And their SQL's column lineage is derived, pipeline and feature view alike, as `mesh contracts validate` asks.
+      const duck = await Duck.open();
+      try {
+        const lineage = await meshColumnLineage(duck, listDomains(platform.config.domainsDir));
+        expect(lineage.problems).toEqual([]);
+        expect(lineage.curated.has('reviews.reviews_events')).toBe(true);
+        expect(lineage.views.has('customer_reviews')).toBe(true);
+      } finally {
+        duck.close();
+      }
       expect(() => createDomain(platform, 'reviews')).toThrow(/already exists/);
       expect(() => createDomain(platform, 'Bad-Name')).toThrow(/one lower-case word/);
 

@@ -7,14 +7,21 @@ import {
   listDomains,
   putJson,
   MeshError,
+  isMeshError,
   ErrorCode,
   type Platform,
 } from '../../platform/index.js';
-import { currentManifest, datasetFiles, publishParquet, featureQuarantinePrefix } from '../../products/index.js';
+import {
+  curatedName,
+  currentManifest,
+  datasetFiles,
+  publishParquet,
+  featureQuarantinePrefix,
+} from '../../products/index.js';
 import { FEATURE_TYPES } from '../definitions.js';
 import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
-import { featureComputeEvent, featureInputs } from '../lineage.js';
+import { featureColumnLineage, featureComputeEvent } from '../lineage.js';
 import { asOfSelect, loadKnownAt } from './asOf.js';
 
 const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
@@ -276,7 +283,18 @@ async function computeView(
       domain: view.domain,
       owner: view.owner,
       columns: [...view.joinKeys, 'event_timestamp', ...view.features.map((f) => f.name)],
-      inputs: featureInputs(view.sql, platform.lineage.storeNamespace, inputs.datasets),
+      lineage: await featureColumnLineage(duck, view.sql, platform.lineage.storeNamespace, inputs.datasets).catch(
+        (err: unknown) => {
+          // Never a guess: SQL the analysis cannot follow leaves the lineage at the dataset level (`mesh contracts
+          // validate` fails on it).
+          if (!isMeshError(err, ErrorCode.LINEAGE_UNDERIVABLE)) throw err;
+          platform.log.warn({ view: tableId(view), err }, `no column lineage: ${err.message}`);
+          return undefined;
+        },
+      ),
+      reads: inputs.datasets
+        .filter((d) => new RegExp(`\\b${d.domain}\\.${d.dataset}\\b`).test(view.sql))
+        .map((d) => curatedName(d.domain, d.dataset)),
     }),
   );
   return manifest;

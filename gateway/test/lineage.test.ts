@@ -229,6 +229,40 @@ describe('the lineage graph', () => {
           expect.objectContaining({ name: 'customer_orders@v1', field: 'total_spend_90d' }),
         ]),
       );
+      // Only the features computed from it, derived from the view's SQL: not every column the SQL names.
+      expect(
+        down
+          .filter((n) => n.name === 'features.customer_orders@v1')
+          .map((n) => n.field)
+          .sort(),
+      ).toEqual(['avg_order_value_90d', 'total_spend_90d']);
+      // And a PII column computed from a nested raw field keeps its way back, masked.
+      const shipments = endpoint.events
+        .find((e) => e.job.name === 'pipeline.fulfillment' && e.eventType === 'COMPLETE')!
+        .outputs.find((o) => o.name === 'fulfillment.shipments')!;
+      const facet = shipments.facets!.columnLineage as unknown as {
+        fields: Record<string, { inputFields: unknown[] }>;
+      };
+      expect(facet.fields.address_line!.inputFields).toEqual([
+        {
+          namespace: expect.any(String),
+          name: 'fulfillment/raw/carrier_events',
+          field: 'event_time',
+          transformations: [{ type: 'INDIRECT', subtype: 'SORT' }],
+        },
+        {
+          namespace: expect.any(String),
+          name: 'fulfillment/raw/carrier_events',
+          field: 'recipient.address_line',
+          transformations: [{ type: 'DIRECT', subtype: 'AGGREGATION', masking: true }],
+        },
+      ]);
+      // Upstream: the field, the event time choosing the label event, and what decides every row (quarantine, key).
+      const raw = platform.lineage.graph.upstream('fulfillment.shipments', 'address_line');
+      expect(new Set(raw.map((n) => n.name))).toEqual(new Set(['fulfillment/raw/carrier_events']));
+      expect(raw.map((n) => n.field).sort()).toEqual(
+        ['carrier', 'event_id', 'event_time', 'order_id', 'recipient.address_line', 'shipment_id', 'status'].sort(),
+      );
     },
   );
 });

@@ -33,6 +33,7 @@ function shop(changelog: string): DomainInfo {
     version: '2.1.0',
     contractFile: path.join(dir, 'contract.odcs.yaml'),
     pipelineFile: path.join(dir, 'pipeline.yaml'),
+    lineageFile: path.join(dir, 'lineage.yaml'),
   };
 }
 

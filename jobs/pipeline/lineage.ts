@@ -4,6 +4,7 @@ import {
   datasetVersionFacet,
   documentationFacet,
   errorMessageFacet,
+  inputFields,
   jobDocumentationFacet,
   jobOwnershipFacet,
   jobTypeFacet,
@@ -11,11 +12,12 @@ import {
   parentRunFacet,
   runEvent,
   schemaFacet,
-  type InputField,
+  type FieldEdge,
   type RunEvent,
 } from '../../platform/index.js';
 import { curatedName, rawName, type RunRecord } from '../../products/index.js';
 import type { SourceSpec } from './spec.js';
+import type { DatasetColumnLineage, RawFieldEdge } from './columnLineage.js';
 
 /** OpenLineage events of a pipeline run, sent through the platform's lineage port. */
 
@@ -39,11 +41,15 @@ export function pipelineStart(l: PipelineLineage, runId: string, at: Date): RunE
 }
 
 /**
- * The end of a pipeline run: raw sources in, curated datasets out with their schema and column lineage (a curated
- * column comes from the source columns of the same name; masked PII says so), and a child run of the quality checks
- * whose inputs carry the assertions.
+ * The end of a pipeline run: raw sources in, curated datasets out with their schema and column lineage (derived from
+ * the pipeline's SQL, `lineage`: a PII column's DIRECT edges are masked, as it is published tokenized), and a child
+ * run of the quality checks whose inputs carry the assertions.
  */
-export function pipelineEnd(l: PipelineLineage, record: RunRecord): RunEvent[] {
+export function pipelineEnd(
+  l: PipelineLineage,
+  record: RunRecord,
+  lineage?: Map<string, DatasetColumnLineage>,
+): RunEvent[] {
   const job = pipelineJob(l);
   const inputs = l.sources.map((s) => ({ namespace: l.storeNamespace, name: rawName(l.domain, s.prefix) }));
   if (record.status !== 'succeeded') {
@@ -57,38 +63,32 @@ export function pipelineEnd(l: PipelineLineage, record: RunRecord): RunEvent[] {
       }),
     ];
   }
+  const raw = new Map(l.sources.map((s) => [s.name, rawName(l.domain, s.prefix)]));
+  const edges = (list: RawFieldEdge[], masked = false): FieldEdge[] =>
+    list.map((e) => ({
+      namespace: l.storeNamespace,
+      name: raw.get(e.source)!,
+      field: e.field,
+      type: e.type,
+      subtype: e.subtype,
+      ...(masked && e.type === 'DIRECT' ? { masking: true } : {}),
+    }));
   const outputs = record.datasets.map((d) => {
-    const fields: Record<string, InputField[]> = {};
-    for (const c of d.columns) {
-      const from = l.sources.filter((s) => (s.columns ?? []).map((x) => x.replace(/\./g, '_')).includes(c.name));
-      fields[c.name] = from.map((s) => ({
-        namespace: l.storeNamespace,
-        name: rawName(l.domain, s.prefix),
-        field: c.name,
-        transformations: [
-          {
-            type: 'DIRECT' as const,
-            subtype: c.pii ? 'TRANSFORMATION' : 'IDENTITY',
-            ...(c.pii ? { masking: true, description: 'HMAC-SHA256 token (tok_…)' } : {}),
-          },
-        ],
-      }));
-    }
+    const derived = lineage?.get(d.name);
+    const pii = new Set(d.columns.filter((c) => c.pii).map((c) => c.name));
     return {
       namespace: l.storeNamespace,
       name: curatedName(l.domain, d.name),
       facets: {
         schema: schemaFacet(d.columns.map((c) => ({ name: c.name, type: c.type }))),
-        columnLineage: columnLineageFacet(
-          fields,
-          inputs.map((i) => ({
-            ...i,
-            field: '*',
-            transformations: [
-              { type: 'INDIRECT' as const, subtype: 'FILTER', description: 'quarantine, de-duplication' },
-            ],
-          })),
-        ),
+        ...(derived
+          ? {
+              columnLineage: columnLineageFacet(
+                Object.fromEntries(derived.columns.map((c) => [c.name, inputFields(edges(c.edges, pii.has(c.name)))])),
+                inputFields(edges(derived.dataset)),
+              ),
+            }
+          : {}),
         version: datasetVersionFacet(d.sha256.slice(0, 16)),
         ...(l.owner ? { ownership: ownershipFacet([{ name: `team:${l.owner}`, type: 'OWNER' }]) } : {}),
         ...(l.description ? { documentation: documentationFacet(l.description) } : {}),
