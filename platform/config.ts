@@ -117,6 +117,8 @@ export interface MeshConfig {
     graphFile: string;
     spoolDir: string;
     datahub?: { gmsUrl: string; token?: string };
+    /** The Airflow web UI running the generated DAGs: DataHub links each domain's pipeline to its DAG there. */
+    airflowUrl?: string;
   };
 }
 
@@ -259,6 +261,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       datahub: env.DATAHUB_GMS_URL
         ? { gmsUrl: env.DATAHUB_GMS_URL, token: env.DATAHUB_GMS_TOKEN || undefined }
         : undefined,
+      airflowUrl: env.MESH_AIRFLOW_URL ? env.MESH_AIRFLOW_URL.replace(/\/+$/, '') : undefined,
     },
     online: env.REDIS_URL
       ? {

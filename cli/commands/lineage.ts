@@ -82,12 +82,22 @@ export function registerLineage(program: Command): void {
     });
   lineage
     .command('datahub')
-    .description('metadata change proposals for DataHub: domains, data products, schemas, column lineage with masking')
+    .description(
+      'metadata change proposals for DataHub: datasets (raw to online) with schemas, owners, PII terms and column ' +
+        'lineage, pipelines as jobs, feature tables and models, gateway operations',
+    )
     .option('--out <file>', 'write them as a file `datahub ingest` reads')
     .option('--emit', 'send them to DATAHUB_GMS_URL')
-    .action(async (o: { out?: string; emit?: boolean }) => {
+    .option('--min-executions <n>', 'recorded GraphQL operations run fewer times are left out', '10')
+    .action(async (o: { out?: string; emit?: boolean; minExecutions: string }) => {
       const platform = createMeshPlatform();
-      const proposals = await dataHubProposals(platform);
+      const minOperationExecutions = Number(o.minExecutions);
+      if (!Number.isInteger(minOperationExecutions) || minOperationExecutions < 0)
+        throw new MeshError(
+          ErrorCode.BAD_USER_INPUT,
+          `--min-executions must be a whole number, got "${o.minExecutions}"`,
+        );
+      const proposals = await dataHubProposals(platform, { minOperationExecutions });
       if (o.out) fs.writeFileSync(o.out, `${JSON.stringify(proposals, null, 2)}\n`);
       if (o.emit) {
         if (!platform.config.lineage.datahub)

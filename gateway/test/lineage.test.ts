@@ -11,7 +11,6 @@ import { materialize } from '../../feature-subgraph/materialize.js';
 import { SqliteOnlineStore } from '../../feature-subgraph/online/index.js';
 import { startMesh, EXAMPLE_QUERY, type RunningMesh } from '../inProcessMesh.js';
 import { openLineageValidator } from '../../platform/test/openLineage.js';
-import { dataHubProposals, emitToDataHub } from '../../lineage/datahub.js';
 import { costAllocation } from '../../observability/cost.js';
 import type { RunEvent } from '../../platform/openlineage.js';
 import { bearer, gql, freePort, tempDir } from '../../platform/test/helpers.js';
@@ -299,108 +298,6 @@ describe('the metadata subgraph', () => {
     expect(res.body.data!.columnReaders).toEqual(
       expect.arrayContaining([{ operation: 'gateway.CustomerOverview', role: 'analyst', masked: true }]),
     );
-  });
-});
-
-describe('DataHub', () => {
-  const DATASET = String.raw`urn:li:dataset:\(urn:li:dataPlatform:[a-z0-9_]+,[^,()]+,(PROD|DEV)\)`;
-  const URN = {
-    dataset: new RegExp(`^${DATASET}$`),
-    domain: /^urn:li:domain:[a-z0-9_-]+$/,
-    dataProduct: /^urn:li:dataProduct:[a-z0-9_-]+$/,
-    schemaField: new RegExp(`^urn:li:schemaField:\\(${DATASET},[A-Za-z0-9_]+\\)$`),
-  };
-
-  it('proposals have valid URNs and aspects, with column lineage and the PII masking DataHub would lose', async () => {
-    const proposals = await dataHubProposals(platform);
-    for (const p of proposals) expect(p.entityUrn, `${p.entityType} ${p.aspectName}`).toMatch(URN[p.entityType]);
-    expect(new Set(proposals.filter((p) => p.entityType === 'domain').map((p) => p.entityUrn))).toEqual(
-      new Set(['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'].map((d) => `urn:li:domain:${d}`)),
-    );
-    const schema = proposals.find(
-      (p) => p.aspectName === 'schemaMetadata' && p.entityUrn.includes(',sales.customers,'),
-    )!.aspect.json as {
-      platform: string;
-      fields: {
-        fieldPath: string;
-        type: { type: Record<string, unknown> };
-        globalTags?: { tags: { tag: string }[] };
-      }[];
-    };
-    expect(schema.platform).toBe('urn:li:dataPlatform:mesh');
-    for (const f of schema.fields)
-      expect(Object.keys(f.type.type)[0]).toMatch(/^com\.linkedin\.schema\.[A-Za-z]+Type$/);
-    expect(schema.fields.find((f) => f.fieldPath === 'email')!.globalTags!.tags.map((t) => t.tag)).toContain(
-      'urn:li:tag:pii',
-    );
-    const lineage = proposals.find(
-      (p) => p.aspectName === 'upstreamLineage' && p.entityUrn.includes(',sales.customers,'),
-    )!.aspect.json as {
-      upstreams: { dataset: string; type: string }[];
-      fineGrainedLineages: {
-        upstreamType: string;
-        upstreams: string[];
-        downstreamType: string;
-        downstreams: string[];
-        transformOperation: string;
-      }[];
-    };
-    for (const u of lineage.upstreams) expect(u.dataset).toMatch(URN.dataset);
-    for (const f of lineage.fineGrainedLineages) {
-      expect(f).toMatchObject({ upstreamType: 'FIELD_SET', downstreamType: 'FIELD' });
-      for (const urn of [...f.upstreams, ...f.downstreams]) expect(urn).toMatch(URN.schemaField);
-    }
-    const email = lineage.fineGrainedLineages.find((f) => f.downstreams[0]!.endsWith(',email)'))!;
-    expect(email.transformOperation).toBe('MASKED:HMAC-SHA256');
-    const product = proposals.find(
-      (p) => p.aspectName === 'dataProductProperties' && p.entityUrn === 'urn:li:dataProduct:sales',
-    )!.aspect.json as { assets: { destinationUrn: string }[] };
-    expect(product.assets.map((a) => a.destinationUrn)).toContain(
-      'urn:li:dataset:(urn:li:dataPlatform:mesh,sales.customers,PROD)',
-    );
-  });
-
-  it('emits to GMS with ingestProposal, the Rest.li protocol header and a bearer token', async () => {
-    const seen: {
-      url?: string;
-      headers: http.IncomingHttpHeaders;
-      body: { proposal: { aspectName: string; aspect: { value: string; contentType: string } } };
-    }[] = [];
-    const gms = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        seen.push({ url: req.url, headers: req.headers, body: JSON.parse(body) });
-        // Refuses the seventh proposal, as a GMS under maintenance would.
-        if (seen.length === 7) return void res.writeHead(503).end();
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"value":"ok"}');
-      });
-    });
-    await new Promise<void>((r) => gms.listen(0, '127.0.0.1', r));
-    try {
-      const proposals = (await dataHubProposals(platform)).slice(0, 5);
-      expect(
-        await emitToDataHub(
-          { gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}`, token: 'dh-token' },
-          proposals,
-        ),
-      ).toBe(5);
-      expect(seen).toHaveLength(5);
-      expect(seen[0]).toMatchObject({
-        url: '/aspects?action=ingestProposal',
-        headers: { 'x-restli-protocol-version': '2.0.0', authorization: 'Bearer dh-token' },
-      });
-      expect(JSON.parse(seen[0]!.body.proposal.aspect.value)).toEqual(proposals[0]!.aspect.json);
-      expect(seen[0]!.body.proposal.aspect.contentType).toBe('application/json');
-      // A refusal stops the emission; what was accepted before it is counted (the CLI reports it as job metrics).
-      const progress = { sent: 0 };
-      await expect(
-        emitToDataHub({ gmsUrl: `http://127.0.0.1:${(gms.address() as AddressInfo).port}` }, proposals, progress),
-      ).rejects.toThrow(/refused .* HTTP 503/);
-      expect(progress.sent).toBe(1);
-    } finally {
-      await new Promise<void>((r) => gms.close(() => r()));
-    }
   });
 });
 
