@@ -20,7 +20,7 @@ export class Masker {
     key: string | Buffer,
     private readonly policy: GovernancePolicy['pii']['masking'],
   ) {
-    this.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    this.key = typeof key === 'string' ? Buffer.from(key) : key;
     let k = this.key;
     if (k.length > 64) k = createHash('sha256').update(k).digest();
     const block = Buffer.alloc(64);
@@ -31,10 +31,7 @@ export class Masker {
 
   mask(value: string | null | undefined): string | null {
     if (value === null || value === undefined) return null;
-    return (
-      this.policy.prefix +
-      createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, this.policy.length)
-    );
+    return this.policy.prefix + createHmac('sha256', this.key).update(value).digest('hex').slice(0, this.policy.length);
   }
 
   /** The same token as `mask`, as a DuckDB expression over `expr`. */
@@ -89,7 +86,5 @@ export function columnProtection(
 
 /** HKDF-SHA256 of the master key for one token scope: knowing one column's key says nothing about another's. */
 export function maskingKey(masterKey: string, info: string): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', Buffer.from(masterKey, 'utf8'), Buffer.from('mesh-masking-v1'), Buffer.from(info, 'utf8'), 32),
-  );
+  return Buffer.from(hkdfSync('sha256', Buffer.from(masterKey), Buffer.from('mesh-masking-v1'), Buffer.from(info), 32));
 }

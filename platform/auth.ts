@@ -29,6 +29,8 @@ class Remembered<V> {
     return e.value;
   }
   set(key: string, value: V, until: number): void {
+    // An end that is no time (a missing or malformed claim) would keep the entry forever: such an answer is not kept.
+    if (!Number.isFinite(until)) return;
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, until });
   }

@@ -1,5 +1,6 @@
-// DataHub's metadata model as its PDL files and entity registry state it (../shared/specs/datahub), read here to check
-// the proposals the mesh generates: aspect names per entity type, urns per key aspect, records field by field.
+// DataHub's metadata model as its PDL files and entity registry state it (test/specs/datahub, vendored from
+// ../shared/specs), read here to check the proposals the mesh generates: aspect names per entity type, urns per key
+// aspect, records field by field.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';

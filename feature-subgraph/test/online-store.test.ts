@@ -57,6 +57,19 @@ function contract(name: string, open: () => Promise<OnlineStore | undefined>) {
       expect((await store.read([{ table: t, keys: ['k'] }]))[0]![0]!.values).toEqual(['new']);
       expect(await store.write(t, [rec('k', now - DAY, ['recomputed'], now)], 0)).toEqual({ written: 1, skipped: 0 });
       expect((await store.read([{ table: t, keys: ['k'] }]))[0]![0]!.values).toEqual(['recomputed']);
+      // The event time decides first: an older event recomputed later is still older, whatever its created time.
+      expect(await store.write(t, [rec('k', now - DAY - 1, ['older, created later'], now + DAY)], 0)).toEqual({
+        written: 0,
+        skipped: 1,
+      });
+      // And of one event time, an earlier created time does not win either.
+      expect(await store.write(t, [rec('k', now - DAY, ['created earlier'], now - 1)], 0)).toEqual({
+        written: 0,
+        skipped: 1,
+      });
+      expect((await store.read([{ table: t, keys: ['k'] }]))[0]!.map(plain)).toEqual([
+        { eventTs: now - DAY, createdTs: now, values: ['recomputed'] },
+      ]);
     });
 
     it('keeps newer-wins across a write of many batches: new keys, newer and older values, odd keys', async (ctx) => {

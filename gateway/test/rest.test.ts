@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import type { MeshPlatform } from '../../lineage/index.js';
 import { listDomains } from '../../platform/domains.js';
@@ -126,7 +127,7 @@ function conforms(op: Operation, res: Awaited<ReturnType<typeof get>>, label: st
   if (res.status === 304) return expect(res.text).toBe('');
   const media = declared!.content?.[type!];
   expect(media, `${label}: ${type} is documented for ${res.status}`).toBeDefined();
-  if (type === 'text/csv') return;
+  if (type === 'text/csv') return csvConforms(op, res.text, label);
   const validate = ajv.compile(media!.schema);
   const ok = validate(res.json());
   expect(ok ? [] : validate.errors, `${label}: body matches the ${res.status} schema`).toEqual([]);
@@ -134,6 +135,60 @@ function conforms(op: Operation, res: Awaited<ReturnType<typeof get>>, label: st
     ['ETag', 'Cache-Control', 'X-Request-Id'].includes(h),
   ))
     expect(res.headers.get(h), `${label}: header ${h}`).toBeTruthy();
+}
+
+type JsonSchema = { type?: string | string[]; anyOf?: JsonSchema[]; properties?: Record<string, JsonSchema> };
+
+/** The documented schema of one dotted CSV column: the item schema's property at that path. */
+function columnSchema(op: Operation, column: string): JsonSchema | undefined {
+  const envelope = op.responses['200']!.content!['application/json']!.schema as JsonSchema;
+  const data = envelope.properties!.data as JsonSchema & { items?: JsonSchema };
+  let s: JsonSchema | undefined = data.items;
+  for (const part of column.split('.')) s = (s?.anyOf?.find((b) => b.properties) ?? s)?.properties?.[part];
+  return s;
+}
+
+const typesOf = (s: JsonSchema): string[] => (s.anyOf ? s.anyOf.flatMap(typesOf) : [s.type ?? []].flat());
+
+/**
+ * A CSV cell read back as the value its column's schema describes: empty is null where null is allowed, numbers and
+ * booleans by their text, lists and objects as the JSON they are written as, and a formula-defusing quote undone.
+ */
+function cellValue(cell: string, schema: JsonSchema): unknown {
+  const types = typesOf(schema);
+  if (cell === '' && types.includes('null')) return null;
+  if (types.includes('integer') || types.includes('number')) return /^-?\d/.test(cell) ? Number(cell) : cell;
+  if (types.includes('boolean')) return cell === 'true' ? true : cell === 'false' ? false : cell;
+  if (types.includes('array') || types.includes('object')) return JSON.parse(cell);
+  return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
+/** An RFC 4180 body whose header is the documented columns and whose every cell satisfies its column's schema. */
+function csvConforms(op: Operation, text: string, label: string): unknown[][] {
+  const description = (op.responses['200']!.content!['text/csv']!.schema as { description: string }).description;
+  const documented = description.replace(/^Columns: /, '').split(', ');
+  const [header, ...rows] = parseCsv(text, { record_delimiter: '\r\n' }) as string[][];
+  expect(header, `${label}: the CSV header is the documented columns`).toEqual(documented);
+  const schemas = documented.map((c) => {
+    const s = columnSchema(op, c);
+    expect(s, `${label}: column ${c} is a field of the documented item`).toBeDefined();
+    return { column: c, validate: ajv.compile(s!), schema: s! };
+  });
+  return rows.map((row, i) =>
+    row.map((cell, j) => {
+      const { column, validate, schema } = schemas[j]!;
+      const value = cellValue(cell, schema);
+      expect(validate(value) ? [] : validate.errors, `${label}: row ${i + 1}, ${column} = ${cell}`).toEqual([]);
+      return value;
+    }),
+  );
+}
+
+/** The value at a dotted path of a JSON row, null where the row has none (as CSV writes it). */
+function valueAt(row: unknown, dotted: string): unknown {
+  let v = row;
+  for (const part of dotted.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : null;
+  return v ?? null;
 }
 
 describe('OpenAPI documents', () => {
@@ -277,12 +332,11 @@ describe('every endpoint, as an analyst and as its owner, against its document',
       expect(csv.status, name).toBe(200);
       expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
       conforms(op, csv, name);
-      const lines = csv.text.trimEnd().split('\r\n');
-      expect(lines.length - 1, name).toBe((json.json().data as unknown[]).length);
-      const description = String(
-        (op.responses['200']!.content!['text/csv']!.schema as { description: string }).description,
-      );
-      expect(`Columns: ${lines[0]!.split(',').join(', ')}`).toBe(description);
+      // Cell for cell, the CSV holds what the JSON representation of the same resource holds.
+      const columns = (parseCsv(csv.text, { record_delimiter: '\r\n', to_line: 1 }) as string[][])[0]!;
+      const items = json.json().data as unknown[];
+      expect(items.length, name).toBeGreaterThan(0);
+      expect(csvConforms(op, csv.text, name)).toEqual(items.map((item) => columns.map((c) => valueAt(item, c))));
       expect(csv.headers.get('etag')).not.toBe(json.headers.get('etag'));
     }
     // A cell a spreadsheet would run as a formula is defused, and a column holding commas is quoted.
@@ -299,6 +353,29 @@ describe('every endpoint, as an analyst and as its owner, against its document',
         'attributedRevenueEur',
         'roas',
       ].join(','),
+    );
+  });
+
+  it('the same checks refuse a body that departs from its document, in JSON and in CSV', async () => {
+    const op = operations.get('CampaignsPerformance')!;
+    const url = urlOf(op, CALLS.CampaignsPerformance!(ids));
+    const json = await get(url, 'analyst');
+    const csv = await get(url, 'analyst', { accept: 'text/csv' });
+    conforms(op, json, 'as served');
+    conforms(op, csv, 'as served');
+    const body = json.json() as { data: { touches: unknown }[] };
+    body.data[0]!.touches = 'many';
+    const text = JSON.stringify(body);
+    expect(() => conforms(op, { ...json, text, json: () => JSON.parse(text) }, 'touches as text')).toThrow(
+      /200 schema/,
+    );
+    const [header, first, ...rest] = csv.text.split('\r\n');
+    const cells = first!.split(',');
+    const touches = header!.split(',').indexOf('touches');
+    const tampered = (line: string, h = header!) => ({ ...csv, text: [h, line, ...rest].join('\r\n') });
+    expect(() => conforms(op, tampered(cells.with(touches, 'many').join(',')), 'touches as text')).toThrow(/touches/);
+    expect(() => conforms(op, tampered(first!, header!.replace('touches', 'touch')), 'a renamed column')).toThrow(
+      /header is the documented columns/,
     );
   });
 

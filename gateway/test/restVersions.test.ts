@@ -185,6 +185,10 @@ describe('a deprecated major through the route', () => {
       served: [{ endpoint: endpoints[0]!, bound: bindEndpoint(schema, endpoints[0]!) }],
     });
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+    // The same validator refuses the document with its sunset header's definition broken: the check above can fail.
+    const broken = structuredClone(doc) as { components: { headers: Record<string, Record<string, unknown>> } };
+    broken.components.headers.Sunset = { ...broken.components.headers.Sunset, schema: 'a date' };
+    await expect(SwaggerParser.validate(broken as never)).rejects.toThrow(/Sunset|schema/);
     const op = (
       doc.paths as Record<
         string,

@@ -37,9 +37,15 @@ describe('data contracts', () => {
       const schema = JSON.parse(fs.readFileSync(ODCS_SCHEMA, 'utf8'));
       const ajv = new Ajv2019({ allErrors: true, strict: false });
       const validate = ajv.compile(schema);
-      const ok = validate(parse(fs.readFileSync(d.contractFile, 'utf8')));
+      const document = parse(fs.readFileSync(d.contractFile, 'utf8')) as Record<string, unknown>;
+      const ok = validate(document);
       expect(validate.errors ?? []).toEqual([]);
       expect(ok).toBe(true);
+      // The same validator refuses the contract with a version ODCS does not define, or without its schema's names.
+      expect(validate({ ...document, apiVersion: 'v9.9.9' })).toBe(false);
+      const nameless = structuredClone(document) as { schema: Record<string, unknown>[] };
+      delete nameless.schema[0]!.name;
+      expect(validate(nameless)).toBe(false);
     },
   );
 
@@ -93,6 +99,12 @@ describe('data contracts', () => {
         ok: true,
         errors: [],
       });
+      // Counter-checks with the same schema: each required argument missing, or an argument of the wrong type.
+      for (const key of (schema.required ?? []) as string[]) {
+        const { [key]: _missing, ...rest } = kwargs as Record<string, unknown>;
+        expect(validate(rest), `${impl.type} without ${key}`).toBe(false);
+      }
+      expect(validate({ ...kwargs, catch_exceptions: 'yes' }), `${impl.type} with a text flag`).toBe(false);
     }
   });
 });

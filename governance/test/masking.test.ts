@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Masker, columnProtection, type ColumnProtection } from '../masking.js';
+import { Masker, columnProtection, tokenizedKinds, type ColumnProtection } from '../masking.js';
 import type { ContractProperty, DataContract } from '../contracts/types.js';
 import { loadPolicy } from '../policy.js';
 import { Duck, sqlString } from '../../platform/duckdb.js';
@@ -126,5 +126,26 @@ describe('column protection (per-column keys, join tokens, low-entropy kinds)', 
     expect(
       columnProtection('master', governance, contract(), { name: 'payments' }, column('amount', [], 'internal')).kind,
     ).toBe('none');
+  });
+
+  it('reads tokenizedKinds as a list or as a comma-separated string, and nothing else', () => {
+    expect(tokenizedKinds(contract([{ property: 'tokenizedKinds', value: ['card', 'postcode'] }]))).toEqual(
+      new Set(['card', 'postcode']),
+    );
+    expect(tokenizedKinds(contract([{ property: 'tokenizedKinds', value: ' card , postcode' }]))).toEqual(
+      new Set(['card', 'postcode']),
+    );
+    expect(tokenizedKinds(contract([{ property: 'tokenizedKinds', value: 7 }]))).toEqual(new Set());
+    expect(tokenizedKinds(contract())).toEqual(new Set());
+    const protect = (value: unknown) =>
+      columnProtection(
+        'master',
+        governance,
+        contract([{ property: 'tokenizedKinds', value }]),
+        { name: 'payments' },
+        column('postcode', [['piiKind', 'postcode']]),
+      ).kind;
+    expect(protect('card, postcode')).toBe('token');
+    expect(protect('card')).toBe('deny');
   });
 });

@@ -4,7 +4,7 @@ import { Rng } from './rng.js';
 import { makeCampaigns, makeCustomers, makeProducts } from './world.js';
 import { DEFAULT_DIRT, FileSink, KafkaTopicSink, type DirtRates, type SourceReport } from './sinks.js';
 import * as S from './sources.js';
-import { Marketplace, type Sinks } from './simulate.js';
+import { Marketplace, type EdgePlan, type Sinks } from './simulate.js';
 
 export type { SourceReport, DirtRates } from './sinks.js';
 export { DEFAULT_DIRT } from './sinks.js';
@@ -17,6 +17,14 @@ export interface GenerateOptions {
   /** The extraction time: the end of the simulated window (exclusive). */
   end: string;
   dirt?: DirtRates;
+  /**
+   * Boundary cases the random history rarely holds, placed on purpose (for the tests of feature values): orders at a
+   * snapshot's midnight and a second either side of it, exactly 7, 30 and 90 days before it and a second earlier; a
+   * cancellation, a delivery, a payment, a return and refunds at that midnight, and a campaign touch just before it
+   * converting just after; the first and last instants of the history; and a customer who never orders. Customers
+   * `c-edge-1` to `c-edge-4`.
+   */
+  edgeCases?: boolean;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = { scale: 1, seed: 42, days: 180, end: '2026-11-01T00:00:00.000Z' };
@@ -98,8 +106,58 @@ export function buildWorld(options: GenerateOptions, totalDays: number): World {
     campaigns: sink(S.CAMPAIGN_DEFINITIONS, 16),
     touches: sink(S.TOUCHES, 17),
   };
-  const market = new Marketplace(root.fork(4), startMs, totalDays, customers, products, campaigns, sinks);
+  const edges = options.edgeCases ? edgePlans(root.fork(8), startMs, endMs, options.days) : [];
+  customers.push(...edges.map((e) => e.customer));
+  const market = new Marketplace(root.fork(4), startMs, totalDays, customers, products, campaigns, sinks, edges);
   return { market, sinks: Object.values(sinks), startMs, endMs, totalDays, dirt };
+}
+
+/**
+ * The boundary cases, around the snapshot five days before the end (S, a midnight): what a window on S includes or
+ * leaves out turns on a second.
+ */
+function edgePlans(rng: Rng, startMs: number, endMs: number, days: number): EdgePlan[] {
+  const S = startMs + (days - 5) * DAY;
+  const SEC = 1000;
+  const customers = makeCustomers(rng, 4, days).map((c, i) => ({
+    ...c,
+    id: `c-edge-${i + 1}`,
+    // Signed up before the history: every snapshot of it has a row for them.
+    signupDay: -1,
+    baseRate: 0,
+    cardRisk: 0,
+  }));
+  const inside = (t: number) => t >= startMs && t < endMs;
+  const windows = [7, 30, 90].flatMap((n) => [S - n * DAY, S - n * DAY - SEC]);
+  return [
+    // At the snapshot's midnight and a second either side; at the edges of the 7, 30 and 90-day windows.
+    { customer: customers[0]!, orders: [S - SEC, S, S + SEC, ...windows].filter(inside).map((at) => ({ at })) },
+    {
+      customer: customers[1]!,
+      orders: [
+        // Cancelled and refunded at the snapshot: still held by S, gone from S + 1 day.
+        { at: S - 3 * DAY, cancelAt: S, refundAt: S },
+        // Delivered at the snapshot.
+        { at: S - 10 * DAY, deliveredAt: S },
+        // Returned and refunded at the snapshot.
+        { at: S - 20 * DAY, deliveredAt: S - 15 * DAY, returnAt: S, refundAt: S },
+        // Paid at the snapshot.
+        { at: S - 60 * SEC, paidAt: S },
+      ].filter((o) => inside(o.at)),
+    },
+    {
+      customer: customers[2]!,
+      orders: [
+        // The history's first and last instants, and a campaign touch a minute before the snapshot converting a
+        // minute after it: the touch is known from S, the conversion from the next day.
+        { at: startMs },
+        { at: endMs - SEC },
+        { at: S + 60 * SEC, touchAt: S - 60 * SEC },
+      ],
+    },
+    // Never orders.
+    { customer: customers[3]!, orders: [] },
+  ];
 }
 
 /** Removes raw data, and any live simulation that was delivering into it. */

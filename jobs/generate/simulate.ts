@@ -17,6 +17,28 @@ export interface Sinks {
   touches: FileSink;
 }
 
+/**
+ * An order whose moments are set, not drawn: placed at `at`, authorised at `paidAt`, and then cancelled (and refunded)
+ * at `cancelAt`, or delivered at `deliveredAt` and its first line returned (and refunded) at `returnAt`. Each defaults
+ * to a moment after the one before it.
+ */
+export interface ForcedOrder {
+  at: number;
+  paidAt?: number;
+  cancelAt?: number;
+  deliveredAt?: number;
+  returnAt?: number;
+  refundAt?: number;
+  /** A converted campaign touch at this moment leads to the order (when a campaign runs then). */
+  touchAt?: number;
+}
+
+/** Orders a customer places on purpose, outside the random history: the boundary cases of the feature tests. */
+export interface EdgePlan {
+  customer: Customer;
+  orders: ForcedOrder[];
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const money = (x: number) => Math.round(x * 100) / 100;
 
@@ -39,6 +61,7 @@ export class Marketplace {
     private readonly products: Product[],
     private readonly campaignList: Campaign[],
     private readonly sinks: Sinks,
+    private readonly edges: EdgePlan[] = [],
   ) {
     this.popularity = new WeightedIndex(products.map((p) => p.popularity));
   }
@@ -56,9 +79,14 @@ export class Marketplace {
     }
     const active = this.campaignList.filter((c) => c.startDay <= d && d <= c.endDay);
     const weekend = new Date(dayStart).getUTCDay() % 6 === 0 ? 1.25 : 1;
+    for (const edge of this.edges)
+      for (const order of edge.orders)
+        if (Math.floor((order.touchAt ?? order.at) / DAY) === Math.floor(dayStart / DAY))
+          this.forced(edge.customer, order);
+    const edgeCustomers = new Set(this.edges.map((e) => e.customer));
     for (let i = 0; i < this.customers.length; i++) {
       const cust = this.customers[i]!;
-      if (cust.signupDay > d) continue;
+      if (cust.signupDay > d || edgeCustomers.has(cust)) continue;
       if (cust.signupDay === d) this.changedCustomers.set(i, dayStart + this.rng.int(0, DAY - 1));
       else if (this.rng.chance(0.0008)) this.updateCustomer(i, dayStart);
       const penalty = this.penalty(cust, d);
@@ -165,6 +193,27 @@ export class Marketplace {
     );
   }
 
+  /** An order whose moments are set (and the converted touch before it, when a campaign runs at that moment). */
+  private forced(cust: Customer, order: ForcedOrder): void {
+    if (order.touchAt === undefined) return void this.placeOrder(cust, order.at, null, order);
+    const day = Math.floor((order.touchAt - this.startMs) / DAY);
+    const campaign = this.campaignList.find((c) => c.startDay <= day && day <= c.endDay && c.segment !== 'vip');
+    if (!campaign) return void this.placeOrder(cust, order.at, null, order);
+    const orderId = this.placeOrder(cust, order.at, campaign, order);
+    this.sinks.touches.emit(
+      {
+        touch_id: `t-${pad(++this.seq.touch, 9)}`,
+        campaign_id: campaign.id,
+        customer_id: cust.id,
+        channel: campaign.channel,
+        touched_at: iso(order.touchAt),
+        converted: true,
+        order_id: orderId,
+      },
+      order.touchAt,
+    );
+  }
+
   private pickProduct(): Product {
     for (;;) {
       const p = this.products[this.popularity.pick(this.rng)]!;
@@ -172,7 +221,7 @@ export class Marketplace {
     }
   }
 
-  private placeOrder(cust: Customer, t: number, campaign: Campaign | null): string {
+  private placeOrder(cust: Customer, t: number, campaign: Campaign | null, force?: ForcedOrder): string {
     const rng = this.rng;
     const orderId = `o-${pad(++this.seq.order, 9)}`;
     const lines = 1 + (rng.chance(0.4) ? 1 : 0) + (rng.chance(0.15) ? 1 : 0);
@@ -229,9 +278,9 @@ export class Marketplace {
         at,
       );
     const failRate = method === 'card' ? cust.cardRisk : 0.02;
-    let at = t + rng.int(20_000, 120_000);
+    let at = force ? (force.paidAt ?? t + 60_000) : t + rng.int(20_000, 120_000);
     let paymentId = `pay-${pad(++this.seq.payment, 9)}`;
-    if (rng.chance(failRate)) {
+    if (!force && rng.chance(failRate)) {
       txn(paymentId, 'failed', at, total, rng.pick(['card_declined', 'insufficient_funds', 'expired_card']));
       cust.bad.push({ day: Math.floor((at - this.startMs) / DAY), weight: 0.8 });
       if (!rng.chance(0.55)) {
@@ -242,30 +291,32 @@ export class Marketplace {
       paymentId = `pay-${pad(++this.seq.payment, 9)}`;
     }
     txn(paymentId, 'authorised', at, total);
-    const capturedAt = at + rng.int(HOUR, 6 * HOUR);
+    const capturedAt = force ? at : at + rng.int(HOUR, 6 * HOUR);
     txn(paymentId, 'captured', capturedAt, total);
     orderEvent('order_paid', capturedAt, { payment_id: paymentId });
-    if (rng.chance(0.03)) {
-      const cancelAt = capturedAt + rng.int(HOUR, 5 * HOUR);
+    if (force?.cancelAt !== undefined || (!force && rng.chance(0.03))) {
+      const cancelAt = force?.cancelAt ?? capturedAt + rng.int(HOUR, 5 * HOUR);
       orderEvent('order_cancelled', cancelAt, { reason: 'customer_request' });
-      txn(paymentId, 'refunded', cancelAt + rng.int(HOUR, 20 * HOUR), total);
+      txn(paymentId, 'refunded', force?.refundAt ?? cancelAt + rng.int(HOUR, 20 * HOUR), total);
       return orderId;
     }
 
     const carrier = rng.weighted(CARRIERS, cust.segment === 'consumer' ? [0.4, 0.3, 0.3] : [0.55, 0.35, 0.1]);
     const shipmentId = `s-${pad(++this.seq.shipment, 9)}`;
-    const labelAt = capturedAt + rng.int(2 * HOUR, 10 * HOUR);
+    const labelAt = force ? capturedAt + HOUR : capturedAt + rng.int(2 * HOUR, 10 * HOUR);
     const promisedMs = Date.UTC(
       new Date(labelAt).getUTCFullYear(),
       new Date(labelAt).getUTCMonth(),
       new Date(labelAt).getUTCDate() + carrier.promisedDays,
       20,
     );
-    const pickedAt = labelAt + rng.int(6 * HOUR, 20 * HOUR);
+    const pickedAt = force ? labelAt + HOUR : labelAt + rng.int(6 * HOUR, 20 * HOUR);
     const late = rng.chance(carrier.lateRate * (cust.country.code === 'US' ? 1.3 : 1));
-    const deliveredAt = late
-      ? promisedMs + 2 * HOUR + Math.round(rng.exp(30 * HOUR))
-      : Math.max(pickedAt + 12 * HOUR, promisedMs - rng.int(0, Math.round(carrier.promisedDays * 0.8 * DAY)));
+    const deliveredAt = force
+      ? (force.deliveredAt ?? pickedAt + 2 * DAY)
+      : late
+        ? promisedMs + 2 * HOUR + Math.round(rng.exp(30 * HOUR))
+        : Math.max(pickedAt + 12 * HOUR, promisedMs - rng.int(0, Math.round(carrier.promisedDays * 0.8 * DAY)));
     const track = (status: string, when: number, extra: Record<string, unknown> = {}) =>
       this.sinks.carrier.emit(
         {
@@ -291,19 +342,23 @@ export class Marketplace {
       },
     });
     track('picked_up', pickedAt);
-    track('in_transit', pickedAt + rng.int(4 * HOUR, 12 * HOUR));
-    if (late && rng.chance(0.5))
+    track('in_transit', force ? pickedAt + HOUR : pickedAt + rng.int(4 * HOUR, 12 * HOUR));
+    if (!force && late && rng.chance(0.5))
       track('exception', promisedMs - rng.int(HOUR, 10 * HOUR), { detail: 'delayed at hub' });
-    track('out_for_delivery', deliveredAt - rng.int(HOUR, 5 * HOUR));
+    track('out_for_delivery', force ? deliveredAt - HOUR : deliveredAt - rng.int(HOUR, 5 * HOUR));
     track('delivered', deliveredAt);
     if (late) {
       const delayH = (deliveredAt - promisedMs) / HOUR;
       cust.bad.push({ day: Math.floor((deliveredAt - this.startMs) / DAY), weight: 1 + Math.min(delayH, 96) / 48 });
     }
 
-    const returned = items.find((it) => rng.chance(it.product.returnRate * (late ? 1.8 : 1)));
+    const returned = force
+      ? force.returnAt !== undefined
+        ? items[0]
+        : undefined
+      : items.find((it) => rng.chance(it.product.returnRate * (late ? 1.8 : 1)));
     if (returned) {
-      const returnedAt = deliveredAt + rng.int(3 * DAY, 20 * DAY);
+      const returnedAt = force?.returnAt ?? deliveredAt + rng.int(3 * DAY, 20 * DAY);
       const refund = money(returned.unit_price * returned.quantity);
       this.sinks.returns.emit(
         {
@@ -322,7 +377,7 @@ export class Marketplace {
         },
         returnedAt,
       );
-      txn(paymentId, 'refunded', returnedAt + rng.int(HOUR, DAY), refund);
+      txn(paymentId, 'refunded', force?.refundAt ?? returnedAt + rng.int(HOUR, DAY), refund);
     }
     return orderId;
   }

@@ -15,8 +15,6 @@ import type { ObjectStore } from '../store/index.js';
 
 export { freePort };
 
-export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
-
 export function tempDir(prefix = 'mesh-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
