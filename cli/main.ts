@@ -22,6 +22,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./commands/serve.js')).registerServe,
   start: async () => (await import('./commands/start.js')).registerStart,
   schedule: async () => (await import('./commands/schedule.js')).registerSchedule,
+  iam: async () => (await import('./commands/iam.js')).registerIam,
+  store: async () => (await import('./commands/store.js')).registerStore,
+  deploy: async () => (await import('./commands/deploy.js')).registerDeploy,
 };
 // `mesh serve` registers its siblings too.
 for (const sibling of ['compose', 'gateway', 'token']) COMMANDS[sibling] = COMMANDS.serve!;

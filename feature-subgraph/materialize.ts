@@ -15,6 +15,7 @@ import { latestSelect } from './offline/compute.js';
 import { entityKey } from './online/codec.js';
 import type { OnlineStore, OnlineWrite, WriteResult } from './online/types.js';
 import { materializeEvent } from './lineage.js';
+import { asFeatureStore } from './storageRole.js';
 
 export interface MaterializeOptions {
   /** View names (current version) or `view@vN`; all current views when empty. */
@@ -60,10 +61,11 @@ export async function writeOnline(
  * a view is fully written, so an interrupted run resumes where it stopped.
  */
 export async function materialize(
-  platform: Platform,
+  shared: Platform,
   online: OnlineStore,
   options: MaterializeOptions,
 ): Promise<MaterializeReport[]> {
+  const platform = asFeatureStore(shared);
   const registry = await loadRegistry(platform.store);
   const views = options.views?.length ? options.views.map((v) => viewByName(registry, v)) : currentViews(registry);
   if (!options.incremental && !options.start)

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
@@ -18,7 +19,7 @@ import {
   type ProcessStates,
   type Route,
 } from '../platform/index.js';
-import { currentDataVersion, jobMetricsText } from '../products/index.js';
+import { currentDataVersion, jobMetricsText, PUBLISHED_SUPERGRAPH_KEY } from '../products/index.js';
 import {
   loadRoles,
   knownRoles,
@@ -31,14 +32,15 @@ import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineag
 import { observeMesh, type MeshObservation } from '../observability/index.js';
 import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
-import { supergraphFile } from './supergraph.js';
+import { supergraphFile, supergraphFromStore } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
 import { costModel, type CostModel } from './cost.js';
 import { restApi } from './rest/api.js';
 import type { PiiOwners } from './plugins/useAuthorization.js';
 
 export interface GatewayOptions {
-  supergraphFile: string;
+  /** A composed supergraph file to serve and follow; without it, the one the schema registry published. */
+  supergraphFile?: string;
   port: number;
   /** Every request is treated as admin: local experiments only, refused in production. */
   open?: boolean;
@@ -77,7 +79,7 @@ export interface RunningGateway extends Listening {
 export async function startGateway(platform: MeshPlatform, options: GatewayOptions): Promise<RunningGateway> {
   const production = platform.config.env === 'production';
   if (options.open && production) throw new MeshError(ErrorCode.CONFIG_INVALID, 'open mode is refused in production');
-  if (!fs.existsSync(options.supergraphFile))
+  if (options.supergraphFile !== undefined && !fs.existsSync(options.supergraphFile))
     throw new MeshError(ErrorCode.NOT_FOUND, `no supergraph at ${options.supergraphFile}: run npx mesh compose`);
   if (options.open)
     platform.log.warn('OPEN MODE: every request is treated as admin, PII in clear. Never use this with real data.');
@@ -88,8 +90,14 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     domains.map((d) => d.name),
   );
   const reversible = reversibleKinds(domains);
-  const state: { schema?: GraphQLSchema; pii: PiiOwners; cost?: CostModel } = { pii: new Map() };
+  const state: {
+    schema?: GraphQLSchema;
+    pii: PiiOwners;
+    cost?: CostModel;
+    supergraph?: { version: string; loadedAt: number };
+  } = { pii: new Map() };
   const onLoad = (sdl: string) => {
+    state.supergraph = { version: createHash('sha256').update(sdl).digest('hex').slice(0, 12), loadedAt: Date.now() };
     state.cost = costModel(sdl);
     state.pii = new Map(
       supergraphPiiFields(sdl).map((f) => [
@@ -100,7 +108,13 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   };
   const metrics = new Metrics('gateway', { allowedClients: platform.config.metrics.clients });
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFile(options.supergraphFile, platform.log, onLoad),
+    supergraphSdl:
+      options.supergraphFile !== undefined
+        ? supergraphFile(options.supergraphFile, platform.log, onLoad)
+        : supergraphFromStore(platform.store, PUBLISHED_SUPERGRAPH_KEY, platform.log, onLoad, {
+            pollMs: platform.config.gateway.supergraphPollMs,
+            jitterMs: platform.config.gateway.supergraphPollMs / 2,
+          }),
     buildService: ({ name, url }) =>
       new MeshDataSource(
         name,
@@ -122,6 +136,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
   });
   const observation = observeMesh(platform, metrics, domains);
   if (options.processes) metrics.observeProcesses(() => options.processes!.states());
+  metrics.observeSupergraph(() => state.supergraph);
   const fields = loadFieldLineage(loadSupergraphConfig(platform.config.gateway.config));
   const governance: Governance | undefined = options.ungoverned
     ? undefined
@@ -204,6 +219,14 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
         const internals = processes && (await readsInternals(req, context, platform.config.metrics.token));
         sendJson(res, state.schema ? 200 : 503, {
           status: state.schema ? (degraded ? 'degraded' : 'ok') : 'loading',
+          ...(state.supergraph
+            ? {
+                supergraph: {
+                  version: state.supergraph.version,
+                  ageSeconds: Math.round((Date.now() - state.supergraph.loadedAt) / 1000),
+                },
+              }
+            : {}),
           ...(processes
             ? {
                 processes: internals
@@ -217,7 +240,7 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
       '/metrics': metrics.route(() => jobMetricsText(platform.store), platform.config.metrics.token),
     },
     options.port,
-    { log: platform.log },
+    { log: platform.log, host: platform.config.httpHost },
   );
   return {
     ...listening,

@@ -13,6 +13,15 @@ export {
 } from './access.js';
 export { composeSupergraph, loadSupergraphConfig, supergraphPiiFields, type SubgraphSource } from './composition.js';
 export { loadContract } from './contracts/load.js';
+export {
+  featureStoreWritePrefixes,
+  iamInputs,
+  meshIamPolicies,
+  pipelineWritePrefixes,
+  terraformModule,
+  type IamInputs,
+  type IamPolicyDocument,
+} from './iam.js';
 export { longestGapHours, scheduleProblems } from './contracts/schedule.js';
 export {
   customProperty,

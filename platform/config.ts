@@ -11,11 +11,26 @@ export const DEV_MASKING_KEY = 'mesh-development-masking-key-do-not-use-in-produ
 export const DEV_JWT_SECRET = 'mesh-development-jwt-secret-do-not-use-in-production';
 export const DEV_INTERNAL_SECRET = 'mesh-development-internal-secret-do-not-use-in-production';
 
+/** A bucket per domain and one for the platform: a template, and any bucket named otherwise. */
+export interface BucketLayout {
+  /** `{domain}` is replaced by the owner: a domain, or `platform`. */
+  template: string;
+  overrides: Record<string, string>;
+}
+
 export type StoreConfig =
   | { kind: 'local'; root: string }
   | {
       kind: 's3';
-      bucket: string;
+      /** One bucket for every domain; with `buckets` too, only until `mesh store migrate --to-buckets` has run. */
+      bucket?: string;
+      /** A bucket per domain. */
+      buckets?: BucketLayout;
+      /**
+       * The AWS profile a storage role works under (`{role}`: `sales-pipeline`, `feature-store`…): each domain's jobs
+       * and subgraph with that domain's credentials. Unset: the SDK's default chain for everyone.
+       */
+      profileTemplate?: string;
       prefix: string;
       region: string;
       endpoint?: string;
@@ -32,6 +47,8 @@ export interface MeshConfig {
   dataDir: string;
   domainsDir: string;
   store: StoreConfig;
+  /** Each domain's bucket and the platform's, as the IAM policies name them (and the store uses, when it has them). */
+  buckets: BucketLayout;
   tmpDir: string;
   maskingKey: string;
   /** pino level, format (`auto`: words when stderr is a terminal), and the JSON log file of pretty mode. */
@@ -54,7 +71,15 @@ export interface MeshConfig {
   /**
    * `config`: Rover's supergraph.yaml (routing URLs, schema files); `supergraphFile`: the composed SDL gateways serve.
    */
-  gateway: { port: number; supergraphFile: string; config: string };
+  gateway: {
+    port: number;
+    supergraphFile: string;
+    config: string;
+    /** How often a gateway following the registry asks the store for a new supergraph (plus up to half as jitter). */
+    supergraphPollMs: number;
+  };
+  /** The address every server listens on: loopback on one machine, `0.0.0.0` in a container. */
+  httpHost: string;
   /** `/metrics`: a bearer token scrapes must present (unset: open), and the client names kept as label values. */
   metrics: { token?: string; clients: string[] };
   /** Deadlines in ms: a whole gateway request, one subgraph fetch, one serving DuckDB statement, one Redis command. */
@@ -135,20 +160,75 @@ export function childEnvironment(extra: Record<string, string> = {}): NodeJS.Pro
   return { ...process.env, ...extra };
 }
 
+// S3's naming rules, checked on the shortest and longest names a template may give (domains: 2-31 of a-z, 0-9).
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function bucketLayout(env: Env): BucketLayout {
+  const template = env.MESH_S3_BUCKET_TEMPLATE || 'mesh-{domain}';
+  if (!template.includes('{domain}'))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_S3_BUCKET_TEMPLATE "${template}" must contain {domain}`);
+  const bad = (variable: string, name: string) =>
+    new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      `${variable} gives "${name}", not an S3 bucket name (3-63 of a-z, 0-9, dot and hyphen, starting and ending ` +
+        'with a letter or digit)',
+    );
+  for (const owner of ['ab', 'platform', 'a'.repeat(31)])
+    if (!BUCKET_NAME.test(template.replaceAll('{domain}', owner)))
+      throw bad(`MESH_S3_BUCKET_TEMPLATE "${template}"`, template.replaceAll('{domain}', owner));
+  const overrides: Record<string, string> = {};
+  for (const pair of (env.MESH_S3_BUCKETS ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const [owner, bucket, extra] = pair.split('=').map((p) => p.trim());
+    if (!owner || !bucket || extra !== undefined)
+      throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_S3_BUCKETS: "${pair}" is not <domain>=<bucket>`);
+    if (!BUCKET_NAME.test(bucket)) throw bad(`MESH_S3_BUCKETS ${owner}`, bucket);
+    overrides[owner] = bucket;
+  }
+  // Two owners in one bucket would undo the fence between them: a sales job writing the payments bucket.
+  const [before, after] = template.split('{domain}') as [string, string];
+  for (const [owner, bucket] of Object.entries(overrides)) {
+    const named =
+      bucket.startsWith(before) && bucket.endsWith(after) && bucket.slice(before.length, -after.length || undefined);
+    const clash =
+      Object.keys(overrides).find((o) => o !== owner && overrides[o] === bucket) ??
+      (named && named !== owner && !overrides[named] && /^[a-z0-9]+$/.test(named) ? named : undefined);
+    if (clash)
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        `MESH_S3_BUCKETS: ${owner} and ${clash} would share the bucket "${bucket}": each domain needs its own`,
+      );
+  }
+  return { template, overrides };
+}
+
+function profileTemplate(env: Env): string | undefined {
+  const template = env.MESH_S3_PROFILE_TEMPLATE || undefined;
+  if (template && !template.includes('{role}'))
+    throw new MeshError(ErrorCode.CONFIG_INVALID, `MESH_S3_PROFILE_TEMPLATE "${template}" must contain {role}`);
+  return template;
+}
+
 /** The one place that reads the environment. Every variable is listed in the README's table. */
 export function loadConfig(env: Env = process.env): MeshConfig {
   const meshEnv = oneOf(env, 'MESH_ENV', ['development', 'production'] as const, 'development');
   const dataDir = path.resolve(env.MESH_DATA_DIR || path.join(REPO_ROOT, '.mesh'));
   const storeKind = oneOf(env, 'MESH_STORE', ['local', 's3'] as const, 'local');
   const cacheDir = path.resolve(env.MESH_CACHE_DIR || path.join(dataDir, '.cache'));
+  const buckets = bucketLayout(env);
   let store: StoreConfig;
   if (storeKind === 's3') {
-    const bucket = env.MESH_S3_BUCKET;
-    if (!bucket) throw new MeshError(ErrorCode.CONFIG_INVALID, 'MESH_STORE=s3 needs MESH_S3_BUCKET');
+    const bucket = env.MESH_S3_BUCKET || undefined;
+    if (!bucket && !env.MESH_S3_BUCKET_TEMPLATE)
+      throw new MeshError(
+        ErrorCode.CONFIG_INVALID,
+        'MESH_STORE=s3 needs MESH_S3_BUCKET_TEMPLATE (a bucket per domain) or MESH_S3_BUCKET (one bucket)',
+      );
     const endpoint = env.MESH_S3_ENDPOINT || undefined;
     store = {
       kind: 's3',
       bucket,
+      buckets: env.MESH_S3_BUCKET_TEMPLATE ? buckets : undefined,
+      profileTemplate: profileTemplate(env),
       prefix: (env.MESH_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''),
       region: env.MESH_S3_REGION || env.AWS_REGION || 'us-east-1',
       endpoint,
@@ -186,6 +266,8 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     dataDir,
     domainsDir: path.resolve(env.MESH_DOMAINS_DIR || path.join(REPO_ROOT, 'subgraphs')),
     store,
+    buckets,
+    httpHost: env.MESH_HTTP_HOST || '127.0.0.1',
     tmpDir: path.join(dataDir, '.tmp'),
     maskingKey,
     log: {
@@ -210,6 +292,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
       port,
       supergraphFile: path.resolve(env.MESH_SUPERGRAPH_FILE || path.join(dataDir, 'supergraph.graphql')),
       config: path.resolve(env.MESH_SUPERGRAPH_CONFIG || path.join(REPO_ROOT, 'supergraph.yaml')),
+      supergraphPollMs: positiveNumber(env, 'MESH_SUPERGRAPH_POLL_MS', 10_000),
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
     maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),

@@ -7,8 +7,15 @@ export {
   verifyInternalIdentity,
   type Identity,
 } from './auth.js';
-export { REPO_ROOT, childEnvironment, loadConfig, type MeshConfig, type OnlineStoreConfig } from './config.js';
-export { createPlatform, type LineagePort, type Platform } from './platform.js';
+export {
+  REPO_ROOT,
+  childEnvironment,
+  loadConfig,
+  type BucketLayout,
+  type MeshConfig,
+  type OnlineStoreConfig,
+} from './config.js';
+export { createPlatform, platformAs, withStore, type LineagePort, type Platform } from './platform.js';
 export { DECLARED_COLUMNS, LINEAGE_FILE, listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';
 export { ErrorCode, MeshError, httpStatus, isMeshError } from './errors.js';
@@ -57,7 +64,19 @@ export {
 export { operationSignature } from './operationSignature.js';
 export { included, inclusionKey } from './selections.js';
 export { Progress, formatMs } from './progress.js';
-export { getJson, putJson, type ObjectInfo, type ObjectStore, type ObjectTags } from './store/index.js';
+export {
+  bucketOf,
+  fenceWrites,
+  getJson,
+  migrateStoreToBuckets,
+  PLATFORM_BUCKET_OWNER,
+  PLATFORM_SEGMENT,
+  putJson,
+  splitKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectTags,
+} from './store/index.js';
 export {
   Supervisor,
   announceServing,

@@ -189,6 +189,21 @@ export class Metrics {
     });
   }
 
+  /** The supergraph a gateway serves: its version (a label) and when it was loaded, read at scrape time. */
+  observeSupergraph(loaded: () => { version: string; loadedAt: number } | undefined): void {
+    new Gauge({
+      name: 'mesh_gateway_supergraph_loaded_timestamp_seconds',
+      help: 'When the supergraph this gateway serves was loaded, by its version (the first 12 hex of its SHA-256)',
+      labelNames: ['version'],
+      registers: [this.registry],
+      collect() {
+        const l = loaded();
+        this.reset();
+        if (l) this.set({ version: l.version }, l.loadedAt / 1000);
+      },
+    });
+  }
+
   /** Supervised processes: whether each is serving and how often it was restarted, read at scrape time. */
   observeProcesses(states: () => ProcessState[]): void {
     new Gauge({

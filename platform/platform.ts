@@ -1,7 +1,8 @@
 import type { MeshConfig } from './config.js';
-import { createObjectStore, type ObjectStore } from './store/index.js';
+import { createObjectStore, fenceWrites, type ObjectStore } from './store/index.js';
 import { createLogger, type Logger } from './log.js';
 import type { RunEvent } from './openlineage.js';
+import { listDomains } from './domains.js';
 
 /**
  * The lineage port: jobs and servers hand their OpenLineage events here; the lineage layer implements it (transports,
@@ -39,7 +40,9 @@ export function createPlatform<L extends LineagePort>(
   options: { lineage: LineageFactory<L>; store?: ObjectStore },
 ): Platform<L> {
   const log = createLogger(config.log);
-  const store = options.store ?? createObjectStore(config.store);
+  const store =
+    options.store ??
+    createObjectStore(config.store, { owners: () => listDomains(config.domainsDir).map((d) => d.name) });
   let lineage: L | undefined;
   const started = config.nowSince?.getTime() ?? Date.now();
   const speed = config.simulationSpeed || 1;
@@ -53,4 +56,27 @@ export function createPlatform<L extends LineagePort>(
       return (lineage ??= options.lineage(config, store.url, log));
     },
   };
+}
+
+/** `platform` using `store` instead: configuration, log, clock and lineage stay shared. */
+export function withStore<P extends Platform>(platform: P, store: ObjectStore): P {
+  return Object.create(platform, { store: { value: store, enumerable: true } }) as P;
+}
+
+/**
+ * `platform` as a storage role of `mesh iam policies` (`sales-pipeline`, `sales-serving`…): on S3 with
+ * `MESH_S3_PROFILE_TEMPLATE`, its store works under the role's AWS profile; with `writes`, a write or delete outside
+ * those key prefixes is refused before any request, on every store.
+ */
+export function platformAs<P extends Platform>(platform: P, role: string, writes?: readonly string[]): P {
+  const config = platform.config.store;
+  let store =
+    config.kind === 's3' && config.profileTemplate
+      ? createObjectStore(config, {
+          owners: () => listDomains(platform.config.domainsDir).map((d) => d.name),
+          client: { profile: config.profileTemplate.replaceAll('{role}', role) },
+        })
+      : platform.store;
+  if (writes) store = fenceWrites(store, role, writes);
+  return withStore(platform, store);
 }

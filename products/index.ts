@@ -3,6 +3,7 @@
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
 export {
   FEATURE_REGISTRY_KEY,
+  JOB_METRICS_PREFIX,
   PLATFORM_SEGMENT,
   PUBLISHED_SUPERGRAPH_KEY,
   SIMULATION_STATE_KEY,
@@ -21,6 +22,7 @@ export {
   restrictedPrefix,
   runKey,
   runsPrefix,
+  jobMetricsKey,
   scheduleHistoryKey,
   schedulePausedKey,
   schemaChecksPrefix,
@@ -28,6 +30,8 @@ export {
   schemaVersionKey,
   stagedPrefix,
   usageKey,
+  STORE_LAYERS,
+  type StoreLayer,
 } from './storeLayout.js';
 export { curatedName, featureTableName, rawName } from './names.js';
 export { publishParquet } from './publish.js';

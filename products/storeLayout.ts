@@ -56,5 +56,11 @@ export const USAGE_PREFIX = '_platform/usage/';
 export const usageKey = (day: string, recorder: string, seq: number) =>
   `${USAGE_PREFIX}${day}/${recorder}-${String(seq).padStart(6, '0')}.json`;
 
-/** The first segment of a key: a domain, or `_platform` for the platform's own objects. */
-export const PLATFORM_SEGMENT = '_platform';
+/**
+ * The layers inside each domain's bucket (and key space), raw to served features: the prefixes IAM policies grant on.
+ */
+export const STORE_LAYERS = ['raw', 'staged', 'curated', 'restricted', 'quarantine', 'features'] as const;
+export type StoreLayer = (typeof STORE_LAYERS)[number];
+
+/** The first segment of a key: a domain, or `_platform` for the platform's own objects (each a bucket of its own). */
+export { PLATFORM_SEGMENT } from '../platform/index.js';

@@ -9,6 +9,7 @@ import {
   MeshError,
   ErrorCode,
   closeThenExit,
+  platformAs,
 } from '../../platform/index.js';
 import { startSubgraph } from '../../products/index.js';
 import { keepServing, servingPort } from '../servedProcess.js';
@@ -35,7 +36,8 @@ export function registerServe(program: Command): void {
     .argument('<domain>')
     .option('--port <n>', 'port (default: its routing_url in supergraph.yaml)', port)
     .action(async (name: string, o: { port?: number }) => {
-      const platform = createMeshPlatform();
+      // The domain's subgraph reads its data with the domain's serving credentials.
+      const platform = platformAs(createMeshPlatform(), `${name}-serving`);
       const [domain] = selectDomains(platform.config.domainsDir, [name]);
       const s = await startSubgraph(platform, domain!, {
         port: servingPort(platform, name, o.port),
@@ -65,8 +67,11 @@ export function registerServe(program: Command): void {
 
   program
     .command('gateway')
-    .description('serve the federated gateway over a composed supergraph file (reloads it when it changes)')
-    .option('--supergraph <file>', 'composed supergraph SDL (default: MESH_SUPERGRAPH_FILE)')
+    .description(
+      'serve the federated gateway over the supergraph the schema registry published, following every new ' +
+        'publication (or over a composed file, reloaded when it changes)',
+    )
+    .option('--supergraph <file>', "a composed supergraph SDL file to serve instead of the registry's")
     .option('--port <n>', 'port (default: MESH_GATEWAY_PORT or 4000)', port)
     .option('--open', 'treat every request as admin (local experiments only; refused in production)')
     .action(async (o: { supergraph?: string; port?: number; open?: boolean }) => {
@@ -77,7 +82,7 @@ export function registerServe(program: Command): void {
         import('../../console/index.js'),
       ]);
       const g = await startGateway(platform, {
-        supergraphFile: path.resolve(o.supergraph ?? platform.config.gateway.supergraphFile),
+        supergraphFile: o.supergraph === undefined ? undefined : path.resolve(o.supergraph),
         port: o.port ?? platform.config.gateway.port,
         open: o.open,
         routes: (g) => consoleRoutes(platform, g),

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { listDomains, MeshError, ErrorCode, type Platform, type DomainInfo } from '../../platform/index.js';
+import {
+  listDomains,
+  MeshError,
+  ErrorCode,
+  PLATFORM_BUCKET_OWNER,
+  type Platform,
+  type DomainInfo,
+} from '../../platform/index.js';
 import { domainFiles } from './domainFiles.js';
 import { rawPrefix } from '../../products/index.js';
 
@@ -22,6 +29,8 @@ export function createDomain(platform: Platform, name: string, owner = `${name}-
       ErrorCode.BAD_USER_INPUT,
       `domain name "${name}" must be one lower-case word (letters and digits, 2 to 31 characters)`,
     );
+  if (name === PLATFORM_BUCKET_OWNER)
+    throw new MeshError(ErrorCode.BAD_USER_INPUT, `"${name}" names the platform's own bucket: choose another name`);
   const dir = path.join(platform.config.domainsDir, name);
   if (fs.existsSync(dir)) throw new MeshError(ErrorCode.BAD_USER_INPUT, `${dir} already exists`);
   const configFile = platform.config.gateway.config;

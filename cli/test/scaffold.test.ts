@@ -9,6 +9,9 @@ import { meshColumnLineage } from '../../lineage/columnLineage.js';
 import { createDomain, findDomain, seedSample } from '../scaffold/domain.js';
 import { loadSupergraphConfig } from '../../governance/composition.js';
 import { checkSchema } from '../../governance/schema-registry/check.js';
+import { iamInputs, meshIamPolicies } from '../../governance/iam.js';
+import { loadRoles } from '../../governance/access.js';
+import { loadPolicy } from '../../governance/policy.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { applyFeatures, computeFeatures, listFeatureViews } from '../../feature-subgraph/featureStore.js';
@@ -74,6 +77,14 @@ describe('mesh domain create', () => {
       }
       expect(() => createDomain(platform, 'reviews')).toThrow(/already exists/);
       expect(() => createDomain(platform, 'Bad-Name')).toThrow(/one lower-case word/);
+      expect(() => createDomain(platform, 'platform')).toThrow(/the platform's own bucket/);
+      // Its bucket and roles come with it: the IAM policies are derived from the domains found.
+      const policies = meshIamPolicies(
+        iamInputs(listDomains(domains.dir), loadRoles(), loadPolicy(), platform.config.buckets),
+      );
+      for (const role of ['reviews-pipeline', 'reviews-serving', 'reviews-owner'])
+        expect(JSON.stringify(policies.get(role)), role).toContain('arn:aws:s3:::mesh-reviews/curated/*');
+      expect(JSON.stringify(policies.get('analyst'))).toContain('arn:aws:s3:::mesh-reviews/curated/*');
 
       await seedSample(platform, findDomain(platform, 'reviews'));
       await generateMarketplace(platform.store, SMALL);

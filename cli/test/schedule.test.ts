@@ -347,11 +347,20 @@ describe('Airflow DAGs from the same definitions', () => {
         expect(text).toContain(`"retries": ${s.retries}`);
         expect(text).toContain('OPENLINEAGE_NAMESPACE = "mesh"');
         expect(text).toContain('max_active_runs=1');
-        const tasks = [...text.matchAll(/^ {4}(\w+) = mesh\("(\w+)", (.*)\)$/gm)].map((m) => ({
+        const tasks = [...text.matchAll(/^ {4}(\w+) = mesh\("(\w+)", "([\w-]+)", (.*)\)$/gm)].map((m) => ({
           id: m[2],
-          args: m[3]!.split(', ').map((a) => (a === 'DOMAIN' ? s.domain : (JSON.parse(a) as string))),
+          serviceAccount: m[3],
+          args: m[4]!.split(', ').map((a) => (a === 'DOMAIN' ? s.domain : (JSON.parse(a) as string))),
         }));
         expect(tasks.map((t) => t.id)).toEqual(['pipeline', 'quality', 'features', 'materialize']);
+        // Each pod runs as a storage role of `mesh iam policies`: the domain's pipeline, then the feature store.
+        expect(tasks.map((t) => t.serviceAccount)).toEqual([
+          `mesh-${s.domain}-pipeline`,
+          `mesh-${s.domain}-pipeline`,
+          'mesh-feature-store',
+          'mesh-feature-store',
+        ]);
+        expect(text).toContain('service_account_name=service_account,');
         expect(text).toMatch(/^ {4}pipeline >> quality >> features >> materialize$/m);
         expect(tasks.map((t) => t.args)).toEqual(AIRFLOW_TASKS.map((t) => t.args(s.domain)));
       }

@@ -23,6 +23,7 @@ import { tableId, type ViewVersion } from '../registry.js';
 import { offlineManifestKey, offlinePrefix, type OfflineManifest } from './table.js';
 import { featureColumnLineage, featureComputeEvent } from '../lineage.js';
 import { asOfSelect, loadKnownAt } from './asOf.js';
+import { asFeatureStore } from '../storageRole.js';
 
 const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace('Z', ''))}`;
 
@@ -32,10 +33,11 @@ const ts = (iso: string) => `TIMESTAMP ${sqlString(iso.replace('T', ' ').replace
  * content-addressed with its manifest last. The same curated versions give the same bytes, so reruns write nothing.
  */
 export async function computeFeatureViews(
-  platform: Platform,
+  shared: Platform,
   views: ViewVersion[],
   onView?: (m: OfflineManifest) => void,
 ): Promise<OfflineManifest[]> {
+  const platform = asFeatureStore(shared);
   const duck = await Duck.open({
     ...platform.config.duckdb,
     tempDirectory: path.join(platform.config.tmpDir, 'duckdb'),

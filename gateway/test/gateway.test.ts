@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { buildSchema } from 'graphql';
@@ -12,6 +13,11 @@ import { piiGuard } from '../../governance/piiGuard.js';
 import { supergraphPiiFields, composeSupergraph } from '../../governance/composition.js';
 import { EXAMPLE_QUERY, sources, type RunningMesh } from '../inProcessMesh.js';
 import { writeAtomic } from '../../platform/files.js';
+import { withStore } from '../../platform/platform.js';
+import { isMeshError, ErrorCode } from '../../platform/errors.js';
+import type { ObjectStore } from '../../platform/store/index.js';
+import { PUBLISHED_SUPERGRAPH_KEY } from '../../products/storeLayout.js';
+import { startGateway } from '../server.js';
 import { meshForTests } from './mesh.js';
 import { runDomainPipeline } from '../../jobs/pipeline/run.js';
 import { bearer, gql, expectedToken } from '../../platform/test/helpers.js';
@@ -22,7 +28,7 @@ let mesh: RunningMesh;
 let customerId: string;
 
 beforeAll(async () => {
-  ({ platform, mesh } = await meshForTests());
+  ({ platform, mesh } = await meshForTests(undefined, { MESH_SUPERGRAPH_POLL_MS: '100' }));
   // A customer with card payments, shipments and campaign touches, so every domain answers.
   const [row] = await queryCurated<{ customer_id: string }>(
     platform,
@@ -764,6 +770,87 @@ describe('observability endpoints', () => {
     for (const f of supergraphPiiFields(sdl)) {
       const type = schema.getType(f.type) as { getFields(): Record<string, { type: { toString(): string } }> };
       expect(type.getFields()[f.field]!.type.toString(), `${f.type}.${f.field}`).not.toMatch(/!$/);
+    }
+  });
+});
+
+describe('gateways fed by the schema registry', () => {
+  it('each follow a publication from anywhere, and keep their last supergraph through a store outage', async () => {
+    const auth = await bearer(platform, 'analyst');
+    const full = fs.readFileSync(mesh.supergraphFile, 'utf8');
+    const withoutCampaigns = composeSupergraph(
+      sources(mesh.subgraphs.filter((s) => s.name !== 'campaigns')),
+    ).supergraphSdl;
+    const probe = `{ customer(id: "${customerId}") { id campaignTouches(first: 1) { converted } } }`;
+    const serves = async (url: string) => (await gql(url, probe, {}, auth)).body.errors === undefined;
+    // The store as the gateways see it, which an outage makes fail every request.
+    let down = false;
+    const reach = <T>(call: () => Promise<T>) => (down ? Promise.reject(new Error('store unreachable')) : call());
+    const store: ObjectStore = {
+      kind: platform.store.kind,
+      url: platform.store.url,
+      put: (k, b, o) => reach(() => platform.store.put(k, b, o)),
+      putFile: (k, f, o) => reach(() => platform.store.putFile(k, f, o)),
+      get: (k) => reach(() => platform.store.get(k)),
+      tryGet: (k) => reach(() => platform.store.tryGet(k)),
+      head: (k) => reach(() => platform.store.head(k)),
+      list: (p) => reach(() => platform.store.list(p)),
+      delete: (k) => reach(() => platform.store.delete(k)),
+      getTags: (k) => reach(() => platform.store.getTags(k)),
+      localPath: (k) => reach(() => platform.store.localPath(k)),
+    };
+    const err = await startGateway(platform, { port: 0 }).catch((e: unknown) => e);
+    expect(isMeshError(err, ErrorCode.NOT_FOUND)).toBe(true);
+    expect((err as Error).message).toMatch(/no supergraph has been published yet: run npx mesh schema publish/);
+
+    await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, full);
+    const gateways = [
+      await startGateway(withStore(platform, store), { port: 0 }),
+      await startGateway(platform, { port: 0 }),
+    ];
+    try {
+      for (const g of gateways) expect(await serves(g.url)).toBe(true);
+      const until = async (url: string, want: boolean) => {
+        const started = Date.now();
+        while (Date.now() - started < 10_000) {
+          if ((await serves(url)) === want) return Date.now() - started;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`${url} did not follow the publication`);
+      };
+      // A publication (here: the registry's copy rewritten, as `mesh schema publish` does) reaches both.
+      await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, withoutCampaigns);
+      const delivery = await Promise.all(gateways.map((g) => until(g.url, false)));
+      // Within a poll (100 ms) and its jitter (50 ms), plus the reload.
+      console.log(`a publication reached the gateways in ${delivery.join(' and ')} ms (poll 100 ms + jitter ≤ 50 ms)`);
+      expect(Math.max(...delivery)).toBeLessThan(2_000);
+
+      // The store goes away: the first gateway keeps answering on its last supergraph, and catches up after.
+      down = true;
+      await platform.store.put(PUBLISHED_SUPERGRAPH_KEY, full);
+      const during: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        during.push((await gql(gateways[0]!.url, `{ customer(id: "${customerId}") { id } }`, {}, auth)).status);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      expect(new Set(during)).toEqual(new Set([200]));
+      expect(await serves(gateways[0]!.url)).toBe(false);
+      await until(gateways[1]!.url, true);
+      down = false;
+      await until(gateways[0]!.url, true);
+
+      const health = (await (await fetch(`${gateways[0]!.url}/health`)).json()) as {
+        supergraph: { version: string; ageSeconds: number };
+      };
+      const version = createHash('sha256').update(full).digest('hex').slice(0, 12);
+      expect(health.supergraph).toEqual({ version, ageSeconds: expect.any(Number) });
+      const metrics = await (await fetch(`${gateways[0]!.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        new RegExp(`mesh_gateway_supergraph_loaded_timestamp_seconds\\{[^}]*version="${version}"`),
+      );
+    } finally {
+      await Promise.all(gateways.map((g) => g.close()));
+      await platform.store.delete(PUBLISHED_SUPERGRAPH_KEY);
     }
   });
 });

@@ -13,11 +13,18 @@ import {
   sweepStaleTemp,
   runUuid,
   faultPoint,
+  platformAs,
   type Platform,
   type DomainInfo,
   type Progress,
 } from '../../platform/index.js';
-import { loadContract, evaluateQuality, loadPolicy, type DataContract } from '../../governance/index.js';
+import {
+  loadContract,
+  evaluateQuality,
+  loadPolicy,
+  pipelineWritePrefixes,
+  type DataContract,
+} from '../../governance/index.js';
 import { loadPipeline, type PipelineSpec } from './spec.js';
 import { fingerprint, loadSource, sourceFiles, unloadSource } from './load.js';
 import {
@@ -84,10 +91,12 @@ async function definitionOf(domain: DomainInfo, pipeline: PipelineSpec): Promise
  * it.
  */
 export async function runDomainPipeline(
-  platform: Platform,
+  shared: Platform,
   domain: DomainInfo,
   options: RunOptions = {},
 ): Promise<RunRecord> {
+  // A run works as its domain's pipeline role: a bug aimed at another domain's data fails before writing.
+  const platform = platformAs(shared, `${domain.name}-pipeline`, pipelineWritePrefixes(domain.name));
   const { store, config } = platform;
   const progress = options.progress;
   const startedAt = new Date();

@@ -17,12 +17,20 @@ export interface AirflowOptions {
   secretEnv: string[];
 }
 
-/** The tasks of every domain's DAG, in order: each is one mesh command, so the DAGs hold no business logic. */
-export const AIRFLOW_TASKS: { id: string; args: (domain: string) => string[] }[] = [
-  { id: 'pipeline', args: (d) => ['run', d, '--no-features'] },
-  { id: 'quality', args: (d) => ['quality', d, '--gate'] },
-  { id: 'features', args: (d) => ['features', 'compute', '--domain', d] },
-  { id: 'materialize', args: (d) => ['features', 'materialize-incremental', '--domain', d] },
+/**
+ * The tasks of every domain's DAG, in order: each is one mesh command, so the DAGs hold no business logic. Each runs
+ * as the storage role of `mesh iam policies` that may do its writes: its pod's service account, bound to that IAM role
+ * (IRSA or workload identity).
+ */
+export const AIRFLOW_TASKS: { id: string; role: (domain: string) => string; args: (domain: string) => string[] }[] = [
+  { id: 'pipeline', role: (d) => `${d}-pipeline`, args: (d) => ['run', d, '--no-features'] },
+  { id: 'quality', role: (d) => `${d}-pipeline`, args: (d) => ['quality', d, '--gate'] },
+  { id: 'features', role: () => 'feature-store', args: (d) => ['features', 'compute', '--domain', d] },
+  {
+    id: 'materialize',
+    role: () => 'feature-store',
+    args: (d) => ['features', 'materialize-incremental', '--domain', d],
+  },
 ];
 
 const py = (s: string) => JSON.stringify(s);
@@ -42,7 +50,7 @@ export function airflowDags(schedules: DomainSchedule[], o: AirflowOptions): Rec
 function dag(s: DomainSchedule, o: AirflowOptions): string {
   const tasks = AIRFLOW_TASKS.map(
     (t) =>
-      `    ${t.id} = mesh(${py(t.id)}, ${t
+      `    ${t.id} = mesh(${py(t.id)}, ${py(`mesh-${t.role(s.domain)}`)}, ${t
         .args(s.domain)
         .map((a) => (a === s.domain ? 'DOMAIN' : py(a)))
         .join(', ')})`,
@@ -73,11 +81,13 @@ default_args = {
 }
 
 
-def mesh(task_id, *args):
+def mesh(task_id, service_account, *args):
     return KubernetesPodOperator(
         task_id=task_id,
         name=f"mesh-{DOMAIN}-{task_id}",
         namespace=${py(o.kubernetesNamespace)},
+        # The storage role of \`mesh iam policies\` this task runs as.
+        service_account_name=service_account,
         image=IMAGE,
         cmds=["npx", "mesh"],
         arguments=list(args),

@@ -4,7 +4,7 @@ import S3rver from 's3rver';
 import { S3Client, CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Platform } from '../../platform/index.js';
 import { loadConfig } from '../../platform/config.js';
-import { S3ObjectStore } from '../../platform/store/index.js';
+import { createObjectStore } from '../../platform/store/index.js';
 import { selectDomains } from '../../platform/domains.js';
 import { Duck, readParquet } from '../../platform/duckdb.js';
 import { generateMarketplace } from '../generate/index.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   });
   expect(config.store).toMatchObject({ kind: 's3', forcePathStyle: true, prefix: 'mesh' });
   if (config.store.kind !== 's3') throw new Error('expected the S3 store');
-  platform = recordingPlatform(config, new S3ObjectStore({ ...config.store, client: { credentials } }));
+  platform = recordingPlatform(config, createObjectStore(config.store, { client: { credentials } }));
 });
 afterAll(async () => server?.close());
 

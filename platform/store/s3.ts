@@ -8,6 +8,8 @@ import {
   S3Client,
   PutObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
+  CreateBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   DeleteObjectCommand,
@@ -21,7 +23,11 @@ import { MeshError, ErrorCode } from '../errors.js';
 import type { StoreConfig } from '../config.js';
 import { assertValidKey, type ObjectInfo, type ObjectStore, type ObjectTags, type PutOptions } from './types.js';
 
-export type S3ObjectStoreOptions = Omit<Extract<StoreConfig, { kind: 's3' }>, 'kind'> & {
+export type S3ObjectStoreOptions = Omit<
+  Extract<StoreConfig, { kind: 's3' }>,
+  'kind' | 'bucket' | 'buckets' | 'profileTemplate'
+> & {
+  bucket: string;
   /** Extra client settings (credentials in tests); production uses the SDK's default credential chain. */
   client?: Partial<S3ClientConfig>;
 };
@@ -96,7 +102,7 @@ export class S3ObjectStore implements ObjectStore {
       return Buffer.from(await res.Body!.transformToByteArray());
     } catch (err) {
       if (isMissing(err)) return undefined;
-      throw storeError(key, err);
+      throw storeError(this.options.bucket, key, err);
     }
   }
 
@@ -114,7 +120,7 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (err) {
       if (isMissing(err)) return undefined;
-      throw storeError(key, err);
+      throw storeError(this.options.bucket, key, err);
     }
   }
 
@@ -199,11 +205,24 @@ export class S3ObjectStore implements ObjectStore {
     return this.options.prefix ? `${this.options.prefix}/${key}` : key;
   }
 
+  /** Creates the bucket if it is missing (a migration's first step; Terraform's job in production). */
+  async ensureBucket(): Promise<void> {
+    const Bucket = this.options.bucket;
+    const found = await this.client.send(new HeadBucketCommand({ Bucket })).then(
+      () => true,
+      (err: unknown) => {
+        if (isMissing(err) || (err as { name?: string }).name === 'NoSuchBucket') return false;
+        throw storeError(Bucket, '', err);
+      },
+    );
+    if (!found) await this.send('', () => this.client.send(new CreateBucketCommand({ Bucket })));
+  }
+
   private async send<T>(key: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      throw storeError(key, err);
+      throw storeError(this.options.bucket, key, err);
     }
   }
 }
@@ -221,14 +240,14 @@ function isMissing(err: unknown): boolean {
  * What an S3 error means for whoever runs the mesh, by its S3 error code; the SDK has already retried what it could.
  */
 const MEANINGS: Record<string, string> = {
-  NoSuchBucket: 'the bucket does not exist (MESH_S3_BUCKET)',
+  NoSuchBucket: 'the bucket does not exist (MESH_S3_BUCKET, or MESH_S3_BUCKET_TEMPLATE and MESH_S3_BUCKETS)',
   AccessDenied: 'access denied: the credentials may not do this on the bucket',
   InvalidAccessKeyId: 'the access key is unknown to the server (AWS_ACCESS_KEY_ID)',
   SignatureDoesNotMatch: 'the secret key does not match the access key (AWS_SECRET_ACCESS_KEY)',
   SlowDown: 'the server is throttling requests',
 };
 
-function storeError(key: string, err: unknown): MeshError {
+function storeError(bucket: string, key: string, err: unknown): MeshError {
   if (err instanceof MeshError) return err;
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
   const s3Code = e.name && e.name !== 'Error' ? e.name : undefined;
@@ -240,10 +259,11 @@ function storeError(key: string, err: unknown): MeshError {
     ...(status ? [`HTTP ${status}`] : []),
     ...(attempts && attempts > 1 ? [`after ${attempts} attempts`] : []),
   ];
+  const code = s3Code ? ` (${[s3Code, ...details].join(', ')})` : '';
   return new MeshError(
     ErrorCode.STORE_ERROR,
-    `S3 request for "${key}" failed: ${meaning}${s3Code ? ` (${[s3Code, ...details].join(', ')})` : ''}`,
-    { key, s3Code, status, attempts },
+    `S3 request for "${key}" in bucket "${bucket}" failed: ${meaning}${code}`,
+    { bucket, key, s3Code, status, attempts },
     { cause: err },
   );
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error untyped module
 import S3rver from 's3rver';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { LocalObjectStore, S3ObjectStore, type ObjectStore } from '../store/index.js';
+import { createObjectStore, LocalObjectStore, S3ObjectStore, type ObjectStore } from '../store/index.js';
 import { isMeshError } from '../errors.js';
 import { REPO_ROOT } from '../config.js';
 import { freePort, tempDir } from './helpers.js';
@@ -101,6 +101,8 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
     endpoint = `http://127.0.0.1:${port}`;
     const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const owner of ['sales', 'campaigns', 'catalog', 'payments', 'nothing'])
+      await client.send(new CreateBucketCommand({ Bucket: `routed-${owner}` }));
   });
   afterAll(async () => server?.close());
 
@@ -117,6 +119,22 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
         cacheDir: tempDir('s3cache-'),
         client: { credentials: S3_CREDENTIALS },
       }),
+  );
+
+  // The same key space over a bucket per domain: `sales/raw/a.json` is `raw/a.json` in routed-sales.
+  storeContract('s3, a bucket per domain', () =>
+    createObjectStore(
+      {
+        kind: 's3',
+        buckets: { template: 'routed-{domain}', overrides: {} },
+        prefix: `run${++n}`,
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        cacheDir: tempDir('s3cache-'),
+      },
+      { owners: () => ['sales', 'campaigns', 'catalog', 'payments'], client: { credentials: S3_CREDENTIALS } },
+    ),
   );
 
   const s3 = (
@@ -238,7 +256,7 @@ describe('S3 through @aws-sdk/client-s3 against s3rver', () => {
       .list('sales/')
       .catch((e: unknown) => e);
     expect((noBucket as Error).message).toMatch(
-      /the bucket does not exist \(MESH_S3_BUCKET\) \(NoSuchBucket, HTTP 404\)/,
+      /"sales\/" in bucket "no-such-bucket" failed: the bucket does not exist \(MESH_S3_BUCKET.*NoSuchBucket, HTTP 404/,
     );
   });
 

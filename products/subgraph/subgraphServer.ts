@@ -116,7 +116,7 @@ export async function serveSubgraph<C extends { identity: Identity }>(
       ...o.routes,
     },
     o.port,
-    { log: platform.log },
+    { log: platform.log, host: platform.config.httpHost },
   );
   return {
     ...listening,
