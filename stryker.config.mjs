@@ -1,5 +1,5 @@
 // Mutation testing of the modules whose correctness matters most: the point-in-time join, the embedded online store's
-// newer-wins writes, token checks and PII masking. Not part of `npm test` (it reruns tests per mutant, ~15 s each):
+// newer-wins writes, token checks and PII masking. Not part of `npm test` (it reruns tests per mutant):
 // `npm run test:mutation`, report in reports/mutation/.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { Masker, columnProtection, tokenizedKinds, type ColumnProtection } from '../masking.js';
 import type { ContractProperty, DataContract } from '../contracts/types.js';
@@ -17,6 +18,7 @@ describe('PII masking tokens', () => {
     expect(a.mask('ana@example.com')).not.toBe(b.mask('ana@example.com'));
     expect(a.mask('ana@example.com')).toMatch(new RegExp(`^${policy.prefix}[0-9a-f]{${policy.length}}$`));
     expect(a.mask(null)).toBeNull();
+    expect(a.mask(undefined)).toBeNull();
   });
 
   it('are identical in SQL (pipelines) and in JS (gateway) for any string and key', async () => {
@@ -34,6 +36,13 @@ describe('PII masking tokens', () => {
         ),
         { numRuns: 150 },
       );
+      // HMAC hashes a key longer than its 64-byte block: keys either side of it, in bytes, and a key given as bytes.
+      for (const key of ['k'.repeat(63), 'k'.repeat(64), 'k'.repeat(65), 'é'.repeat(40), Buffer.alloc(100, 7)]) {
+        const m = new Masker(key, policy);
+        const expected = `${policy.prefix}${createHmac('sha256', key).update('ana').digest('hex').slice(0, policy.length)}`;
+        expect(m.mask('ana')).toBe(expected);
+        expect((await duck.one<{ token: string }>(`SELECT ${m.sql("'ana'")} AS token`)).token).toBe(expected);
+      }
       const { token } = await duck.one<{ token: string | null }>(
         `SELECT ${new Masker('k', policy).sql('NULL')} AS token`,
       );
