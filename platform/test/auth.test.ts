@@ -1,6 +1,13 @@
-import { SignJWT } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signInternalIdentity, verifyInternalIdentity, verifyUserToken } from '../auth.js';
+import {
+  IDENTITY_HEADER,
+  authenticateBearer,
+  signInternalIdentity,
+  signUserToken,
+  verifyInternalIdentity,
+  verifyUserToken,
+} from '../auth.js';
 import { isMeshError } from '../errors.js';
 import { testConfig } from './helpers.js';
 
@@ -84,5 +91,91 @@ describe('internal identities (gateway to subgraph)', () => {
     expect((await verifyUserToken(token, auth)).sub).toBe('mallory');
     vi.setSystemTime(start + 6_000);
     expect(await refusal(token)).toMatch(/exp/);
+  });
+});
+
+describe('bearer tokens, roles and signing, directly', () => {
+  const key = new TextEncoder().encode(auth.jwtSecret);
+  const token = (claims: Record<string, unknown>, alg = 'HS256', secret = key) =>
+    new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1h').sign(secret);
+  const code = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return isMeshError(err) ? `${err.code}: ${err.message}` : String(err);
+  };
+
+  it('reads only "Bearer <token>" from the header, and refuses a role the policy does not know', async () => {
+    const good = await token({ role: 'analyst', sub: 'ana' });
+    for (const header of [undefined, '', `Token ${good}`, 'Bearer', 'Bearer ', `Basic ${good}`])
+      expect(await code(authenticateBearer(header, auth, ['analyst']))).toMatch(/^UNAUTHENTICATED: missing bearer/);
+    expect(await authenticateBearer(`bearer   ${good}`, auth, ['analyst'])).toEqual({ sub: 'ana', role: 'analyst' });
+    expect(await code(authenticateBearer(`Bearer ${good}`, auth, ['admin']))).toBe(
+      'FORBIDDEN: role "analyst" is not in the governance policy (known: admin)',
+    );
+  });
+
+  it('needs a role claim, an HS256 signature under the secret, and the configured issuer and audience', async () => {
+    for (const role of [undefined, '', 7])
+      expect(await code(verifyUserToken(await token({ role }), auth))).toBe(
+        'UNAUTHENTICATED: token has no "role" claim',
+      );
+    expect(await verifyUserToken(await token({ role: 'analyst' }), auth)).toEqual({
+      sub: 'anonymous',
+      role: 'analyst',
+    });
+    const other = new TextEncoder().encode('another secret of the same length as any, long enough');
+    expect(await code(verifyUserToken(await token({ role: 'analyst' }, 'HS256', other), auth))).toMatch(
+      /^UNAUTHENTICATED/,
+    );
+    expect(await code(verifyUserToken(await token({ role: 'analyst' }, 'HS512'), auth))).toMatch(/^UNAUTHENTICATED/);
+    const scoped = { ...auth, issuer: 'https://idp.example', audience: 'mesh' };
+    expect(await code(verifyUserToken(await token({ role: 'analyst' }), scoped))).toMatch(/^UNAUTHENTICATED/);
+    const right = await token({ role: 'analyst', iss: 'https://idp.example', aud: 'mesh' });
+    expect(await verifyUserToken(right, scoped)).toEqual({ sub: 'anonymous', role: 'analyst' });
+    // Remembered per issuer and audience: the same token is not accepted under other settings from memory.
+    expect(await code(verifyUserToken(right, { ...scoped, audience: 'other' }))).toMatch(/^UNAUTHENTICATED/);
+    expect(await code(verifyUserToken(right, { ...scoped, issuer: 'https://other.example' }))).toMatch(
+      /^UNAUTHENTICATED/,
+    );
+  });
+
+  it('signs development tokens as HS256 for 12 hours, with the role and subject', async () => {
+    const signed = await signUserToken({ sub: 'ana', role: 'admin' }, auth);
+    expect(decodeProtectedHeader(signed).alg).toBe('HS256');
+    const claims = decodeJwt(signed);
+    expect([claims.role, claims.sub, claims.exp! - claims.iat!]).toEqual(['admin', 'ana', 12 * 3600]);
+    expect(await verifyUserToken(signed, auth)).toEqual({ sub: 'ana', role: 'admin' });
+  });
+
+  it('passes an identity to one subgraph only, from the gateway only, of a known role, even from memory', async () => {
+    expect(IDENTITY_HEADER).toBe('x-mesh-identity');
+    const signed = await signInternalIdentity({ sub: 'ben', role: 'analyst' }, auth, 'sales');
+    const claims = decodeJwt(signed);
+    expect([claims.iss, claims.aud, claims.exp! - claims.iat!]).toEqual(['mesh-gateway', 'sales', 300]);
+    expect(await signInternalIdentity({ sub: 'ben', role: 'analyst' }, auth, 'sales')).toBe(signed);
+    expect(await signInternalIdentity({ sub: 'ben', role: 'analyst' }, auth, 'payments')).not.toBe(signed);
+    expect(await verifyInternalIdentity(signed, auth, 'sales', () => true)).toEqual({ sub: 'ben', role: 'analyst' });
+    expect(await code(verifyInternalIdentity(signed, auth, 'payments', () => true))).toMatch(
+      /^UNAUTHENTICATED: invalid x-mesh-identity/,
+    );
+    expect(await code(verifyInternalIdentity(undefined, auth, 'sales', () => true))).toBe(
+      'UNAUTHENTICATED: missing x-mesh-identity: subgraphs only answer the gateway',
+    );
+    // Refused from memory too: the verified identity is remembered, its role checked on every request.
+    for (let i = 0; i < 2; i++)
+      expect(await code(verifyInternalIdentity(signed, auth, 'sales', (r) => r !== 'analyst'))).toBe(
+        'FORBIDDEN: role "analyst" is not in the governance policy',
+      );
+    const secret = new TextEncoder().encode(auth.internalSecret);
+    const foreign = await new SignJWT({ role: 'analyst' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('someone-else')
+      .setAudience('sales')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(secret);
+    expect(await code(verifyInternalIdentity(foreign, auth, 'sales', () => true))).toMatch(/^UNAUTHENTICATED/);
   });
 });
