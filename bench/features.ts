@@ -118,7 +118,7 @@ const defs: LoadedDefinitions = {
   services: [],
 };
 const registry: Registry = plan(emptyRegistry(), defs).next;
-await saveRegistry(platform.store, registry);
+await saveRegistry(platform, registry);
 const views = Object.values(registry.views).map((v) => v[0]!);
 
 const duck = await Duck.open({ tempDirectory: path.join(dataDir, '.tmp', 'duckdb') });

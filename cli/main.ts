@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isMeshError } from '../platform/index.js';
+import { ErrorCode, isMeshError } from '../platform/index.js';
 
 type Register = (program: Command) => void;
 
@@ -45,7 +45,8 @@ try {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   if (isMeshError(err)) {
     process.stderr.write(`\n✖ ${err.code}: ${err.message}\n`);
-    process.exit(1);
+    // EX_TEMPFAIL: a lost race is worth running again (CI jobs may retry on it); anything else is a failure.
+    process.exit(err.code === ErrorCode.CONFLICT ? 75 : 1);
   }
   throw err;
 }

@@ -94,7 +94,7 @@ export function consoleRoutes(platform: Platform, deps: ConsoleDeps): Record<str
     })),
     '/console/api/cost': api(async (_req, identity) => costFor(identity, await deps.cost.get())),
     '/console/api/schemas': api(async (_req, identity) => {
-      const registry = new SchemaRegistry(platform.store);
+      const registry = new SchemaRegistry(platform);
       const internals = INTERNALS_ROLES.has(identity.role);
       return Promise.all(
         loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({

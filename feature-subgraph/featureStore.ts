@@ -5,7 +5,7 @@ import {
   findView,
   loadRegistry,
   plan,
-  saveRegistry,
+  updateRegistry,
   tableId,
   type PlannedChange,
   type Registry,
@@ -21,9 +21,22 @@ export async function planFeatures(platform: Platform): Promise<{ changes: Plann
   return plan(await loadRegistry(platform.store), defs);
 }
 
+/**
+ * Plans against the registry's head and records the result by compare-and-swap: of two applies at once, one wins and
+ * the other fails with `CONFLICT` (a materialization meanwhile is merged).
+ */
 export async function applyFeatures(platform: Platform): Promise<PlannedChange[]> {
-  const { changes, next } = await planFeatures(platform);
-  if (changes.some((c) => c.action !== 'unchanged')) await saveRegistry(platform.store, next);
+  const defs = await loadDefinitions(listDomains(platform.config.domainsDir));
+  let changes: PlannedChange[] = [];
+  await updateRegistry(
+    platform,
+    (registry) => {
+      const planned = plan(registry, defs);
+      changes = planned.changes;
+      return changes.some((c) => c.action !== 'unchanged') ? planned.next : undefined;
+    },
+    { definitions: true },
+  );
   return changes;
 }
 

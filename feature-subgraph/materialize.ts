@@ -9,7 +9,7 @@ import {
   ErrorCode,
   type Platform,
 } from '../platform/index.js';
-import { currentViews, loadRegistry, saveRegistry, tableId, viewByName, type ViewVersion } from './registry.js';
+import { currentViews, loadRegistry, updateRegistry, tableId, viewByName, type ViewVersion } from './registry.js';
 import { requireOfflineTable } from './offline/table.js';
 import { latestSelect } from './offline/compute.js';
 import { entityKey } from './online/codec.js';
@@ -194,21 +194,22 @@ async function recordWatermark(
   view: ViewVersion,
   report: MaterializeReport,
 ): Promise<void> {
-  // Re-read so that a concurrent apply is kept.
-  const registry = await loadRegistry(platform.store);
-  const tables = (registry.materialization[store] ??= {});
-  const old = tables[tableId(view)]?.watermark;
-  tables[tableId(view)] = {
-    watermark: old && old > report.end ? old : report.end,
-    lastRun: {
-      start: report.start,
-      end: report.end,
-      rows: report.rows,
-      written: report.written,
-      at: new Date().toISOString(),
-    },
-  };
-  await saveRegistry(platform.store, registry);
+  // On the registry's head, again if another writer moved it meanwhile: a concurrent apply is kept.
+  await updateRegistry(platform, (registry) => {
+    const tables = (registry.materialization[store] ??= {});
+    const old = tables[tableId(view)]?.watermark;
+    tables[tableId(view)] = {
+      watermark: old && old > report.end ? old : report.end,
+      lastRun: {
+        start: report.start,
+        end: report.end,
+        rows: report.rows,
+        written: report.written,
+        at: new Date().toISOString(),
+      },
+    };
+    return registry;
+  });
 }
 
 /** The last materialization per view: what was written, skipped as not newer, or not written as already expired. */

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
-import { getJson, putJson, MeshError, ErrorCode, type ObjectStore } from '../platform/index.js';
+import {
+  getJson,
+  isMeshError,
+  putJson,
+  MeshError,
+  ErrorCode,
+  type ObjectStore,
+  type Platform,
+} from '../platform/index.js';
 import type { EntityDefinition, FeatureDefinition, LoadedDefinitions, LoadedView } from './definitions.js';
-import { FEATURE_REGISTRY_KEY } from '../products/index.js';
+import { FEATURE_REGISTRY_KEY, featureRegistryObjectKey } from '../products/index.js';
 
 /** One immutable version of a feature view: a change to what it computes makes a new one; old ones stay resolvable. */
 export interface ViewVersion {
@@ -78,13 +86,78 @@ export async function loadRegistry(store: ObjectStore): Promise<Registry> {
   return (await getJson<Registry>(store, FEATURE_REGISTRY_KEY)) ?? emptyRegistry();
 }
 
-export async function saveRegistry(store: ObjectStore, registry: Registry): Promise<void> {
-  await putJson(
-    store,
-    FEATURE_REGISTRY_KEY,
-    { ...registry, updatedAt: new Date().toISOString() },
-    { layer: 'features', 'data-product': 'feature-registry' },
-  );
+/** The registry's head in the control plane: its content-addressed object in the store. */
+interface RegistryHead {
+  key: string;
+  sha: string;
+  updatedAt: string;
+}
+const REGISTRY_RECORD = 'features/registry';
+const TAGS = { layer: 'features', 'data-product': 'feature-registry' };
+/** What `mesh features apply` writes; the rest (materialization watermarks) other writers keep up to date. */
+const definitionsOf = (r: Registry) => JSON.stringify([r.entities, r.views, r.services, r.retired]);
+
+/**
+ * Changes the registry by compare-and-swap on its head in the control plane, then copies the new head where readers
+ * look (`_platform/features/registry.json`). When another writer moved the head meanwhile, the change is made again on
+ * the new head, unless `definitions` is set and the other writer changed definitions: then a `CONFLICT`, as two
+ * applies of different checkouts must not merge silently (one wins; the other runs again against it).
+ */
+export async function updateRegistry(
+  platform: Pick<Platform, 'store' | 'control'>,
+  change: (registry: Registry) => Registry | undefined,
+  options: { definitions?: boolean } = {},
+): Promise<Registry | undefined> {
+  const read = async () => {
+    const head = await platform.control.read<RegistryHead>(REGISTRY_RECORD);
+    const registry = head
+      ? await getJson<Registry>(platform.store, head.value.key)
+      : await loadRegistry(platform.store);
+    if (!registry)
+      throw new MeshError(ErrorCode.STORE_ERROR, `the feature registry's head ${head?.value.key} is missing`);
+    return { registry, revision: head?.revision ?? 0, head: head?.value };
+  };
+  for (let attempt = 1; ; attempt++) {
+    const base = await read();
+    const next = change(structuredClone(base.registry));
+    if (!next) return undefined;
+    const body: Registry = { ...next, updatedAt: new Date().toISOString() };
+    const sha = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const head: RegistryHead = { key: featureRegistryObjectKey(sha), sha, updatedAt: body.updatedAt };
+    await putJson(platform.store, head.key, body, TAGS);
+    try {
+      await platform.control.commit([{ key: REGISTRY_RECORD, value: head, expected: base.revision }]);
+    } catch (err) {
+      if (!isMeshError(err, ErrorCode.CONFLICT) || attempt >= 8) throw err;
+      const now = await read();
+      if (options.definitions && definitionsOf(now.registry) !== definitionsOf(base.registry))
+        throw new MeshError(
+          ErrorCode.CONFLICT,
+          `the feature registry changed while applying: another apply won (registry revision ${now.revision}, ` +
+            `${now.head?.updatedAt}). Run it again: it plans against that registry now.`,
+          { lostTo: { revision: now.revision, updatedAt: now.head?.updatedAt ?? null } },
+        );
+      continue;
+    }
+    // Copies written out of order by racing writers are put right: the copy ends as the head's.
+    let copy = body;
+    for (let i = 0; i < 5; i++) {
+      await putJson(platform.store, FEATURE_REGISTRY_KEY, copy, TAGS);
+      const now = await platform.control.read<RegistryHead>(REGISTRY_RECORD);
+      if (
+        !now ||
+        now.value.key === featureRegistryObjectKey(createHash('sha256').update(JSON.stringify(copy)).digest('hex'))
+      )
+        break;
+      copy = (await getJson<Registry>(platform.store, now.value.key)) ?? copy;
+    }
+    return body;
+  }
+}
+
+/** Replaces the registry (set-ups, benchmarks): an update that ignores what was there. */
+export async function saveRegistry(platform: Pick<Platform, 'store' | 'control'>, registry: Registry): Promise<void> {
+  await updateRegistry(platform, () => registry);
 }
 
 export const tableId = (v: { name: string; version: number }) => `${v.name}@v${v.version}`;

@@ -32,7 +32,7 @@ import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineag
 import { observeMesh, type MeshObservation } from '../observability/index.js';
 import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
-import { supergraphFile, supergraphFromStore } from './supergraph.js';
+import { followSupergraph, registrySupergraph, storeSupergraph, supergraphFile } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
 import { costModel, type CostModel } from './cost.js';
 import { restApi } from './rest/api.js';
@@ -111,10 +111,18 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
     supergraphSdl:
       options.supergraphFile !== undefined
         ? supergraphFile(options.supergraphFile, platform.log, onLoad)
-        : supergraphFromStore(platform.store, PUBLISHED_SUPERGRAPH_KEY, platform.log, onLoad, {
-            pollMs: platform.config.gateway.supergraphPollMs,
-            jitterMs: platform.config.gateway.supergraphPollMs / 2,
-          }),
+        : followSupergraph(
+            // Many machines share the control database's head; one machine, or the store alone, its copy.
+            platform.control.kind === 'postgres'
+              ? registrySupergraph(platform)
+              : storeSupergraph(platform.store, PUBLISHED_SUPERGRAPH_KEY),
+            platform.log,
+            onLoad,
+            {
+              pollMs: platform.config.gateway.supergraphPollMs,
+              jitterMs: platform.config.gateway.supergraphPollMs / 2,
+            },
+          ),
     buildService: ({ name, url }) =>
       new MeshDataSource(
         name,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import { ErrorCode, MeshError, type Logger, type ObjectStore } from '../platform/index.js';
+import { ErrorCode, MeshError, type Logger, type ObjectStore, type Platform } from '../platform/index.js';
+import { SchemaRegistry, SUPERGRAPH_CHANNEL } from '../governance/index.js';
 
 /**
  * Serves the gateway a composed supergraph file and hands it every new version written there:
@@ -49,59 +50,108 @@ export function supergraphFile(
   };
 }
 
+/** Where a gateway finds the current supergraph: a cheap probe of its version, and its SDL when that changed. */
+export interface SupergraphSource {
+  readonly describe: string;
+  /** The current version and how to load it; undefined while nothing is published. */
+  probe(): Promise<{ version: string; load(): Promise<string> } | undefined>;
+  /** Immediate delivery where the backend offers it: `changed` on every publication. */
+  subscribe?(changed: () => void): Promise<() => Promise<void>>;
+}
+
+/** The store's copy of the published supergraph, by ETag: one machine, or gateways without a control database. */
+export function storeSupergraph(store: ObjectStore, key: string): SupergraphSource {
+  return {
+    describe: `store ${key}`,
+    async probe() {
+      const head = await store.head(key);
+      return head && { version: head.etag, load: async () => (await store.get(key)).toString('utf8') };
+    },
+  };
+}
+
+/** The registry's head in the control plane: NOTIFY on every publication, its supergraph from the store by content. */
+export function registrySupergraph(platform: Pick<Platform, 'store' | 'control'>): SupergraphSource {
+  const registry = new SchemaRegistry(platform);
+  return {
+    describe: `registry head (${platform.control.describe})`,
+    async probe() {
+      const { head } = await registry.head();
+      return head && { version: head.version, load: () => registry.supergraph(head) };
+    },
+    subscribe: (changed) => platform.control.listen(SUPERGRAPH_CHANNEL, changed),
+  };
+}
+
 /**
- * Serves the gateway the supergraph the schema registry published into the object store, and follows it as Apollo
- * Uplink and Hive's CDN clients do: a poll every `pollMs` plus up to `jitterMs` (so replicas do not poll in step), a
- * download only when the ETag changed, and the last good supergraph kept while the store is unreachable or a new one
- * is refused. Every gateway sharing the store sees a publication, from whichever machine it came.
+ * Serves the gateway the supergraph the schema registry published, and follows it as Apollo Uplink, Hive's CDN
+ * clients and Cosmo do: a poll every `pollMs` plus up to `jitterMs` (so replicas do not poll in step), a download only
+ * when the version changed, a swap only to a new SDL, and the last good supergraph kept while the registry or the
+ * store is unreachable or a new one is refused. With a source that notifies, a publication is fetched at once and the
+ * poll is the fallback.
  */
-export function supergraphFromStore(
-  store: ObjectStore,
-  key: string,
+export function followSupergraph(
+  source: SupergraphSource,
   log: Logger,
   onLoad: (sdl: string) => void,
   timing: { pollMs: number; jitterMs: number },
 ): SupergraphSdlHook {
   return async ({ update, healthCheck }) => {
-    const first = await store.head(key);
+    const first = await source.probe();
     if (!first)
       throw new MeshError(ErrorCode.NOT_FOUND, 'no supergraph has been published yet: run npx mesh schema publish');
-    let etag = first.etag;
-    let current = (await store.get(key)).toString('utf8');
+    let version = first.version;
+    let current = await first.load();
     onLoad(current);
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
-    const poll = async () => {
+    let polling: Promise<void> | undefined;
+    const refresh = async () => {
       try {
-        const head = await store.head(key);
-        if (head && head.etag !== etag) {
-          const next = (await store.get(key)).toString('utf8');
-          etag = head.etag;
-          if (next !== current && next.trim() !== '') {
-            await healthCheck(next).catch((err: unknown) =>
-              log.warn(
-                { err: (err as Error).message },
-                'a subgraph of the new supergraph is not healthy yet; loading it anyway',
-              ),
-            );
-            update(next);
-            current = next;
-            onLoad(next);
-            log.info({ key, etag }, 'supergraph reloaded from the registry');
-          }
-        }
+        const latest = await source.probe();
+        if (!latest || latest.version === version) return;
+        const next = await latest.load();
+        version = latest.version;
+        if (next === current || next.trim() === '') return;
+        await healthCheck(next).catch((err: unknown) =>
+          log.warn(
+            { err: (err as Error).message },
+            'a subgraph of the new supergraph is not healthy yet; loading it anyway',
+          ),
+        );
+        update(next);
+        current = next;
+        onLoad(next);
+        log.info({ source: source.describe, version }, 'supergraph reloaded from the registry');
       } catch (err) {
-        log.warn({ err: (err as Error).message, key }, 'supergraph not refreshed; serving the last one');
-      } finally {
-        if (!stopped) timer = setTimeout(() => void poll(), timing.pollMs + Math.random() * timing.jitterMs).unref();
+        log.warn(
+          { err: (err as Error).message, source: source.describe },
+          'supergraph not refreshed; serving the last one',
+        );
       }
     };
-    timer = setTimeout(() => void poll(), timing.pollMs + Math.random() * timing.jitterMs).unref();
+    // One refresh at a time; a notification during one runs another after it.
+    const poll = (): Promise<void> => {
+      polling = (polling ?? Promise.resolve()).then(refresh);
+      return polling;
+    };
+    const arm = () => {
+      if (!stopped) timer = setTimeout(() => void poll().finally(arm), timing.pollMs + Math.random() * timing.jitterMs);
+      timer?.unref();
+    };
+    arm();
+    const unsubscribe = await source
+      .subscribe?.(() => void poll())
+      .catch((err: unknown) => {
+        log.warn({ err: (err as Error).message }, 'no immediate supergraph delivery; polling');
+        return undefined;
+      });
     return {
       supergraphSdl: current,
       cleanup: async () => {
         stopped = true;
         clearTimeout(timer);
+        await unsubscribe?.();
       },
     };
   };

@@ -37,6 +37,12 @@ export { evaluateQuality } from './quality/engine.js';
 export { schemaChanges } from './schema-registry/changes.js';
 export { checkSchema, type CheckReport } from './schema-registry/check.js';
 export { publishBaselines, publishSchema, rollbackSchema } from './schema-registry/publish.js';
-export { SchemaRegistry, type RecordedCheck, type SchemaVersionSummary } from './schema-registry/registry.js';
+export {
+  SchemaRegistry,
+  SUPERGRAPH_CHANNEL,
+  type RecordedCheck,
+  type SchemaVersionSummary,
+  type SupergraphHead,
+} from './schema-registry/registry.js';
 export { UsageRecorder, describeOperation } from './schema-registry/usage.js';
 export { piiGuard, reversibleKinds, unauthorizedField } from './piiGuard.js';

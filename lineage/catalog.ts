@@ -27,7 +27,7 @@ export interface DataProduct {
 
 /** Every domain's data product: contract, SLOs, freshness, last quality result, schema, and who consumes it. */
 export async function dataProducts(platform: MeshPlatform, now = new Date(platform.now())): Promise<DataProduct[]> {
-  const edges = platform.lineage.graph.edges();
+  const edges = await platform.lineage.graph.edges();
   return Promise.all(
     listDomains(platform.config.domainsDir).map(async (d) => {
       const contract = loadContract(d.contractFile, d.name);

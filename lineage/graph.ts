@@ -29,12 +29,150 @@ export interface Reached extends LineageNode {
   via: string;
 }
 
+export interface ColumnReader {
+  operation: string;
+  client: string;
+  role: string;
+  masked: boolean;
+  count: number;
+  lastSeen: string;
+}
+
+export interface LineageJob {
+  job: string;
+  namespace: string;
+  lastState: string;
+  lastTime: string;
+  runs: number;
+}
+
 /**
- * The lineage graph kept by the platform (embedded SQLite beside the data): every column edge from every event, with
- * the job, the transformation, masking, and for gateway operations the client and role. It is a transport, so it
- * receives exactly what OpenLineage endpoints receive.
+ * The lineage graph kept by the platform: every column edge from every event, with the job, the transformation,
+ * masking, and for gateway operations the client and role. It is a transport, so it receives exactly what OpenLineage
+ * endpoints receive. Embedded SQLite beside the data on one machine; with MESH_CONTROL_DB, tables of the control
+ * database, so that every gateway's operations land in one graph.
  */
-export class LineageGraph implements Transport {
+export interface LineageGraph extends Transport {
+  /** Everything a dataset (or one of its fields) comes from, to `depth` hops. */
+  upstream(name: string, field?: string, depth?: number): Promise<Reached[]>;
+  /** Everything computed from a dataset (or one of its fields), to `depth` hops. */
+  downstream(name: string, field?: string, depth?: number): Promise<Reached[]>;
+  /**
+   * The edges around a dataset (or one of its fields) in both directions, to `depth` hops each way, aggregated over
+   * clients and roles: what a lineage diagram draws.
+   */
+  neighbourhood(name: string, field: string | undefined, depth?: number): Promise<{ edges: LineageEdge[] }>;
+  /** Gateway operations (with client and role) that read a column, directly or through other fields. */
+  readers(name: string, field: string): Promise<ColumnReader[]>;
+  edges(): Promise<LineageEdge[]>;
+  jobs(): Promise<LineageJob[]>;
+  close(): Promise<void>;
+}
+
+/** One stored edge, as both backends keep it. */
+export interface EdgeRecord {
+  src_ns: string;
+  src_name: string;
+  src_field: string;
+  dst_ns: string;
+  dst_name: string;
+  dst_field: string;
+  job: string;
+  type: string;
+  subtype: string | null;
+  masking: boolean;
+  client: string;
+  role: string;
+  count: number;
+  last_seen: string;
+}
+
+/** What an event adds to the graph: its job's latest state, and for a completed run its column edges. */
+export function graphRecords(e: RunEvent): {
+  job: { job: string; namespace: string; state: string; run: string; time: string };
+  edges: EdgeRecord[];
+} {
+  const job = { job: e.job.name, namespace: e.job.namespace, state: e.eventType, run: e.run.runId, time: e.eventTime };
+  const edges: EdgeRecord[] = [];
+  if (e.eventType !== 'COMPLETE') return { job, edges };
+  const stats = e.run.facets?.mesh_operationStats as { count?: number; client?: string; role?: string } | undefined;
+  const base = {
+    job: e.job.name,
+    client: stats?.client ?? '',
+    role: stats?.role ?? '',
+    count: stats?.count ?? 1,
+    last_seen: e.eventTime,
+  };
+  // An edge named twice in one event (a column feeding a field and the join) counts once per run.
+  const seen = new Set<string>();
+  const edge = (
+    from: EdgeInput | LineageNode,
+    to: LineageNode,
+    type: string,
+    subtype: string | null,
+    masking: boolean,
+  ) => {
+    const src_field = 'field' in from ? from.field : '*';
+    const key = JSON.stringify([from.namespace, from.name, src_field, to.namespace, to.name, to.field]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    edges.push({
+      src_ns: from.namespace,
+      src_name: from.name,
+      src_field,
+      dst_ns: to.namespace,
+      dst_name: to.name,
+      dst_field: to.field,
+      type,
+      subtype,
+      masking,
+      ...base,
+    });
+  };
+  for (const out of e.outputs) {
+    const lineage = out.facets?.columnLineage as
+      | { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] }
+      | undefined;
+    if (!lineage) {
+      // Dataset-level lineage only: every input dataset feeds the whole output.
+      for (const input of e.inputs)
+        edge(
+          { namespace: input.namespace, name: input.name, field: '*' },
+          { namespace: out.namespace, name: out.name, field: '*' },
+          'INDIRECT',
+          null,
+          false,
+        );
+      continue;
+    }
+    for (const [field, { inputFields }] of Object.entries(lineage.fields ?? {})) {
+      for (const i of inputFields) {
+        const t = i.transformations?.[0];
+        edge(
+          i,
+          { namespace: out.namespace, name: out.name, field },
+          t?.type ?? 'DIRECT',
+          t?.subtype ?? null,
+          i.transformations?.some((x) => x.masking) ?? false,
+        );
+      }
+    }
+    for (const i of lineage.dataset ?? []) {
+      const t = i.transformations?.[0];
+      edge(
+        i,
+        { namespace: out.namespace, name: out.name, field: '*' },
+        t?.type ?? 'INDIRECT',
+        t?.subtype ?? null,
+        false,
+      );
+    }
+  }
+  return { job, edges };
+}
+
+/** The lineage graph in SQLite beside the data: one machine. */
+export class SqliteLineageGraph implements LineageGraph {
   readonly name = 'graph';
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
@@ -68,111 +206,19 @@ export class LineageGraph implements Transport {
 
   async send(events: RunEvent[]): Promise<void> {
     this.db.transaction(() => {
-      for (const e of events) this.record(e);
+      for (const e of events) {
+        const { job, edges } = graphRecords(e);
+        this.job.run(job);
+        for (const edge of edges) this.upsert.run({ ...edge, masking: edge.masking ? 1 : 0 });
+      }
     })();
   }
 
-  private record(e: RunEvent): void {
-    this.job.run({
-      job: e.job.name,
-      namespace: e.job.namespace,
-      state: e.eventType,
-      run: e.run.runId,
-      time: e.eventTime,
-    });
-    if (e.eventType !== 'COMPLETE') return;
-    const stats = e.run.facets?.mesh_operationStats as { count?: number; client?: string; role?: string } | undefined;
-    const base = {
-      job: e.job.name,
-      client: stats?.client ?? '',
-      role: stats?.role ?? '',
-      count: stats?.count ?? 1,
-      last_seen: e.eventTime,
-    };
-    // An edge named twice in one event (a column feeding a field and the join) counts once per run.
-    const seen = new Set<string>();
-    const edge = (
-      from: EdgeInput | LineageNode,
-      to: LineageNode,
-      type: string,
-      subtype: string | null,
-      masking: boolean,
-    ) => {
-      const key = JSON.stringify([from.namespace, from.name, from.field, to.namespace, to.name, to.field]);
-      if (seen.has(key)) return;
-      seen.add(key);
-      this.edge(from, to, type, subtype, masking, base);
-    };
-    for (const out of e.outputs) {
-      const lineage = out.facets?.columnLineage as
-        | { fields?: Record<string, { inputFields: EdgeInput[] }>; dataset?: EdgeInput[] }
-        | undefined;
-      if (!lineage) {
-        // Dataset-level lineage only: every input dataset feeds the whole output.
-        for (const input of e.inputs)
-          edge(
-            { namespace: input.namespace, name: input.name, field: '*' },
-            { namespace: out.namespace, name: out.name, field: '*' },
-            'INDIRECT',
-            null,
-            false,
-          );
-        continue;
-      }
-      for (const [field, { inputFields }] of Object.entries(lineage.fields ?? {})) {
-        for (const i of inputFields) {
-          const t = i.transformations?.[0];
-          edge(
-            i,
-            { namespace: out.namespace, name: out.name, field },
-            t?.type ?? 'DIRECT',
-            t?.subtype ?? null,
-            i.transformations?.some((x) => x.masking) ?? false,
-          );
-        }
-      }
-      for (const i of lineage.dataset ?? []) {
-        const t = i.transformations?.[0];
-        edge(
-          i,
-          { namespace: out.namespace, name: out.name, field: '*' },
-          t?.type ?? 'INDIRECT',
-          t?.subtype ?? null,
-          false,
-        );
-      }
-    }
-  }
-
-  private edge(
-    from: EdgeInput | LineageNode,
-    to: LineageNode,
-    type: string,
-    subtype: string | null,
-    masking: boolean,
-    base: { job: string; client: string; role: string; count: number; last_seen: string },
-  ): void {
-    this.upsert.run({
-      src_ns: from.namespace,
-      src_name: from.name,
-      src_field: 'field' in from ? from.field : '*',
-      dst_ns: to.namespace,
-      dst_name: to.name,
-      dst_field: to.field,
-      type,
-      subtype,
-      masking: masking ? 1 : 0,
-      ...base,
-    });
-  }
-
-  /** Everything a dataset (or one of its fields) comes from, to `depth` hops. */
-  upstream(name: string, field?: string, depth = 50): Reached[] {
+  async upstream(name: string, field?: string, depth = 50): Promise<Reached[]> {
     return this.walk('up', name, field, depth);
   }
 
-  /** Everything computed from a dataset (or one of its fields), to `depth` hops. */
-  downstream(name: string, field?: string, depth = 50): Reached[] {
+  async downstream(name: string, field?: string, depth = 50): Promise<Reached[]> {
     return this.walk('down', name, field, depth);
   }
 
@@ -194,11 +240,7 @@ export class LineageGraph implements Transport {
     return rows;
   }
 
-  /**
-   * The edges around a dataset (or one of its fields) in both directions, to `depth` hops each way, aggregated over
-   * clients and roles: what a lineage diagram draws.
-   */
-  neighbourhood(name: string, field: string | undefined, depth = 6): { edges: LineageEdge[] } {
+  async neighbourhood(name: string, field: string | undefined, depth = 6): Promise<{ edges: LineageEdge[] }> {
     const select = (near: 'src' | 'dst') =>
       this.db.prepare(
         `SELECT src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job, min(type) AS type, min(subtype) AS
@@ -208,37 +250,15 @@ export class LineageGraph implements Transport {
          GROUP BY src_ns, src_name, src_field, dst_ns, dst_name, dst_field, job`,
       );
     const byDirection = { down: select('src'), up: select('dst') };
-    const edges = new Map<string, LineageEdge>();
-    for (const direction of ['up', 'down'] as const) {
-      let frontier = [{ name, field: field ?? '*' }];
-      const visited = new Set<string>();
-      for (let hop = 0; hop < depth && frontier.length > 0; hop++) {
-        const next: { name: string; field: string }[] = [];
-        for (const n of frontier) {
-          const id = `${n.name}\u0000${n.field}`;
-          if (visited.has(id)) continue;
-          visited.add(id);
-          for (const r of byDirection[direction].all(n) as EdgeRow[]) {
-            const e = edgeOf(r);
-            edges.set(JSON.stringify([e.from, e.to, e.job]), e);
-            next.push(
-              direction === 'down'
-                ? { name: e.to.name, field: e.to.field }
-                : { name: e.from.name, field: e.from.field },
-            );
-          }
-        }
-        frontier = next;
-      }
-    }
-    return { edges: [...edges.values()] };
+    return neighbourhoodOf(
+      name,
+      field,
+      depth,
+      async (near, n) => byDirection[near === 'src' ? 'down' : 'up'].all(n) as EdgeRow[],
+    );
   }
 
-  /** Gateway operations (with client and role) that read a column, directly or through other fields. */
-  readers(
-    name: string,
-    field: string,
-  ): { operation: string; client: string; role: string; masked: boolean; count: number; lastSeen: string }[] {
+  async readers(name: string, field: string): Promise<ColumnReader[]> {
     return this.db
       .prepare(
         `SELECT job AS operation, client, role, max(masking) AS masked, sum(count) AS count, max(last_seen) AS
@@ -252,31 +272,65 @@ export class LineageGraph implements Transport {
       }));
   }
 
-  edges(): LineageEdge[] {
+  async edges(): Promise<LineageEdge[]> {
     return (this.db.prepare(`SELECT * FROM edges`).all() as EdgeRow[]).map(edgeOf);
   }
 
-  jobs(): { job: string; namespace: string; lastState: string; lastTime: string; runs: number }[] {
+  async jobs(): Promise<LineageJob[]> {
     return this.db
       .prepare(`SELECT job, namespace, last_state AS lastState, last_time AS lastTime, runs FROM jobs ORDER BY job`)
       .all() as never;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }
 
-type EdgeRow = Record<string, string | number | null>;
+export type EdgeRow = Record<string, string | number | boolean | null>;
 
-function edgeOf(r: EdgeRow): LineageEdge {
+/**
+ * The edges around a node, hop by hop in each direction, aggregated by whichever backend answers `select`: the edges
+ * whose `near` end is the node.
+ */
+export async function neighbourhoodOf(
+  name: string,
+  field: string | undefined,
+  depth: number,
+  select: (near: 'src' | 'dst', node: { name: string; field: string }) => Promise<EdgeRow[]>,
+): Promise<{ edges: LineageEdge[] }> {
+  const edges = new Map<string, LineageEdge>();
+  for (const direction of ['up', 'down'] as const) {
+    let frontier = [{ name, field: field ?? '*' }];
+    const visited = new Set<string>();
+    for (let hop = 0; hop < depth && frontier.length > 0; hop++) {
+      const next: { name: string; field: string }[] = [];
+      for (const n of frontier) {
+        const id = `${n.name}\u0000${n.field}`;
+        if (visited.has(id)) continue;
+        visited.add(id);
+        for (const r of await select(direction === 'down' ? 'src' : 'dst', n)) {
+          const e = edgeOf(r);
+          edges.set(JSON.stringify([e.from, e.to, e.job]), e);
+          next.push(
+            direction === 'down' ? { name: e.to.name, field: e.to.field } : { name: e.from.name, field: e.from.field },
+          );
+        }
+      }
+      frontier = next;
+    }
+  }
+  return { edges: [...edges.values()] };
+}
+
+export function edgeOf(r: EdgeRow): LineageEdge {
   return {
     from: { namespace: String(r.src_ns), name: String(r.src_name), field: String(r.src_field) },
     to: { namespace: String(r.dst_ns), name: String(r.dst_name), field: String(r.dst_field) },
     job: String(r.job),
     type: String(r.type),
     subtype: r.subtype === null ? null : String(r.subtype),
-    masking: r.masking === 1,
+    masking: r.masking === 1 || r.masking === true,
     client: r.client ? String(r.client) : null,
     role: r.role ? String(r.role) : null,
     count: Number(r.count),

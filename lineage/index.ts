@@ -3,6 +3,7 @@
 export { dataProducts, type DataProduct } from './catalog.js';
 export { dataHubProposals, emitToDataHub, type Proposal } from './datahub/index.js';
 export { loadFieldLineage, type FieldSource } from './fieldLineage.js';
+export type { ColumnReader } from './graph.js';
 export { meshColumnLineage, type MeshColumnLineage } from './columnLineage.js';
 export { createLineage, type Lineage, type MeshPlatform } from './platformLineage.js';
 export { OperationLineage, responseFields } from './operationLineage.js';

@@ -4,7 +4,7 @@ import { Metrics, listDomains, MeshError, ErrorCode, type Listening } from '../p
 import { knownRoles, loadRoles } from '../governance/index.js';
 import { serveSubgraph } from '../products/index.js';
 import { dataProducts } from './catalog.js';
-import type { LineageGraph, LineageNode } from './graph.js';
+import type { LineageEdge, LineageNode } from './graph.js';
 
 export const METADATA_SUBGRAPH = 'metadata';
 const SCHEMA = new URL('./schema.graphql', import.meta.url);
@@ -33,17 +33,18 @@ export async function startMetadataServer(
       dataProducts: () => dataProducts(platform),
       dataProduct: async (_: unknown, { domain }: { domain: string }) =>
         (await dataProducts(platform)).find((p) => p.domain === domain) ?? null,
-      lineage: (
+      lineage: async (
         _: unknown,
         a: { dataset: string; field?: string; direction: 'UPSTREAM' | 'DOWNSTREAM'; depth: number },
       ) =>
-        (a.direction === 'UPSTREAM'
-          ? graph.upstream(a.dataset, a.field ?? undefined, hops(a.depth, 50))
-          : graph.downstream(a.dataset, a.field ?? undefined, hops(a.depth, 50))
+        (
+          await (a.direction === 'UPSTREAM'
+            ? graph.upstream(a.dataset, a.field ?? undefined, hops(a.depth, 50))
+            : graph.downstream(a.dataset, a.field ?? undefined, hops(a.depth, 50)))
         ).map((n) => ({ ...n, dataset: n.name })),
       columnReaders: (_: unknown, a: { dataset: string; column: string }) => graph.readers(a.dataset, a.column),
-      lineageGraph: (_: unknown, a: { dataset: string; field?: string | null; depth: number }) =>
-        lineageDiagram(graph.neighbourhood(a.dataset, a.field ?? undefined, hops(a.depth, 20)).edges),
+      lineageGraph: async (_: unknown, a: { dataset: string; field?: string | null; depth: number }) =>
+        lineageDiagram((await graph.neighbourhood(a.dataset, a.field ?? undefined, hops(a.depth, 20))).edges),
     },
     ServiceLevel: { value: (s: { value: unknown }) => String(s.value) },
   };
@@ -79,7 +80,7 @@ function nodeKind(n: LineageNode): string {
   return 'curated';
 }
 
-function lineageDiagram(edges: ReturnType<LineageGraph['neighbourhood']>['edges']) {
+function lineageDiagram(edges: LineageEdge[]) {
   const nodes = new Map<string, LineageNode>();
   for (const e of edges) for (const n of [e.from, e.to]) nodes.set(nodeId(n), n);
   return {

@@ -1,6 +1,7 @@
-import { type MeshConfig, type LineagePort, type Platform, type Logger } from '../platform/index.js';
+import { ControlDatabase, type MeshConfig, type LineagePort, type Platform, type Logger } from '../platform/index.js';
 import { LineageEmitter } from './emitter.js';
-import { LineageGraph } from './graph.js';
+import { SqliteLineageGraph, type LineageGraph } from './graph.js';
+import { PostgresLineageGraph } from './postgresGraph.js';
 import { ConsoleTransport, FileTransport, HttpTransport, type Transport } from './transports.js';
 
 /** The platform's lineage: where events go, the graph it keeps, and the namespaces it names things in. */
@@ -16,10 +17,13 @@ const open = new Set<LineageEmitter>();
 let hooked = false;
 
 /**
- * Transports chosen by OpenLineage's own conventions (OPENLINEAGE_URL…), plus the file, console and the local graph.
+ * Transports chosen by OpenLineage's own conventions (OPENLINEAGE_URL…), plus the file, console and the graph.
  */
 export function createLineage(config: MeshConfig, storeUrl: string, log: Logger): Lineage {
-  const graph = new LineageGraph(config.lineage.graphFile);
+  // Many machines share the control database's graph; one machine keeps it beside its data.
+  const graph: LineageGraph = config.controlDb
+    ? new PostgresLineageGraph(new ControlDatabase(config.controlDb, log))
+    : new SqliteLineageGraph(config.lineage.graphFile);
   const transports: Transport[] = [graph];
   if (config.lineage.http) transports.push(new HttpTransport(config.lineage.http));
   if (config.lineage.file) transports.push(new FileTransport(config.lineage.file));

@@ -85,7 +85,7 @@ export async function costAllocation(
   }
   // An operation counts once for every domain whose curated data it read.
   const seen = new Map<string, number>();
-  for (const e of platform.lineage.graph.edges()) {
+  for (const e of await platform.lineage.graph.edges()) {
     if (!e.job.startsWith('gateway.') || new Date(e.lastSeen) < options.since) continue;
     const domain = e.from.name.split('.')[0]!;
     if (!rows.has(domain)) continue;

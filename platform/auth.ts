@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
  * token and request was a seventh of a request's CPU; a token string verified once under the same key and checks gives
  * the same answer until it expires. Bounded: the oldest entries go first.
  */
-class Remembered<V> {
+export class Remembered<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
   constructor(private readonly max = 10_000) {}
   get(key: string, now = Date.now()): V | undefined {

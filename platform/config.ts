@@ -47,6 +47,15 @@ export interface MeshConfig {
   dataDir: string;
   domainsDir: string;
   store: StoreConfig;
+  /**
+   * The control database every machine shares (`postgres://…`): registries, scheduler state and leases. Unset, a
+   * SQLite file under the data directory serves one machine.
+   */
+  controlDb?: string;
+  /** How long a scheduler instance holds a domain's lease without renewing it (renewed every third of it). */
+  scheduleLeaseMs: number;
+  /** Replicas the deployment runs of each server (1: one machine); more refuse the file-backed online store. */
+  replicas: number;
   /** Each domain's bucket and the platform's, as the IAM policies name them (and the store uses, when it has them). */
   buckets: BucketLayout;
   tmpDir: string;
@@ -201,6 +210,17 @@ function bucketLayout(env: Env): BucketLayout {
   return { template, overrides };
 }
 
+function controlDb(env: Env): string | undefined {
+  const url = env.MESH_CONTROL_DB || undefined;
+  if (url && !/^postgres(ql)?:\/\//.test(url))
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      'MESH_CONTROL_DB must be a PostgreSQL URL (postgres://user:password@host:5432/db); unset, the control plane ' +
+        'is a SQLite file under MESH_DATA_DIR',
+    );
+  return url;
+}
+
 function profileTemplate(env: Env): string | undefined {
   const template = env.MESH_S3_PROFILE_TEMPLATE || undefined;
   if (template && !template.includes('{role}'))
@@ -266,6 +286,9 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     dataDir,
     domainsDir: path.resolve(env.MESH_DOMAINS_DIR || path.join(REPO_ROOT, 'subgraphs')),
     store,
+    controlDb: controlDb(env),
+    replicas: positiveInteger(env, 'MESH_REPLICAS', 1),
+    scheduleLeaseMs: positiveNumber(env, 'MESH_SCHEDULE_LEASE_MS', 30_000),
     buckets,
     httpHost: env.MESH_HTTP_HOST || '127.0.0.1',
     tmpDir: path.join(dataDir, '.tmp'),

@@ -16,6 +16,10 @@ export const ErrorCode = {
   FEATURES_INVALID: 'FEATURES_INVALID',
   SCHEMA_CHECK_FAILED: 'SCHEMA_CHECK_FAILED',
   ONLINE_STORE_ERROR: 'ONLINE_STORE_ERROR',
+  /** The control plane (the shared registry database) is unreachable or refusing. */
+  CONTROL_PLANE_ERROR: 'CONTROL_PLANE_ERROR',
+  /** A compare-and-swap lost a race (409): the record moved since it was read; the message names its new head. */
+  CONFLICT: 'CONFLICT',
   /** A subgraph did not answer (network failure): the gateway returns partial data. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A subgraph answered with an HTTP error. */
@@ -93,6 +97,8 @@ export function httpStatus(code: ErrorCode): number {
       return 200;
     case ErrorCode.NOT_ACCEPTABLE:
       return 406;
+    case ErrorCode.CONFLICT:
+      return 409;
     case ErrorCode.GONE:
       return 410;
     case ErrorCode.PAYLOAD_TOO_LARGE:
@@ -110,6 +116,7 @@ export function httpStatus(code: ErrorCode): number {
       return 504;
     // A store the server depends on is down or refusing: the server is unavailable for now, not broken.
     case ErrorCode.ONLINE_STORE_ERROR:
+    case ErrorCode.CONTROL_PLANE_ERROR:
     case ErrorCode.STORE_ERROR:
       return 503;
     default:

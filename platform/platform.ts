@@ -3,6 +3,7 @@ import { createObjectStore, fenceWrites, type ObjectStore } from './store/index.
 import { createLogger, type Logger } from './log.js';
 import type { RunEvent } from './openlineage.js';
 import { listDomains } from './domains.js';
+import { createControlPlane, type ControlPlane } from './control/index.js';
 
 /**
  * The lineage port: jobs and servers hand their OpenLineage events here; the lineage layer implements it (transports,
@@ -28,6 +29,8 @@ export interface Platform<L extends LineagePort = LineagePort> {
   now(): number;
   /** Created on first use: a sink's files and timers cost nothing to components that never emit. */
   readonly lineage: L;
+  /** Registries, scheduler state and leases every machine shares; opened on first use. */
+  readonly control: ControlPlane;
 }
 
 export type LineageFactory<L extends LineagePort> = (config: MeshConfig, storeUrl: string, log: Logger) => L;
@@ -44,6 +47,7 @@ export function createPlatform<L extends LineagePort>(
     options.store ??
     createObjectStore(config.store, { owners: () => listDomains(config.domainsDir).map((d) => d.name) });
   let lineage: L | undefined;
+  let control: ControlPlane | undefined;
   const started = config.nowSince?.getTime() ?? Date.now();
   const speed = config.simulationSpeed || 1;
   const base = config.now?.getTime() ?? (speed === 1 ? undefined : started);
@@ -54,6 +58,9 @@ export function createPlatform<L extends LineagePort>(
     now: base === undefined ? Date.now : () => base + (Date.now() - started) * speed,
     get lineage() {
       return (lineage ??= options.lineage(config, store.url, log));
+    },
+    get control() {
+      return (control ??= createControlPlane(config, log));
     },
   };
 }

@@ -3,6 +3,7 @@
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
 export {
   FEATURE_REGISTRY_KEY,
+  featureRegistryObjectKey,
   JOB_METRICS_PREFIX,
   PLATFORM_SEGMENT,
   PUBLISHED_SUPERGRAPH_KEY,
@@ -23,10 +24,10 @@ export {
   runKey,
   runsPrefix,
   jobMetricsKey,
-  scheduleHistoryKey,
-  schedulePausedKey,
   schemaChecksPrefix,
   schemaIndexKey,
+  schemaObjectKey,
+  supergraphObjectKey,
   schemaVersionKey,
   stagedPrefix,
   usageKey,

@@ -26,11 +26,8 @@ export const runKey = (domain: string, runId: string) => `${runsPrefix(domain)}$
 /** Batch jobs' last-run metrics, exposed by the gateway. */
 export const JOB_METRICS_PREFIX = '_platform/metrics/jobs/';
 
-// The scheduler: each domain's run history (one writer: the scheduler) and its pause flag (present = paused).
-export const scheduleHistoryKey = (domain: string) => `_platform/schedule/${domain}/history.json`;
 /** The live simulation (npm start): its options and how far its sources have delivered, to resume by replay. */
 export const SIMULATION_STATE_KEY = '_platform/simulation/live.json';
-export const schedulePausedKey = (domain: string) => `_platform/schedule/${domain}/paused.json`;
 export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIComponent(job)}.json`;
 
 /** Feature views: `table` is `<view>@v<N>`. */
@@ -39,13 +36,22 @@ export const offlineFeaturesManifestKey = (domain: string, table: string) =>
   `${offlineFeaturesPrefix(domain, table)}/_manifest.json`;
 export const featureQuarantinePrefix = (domain: string, table: string) => `${domain}/quarantine/features/${table}`;
 export const FEATURE_REGISTRY_KEY = '_platform/features/registry.json';
+/** Every registry the control plane's head has pointed at, content-addressed; the key above is a copy of the head. */
+export const featureRegistryObjectKey = (sha: string) => `_platform/features/registry/${sha}.json`;
 
 /** Trained models: every version, and a pointer to the current one. */
 export const modelKey = (name: string, version: number) => `_platform/models/${name}/v${version}.json`;
 export const currentModelKey = (name: string) => `_platform/models/${name}/_current.json`;
 
-/** The schema registry: published versions, the index (written last), recorded checks, the published supergraph. */
+/**
+ * The schema registry's artifacts, content-addressed (its heads are records of the control plane): each published
+ * SDL with its contract, each composed supergraph, recorded checks, and a copy of the current supergraph for gateways
+ * that follow the store. `schemaVersionKey` and `schemaIndexKey` are where registries before the control plane kept
+ * versions and heads; they are still read.
+ */
 export const schemaPrefix = (subgraph: string) => `_platform/schemas/${subgraph}/`;
+export const schemaObjectKey = (subgraph: string, sha: string) => `${schemaPrefix(subgraph)}objects/${sha}.json`;
+export const supergraphObjectKey = (sha: string) => `_platform/schemas/_supergraphs/${sha}.graphql`;
 export const schemaVersionKey = (subgraph: string, seq: number) => `${schemaPrefix(subgraph)}${seq}.json`;
 export const schemaIndexKey = (subgraph: string) => `${schemaPrefix(subgraph)}_index.json`;
 export const schemaChecksPrefix = (subgraph: string) => `${schemaPrefix(subgraph)}checks/`;

@@ -202,8 +202,8 @@ describe("DataHub proposals against DataHub's own model", () => {
 });
 
 describe('what a DataHub user finds', () => {
-  it('every dataset lineage names is there, raw sources included, with a schema, owners, domain and subtype', () => {
-    const named = new Set(platform.lineage.graph.edges().flatMap((e) => [e.from.name, e.to.name]));
+  it('every dataset lineage names is there, raw sources included, with schema, owners, domain, subtype', async () => {
+    const named = new Set((await platform.lineage.graph.edges()).flatMap((e) => [e.from.name, e.to.name]));
     const datasets = new Set(proposals.filter((p) => p.entityType === 'dataset').map((p) => p.entityUrn));
     expect([...named].filter((n) => !datasets.has(DS(n)) && !n.startsWith('models.'))).toEqual([]);
     for (const urn of datasets) {

@@ -39,11 +39,12 @@ export function registerLineage(program: Command): void {
       .argument('<ref>', 'domain.dataset or domain.dataset.column (or any dataset name in the graph)')
       .option('--depth <n>', 'hops', Number, 50)
       .option('--json', 'as JSON')
-      .action((ref: string, o: { depth: number; json?: boolean }) => {
+      .action(async (ref: string, o: { depth: number; json?: boolean }) => {
         const { name, field } = target(ref);
         const graph = createMeshPlatform().lineage.graph;
-        const rows =
-          direction === 'upstream' ? graph.upstream(name, field, o.depth) : graph.downstream(name, field, o.depth);
+        const rows = await (direction === 'upstream'
+          ? graph.upstream(name, field, o.depth)
+          : graph.downstream(name, field, o.depth));
         if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         process.stdout.write(
           `${table(
@@ -68,10 +69,10 @@ export function registerLineage(program: Command): void {
     .description('gateway operations, clients and roles that read a column, masked or in clear')
     .argument('<column>', 'domain.dataset.column')
     .option('--json', 'as JSON')
-    .action((ref: string, o: { json?: boolean }) => {
+    .action(async (ref: string, o: { json?: boolean }) => {
       const { name, field } = target(ref);
       if (!field) throw new MeshError(ErrorCode.BAD_USER_INPUT, 'readers needs a column: domain.dataset.column');
-      const rows = createMeshPlatform().lineage.graph.readers(name, field);
+      const rows = await createMeshPlatform().lineage.graph.readers(name, field);
       if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       process.stdout.write(
         `${table(

@@ -88,7 +88,7 @@ export function registerSchema(program: Command): void {
     .argument('<subgraph>')
     .option('--json', 'as JSON')
     .action(async (subgraph: string, o: { json?: boolean }) => {
-      const versions = await new SchemaRegistry(createMeshPlatform().store).log(subgraph);
+      const versions = await new SchemaRegistry(createMeshPlatform()).log(subgraph);
       if (o.json) return void process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`);
       process.stdout.write(
         `${table(
@@ -112,7 +112,7 @@ export function registerSchema(program: Command): void {
     .arguments('<subgraph> <from> <to>')
     .option('--json', 'as JSON')
     .action(async (subgraph: string, from: string, to: string, o: { json?: boolean }) => {
-      const registry = new SchemaRegistry(createMeshPlatform().store);
+      const registry = new SchemaRegistry(createMeshPlatform());
       const [a, b] = [await registry.get(subgraph, from), await registry.get(subgraph, to)];
       const changes = await schemaChanges(a.sdl, b.sdl, subgraph);
       if (o.json) return void process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { ServingMetrics } from './servingMetrics.js';
-import { Metrics, listDomains, type Platform, type Listening } from '../../platform/index.js';
+import { ErrorCode, MeshError, Metrics, listDomains, type Platform, type Listening } from '../../platform/index.js';
 import { serveSubgraph } from '../../products/index.js';
 import { featureAccess, loadRoles, knownRoles } from '../../governance/index.js';
 import { createOnlineStore, type OnlineStore } from '../online/index.js';
@@ -31,10 +31,25 @@ export interface RunningFeatureServer extends Listening {
  * The feature server: the `features` subgraph (for the gateway, with its signed identity) and Feast's REST endpoint
  * `POST /get-online-features` (for ML code, with a user token), over the same online store and registry.
  */
+/**
+ * Replicas on several machines would each read and write a file of their own and answer differently, so more than one
+ * replica needs the shared online store, as Feast's operator requires.
+ */
+function refuseFileStoreWithReplicas(config: Platform['config']): void {
+  if (config.replicas > 1 && config.online.kind === 'sqlite')
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      `MESH_REPLICAS=${config.replicas}, but the online store is the embedded SQLite file, which each replica would ` +
+        'keep apart and answer from differently: set REDIS_URL (Redis or, with MESH_REDIS_CLUSTER=true, a Redis ' +
+        'Cluster) so every replica reads one store',
+    );
+}
+
 export async function startFeatureServer(
   platform: Platform,
   options: { port: number; online?: OnlineStore },
 ): Promise<RunningFeatureServer> {
+  refuseFileStoreWithReplicas(platform.config);
   const registries = new RegistryCache(platform.store);
   const models = new ModelCache(platform.store);
   const registry = await registries.get();

@@ -420,3 +420,14 @@ describe('admission of Feast reads by size, per caller', () => {
     (await next)();
   });
 });
+
+describe('replicas', () => {
+  it('with several replicas, the feature server refuses the file-backed online store, naming REDIS_URL', async () => {
+    const err = await startFeatureServer(recordingPlatform(testConfig({ MESH_REPLICAS: '2' }), platform.store), {
+      port: 0,
+    }).catch((e: unknown) => e);
+    expect(isMeshError(err, 'CONFIG_INVALID')).toBe(true);
+    expect((err as Error).message).toMatch(/MESH_REPLICAS=2.*SQLite.*set REDIS_URL/);
+    expect(testConfig({ MESH_REPLICAS: '2', REDIS_URL: 'redis://127.0.0.1:1' }).online.kind).toBe('redis');
+  });
+});

@@ -48,7 +48,7 @@ it(
   async () => {
     const platform = testPlatform();
     const registry = plan(emptyRegistry(), defs).next;
-    await saveRegistry(platform.store, registry);
+    await saveRegistry(platform, registry);
     const view = registry.views.basket![0]!;
     const duck = await Duck.open();
     // Three days per entity, the newest not always last written; values with newlines, quotes, NaN and nulls.

@@ -5,9 +5,19 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { listDomains } from '../../platform/domains.js';
 import { isMeshError } from '../../platform/errors.js';
 import { loadDefinitions, type LoadedDefinitions, type LoadedView } from '../definitions.js';
-import { emptyRegistry, findService, plan, resolveFeatures, type Registry } from '../registry.js';
+import {
+  emptyRegistry,
+  findService,
+  loadRegistry,
+  plan,
+  resolveFeatures,
+  updateRegistry,
+  type Registry,
+} from '../registry.js';
 import { featureSubgraphSdl } from '../server/subgraphSchema.js';
-import { tempDir } from '../../platform/test/helpers.js';
+import type { ControlPlane } from '../../platform/control/index.js';
+import type { Platform } from '../../platform/platform.js';
+import { tempDir, testPlatform } from '../../platform/test/helpers.js';
 
 const customer = {
   name: 'customer',
@@ -196,5 +206,70 @@ describe("the domains' feature definitions", () => {
     expect(() =>
       plan(next, { ...defs([view()]), services: [{ name: 's', domain: 'sales', features: ['orders_stats:nope'] }] }),
     ).toThrow(/feature service s: view orders_stats@v1 has no feature "nope"/);
+  });
+});
+
+describe('the registry written by two machines at once', () => {
+  /** A second machine on the same store and control plane, whose commit waits until `go` (the other writes first). */
+  function heldMachine(dataDir: string) {
+    const machine = testPlatform({ MESH_DATA_DIR: dataDir });
+    let go!: () => void;
+    let arrived!: () => void;
+    const released = new Promise<void>((r) => {
+      go = r;
+    });
+    const atCommit = new Promise<void>((r) => {
+      arrived = r;
+    });
+    const control: ControlPlane = Object.create(machine.control, {
+      commit: {
+        value: async (writes: Parameters<ControlPlane['commit']>[0]) => {
+          arrived();
+          await released;
+          return machine.control.commit(writes);
+        },
+      },
+    });
+    return { platform: Object.create(machine, { control: { value: control } }) as Platform, atCommit, go };
+  }
+
+  it('two applies: one wins, the other is refused with CONFLICT naming the revision it lost to', async () => {
+    const dataDir = tempDir();
+    const first = testPlatform({ MESH_DATA_DIR: dataDir });
+    await updateRegistry(first, (r) => apply(r, defs([view()])).next, { definitions: true });
+    const held = heldMachine(dataDir);
+    const losing = updateRegistry(held.platform, (r) => apply(r, defs([view({ sql: 'SELECT 2' })])).next, {
+      definitions: true,
+    }).catch((e: unknown) => e);
+    await held.atCommit;
+    await updateRegistry(first, (r) => apply(r, defs([view({ description: 'won' })])).next, { definitions: true });
+    held.go();
+    const err = await losing;
+    expect(isMeshError(err, 'CONFLICT'), String(err)).toBe(true);
+    expect((err as { details: { lostTo: { revision: number } } }).details.lostTo.revision).toBe(2);
+    expect((err as Error).message).toMatch(/another apply won \(registry revision 2, .*\)\. Run it again/);
+    // Nothing of the loser landed; the winner's change is where readers look.
+    const registry = await loadRegistry(first.store);
+    expect(registry.views.orders_stats!.map((v) => [v.version, v.description, v.sql])).toEqual([
+      [1, 'won', 'SELECT 1'],
+    ]);
+  });
+
+  it('an apply and a materialization at once both land: the watermark is written again on the new head', async () => {
+    const dataDir = tempDir();
+    const first = testPlatform({ MESH_DATA_DIR: dataDir });
+    await updateRegistry(first, (r) => apply(r, defs([view()])).next, { definitions: true });
+    const held = heldMachine(dataDir);
+    const watermark = updateRegistry(held.platform, (r) => {
+      r.materialization.redis = { 'orders_stats@v1': { watermark: '2026-11-01T00:00:00.000Z' } } as never;
+      return r;
+    });
+    await held.atCommit;
+    await updateRegistry(first, (r) => apply(r, defs([view({ description: 'applied' })])).next, { definitions: true });
+    held.go();
+    await watermark;
+    const registry = await loadRegistry(first.store);
+    expect(registry.views.orders_stats![0]!.description).toBe('applied');
+    expect(registry.materialization.redis?.['orders_stats@v1']?.watermark).toBe('2026-11-01T00:00:00.000Z');
   });
 });

@@ -187,8 +187,8 @@ describe('OpenLineage events', () => {
 });
 
 describe('the lineage graph', () => {
-  it('lists the operations, clients and roles that read sales customer email, masked or not', () => {
-    const readers = platform.lineage.graph.readers('sales.customers', 'email');
+  it('lists the operations, clients and roles that read sales customer email, masked or not', async () => {
+    const readers = await platform.lineage.graph.readers('sales.customers', 'email');
     expect(readers).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -212,16 +212,16 @@ describe('the lineage graph', () => {
   it(
     'walks upstream from a gateway field to raw sources, and downstream from a curated column to features and the ' +
       'online store',
-    () => {
+    async () => {
       const op = endpoint.events.find((e) => e.job.name === 'gateway.CustomerOverview')!.outputs[0]!.name;
-      const up = platform.lineage.graph.upstream(op, 'customer.email');
+      const up = await platform.lineage.graph.upstream(op, 'customer.email');
       expect(up).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ name: 'sales.customers', field: 'email', depth: 1 }),
           expect.objectContaining({ name: 'sales/raw/crm/customers', field: 'email', depth: 2 }),
         ]),
       );
-      const down = platform.lineage.graph.downstream('sales.orders', 'total_eur');
+      const down = await platform.lineage.graph.downstream('sales.orders', 'total_eur');
       expect(down).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ name: 'features.customer_orders@v1', field: 'total_spend_90d' }),
@@ -257,7 +257,7 @@ describe('the lineage graph', () => {
         },
       ]);
       // Upstream: the field, the event time choosing the label event, and what decides every row (quarantine, key).
-      const raw = platform.lineage.graph.upstream('fulfillment.shipments', 'address_line');
+      const raw = await platform.lineage.graph.upstream('fulfillment.shipments', 'address_line');
       expect(new Set(raw.map((n) => n.name))).toEqual(new Set(['fulfillment/raw/carrier_events']));
       expect(raw.map((n) => n.field).sort()).toEqual(
         ['carrier', 'event_id', 'event_time', 'order_id', 'recipient.address_line', 'shipment_id', 'status'].sort(),

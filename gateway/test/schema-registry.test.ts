@@ -252,7 +252,7 @@ describe('publish, hot reload, log, rollback', () => {
   });
 
   it('log lists every version; rollback republishes an earlier one through the same checks', async () => {
-    const registry = new SchemaRegistry(platform.store);
+    const registry = new SchemaRegistry(platform);
     const log = await registry.log('sales');
     expect(log.map((v) => v.version)).toEqual(['1.0.0', '1.1.0', '3.1.0']);
     expect(log.every((v) => v.author === TEST_PUBLISHER.author && v.gitCommit === TEST_PUBLISHER.commit)).toBe(true);

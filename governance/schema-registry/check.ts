@@ -10,7 +10,7 @@ import { scheduleProblems } from '../contracts/schedule.js';
 import type { DataContract } from '../contracts/types.js';
 import { composeSupergraph, loadSupergraphConfig, type SubgraphSource } from '../composition.js';
 import { contractChanges, schemaChanges, subgraphSchema, type SchemaChange } from './changes.js';
-import { SchemaRegistry, type SchemaVersion } from './registry.js';
+import { SchemaRegistry, type RegistryBasis, type SchemaVersion } from './registry.js';
 import { readUsage, type OperationUsage } from './usage.js';
 import { restBreaks } from './restBreaks.js';
 
@@ -48,6 +48,8 @@ export interface CheckReport {
   changes: CheckedChange[];
   /** What the candidate composes into, when it does. */
   supergraphSdl?: string;
+  /** The registry head the check composed against: a publication of it replaces exactly that head. */
+  basis: RegistryBasis;
 }
 
 /** A subgraph as the checks see it: its entry in supergraph.yaml and the files beside its schema. */
@@ -86,9 +88,15 @@ export function subgraphFiles(platform: Platform, name: string): SubgraphFiles {
  * breaking change would break, the versioning rules, and data contract compatibility.
  */
 export async function checkSchema(platform: Platform, options: CheckOptions): Promise<CheckReport> {
-  const registry = new SchemaRegistry(platform.store);
+  const registry = new SchemaRegistry(platform);
   const files = subgraphFiles(platform, options.subgraph);
-  const previous = (await registry.current(options.subgraph)) ?? null;
+  // The head first, then exactly the versions it names: a publication meanwhile cannot tear what is composed.
+  const { head, revision } = await registry.head();
+  const headed = async (name: string) => {
+    const seq = head?.subgraphs[name];
+    return seq === undefined ? registry.current(name) : registry.get(name, seq);
+  };
+  const previous = (await headed(options.subgraph)) ?? null;
   const sdl = options.rollbackTo?.sdl ?? options.sdl ?? files.source.sdl;
   const contract = options.rollbackTo ? options.rollbackTo.contract : files.contract;
   const version = options.rollbackTo?.version ?? files.version;
@@ -98,11 +106,13 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
   // 1. Composition with what the others have published (their working copy until they first publish).
   let supergraphSdl: string | undefined;
   let candidate: ReturnType<typeof composeSupergraph> | undefined;
+  const basis: RegistryBasis = { revision, subgraphs: {} };
   const published = await Promise.all(
-    loadSupergraphConfig(platform.config.gateway.config).map(async (s) => ({
-      ...s,
-      sdl: (await registry.current(s.name))?.sdl ?? s.sdl,
-    })),
+    loadSupergraphConfig(platform.config.gateway.config).map(async (s) => {
+      const version = await headed(s.name);
+      if (version) basis.subgraphs[s.name] = version.seq;
+      return { ...s, sdl: version?.sdl ?? s.sdl };
+    }),
   );
   try {
     const sources = published.map((s) => (s.name === options.subgraph ? { ...s, sdl } : s));
@@ -281,6 +291,7 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
     steps,
     changes,
     supergraphSdl,
+    basis,
   };
 }
 

@@ -1,5 +1,12 @@
-import { getJson, putJson, MeshError, ErrorCode, type ObjectStore } from '../../platform/index.js';
-import { schemaChecksPrefix, schemaIndexKey, schemaVersionKey } from '../../products/index.js';
+import { createHash } from 'node:crypto';
+import { getJson, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
+import {
+  schemaChecksPrefix,
+  schemaIndexKey,
+  schemaObjectKey,
+  schemaVersionKey,
+  supergraphObjectKey,
+} from '../../products/index.js';
 
 /** One published schema of a subgraph, with what it was published against. */
 export interface SchemaVersion {
@@ -16,6 +23,8 @@ export interface SchemaVersion {
   author: string;
   publishedAt: string;
   rollbackOf?: number;
+  /** The store object holding its SDL and contract (content-addressed). */
+  object?: string;
 }
 
 export type SchemaVersionSummary = Omit<SchemaVersion, 'sdl' | 'contract'>;
@@ -26,7 +35,24 @@ interface SchemaIndex {
   versions: SchemaVersionSummary[];
 }
 
-/** A schema check as the registry keeps it. */
+/** The registry's head: the supergraph gateways serve, and exactly the subgraph versions it was composed from. */
+export interface SupergraphHead {
+  /** The first 12 hex digits of the SDL's SHA-256. */
+  version: string;
+  /** Its content-addressed object in the store. */
+  key: string;
+  subgraphs: Record<string, number>;
+  publishedAt: string;
+  publishedBy: { subgraph: string; seq: number };
+}
+
+/** What a check composed against: the head's revision, which a publication must still find to take its place. */
+export interface RegistryBasis {
+  revision: number;
+  subgraphs: Record<string, number>;
+}
+
+/** A check as the registry keeps it. */
 export interface RecordedCheck {
   subgraph: string;
   version: string;
@@ -36,17 +62,39 @@ export interface RecordedCheck {
   changes: { criticality: string; path: string; message: string; source?: string }[];
 }
 
-/** The schema registry in the object store: one object per version, and an index written last as the commit point. */
+/** Gateways listen here for a new head; the payload is its version. */
+export const SUPERGRAPH_CHANNEL = 'mesh_supergraph';
+const SUPERGRAPH_RECORD = 'schema/supergraph';
+const subgraphRecord = (subgraph: string) => `schema/subgraphs/${subgraph}`;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The schema registry: heads and version logs are records of the control plane, moved together by one
+ * compare-and-swap per publication; SDLs and supergraphs are content-addressed objects in the store, written before
+ * the records that point at them.
+ */
 export class SchemaRegistry {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(private readonly platform: Pick<Platform, 'store' | 'control'>) {}
 
   async log(subgraph: string): Promise<SchemaVersionSummary[]> {
-    return (await this.index(subgraph))?.versions ?? [];
+    return (await this.index(subgraph)).index?.versions ?? [];
   }
 
   async current(subgraph: string): Promise<SchemaVersion | undefined> {
-    const index = await this.index(subgraph);
+    const { index } = await this.index(subgraph);
     return index ? this.get(subgraph, index.current) : undefined;
+  }
+
+  /** The head with its revision (0 before the first publication). */
+  async head(): Promise<{ head: SupergraphHead | undefined; revision: number }> {
+    const record = await this.platform.control.read<SupergraphHead>(SUPERGRAPH_RECORD);
+    return { head: record?.value, revision: record?.revision ?? 0 };
+  }
+
+  /** The head's supergraph SDL, as gateways fetch it. */
+  async supergraph(head: SupergraphHead): Promise<string> {
+    return (await this.platform.store.get(head.key)).toString('utf8');
   }
 
   /** A version by registry number (`3`) or by semver (`1.2.0`, the latest publication of it). */
@@ -63,35 +111,65 @@ export class SchemaRegistry {
           `(published: ${versions.map((v) => `${v.seq} (${v.version})`).join(', ') || 'none'})`,
       );
     }
-    const v = await getJson<SchemaVersion>(this.store, schemaVersionKey(subgraph, summary.seq));
-    if (!v)
+    const body = await getJson<Pick<SchemaVersion, 'sdl' | 'contract'>>(
+      this.platform.store,
+      summary.object ?? schemaVersionKey(subgraph, summary.seq),
+    );
+    if (!body)
       throw new MeshError(
         ErrorCode.STORE_ERROR,
-        `${subgraph}: schema version ${summary.seq} is in the index but its object is missing`,
+        `${subgraph}: schema version ${summary.seq} is in the registry but its object is missing`,
       );
-    return v;
+    return { ...summary, sdl: body.sdl, contract: body.contract };
   }
 
-  async publish(entry: Omit<SchemaVersion, 'seq'>): Promise<SchemaVersion> {
-    const index = (await this.index(entry.subgraph)) ?? { subgraph: entry.subgraph, current: 0, versions: [] };
-    const version: SchemaVersion = { ...entry, seq: (index.versions.at(-1)?.seq ?? 0) + 1 };
+  /**
+   * Records a version and the supergraph composed with it, if the head is still the one the check composed against
+   * (`basis`); else a `CONFLICT`, and nothing moved. Artifacts go first, content-addressed, so a record never points
+   * at a missing object and a losing writer overwrites nothing.
+   */
+  async publish(
+    entry: Omit<SchemaVersion, 'seq' | 'object'>,
+    basis: RegistryBasis,
+    supergraphSdl: string,
+  ): Promise<{ version: SchemaVersion; head: SupergraphHead }> {
     const tags = { layer: 'platform', 'data-product': `schema:${entry.subgraph}` };
-    await putJson(this.store, schemaVersionKey(entry.subgraph, version.seq), version, tags);
+    const body = { sdl: entry.sdl, contract: entry.contract };
+    const object = schemaObjectKey(entry.subgraph, sha256(JSON.stringify(body)));
+    const supergraphSha = sha256(supergraphSdl);
+    const key = supergraphObjectKey(supergraphSha);
+    await putJson(this.platform.store, object, body, tags);
+    await this.platform.store.put(key, supergraphSdl, {
+      tags: { layer: 'platform', 'data-product': 'supergraph' },
+      contentType: 'application/graphql',
+    });
+    const { index, revision } = await this.index(entry.subgraph);
+    const seq = (index?.versions.at(-1)?.seq ?? 0) + 1;
+    const version: SchemaVersion = { ...entry, seq, object };
     const { sdl: _sdl, contract: _contract, ...summary } = version;
-    await putJson(
-      this.store,
-      schemaIndexKey(entry.subgraph),
-      { ...index, current: version.seq, versions: [...index.versions, summary] },
-      tags,
-    );
-    return version;
+    const head: SupergraphHead = {
+      version: supergraphSha.slice(0, 12),
+      key,
+      subgraphs: { ...basis.subgraphs, [entry.subgraph]: seq },
+      publishedAt: entry.publishedAt,
+      publishedBy: { subgraph: entry.subgraph, seq },
+    };
+    await this.platform.control.commit([
+      {
+        key: subgraphRecord(entry.subgraph),
+        value: { subgraph: entry.subgraph, current: seq, versions: [...(index?.versions ?? []), summary] },
+        expected: revision,
+      },
+      { key: SUPERGRAPH_RECORD, value: head, expected: basis.revision },
+    ]);
+    return { version, head };
   }
 
   /** Keeps a check's outcome (without the composed supergraph) so the console can show recent checks. */
   async recordCheck(report: RecordedCheck): Promise<void> {
     const at = report.checkedAt.replace(/[:.]/g, '-');
     await putJson(
-      this.store,
+      this.platform.store,
       `${schemaChecksPrefix(report.subgraph)}${at}-${Math.random().toString(36).slice(2, 8)}.json`,
       report,
       { layer: 'platform', 'data-product': `schema:${report.subgraph}` },
@@ -100,17 +178,20 @@ export class SchemaRegistry {
 
   /** The latest checks of a subgraph, newest first. */
   async recentChecks(subgraph: string, limit = 10): Promise<RecordedCheck[]> {
-    const keys = (await this.store.list(schemaChecksPrefix(subgraph)))
+    const keys = (await this.platform.store.list(schemaChecksPrefix(subgraph)))
       .map((o) => o.key)
       .sort()
       .reverse()
       .slice(0, limit);
-    return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.store, k)))).filter(
+    return (await Promise.all(keys.map((k) => getJson<RecordedCheck>(this.platform.store, k)))).filter(
       (c): c is RecordedCheck => c !== undefined,
     );
   }
 
-  private index(subgraph: string): Promise<SchemaIndex | undefined> {
-    return getJson<SchemaIndex>(this.store, schemaIndexKey(subgraph));
+  /** A subgraph's log and head; a registry kept in the store before the control plane is read as revision 0. */
+  private async index(subgraph: string): Promise<{ index: SchemaIndex | undefined; revision: number }> {
+    const record = await this.platform.control.read<SchemaIndex>(subgraphRecord(subgraph));
+    if (record) return { index: record.value, revision: record.revision };
+    return { index: await getJson<SchemaIndex>(this.platform.store, schemaIndexKey(subgraph)), revision: 0 };
   }
 }

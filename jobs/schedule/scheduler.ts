@@ -1,12 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getJson, putJson, isMeshError, type Platform } from '../../platform/index.js';
-import {
-  jobRunSamples,
-  reportJobMetrics,
-  scheduleHistoryKey,
-  schedulePausedKey,
-  currentManifest,
-} from '../../products/index.js';
+import { isMeshError, updateRecord, type Platform } from '../../platform/index.js';
+import { jobRunSamples, reportJobMetrics, currentManifest } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
@@ -33,6 +29,8 @@ export interface ScheduledRun {
  */
 export type ScheduledWork = (
   domain: string,
+  /** The cron time a scheduled run is for (its logical date, as Airflow says); none for a manual run. */
+  context?: { tick?: Date },
 ) => Promise<{ runId?: string; steps: Record<string, number>; published?: boolean }>;
 
 export interface DomainScheduleStatus {
@@ -55,12 +53,27 @@ export interface DomainScheduleStatus {
 const HISTORY = 50;
 const MAX_WAIT_MS = 3_600_000;
 
+/** The scheduler's records in the control plane, which every instance on every machine shares. */
+const historyRecord = (domain: string) => `schedule/history/${domain}`;
+const pausedRecord = (domain: string) => `schedule/paused/${domain}`;
+/** The latest ticks of a domain that ran to their end, so no instance runs one twice. */
+const doneRecord = (domain: string) => `schedule/done/${domain}`;
+/** The tick an instance is running: found unfinished by the next holder of the lease, its instance died. */
+const runningRecord = (domain: string) => `schedule/running/${domain}`;
+const DONE_KEPT = 500;
+const leaseName = (domain: string) => `schedule/${domain}`;
+
 /**
  * Runs each domain's pipeline on its contract's cron (croner, UTC): never two runs of one domain at once, at most
  * `concurrency` runs in all, retries with exponential backoff. A failed run publishes nothing, so the previous version
  * keeps serving; its outcome is kept in the domain's run history and reported as job metrics, which the contract's
- * alert watches. Pausing is a flag in the object store, so `mesh schedule pause` reaches a scheduler in another
- * process.
+ * alert watches.
+ *
+ * Several instances, on several machines, share the work through the control plane: a run holds the domain's lease
+ * (renewed while it runs, judged by the control plane's clock), and a tick that ran to its end is recorded, so each
+ * tick runs once. An instance that finds the lease taken looks again when it would expire: if its holder died, it runs
+ * the missed tick. Pause flags and history are control-plane records too, so every instance and `mesh schedule status`
+ * see one state.
  */
 export class PipelineScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -70,13 +83,19 @@ export class PipelineScheduler {
   private active = 0;
   /** Aborted by stop(): a run waiting to retry gives up at once instead of holding the shutdown. */
   private readonly stopping = new AbortController();
+  /** Who holds a lease: this instance, as an operator would find it. */
+  readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   constructor(
     private readonly platform: Platform,
     private readonly schedules: DomainSchedule[],
     private readonly work: ScheduledWork,
-    private readonly options: { concurrency?: number; backoffMs?: number } = {},
+    private readonly options: { concurrency?: number; backoffMs?: number; leaseMs?: number } = {},
   ) {}
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? this.platform.config.scheduleLeaseMs;
+  }
 
   start(): void {
     for (const s of this.schedules) this.arm(s);
@@ -106,7 +125,7 @@ export class PipelineScheduler {
         if (wait > MAX_WAIT_MS) return this.arm(s, after);
         // A run's own failures are its outcome; what escapes (the store refusing the history) is logged, never thrown
         // at the timer.
-        void this.trigger(s.domain, 'schedule').catch((err: unknown) =>
+        void this.trigger(s.domain, 'schedule', next).catch((err: unknown) =>
           this.platform.log.error({ err, domain: s.domain }, 'scheduled run could not be recorded'),
         );
         this.arm(s, next.getTime());
@@ -116,8 +135,11 @@ export class PipelineScheduler {
     this.timers.set(s.domain, timer);
   }
 
-  /** Runs a domain now, unless it is running (the run in flight is returned) or paused (undefined). */
-  trigger(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
+  /**
+   * Runs a domain now, unless it is running here (the run in flight is returned), paused, running in another instance,
+   * or (for a scheduled `tick`) already run to its end by one (undefined).
+   */
+  trigger(domain: string, trigger: ScheduledRun['trigger'], tick?: Date): Promise<ScheduledRun | undefined> {
     const inFlight = this.running.get(domain);
     if (inFlight !== undefined) {
       this.platform.log.info(
@@ -126,7 +148,7 @@ export class PipelineScheduler {
       );
       return inFlight;
     }
-    const run = this.runOnce(domain, trigger).finally(() => this.running.delete(domain));
+    const run = this.runOnce(domain, trigger, tick).finally(() => this.running.delete(domain));
     this.running.set(domain, run);
     return run;
   }
@@ -138,7 +160,11 @@ export class PipelineScheduler {
     await Promise.allSettled([...this.running.values()]);
   }
 
-  private async runOnce(domain: string, trigger: ScheduledRun['trigger']): Promise<ScheduledRun | undefined> {
+  private async runOnce(
+    domain: string,
+    trigger: ScheduledRun['trigger'],
+    tick?: Date,
+  ): Promise<ScheduledRun | undefined> {
     const schedule = this.schedules.find((s) => s.domain === domain);
     if (!schedule) throw new Error(`no schedule for ${domain}`);
     // In line first, in the order of the triggers; a pause is judged when the run's turn comes.
@@ -151,16 +177,21 @@ export class PipelineScheduler {
       outcome: 'running',
       attempts: 0,
     };
+    let renewal: NodeJS.Timeout | undefined;
     try {
-      if (await getJson(this.platform.store, schedulePausedKey(domain))) {
+      if (await this.platform.control.read(pausedRecord(domain))) {
         this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
         return undefined;
       }
+      const claimed = await this.claim(domain, tick);
+      if (!claimed) return undefined;
+      tick = claimed.tick;
+      renewal = this.renew(domain);
       await this.record(run);
       for (;;) {
         run.attempts++;
         try {
-          const done = await this.work(domain);
+          const done = await this.work(domain, { tick });
           Object.assign(run, {
             outcome: 'succeeded',
             runId: done.runId,
@@ -182,7 +213,15 @@ export class PipelineScheduler {
           if (!waited) break;
         }
       }
+      // Whatever its outcome: a failed tick is not run again by another instance.
+      const ran = tick?.toISOString();
+      if (ran)
+        await updateRecord<{ ticks: string[] }>(this.platform.control, doneRecord(domain), (done) => ({
+          ticks: [...(done?.ticks ?? []), ran].sort().slice(-DONE_KEPT),
+        }));
     } finally {
+      clearInterval(renewal);
+      if (renewal) await this.platform.control.release(leaseName(domain), this.holder).catch(() => {});
       this.release();
     }
     // Times of a run are data time (like its schedule); its duration is what it took on the wall clock.
@@ -219,17 +258,86 @@ export class PipelineScheduler {
   }
 
   /**
+   * The domain's lease, and the tick to run under it: first a tick whose instance died mid-run (the lease had expired,
+   * so it holds it no more), then this tick unless an instance already ran it to its end. When another instance holds
+   * the lease, the tick is looked at again when the lease expires. Undefined: nothing to run.
+   */
+  private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date } | undefined> {
+    const control = this.platform.control;
+    const lease = await control.acquire(leaseName(domain), this.holder, this.leaseMs);
+    if (!lease) {
+      this.platform.log.info({ domain, tick }, 'scheduled run skipped: another instance holds the domain');
+      if (tick) this.lookAgain(domain, tick);
+      return undefined;
+    }
+    const [done, running] = await Promise.all([
+      control.read<{ ticks: string[] }>(doneRecord(domain)),
+      control.read<{ tick: string; holder: string }>(runningRecord(domain)),
+    ]);
+    const ticks = done?.value.ticks ?? [];
+    const orphan = running && running.value.holder !== this.holder && !ticks.includes(running.value.tick);
+    if (orphan) {
+      this.platform.log.warn(
+        { domain, tick: running.value.tick, holder: running.value.holder },
+        'running a tick whose instance died',
+      );
+      if (tick && tick.toISOString() !== running.value.tick) this.lookAgain(domain, tick, 0);
+    }
+    const chosen = orphan ? new Date(running.value.tick) : tick;
+    if (chosen && !orphan && ticks.includes(chosen.toISOString())) {
+      await control.release(leaseName(domain), this.holder);
+      return undefined;
+    }
+    if (chosen)
+      await updateRecord(control, runningRecord(domain), () => ({ tick: chosen.toISOString(), holder: this.holder }));
+    return { tick: chosen };
+  }
+
+  /**
+   * The tick again when the other instance's lease expires (a live holder renews it, and this looks again then), after
+   * this instance's own run of the domain if one is going: skipping it then, as a due tick is, could lose the tick of
+   * an instance that died.
+   */
+  private lookAgain(domain: string, tick: Date, afterMs?: number): void {
+    if (this.stopped) return;
+    void (afterMs !== undefined ? Promise.resolve(undefined) : this.platform.control.holderOf(leaseName(domain)))
+      .then(
+        (lease) => lease?.remainingMs ?? 0,
+        () => this.leaseMs,
+      )
+      .then((remainingMs) => {
+        const again = setTimeout(
+          async () => {
+            for (let run = this.running.get(domain); run; run = this.running.get(domain)) await run.catch(() => {});
+            if (!this.stopped) await this.trigger(domain, 'schedule', tick).catch(() => {});
+          },
+          remainingMs + 50 + Math.random() * 250,
+        );
+        again.unref();
+      });
+  }
+
+  /** Keeps the lease while the run lasts; a renewal refused means another instance took over, which the log says. */
+  private renew(domain: string): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.platform.control.acquire(leaseName(domain), this.holder, this.leaseMs).then(
+        (lease) => lease || this.platform.log.error({ domain }, 'schedule lease lost to another instance mid-run'),
+        (err: unknown) => this.platform.log.warn({ err, domain }, 'schedule lease not renewed'),
+      );
+    }, this.leaseMs / 3);
+    timer.unref();
+    return timer;
+  }
+
+  /**
    * The run as the domain's history has it: the newest first, the running entry replaced by its outcome. Returns the
    * history written.
    */
   private async record(run: ScheduledRun): Promise<ScheduledRun[]> {
-    const earlier = (await scheduleHistory(this.platform, run.domain)).filter((h) => h.startedAt !== run.startedAt);
-    const history = [{ ...run }, ...earlier].slice(0, HISTORY);
-    await putJson(this.platform.store, scheduleHistoryKey(run.domain), history, {
-      layer: 'platform',
-      'data-product': 'schedule',
-    });
-    return history;
+    const history = await updateRecord<ScheduledRun[]>(this.platform.control, historyRecord(run.domain), (h) =>
+      [{ ...run }, ...(h ?? []).filter((e) => e.startedAt !== run.startedAt)].slice(0, HISTORY),
+    );
+    return history ?? [];
   }
 
   private async slot(): Promise<void> {
@@ -247,20 +355,20 @@ export class PipelineScheduler {
   }
 }
 
-export async function scheduleHistory(platform: Pick<Platform, 'store'>, domain: string): Promise<ScheduledRun[]> {
-  return (await getJson<ScheduledRun[]>(platform.store, scheduleHistoryKey(domain))) ?? [];
+export async function scheduleHistory(platform: Pick<Platform, 'control'>, domain: string): Promise<ScheduledRun[]> {
+  return (await platform.control.read<ScheduledRun[]>(historyRecord(domain)))?.value ?? [];
 }
 
 /** Each domain's schedule as any process sees it: paused or not, next and last run, its watermark. */
 export async function scheduleStatus(
-  platform: Pick<Platform, 'store' | 'now'>,
+  platform: Pick<Platform, 'store' | 'control' | 'now'>,
   schedules: DomainSchedule[],
   now = new Date(platform.now()),
 ): Promise<DomainScheduleStatus[]> {
   return Promise.all(
     schedules.map(async (s) => {
       const [paused, history, manifest] = await Promise.all([
-        getJson<{ since: string; by: string }>(platform.store, schedulePausedKey(s.domain)),
+        platform.control.read<{ since: string; by: string }>(pausedRecord(s.domain)).then((r) => r?.value),
         scheduleHistory(platform, s.domain),
         currentManifest(platform, s.domain),
       ]);
@@ -286,19 +394,14 @@ export async function scheduleStatus(
   );
 }
 
-/** Pauses or resumes a domain's schedule: a flag in the store, read before every run. */
+/** Pauses or resumes a domain's schedule: a control-plane flag, read before every run by every instance. */
 export async function setPaused(
-  platform: Pick<Platform, 'store'>,
+  platform: Pick<Platform, 'control'>,
   domain: string,
   paused: boolean,
   by: string,
 ): Promise<void> {
-  if (paused)
-    await putJson(
-      platform.store,
-      schedulePausedKey(domain),
-      { since: new Date().toISOString(), by },
-      { layer: 'platform', 'data-product': 'schedule' },
-    );
-  else await platform.store.delete(schedulePausedKey(domain));
+  await updateRecord(platform.control, pausedRecord(domain), (flag) =>
+    paused ? (flag ?? { since: new Date().toISOString(), by }) : null,
+  );
 }

@@ -25,6 +25,6 @@ export async function dataHubProposals(
   describeData(catalog, proposals);
   describePipelines(catalog, proposals);
   describeFeatures(catalog, proposals);
-  describeOperations(catalog, proposals, options.minOperationExecutions ?? 10);
+  describeOperations(catalog, await platform.lineage.graph.edges(), proposals, options.minOperationExecutions ?? 10);
   return proposals.list();
 }

@@ -26,7 +26,7 @@ interface Operation {
  * recorded at least `minExecutions` times (from the lineage graph), with the response it answers as a dataset and
  * the field-level lineage of it, masking included.
  */
-export function describeOperations(c: Catalog, p: Proposals, minExecutions: number): void {
+export function describeOperations(c: Catalog, traffic: LineageEdge[], p: Proposals, minExecutions: number): void {
   const operations = new Map<string, Operation>();
   const get = (name: string) => {
     let op = operations.get(name);
@@ -52,8 +52,7 @@ export function describeOperations(c: Catalog, p: Proposals, minExecutions: numb
   }
   // Recorded traffic: the lineage graph's gateway edges, counted per client and role.
   const byJob = new Map<string, LineageEdge[]>();
-  for (const e of c.platform.lineage.graph.edges())
-    if (e.job.startsWith('gateway.')) byJob.set(e.job, [...(byJob.get(e.job) ?? []), e]);
+  for (const e of traffic) if (e.job.startsWith('gateway.')) byJob.set(e.job, [...(byJob.get(e.job) ?? []), e]);
   for (const [job, edges] of byJob) {
     const perCaller = new Map<string, number>();
     for (const e of edges) {

@@ -1,7 +1,9 @@
-import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   IDENTITY_HEADER,
+  Remembered,
   authenticateBearer,
   signInternalIdentity,
   signUserToken,
@@ -12,8 +14,12 @@ import { isMeshError } from '../errors.js';
 import { testConfig } from './helpers.js';
 
 const auth = testConfig().auth;
+let signed = 0;
+/** A token no earlier test has signed: the verified tokens remembered cannot answer for it. */
 const sign = (claims: { iat?: number; exp: number }) => {
-  const jwt = new SignJWT({ role: 'analyst' }).setProtectedHeader({ alg: 'HS256' }).setSubject('mallory');
+  const jwt = new SignJWT({ role: 'analyst', jti: `t${signed++}` })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('mallory');
   if (claims.iat !== undefined) jwt.setIssuedAt(claims.iat);
   return jwt.setExpirationTime(claims.exp).sign(new TextEncoder().encode(auth.jwtSecret));
 };
@@ -33,6 +39,24 @@ describe('user token lifetimes', () => {
   it('refuses a token that ends further away than the maximum, with or without iat', async () => {
     expect(await refusal(await sign({ exp: now() + auth.maxLifetimeSeconds + 600 }))).toMatch(/over the 86400 s/);
     expect(await refusal(await sign({ iat: now(), exp: now() + auth.maxLifetimeSeconds + 600 }))).toMatch(/over/);
+  });
+
+  it('refuses a token without exp, and judges a lifetime from iat when that is further than from now', async () => {
+    const noExp = await new SignJWT({ role: 'analyst' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(auth.jwtSecret));
+    expect(await refusal(noExp)).toMatch(/"exp" claim/);
+    // Issued two days ago, ending in an hour: it lives 2 days and an hour, over the one day allowed.
+    expect(await refusal(await sign({ iat: now() - 2 * 86_400, exp: now() + 3600 }))).toMatch(/lives 176400 s/);
+  });
+
+  it('accepts exactly the maximum lifetime and exactly a minute of skew, not a second more', async () => {
+    const t = now();
+    expect((await verifyUserToken(await sign({ iat: t, exp: t + auth.maxLifetimeSeconds }), auth)).sub).toBe('mallory');
+    const skewed = now() + 60;
+    expect((await verifyUserToken(await sign({ iat: skewed, exp: skewed + 60 }), auth)).sub).toBe('mallory');
+    expect(await refusal(await sign({ iat: now() + 62, exp: now() + 600 }))).toMatch(/issued in the future/);
   });
 
   it('accepts a token within its lifetime, a minute of issuer clock skew included', async () => {
@@ -108,11 +132,11 @@ describe('bearer tokens, roles and signing, directly', () => {
 
   it('reads only "Bearer <token>" from the header, and refuses a role the policy does not know', async () => {
     const good = await token({ role: 'analyst', sub: 'ana' });
-    for (const header of [undefined, '', `Token ${good}`, 'Bearer', 'Bearer ', `Basic ${good}`])
+    for (const header of [undefined, '', `Token ${good}`, 'Bearer', 'Bearer ', `Basic ${good}`, `NotBearer ${good}`])
       expect(await code(authenticateBearer(header, auth, ['analyst']))).toMatch(/^UNAUTHENTICATED: missing bearer/);
     expect(await authenticateBearer(`bearer   ${good}`, auth, ['analyst'])).toEqual({ sub: 'ana', role: 'analyst' });
-    expect(await code(authenticateBearer(`Bearer ${good}`, auth, ['admin']))).toBe(
-      'FORBIDDEN: role "analyst" is not in the governance policy (known: admin)',
+    expect(await code(authenticateBearer(`Bearer ${good}`, auth, ['admin', 'auditor']))).toBe(
+      'FORBIDDEN: role "analyst" is not in the governance policy (known: admin, auditor)',
     );
   });
 
@@ -177,5 +201,115 @@ describe('bearer tokens, roles and signing, directly', () => {
       .setExpirationTime('1m')
       .sign(secret);
     expect(await code(verifyInternalIdentity(foreign, auth, 'sales', () => true))).toMatch(/^UNAUTHENTICATED/);
+    // Checked the first time too, not only from memory; and a token with no role is refused as such.
+    const stranger = await signInternalIdentity({ sub: 'eve', role: 'stranger' }, auth, 'sales');
+    expect(await code(verifyInternalIdentity(stranger, auth, 'sales', (r) => r !== 'stranger'))).toBe(
+      'FORBIDDEN: role "stranger" is not in the governance policy',
+    );
+    const roleless = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('mesh-gateway')
+      .setAudience('sales')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(secret);
+    expect(await code(verifyInternalIdentity(roleless, auth, 'sales', () => true))).toBe(
+      'UNAUTHENTICATED: token has no "role" claim',
+    );
+  });
+
+  it('reuses a signed identity for a minute, seconds apart (not a signature per fetch)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const first = await signInternalIdentity({ sub: 'cat', role: 'analyst' }, auth, 'catalog');
+      vi.setSystemTime(Date.now() + 5_000);
+      expect(await signInternalIdentity({ sub: 'cat', role: 'analyst' }, auth, 'catalog')).toBe(first);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('what is remembered', () => {
+  it('answers until its end, not at it; never keeps an answer without an end; drops the oldest past its size', () => {
+    const memory = new Remembered<number>(2);
+    memory.set('a', 1, 1000);
+    expect([memory.get('a', 999), memory.get('a', 1000), memory.get('a', 999)]).toEqual([1, undefined, undefined]);
+    memory.set('nan', 2, Number.NaN);
+    expect(memory.get('nan', 0)).toBeUndefined();
+    for (const [key, value] of [
+      ['x', 10],
+      ['y', 11],
+      ['z', 12],
+    ] as const)
+      memory.set(key, value, 5000);
+    expect(['x', 'y', 'z'].map((k) => memory.get(k, 0))).toEqual([undefined, 11, 12]);
+  });
+});
+
+describe('user tokens against a JWKS (RS256, ES256)', () => {
+  const servers: Server[] = [];
+  const issuers: { url: string; sign(alg: 'RS256' | 'ES256', claims: Record<string, unknown>): Promise<string> }[] = [];
+
+  /** An identity provider of the test's own: its keys at /jwks.json, and tokens it signs. */
+  async function provider() {
+    const rsa = await generateKeyPair('RS256');
+    const ec = await generateKeyPair('ES256');
+    const keys = [
+      { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256', use: 'sig' },
+    ];
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}/jwks.json`,
+      sign: (alg: 'RS256' | 'ES256', claims: Record<string, unknown>) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg, kid: alg === 'RS256' ? 'rsa' : 'ec' })
+          .setIssuedAt()
+          .setExpirationTime('10m')
+          .sign(alg === 'RS256' ? rsa.privateKey : ec.privateKey),
+    };
+  }
+  beforeAll(async () => {
+    issuers.push(await provider(), await provider());
+  });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+
+  it('verifies both algorithms against the JWKS, with issuer and audience, and follows a new URL', async () => {
+    const [a, b] = issuers as [(typeof issuers)[0], (typeof issuers)[0]];
+    const jwksAuth = { ...auth, jwksUrl: a.url, issuer: 'https://idp.example', audience: 'mesh' };
+    const claims = { role: 'analyst', sub: 'ana', iss: 'https://idp.example', aud: 'mesh' };
+    for (const alg of ['RS256', 'ES256'] as const)
+      expect(await verifyUserToken(await a.sign(alg, { ...claims, jti: alg }), jwksAuth)).toEqual({
+        sub: 'ana',
+        role: 'analyst',
+      });
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e: unknown) => (isMeshError(e) ? e.code : String(e)),
+      );
+    expect(await err(verifyUserToken(await a.sign('RS256', { ...claims, aud: 'other' }), jwksAuth))).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect(await err(verifyUserToken(await a.sign('ES256', { role: 'analyst', jti: 'no-iss' }), jwksAuth))).toBe(
+      'UNAUTHENTICATED',
+    );
+    // The shared secret means nothing once a JWKS is configured.
+    expect(await err(verifyUserToken(await signUserToken({ sub: 'ana', role: 'admin' }, auth), jwksAuth))).toBe(
+      'UNAUTHENTICATED',
+    );
+    // Another provider's keys: refused under the first URL, accepted once the URL is the other's.
+    const fromB = await b.sign('RS256', { ...claims, jti: 'b' });
+    expect(await err(verifyUserToken(fromB, jwksAuth))).toBe('UNAUTHENTICATED');
+    expect(await verifyUserToken(fromB, { ...jwksAuth, jwksUrl: b.url })).toEqual({ sub: 'ana', role: 'analyst' });
   });
 });

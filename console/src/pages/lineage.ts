@@ -1,6 +1,7 @@
 import cytoscape from 'cytoscape';
 import { query } from '../api.js';
 import { h, table, badge, when } from '../ui.js';
+import type { ColumnReader } from '../../../lineage/index.js';
 
 interface Diagram {
   nodes: { id: string; namespace: string; dataset: string; field: string; kind: string }[];
@@ -13,15 +14,6 @@ interface Diagram {
     masked: boolean;
     count: number;
   }[];
-}
-
-interface Reader {
-  operation: string;
-  client: string;
-  role: string;
-  masked: boolean;
-  count: number;
-  lastSeen: string;
 }
 
 const GRAPH =
@@ -67,8 +59,8 @@ export async function lineagePage(root: HTMLElement, signal: AbortSignal, params
   const [{ lineageGraph }, readers] = await Promise.all([
     query<{ lineageGraph: Diagram }>(GRAPH, { dataset, field: field === '*' ? null : field, depth }),
     field !== '*'
-      ? query<{ columnReaders: Reader[] }>(READERS, { dataset, column: field }).then((r) => r.columnReaders)
-      : Promise.resolve([] as Reader[]),
+      ? query<{ columnReaders: ColumnReader[] }>(READERS, { dataset, column: field }).then((r) => r.columnReaders)
+      : Promise.resolve([] as ColumnReader[]),
   ]);
   if (signal.aborted) return;
   const container = h('div', {
