@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  claimStore,
   getJson,
   isMeshError,
   putJson,
@@ -117,6 +118,7 @@ export async function updateRegistry(
       throw new MeshError(ErrorCode.STORE_ERROR, `the feature registry's head ${head?.value.key} is missing`);
     return { registry, revision: head?.revision ?? 0, head: head?.value };
   };
+  await claimStore(platform.store, platform.control);
   for (let attempt = 1; ; attempt++) {
     const base = await read();
     const next = change(structuredClone(base.registry));

@@ -16,7 +16,9 @@ export {
   type OnlineStoreConfig,
 } from './config.js';
 export {
+  CONTROL_PLANE_MARKER_KEY,
   ControlDatabase,
+  claimStore,
   createControlPlane,
   updateRecord,
   type ControlPlane,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getJson, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
+import { claimStore, getJson, putJson, MeshError, ErrorCode, type Platform } from '../../platform/index.js';
 import {
   schemaChecksPrefix,
   schemaIndexKey,
@@ -133,6 +133,7 @@ export class SchemaRegistry {
     basis: RegistryBasis,
     supergraphSdl: string,
   ): Promise<{ version: SchemaVersion; head: SupergraphHead }> {
+    await claimStore(this.platform.store, this.platform.control);
     const tags = { layer: 'platform', 'data-product': `schema:${entry.subgraph}` };
     const body = { sdl: entry.sdl, contract: entry.contract };
     const object = schemaObjectKey(entry.subgraph, sha256(JSON.stringify(body)));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isMeshError, updateRecord, type Platform } from '../../platform/index.js';
+import { claimStore, isMeshError, updateRecord, type Platform } from '../../platform/index.js';
 import { jobRunSamples, reportJobMetrics, currentManifest } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
@@ -264,6 +264,7 @@ export class PipelineScheduler {
    */
   private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date } | undefined> {
     const control = this.platform.control;
+    await claimStore(this.platform.store, control);
     const lease = await control.acquire(leaseName(domain), this.holder, this.leaseMs);
     if (!lease) {
       this.platform.log.info({ domain, tick }, 'scheduled run skipped: another instance holds the domain');

@@ -8,6 +8,7 @@ import type { ControlPlane } from './types.js';
 
 export type { ControlPlane, ControlRecord, ControlWrite, Lease } from './types.js';
 export { ControlDatabase } from './database.js';
+export { CONTROL_PLANE_MARKER_KEY, claimStore } from './storeClaim.js';
 
 /** PostgreSQL when MESH_CONTROL_DB is set (many machines), else a SQLite file under MESH_DATA_DIR (one machine). */
 export function createControlPlane(config: Pick<MeshConfig, 'controlDb' | 'dataDir'>, log: Logger): ControlPlane {

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createLogger } from '../log.js';
 import { ErrorCode, isMeshError } from '../errors.js';
-import { createControlPlane, updateRecord, type ControlPlane } from '../control/index.js';
+import {
+  CONTROL_PLANE_MARKER_KEY,
+  claimStore,
+  createControlPlane,
+  updateRecord,
+  type ControlPlane,
+} from '../control/index.js';
+import { createObjectStore, fenceWrites } from '../store/index.js';
 import { tempDir } from './helpers.js';
 import { privatePostgres, type TestPostgres } from './postgres.js';
 
@@ -182,5 +189,25 @@ describe('PostgreSQL control plane', () => {
     expect(isMeshError(err, ErrorCode.CONTROL_PLANE_ERROR)).toBe(true);
     expect((err as Error).message).toContain('127.0.0.1:1');
     expect((err as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('one control plane per object store', () => {
+  it('refuses a second embedded control plane writing to a store another governs, naming both', async () => {
+    const store = createObjectStore({ kind: 'local', root: tempDir() });
+    const [hostA, hostB] = [tempDir(), tempDir()];
+    const a = createControlPlane({ dataDir: hostA }, log);
+    const a2 = createControlPlane({ dataDir: hostA }, log);
+    const b = createControlPlane({ dataDir: hostB }, log);
+    opened.push(a, a2, b);
+    // A role fenced to its own prefixes checks, and leaves the marker to the platform.
+    await claimStore(fenceWrites(store, 'feature-store', ['_platform/features/']), a);
+    expect(await store.head(CONTROL_PLANE_MARKER_KEY)).toBeUndefined();
+    await claimStore(store, a);
+    await claimStore(store, a2);
+    const err = await claimStore(store, b).catch((e: unknown) => e);
+    expect(isMeshError(err, ErrorCode.CONFIG_INVALID), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(/governed by another control plane \(embedded, sqlite control\.db on /);
+    expect((err as Error).message).toMatch(/not this one \(embedded, .*Point every machine at one MESH_CONTROL_DB/);
   });
 });
