@@ -46,7 +46,9 @@ export function registerSchedule(program: Command): void {
 
   schedule
     .command('status')
-    .description('per domain: schedule, paused, last run with outcome and duration, next run, watermark')
+    .description(
+      'per domain: schedule, paused or the instance running it, last run (outcome, duration), next run, watermark',
+    )
     .option('--json', 'as JSON')
     .action(async (o: { json?: boolean }) => {
       const platform = createMeshPlatform();
@@ -69,7 +71,11 @@ export function registerSchedule(program: Command): void {
           status.map((s) => [
             s.domain,
             s.cron,
-            s.paused ? `paused since ${s.paused.since.slice(0, 16)}` : 'active',
+            s.paused
+              ? `paused since ${s.paused.since.slice(0, 16)}`
+              : s.runningOn
+                ? `running on ${s.runningOn}`
+                : 'active',
             s.lastRun?.startedAt.slice(0, 19) ?? '—',
             s.lastRun
               ? s.lastRun.outcome +

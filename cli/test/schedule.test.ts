@@ -43,9 +43,9 @@ function gate() {
   return { state, work };
 }
 
-const until = async (check: () => boolean, ms = 5000) => {
+const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -220,6 +220,24 @@ describe('the scheduler', () => {
       failed: 0,
       lastRun: { outcome: 'succeeded' },
     });
+  });
+
+  it('status names the instance running a domain, asked from another process of the machine', async () => {
+    const platform = testMeshPlatform();
+    let finish!: () => void;
+    const scheduler = new PipelineScheduler(platform, [schedule('sales')], async () => {
+      await new Promise<void>((r) => {
+        finish = r;
+      });
+      return { steps: {} };
+    });
+    const run = scheduler.trigger('sales', 'schedule');
+    const elsewhere = testMeshPlatform({ MESH_DATA_DIR: platform.config.dataDir });
+    await until(async () => (await scheduleStatus(elsewhere, [schedule('sales')]))[0]!.runningOn !== null, 4000);
+    expect((await scheduleStatus(elsewhere, [schedule('sales')]))[0]!.runningOn).toBe(scheduler.holder);
+    finish();
+    await run;
+    expect((await scheduleStatus(elsewhere, [schedule('sales')]))[0]!.runningOn).toBeNull();
   });
 
   it('fires on its cron', async () => {

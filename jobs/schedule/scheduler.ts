@@ -37,6 +37,8 @@ export interface DomainScheduleStatus {
   domain: string;
   cron: string;
   paused: { since: string; by: string } | null;
+  /** The scheduler instance holding the domain's lease now (`host:pid:id`), on whichever machine. */
+  runningOn: string | null;
   nextRun: string | null;
   lastRun: ScheduledRun | null;
   /**
@@ -368,15 +370,17 @@ export async function scheduleStatus(
 ): Promise<DomainScheduleStatus[]> {
   return Promise.all(
     schedules.map(async (s) => {
-      const [paused, history, manifest] = await Promise.all([
+      const [paused, history, manifest, lease] = await Promise.all([
         platform.control.read<{ since: string; by: string }>(pausedRecord(s.domain)).then((r) => r?.value),
         scheduleHistory(platform, s.domain),
         currentManifest(platform, s.domain),
+        platform.control.holderOf(leaseName(s.domain)),
       ]);
       return {
         domain: s.domain,
         cron: s.cron,
         paused: paused ?? null,
+        runningOn: lease?.holder ?? null,
         // Another process's data clock may run ahead of this one's (a simulation speed): never before its last run.
         nextRun: paused
           ? null
