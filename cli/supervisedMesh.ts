@@ -21,7 +21,10 @@ const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), 'bin.js')
 
 export interface SupervisedMesh {
   gateway: RunningGateway;
+  /** The first replica of each domain subgraph. */
   subgraphs: ServedProcess[];
+  /** Every replica's process, by subgraph (domains and features), the first one first. */
+  replicas: Map<string, ServedProcess[]>;
   features?: ServedProcess;
   metadata: ServedProcess;
   supervisor: Supervisor;
@@ -47,17 +50,22 @@ export async function startSupervisedMesh(
     alongside?: () => Promise<void>;
     /** The processes' environment, where they read their configuration (default: this process's). */
     env?: NodeJS.ProcessEnv;
+    /** Processes of every domain subgraph and of the feature server (default: MESH_REPLICAS). */
+    replicas?: number;
   },
 ): Promise<SupervisedMesh> {
   // A restarted process must come back on the port the supergraph routes to, so ports are fixed before the first start.
   const portOf = async (name: string) => (options.randomPorts ? 0 : servingPort(platform, name)) || freePort();
   // A process started (or restarted) later joins the data clock where it is now, and runs it at the same speed.
   const clocked = platform.config.now !== undefined || (platform.config.simulationSpeed || 1) !== 1;
+  const count = options.replicas ?? platform.config.replicas;
   const env = () => {
     const clock: Record<string, string> = clocked
       ? { MESH_NOW: new Date(platform.now()).toISOString(), MESH_NOW_SINCE: new Date().toISOString() }
       : {};
-    return options.env ? { ...options.env, ...clock } : childEnvironment(clock);
+    // Every process knows it is one of several: the feature server refuses a file-backed online store then.
+    const extra = { ...clock, MESH_REPLICAS: String(count) };
+    return options.env ? { ...options.env, ...extra } : childEnvironment(extra);
   };
   const supervisor = new Supervisor(BIN, { log: platform.log, env });
   try {
@@ -71,31 +79,39 @@ export async function startSupervisedMesh(
     const gate = hasFeatures.then((yes) => {
       if (!yes) throw new MeshError(ErrorCode.NOT_FOUND, 'no feature views are registered');
     });
-    const started = Promise.all([
+    // Replica 1 keeps the subgraph's name and port; the others are `<name>#2`… on free ports.
+    const replicated = (name: string, args: (port: number) => string[], gated?: Promise<void>) =>
       Promise.all(
-        domains.map(async (d) =>
-          supervisor.start({ name: d.name, args: ['serve', d.name, '--port', String(await portOf(d.name))] }),
+        Array.from({ length: count }, async (_, i) =>
+          supervisor.start({
+            name: i === 0 ? name : `${name}#${i + 1}`,
+            args: args(i === 0 ? await portOf(name) : options.randomPorts ? 0 : await freePort()),
+            gate: gated,
+          }),
         ),
-      ),
+      );
+    const started = Promise.all([
+      Promise.all(domains.map((d) => replicated(d.name, (port) => ['serve', d.name, '--port', String(port)]))),
       supervisor.start({
         name: METADATA_SUBGRAPH,
         args: ['lineage', 'serve', '--port', String(await portOf(METADATA_SUBGRAPH))],
       }),
-      supervisor
-        .start({
-          name: FEATURES_SUBGRAPH,
-          args: ['features', 'serve', '--port', String(await portOf(FEATURES_SUBGRAPH))],
-          gate,
-        })
-        .catch(async (err: unknown) => {
+      replicated(FEATURES_SUBGRAPH, (port) => ['features', 'serve', '--port', String(port)], gate).catch(
+        async (err: unknown) => {
           if (await hasFeatures.catch(() => true)) throw err;
           return undefined;
-        }),
+        },
+      ),
     ]);
     // Settle both before judging either: a failure of one must not leave the other running unobserved.
     const [done] = await Promise.allSettled([alongside, started]);
     if (done.status === 'rejected') throw done.reason;
-    const [subgraphs, metadata, features] = await started;
+    const [domainReplicas, metadata, featureReplicas] = await started;
+    const replicas = new Map(
+      [...domainReplicas, ...(featureReplicas ? [featureReplicas] : [])].map((r) => [r[0]!.name, r]),
+    );
+    const subgraphs = domainReplicas.map((r) => r[0]!);
+    const features = featureReplicas?.[0];
     const supergraphFile = platform.config.gateway.supergraphFile;
     writeAtomic(
       supergraphFile,
@@ -106,10 +122,12 @@ export async function startSupervisedMesh(
       port: options.gatewayPort,
       routes: options.routes,
       processes: supervisor,
+      replicas: new Map([...replicas].map(([name, r]) => [name, r.map((p) => `${p.url}/graphql`)])),
     });
     return {
       gateway,
       subgraphs,
+      replicas,
       features,
       metadata,
       supervisor,

@@ -5,6 +5,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { IDENTITY_HEADER, signInternalIdentity, ErrorCode, type MeshConfig } from '../platform/index.js';
 import { DATA_VERSION_HEADER } from '../products/index.js';
 import type { GatewayContext } from './context.js';
+import { replicaSender, type ReplicaSet } from './replicas.js';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
 
@@ -28,8 +29,14 @@ export class MeshDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     dedup: boolean,
     private readonly observer?: FetchObserver,
     timeoutMs = 10_000,
+    /** Several processes serve this subgraph: balanced, retried and hedged here (see `replicaSender`). */
+    replicas?: { set: ReplicaSet; hedgeMs: number },
   ) {
-    const base = deadlineFetcher(dedup ? dedupingFetcher(timeoutMs) : (lightFetch as unknown as Fetcher), timeoutMs);
+    const send = replicas ? replicaSender(replicas.set, lightFetch as never, replicas.hedgeMs) : lightFetch;
+    const base = deadlineFetcher(
+      dedup ? dedupingFetcher(timeoutMs, send as typeof lightFetch) : (send as unknown as Fetcher),
+      timeoutMs,
+    );
     super({ url, fetcher: observer ? timedFetcher(name, base, observer) : base });
   }
 
@@ -114,7 +121,7 @@ function timedFetcher(name: string, base: Fetcher, observer: FetchObserver): Fet
   }) as unknown as Fetcher;
 }
 
-function dedupingFetcher(timeoutMs: number): Fetcher {
+function dedupingFetcher(timeoutMs: number, send: typeof lightFetch): Fetcher {
   const inflight = new Map<string, Promise<LightResponse>>();
   return (async (
     url: string,
@@ -126,9 +133,7 @@ function dedupingFetcher(timeoutMs: number): Fetcher {
     let pending = inflight.get(key);
     if (!pending) {
       // One caller's deadline must not cut the others' answer: the shared call has its own, each caller's applies too.
-      pending = lightFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }).finally(() =>
-        inflight.delete(key),
-      );
+      pending = send(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }).finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     if (!init.signal) return pending;

@@ -32,6 +32,7 @@ import { OperationLineage, loadFieldLineage, type MeshPlatform } from '../lineag
 import { observeMesh, type MeshObservation } from '../observability/index.js';
 import { gatewayContext, type GatewayContext } from './context.js';
 import { MeshDataSource } from './datasource.js';
+import { ReplicaSet } from './replicas.js';
 import { followSupergraph, registrySupergraph, storeSupergraph, supergraphFile } from './supergraph.js';
 import { gatewayPlugins, type Governance } from './plugins/index.js';
 import { costModel, type CostModel } from './cost.js';
@@ -57,6 +58,11 @@ export interface GatewayOptions {
    * /metrics.
    */
   processes?: ProcessStates;
+  /**
+   * Subgraphs served by several processes: their URLs by subgraph name. The gateway balances over them itself, retries
+   * a failed connection on another replica and hedges a slow call (MESH_SUBGRAPH_HEDGE_MS).
+   */
+  replicas?: Map<string, string[]>;
 }
 
 /** What the gateway offers routes mounted beside it. */
@@ -123,8 +129,9 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
               jitterMs: platform.config.gateway.supergraphPollMs / 2,
             },
           ),
-    buildService: ({ name, url }) =>
-      new MeshDataSource(
+    buildService: ({ name, url }) => {
+      const replicas = options.replicas?.get(name);
+      return new MeshDataSource(
         name,
         url!,
         platform.config.auth,
@@ -137,7 +144,11 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
           duckdb: (subgraph, seconds) => metrics.subgraphDuckdbSeconds.inc({ subgraph }, seconds),
         },
         platform.config.timeouts.subgraphMs,
-      ),
+        replicas && replicas.length > 1
+          ? { set: new ReplicaSet(replicas), hedgeMs: platform.config.timeouts.hedgeMs }
+          : undefined,
+      );
+    },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     state.schema = apiSchema;

@@ -91,8 +91,11 @@ export interface MeshConfig {
   httpHost: string;
   /** `/metrics`: a bearer token scrapes must present (unset: open), and the client names kept as label values. */
   metrics: { token?: string; clients: string[] };
-  /** Deadlines in ms: a whole gateway request, one subgraph fetch, one serving DuckDB statement, one Redis command. */
-  timeouts: { requestMs: number; subgraphMs: number; statementMs: number; redisMs: number };
+  /**
+   * Deadlines in ms: a whole gateway request, one subgraph fetch, one serving DuckDB statement, one Redis command;
+   * `hedgeMs`: how long a subgraph replica may take before the gateway asks another too.
+   */
+  timeouts: { requestMs: number; subgraphMs: number; statementMs: number; redisMs: number; hedgeMs: number };
   /** Request bodies over this many bytes are refused with 413 (every server). */
   maxBodyBytes: number;
   /** Memory each domain subgraph may spend on its in-memory serving copy of key lookups. */
@@ -335,6 +338,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     timeouts: {
       requestMs: positiveNumber(env, 'MESH_REQUEST_TIMEOUT_MS', 30_000),
       subgraphMs: positiveNumber(env, 'MESH_SUBGRAPH_TIMEOUT_MS', 10_000),
+      hedgeMs: positiveNumber(env, 'MESH_SUBGRAPH_HEDGE_MS', 300),
       statementMs: positiveNumber(env, 'MESH_STATEMENT_TIMEOUT_MS', 5_000),
       redisMs: positiveNumber(env, 'MESH_REDIS_TIMEOUT_MS', 1_000),
     },

@@ -31,14 +31,17 @@ const AUTOCANNON = path.join(REPO_ROOT, 'node_modules', 'autocannon', 'autocanno
 
 let platform: MeshPlatform;
 let mesh: SupervisedMesh;
+let env: NodeJS.ProcessEnv;
 let redis: Awaited<ReturnType<typeof privateRedis>>;
+/** The same data served by two processes of every domain subgraph and of the feature server. */
+let replicated: SupervisedMesh | undefined;
 let analyst: Record<string, string>;
 let ml: Record<string, string>;
 
 beforeAll(async () => {
   redis = await privateRedis({ persistDir: tempDir('mesh-chaos-redis-') });
   if (!redis) return;
-  const env = childEnv({
+  env = childEnv({
     MESH_DATA_DIR: tempDir(),
     REDIS_URL: redis.url,
     MESH_REDIS_KEY_PREFIX: 'chaos:',
@@ -73,6 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mesh?.close();
+  await replicated?.close();
   await redis?.stop();
 });
 
@@ -339,5 +343,68 @@ describe('chaos under load', () => {
     expect(flat).toEqual({ values: features.map(() => null), statuses: features.map(() => 'INVALID') });
     expect(graph.codes).toContain('ONLINE_STORE_ERROR');
     expect(statuses(recovery.at(-1)!)).toContain('PRESENT');
+  }, 90_000);
+});
+
+describe('chaos with two replicas of every subgraph', () => {
+  beforeAll(async () => {
+    if (!redis) return;
+    // One mesh at a time on two cores: the single-process one has had its turn.
+    await mesh.close();
+    mesh = undefined as unknown as SupervisedMesh;
+    replicated = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: true, env, replicas: 2 });
+  }, 240_000);
+
+  const overview = { query: OVERVIEW, variables: { id: 'c-0000001' } };
+  const subgraphs = () => [...replicated!.replicas.keys()];
+
+  it('kill -9 of one replica of every subgraph under load: no 5xx, no partial answer', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const gql = `${replicated!.gateway.url}/graphql`;
+    expect(subgraphs()).toEqual(expect.arrayContaining(['sales', 'fulfillment', 'payments', 'features']));
+    expect((await ask(gql, overview, analyst)).codes).toEqual([]);
+    const traffic = load(gql, overview, analyst, 8);
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const name of subgraphs()) process.kill(replicated!.supervisor.pid(`${name}#2`)!, 'SIGKILL');
+    const answers = await probe(() => ask(gql, overview, analyst), 4_000);
+    const summary = await traffic.done;
+    const partial = answers.filter((a) => a.codes.length > 0);
+    console.log(
+      `chaos kill -9 of one replica of each of ${subgraphs().length} subgraphs: ${summary.requests} requests under ` +
+        `load, ${fivexx(summary.statusCodeStats)} 5xx; ${answers.length} probes, ${partial.length} partial, p99 ` +
+        `${p99(answers.map((a) => a.ms))} ms`,
+    );
+    expect(fivexx(summary.statusCodeStats)).toBe(0);
+    expect(summary.errors).toBe(0);
+    expect(partial.map((a) => a.codes)).toEqual([]);
+    expect(answers.every((a) => a.status === 200 && a.body.data?.customer?.id === 'c-0000001')).toBe(true);
+  }, 90_000);
+
+  it('SIGSTOP of one replica under load: answers stay complete, p99 under the subgraph deadline', async (ctx) => {
+    if (!redis) return ctx.skip();
+    const gql = `${replicated!.gateway.url}/graphql`;
+    // The killed replicas are back (the supervisor restarts them) before this fault.
+    await expect
+      .poll(() => replicated!.supervisor.states().every((p) => p.phase === 'up'), { timeout: 30_000, interval: 200 })
+      .toBe(true);
+    const pid = replicated!.supervisor.pid('fulfillment#2')!;
+    const traffic = load(gql, overview, analyst, 6);
+    await new Promise((r) => setTimeout(r, 1_000));
+    process.kill(pid, 'SIGSTOP');
+    let answers: Answer[];
+    try {
+      answers = await probe(() => ask(gql, overview, analyst), 3_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const summary = await traffic.done;
+    console.log(
+      `chaos SIGSTOP of fulfillment#2: ${summary.requests} requests under load, ${fivexx(summary.statusCodeStats)} ` +
+        `5xx; probe p99 ${p99(answers.map((a) => a.ms))} ms over ${answers.length} answers (subgraph deadline ` +
+        `${SUBGRAPH_TIMEOUT_MS} ms)`,
+    );
+    expect(answers.map((a) => a.codes).filter((c) => c.length > 0)).toEqual([]);
+    expect(p99(answers.map((a) => a.ms))).toBeLessThan(SUBGRAPH_TIMEOUT_MS);
+    expect(fivexx(summary.statusCodeStats)).toBe(0);
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { type MeshPlatform } from '../../lineage/index.js';
 import {
   Progress,
@@ -49,7 +49,16 @@ export function registerStart(program: Command): void {
         'feature server and the gateway',
     )
     .option('--smoke', 'run the example query through the gateway as each role, then stop (for CI)')
-    .action(async (o: { smoke?: boolean }) => {
+    .option(
+      '--replicas <n>',
+      'processes of every domain subgraph and of the feature server, balanced by the gateway (MESH_REPLICAS)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
+        return n;
+      },
+    )
+    .action(async (o: { smoke?: boolean; replicas?: number }) => {
       const platform = await dataClockPlatform();
       const live = await liveSources(platform);
       await runAndSummarize(platform, []);
@@ -58,6 +67,7 @@ export function registerStart(program: Command): void {
       const mesh = await startSupervisedMesh(platform, {
         gatewayPort: platform.config.gateway.port,
         randomPorts: o.smoke,
+        replicas: o.replicas,
         routes: (g) => consoleRoutes(platform, g),
         alongside: async () => {
           const applied = await applyFeatures(platform);
