@@ -38,7 +38,8 @@ const APP = '/app';
 const CONFIG_DIR = '/etc/mesh';
 const SUPERGRAPH_DIR = '/var/run/mesh';
 const CONFIG_MAP = 'mesh-config';
-// Secrets by reference only, held by the cluster: MESH_MASKING_KEY, MESH_JWT_SECRET, MESH_INTERNAL_SECRET, REDIS_URL.
+// Secrets by reference only, held by the cluster: MESH_MASKING_KEY, MESH_JWT_SECRET, MESH_INTERNAL_SECRET, REDIS_URL,
+// MESH_CONTROL_DB (the control plane every pod shares).
 const SECRET = 'mesh-secrets';
 const DEFAULT_MEMORY_MB = { gateway: 384, subgraph: 768 };
 
@@ -144,6 +145,8 @@ function configMap(inputs: KubernetesInputs, servers: Server[], o: KubernetesOpt
     data: {
       MESH_ENV: 'production',
       MESH_HTTP_HOST: '0.0.0.0',
+      // Every server knows it runs as replicas: the feature server then refuses a file-backed online store.
+      MESH_REPLICAS: String(o.replicas),
       MESH_STORE: 's3',
       MESH_S3_BUCKET_TEMPLATE: template,
       ...(Object.keys(overrides).length

@@ -111,7 +111,7 @@ describe('mesh deploy k8s', async () => {
       expect(fs.existsSync(path.join(REPO_ROOT, path.relative('/app', r.schema.file)))).toBe(true);
     }
     expect(fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')).toMatch(/^WORKDIR \/app$/m);
-    expect(configMap!.data).toMatchObject({ MESH_HTTP_HOST: '0.0.0.0', MESH_STORE: 's3' });
+    expect(configMap!.data).toMatchObject({ MESH_HTTP_HOST: '0.0.0.0', MESH_STORE: 's3', MESH_REPLICAS: '2' });
   });
 
   it('runs each pod as a storage role of `mesh iam policies`, and each pipeline on its contract schedule', () => {
