@@ -26,6 +26,7 @@ import {
 } from '../platform/test/helpers.js';
 import { privatePostgres, type TestPostgres } from '../platform/test/postgres.js';
 import type { TickEntry } from './fixtures/schedulerInstance.js';
+import { PipelineScheduler } from '../jobs/schedule/scheduler.js';
 
 const PUBLISHER = { commit: null, author: 'many-machines@mesh.example' };
 const POLL_MS = 4000;
@@ -322,6 +323,30 @@ describe('many machines, one mesh', () => {
 });
 
 describe('schedulers on three machines', () => {
+  it('defer a tick due while the control plane is down, and run it once it is back', async (t) => {
+    if (!postgres) return t.skip();
+    const platform = machine();
+    const ran: string[] = [];
+    const scheduler = new PipelineScheduler(
+      platform,
+      [{ domain: 'campaigns', cron: '0 * * * *', owner: 'test', retries: 0 }],
+      async (_domain, context) => {
+        ran.push(context!.tick!.toISOString());
+        return { steps: {} };
+      },
+      { leaseMs: 1000 },
+    );
+    const tick = new Date('2026-12-01T10:00:00.000Z');
+    await postgres.stop();
+    try {
+      expect(await scheduler.trigger('campaigns', 'schedule', tick)).toBeUndefined();
+    } finally {
+      await postgres.start();
+    }
+    await expect.poll(() => ran, { timeout: 10_000, interval: 100 }).toEqual([tick.toISOString()]);
+    await scheduler.stop();
+  }, 60_000);
+
   it('run each tick once per domain; after kill -9 of its runner, another runs it in the lease', async (t) => {
     if (!postgres) return t.skip();
     const LEASE_MS = 2000;

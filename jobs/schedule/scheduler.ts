@@ -181,11 +181,13 @@ export class PipelineScheduler {
     };
     let renewal: NodeJS.Timeout | undefined;
     try {
-      if (await this.platform.control.read(pausedRecord(domain))) {
-        this.platform.log.info({ domain, trigger }, 'scheduled run skipped: the domain is paused');
+      const claimed = await this.claim(domain, tick).catch((err: unknown) => {
+        // The control plane is unreachable: the tick is not lost, it is looked at again a lease later.
+        if (!tick || !isMeshError(err, 'CONTROL_PLANE_ERROR')) throw err;
+        this.platform.log.warn({ domain, tick, err: (err as Error).message }, 'scheduled run deferred');
+        this.lookAgain(domain, tick, this.leaseMs);
         return undefined;
-      }
-      const claimed = await this.claim(domain, tick);
+      });
       if (!claimed) return undefined;
       tick = claimed.tick;
       renewal = this.renew(domain);
@@ -260,12 +262,16 @@ export class PipelineScheduler {
   }
 
   /**
-   * The domain's lease, and the tick to run under it: first a tick whose instance died mid-run (the lease had expired,
-   * so it holds it no more), then this tick unless an instance already ran it to its end. When another instance holds
-   * the lease, the tick is looked at again when the lease expires. Undefined: nothing to run.
+   * Unless the domain is paused: its lease, and the tick to run under it: first a tick whose instance died mid-run
+   * (the lease had expired, so it holds it no more), then this tick unless an instance already ran it to its end. When
+   * another instance holds the lease, the tick is looked at again when the lease expires. Undefined: nothing to run.
    */
   private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date } | undefined> {
     const control = this.platform.control;
+    if (await control.read(pausedRecord(domain))) {
+      this.platform.log.info({ domain, tick }, 'scheduled run skipped: the domain is paused');
+      return undefined;
+    }
     await claimStore(this.platform.store, control);
     const lease = await control.acquire(leaseName(domain), this.holder, this.leaseMs);
     if (!lease) {
@@ -303,21 +309,23 @@ export class PipelineScheduler {
    */
   private lookAgain(domain: string, tick: Date, afterMs?: number): void {
     if (this.stopped) return;
-    void (afterMs !== undefined ? Promise.resolve(undefined) : this.platform.control.holderOf(leaseName(domain)))
-      .then(
-        (lease) => lease?.remainingMs ?? 0,
-        () => this.leaseMs,
-      )
-      .then((remainingMs) => {
-        const again = setTimeout(
-          async () => {
-            for (let run = this.running.get(domain); run; run = this.running.get(domain)) await run.catch(() => {});
-            if (!this.stopped) await this.trigger(domain, 'schedule', tick).catch(() => {});
-          },
-          remainingMs + 50 + Math.random() * 250,
-        );
-        again.unref();
-      });
+    void (
+      afterMs !== undefined
+        ? Promise.resolve(afterMs)
+        : this.platform.control.holderOf(leaseName(domain)).then(
+            (lease) => lease?.remainingMs ?? 0,
+            () => this.leaseMs,
+          )
+    ).then((remainingMs) => {
+      const again = setTimeout(
+        async () => {
+          for (let run = this.running.get(domain); run; run = this.running.get(domain)) await run.catch(() => {});
+          if (!this.stopped) await this.trigger(domain, 'schedule', tick).catch(() => {});
+        },
+        remainingMs + 50 + Math.random() * 250,
+      );
+      again.unref();
+    });
   }
 
   /** Keeps the lease while the run lasts; a renewal refused means another instance took over, which the log says. */
