@@ -26,6 +26,15 @@ import {
 } from '../platform/test/helpers.js';
 import { privatePostgres, type TestPostgres } from '../platform/test/postgres.js';
 import type { TickEntry } from './fixtures/schedulerInstance.js';
+import { listDomains } from '../platform/domains.js';
+import { ControlDatabase } from '../platform/control/index.js';
+import { createLogger } from '../platform/log.js';
+import { generateMarketplace } from '../jobs/generate/index.js';
+import { runDomainPipeline } from '../jobs/pipeline/run.js';
+import { SMALL } from '../jobs/test/helpers.js';
+import { startSubgraph } from '../products/subgraph/domainSubgraph.js';
+import { piiGuard } from '../governance/piiGuard.js';
+import { PostgresLineageGraph } from '../lineage/postgresGraph.js';
 import { PipelineScheduler } from '../jobs/schedule/scheduler.js';
 
 const PUBLISHER = { commit: null, author: 'many-machines@mesh.example' };
@@ -36,6 +45,7 @@ let s3: { run(): Promise<unknown>; close(): Promise<void> } | undefined;
 let shared: Record<string, string> = {};
 let domains: ReturnType<typeof copyDomains>;
 const children: ChildProcess[] = [];
+let salesSubgraph: { url: string; close(): Promise<void> } | undefined;
 const savedEnv = { ...process.env };
 
 /** A machine's platform: its own data directory; the store and the control database shared. */
@@ -85,12 +95,6 @@ beforeAll(async () => {
   await client.send(new CreateBucketCommand({ Bucket: 'mesh' }));
   domains = copyDomains();
   setSalesVersion('1.0.0');
-  // Routing URLs nobody listens on: what is under test is which supergraph each gateway serves.
-  const names = loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => s.name);
-  const config = supergraphConfigFor(
-    names.map((name) => ({ name, url: 'http://127.0.0.1:9' })),
-    domains.dir,
-  );
   shared = {
     ...S3_KEYS,
     MESH_STORE: 's3',
@@ -98,13 +102,25 @@ beforeAll(async () => {
     MESH_S3_ENDPOINT: endpoint,
     MESH_CONTROL_DB: await postgres.database(),
     MESH_DOMAINS_DIR: domains.dir,
-    MESH_SUPERGRAPH_CONFIG: config,
     MESH_LOG_LEVEL: 'silent',
   };
+  // The sales subgraph serves curated data from the shared store, so gateways' operations have lineage; the other
+  // routing URLs lead nowhere: what is under test there is which supergraph each gateway serves.
+  const data = machine();
+  await generateMarketplace(data.store, SMALL);
+  const sales = listDomains(data.config.domainsDir).find((d) => d.name === 'sales')!;
+  await runDomainPipeline(data, sales);
+  salesSubgraph = await startSubgraph(data, sales, { port: 0, guard: piiGuard(listDomains(data.config.domainsDir)) });
+  const names = loadSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml')).map((s) => s.name);
+  shared.MESH_SUPERGRAPH_CONFIG = supergraphConfigFor(
+    names.map((name) => ({ name, url: name === 'sales' ? salesSubgraph!.url : 'http://127.0.0.1:9' })),
+    domains.dir,
+  );
   expect((await publishBaselines(machine(), PUBLISHER)).map((v) => v.subgraph)).toEqual(names);
 }, 120_000);
 
 afterAll(async () => {
+  await salesSubgraph?.close();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await s3?.close();
   await postgres?.close();
@@ -288,13 +304,14 @@ describe('many machines, one mesh', () => {
     let stop = false;
     const load = gateways.map(async (g) => {
       while (!stop) {
+        // Curated data through the sales subgraph (not the email, whose readers the lineage test counts).
         const res = await fetch(`${g.url}/graphql`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ query: '{ __type(name: "Customer") { name } }' }),
+          body: JSON.stringify({ query: '{ customer(id: "c-0000001") { id name country } }' }),
         }).catch(() => undefined);
-        const status = res?.status ?? 0;
-        if (res) await res.arrayBuffer();
+        const body = res && ((await res.json()) as { data?: { customer?: { id: string } }; errors?: unknown[] });
+        const status = !res ? 0 : body?.errors || body?.data?.customer?.id !== 'c-0000001' ? -res.status : res.status;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -304,6 +321,7 @@ describe('many machines, one mesh', () => {
     await postgres.start();
     stop = true;
     await Promise.all(load);
+    // A negative status is an answer with errors or without the customer.
     console.log(`answers while the control plane was down: ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect([...statuses.keys()]).toEqual([200]);
     expect(statuses.get(200)).toBeGreaterThan(300);
@@ -320,6 +338,35 @@ describe('many machines, one mesh', () => {
     const caughtUp = await deliveredIn((await registry.head()).head!.version, since, POLL_MS * 1.5 + 6000);
     console.log(`delivery after the outage (ms): ${caughtUp.join(', ')}`);
   }, 120_000);
+
+  it('counts in one lineage graph every operation spread over the three gateways', async (t) => {
+    if (!postgres) return t.skip();
+    const headers = { 'content-type': 'application/json', ...(await bearer(machine(), 'analyst')) };
+    const query = 'query Readers($id: ID!) { customer(id: $id) { id email } }';
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const g = gateways[i % 3]!;
+        const res = await fetch(`${g.url}/graphql`, {
+          method: 'POST',
+          headers: { ...headers, 'apollographql-client-name': `client-of-gateway-${i % 3}` },
+          body: JSON.stringify({ query, variables: { id: `c-${String((i % 20) + 1).padStart(7, '0')}` } }),
+        });
+        return (await res.json()) as { data?: { customer: { id: string } | null }; errors?: unknown[] };
+      }),
+    );
+    expect(answers.filter((a) => a.errors || !a.data?.customer)).toEqual([]);
+    // Each gateway sends what it counted when it stops (and every 5 s before).
+    await Promise.all(gateways.map((g) => new Promise((resolve) => g.process.once('exit', resolve).kill('SIGTERM'))));
+    const graph = new PostgresLineageGraph(
+      new ControlDatabase(shared.MESH_CONTROL_DB!, createLogger({ level: 'silent', format: 'json', file: '' })),
+    );
+    const readers = await graph.readers('sales.customers', 'email');
+    await graph.close();
+    console.log(`lineage readers of sales.customers.email: ${JSON.stringify(readers.map((r) => [r.client, r.count]))}`);
+    expect(readers.reduce((n, r) => n + r.count, 0)).toBe(60);
+    expect(readers.map((r) => r.client).sort()).toEqual([0, 1, 2].map((i) => `client-of-gateway-${i}`));
+    expect(readers.every((r) => r.role === 'analyst' && r.masked)).toBe(true);
+  }, 60_000);
 });
 
 describe('schedulers on three machines', () => {
