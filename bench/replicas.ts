@@ -9,7 +9,9 @@
  * Each runs the distinct CustomerOverview (domains only) under autocannon, then again while one replica of every
  * domain subgraph is killed with -9 (the supervisor restarts it), with a probe counting partial answers and 5xx.
  *
- *   npx tsx bench/replicas.ts [--scale 0.3] [--duration 8] [--connections 16] [--json]
+ * Every path is warmed first, and each round measures them in a rotated order; faults come last.
+ *
+ *   npx tsx bench/replicas.ts [--scale 0.3] [--duration 8] [--connections 16] [--rounds 2] [--json]
  */
 import './production.js';
 import fs from 'node:fs';
@@ -37,9 +39,11 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '16' },
     scale: { type: 'string', default: '0.3' },
+    rounds: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
+const rounds = Math.max(1, Number(values.rounds));
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -155,53 +159,76 @@ async function allUp(): Promise<void> {
 }
 
 const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
-const rows: string[][] = [];
-let baseline: { rps: number; p99: number } | undefined;
-for (const [name, gateway] of Object.entries(variants)) {
-  const url = `${gateway.url}/graphql`;
-  await load(url, 2);
-  say(`${name}: steady load…`);
-  const steady = await load(url, duration);
-  baseline ??= steady;
-  let chaos = { requests: 0, errors: 0, answers: 0, partial: 0, fivexx: 0 };
-  if (name !== 'one') {
-    say(`${name}: load while one replica of every domain subgraph is killed with -9…`);
-    const traffic = load(url, duration);
-    await new Promise((r) => setTimeout(r, (duration * 1000) / 3));
-    for (const d of domains) process.kill(mesh.supervisor.pid(`${d.name}#2`)!, 'SIGKILL');
-    const probed = await probe(url, (duration * 1000) / 2);
-    const loaded = await traffic;
-    chaos = { requests: loaded.requests, errors: loaded.errors, ...probed };
-    await allUp();
+const names = Object.keys(variants) as (keyof typeof variants)[];
+const urlOf = (name: keyof typeof variants) => `${variants[name].url}/graphql`;
+/** Round r measures the variants in an order rotated by r: none always goes first, on colder processes. */
+const rotated = (r: number) => [...names.slice(r % names.length), ...names.slice(0, r % names.length)];
+// Warm every path first (JIT, DuckDB, the serving copies' lookups): the first minute of a mesh is its slowest.
+say('warming up every path…');
+for (let r = 0; r < 2; r++) for (const name of rotated(r)) await load(urlOf(name), 5);
+const steady = new Map(names.map((n) => [n, [] as { rps: number; p99: number }[]]));
+for (let r = 0; r < rounds; r++)
+  for (const name of rotated(r)) {
+    say(`round ${r + 1}: ${name}…`);
+    steady.get(name)!.push(await load(urlOf(name), duration));
   }
-  const rps = Math.round(steady.rps);
-  figures.push(
-    { name: `replicas.${name}.rps`, value: rps, unit: 'req/s', baseline: Math.round(baseline.rps), ratio: 0 },
-    { name: `replicas.${name}.p99_ms`, value: steady.p99, unit: 'ms', baseline: baseline.p99, ratio: 0 },
-    ...(name === 'one'
-      ? []
-      : [
-          { name: `replicas.${name}.kill9.partial_answers`, value: chaos.partial, unit: 'answers' },
-          { name: `replicas.${name}.kill9.non2xx`, value: chaos.errors + chaos.fivexx, unit: 'answers' },
-        ]),
-  );
-  for (const f of figures) if (f.baseline) f.ratio = Number((f.value / f.baseline).toFixed(2));
-  rows.push([
-    name,
-    String(rps),
-    `${(steady.rps / baseline.rps).toFixed(2)}x`,
-    String(steady.p99),
-    name === 'one' ? '—' : `${chaos.partial} of ${chaos.answers}`,
-    name === 'one' ? '—' : String(chaos.errors + chaos.fivexx),
-  ]);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const rps = new Map(names.map((n) => [n, Math.round(mean(steady.get(n)!.map((s) => s.rps)))]));
+const p99 = new Map(names.map((n) => [n, Math.round(mean(steady.get(n)!.map((s) => s.p99)))]));
+
+// Faults last: killed replicas come back cold, which would slow whatever is measured after them.
+const chaos = new Map<string, { answers: number; partial: number; non2xx: number; requests: number }>();
+for (const name of names.filter((n) => n !== 'one')) {
+  await allUp();
+  await load(urlOf(name), 5);
+  say(`${name}: load while one replica of every domain subgraph is killed with -9…`);
+  const traffic = load(urlOf(name), duration);
+  await new Promise((r) => setTimeout(r, (duration * 1000) / 3));
+  for (const d of domains) process.kill(mesh.supervisor.pid(`${d.name}#2`)!, 'SIGKILL');
+  const probed = await probe(urlOf(name), (duration * 1000) / 2);
+  const loaded = await traffic;
+  chaos.set(name, {
+    answers: probed.answers,
+    partial: probed.partial,
+    non2xx: loaded.errors + probed.fivexx,
+    requests: loaded.requests,
+  });
 }
+
+for (const name of names) {
+  figures.push(
+    { name: `replicas.${name}.rps`, value: rps.get(name)!, unit: 'req/s', baseline: rps.get('one')! },
+    { name: `replicas.${name}.p99_ms`, value: p99.get(name)!, unit: 'ms', baseline: p99.get('one')! },
+  );
+  const c = chaos.get(name);
+  if (c)
+    figures.push(
+      { name: `replicas.${name}.kill9.partial_answers`, value: c.partial, unit: 'answers' },
+      { name: `replicas.${name}.kill9.non2xx`, value: c.non2xx, unit: 'answers' },
+    );
+}
+for (const f of figures) if (f.baseline) f.ratio = Number((f.value / f.baseline).toFixed(2));
+const rows = names.map((name) => {
+  const c = chaos.get(name);
+  return [
+    name,
+    String(rps.get(name)),
+    `${(rps.get(name)! / rps.get('one')!).toFixed(2)}x`,
+    String(p99.get(name)),
+    c ? `${c.partial} of ${c.answers}` : '—',
+    c ? String(c.non2xx) : '—',
+  ];
+});
 
 for (const g of Object.values(variants)) await g.close();
 haproxy.kill('SIGTERM');
 await mesh.close();
 if (values.json) process.stdout.write(`${JSON.stringify({ figures, scale: Number(values.scale), connections })}\n`);
 else {
-  console.log(`\n${connections} connections, ${duration} s each, scale ${values.scale}, ${os.cpus().length} cores\n`);
+  console.log(
+    `\n${connections} connections, ${rounds} rounds of ${duration} s each, scale ${values.scale}, ` +
+      `${os.cpus().length} cores\n`,
+  );
   console.log(
     table(['routing', 'req/s', 'vs one', 'p99 ms', 'partial during kill -9', 'non-2xx during kill -9'], rows),
   );
