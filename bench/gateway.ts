@@ -91,6 +91,9 @@ await online.close();
 // Subgraphs as deployed (one supervised process each) and the governed gateway over them.
 const mesh = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: true, env });
 const served = [...mesh.subgraphs, ...(mesh.features ? [mesh.features] : []), mesh.metadata];
+// The other gateways serve the same subgraphs, composed here with where their processes listen.
+const supergraphFile = path.join(dataDir, 'supergraph.graphql');
+writeAtomic(supergraphFile, composeSupergraph(sources(served)).supergraphSdl);
 const urls: Record<Gateway, string> = { governed: `${mesh.gateway.url}/graphql` } as Record<Gateway, string>;
 const closers: (() => Promise<unknown>)[] = [() => mesh.close()];
 const internal = Object.fromEntries(
@@ -104,7 +107,7 @@ const internal = Object.fromEntries(
 
 if (gateways.includes('governed-no-cache')) {
   const g = await startGateway(platform, {
-    supergraphFile: platform.config.gateway.supergraphFile,
+    supergraphFile: supergraphFile,
     port: 0,
     cache: false,
   });
@@ -114,7 +117,7 @@ if (gateways.includes('governed-no-cache')) {
 if (gateways.includes('plain-apollo')) {
   const plain = new ApolloServer({
     gateway: new ApolloGateway({
-      supergraphSdl: fs.readFileSync(platform.config.gateway.supergraphFile, 'utf8'),
+      supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
       buildService: ({ name, url }) =>
         new RemoteGraphQLDataSource({
           url,
@@ -126,7 +129,7 @@ if (gateways.includes('plain-apollo')) {
   closers.push(() => plain.stop());
 }
 if (gateways.includes('hive')) {
-  const hive = await startHive(fs.readFileSync(platform.config.gateway.supergraphFile, 'utf8'));
+  const hive = await startHive(fs.readFileSync(supergraphFile, 'utf8'));
   if (hive) {
     urls.hive = hive.url;
     closers.push(hive.close);

@@ -99,7 +99,7 @@ async function gatewayVia(
   const served = [...mesh.subgraphs, mesh.metadata].map((s) => ({ ...s, url: url(s.name, s.url) }));
   const file = path.join(dataDir, `supergraph-${name}.graphql`);
   writeAtomic(file, composeSupergraph(sources(served)).supergraphSdl);
-  return startGateway(platform, { supergraphFile: file, port: 0, cache: false, replicas });
+  return startGateway(platform, { supergraphFile: file, port: 0, cache: false, subgraphUrls: replicas });
 }
 const variants = {
   one: await gatewayVia('one', (_, first) => first),

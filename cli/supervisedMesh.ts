@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   listDomains,
-  writeAtomic,
   childEnvironment,
   freePort,
   Supervisor,
@@ -11,11 +10,12 @@ import {
   type ServedProcess,
 } from '../platform/index.js';
 import { SCHEMA_FILE } from '../products/index.js';
-import { composeSupergraph } from '../governance/index.js';
+import { publishBaselines } from '../governance/index.js';
+import { publisher } from './publisher.js';
 import { servingPort } from './servedProcess.js';
 import { METADATA_SUBGRAPH, type MeshPlatform } from '../lineage/index.js';
 import { loadRegistry, FEATURES_SUBGRAPH } from '../feature-subgraph/index.js';
-import { sources, startGateway, type GatewayOptions, type RunningGateway } from '../gateway/index.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/index.js';
 
 const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), 'bin.js');
 
@@ -32,10 +32,10 @@ export interface SupervisedMesh {
 }
 
 /**
- * The mesh as deployed: every domain subgraph, the feature server and the metadata server in a process of its own,
- * under a supervisor that restarts what dies, and the gateway in this process over a supergraph composed from what they
- * serve. A crash or a heavy query in one domain touches no other; the gateway answers partial data while a process is
- * down.
+ * The mesh as deployed: every domain subgraph, the feature server and the metadata server in a process of its own
+ * (`replicas` of each domain and of the feature server), under a supervisor that restarts what dies, and the gateway
+ * in this process, following the registry's published supergraph and routing to those processes. A crash or a heavy
+ * query in one domain touches no other; the gateway answers partial data while a process is down.
  */
 export async function startSupervisedMesh(
   platform: MeshPlatform,
@@ -112,17 +112,19 @@ export async function startSupervisedMesh(
     );
     const subgraphs = domainReplicas.map((r) => r[0]!);
     const features = featureReplicas?.[0];
-    const supergraphFile = platform.config.gateway.supergraphFile;
-    writeAtomic(
-      supergraphFile,
-      composeSupergraph(sources([...subgraphs, ...(features ? [features] : []), metadata])).supergraphSdl,
-    );
+    // The gateway serves what the schema registry published, as on any machine (a first start publishes each
+    // subgraph's baseline), and routes each subgraph to where its processes listen here.
+    await publishBaselines(platform, publisher('mesh start'));
     const gateway = await startGateway(platform, {
-      supergraphFile,
       port: options.gatewayPort,
       routes: options.routes,
       processes: supervisor,
-      replicas: new Map([...replicas].map(([name, r]) => [name, r.map((p) => `${p.url}/graphql`)])),
+      subgraphUrls: new Map(
+        [...replicas, [metadata.name, [metadata]] as const].map(([name, r]) => [
+          name,
+          r.map((p) => `${p.url}/graphql`),
+        ]),
+      ),
     });
     return {
       gateway,

@@ -59,10 +59,11 @@ export interface GatewayOptions {
    */
   processes?: ProcessStates;
   /**
-   * Subgraphs served by several processes: their URLs by subgraph name. The gateway balances over them itself, retries
-   * a failed connection on another replica and hedges a slow call (MESH_SUBGRAPH_HEDGE_MS).
+   * Where the processes of each subgraph listen on this host, by subgraph name, in place of the supergraph's routing
+   * URLs. Several processes of one subgraph are replicas: the gateway balances over them itself, retries a failed
+   * connection on another and hedges a slow call (MESH_SUBGRAPH_HEDGE_MS).
    */
-  replicas?: Map<string, string[]>;
+  subgraphUrls?: Map<string, string[]>;
 }
 
 /** What the gateway offers routes mounted beside it. */
@@ -118,10 +119,9 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
       options.supergraphFile !== undefined
         ? supergraphFile(options.supergraphFile, platform.log, onLoad)
         : followSupergraph(
-            // Many machines share the control database's head; one machine, or the store alone, its copy.
-            platform.control.kind === 'postgres'
-              ? registrySupergraph(platform)
-              : storeSupergraph(platform.store, PUBLISHED_SUPERGRAPH_KEY),
+            // The registry's head in the control plane; the store's copy where this control plane has none (a
+            // gateway of another machine sharing only the store, or a registry from before the control plane).
+            registrySupergraph(platform, storeSupergraph(platform.store, PUBLISHED_SUPERGRAPH_KEY)),
             platform.log,
             onLoad,
             {
@@ -130,10 +130,10 @@ export async function startGateway(platform: MeshPlatform, options: GatewayOptio
             },
           ),
     buildService: ({ name, url }) => {
-      const replicas = options.replicas?.get(name);
+      const replicas = options.subgraphUrls?.get(name);
       return new MeshDataSource(
         name,
-        url!,
+        replicas?.[0] ?? url!,
         platform.config.auth,
         options.dedup ?? true,
         {

@@ -70,14 +70,21 @@ export function storeSupergraph(store: ObjectStore, key: string): SupergraphSour
   };
 }
 
-/** The registry's head in the control plane: NOTIFY on every publication, its supergraph from the store by content. */
-export function registrySupergraph(platform: Pick<Platform, 'store' | 'control'>): SupergraphSource {
+/**
+ * The registry's head in the control plane: a notification on every publication (NOTIFY on PostgreSQL, a polled table
+ * on SQLite), its supergraph from the store by content; `fallback` while the control plane has no head.
+ */
+export function registrySupergraph(
+  platform: Pick<Platform, 'store' | 'control'>,
+  fallback?: SupergraphSource,
+): SupergraphSource {
   const registry = new SchemaRegistry(platform);
   return {
     describe: `registry head (${platform.control.describe})`,
     async probe() {
       const { head } = await registry.head();
-      return head && { version: head.version, load: () => registry.supergraph(head) };
+      if (!head) return fallback?.probe();
+      return { version: head.version, load: () => registry.supergraph(head) };
     },
     subscribe: (changed) => platform.control.listen(SUPERGRAPH_CHANNEL, changed),
   };
