@@ -15,11 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn } from 'node:child_process';
-import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { loadConfig } from '../platform/config.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { signUserToken } from '../platform/auth.js';
+import { inLoadProcess } from './loadProcess.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
@@ -92,19 +92,8 @@ function analytical(i: number): string {
 
 const token = (sub: string, role: string) => signUserToken({ sub, role }, setup.config.auth);
 
-async function run(kind: 'probe' | 'heavy', plan: object): Promise<Record<string, unknown>> {
-  const file = path.join(dataDir, `plan-${kind}-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(file, JSON.stringify({ kind, ...plan }));
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/contentionLoad.ts'), file],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  return JSON.parse(out) as Record<string, unknown>;
-}
+const run = (kind: 'probe' | 'heavy', plan: object) =>
+  inLoadProcess<Record<string, unknown>>('contentionLoad.ts', dataDir, { kind, ...plan });
 
 interface Latency {
   n: number;

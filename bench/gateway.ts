@@ -30,6 +30,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { UNTHROTTLED } from './unthrottled.js';
+import { inLoadProcess, type LoadResult } from './loadProcess.js';
 import { listDomains } from '../platform/domains.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
@@ -256,32 +257,14 @@ const bodies: Record<Scenario, string[]> = {
 };
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth);
 
-async function load(
-  url: string,
-  list: string[],
-  seconds: number,
-  rest = false,
-): Promise<{ rps: number; p50: number; p99: number; errors: number; requests: number }> {
-  const plan = path.join(dataDir, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(
-    plan,
-    JSON.stringify({
-      url: rest ? url.replace(/\/graphql$/, '') : url,
-      token,
-      ...(rest ? { paths: list } : { bodies: list }),
-      connections,
-      duration: seconds,
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  return JSON.parse(out) as { rps: number; p50: number; p99: number; errors: number; requests: number };
+function load(url: string, list: string[], seconds: number, rest = false): Promise<LoadResult> {
+  return inLoadProcess<LoadResult>('load.ts', dataDir, {
+    url: rest ? url.replace(/\/graphql$/, '') : url,
+    token,
+    ...(rest ? { paths: list } : { bodies: list }),
+    connections,
+    duration: seconds,
+  });
 }
 
 /** Every body once, 8 at a time: the stubs learn their answers, and nothing measured is a first sight. */

@@ -19,8 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
-import { loadConfig, REPO_ROOT } from '../platform/config.js';
+import { loadConfig } from '../platform/config.js';
 import { UNTHROTTLED } from './unthrottled.js';
+import { inLoadProcess, type LoadResult } from './loadProcess.js';
 import { listDomains } from '../platform/domains.js';
 import { signUserToken } from '../platform/auth.js';
 import { freePort } from '../platform/http.js';
@@ -117,19 +118,8 @@ const query = EXAMPLE_QUERY.replace(' cardLast4', '');
 const customers = Array.from({ length: 500 }, (_, i) => `c-${String(i + 1).padStart(7, '0')}`);
 const bodies = customers.map((id) => JSON.stringify({ query, variables: { id } }));
 
-async function load(url: string, seconds: number) {
-  const plan = path.join(dataDir, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(plan, JSON.stringify({ url, token, bodies, connections, duration: seconds }));
-  const child = spawn(
-    process.execPath,
-    [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO_ROOT, 'bench/load.ts'), plan],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  return JSON.parse(out) as { rps: number; p50: number; p99: number; errors: number; requests: number };
-}
+const load = (url: string, seconds: number) =>
+  inLoadProcess<LoadResult>('load.ts', dataDir, { url, token, bodies, connections, duration: seconds });
 
 /** Sequential probes until `ms` pass: how many answers were partial (errors beside data) or 5xx. */
 async function probe(url: string, ms: number) {
