@@ -211,7 +211,7 @@ export function startScheduler(platform: MeshPlatform, options: { concurrency?: 
  * serving, nothing runs and nothing is published. Steps are timed for the run history.
  */
 export function scheduledWork(platform: MeshPlatform, window?: { start: Date; end: Date }): ScheduledWork {
-  return async (domain) => {
+  return async (domain, context) => {
     const steps: Record<string, number> = {};
     const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
       const t = Date.now();
@@ -225,7 +225,9 @@ export function scheduledWork(platform: MeshPlatform, window?: { start: Date; en
     // Nothing new to read: the version serving is what a run would publish, and its features are computed from it.
     const unchanged = await timed('check', () => unchangedVersion(platform, info!));
     if (unchanged && !window) return { runId: unchanged.runId, steps, published: false };
-    const runId = unchanged?.runId ?? (await timed('pipeline', () => runDomainPipeline(platform, info!))).runId;
+    const runId =
+      unchanged?.runId ??
+      (await timed('pipeline', () => runDomainPipeline(platform, info!, { fence: context?.fence }))).runId;
     const views = viewsReading(await loadRegistry(platform.store), domain).map(tableId);
     if (views.length === 0) return { runId, steps, published: !unchanged };
     await timed('features', () => computeFeatures(platform, { views }));

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listDomains } from '../../platform/domains.js';
 import { REPO_ROOT } from '../../platform/config.js';
-import { MeshError, ErrorCode } from '../../platform/errors.js';
+import { MeshError, ErrorCode, isMeshError } from '../../platform/errors.js';
 import { loadContract } from '../../governance/contracts/load.js';
 import { jobMetricsText } from '../../products/jobMetrics.js';
 import { generateMarketplace } from '../../jobs/generate/index.js';
@@ -238,6 +238,24 @@ describe('the scheduler', () => {
     finish();
     await run;
     expect((await scheduleStatus(elsewhere, [schedule('sales')]))[0]!.runningOn).toBeNull();
+  });
+
+  it('a run whose instance lost the lease meanwhile is refused by the fence: failed, CONFLICT', async () => {
+    const platform = testMeshPlatform();
+    const other = testMeshPlatform({ MESH_DATA_DIR: platform.config.dataDir });
+    let fenced: unknown;
+    const scheduler: PipelineScheduler = new PipelineScheduler(platform, [schedule('sales')], async (_d, context) => {
+      // As if frozen past its lease's expiry while another instance took the domain.
+      await platform.control.release('schedule/sales', scheduler.holder);
+      expect(await other.control.acquire('schedule/sales', 'another-instance', 60_000)).toBeDefined();
+      fenced = await context!.fence!().catch((e: unknown) => e);
+      if (fenced) throw fenced;
+      return { steps: {} };
+    });
+    const run = await scheduler.trigger('sales', 'schedule', new Date('2026-12-01T00:00:00.000Z'));
+    expect(isMeshError(fenced, 'CONFLICT')).toBe(true);
+    expect((fenced as Error).message).toMatch(/lost the domain's lease.*nothing published/);
+    expect(run).toMatchObject({ outcome: 'failed', error: { code: 'CONFLICT' } });
   });
 
   it('fires on its cron', async () => {

@@ -59,6 +59,11 @@ export interface RunOptions {
   progress?: Progress;
   /** Read every raw object again and rebuild every dataset, instead of continuing from the current version. */
   full?: boolean;
+  /**
+   * Called just before the manifest is committed: throws when this run may no longer publish (a scheduler instance
+   * that lost its domain's lease while it ran, say, frozen past its expiry), so the version stays as it is.
+   */
+  fence?: () => Promise<void>;
 }
 
 /**
@@ -261,6 +266,7 @@ export async function runDomainPipeline(
       ingest: ingestSummary(state),
     };
     faultPoint(config, 'before-manifest');
+    await options.fence?.();
     await putJson(store, curatedManifestKey(domain.name), manifest, {
       domain: domain.name,
       'data-product': contract.dataProduct,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimStore, isMeshError, updateRecord, type Platform } from '../../platform/index.js';
+import { ErrorCode, MeshError, claimStore, isMeshError, updateRecord, type Platform } from '../../platform/index.js';
 import { jobRunSamples, reportJobMetrics, currentManifest } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
@@ -29,8 +29,15 @@ export interface ScheduledRun {
  */
 export type ScheduledWork = (
   domain: string,
-  /** The cron time a scheduled run is for (its logical date, as Airflow says); none for a manual run. */
-  context?: { tick?: Date },
+  context?: {
+    /** The cron time a scheduled run is for (its logical date, as Airflow says); none for a manual run. */
+    tick?: Date;
+    /**
+     * Throws unless this instance still holds the domain's lease it started under: called before anything is
+     * published, so an instance that lost it (frozen past its expiry while another ran the tick) publishes nothing.
+     */
+    fence?: () => Promise<void>;
+  },
 ) => Promise<{ runId?: string; steps: Record<string, number>; published?: boolean }>;
 
 export interface DomainScheduleStatus {
@@ -195,7 +202,7 @@ export class PipelineScheduler {
       for (;;) {
         run.attempts++;
         try {
-          const done = await this.work(domain, { tick });
+          const done = await this.work(domain, { tick, fence: () => this.fence(domain, claimed.fence) });
           Object.assign(run, {
             outcome: 'succeeded',
             runId: done.runId,
@@ -266,7 +273,7 @@ export class PipelineScheduler {
    * (the lease had expired, so it holds it no more), then this tick unless an instance already ran it to its end. When
    * another instance holds the lease, the tick is looked at again when the lease expires. Undefined: nothing to run.
    */
-  private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date } | undefined> {
+  private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date; fence: number } | undefined> {
     const control = this.platform.control;
     if (await control.read(pausedRecord(domain))) {
       this.platform.log.info({ domain, tick }, 'scheduled run skipped: the domain is paused');
@@ -299,7 +306,18 @@ export class PipelineScheduler {
     }
     if (chosen)
       await updateRecord(control, runningRecord(domain), () => ({ tick: chosen.toISOString(), holder: this.holder }));
-    return { tick: chosen };
+    return { tick: chosen, fence: lease.fence };
+  }
+
+  /** Renews the lease, and refuses when it is no longer the one the run started under. */
+  private async fence(domain: string, fence: number): Promise<void> {
+    const lease = await this.platform.control.acquire(leaseName(domain), this.holder, this.leaseMs);
+    if (lease?.fence !== fence)
+      throw new MeshError(
+        ErrorCode.CONFLICT,
+        `${domain}: this scheduler instance lost the domain's lease while the run went on (another instance may have ` +
+          'run the tick): nothing published',
+      );
   }
 
   /**

@@ -10,7 +10,7 @@ import { currentManifest } from '../../products/readers.js';
 import { curatedManifestKey } from '../../products/storeLayout.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import { sweepStaleTemp } from '../../platform/tmp.js';
-import type { Platform } from '../../platform/index.js';
+import { ErrorCode, MeshError, type Platform } from '../../platform/index.js';
 import { childEnv, tempDir, testPlatform } from '../../platform/test/helpers.js';
 
 const OPTIONS = { scale: 0.5, seed: 5, days: 60, end: '2026-11-01T00:00:00.000Z' };
@@ -121,5 +121,25 @@ describe('scratch space', () => {
     fs.utimesSync(path.join(dir, 'old-run'), old, old);
     expect(await sweepStaleTemp(dir)).toBe(1);
     expect(fs.readdirSync(dir)).toEqual(['young.parquet']);
+  });
+});
+
+describe('a fenced run', () => {
+  it('publishes nothing when its fence refuses before the manifest: the previous version stays current', async () => {
+    const platform = testPlatform();
+    const sales = selectDomains(platform.config.domainsDir, ['sales'])[0]!;
+    await generateMarketplace(platform.store, OPTIONS);
+    const first = await runDomainPipeline(platform, sales);
+    await generateMarketplace(platform.store, NEXT);
+    const lost = new MeshError(ErrorCode.CONFLICT, 'sales: this scheduler instance lost the lease');
+    await expect(
+      runDomainPipeline(platform, sales, {
+        fence: async () => {
+          throw lost;
+        },
+      }),
+    ).rejects.toBe(lost);
+    expect((await currentManifest(platform, 'sales'))?.runId).toBe(first.runId);
+    expect((await runDomainPipeline(platform, sales, { fence: async () => {} })).runId).not.toBe(first.runId);
   });
 });
