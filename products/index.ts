@@ -3,6 +3,7 @@
 export { jobMetricsText, jobRunSamples, reportJobMetrics, type JobSample } from './jobMetrics.js';
 export {
   FEATURE_REGISTRY_KEY,
+  LEGACY_PAUSED_KEY,
   featureRegistryObjectKey,
   JOB_METRICS_PREFIX,
   PLATFORM_SEGMENT,

@@ -26,6 +26,8 @@ export const runKey = (domain: string, runId: string) => `${runsPrefix(domain)}$
 /** Batch jobs' last-run metrics, exposed by the gateway. */
 export const JOB_METRICS_PREFIX = '_platform/metrics/jobs/';
 
+/** Where a pause flag was kept before the control plane held it: read once, and moved there. */
+export const LEGACY_PAUSED_KEY = (domain: string) => `_platform/schedule/${domain}/paused.json`;
 /** The live simulation (npm start): its options and how far its sources have delivered, to resume by replay. */
 export const SIMULATION_STATE_KEY = '_platform/simulation/live.json';
 export const jobMetricsKey = (job: string) => `${JOB_METRICS_PREFIX}${encodeURIComponent(job)}.json`;

@@ -222,6 +222,22 @@ describe('the scheduler', () => {
     });
   });
 
+  it('a domain paused before the control plane stays paused, and resuming clears the old flag too', async () => {
+    const platform = testMeshPlatform();
+    const legacy = '_platform/schedule/sales/paused.json';
+    await platform.store.put(legacy, JSON.stringify({ since: '2026-10-01T00:00:00.000Z', by: 'ops' }));
+    const scheduler = new PipelineScheduler(platform, [schedule('sales')], async () => ({ steps: {} }));
+    expect(await scheduler.trigger('sales', 'schedule')).toBeUndefined();
+    expect((await scheduleStatus(platform, [schedule('sales')]))[0]!.paused).toEqual({
+      since: '2026-10-01T00:00:00.000Z',
+      by: 'ops',
+    });
+    expect(await platform.store.head(legacy)).toBeUndefined();
+    await setPaused(platform, 'sales', false, 'test');
+    expect((await scheduleStatus(platform, [schedule('sales')]))[0]!.paused).toBeNull();
+    expect(await scheduler.trigger('sales', 'schedule')).toMatchObject({ outcome: 'succeeded' });
+  });
+
   it('status names the instance running a domain, asked from another process of the machine', async () => {
     const platform = testMeshPlatform();
     let finish!: () => void;

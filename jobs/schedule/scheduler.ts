@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, MeshError, claimStore, isMeshError, updateRecord, type Platform } from '../../platform/index.js';
-import { jobRunSamples, reportJobMetrics, currentManifest } from '../../products/index.js';
+import {
+  ErrorCode,
+  MeshError,
+  claimStore,
+  getJson,
+  isMeshError,
+  updateRecord,
+  type Platform,
+} from '../../platform/index.js';
+import { jobRunSamples, reportJobMetrics, currentManifest, LEGACY_PAUSED_KEY } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
@@ -65,6 +73,28 @@ const MAX_WAIT_MS = 3_600_000;
 /** The scheduler's records in the control plane, which every instance on every machine shares. */
 const historyRecord = (domain: string) => `schedule/history/${domain}`;
 const pausedRecord = (domain: string) => `schedule/paused/${domain}`;
+
+interface PauseFlag {
+  since: string;
+  by: string;
+}
+
+/**
+ * A domain's pause flag. One set before the control plane (an object in the store) is moved into it when first read,
+ * so a domain paused before an upgrade stays paused.
+ */
+async function pauseFlag(
+  platform: Pick<Platform, 'store' | 'control'>,
+  domain: string,
+): Promise<PauseFlag | undefined> {
+  const flag = await platform.control.read<PauseFlag>(pausedRecord(domain));
+  if (flag) return flag.value;
+  const legacy = await getJson<PauseFlag>(platform.store, LEGACY_PAUSED_KEY(domain));
+  if (!legacy) return undefined;
+  await updateRecord<PauseFlag>(platform.control, pausedRecord(domain), (now) => now ?? legacy);
+  await platform.store.delete(LEGACY_PAUSED_KEY(domain));
+  return legacy;
+}
 /** The latest ticks of a domain that ran to their end, so no instance runs one twice. */
 const doneRecord = (domain: string) => `schedule/done/${domain}`;
 /** The tick an instance is running: found unfinished by the next holder of the lease, its instance died. */
@@ -275,7 +305,7 @@ export class PipelineScheduler {
    */
   private async claim(domain: string, tick: Date | undefined): Promise<{ tick?: Date; fence: number } | undefined> {
     const control = this.platform.control;
-    if (await control.read(pausedRecord(domain))) {
+    if (await pauseFlag(this.platform, domain)) {
       this.platform.log.info({ domain, tick }, 'scheduled run skipped: the domain is paused');
       return undefined;
     }
@@ -397,7 +427,7 @@ export async function scheduleStatus(
   return Promise.all(
     schedules.map(async (s) => {
       const [paused, history, manifest, lease] = await Promise.all([
-        platform.control.read<{ since: string; by: string }>(pausedRecord(s.domain)).then((r) => r?.value),
+        pauseFlag(platform, s.domain),
         scheduleHistory(platform, s.domain),
         currentManifest(platform, s.domain),
         platform.control.holderOf(leaseName(s.domain)),
@@ -427,11 +457,13 @@ export async function scheduleStatus(
 
 /** Pauses or resumes a domain's schedule: a control-plane flag, read before every run by every instance. */
 export async function setPaused(
-  platform: Pick<Platform, 'control'>,
+  platform: Pick<Platform, 'store' | 'control'>,
   domain: string,
   paused: boolean,
   by: string,
 ): Promise<void> {
+  // A flag from before the control plane moves into it first, so that resuming clears it too.
+  await pauseFlag(platform, domain);
   await updateRecord(platform.control, pausedRecord(domain), (flag) =>
     paused ? (flag ?? { since: new Date().toISOString(), by }) : null,
   );
