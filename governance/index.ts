@@ -42,7 +42,6 @@ export {
   SUPERGRAPH_CHANNEL,
   type RecordedCheck,
   type SchemaVersionSummary,
-  type SupergraphHead,
 } from './schema-registry/registry.js';
 export { UsageRecorder, describeOperation } from './schema-registry/usage.js';
 export { piiGuard, reversibleKinds, unauthorizedField } from './piiGuard.js';

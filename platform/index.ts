@@ -15,17 +15,7 @@ export {
   type MeshConfig,
   type OnlineStoreConfig,
 } from './config.js';
-export {
-  CONTROL_PLANE_MARKER_KEY,
-  ControlDatabase,
-  claimStore,
-  createControlPlane,
-  updateRecord,
-  type ControlPlane,
-  type ControlRecord,
-  type ControlWrite,
-  type Lease,
-} from './control/index.js';
+export { ControlDatabase, claimStore, createControlPlane, updateRecord, type ControlPlane } from './control/index.js';
 export { createPlatform, platformAs, withStore, type LineagePort, type Platform } from './platform.js';
 export { DECLARED_COLUMNS, LINEAGE_FILE, listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';

@@ -194,11 +194,22 @@ export class S3ObjectStore implements ObjectStore {
     const TagSet = Object.entries(tags)
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([Key, Value]) => ({ Key, Value }));
-    await this.send(key, () =>
+    const tag = () =>
       this.client.send(
         new PutObjectTaggingCommand({ Bucket: this.options.bucket, Key: this.fullKey(key), Tagging: { TagSet } }),
-      ),
-    );
+      );
+    // An S3-compatible server may not show an object it has just acknowledged (s3rver under load does): the tags of
+    // an object this process wrote a moment ago are tried again, briefly, before the write counts as failed.
+    await this.send(key, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await tag();
+        } catch (err) {
+          if (!isMissing(err) || attempt >= 3) throw err;
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+    });
   }
 
   private fullKey(key: string): string {
