@@ -159,8 +159,7 @@ export async function redisClusterForTests(): Promise<{ urls: string; stop(): Pr
     return undefined;
   }
   const dir = tempDir('mesh-redis-cluster-');
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const children = ports.map((port) =>
+  const node = (port: number) =>
     spawn(
       'redis-server',
       [
@@ -178,21 +177,36 @@ export async function redisClusterForTests(): Promise<{ urls: string; stop(): Pr
         'no',
       ],
       { cwd: dir, stdio: 'ignore', env: serverEnv() },
-    ),
-  );
+    );
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
   const stop = async () => {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   };
-  for (const port of ports) {
-    for (
-      let i = 0;
-      spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', env: serverEnv() }).stdout.trim() !==
-      'PONG';
-      i++
-    ) {
-      if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
+  // A free port can be taken by another socket before the server binds it (busy test runs open many): a node that
+  // exits at once starts again on another port.
+  for (let n = 0; n < 3; n++) {
+    for (let attempt = 0; ; attempt++) {
+      const port = await freePort();
+      const child = node(port);
+      let up = false;
+      for (let i = 0; i < 200 && child.exitCode === null && !up; i++) {
+        up =
+          spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', env: serverEnv() }).stdout.trim() ===
+          'PONG';
+        if (!up) await new Promise((r) => setTimeout(r, 50));
+      }
+      if (up) {
+        ports.push(port);
+        children.push(child);
+        break;
+      }
+      child.kill('SIGKILL');
+      if (attempt >= 3) {
+        await stop();
+        throw new Error(`redis-server did not start (last tried on port ${port})`);
+      }
     }
   }
   const create = spawnSync(
