@@ -142,16 +142,12 @@ export async function updateRegistry(
       continue;
     }
     // Copies written out of order by racing writers are put right: the copy ends as the head's.
-    let copy = body;
+    let copy = { key: head.key, body };
     for (let i = 0; i < 5; i++) {
-      await putJson(platform.store, FEATURE_REGISTRY_KEY, copy, TAGS);
+      await putJson(platform.store, FEATURE_REGISTRY_KEY, copy.body, TAGS);
       const now = await platform.control.read<RegistryHead>(REGISTRY_RECORD);
-      if (
-        !now ||
-        now.value.key === featureRegistryObjectKey(createHash('sha256').update(JSON.stringify(copy)).digest('hex'))
-      )
-        break;
-      copy = (await getJson<Registry>(platform.store, now.value.key)) ?? copy;
+      if (!now || now.value.key === copy.key) break;
+      copy = { key: now.value.key, body: (await getJson<Registry>(platform.store, now.value.key)) ?? copy.body };
     }
     return body;
   }
