@@ -98,8 +98,15 @@ export interface MeshConfig {
   timeouts: { requestMs: number; subgraphMs: number; statementMs: number; redisMs: number; hedgeMs: number };
   /** Request bodies over this many bytes are refused with 413 (every server). */
   maxBodyBytes: number;
-  /** Memory each domain subgraph may spend on its in-memory serving copy of key lookups. */
-  servingMemoryBytes: number;
+  /**
+   * Where domain subgraphs keep their serving copies (memory-mapped files of their key lookups, one per data version,
+   * shared by the replicas of a host); undefined: every lookup is answered by DuckDB.
+   */
+  servingCopyDir: string | undefined;
+  /** The event stream's broker (`nats://host:port`): stream sources are read from it, and the simulation publishes. */
+  streamUrl?: string;
+  /** At most this many stream messages land per micro-batch, so a consumer that lags catches up in bounded memory. */
+  streamBatchMax: number;
   /**
    * Admission control: each caller's cost budget (a token bucket of `capacity` points refilled at `refillPerSecond`;
    * capacity 0 turns budgets off), and the bounded pool that requests costing `heavyCost` or more run in.
@@ -322,7 +329,9 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     },
     sloIntervalSeconds: positiveNumber(env, 'MESH_SLO_INTERVAL_SECONDS', 15),
     maxBodyBytes: positiveNumber(env, 'MESH_MAX_BODY_BYTES', 1024 * 1024),
-    servingMemoryBytes: positiveNumber(env, 'MESH_SERVING_MEMORY_MB', 512) * 1024 * 1024,
+    servingCopyDir: bool(env, 'MESH_SERVING_COPY', true) ? path.join(cacheDir, 'serving') : undefined,
+    streamUrl: env.MESH_STREAM_URL || undefined,
+    streamBatchMax: positiveNumber(env, 'MESH_STREAM_BATCH_MAX', 100_000),
     responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
     admission: {
       // One caller's share: ten seconds of burst, then a steady rate well under what one gateway serves.

@@ -100,6 +100,18 @@ export class Duck {
     }
   }
 
+  /** Rows converted as `all` converts them, a chunk at a time: a long result is never held whole. */
+  async *streamJson<T extends Row = Row>(sql: string): AsyncGenerator<T[]> {
+    this.queries++;
+    const c = await this.acquire();
+    try {
+      const result = await c.stream(sql);
+      for await (const rows of result.yieldRowObjectJson()) yield rows as T[];
+    } finally {
+      this.release(c);
+    }
+  }
+
   async one<T extends Row = Row>(sql: string): Promise<T> {
     const rows = await this.all<T>(sql);
     if (rows.length === 0) throw new Error(`query returned no row: ${sql.slice(0, 200)}`);

@@ -18,6 +18,8 @@ export const ErrorCode = {
   ONLINE_STORE_ERROR: 'ONLINE_STORE_ERROR',
   /** The control plane (the shared registry database) is unreachable or refusing. */
   CONTROL_PLANE_ERROR: 'CONTROL_PLANE_ERROR',
+  /** The event stream's broker (MESH_STREAM_URL) is unreachable or refusing. */
+  STREAM_UNAVAILABLE: 'STREAM_UNAVAILABLE',
   /** A compare-and-swap lost a race (409): the record moved since it was read; the message names its new head. */
   CONFLICT: 'CONFLICT',
   /** A subgraph did not answer (network failure): the gateway returns partial data. */
@@ -117,6 +119,7 @@ export function httpStatus(code: ErrorCode): number {
     // A store the server depends on is down or refusing: the server is unavailable for now, not broken.
     case ErrorCode.ONLINE_STORE_ERROR:
     case ErrorCode.CONTROL_PLANE_ERROR:
+    case ErrorCode.STREAM_UNAVAILABLE:
     case ErrorCode.STORE_ERROR:
       return 503;
     default:

@@ -51,6 +51,8 @@ export interface SourceState {
   streams: Record<string, string>;
   /** Accounting summed over every run since the last full one. */
   totals: SourceAccounting;
+  /** A stream source: the last stream sequence this version has read (its consumer's committed position). */
+  position?: number;
 }
 
 /** Written (content-addressed) before the manifest that names it, so a run and its ledger commit together. */
@@ -86,6 +88,8 @@ export interface RunRecord {
   datasets: DatasetOutput[];
   quarantine: (PublishedFile & { source: string })[];
   quality: QualityResult[];
+  /** Stream sources: the batch of sequences this run landed from each stream, and what the stream held beyond it. */
+  streamBatches?: { source: string; first: number; last: number; messages: number; lag: number }[];
   error?: { code: string; message: string };
 }
 

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Progress, formatMs } from '../../platform/index.js';
-import { generateMarketplace, DEFAULT_GENERATE, type GenerateReport } from '../../jobs/index.js';
+import { generateMarketplace, streamPublisher, DEFAULT_GENERATE, type GenerateReport } from '../../jobs/index.js';
 import { table } from '../format.js';
 import { createMeshPlatform } from '../platform.js';
 
@@ -20,7 +20,11 @@ export function registerGenerate(program: Command): void {
     .option('--end <iso>', 'extraction time: the end of the simulated window', DEFAULT_GENERATE.end)
     .action(async (o: { scale: number; seed: number; days: number; end: string }) => {
       const platform = createMeshPlatform();
-      const report = await generateMarketplace(platform.store, o, new Progress());
+      // With MESH_STREAM_URL, sales order events go to their stream; the other sources are files either way.
+      const orderEvents = await streamPublisher(platform, 'sales', 'order_events');
+      const report = await generateMarketplace(platform.store, o, new Progress(), orderEvents).finally(() =>
+        orderEvents?.close(),
+      );
       process.stdout.write(`${generateSummary(report, platform.store.url)}\n`);
     });
 }

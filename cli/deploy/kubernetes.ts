@@ -37,6 +37,8 @@ export interface KubernetesInputs {
 const APP = '/app';
 const CONFIG_DIR = '/etc/mesh';
 const SUPERGRAPH_DIR = '/var/run/mesh';
+/** The S3 object cache and the subgraphs' serving copies: the pod's own disk, built again by a new pod. */
+const CACHE_DIR = '/var/cache/mesh';
 const CONFIG_MAP = 'mesh-config';
 // Secrets by reference only, held by the cluster: MESH_MASKING_KEY, MESH_JWT_SECRET, MESH_INTERNAL_SECRET, REDIS_URL,
 // MESH_CONTROL_DB (the control plane every pod shares).
@@ -157,6 +159,7 @@ function configMap(inputs: KubernetesInputs, servers: Server[], o: KubernetesOpt
           }
         : {}),
       MESH_SUPERGRAPH_CONFIG: `${CONFIG_DIR}/supergraph.yaml`,
+      MESH_CACHE_DIR: CACHE_DIR,
       'supergraph.yaml': stringify(supergraph),
     },
   };
@@ -207,6 +210,7 @@ function server(s: Server, o: KubernetesOptions): Manifest[] {
     resources: { requests: { cpu: '250m', memory: `${memory}Mi` }, limits: { memory: `${Math.ceil(memory * 1.5)}Mi` } },
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'cache', mountPath: CACHE_DIR },
       ...(s.component === 'gateway' ? [{ name: 'supergraph', mountPath: SUPERGRAPH_DIR }] : []),
     ],
   };
@@ -233,7 +237,11 @@ function server(s: Server, o: KubernetesOptions): Manifest[] {
             serviceAccountName: serviceAccount(s.role),
             ...(s.component === 'gateway' ? { initContainers: [compose] } : {}),
             containers: [container],
-            volumes: [configVolume, ...(s.component === 'gateway' ? [{ name: 'supergraph', emptyDir: {} }] : [])],
+            volumes: [
+              configVolume,
+              { name: 'cache', emptyDir: {} },
+              ...(s.component === 'gateway' ? [{ name: 'supergraph', emptyDir: {} }] : []),
+            ],
           },
         },
       },

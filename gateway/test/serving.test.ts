@@ -37,12 +37,12 @@ beforeAll(async () => {
   await generateMarketplace(platform.store, MESH_DATA);
   for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
   fast = await startMesh(platform, { gatewayPort: 0, randomPorts: true });
-  // The same data, every lookup answered by DuckDB (a budget no copy fits in) and no response cache; its own
+  // The same data, every lookup answered by DuckDB (no serving copy) and no response cache; its own
   // supergraph file, or each gateway would reload the other's and route to its subgraphs.
   const slow = meshPlatform(
     loadConfig({
       ...env,
-      MESH_SERVING_MEMORY_MB: '0.000001',
+      MESH_SERVING_COPY: 'false',
       MESH_RESPONSE_CACHE_ENTRIES: '0',
       MESH_SUPERGRAPH_FILE: path.join(tempDir(), 'supergraph.graphql'),
     }),

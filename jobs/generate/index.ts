@@ -2,7 +2,15 @@ import { putJson, MeshError, ErrorCode, type ObjectStore, type Progress } from '
 import { SIMULATION_STATE_KEY, extractManifestKey, rawPrefix } from '../../products/index.js';
 import { Rng } from './rng.js';
 import { makeCampaigns, makeCustomers, makeProducts } from './world.js';
-import { DEFAULT_DIRT, FileSink, KafkaTopicSink, type DirtRates, type SourceReport } from './sinks.js';
+import {
+  DEFAULT_DIRT,
+  FileSink,
+  KafkaTopicSink,
+  StreamSink,
+  type DirtRates,
+  type EventPublisher,
+  type SourceReport,
+} from './sinks.js';
 import * as S from './sources.js';
 import { Marketplace, type EdgePlan, type Sinks } from './simulate.js';
 
@@ -47,9 +55,10 @@ export async function generateMarketplace(
   store: ObjectStore,
   options: GenerateOptions,
   progress?: Progress,
+  orderEvents?: EventPublisher,
 ): Promise<GenerateReport> {
   const started = Date.now();
-  const world = buildWorld(options, options.days);
+  const world = buildWorld(options, options.days, orderEvents);
   await clearRaw(store, progress);
   await simulateHistory(world, store, progress);
   for (const s of world.sinks) await s.flushThrough(store, options.days);
@@ -73,7 +82,8 @@ export interface World {
   dirt: DirtRates;
 }
 
-export function buildWorld(options: GenerateOptions, totalDays: number): World {
+/** With `orderEvents`, sales order events are published there (a stream) instead of written as topic files. */
+export function buildWorld(options: GenerateOptions, totalDays: number, orderEvents?: EventPublisher): World {
   validate(options);
   const endMs = Date.parse(options.end);
   const startMs = endMs - options.days * DAY;
@@ -97,7 +107,9 @@ export function buildWorld(options: GenerateOptions, totalDays: number): World {
   const sink = (spec: typeof S.CUSTOMERS, salt: number) =>
     new FileSink(spec, root.fork(salt), dirt, startMs, totalDays);
   const sinks: Sinks = {
-    orders: new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, 'sales.orders', 3, 5000),
+    orders: orderEvents
+      ? new StreamSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, orderEvents)
+      : new KafkaTopicSink(S.ORDER_EVENTS, root.fork(10), dirt, startMs, totalDays, 'sales.orders', 3, 5000),
     customers: sink(S.CUSTOMERS, 11),
     returns: sink(S.RETURNS, 12),
     products: sink(S.PRODUCT_FEED, 13),

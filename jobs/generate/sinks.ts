@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../../platform/index.js';
 import { Rng } from './rng.js';
 import { rawPrefix } from '../../products/index.js';
@@ -267,6 +268,45 @@ export class KafkaTopicSink extends FileSink {
         );
       }
     }
+  }
+}
+
+/** Where a stream sink sends its lines: each with the id the broker deduplicates it by. */
+export interface EventPublisher {
+  publish(events: { id: string; data: string }[]): Promise<void>;
+}
+
+/**
+ * A source delivered as a stream (MESH_STREAM_URL): each line is published as one message, its event id the message id,
+ * so a redelivery within the broker's window is stored once. A line that does not parse has the hash of its text.
+ */
+export class StreamSink extends FileSink {
+  constructor(
+    spec: SinkSpec,
+    rng: Rng,
+    dirt: DirtRates,
+    startMs: number,
+    days: number,
+    private readonly publisher: EventPublisher,
+  ) {
+    super(spec, rng, dirt, startMs, days);
+  }
+
+  protected override async writeDay(_store: ObjectStore, _day: number, pending: Pending[]): Promise<void> {
+    const events = pending.map((p) => {
+      const id = p.record.event_id;
+      return {
+        id:
+          typeof id === 'string' && id !== '' && p.line.includes(id)
+            ? id
+            : createHash('sha256').update(p.line).digest('hex'),
+        data: p.line,
+      };
+    });
+    await this.publisher.publish(events);
+    this.report.files++;
+    this.report.lines += events.length;
+    this.report.bytes += events.reduce((n, e) => n + Buffer.byteLength(e.data), 0);
   }
 }
 

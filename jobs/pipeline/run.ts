@@ -14,6 +14,7 @@ import {
   runUuid,
   faultPoint,
   platformAs,
+  createEventStream,
   type Platform,
   type DomainInfo,
   type Progress,
@@ -41,6 +42,7 @@ import {
   type SourceAccounting,
 } from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
+import { landStreamBatches, lastSequence } from './streamBatch.js';
 import { stageSource } from './stage.js';
 import {
   buildFull,
@@ -148,6 +150,17 @@ export async function runDomainPipeline(
   let duck: Duck | undefined;
   try {
     const definition = await definitionOf(domain, pipeline);
+    const stream = pipeline.sources.some((s) => s.stream) ? createEventStream(config, platform.log) : undefined;
+    if (stream) {
+      try {
+        const current = await currentManifest(platform, domain.name);
+        const state = current?.state ? await getJson<IngestState>(store, current.state.key) : undefined;
+        record.streamBatches = await landStreamBatches(platform, pipeline, stream, state);
+      } finally {
+        await stream.close();
+      }
+      faultPoint(config, 'after-stream-batch');
+    }
     const plan = await planIngest(platform, pipeline, definition, options.full ?? false);
     record.mode = plan.mode;
     if (plan.reason) record.modeReason = plan.reason;
@@ -181,11 +194,13 @@ export async function runDomainPipeline(
       await unloadSource(duck, spec);
       const acc = staged.accounting;
       record.accounting.push(acc);
+      const files = ledgerAfter(plan, spec.name);
       state.sources[spec.name] = {
-        files: ledgerAfter(plan, spec.name),
+        files,
         staged: staged.staged,
         streams: staged.streams,
         totals: prior ? addAccounting(prior.totals, acc) : acc,
+        ...(spec.stream ? { position: Math.max(prior?.position ?? 0, lastSequence(Object.keys(files))) } : {}),
       };
       progress?.done(
         `${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ` +

@@ -21,6 +21,11 @@ export interface SourceSpec {
   key: string[];
   /** Optional event-time column, to count records that arrived out of order. */
   eventTime?: string;
+  /**
+   * Read from an event stream when MESH_STREAM_URL is set (else as files under `prefix`): the broker's stream and the
+   * subject its events are published on, and the consumer's name.
+   */
+  stream?: { broker: 'nats'; stream: string; subject: string; consumer: string };
 }
 
 export interface DatasetSpec {
@@ -61,7 +66,15 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
   const raw = parse(fs.readFileSync(file, 'utf8')) as {
     sources?: Record<
       string,
-      { format?: string; prefix?: string; columns?: string[]; stage?: string; key?: string[]; eventTime?: string }
+      {
+        format?: string;
+        prefix?: string;
+        columns?: string[];
+        stage?: string;
+        key?: string[];
+        eventTime?: string;
+        stream?: { broker?: string; stream?: string; subject?: string; consumer?: string };
+      }
     >;
     datasets?: { name?: string; sql?: string; by?: string; partitionBy?: string }[];
   } | null;
@@ -79,6 +92,16 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
       fail(`source "${name}": csv sources list their columns`);
     if (!Array.isArray(s.key) || s.key.length === 0)
       fail(`source "${name}": key (the columns that identify a record) is required`);
+    if (s.stream !== undefined) {
+      const { broker, stream, subject, consumer } = s.stream ?? {};
+      if (broker !== 'nats') fail(`source "${name}": stream.broker must be nats (NATS JetStream)`);
+      if (s.format !== 'jsonl') fail(`source "${name}": a stream source's events are JSON lines (format: jsonl)`);
+      if (!stream || !/^[A-Za-z0-9_-]+$/.test(stream)) fail(`source "${name}": stream.stream must name a stream`);
+      if (!subject || !/^[a-z0-9_]+(\.[a-z0-9_]+)*$/.test(subject))
+        fail(`source "${name}": stream.subject must be a dotted subject such as sales.order_events`);
+      if (!consumer || !/^[a-z0-9_-]+$/.test(consumer))
+        fail(`source "${name}": stream.consumer must name the consumer`);
+    }
     return {
       name,
       format: s.format as SourceSpec['format'],
@@ -87,6 +110,7 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
       stageSql: readSql(s.stage, `source "${name}" stage`),
       key: s.key!,
       eventTime: s.eventTime,
+      ...(s.stream ? { stream: s.stream as SourceSpec['stream'] } : {}),
     };
   });
   if (sources.length === 0) fail('at least one source is required');

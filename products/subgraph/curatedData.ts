@@ -1,21 +1,22 @@
+import path from 'node:path';
 import { Duck, readParquet, sqlIdent as id, listDomains, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
 import { currentManifest, dataVersionOf, datasetFiles } from '../readers.js';
-import { ServingCopy } from './servingCopy.js';
+import { ServingCopy, type LookupSpec } from './servingCopy.js';
 
 /**
  * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version
  * (domains consume each other's data products), `restricted.<dataset>` for its own domain only.
- * The domain's own datasets are loaded into memory (its entity lookups are the hot path, and cost ~2 ms less than
- * re-reading Parquet); other domains' products, read only by analytical fields, stay Parquet views. Both follow the
- * manifests: `refresh()` swaps them, in one transaction each, when a new version is published.
+ * All are views over the version's local Parquet files, so memory does not grow with the data: the domain's key
+ * lookups, its hot path, are answered by the serving copy. Views follow the manifests: `refresh()` repoints them when
+ * a new version is published, then rebuilds the serving copy for it.
  */
 export class CuratedData {
   private versions = '';
   /** Extraction time of this domain's current curated version. */
   asOf?: Date;
   private readonly restrictedKeys = new Map<string, string>();
-  /** Key lookups of the domain's own data, in memory, rebuilt with each version. */
+  /** Key lookups of the domain's own data, memory-mapped, one copy per version. */
   readonly serving: ServingCopy;
 
   private constructor(
@@ -23,13 +24,17 @@ export class CuratedData {
     private readonly platform: Platform,
     private readonly domain: string,
   ) {
-    this.serving = new ServingCopy(duck, platform.config.servingMemoryBytes, platform.log, domain);
+    const dir = platform.config.servingCopyDir;
+    this.serving = new ServingCopy(duck, dir && path.join(dir, domain), platform.log, domain);
   }
 
   static async open(platform: Platform, domain: string): Promise<CuratedData> {
     // Serving runs many tiny queries: one thread per connection has lower latency than parallel plans.
     const duck = await Duck.open({ memoryLimit: platform.config.duckdb.memoryLimit, threads: 1, connections: 4 });
     await duck.run(`SET TimeZone = 'UTC'`);
+    // Building a serving copy sorts a whole dataset: its memory goes back to the system once built, not kept.
+    await duck.run(`SET allocator_flush_threshold = '8MB'`);
+    await duck.run(`SET allocator_background_threads = true`);
     const data = new CuratedData(duck, platform, domain);
     await data.refresh();
     return data;
@@ -61,20 +66,25 @@ export class CuratedData {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
       for (const ds of Object.values(m.datasets)) {
         const local = await Promise.all(datasetFiles(ds).map((f) => this.platform.store.localPath(f.key)));
-        const kind = m.domain === this.domain ? 'TABLE' : 'VIEW';
         await this.duck.run(
-          `CREATE OR REPLACE ${kind} ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`,
+          `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`,
         );
         if (m.domain === this.domain && ds.restricted) {
           await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
           const r = await Promise.all(datasetFiles(ds, 'restricted').map((f) => this.platform.store.localPath(f.key)));
           this.restrictedKeys.set(ds.name, ds.restricted.columns[0]!);
-          await this.duck.run(`CREATE OR REPLACE TABLE restricted.${id(ds.name)} AS SELECT * FROM ${readParquet(r)}`);
+          await this.duck.run(`CREATE OR REPLACE VIEW restricted.${id(ds.name)} AS SELECT * FROM ${readParquet(r)}`);
         }
       }
     }
+    // A lookup's copy is named by the version of the domain it reads (restricted: this one's), not the whole mesh's.
+    const runs = new Map(manifests.map((m) => [m.domain, m.runId]));
+    const versionOf = (spec: LookupSpec) => {
+      const schema = spec.from.split('.')[0]!.replaceAll('"', '');
+      return `${schema}:${runs.get(schema === 'restricted' ? this.domain : schema) ?? versions}`;
+    };
     try {
-      await this.serving.rebuild();
+      await this.serving.rebuild(versionOf);
     } finally {
       this.versions = versions;
       this.generation++;
@@ -95,6 +105,7 @@ export class CuratedData {
   }
 
   close(): void {
+    this.serving.close();
     this.duck.close();
   }
 }

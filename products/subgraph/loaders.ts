@@ -116,7 +116,7 @@ function lookupSource<R extends Row>(
 ): (keys: string[]) => Promise<ReadonlyMap<string, readonly R[]>> {
   db.serving?.declare(spec);
   return async (keys) => {
-    const held = db.serving?.rows<R>(spec);
+    const held = db.serving?.rows<R>(spec, keys);
     if (held) return held;
     db.batch?.(keys.length);
     return groupByKey<R>(await db.all(lookupSql(spec, `${spec.key} IN (${inList(keys)})`)));

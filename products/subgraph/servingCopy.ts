@@ -1,12 +1,15 @@
-import type { Duck } from '../../platform/index.js';
-import type { Logger } from '../../platform/index.js';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import type { Duck, Logger } from '../../platform/index.js';
 
 type Row = Record<string, unknown>;
 
 /**
  * A key lookup a domain declares over its own curated data: rows of `from` by `key`, projected by `select` (SQL
- * expressions with their aliases), in `orderBy` order within a key. The serving copy answers it from memory; DuckDB
- * answers the same declaration when the copy is not held.
+ * expressions with their aliases), in `orderBy` order within a key. The serving copy answers it from a memory-mapped
+ * file; DuckDB answers the same declaration when the copy is not there.
  */
 export interface LookupSpec {
   from: string;
@@ -19,8 +22,8 @@ export interface LookupSpec {
 export interface ServingView {
   /** Declares a lookup (loaders do when they are made), so the copy holds it from its next build on. */
   declare(spec: LookupSpec): void;
-  /** Rows by key for a lookup, or undefined when the copy does not hold it (over budget, or not built yet). */
-  rows<R extends Row>(spec: LookupSpec): ReadonlyMap<string, readonly R[]> | undefined;
+  /** Rows of these keys (none: `[]`), or undefined when the copy does not hold the lookup (off, or not built yet). */
+  rows<R extends Row>(spec: LookupSpec, keys: readonly string[]): ReadonlyMap<string, readonly R[]> | undefined;
 }
 
 export const specId = (s: LookupSpec) => `${s.from}\u0000${s.key}\u0000${s.select}\u0000${s.orderBy ?? ''}`;
@@ -46,23 +49,36 @@ export function groupByKey<R extends Row>(rows: Row[]): Map<string, R[]> {
   return out;
 }
 
+/** Bumped when what a copy file holds changes shape, so files of an older build are never read. */
+const FORMAT = 'lmdb-2';
+/** Where msgpack's record structures are kept in a file: each row is stored and decoded without its field names. */
+const STRUCTURES = Symbol.for('structures');
+/** LMDB refuses longer keys; no request can name one (ids are at most 256 characters). */
+const MAX_KEY_BYTES = 1000;
+/** How long a replaced version stays open for the requests still reading it (longer than any subgraph deadline). */
+const RETIRE_MS = 60_000;
+/** Files no process of this one's version set uses are removed once this old (another replica may be opening them). */
+const STALE_MS = 10 * 60_000;
+
 /**
- * Indexed, read-only, in-memory copies of a domain's own curated data for the lookups its resolvers declare. Built from
- * the loaded version when a subgraph starts or swaps versions, and replaced in one assignment, so a request holding a
- * view never sees two versions. A memory budget decides what is held; a lookup over it is answered by DuckDB.
+ * Read-only copies of a domain's own curated data for the lookups its resolvers declare, one memory-mapped LMDB file
+ * per lookup and data version under the serving directory. Built once, by whichever replica of the host gets there
+ * first (written aside, then renamed), and opened as they are by the others and at every restart; what they hold
+ * lives in the page cache, not on the heap, so a process's memory does not grow with the data. The set of open files
+ * is replaced in one assignment, so a request holding a view never sees two versions.
  */
 export class ServingCopy {
   private readonly specs = new Map<string, LookupSpec>();
-  private current = new Map<string, ReadonlyMap<string, readonly Row[]>>();
-  private readonly overBudget = new Set<string>();
-  /** Estimated bytes held, per lookup (for /metrics and the budget). */
-  bytes = new Map<string, number>();
+  private current = new Map<string, RootDatabase>();
+  /** Open files by path, shared by consecutive versions that did not change them. */
+  private readonly opened = new Map<string, RootDatabase>();
   private building?: Promise<void>;
   private built = false;
+  private version: (spec: LookupSpec) => string = () => '';
 
   constructor(
     private readonly duck: Duck,
-    private readonly budgetBytes: number,
+    private readonly dir: string | undefined,
     private readonly log: Logger,
     private readonly domain: string,
   ) {}
@@ -72,8 +88,13 @@ export class ServingCopy {
     const held = this.current;
     return {
       declare: (spec) => this.declare(spec),
-      rows: <R extends Row>(spec: LookupSpec) =>
-        held.get(specId(spec)) as ReadonlyMap<string, readonly R[]> | undefined,
+      rows: <R extends Row>(spec: LookupSpec, keys: readonly string[]) => {
+        const db = held.get(specId(spec));
+        if (!db) return undefined;
+        const out = new Map<string, readonly R[]>();
+        for (const k of keys) out.set(k, (db.get(k) as R[] | undefined) ?? []);
+        return out;
+      },
     };
   }
 
@@ -88,8 +109,12 @@ export class ServingCopy {
       );
   }
 
-  /** Rebuilds every declared lookup from the tables now loaded, then swaps them in at once. */
-  rebuild(): Promise<void> {
+  /**
+   * Opens (building where absent) every declared lookup's file for the data now loaded, then swaps them in at once.
+   * `version` names the data a lookup reads, so its file is the same for every replica on that data.
+   */
+  rebuild(version?: (spec: LookupSpec) => string): Promise<void> {
+    if (version) this.version = version;
     // Serialized: a rebuild requested during one runs after it, over the tables then loaded.
     const next = (this.building ?? Promise.resolve()).then(() => this.build());
     this.building = next.finally(() => {
@@ -98,39 +123,122 @@ export class ServingCopy {
     return next;
   }
 
+  /** Closes every file; views still held answer undefined afterwards (DuckDB answers them). */
+  close(): void {
+    this.current = new Map();
+    for (const db of this.opened.values()) void db.close();
+    this.opened.clear();
+  }
+
   private async build(): Promise<void> {
-    const built = new Map<string, ReadonlyMap<string, readonly Row[]>>();
-    const bytes = new Map<string, number>();
-    let used = 0;
+    if (!this.dir) return;
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const next = new Map<string, RootDatabase>();
     for (const [id, spec] of this.specs) {
-      const rows = await this.duck.all(lookupSql(spec));
-      const size = estimateBytes(rows);
-      if (used + size > this.budgetBytes) {
-        if (!this.overBudget.has(id)) {
-          this.overBudget.add(id);
-          this.log.warn(
-            { domain: this.domain, lookup: `${spec.from} by ${spec.key}`, bytes: size, budgetBytes: this.budgetBytes },
-            'serving copy over its memory budget (MESH_SERVING_MEMORY_MB): this lookup is answered by DuckDB',
-          );
-        }
-        continue;
+      const file = path.join(
+        this.dir,
+        `${crypto
+          .createHash('sha256')
+          .update(`${FORMAT}\0${this.version(spec)}\0${id}`)
+          .digest('hex')
+          .slice(0, 32)}.mdb`,
+      );
+      try {
+        next.set(id, await this.openFile(file, spec));
+      } catch (err) {
+        this.log.error(
+          { err, domain: this.domain, lookup: `${spec.from} by ${spec.key}` },
+          'serving copy not built: this lookup is answered by DuckDB',
+        );
       }
-      used += size;
-      bytes.set(id, size);
-      built.set(id, groupByKey(rows));
     }
-    this.current = built;
-    this.bytes = bytes;
+    const previous = this.current;
+    this.current = next;
     // Declarations made before the first real build (the domain's loaders, at start-up) are built by that build.
     this.built ||= this.specs.size > 0;
+    this.retire(previous, next);
   }
-}
 
-/** Rough heap size: UTF-16 text of a sample's JSON plus per-object overhead, scaled to all rows. */
-function estimateBytes(rows: Row[]): number {
-  if (rows.length === 0) return 0;
-  const sample = rows.slice(0, 200);
-  const perRow =
-    sample.reduce((n, r) => n + JSON.stringify(r).length * 2 + 64 + Object.keys(r).length * 16, 0) / sample.length;
-  return Math.ceil(perRow * rows.length);
+  private async openFile(file: string, spec: LookupSpec): Promise<RootDatabase> {
+    const open_ = this.opened.get(file);
+    if (open_) return open_;
+    if (!fs.existsSync(file)) await this.write(file, spec);
+    const db = open({ path: file, noSubdir: true, readOnly: true, cache: true, sharedStructuresKey: STRUCTURES });
+    this.opened.set(file, db);
+    return db;
+  }
+
+  /** Writes a lookup's rows grouped by key into a file beside `file`, then renames it: readers see all or nothing. */
+  private async write(file: string, spec: LookupSpec): Promise<void> {
+    const started = performance.now();
+    const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    // Durability is the rename's business: a file half written by a crash is never renamed, and is removed later.
+    const db = open({ path: temp, noSubdir: true, noSync: true, compression: false, sharedStructuresKey: STRUCTURES });
+    let keys = 0;
+    let skipped = 0;
+    try {
+      let key: string | undefined;
+      let list: Row[] = [];
+      const flush = () => {
+        if (key === undefined) return;
+        if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) skipped++;
+        else {
+          db.putSync(key, list);
+          keys++;
+        }
+      };
+      for await (const chunk of this.duck.streamJson(lookupSql(spec))) {
+        db.transactionSync(() => {
+          for (const row of chunk) {
+            const k = row[KEY_ALIAS] as string | null;
+            delete row[KEY_ALIAS];
+            if (k === null) continue;
+            if (k !== key) {
+              flush();
+              key = k;
+              list = [];
+            }
+            list.push(row);
+          }
+        });
+      }
+      db.transactionSync(flush);
+      await db.close();
+      fs.chmodSync(temp, 0o600);
+      // Whoever renames last wins with the same content.
+      fs.renameSync(temp, file);
+    } finally {
+      fs.rmSync(temp, { force: true });
+      fs.rmSync(`${temp}-lock`, { force: true });
+    }
+    this.log.info(
+      { domain: this.domain, lookup: `${spec.from} by ${spec.key}`, keys, skipped, ms: performance.now() - started },
+      'serving copy built',
+    );
+  }
+
+  /** Closes files the new version does not use once requests on the old one are over; removes stale files. */
+  private retire(previous: Map<string, RootDatabase>, next: Map<string, RootDatabase>): void {
+    const kept = new Set(next.values());
+    const gone = [...this.opened].filter(([, db]) => !kept.has(db));
+    if (gone.length === 0 && previous.size > 0) return;
+    setTimeout(() => {
+      for (const [file, db] of gone)
+        if (this.opened.get(file) === db && ![...this.current.values()].includes(db)) {
+          this.opened.delete(file);
+          void db.close();
+        }
+    }, RETIRE_MS).unref();
+    if (!this.dir) return;
+    const inUse = new Set([...this.opened.keys()].flatMap((f) => [f, `${f}-lock`]));
+    for (const name of fs.readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      if (inUse.has(file)) continue;
+      try {
+        if (Date.now() - fs.statSync(file).mtimeMs > STALE_MS) fs.rmSync(file, { force: true });
+      } catch {
+        // Removed meanwhile by another replica.
+      }
+    }
+  }
 }

@@ -1,0 +1,91 @@
+import { createEventStream, selectDomains, type EventStream, type Platform } from '../../platform/index.js';
+import { loadContract } from '../../governance/index.js';
+import type { IngestState } from '../../products/index.js';
+import type { EventPublisher } from '../generate/sinks.js';
+import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
+
+/** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
+const BATCH_FOLDER = 'stream/';
+const SEQUENCE = /\+(\d{12})-(\d{12})\.jsonl$/;
+const pad = (n: number) => String(n).padStart(12, '0');
+
+export interface LandedBatch {
+  source: string;
+  first: number;
+  last: number;
+  messages: number;
+  /** Sequences the stream holds beyond this batch: what the consumer still lags by. */
+  lag: number;
+}
+
+/** The last stream sequence among these raw objects' batches (0: none). */
+export function lastSequence(keys: Iterable<string>): number {
+  let last = 0;
+  for (const key of keys) last = Math.max(last, Number(SEQUENCE.exec(key)?.[2] ?? 0));
+  return last;
+}
+
+/**
+ * Moves what is new on each stream source's stream into its raw prefix as one object, named by the sequences it holds,
+ * so the run reads it like any raw file and the same guarantees hold (quarantine, dedup, accounting, quality, masking).
+ * It continues after the last sequence landed or committed, whichever is later: a batch landed by a run killed before
+ * its manifest is read by the next run (it is a raw object no run has read), never fetched twice, so every sequence is
+ * in exactly one object. The run commits the position in its ingest state with the version it publishes.
+ */
+export async function landStreamBatches(
+  platform: Pick<Platform, 'store' | 'config'>,
+  pipeline: PipelineSpec,
+  stream: EventStream,
+  state: IngestState | undefined,
+  waitMs = 500,
+): Promise<LandedBatch[]> {
+  const landed: LandedBatch[] = [];
+  for (const source of pipeline.sources.filter((s): s is SourceSpec & Required<Pick<SourceSpec, 'stream'>> =>
+    Boolean(s.stream),
+  )) {
+    const { stream: name, subject } = source.stream;
+    await stream.ensure(name, [subject]);
+    const folder = `${pipeline.domain}/${source.prefix}${BATCH_FOLDER}`;
+    const after = Math.max(
+      lastSequence((await platform.store.list(folder)).map((f) => f.key)),
+      state?.sources[source.name]?.position ?? 0,
+    );
+    const messages = await stream.read(name, after, platform.config.streamBatchMax, waitMs);
+    if (messages.length === 0) continue;
+    const first = messages[0]!.sequence;
+    const last = messages.at(-1)!.sequence;
+    const decoder = new TextDecoder();
+    // One message, one line: a payload with line breaks (not one JSON event) stays one line, quarantined as such.
+    const body = `${messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' ')).join('\n')}\n`;
+    await platform.store.put(`${folder}${subject}+${pad(first)}-${pad(last)}.jsonl`, body, {
+      tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
+      contentType: 'application/x-ndjson',
+    });
+    landed.push({
+      source: source.name,
+      first,
+      last,
+      messages: messages.length,
+      lag: Math.max(0, (await stream.head(name)) - last),
+    });
+  }
+  return landed;
+}
+
+/**
+ * The producer side of a domain's stream source, as its `pipeline.yaml` declares it (the simulation publishes sales
+ * order events through it); undefined without MESH_STREAM_URL or when the source is not a stream.
+ */
+export async function streamPublisher(
+  platform: Pick<Platform, 'config' | 'log'>,
+  domainName: string,
+  sourceName: string,
+): Promise<(EventPublisher & { close(): Promise<void> }) | undefined> {
+  const [domain] = selectDomains(platform.config.domainsDir, [domainName]);
+  const source = domain && loadPipeline(domain, loadContract(domain.contractFile, domain.name)).sources;
+  const spec = source?.find((s) => s.name === sourceName)?.stream;
+  const stream = spec && createEventStream(platform.config, platform.log);
+  if (!spec || !stream) return undefined;
+  await stream.ensure(spec.stream, [spec.subject]);
+  return { publish: (events) => stream.publish(spec.subject, events), close: () => stream.close() };
+}

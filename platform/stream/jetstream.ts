@@ -1,0 +1,107 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { MeshError, ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { EventStream, StreamEvent, StreamMessage } from './types.js';
+
+/** Publishes in flight at once: acks come back in order on one connection, so the log keeps the events' order. */
+const IN_FLIGHT = 512;
+
+/** NATS JetStream: stream sequences are positions; message ids dedupe within the stream's duplicate window. */
+export class JetStreamEventStream implements EventStream {
+  private connection?: Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }>;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: Logger,
+  ) {}
+
+  async ensure(stream: string, subjects: string[]): Promise<void> {
+    const { jsm } = await this.connected();
+    await this.call(`create stream ${stream}`, async () => {
+      try {
+        await jsm.streams.info(stream);
+      } catch (err) {
+        if (!/stream not found/i.test((err as Error).message)) throw err;
+        await jsm.streams.add({ name: stream, subjects });
+      }
+    });
+  }
+
+  async publish(subject: string, events: StreamEvent[]): Promise<void> {
+    const { js } = await this.connected();
+    await this.call(`publish to ${subject}`, async () => {
+      for (let i = 0; i < events.length; i += IN_FLIGHT)
+        await Promise.all(events.slice(i, i + IN_FLIGHT).map((e) => js.publish(subject, e.data, { msgID: e.id })));
+    });
+  }
+
+  async read(stream: string, after: number, max: number, waitMs: number): Promise<StreamMessage[]> {
+    const { js } = await this.connected();
+    return this.call(`read ${stream}`, async () => {
+      const head = await this.head(stream);
+      if (head <= after) return [];
+      const consumer = await js.consumers.get(stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: after + 1,
+      });
+      const out: StreamMessage[] = [];
+      let last = after;
+      // Asks for what the stream holds up to its head, so a fetch ends when that arrives, not when it expires.
+      while (out.length < max && last < head) {
+        const want = Math.min(max - out.length, head - last, 10_000);
+        const batch = await consumer.fetch({ max_messages: want, expires: Math.max(1000, waitMs) });
+        const before = out.length;
+        for await (const m of batch) {
+          out.push({ sequence: m.seq, data: m.data, storedAt: new Date(Math.floor(m.info.timestampNanos / 1e6)) });
+          last = m.seq;
+        }
+        if (out.length === before) break;
+      }
+      return out;
+    });
+  }
+
+  async head(stream: string): Promise<number> {
+    const { jsm } = await this.connected();
+    return this.call(`read the head of ${stream}`, async () => (await jsm.streams.info(stream)).state.last_seq);
+  }
+
+  async close(): Promise<void> {
+    const c = await this.connection?.catch(() => undefined);
+    this.connection = undefined;
+    await c?.nc.drain().catch(() => undefined);
+  }
+
+  private connected() {
+    this.connection ??= (async () => {
+      const nc = await connect({ servers: this.url.replace(/^nats:\/\//, ''), reconnectTimeWait: 250 });
+      return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+    })().catch((err: unknown) => {
+      this.connection = undefined;
+      throw this.unavailable('connect', err);
+    });
+    return this.connection;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.unavailable(what, err);
+    }
+  }
+
+  /** The broker's message goes to the log; the caller learns which operation failed, without the broker's address. */
+  private unavailable(what: string, err: unknown): MeshError {
+    if (err instanceof MeshError) return err;
+    this.log.warn({ err, operation: what }, 'event stream operation failed');
+    return new MeshError(ErrorCode.STREAM_UNAVAILABLE, `the event stream is unavailable: could not ${what}`);
+  }
+}

@@ -1,0 +1,28 @@
+/** A message as a stream holds it: its position, its payload, and when the broker stored it. */
+export interface StreamMessage {
+  sequence: number;
+  data: Uint8Array;
+  storedAt: Date;
+}
+
+/** An event to append, with the id the broker deduplicates it by. */
+export interface StreamEvent {
+  id: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * An ordered, durable log of events, neutral about the broker: positions are the stream's own sequences, and a
+ * consumer keeps its position where its output is committed, so reading again from there is how it resumes.
+ */
+export interface EventStream {
+  /** Creates the stream for these subjects if it does not exist (idempotent). */
+  ensure(stream: string, subjects: string[]): Promise<void>;
+  /** Appends events in order once each: an id seen within the broker's window is stored once. */
+  publish(subject: string, events: StreamEvent[]): Promise<void>;
+  /** Up to `max` messages after `after`, in order, waiting at most `waitMs` for them to arrive. */
+  read(stream: string, after: number, max: number, waitMs: number): Promise<StreamMessage[]>;
+  /** The sequence of the newest message the stream holds (0 when empty). */
+  head(stream: string): Promise<number>;
+  close(): Promise<void>;
+}
