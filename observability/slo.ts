@@ -148,6 +148,18 @@ export function prometheusRules(slos: DomainSlo[]): {
     }
     return out;
   });
+  // A stream consumer that lags and is not catching up: each run lands one bounded batch, so lag that stays above zero
+  // and does not fall for 15 minutes means runs fail, stall or cannot keep pace with the producers.
+  alerts.push({
+    alert: 'DataProductStreamConsumerLagging',
+    expr:
+      'min_over_time(mesh_stream_consumer_lag_messages[15m]) > 0 ' +
+      'and deriv(mesh_stream_consumer_lag_messages[15m]) >= 0',
+    labels: { severity: 'ticket' },
+    annotations: {
+      summary: '{{ $labels.domain }}/{{ $labels.source }}: the stream consumer lags and is not catching up',
+    },
+  });
   return {
     groups: [
       { name: 'mesh-slo-recording', rules: recording },

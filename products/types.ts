@@ -89,7 +89,15 @@ export interface RunRecord {
   quarantine: (PublishedFile & { source: string })[];
   quality: QualityResult[];
   /** Stream sources: the batch of sequences this run landed from each stream, and what the stream held beyond it. */
-  streamBatches?: { source: string; first: number; last: number; messages: number; lag: number }[];
+  streamBatches?: {
+    source: string;
+    first: number;
+    last: number;
+    messages: number;
+    lag: number;
+    /** Seconds from each event's time to the commit of this version: the freshness SLO's measure. */
+    freshness?: { p50Seconds: number; p99Seconds: number };
+  }[];
   error?: { code: string; message: string };
 }
 

@@ -1,6 +1,9 @@
 import { jobRunSamples, type JobSample, type RunRecord } from '../../products/index.js';
 
-/** A pipeline run as gauges: records per source and stage, rows per curated dataset, quality results, run outcome. */
+/**
+ * A pipeline run as gauges: records per source and stage, rows per curated dataset, stream consumers' lag, quality
+ * results, run outcome.
+ */
 export function pipelineRunSamples(r: RunRecord): JobSample[] {
   const domain = r.domain;
   const records = (source: string, stage: string, value: number): JobSample => ({
@@ -29,6 +32,22 @@ export function pipelineRunSamples(r: RunRecord): JobSample[] {
       labels: { domain, dataset: d.name },
       value: d.rows,
     })),
+    ...(r.streamBatches ?? []).map((b) => ({
+      name: 'mesh_stream_consumer_lag_messages',
+      help: 'Messages a stream source held beyond the batch its last run landed (what its consumer lags by)',
+      labels: { domain, source: b.source },
+      value: b.lag,
+    })),
+    ...(r.streamBatches ?? []).flatMap((b) =>
+      b.freshness
+        ? (['0.5', '0.99'] as const).map((quantile) => ({
+            name: 'mesh_stream_freshness_seconds',
+            help: "Seconds from a stream batch's event times to the commit of the version holding them, by quantile",
+            labels: { domain, source: b.source, quantile },
+            value: quantile === '0.5' ? b.freshness!.p50Seconds : b.freshness!.p99Seconds,
+          }))
+        : [],
+    ),
     ...(['passed', 'failed'] as const).map((result) => ({
       name: 'mesh_quality_checks',
       help: 'Quality rules of the last pipeline run by result',

@@ -42,7 +42,7 @@ import {
   type SourceAccounting,
 } from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
-import { landStreamBatches, lastSequence } from './streamBatch.js';
+import { freshnessOf, landStreamBatches, lastSequence, type Landing } from './streamBatch.js';
 import { stageSource } from './stage.js';
 import {
   buildFull,
@@ -151,11 +151,13 @@ export async function runDomainPipeline(
   try {
     const definition = await definitionOf(domain, pipeline);
     const stream = pipeline.sources.some((s) => s.stream) ? createEventStream(config, platform.log) : undefined;
+    let landings: Landing[] = [];
     if (stream) {
       try {
         const current = await currentManifest(platform, domain.name);
         const state = current?.state ? await getJson<IngestState>(store, current.state.key) : undefined;
-        record.streamBatches = await landStreamBatches(platform, pipeline, stream, state);
+        landings = await landStreamBatches(platform, pipeline, stream, state);
+        record.streamBatches = landings.map((l) => l.batch);
       } finally {
         await stream.close();
       }
@@ -282,6 +284,8 @@ export async function runDomainPipeline(
     };
     faultPoint(config, 'before-manifest');
     await options.fence?.();
+    // Queryable from the commit on (subgraphs pick a new version up within their 2 s poll).
+    for (const l of landings) l.batch.freshness = freshnessOf(l.eventTimes, platform.now());
     await putJson(store, curatedManifestKey(domain.name), manifest, {
       domain: domain.name,
       'data-product': contract.dataProduct,

@@ -16,6 +16,14 @@ export interface LandedBatch {
   messages: number;
   /** Sequences the stream holds beyond this batch: what the consumer still lags by. */
   lag: number;
+  /** From each event's time to the commit of the version holding it: the freshness the SLO measures, per batch. */
+  freshness?: { p50Seconds: number; p99Seconds: number };
+}
+
+/** A landed batch and the event times it holds (ms; events without a readable time are left out). */
+export interface Landing {
+  batch: LandedBatch;
+  eventTimes: number[];
 }
 
 /** The last stream sequence among these raw objects' batches (0: none). */
@@ -38,8 +46,8 @@ export async function landStreamBatches(
   stream: EventStream,
   state: IngestState | undefined,
   waitMs = 500,
-): Promise<LandedBatch[]> {
-  const landed: LandedBatch[] = [];
+): Promise<Landing[]> {
+  const landed: Landing[] = [];
   for (const source of pipeline.sources.filter((s): s is SourceSpec & Required<Pick<SourceSpec, 'stream'>> =>
     Boolean(s.stream),
   )) {
@@ -56,20 +64,40 @@ export async function landStreamBatches(
     const last = messages.at(-1)!.sequence;
     const decoder = new TextDecoder();
     // One message, one line: a payload with line breaks (not one JSON event) stays one line, quarantined as such.
-    const body = `${messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' ')).join('\n')}\n`;
+    const lines = messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' '));
+    const body = `${lines.join('\n')}\n`;
     await platform.store.put(`${folder}${subject}+${pad(first)}-${pad(last)}.jsonl`, body, {
       tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
       contentType: 'application/x-ndjson',
     });
     landed.push({
-      source: source.name,
-      first,
-      last,
-      messages: messages.length,
-      lag: Math.max(0, (await stream.head(name)) - last),
+      batch: {
+        source: source.name,
+        first,
+        last,
+        messages: messages.length,
+        lag: Math.max(0, (await stream.head(name)) - last),
+      },
+      eventTimes: source.eventTime ? lines.map((l) => eventTime(l, source.eventTime!)).filter(Number.isFinite) : [],
     });
   }
   return landed;
+}
+
+function eventTime(line: string, field: string): number {
+  try {
+    return Date.parse(String((JSON.parse(line) as Record<string, unknown>)[field]));
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** p50 and p99 of the time from each event to `visibleAt`, in seconds. */
+export function freshnessOf(eventTimes: number[], visibleAt: number): LandedBatch['freshness'] {
+  if (eventTimes.length === 0) return undefined;
+  const ages = eventTimes.map((t) => (visibleAt - t) / 1000).sort((a, b) => a - b);
+  const at = (q: number) => Number(ages[Math.floor(q * (ages.length - 1))]!.toFixed(3));
+  return { p50Seconds: at(0.5), p99Seconds: at(0.99) };
 }
 
 /**

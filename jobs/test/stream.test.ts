@@ -8,7 +8,7 @@ import { createEventStream, getJson, type Platform } from '../../platform/index.
 import { childEnv, testPlatform } from '../../platform/test/helpers.js';
 import { natsInstalled, privateNats, type TestNats } from '../../platform/test/nats.js';
 import { generateMarketplace } from '../generate/index.js';
-import { streamPublisher } from '../pipeline/streamBatch.js';
+import { freshnessOf, streamPublisher } from '../pipeline/streamBatch.js';
 import { runDomainPipeline } from '../pipeline/run.js';
 import { currentManifest } from '../../products/readers.js';
 import { queryCurated } from '../../products/test/helpers.js';
@@ -175,7 +175,23 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(await p.store.list(ORDERS_PREFIX)).toEqual([]);
     const orders = report.sources.find((r) => r.source === 'order_events')!;
     expect(orders.lines).toBe(lines.length);
-    await runDomainPipeline(p, sales(p));
+    const run = await runDomainPipeline(p, sales(p));
     expect(await ordersOf(p)).toEqual(await ordersOf(reference));
+    // Freshness per batch: from each stored event's time to the commit. The spread between its quantiles depends on
+    // the event times alone, so it is known from the events published (one per id, the unreadable ones left out).
+    const unique = [...new Map(lines.map((l) => [eventId(l), l])).values()];
+    const times = unique
+      .map((l) => {
+        try {
+          return Date.parse(String((JSON.parse(l) as { occurred_at: unknown }).occurred_at));
+        } catch {
+          return Number.NaN;
+        }
+      })
+      .filter(Number.isFinite);
+    const spread = freshnessOf(times, 0)!;
+    const { freshness } = run.streamBatches![0]!;
+    expect(freshness!.p99Seconds - freshness!.p50Seconds).toBeCloseTo(spread.p99Seconds - spread.p50Seconds, 2);
+    expect(freshness!.p50Seconds).toBeGreaterThan(0);
   }, 300_000);
 });

@@ -55,6 +55,12 @@ describe('SLOs from contracts', () => {
               { series: 'mesh_job_last_run_success{mesh_job="schedule",domain="fulfillment"}', values: '0x200' },
               { series: 'mesh_job_last_run_success{mesh_job="schedule",domain="sales"}', values: '1x200' },
               { series: 'mesh_job_last_run_timestamp_seconds{mesh_job="schedule",domain="sales"}', values: '0x200' },
+              // Stream consumers: sales' lag grows (stopped); another's falls (catching up), so it does not alert.
+              {
+                series: 'mesh_stream_consumer_lag_messages{domain="sales",source="order_events"}',
+                values: '100+100x60',
+              },
+              { series: 'mesh_stream_consumer_lag_messages{domain="campaigns",source="clicks"}', values: '6000-90x60' },
             ],
             alert_rule_test: [
               {
@@ -72,6 +78,16 @@ describe('SLOs from contracts', () => {
                 ],
               },
               { eval_time: '100m', alertname: 'DataProductScheduleStalled', exp_alerts: [] },
+              {
+                eval_time: '30m',
+                alertname: 'DataProductStreamConsumerLagging',
+                exp_alerts: [
+                  {
+                    exp_labels: { domain: 'sales', source: 'order_events', severity: 'ticket' },
+                    exp_annotations: { summary: 'sales/order_events: the stream consumer lags and is not catching up' },
+                  },
+                ],
+              },
               {
                 eval_time: '190m',
                 alertname: 'DataProductScheduleStalled',
