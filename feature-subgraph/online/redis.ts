@@ -99,21 +99,23 @@ export class RedisOnlineStore implements OnlineStore {
     for (let i = 0; i < records.length; i += WRITE_CHUNK) {
       const chunk = records.slice(i, i + WRITE_CHUNK);
       const expireAt = (r: OnlineWrite) => (expireAfterMs > 0 ? String(r.eventTs + expireAfterMs + skew) : '0');
-      const calls: Promise<number>[] = [];
+      const calls: (() => Promise<number>)[] = [];
       if (this.config.cluster) {
         for (const r of chunk) {
           const key = this.key(table, r.key);
-          calls.push(this.client.meshSetIfNewerOne(key, JSON.stringify([key, encodeRecord(r), expireAt(r)])));
+          const records = JSON.stringify([key, encodeRecord(r), expireAt(r)]);
+          calls.push(() => this.client.meshSetIfNewerOne(key, records));
         }
       } else {
         for (let j = 0; j < chunk.length; j += RECORDS_PER_CALL) {
           const packed: string[] = [];
           for (const r of chunk.slice(j, j + RECORDS_PER_CALL))
             packed.push(this.key(table, r.key), encodeRecord(r), expireAt(r));
-          calls.push(this.client.meshSetIfNewer(JSON.stringify(packed)));
+          const records = JSON.stringify(packed);
+          calls.push(() => this.client.meshSetIfNewer(records));
         }
       }
-      const results = await this.guard(() => Promise.all(calls));
+      const results = await this.guard(() => this.callScripts(calls));
       written += results.reduce((a, b) => a + b, 0);
     }
     return { written, skipped: records.length - written };
@@ -167,6 +169,27 @@ export class RedisOnlineStore implements OnlineStore {
 
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /**
+   * Runs script calls; those a node answered NOSCRIPT are sent again once the script is loaded on every master. ioredis
+   * sends automatic pipelines with EVALSHA and loads a script once per client, not per node, so a cluster node that has
+   * not seen it (or a server whose scripts were flushed, or that restarted) refuses it. The calls refused wrote
+   * nothing, so each record is written once.
+   */
+  private async callScripts(calls: (() => Promise<number>)[]): Promise<number[]> {
+    const settled = await Promise.allSettled(calls.map((call) => call()));
+    const noScript = (r: PromiseSettledResult<number>) =>
+      r.status === 'rejected' && /^NOSCRIPT/.test((r.reason as Error)?.message ?? '');
+    const failed = settled.find((r) => r.status === 'rejected' && !noScript(r));
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const again = settled.flatMap((r, i) => (noScript(r) ? [i] : []));
+    if (again.length > 0) {
+      await Promise.all(this.masters().map((node) => node.script('LOAD', SET_IF_NEWER)));
+      const values = await Promise.all(again.map((i) => calls[i]!()));
+      again.forEach((i, j) => (settled[i] = { status: 'fulfilled', value: values[j]! }));
+    }
+    return settled.map((r) => (r as PromiseFulfilledResult<number>).value);
   }
 
   private masters(): Redis[] {

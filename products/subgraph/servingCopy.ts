@@ -63,9 +63,9 @@ const STALE_MS = 10 * 60_000;
 /**
  * Read-only copies of a domain's own curated data for the lookups its resolvers declare, one memory-mapped LMDB file
  * per lookup and data version under the serving directory. Built once, by whichever replica of the host gets there
- * first (written aside, then renamed), and opened as they are by the others and at every restart; what they hold
- * lives in the page cache, not on the heap, so a process's memory does not grow with the data. The set of open files
- * is replaced in one assignment, so a request holding a view never sees two versions.
+ * first (written aside, then renamed), and opened as they are by the others and at every restart. What they hold is in
+ * the page cache, shared by the host's replicas, not on the heap: a process's private memory does not grow with the
+ * data. The set of open files is replaced in one assignment, so a request holding a view never sees two versions.
  */
 export class ServingCopy {
   private readonly specs = new Map<string, LookupSpec>();
@@ -123,7 +123,7 @@ export class ServingCopy {
     return next;
   }
 
-  /** Closes every file; views still held answer undefined afterwards (DuckDB answers them). */
+  /** Closes every file: the subgraph is stopping. */
   close(): void {
     this.current = new Map();
     for (const db of this.opened.values()) void db.close();
