@@ -89,5 +89,6 @@ export {
   type SourceState,
   type QualityResult,
   type RunRecord,
+  type StreamBatch,
   type SourceAccounting,
 } from './types.js';

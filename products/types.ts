@@ -63,6 +63,18 @@ export interface IngestState {
   sources: Record<string, SourceState>;
 }
 
+/** A batch of a stream source's messages one run landed. */
+export interface StreamBatch {
+  source: string;
+  first: number;
+  last: number;
+  messages: number;
+  /** Sequences the stream held beyond this batch: what the consumer still lags by. */
+  lag: number;
+  /** Seconds from each event's time to the commit of the version holding it: the freshness the SLO measures. */
+  freshness?: { p50Seconds: number; p99Seconds: number };
+}
+
 export interface RunRecord {
   runId: string;
   domain: string;
@@ -88,16 +100,8 @@ export interface RunRecord {
   datasets: DatasetOutput[];
   quarantine: (PublishedFile & { source: string })[];
   quality: QualityResult[];
-  /** Stream sources: the batch of sequences this run landed from each stream, and what the stream held beyond it. */
-  streamBatches?: {
-    source: string;
-    first: number;
-    last: number;
-    messages: number;
-    lag: number;
-    /** Seconds from each event's time to the commit of this version: the freshness SLO's measure. */
-    freshness?: { p50Seconds: number; p99Seconds: number };
-  }[];
+  /** Stream sources: the batch of sequences this run landed from each stream. */
+  streamBatches?: StreamBatch[];
   error?: { code: string; message: string };
 }
 

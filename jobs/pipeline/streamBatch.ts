@@ -1,6 +1,6 @@
 import { createEventStream, selectDomains, type EventStream, type Platform } from '../../platform/index.js';
 import { loadContract } from '../../governance/index.js';
-import type { IngestState } from '../../products/index.js';
+import type { IngestState, StreamBatch } from '../../products/index.js';
 import type { EventPublisher } from '../generate/sinks.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 
@@ -9,20 +9,9 @@ const BATCH_FOLDER = 'stream/';
 const SEQUENCE = /\+(\d{12})-(\d{12})\.jsonl$/;
 const pad = (n: number) => String(n).padStart(12, '0');
 
-export interface LandedBatch {
-  source: string;
-  first: number;
-  last: number;
-  messages: number;
-  /** Sequences the stream holds beyond this batch: what the consumer still lags by. */
-  lag: number;
-  /** From each event's time to the commit of the version holding it: the freshness the SLO measures, per batch. */
-  freshness?: { p50Seconds: number; p99Seconds: number };
-}
-
 /** A landed batch and the event times it holds (ms; events without a readable time are left out). */
 export interface Landing {
-  batch: LandedBatch;
+  batch: StreamBatch;
   eventTimes: number[];
 }
 
@@ -93,7 +82,7 @@ function eventTime(line: string, field: string): number {
 }
 
 /** p50 and p99 of the time from each event to `visibleAt`, in seconds. */
-export function freshnessOf(eventTimes: number[], visibleAt: number): LandedBatch['freshness'] {
+export function freshnessOf(eventTimes: number[], visibleAt: number): StreamBatch['freshness'] {
   if (eventTimes.length === 0) return undefined;
   const ages = eventTimes.map((t) => (visibleAt - t) / 1000).sort((a, b) => a - b);
   const at = (q: number) => Number(ages[Math.floor(q * (ages.length - 1))]!.toFixed(3));
