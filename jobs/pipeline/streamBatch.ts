@@ -99,8 +99,8 @@ export async function streamPublisher(
   sourceName: string,
 ): Promise<(EventPublisher & { close(): Promise<void> }) | undefined> {
   const [domain] = selectDomains(platform.config.domainsDir, [domainName]);
-  const source = domain && loadPipeline(domain, loadContract(domain.contractFile, domain.name)).sources;
-  const spec = source?.find((s) => s.name === sourceName)?.stream;
+  const sources = domain && loadPipeline(domain, loadContract(domain.contractFile, domain.name)).sources;
+  const spec = sources?.find((s) => s.name === sourceName)?.stream;
   const stream = spec && createEventStream(platform.config, platform.log);
   if (!spec || !stream) return undefined;
   await stream.ensure(spec.stream, [spec.subject]);

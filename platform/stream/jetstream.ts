@@ -59,7 +59,7 @@ export class JetStreamEventStream implements EventStream {
         const batch = await consumer.fetch({ max_messages: want, expires: Math.max(1000, waitMs) });
         const before = out.length;
         for await (const m of batch) {
-          out.push({ sequence: m.seq, data: m.data, storedAt: new Date(Math.floor(m.info.timestampNanos / 1e6)) });
+          out.push({ sequence: m.seq, data: m.data });
           last = m.seq;
         }
         if (out.length === before) break;

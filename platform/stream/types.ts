@@ -1,8 +1,7 @@
-/** A message as a stream holds it: its position, its payload, and when the broker stored it. */
+/** A message as a stream holds it: its position and its payload. */
 export interface StreamMessage {
   sequence: number;
   data: Uint8Array;
-  storedAt: Date;
 }
 
 /** An event to append, with the id the broker deduplicates it by. */
