@@ -115,6 +115,37 @@ describe('the scheduler', () => {
     expect(state.peak).toBe(1);
   });
 
+  it('runs a tick that came due during a run of its domain after that run, in order, each once', async () => {
+    const platform = testMeshPlatform();
+    const ticks: string[] = [];
+    let release = () => {};
+    const scheduler = new PipelineScheduler(
+      platform,
+      [schedule('sales')],
+      async (_domain, context) => {
+        ticks.push(context!.tick!.toISOString());
+        if (ticks.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return { steps: {} };
+      },
+      { concurrency: 2 },
+    );
+    const at = (hour: number) => new Date(Date.UTC(2026, 11, 1, hour));
+    const first = scheduler.trigger('sales', 'schedule', at(1));
+    await until(() => ticks.length === 1);
+    const second = scheduler.trigger('sales', 'schedule', at(2));
+    const third = scheduler.trigger('sales', 'schedule', at(3));
+    // The same tick handed over again (by a look after another instance's lease) waits once.
+    expect(scheduler.trigger('sales', 'schedule', at(2))).toBe(second);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ticks).toEqual([at(1).toISOString()]);
+    release();
+    expect((await Promise.all([first, second, third])).map((r) => r?.outcome)).toEqual(Array(3).fill('succeeded'));
+    expect(ticks).toEqual([1, 2, 3].map((h) => at(h).toISOString()));
+    // A tick already run to its end is not run again.
+    expect(await scheduler.trigger('sales', 'schedule', at(2))).toBeUndefined();
+    await scheduler.stop();
+  });
+
   it('runs waiting domains in the order they were triggered, however long their reads take', async () => {
     const platform = testMeshPlatform();
     // The first domain's reads are the slowest, so a scheduler that queued after reading would run it last.

@@ -69,6 +69,8 @@ export interface DomainScheduleStatus {
 
 const HISTORY = 50;
 const MAX_WAIT_MS = 3_600_000;
+/** Ticks of a domain that may wait behind its run in flight; more means runs overrun their interval for good. */
+const MAX_WAITING = 5;
 
 /** The scheduler's records in the control plane, which every instance on every machine shares. */
 const historyRecord = (domain: string) => `schedule/history/${domain}`;
@@ -118,6 +120,8 @@ export class PipelineScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private readonly running = new Map<string, Promise<ScheduledRun | undefined>>();
+  /** Per domain, the ticks waiting for the run in flight here to end. */
+  private readonly waitingTicks = new Map<string, Map<string, Promise<ScheduledRun | undefined>>>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
   /** Aborted by stop(): a run waiting to retry gives up at once instead of holding the shutdown. */
@@ -175,21 +179,35 @@ export class PipelineScheduler {
   }
 
   /**
-   * Runs a domain now, unless it is running here (the run in flight is returned), paused, running in another instance,
-   * or (for a scheduled `tick`) already run to its end by one (undefined).
+   * Runs a domain now, unless it is paused, running in another instance, or (for a scheduled `tick`) already run to its
+   * end by one (undefined). While a run of the domain is going here, a manual trigger gets that run, and a tick waits
+   * its turn behind it (up to MAX_WAITING ticks): dropping it would leave it to the other instances, which may be just
+   * as busy, and a tick handed over by a dead instance would be lost.
    */
   trigger(domain: string, trigger: ScheduledRun['trigger'], tick?: Date): Promise<ScheduledRun | undefined> {
     const inFlight = this.running.get(domain);
-    if (inFlight !== undefined) {
-      this.platform.log.info(
-        { domain, trigger },
-        'scheduled run skipped: the previous run of the domain is still going',
-      );
+    if (inFlight === undefined) {
+      const run = this.runOnce(domain, trigger, tick).finally(() => this.running.delete(domain));
+      this.running.set(domain, run);
+      return run;
+    }
+    const waiting = this.waitingTicks.get(domain) ?? new Map<string, Promise<ScheduledRun | undefined>>();
+    const key = tick?.toISOString();
+    const queued = key === undefined ? undefined : waiting.get(key);
+    if (queued) return queued;
+    if (key === undefined || waiting.size >= MAX_WAITING) {
+      this.platform.log.info({ domain, trigger, tick }, 'scheduled run skipped: a run of the domain is still going');
       return inFlight;
     }
-    const run = this.runOnce(domain, trigger, tick).finally(() => this.running.delete(domain));
-    this.running.set(domain, run);
-    return run;
+    const later = inFlight
+      .catch(() => undefined)
+      .then(() => {
+        waiting.delete(key);
+        return this.stopped ? undefined : this.trigger(domain, trigger, tick);
+      });
+    waiting.set(key, later);
+    this.waitingTicks.set(domain, waiting);
+    return later;
   }
 
   async stop(): Promise<void> {
@@ -351,9 +369,8 @@ export class PipelineScheduler {
   }
 
   /**
-   * The tick again when the other instance's lease expires (a live holder renews it, and this looks again then), after
-   * this instance's own run of the domain if one is going: skipping it then, as a due tick is, could lose the tick of
-   * an instance that died.
+   * The tick again when the other instance's lease expires (a live holder renews it, and this looks again then), in
+   * line behind this instance's own run of the domain if one is going.
    */
   private lookAgain(domain: string, tick: Date, afterMs?: number): void {
     if (this.stopped) return;
@@ -366,9 +383,8 @@ export class PipelineScheduler {
           )
     ).then((remainingMs) => {
       const again = setTimeout(
-        async () => {
-          for (let run = this.running.get(domain); run; run = this.running.get(domain)) await run.catch(() => {});
-          if (!this.stopped) await this.trigger(domain, 'schedule', tick).catch(() => {});
+        () => {
+          if (!this.stopped) this.trigger(domain, 'schedule', tick).catch(() => {});
         },
         remainingMs + 50 + Math.random() * 250,
       );
