@@ -27,6 +27,7 @@ export {
   customProperty,
   primaryKey,
   slaHours,
+  slaPercentile,
   type ContractSchemaObject,
   type DataContract,
   type LogicalType,

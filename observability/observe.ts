@@ -1,5 +1,5 @@
 import type { DomainInfo, Metrics } from '../platform/index.js';
-import { dataAgeHours } from '../products/index.js';
+import { dataAgeHours, streamFreshness } from '../products/index.js';
 import { createOnlineStore } from '../feature-subgraph/index.js';
 import type { MeshPlatform } from '../lineage/index.js';
 import { loadSlos } from './slo.js';
@@ -18,11 +18,16 @@ export interface MeshObservation {
 /** SLO evaluation and cost allocation over a gateway's own metrics, exposed as metric families on its registry. */
 export function observeMesh(platform: MeshPlatform, metrics: Metrics, domains: DomainInfo[]): MeshObservation {
   const names = domains.map((d) => d.name);
+  const slos = loadSlos(domains);
+  const streamed = slos.filter((s) => s.streamFreshness).map((s) => s.domain);
   const slo = new SloEvaluator(
-    loadSlos(domains),
+    slos,
     () => metrics.fetchCounts(),
     () => dataAgeHours(platform, names),
-    { intervalMs: platform.config.sloIntervalSeconds * 1000 },
+    {
+      intervalMs: platform.config.sloIntervalSeconds * 1000,
+      streamFreshness: () => streamFreshness(platform, streamed),
+    },
   ).start();
   const cost = new CostCache(platform, () => createOnlineStore(platform.config.online), {
     queryLoad: () => metrics.queryLoad(),

@@ -1,11 +1,13 @@
 import type { DomainInfo } from '../platform/index.js';
-import { loadContract, slaHours } from '../governance/index.js';
+import { loadContract, slaHours, slaPercentile } from '../governance/index.js';
 
 /** A data product's promises, from the `slaProperties` of its contract. */
 export interface DomainSlo {
   domain: string;
   dataProduct: string;
   freshnessHours?: number;
+  /** Stream-fed products: the share of events (`quantile`) queryable within `seconds` of their time. */
+  streamFreshness?: { quantile: number; seconds: number };
   /** How often the product is updated (its pipeline's schedule): a scheduler silent for twice as long has stalled. */
   frequencyHours?: number;
   latencyP99Ms?: number;
@@ -23,10 +25,16 @@ export function loadSlos(domains: DomainInfo[]): DomainSlo[] {
       domain: d.name,
       dataProduct: contract.dataProduct,
       freshnessHours: slaHours(contract, 'freshness'),
+      streamFreshness: slaPercentile(contract, 'freshness'),
       frequencyHours: slaHours(contract, 'frequency'),
       latencyP99Ms: latency ? Number(latency.value) * (latency.unit === 's' ? 1000 : 1) : undefined,
+      // Rounded: 99.9 / 100 is 0.9990000000000001 in binary.
       availability: availability
-        ? Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1)
+        ? Number(
+            (
+              Number(availability.value) / (availability.unit === 'percent' || Number(availability.value) > 1 ? 100 : 1)
+            ).toFixed(9),
+          )
         : undefined,
     };
   });
@@ -144,6 +152,22 @@ export function prometheusRules(slos: DomainSlo[]): {
         for: '15m',
         labels: { ...labels, severity: 'page' },
         annotations: { summary: `${s.domain}: curated data older than its ${s.freshnessHours} h freshness SLO` },
+      });
+    }
+    if (s.streamFreshness !== undefined) {
+      const q = s.streamFreshness.quantile;
+      out.push({
+        alert: 'DataProductStreamFreshnessBreached',
+        // Batches publish their p50 and p99: the objective's quantile is judged on the p99 (an upper bound for any
+        // quantile up to it). Ten minutes over is not one slow batch.
+        expr: `max(mesh_stream_freshness_seconds{domain="${s.domain}",quantile="0.99"}) > ${s.streamFreshness.seconds}`,
+        for: '10m',
+        labels: { ...labels, severity: 'page' },
+        annotations: {
+          summary:
+            `${s.domain}: stream events take longer than ${s.streamFreshness.seconds / 60} min to be queryable ` +
+            `(p${Math.round(q * 1000) / 10} freshness SLO)`,
+        },
       });
     }
     return out;

@@ -1,4 +1,5 @@
 import type { FetchCounts } from '../platform/index.js';
+import type { StreamFreshness } from '../products/index.js';
 import type { DomainSlo } from './slo.js';
 
 export type SloState = 'OK' | 'AT_RISK' | 'BREACHED' | 'NO_DATA';
@@ -20,7 +21,22 @@ export interface DomainSloStatus {
     requests: number;
   };
   latency: { objectiveMs: number | null; p99Ms: number | null };
-  freshness: { objectiveHours: number | null; ageHours: number | null };
+  freshness: {
+    objectiveHours: number | null;
+    ageHours: number | null;
+    /**
+     * Stream-fed products: the objective on event freshness (a percentile) and what the last hour's stream batches
+     * measured; null when the contract has none.
+     */
+    stream: {
+      quantile: number;
+      objectiveSeconds: number;
+      p50Seconds: number | null;
+      p99Seconds: number | null;
+      batches: number;
+      events: number;
+    } | null;
+  };
 }
 
 export interface SloPoint {
@@ -53,13 +69,20 @@ interface Sample {
 export class SloEvaluator {
   private samples: Sample[] = [];
   private ages = new Map<string, number | null>();
+  private streams = new Map<string, StreamFreshness | null>();
   private timer?: NodeJS.Timeout;
 
   constructor(
     readonly slos: DomainSlo[],
     private readonly read: () => Promise<FetchCounts>,
     private readonly dataAgeHours: () => Promise<Map<string, number | null>>,
-    private readonly options: { intervalMs?: number; keepMs?: number; now?: () => number } = {},
+    private readonly options: {
+      intervalMs?: number;
+      keepMs?: number;
+      now?: () => number;
+      /** Stream freshness of the stream-fed products over the last hour. */
+      streamFreshness?: () => Promise<Map<string, StreamFreshness | null>>;
+    } = {},
   ) {}
 
   start(): this {
@@ -77,8 +100,13 @@ export class SloEvaluator {
 
   async tick(): Promise<void> {
     const t = this.now();
-    const [counts, ages] = await Promise.all([this.read(), this.dataAgeHours().catch(() => this.ages)]);
+    const [counts, ages, streams] = await Promise.all([
+      this.read(),
+      this.dataAgeHours().catch(() => this.ages),
+      this.options.streamFreshness?.().catch(() => this.streams) ?? this.streams,
+    ]);
     this.ages = ages;
+    this.streams = streams;
     this.samples.push({ t, counts: structuredClone(counts) });
     const keep = this.options.keepMs ?? 24 * 3_600_000;
     while (this.samples.length > 2 && this.samples[0]!.t < t - keep) this.samples.shift();
@@ -127,11 +155,17 @@ export class SloEvaluator {
     const budgetRemaining = budget && all.total > 0 ? 1 - all.errors / all.total / budget : null;
     const p99Ms = quantileMs(window(WINDOWS['5m']).buckets, 0.99);
     const ageHours = this.ages.get(slo.domain) ?? null;
+    const streamed = this.streams.get(slo.domain) ?? null;
 
     const breached: string[] = [];
     const atRisk: string[] = [];
     if (slo.freshnessHours !== undefined && ageHours !== null && ageHours > slo.freshnessHours)
       breached.push(`data is ${age(ageHours)} old, freshness SLO ${age(slo.freshnessHours)}`);
+    if (slo.streamFreshness && streamed && streamed.p99Seconds > slo.streamFreshness.seconds)
+      breached.push(
+        `stream events took up to ${fmt(streamed.p99Seconds)} s to be queryable over the last hour (batch p99), ` +
+          `freshness SLO p${fmt(slo.streamFreshness.quantile * 100)} ${fmt(slo.streamFreshness.seconds)} s`,
+      );
     if (slo.latencyP99Ms !== undefined && p99Ms !== null && p99Ms > slo.latencyP99Ms)
       breached.push(`p99 ${fmt(p99Ms)} ms over the last 5 min, latency SLO ${slo.latencyP99Ms} ms`);
     if (budgetRemaining !== null && budgetRemaining <= 0)
@@ -155,6 +189,16 @@ export class SloEvaluator {
       freshness: {
         objectiveHours: slo.freshnessHours ?? null,
         ageHours: ageHours === null ? null : Math.round(ageHours * 10) / 10,
+        stream: slo.streamFreshness
+          ? {
+              quantile: slo.streamFreshness.quantile,
+              objectiveSeconds: slo.streamFreshness.seconds,
+              p50Seconds: streamed?.p50Seconds ?? null,
+              p99Seconds: streamed?.p99Seconds ?? null,
+              batches: streamed?.batches ?? 0,
+              events: streamed?.events ?? 0,
+            }
+          : null,
       },
     };
   }

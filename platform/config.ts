@@ -107,6 +107,8 @@ export interface MeshConfig {
   streamUrl?: string;
   /** At most this many stream messages land per micro-batch, so a consumer that lags catches up in bounded memory. */
   streamBatchMax: number;
+  /** How often a scheduler lands a micro-batch of each stream-fed domain (what is new on its stream), in ms. */
+  streamIntervalMs: number;
   /**
    * Admission control: each caller's cost budget (a token bucket of `capacity` points refilled at `refillPerSecond`;
    * capacity 0 turns budgets off), and the bounded pool that requests costing `heavyCost` or more run in.
@@ -332,6 +334,7 @@ export function loadConfig(env: Env = process.env): MeshConfig {
     servingCopyDir: bool(env, 'MESH_SERVING_COPY', true) ? path.join(cacheDir, 'serving') : undefined,
     streamUrl: env.MESH_STREAM_URL || undefined,
     streamBatchMax: positiveNumber(env, 'MESH_STREAM_BATCH_MAX', 100_000),
+    streamIntervalMs: positiveNumber(env, 'MESH_STREAM_INTERVAL_SECONDS', 5) * 1000,
     responseCacheEntries: nonNegativeInteger(env, 'MESH_RESPONSE_CACHE_ENTRIES', 10_000),
     admission: {
       // One caller's share: ten seconds of burst, then a steady rate well under what one gateway serves.

@@ -44,6 +44,10 @@ export {
   currentManifest,
   dataAgeHours,
   recentRuns,
+  recordStreamFreshness,
+  streamFreshness,
+  type FreshnessSample,
+  type StreamFreshness,
 } from './readers.js';
 export { API_DIR, loadEndpoints, parseEndpoint, type RestEndpoint } from './api/endpoints.js';
 export { readParameters } from './api/parameters.js';

@@ -1,4 +1,4 @@
-import { MeshError, ErrorCode, getJson, type Platform } from '../platform/index.js';
+import { MeshError, ErrorCode, getJson, updateRecord, type Platform } from '../platform/index.js';
 import { curatedManifestKey, runsPrefix } from './storeLayout.js';
 import type { CuratedManifest, DatasetFile, DatasetOutput, RunRecord } from './types.js';
 
@@ -92,4 +92,70 @@ export async function dataAgeHours(
     }),
   );
   return new Map(ages);
+}
+
+/** A landed stream batch's freshness: when it became queryable, its events, and their age then. */
+export interface FreshnessSample {
+  at: number;
+  events: number;
+  p50Seconds: number;
+  p99Seconds: number;
+}
+
+/** A stream-fed domain's stream freshness over a window: what its freshness SLO is judged on. */
+export interface StreamFreshness {
+  /** The events-weighted median of the batches' medians. */
+  p50Seconds: number;
+  /** The highest batch p99: an upper bound of the window's p99 (every batch kept its 99 % within it). */
+  p99Seconds: number;
+  batches: number;
+  events: number;
+}
+
+const freshnessRecord = (domain: string) => `stream/freshness/${domain}`;
+const FRESHNESS_KEPT_MS = 24 * 3_600_000;
+
+/** Adds a run's batches to the domain's freshness samples (a day of them is kept, in the control plane). */
+export async function recordStreamFreshness(
+  platform: Pick<Platform, 'control'>,
+  domain: string,
+  samples: FreshnessSample[],
+): Promise<void> {
+  if (samples.length === 0) return;
+  const since = Math.max(...samples.map((s) => s.at)) - FRESHNESS_KEPT_MS;
+  await updateRecord<FreshnessSample[]>(platform.control, freshnessRecord(domain), (kept) =>
+    [...(kept ?? []), ...samples].filter((s) => s.at >= since),
+  );
+}
+
+/** Each domain's stream freshness over the last `windowMs` (null: no stream batch in it). */
+export async function streamFreshness(
+  platform: Pick<Platform, 'control'>,
+  domains: string[],
+  windowMs = 3_600_000,
+  now = Date.now(),
+): Promise<Map<string, StreamFreshness | null>> {
+  const entries = await Promise.all(
+    domains.map(async (d): Promise<[string, StreamFreshness | null]> => {
+      const samples = ((await platform.control.read<FreshnessSample[]>(freshnessRecord(d)))?.value ?? []).filter(
+        (s) => s.at >= now - windowMs,
+      );
+      const events = samples.reduce((n, s) => n + s.events, 0);
+      if (samples.length === 0 || events === 0) return [d, null];
+      let seen = 0;
+      const median = [...samples]
+        .sort((a, b) => a.p50Seconds - b.p50Seconds)
+        .find((s) => (seen += s.events) >= events / 2)!.p50Seconds;
+      return [
+        d,
+        {
+          p50Seconds: median,
+          p99Seconds: Math.max(...samples.map((s) => s.p99Seconds)),
+          batches: samples.length,
+          events,
+        },
+      ];
+    }),
+  );
+  return new Map(entries);
 }

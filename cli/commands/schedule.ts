@@ -10,7 +10,9 @@ import {
   runDomainPipeline,
   scheduleStatus,
   setPaused,
+  streamFeeds,
   unchangedVersion,
+  type MicroBatchWork,
   type ScheduledWork,
 } from '../../jobs/index.js';
 import {
@@ -195,14 +197,22 @@ export function registerSchedule(program: Command): void {
 
 /** The embedded scheduler over every domain with a schedule, started. */
 export function startScheduler(platform: MeshPlatform, options: { concurrency?: number } = {}): PipelineScheduler {
-  const scheduler = new PipelineScheduler(
-    platform,
-    loadSchedules(listDomains(platform.config.domainsDir)),
-    scheduledWork(platform),
-    options,
-  );
+  const domains = listDomains(platform.config.domainsDir);
+  const scheduler = new PipelineScheduler(platform, loadSchedules(domains), scheduledWork(platform), {
+    ...options,
+    microBatches: { feeds: streamFeeds(platform, domains), work: microBatchWork(platform) },
+  });
   scheduler.start();
   return scheduler;
+}
+
+/** A micro-batch of a stream-fed domain: its pipeline only (its feature views run on the contract's schedule). */
+export function microBatchWork(platform: MeshPlatform): MicroBatchWork {
+  return async (domain, fence) => {
+    const [info] = selectDomains(platform.config.domainsDir, [domain]);
+    const run = await runDomainPipeline(platform, info!, { fence });
+    return { landedThrough: Math.max(0, ...(run.streamBatches ?? []).map((b) => b.last)) };
+  };
 }
 
 /**
@@ -222,14 +232,18 @@ export function scheduledWork(platform: MeshPlatform, window?: { start: Date; en
       }
     };
     const [info] = selectDomains(platform.config.domainsDir, [domain]);
-    // Nothing new to read: the version serving is what a run would publish, and its features are computed from it.
-    const unchanged = await timed('check', () => unchangedVersion(platform, info!));
+    // Nothing new to read: the version serving is what a run would publish, and its features are computed from it. A
+    // stream-fed domain always goes on: micro-batches published versions since its features were last computed.
+    const streamed = streamFeeds(platform, [info!]).length > 0;
+    const unchanged = streamed ? undefined : await timed('check', () => unchangedVersion(platform, info!));
     if (unchanged && !window) return { runId: unchanged.runId, steps, published: false };
-    const runId =
-      unchanged?.runId ??
-      (await timed('pipeline', () => runDomainPipeline(platform, info!, { fence: context?.fence }))).runId;
+    const run = unchanged
+      ? { runId: unchanged.runId, unchanged: true }
+      : await timed('pipeline', () => runDomainPipeline(platform, info!, { fence: context?.fence }));
+    const published = !run.unchanged;
+    const runId = run.runId;
     const views = viewsReading(await loadRegistry(platform.store), domain).map(tableId);
-    if (views.length === 0) return { runId, steps, published: !unchanged };
+    if (views.length === 0) return { runId, steps, published };
     await timed('features', () => computeFeatures(platform, { views }));
     const online = createOnlineStore(platform.config.online);
     try {
@@ -245,6 +259,6 @@ export function scheduledWork(platform: MeshPlatform, window?: { start: Date; en
     } finally {
       await online.close();
     }
-    return { runId, steps, published: !unchanged };
+    return { runId, steps, published };
   };
 }

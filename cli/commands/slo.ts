@@ -83,7 +83,17 @@ export function registerSlo(program: Command): void {
       const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(2)}%`);
       process.stdout.write(
         `${table(
-          ['data product', 'state', 'availability 1h', 'burn 1h', 'budget left', 'p99 ms', 'age h', 'why'],
+          [
+            'data product',
+            'state',
+            'availability 1h',
+            'burn 1h',
+            'budget left',
+            'p99 ms',
+            'age h',
+            'stream p50/p99 s (SLO)',
+            'why',
+          ],
           body.domains.map((d) => [
             d.domain,
             d.state,
@@ -92,6 +102,7 @@ export function registerSlo(program: Command): void {
             pct(d.availability.budgetRemaining),
             d.latency.p99Ms?.toFixed(0) ?? '—',
             d.freshness.ageHours?.toFixed(1) ?? '—',
+            streamColumn(d.freshness.stream),
             d.reasons.join('; ') || '—',
           ]),
         )}\n`,
@@ -108,4 +119,11 @@ export function registerSlo(program: Command): void {
         `${JSON.stringify(grafanaDashboard(loadSlos(listDomains(createMeshPlatform().config.domainsDir))), null, 2)}\n`,
       ),
     );
+}
+
+/** `p50/p99 (objective)` over the last hour of stream batches; `—` for a product without a stream objective. */
+function streamColumn(stream: DomainSloStatus['freshness']['stream']): string {
+  if (!stream) return '—';
+  const s = (n: number | null) => (n === null ? '—' : n.toFixed(1));
+  return `${s(stream.p50Seconds)}/${s(stream.p99Seconds)} (p${stream.quantile * 100} ≤ ${stream.objectiveSeconds})`;
 }

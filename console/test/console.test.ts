@@ -131,6 +131,9 @@ describe.skipIf(!available)('mesh console in headless Chromium', () => {
     // The analyst's query reached sales through the gateway without error: its availability budget is untouched.
     expect(sales.availability.requests, JSON.stringify(sales)).toBeGreaterThan(0);
     expect(await page.getByTestId('slo-budget-sales').textContent()).toMatch(/^100\.0% \(\d+ calls\)/);
+    // Sales promises stream freshness too; this mesh reads its order events from files, so no batch is measured.
+    expect(sales.freshness.stream).toMatchObject({ quantile: 0.99, objectiveSeconds: 900, batches: 0 });
+    expect(await page.getByTestId('slo-stream-sales').textContent()).toBe('no stream batch');
     await expect.poll(() => page.locator('.chart canvas').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     // Each domain's schedule from its contract; a scheduled run recorded in the history shows with its outcome.
     // Run by the CLI on the demo's own store, as an operator would run it beside the mesh.

@@ -74,6 +74,9 @@ export interface SlaProperty {
   unit?: string;
   element?: string;
   driver?: string;
+  /** For a percentile objective, the percentile (`p99`). */
+  valueExt?: string | number | boolean | null;
+  description?: string;
 }
 
 export interface DataContract {
@@ -99,10 +102,34 @@ export function customProperty(owner: { customProperties?: CustomProperty[] }, n
 
 const HOURS_PER_UNIT: Record<string, number> = { s: 1 / 3600, m: 1 / 60, min: 1 / 60, h: 1, d: 24 };
 
-/** A duration SLA property (`freshness`, `frequency`) in hours; hours when it names no unit; undefined when absent. */
+/**
+ * A duration SLA property (`freshness`, `frequency`) in hours; hours when it names no unit; undefined when absent. A
+ * percentile objective of the same property (`valueExt: p99`) is not this one: see slaPercentile.
+ */
 export function slaHours(contract: Pick<DataContract, 'slaProperties'>, property: string): number | undefined {
-  const s = contract.slaProperties?.find((p) => p.property === property);
+  const s = contract.slaProperties?.find((p) => p.property === property && percentileOf(p) === undefined);
   return s ? Number(s.value) * (HOURS_PER_UNIT[s.unit ?? 'h'] ?? 1) : undefined;
+}
+
+/**
+ * A percentile objective on a duration (`freshness` with `valueExt: p99`: 99 % of events within `value` `unit` of their
+ * time), in seconds.
+ */
+export function slaPercentile(
+  contract: Pick<DataContract, 'slaProperties'>,
+  property: string,
+): { quantile: number; seconds: number } | undefined {
+  for (const p of contract.slaProperties ?? []) {
+    const quantile = p.property === property ? percentileOf(p) : undefined;
+    if (quantile !== undefined)
+      return { quantile, seconds: Number(p.value) * (HOURS_PER_UNIT[p.unit ?? 'h'] ?? 1) * 3600 };
+  }
+  return undefined;
+}
+
+function percentileOf(p: SlaProperty): number | undefined {
+  const m = /^p(\d{1,2}(?:\.\d+)?)$/.exec(String(p.valueExt ?? ''));
+  return m ? Number(m[1]) / 100 : undefined;
 }
 
 export function primaryKey(object: ContractSchemaObject): string[] {

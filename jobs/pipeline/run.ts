@@ -36,6 +36,7 @@ import {
   quarantinePrefix,
   runKey,
   reportJobMetrics,
+  recordStreamFreshness,
   type CuratedManifest,
   type IngestState,
   type RunRecord,
@@ -293,6 +294,13 @@ export async function runDomainPipeline(
     });
     faultPoint(config, 'after-manifest');
     record.status = 'succeeded';
+    await recordStreamFreshness(
+      platform,
+      domain.name,
+      landings.flatMap(({ batch: { freshness, messages } }) =>
+        freshness ? [{ at: Date.now(), events: messages, ...freshness }] : [],
+      ),
+    ).catch((err: unknown) => platform.log.warn({ err, domain: domain.name }, 'stream freshness not recorded'));
     platform.log.info(
       {
         domain: domain.name,

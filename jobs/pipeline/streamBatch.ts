@@ -1,7 +1,14 @@
-import { createEventStream, selectDomains, type EventStream, type Platform } from '../../platform/index.js';
+import {
+  createEventStream,
+  selectDomains,
+  type DomainInfo,
+  type EventStream,
+  type Platform,
+} from '../../platform/index.js';
 import { loadContract } from '../../governance/index.js';
 import type { IngestState, StreamBatch } from '../../products/index.js';
 import type { EventPublisher } from '../generate/sinks.js';
+import type { StreamFeed } from '../schedule/microBatches.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
 
 /** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
@@ -105,4 +112,14 @@ export async function streamPublisher(
   if (!spec || !stream) return undefined;
   await stream.ensure(spec.stream, [spec.subject]);
   return { publish: (events) => stream.publish(spec.subject, events), close: () => stream.close() };
+}
+
+/** The stream-fed domains among these, with the stream each reads (none without MESH_STREAM_URL). */
+export function streamFeeds(platform: Pick<Platform, 'config'>, domains: DomainInfo[]): StreamFeed[] {
+  if (!platform.config.streamUrl) return [];
+  return domains.flatMap((d) =>
+    loadPipeline(d, loadContract(d.contractFile, d.name)).sources.flatMap((s) =>
+      s.stream ? [{ domain: d.name, stream: s.stream.stream, subject: s.stream.subject }] : [],
+    ),
+  );
 }

@@ -12,6 +12,7 @@ import {
 } from '../../platform/index.js';
 import { jobRunSamples, reportJobMetrics, currentManifest, LEGACY_PAUSED_KEY } from '../../products/index.js';
 import { nextRuns, type DomainSchedule } from './definitions.js';
+import { MicroBatchConsumer, type MicroBatchWork, type StreamFeed } from './microBatches.js';
 
 /** One scheduled run of a domain: its pipeline, then the feature views that read it, then materialization. */
 export interface ScheduledRun {
@@ -133,8 +134,16 @@ export class PipelineScheduler {
     private readonly platform: Platform,
     private readonly schedules: DomainSchedule[],
     private readonly work: ScheduledWork,
-    private readonly options: { concurrency?: number; backoffMs?: number; leaseMs?: number } = {},
+    private readonly options: {
+      concurrency?: number;
+      backoffMs?: number;
+      leaseMs?: number;
+      /** Stream-fed domains, landed in micro-batches between their scheduled runs. */
+      microBatches?: { feeds: StreamFeed[]; work: MicroBatchWork };
+    } = {},
   ) {}
+
+  private consumer?: MicroBatchConsumer;
 
   private get leaseMs(): number {
     return this.options.leaseMs ?? this.platform.config.scheduleLeaseMs;
@@ -142,8 +151,22 @@ export class PipelineScheduler {
 
   start(): void {
     for (const s of this.schedules) this.arm(s);
+    const micro = this.options.microBatches;
+    if (micro && micro.feeds.length > 0) {
+      this.consumer = new MicroBatchConsumer(this.platform, micro.feeds, micro.work, {
+        name: leaseName,
+        holder: this.holder,
+        ms: this.leaseMs,
+        paused: async (domain) => Boolean(await pauseFlag(this.platform, domain)),
+      });
+      this.consumer.start();
+    }
     this.platform.log.info(
-      { domains: this.schedules.map((s) => `${s.domain} ${s.cron}`), speed: this.speed },
+      {
+        domains: this.schedules.map((s) => `${s.domain} ${s.cron}`),
+        microBatches: this.options.microBatches?.feeds.map((f) => f.domain),
+        speed: this.speed,
+      },
       'scheduler started',
     );
   }
@@ -214,7 +237,7 @@ export class PipelineScheduler {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.stopping.abort();
-    await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.running.values(), this.consumer?.stop()]);
   }
 
   private async runOnce(

@@ -8,9 +8,11 @@ import { createEventStream, getJson, type Platform } from '../../platform/index.
 import { childEnv, testPlatform } from '../../platform/test/helpers.js';
 import { natsInstalled, privateNats, type TestNats } from '../../platform/test/nats.js';
 import { generateMarketplace } from '../generate/index.js';
-import { freshnessOf, streamPublisher } from '../pipeline/streamBatch.js';
+import { freshnessOf, streamFeeds, streamPublisher } from '../pipeline/streamBatch.js';
+import { PipelineScheduler } from '../schedule/scheduler.js';
+import type { MicroBatchWork } from '../schedule/microBatches.js';
 import { runDomainPipeline } from '../pipeline/run.js';
-import { currentManifest } from '../../products/readers.js';
+import { currentManifest, streamFreshness } from '../../products/readers.js';
 import { queryCurated } from '../../products/test/helpers.js';
 
 /**
@@ -52,8 +54,8 @@ function meshRun(dataDir: string, env: Record<string, string>): Promise<NodeJS.S
 }
 
 /** A mesh whose sales order events come only from the stream (the other sources stay files). */
-async function streamMesh(url: string, batch: number): Promise<Platform> {
-  const p = testPlatform({ MESH_STREAM_URL: url, MESH_STREAM_BATCH_MAX: String(batch) });
+async function streamMesh(url: string, batch: number, env: Record<string, string> = {}): Promise<Platform> {
+  const p = testPlatform({ MESH_STREAM_URL: url, MESH_STREAM_BATCH_MAX: String(batch), ...env });
   await generateMarketplace(p.store, DATA);
   for (const f of await p.store.list(ORDERS_PREFIX)) await p.store.delete(f.key);
   return p;
@@ -104,6 +106,60 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(positions.at(-1)).toBe(head);
     expect(await ordersOf(victim)).toEqual(await ordersOf(reference));
+  }, 300_000);
+
+  it('two schedulers land micro-batches as events arrive, one at a time, to the head, recording freshness', async () => {
+    const batch = 400;
+    const p = await streamMesh(nats!.url, batch, { MESH_STREAM_INTERVAL_SECONDS: '0.2' });
+    const feeds = streamFeeds(p, [sales(p)]);
+    expect(feeds).toEqual([{ domain: 'sales', stream: STREAM, subject: SUBJECT }]);
+    let running = 0;
+    let peak = 0;
+    const landed: number[] = [];
+    const work: MicroBatchWork = async (_domain, fence) => {
+      peak = Math.max(peak, ++running);
+      try {
+        const run = await runDomainPipeline(p, sales(p), { fence });
+        landed.push(...(run.streamBatches ?? []).map((b) => b.messages));
+        return { landedThrough: Math.max(0, ...(run.streamBatches ?? []).map((b) => b.last)) };
+      } finally {
+        running--;
+      }
+    };
+    // No cron tick in the test's time: only micro-batches run.
+    const schedulers = [0, 1].map(
+      () =>
+        new PipelineScheduler(
+          p,
+          [{ domain: 'sales', cron: '0 0 1 1 *', owner: 'test', retries: 0 }],
+          async () => ({ steps: {} }),
+          { microBatches: { feeds, work }, leaseMs: 5000 },
+        ),
+    );
+    for (const s of schedulers) s.start();
+    const stream = createEventStream({ streamUrl: nats!.url }, p.log)!;
+    await stream.ensure(STREAM, [SUBJECT]);
+    // Published in two halves, a while apart: the second is landed by a later batch.
+    const half = Math.floor(lines.length / 2);
+    await stream.publish(SUBJECT, events(lines.slice(0, half)));
+    await new Promise((r) => setTimeout(r, 1500));
+    await stream.publish(SUBJECT, events(lines.slice(half)));
+    const head = await stream.head(STREAM);
+    await stream.close();
+    const position = async () => {
+      const m = await currentManifest(p, 'sales');
+      const state =
+        m?.state && (await getJson<{ sources: Record<string, { position?: number }> }>(p.store, m.state.key));
+      return state?.sources.order_events?.position ?? 0;
+    };
+    await expect.poll(position, { timeout: 120_000, interval: 200 }).toBe(head);
+    await Promise.all(schedulers.map((s) => s.stop()));
+    expect(peak).toBe(1);
+    expect(landed.reduce((a, b) => a + b, 0)).toBe(head);
+    expect(Math.max(...landed)).toBeLessThanOrEqual(batch);
+    expect(await ordersOf(p)).toEqual(await ordersOf(reference));
+    const freshness = (await streamFreshness(p, ['sales'])).get('sales');
+    expect(freshness).toMatchObject({ batches: landed.length, events: head });
   }, 300_000);
 
   it('a broker restarted mid-stream loses nothing; a run while it is down fails and publishes nothing', async () => {

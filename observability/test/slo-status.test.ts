@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { SloEvaluator, quantileMs } from '../sloStatus.js';
 import type { FetchCounts } from '../../platform/metrics.js';
 import type { DomainSlo } from '../slo.js';
+import { recordStreamFreshness, streamFreshness } from '../../products/readers.js';
+import { testPlatform } from '../../platform/test/helpers.js';
 
 const SLO: DomainSlo = {
   domain: 'payments',
@@ -112,5 +114,53 @@ describe('continuous SLO evaluation', () => {
     expect(quantileMs(buckets, 0.7)).toBeCloseTo(150, 6);
     expect(quantileMs(buckets, 0.99)).toBeCloseTo(380, 6);
     expect(quantileMs([{ le: 0.1, count: 0 }], 0.99)).toBeNull();
+  });
+});
+
+describe('stream freshness', () => {
+  it("judges a stream-fed product on the last hour of its batches' event freshness", async () => {
+    const platform = testPlatform();
+    const slo: DomainSlo = { ...SLO, domain: 'sales', streamFreshness: { quantile: 0.99, seconds: 900 } };
+    let now = Date.parse('2026-11-25T00:00:00Z');
+    const evaluator = new SloEvaluator(
+      [slo],
+      async () => ({}),
+      async () => new Map([['sales', 0.1]]),
+      { now: () => now, streamFreshness: () => streamFreshness(platform, ['sales'], 3_600_000, now) },
+    );
+    await evaluator.tick();
+    expect(evaluator.status()[0]!.freshness.stream).toEqual({
+      quantile: 0.99,
+      objectiveSeconds: 900,
+      p50Seconds: null,
+      p99Seconds: null,
+      batches: 0,
+      events: 0,
+    });
+    const batch = (minutesAgo: number, events: number, p50Seconds: number, p99Seconds: number) => ({
+      at: now - minutesAgo * 60_000,
+      events,
+      p50Seconds,
+      p99Seconds,
+    });
+    // Two hours ago a slow batch; in the hour, three within the objective (the median by events is 20 s).
+    await recordStreamFreshness(platform, 'sales', [batch(120, 500, 1500, 2000), batch(50, 100, 5, 30)]);
+    await recordStreamFreshness(platform, 'sales', [batch(20, 300, 20, 40), batch(1, 50, 60, 100)]);
+    await evaluator.tick();
+    let [s] = evaluator.status();
+    expect(s!.freshness.stream).toMatchObject({ p50Seconds: 20, p99Seconds: 100, batches: 3, events: 450 });
+    expect(s!.state).toBe('OK');
+    await recordStreamFreshness(platform, 'sales', [batch(0, 10, 400, 1000)]);
+    await evaluator.tick();
+    [s] = evaluator.status();
+    expect(s!.state).toBe('BREACHED');
+    expect(s!.reasons).toEqual([
+      'stream events took up to 1000 s to be queryable over the last hour (batch p99), freshness SLO p99 900 s',
+    ]);
+    // An hour on, the slow batch is out of the window.
+    now += 3_601_000;
+    await recordStreamFreshness(platform, 'sales', [batch(0, 10, 2, 3)]);
+    await evaluator.tick();
+    expect(evaluator.status()[0]!.freshness.stream).toMatchObject({ p99Seconds: 3, batches: 1 });
   });
 });

@@ -16,9 +16,10 @@ describe('SLOs from contracts', () => {
       domain: 'sales',
       dataProduct: 'sales',
       freshnessHours: 24,
+      streamFreshness: { quantile: 0.99, seconds: 900 },
       frequencyHours: 1,
       latencyP99Ms: 300,
-      availability: 0.995,
+      availability: 0.999,
     });
     expect(slos.find((s) => s.domain === 'catalog')).toMatchObject({ freshnessHours: 192, latencyP99Ms: 200 });
   });
@@ -61,6 +62,15 @@ describe('SLOs from contracts', () => {
                 values: '100+100x60',
               },
               { series: 'mesh_stream_consumer_lag_messages{domain="campaigns",source="clicks"}', values: '6000-90x60' },
+              // Sales' batches: p99 of 2 min for 20 minutes, then 20 min for 30 (the p50 stays low).
+              {
+                series: 'mesh_stream_freshness_seconds{domain="sales",source="order_events",quantile="0.99"}',
+                values: '120x20 1200x30',
+              },
+              {
+                series: 'mesh_stream_freshness_seconds{domain="sales",source="order_events",quantile="0.5"}',
+                values: '30x50',
+              },
             ],
             alert_rule_test: [
               {
@@ -78,6 +88,21 @@ describe('SLOs from contracts', () => {
                 ],
               },
               { eval_time: '100m', alertname: 'DataProductScheduleStalled', exp_alerts: [] },
+              { eval_time: '20m', alertname: 'DataProductStreamFreshnessBreached', exp_alerts: [] },
+              // Over since minute 21: pending for 10 minutes, firing from minute 31.
+              { eval_time: '28m', alertname: 'DataProductStreamFreshnessBreached', exp_alerts: [] },
+              {
+                eval_time: '35m',
+                alertname: 'DataProductStreamFreshnessBreached',
+                exp_alerts: [
+                  {
+                    exp_labels: { domain: 'sales', data_product: 'sales', severity: 'page' },
+                    exp_annotations: {
+                      summary: 'sales: stream events take longer than 15 min to be queryable (p99 freshness SLO)',
+                    },
+                  },
+                ],
+              },
               {
                 eval_time: '30m',
                 alertname: 'DataProductStreamConsumerLagging',

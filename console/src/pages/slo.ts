@@ -86,9 +86,26 @@ function domainCard(d: DomainSloStatus): HTMLElement {
           hours(d.freshness.objectiveHours),
           h('span', { 'data-testid': `slo-age-${d.domain}` }, hours(d.freshness.ageHours)),
         ],
+        ...(d.freshness.stream ? [streamRow(d.domain, d.freshness.stream)] : []),
       ],
     ),
   );
+}
+
+/** Event freshness of a stream-fed product over the last hour's batches. */
+function streamRow(domain: string, s: NonNullable<DomainSloStatus['freshness']['stream']>): (string | HTMLElement)[] {
+  const seconds = (n: number | null) => (n === null ? '—' : `${n.toFixed(1)} s`);
+  return [
+    'Stream freshness (1h)',
+    `p${s.quantile * 100} ≤ ${seconds(s.objectiveSeconds)}`,
+    h(
+      'span',
+      { 'data-testid': `slo-stream-${domain}` },
+      s.batches === 0
+        ? 'no stream batch'
+        : `p50 ${seconds(s.p50Seconds)} · p99 ${seconds(s.p99Seconds)} (${s.batches} batches, ${s.events} events)`,
+    ),
+  ];
 }
 
 function processTable(processes: ProcessState[]): HTMLElement {
