@@ -37,6 +37,17 @@ export interface FeatureViewDefinition {
    * `event_timestamp` (when the values became true; a value may only use data from before it) and the features.
    */
   sql: string;
+  /**
+   * Feast's push source: the view's rows are pushed online as its domain's stream source `source` is ingested, for
+   * the entities each micro-batch's events name (the newer event time wins); its offline table is computed on the
+   * schedule like any view's.
+   */
+  push?: PushSpec;
+}
+
+export interface PushSpec {
+  /** The domain's stream source (pipeline.yaml) whose events trigger pushes; they carry the join keys. */
+  source: string;
 }
 
 export interface FeatureServiceDefinition {
@@ -118,6 +129,8 @@ function validate(defs: LoadedDefinitions): void {
     if (views.has(v.name)) throw invalid(`${where}: another domain defines a view with this name`);
     views.add(v.name);
     if (!v.owner) throw invalid(`${where}: owner is required`);
+    if (v.push && !NAME.test(v.push.source ?? ''))
+      throw invalid(`${where}: push.source must name one of the domain's stream sources (got "${v.push.source}")`);
     if (v.entities.length === 0) throw invalid(`${where}: needs at least one entity`);
     v.joinKeys = v.entities.flatMap((name) => {
       const e = entities.get(name);

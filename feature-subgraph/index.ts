@@ -3,6 +3,7 @@
 export { defineFeatures, loadDefinitions, type LoadedView } from './definitions.js';
 export { applyFeatures, computeFeatures, listFeatureViews, planFeatures } from './featureStore.js';
 export { materialize, type MaterializeReport } from './materialize.js';
+export { pushStreamFeatures, pushViews, type PushReport } from './push.js';
 export { loadModel, type StoredModel } from './models/model.js';
 export { trainRepurchase } from './models/repurchase.js';
 export { writeTrainingSet } from './offline/historical.js';

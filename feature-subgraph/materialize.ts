@@ -141,6 +141,20 @@ async function writeLatest(
     (await duck.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${kept} WHERE event_timestamp > ${ts(end)}`))
       .n === 0;
   const latest = usable ? `SELECT * FROM ${kept} WHERE ${window}` : latestSelect(view, readParquet([file]), window);
+  return writeLatestRows(duck, platform, online, view, latest);
+}
+
+/**
+ * Streams latest rows (`latest`: join keys, event_timestamp, created_timestamp, the features) into the store through
+ * writeOnline: materialization and stream pushes alike.
+ */
+export async function writeLatestRows(
+  duck: Duck,
+  platform: Pick<Platform, 'now'>,
+  online: OnlineStore,
+  view: ViewVersion,
+  latest: string,
+): Promise<WriteResult & { rows: number; expired: number }> {
   // JSON has no NaN or infinity: those become null, as JSON.stringify makes them.
   const json = view.features.map(
     (f) =>

@@ -9,7 +9,7 @@ import {
   type ObjectStore,
   type Platform,
 } from '../platform/index.js';
-import type { EntityDefinition, FeatureDefinition, LoadedDefinitions, LoadedView } from './definitions.js';
+import type { EntityDefinition, FeatureDefinition, LoadedDefinitions, LoadedView, PushSpec } from './definitions.js';
 import { FEATURE_REGISTRY_KEY, featureRegistryObjectKey } from '../products/index.js';
 
 /** One immutable version of a feature view: a change to what it computes makes a new one; old ones stay resolvable. */
@@ -25,6 +25,8 @@ export interface ViewVersion {
   tags: Record<string, string>;
   features: FeatureDefinition[];
   sql: string;
+  /** Pushed online as its domain's stream is ingested (FeatureViewDefinition.push). */
+  push?: PushSpec;
   fingerprint: string;
   createdAt: string;
 }
@@ -198,7 +200,7 @@ export function plan(
     const versions = next.views[v.name] ?? [];
     const latest = versions.at(-1);
     const fingerprint = viewFingerprint(v);
-    const meta = { owner: v.owner, description: v.description, tags: v.tags ?? {}, domain: v.domain };
+    const meta = { owner: v.owner, description: v.description, tags: v.tags ?? {}, domain: v.domain, push: v.push };
     const wasRetired = next.retired[v.name] !== undefined;
     delete next.retired[v.name];
     if (latest && latest.fingerprint === fingerprint) {

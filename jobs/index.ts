@@ -3,7 +3,7 @@
 export { DEFAULT_GENERATE, GENERATED_DOMAINS, generateMarketplace, type GenerateReport } from './generate/index.js';
 export { LiveMarketplace } from './generate/live.js';
 export { runDomainPipeline, unchangedVersion } from './pipeline/run.js';
-export { streamFeeds, streamPublisher } from './pipeline/streamBatch.js';
+export { streamFeeds, streamPublisher, streamedValues } from './pipeline/streamBatch.js';
 export type { MicroBatchWork, StreamFeed } from './schedule/microBatches.js';
 export { loadPipeline, type PipelineSpec, type SourceSpec } from './pipeline/spec.js';
 export { loadSchedules, nextRuns, type DomainSchedule } from './schedule/definitions.js';

@@ -102,6 +102,11 @@ export interface RunRecord {
   quality: QualityResult[];
   /** Stream sources: the batch of sequences this run landed from each stream. */
   streamBatches?: StreamBatch[];
+  /**
+   * The stream batches (raw objects) this run read first, per stream source: the ones it landed, and any a killed run
+   * landed before it. Feature pushes read the entities from them.
+   */
+  streamed?: { source: string; keys: string[] }[];
   error?: { code: string; message: string };
 }
 

@@ -11,6 +11,7 @@ import {
   scheduleStatus,
   setPaused,
   streamFeeds,
+  streamedValues,
   unchangedVersion,
   type MicroBatchWork,
   type ScheduledWork,
@@ -20,6 +21,8 @@ import {
   createOnlineStore,
   loadRegistry,
   materialize,
+  pushStreamFeatures,
+  pushViews,
   tableId,
   viewsReading,
 } from '../../feature-subgraph/index.js';
@@ -206,11 +209,35 @@ export function startScheduler(platform: MeshPlatform, options: { concurrency?: 
   return scheduler;
 }
 
-/** A micro-batch of a stream-fed domain: its pipeline only (its feature views run on the contract's schedule). */
+/**
+ * A micro-batch of a stream-fed domain: its pipeline, then its push views for the entities the batch's events name
+ * (the other feature views run on the contract's schedule).
+ */
 export function microBatchWork(platform: MeshPlatform): MicroBatchWork {
   return async (domain, fence) => {
     const [info] = selectDomains(platform.config.domainsDir, [domain]);
     const run = await runDomainPipeline(platform, info!, { fence });
+    const pushes = (
+      await Promise.all(
+        (run.streamed ?? []).map(async (s) =>
+          (await pushViews(platform, domain, s.source)).map((view) => ({ s, view })),
+        ),
+      )
+    ).flat();
+    if (pushes.length > 0) {
+      const online = createOnlineStore(platform.config.online);
+      try {
+        for (const { s, view } of pushes)
+          await pushStreamFeatures(
+            platform,
+            online,
+            view,
+            await streamedValues(platform, run, s.source, view.joinKeys),
+          );
+      } finally {
+        await online.close();
+      }
+    }
     return { landedThrough: Math.max(0, ...(run.streamBatches ?? []).map((b) => b.last)) };
   };
 }

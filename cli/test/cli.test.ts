@@ -28,7 +28,7 @@ describe('mesh CLI', () => {
     expect(r.code).toBe(0);
     for (const d of ['sales', 'fulfillment', 'catalog', 'campaigns', 'payments'])
       expect(r.stdout).toContain(`✔ ${d}: contract urn:mesh:contract:${d}`);
-    expect(r.stdout).toContain('✔ column lineage: 108 curated columns of 12 datasets, 34 columns of 6 feature views');
+    expect(r.stdout).toContain('✔ column lineage: 108 curated columns of 12 datasets, 39 columns of 7 feature views');
   });
 
   it('fails on SQL whose column lineage it cannot derive, naming the construct and where, until declared', async () => {

@@ -69,7 +69,12 @@ interface CuratedInputs {
  * the data as it was known at that time instead (rows and values dated by each contract's knownAt, see asOf.ts), and
  * `as_of()` = `at`: what a view computed then would have seen.
  */
-async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise<CuratedInputs> {
+async function attachCurated(
+  duck: Duck,
+  platform: Platform,
+  at?: Date,
+  narrow?: { keys: string[]; relation: string },
+): Promise<CuratedInputs> {
   await duck.run(`SET TimeZone = 'UTC'`);
   const versions: string[] = [];
   const datasets: CuratedInputs['datasets'] = [];
@@ -90,7 +95,12 @@ async function attachCurated(duck: Duck, platform: Platform, at?: Date): Promise
       const columns = ds.columns.map((c) => c.name);
       datasets.push({ domain: m.domain, dataset: ds.name, columns });
       const source = readParquet(await Promise.all(datasetFiles(ds).map((f) => platform.store.localPath(f.key))));
-      await duck.run(`CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}`);
+      const narrowed = narrow && narrow.keys.every((k) => columns.includes(k));
+      const keys = narrow?.keys.map(id).join(', ');
+      await duck.run(
+        `CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}` +
+          (narrowed ? ` WHERE (${keys}) IN (SELECT (${keys}) FROM ${narrow.relation})` : ''),
+      );
       if (at)
         asOfViews.push(
           `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS ` +
@@ -194,6 +204,42 @@ export async function featureRowsAsOf(
     return await duck.all(
       `SELECT * FROM (${typedSelect(view, `(${view.sql})`)}) WHERE event_timestamp = ${ts(at.toISOString())}`,
     );
+  } finally {
+    duck.close();
+  }
+}
+
+/**
+ * Runs `work` over the latest row of each of `entities` (join key values in the view's order), computed by the view's
+ * SQL over the current curated data narrowed to those entities (the datasets that carry the join keys; a push view's
+ * rows for an entity depend on that entity's rows alone), its `created_timestamp` `createdAt`.
+ */
+export async function withLatestRowsOf<T>(
+  platform: Platform,
+  view: ViewVersion,
+  entities: string[][],
+  createdAt: Date,
+  work: (duck: Duck, latest: string) => Promise<T>,
+): Promise<T> {
+  const duck = await Duck.open({
+    ...platform.config.duckdb,
+    tempDirectory: path.join(platform.config.tmpDir, 'duckdb'),
+  });
+  try {
+    const keys = view.joinKeys.map(id);
+    await duck.run(`CREATE TEMP TABLE pushed_entities (${keys.map((k) => `${k} VARCHAR`).join(', ')})`);
+    for (let i = 0; i < entities.length; i += 1000)
+      await duck.run(
+        `INSERT INTO pushed_entities VALUES ${entities
+          .slice(i, i + 1000)
+          .map((e) => `(${e.map(sqlString).join(', ')})`)
+          .join(', ')}`,
+      );
+    await attachCurated(duck, platform, undefined, { keys: view.joinKeys, relation: 'pushed_entities' });
+    const typed = typedSelect(view, `(${view.sql})`);
+    const rows = `(SELECT *, ${ts(createdAt.toISOString())} AS created_timestamp FROM (${typed})
+      WHERE (${keys.join(', ')}) IN (SELECT (${keys.join(', ')}) FROM pushed_entities))`;
+    return await work(duck, latestSelect(view, rows));
   } finally {
     duck.close();
   }

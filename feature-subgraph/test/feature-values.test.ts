@@ -142,9 +142,15 @@ describe('feature values against a second implementation', () => {
   it('equals each entity’s online vector after materialization: its latest snapshot', async () => {
     const online = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'online.sqlite') });
     try {
-      await materialize(platform, online, { incremental: true, end: new Date(curated.asOf) });
+      // On the data clock of the extraction, as the scheduler materializes after a run: values expire from there.
+      const clocked = testPlatform({
+        MESH_DATA_DIR: platform.config.dataDir,
+        MESH_NOW: new Date(curated.asOf).toISOString(),
+      });
+      await materialize(clocked, online, { incremental: true, end: new Date(curated.asOf) });
       const wrong: string[] = [];
       let compared = 0;
+      let expired = 0;
       for (const view of views) {
         const latest = new Map<string, FeatureRow>();
         for (const r of ORACLE[view.name]!(curated))
@@ -154,6 +160,12 @@ describe('feature values against a second implementation', () => {
         keys.forEach((k, i) => {
           const rec = records![i];
           const e = latest.get(k)!;
+          // Past twice its TTL, a value is not written online (materialize.ts, writeOnline).
+          if (view.ttlSeconds > 0 && e.at + view.ttlSeconds * 2000 <= curated.asOf) {
+            expired++;
+            if (rec) wrong.push(`${tableId(view)} ${k}: a record of ${rec.eventTs}, expired by then`);
+            return;
+          }
           if (!rec || rec.eventTs !== e.at) return void wrong.push(`${tableId(view)} ${k}: no record of ${e.at}`);
           view.features.forEach((f, j) => {
             compared++;
@@ -165,6 +177,7 @@ describe('feature values against a second implementation', () => {
       }
       expect(wrong.slice(0, 10)).toEqual([]);
       expect(compared).toBeGreaterThan(1_000);
+      expect(expired).toBeGreaterThan(0);
     } finally {
       await online.close();
     }
@@ -240,6 +253,14 @@ describe('planted mistakes in the views fail the comparison', () => {
       'sum(total_eur) AS spend_90d',
       'max(total_eur) AS spend_90d',
       ['avg_order_value_90d', 'total_spend_90d'],
+    ],
+    [
+      'an hour window that reaches an hour ahead',
+      'customer_recent_orders',
+      'sales/features/customer_recent_orders.sql',
+      'INTERVAL 1 HOUR PRECEDING AND CURRENT ROW',
+      'INTERVAL 1 HOUR PRECEDING AND INTERVAL 1 HOUR FOLLOWING',
+      ['orders_1h'],
     ],
     [
       'a 30-day delivery window of 31 days',

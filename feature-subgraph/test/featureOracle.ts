@@ -405,9 +405,31 @@ export function productReturns(r: CuratedRows): FeatureRow[] {
   return out;
 }
 
+/** A customer's orders of the last hour and day, at each instant one was placed (customer_recent_orders.sql). */
+export function customerRecentOrders(r: CuratedRows): FeatureRow[] {
+  const out: FeatureRow[] = [];
+  for (const [customer, orders] of groupBy(r.orders, (o) => o.customer))
+    for (const at of new Set(orders.map((o) => o.placed))) {
+      // Of the orders placed at this instant, the one with the greatest id is "the order placed".
+      const placed = orders.filter((o) => o.placed === at).reduce((a, b) => (b.id > a.id ? b : a));
+      const within = (span: number) => orders.filter((o) => o.placed >= at - span && o.placed <= at).length;
+      out.push({
+        key: customer,
+        at,
+        values: {
+          orders_1h: within(3_600_000),
+          orders_24h: within(DAY),
+          last_order_total_eur: placed.totalEurCents / 100,
+        },
+      });
+    }
+  return out;
+}
+
 /** Every view's second implementation, by view name. */
 export const ORACLE: Record<string, (r: CuratedRows) => FeatureRow[]> = {
   customer_orders: customerOrders,
+  customer_recent_orders: customerRecentOrders,
   customer_delivery: customerDelivery,
   customer_payments: customerPayments,
   customer_campaigns: customerCampaigns,

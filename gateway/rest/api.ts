@@ -136,9 +136,15 @@ export function restApi(o: RestApiOptions): Record<string, Route> {
 function apiDomain(d: DomainInfo): ApiDomain {
   const contract = loadContract(d.contractFile, d.name);
   const slo = Object.fromEntries([
+    // A percentile objective (freshness p99) beside the plain one of the same property: `freshness.p99`.
     ...(contract.slaProperties ?? []).map((s) => [
-      s.property,
-      { value: s.value, ...(s.unit ? { unit: s.unit } : {}), ...(s.element ? { element: s.element } : {}) },
+      s.valueExt ? `${s.property}.${String(s.valueExt)}` : s.property,
+      {
+        value: s.value,
+        ...(s.unit ? { unit: s.unit } : {}),
+        ...(s.element ? { element: s.element } : {}),
+        ...(s.description ? { description: s.description } : {}),
+      },
     ]),
     ...(customProperty(contract, 'schedule') !== undefined ? [['schedule', customProperty(contract, 'schedule')]] : []),
   ]);

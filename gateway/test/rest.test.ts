@@ -227,7 +227,12 @@ describe('OpenAPI documents', () => {
     };
     expect(doc.info.contact.name).toBe('sales-data');
     expect(doc.info['x-owner'].owners).toEqual(['ana.sales']);
-    expect(doc.info['x-slo']).toMatchObject({ freshness: { value: 24, unit: 'h' }, schedule: '15 * * * *' });
+    expect(doc.info['x-slo']).toMatchObject({
+      freshness: { value: 24, unit: 'h' },
+      'freshness.p99': { value: 15, unit: 'm', element: 'orders.placed_at' },
+      availability: { value: 99.9, unit: 'percent' },
+      schedule: '15 * * * *',
+    });
     expect(doc.components).toMatchObject({
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     });

@@ -43,7 +43,7 @@ import {
   type SourceAccounting,
 } from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
-import { freshnessOf, landStreamBatches, lastSequence, type Landing } from './streamBatch.js';
+import { freshnessOf, isStreamBatch, landStreamBatches, lastSequence, type Landing } from './streamBatch.js';
 import { stageSource } from './stage.js';
 import {
   buildFull,
@@ -171,6 +171,10 @@ export async function runDomainPipeline(
       pipeline.sources.map((s) => ({ source: s.name, files: plan.files[s.name]! })),
       definition,
     );
+    record.streamed = pipeline.sources.flatMap((s) => {
+      const keys = plan.fresh[s.name]!.map((f) => f.key).filter((k) => s.stream && isStreamBatch(k));
+      return keys.length > 0 ? [{ source: s.name, keys }] : [];
+    });
     const previous = plan.previous;
     if (previous && Object.values(plan.fresh).every((f) => f.length === 0)) {
       record.unchanged = true;

@@ -1,12 +1,13 @@
 import {
   createEventStream,
+  platformAs,
   selectDomains,
   type DomainInfo,
   type EventStream,
   type Platform,
 } from '../../platform/index.js';
-import { loadContract } from '../../governance/index.js';
-import type { IngestState, StreamBatch } from '../../products/index.js';
+import { loadContract, pipelineWritePrefixes } from '../../governance/index.js';
+import type { IngestState, RunRecord, StreamBatch } from '../../products/index.js';
 import type { EventPublisher } from '../generate/sinks.js';
 import type { StreamFeed } from '../schedule/microBatches.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
@@ -21,6 +22,9 @@ export interface Landing {
   batch: StreamBatch;
   eventTimes: number[];
 }
+
+/** Whether a raw object is a batch landed from a stream. */
+export const isStreamBatch = (key: string) => key.includes(`/${BATCH_FOLDER}`) && SEQUENCE.test(key);
 
 /** The last stream sequence among these raw objects' batches (0: none). */
 export function lastSequence(keys: Iterable<string>): number {
@@ -122,4 +126,31 @@ export function streamFeeds(platform: Pick<Platform, 'config'>, domains: DomainI
       s.stream ? [{ domain: d.name, stream: s.stream.stream, subject: s.stream.subject }] : [],
     ),
   );
+}
+
+/**
+ * The distinct values of `fields` (all present, text) in the events of the stream batches a run read first
+ * (RunRecord.streamed) from `source`, read as the domain's pipeline role (raw data is the domain's alone); a line that
+ * does not parse names none (the run quarantined it).
+ */
+export async function streamedValues(
+  shared: Platform,
+  run: Pick<RunRecord, 'domain' | 'streamed'>,
+  source: string,
+  fields: string[],
+): Promise<string[][]> {
+  const platform = platformAs(shared, `${run.domain}-pipeline`, pipelineWritePrefixes(run.domain));
+  const seen = new Map<string, string[]>();
+  for (const key of run.streamed?.find((s) => s.source === source)?.keys ?? [])
+    for (const line of (await platform.store.get(key)).toString('utf8').split('\n')) {
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      const values = fields.map((f) => event[f]);
+      if (values.every((v) => typeof v === 'string' && v !== '')) seen.set(values.join('\0'), values as string[]);
+    }
+  return [...seen.values()];
 }

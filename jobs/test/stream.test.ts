@@ -108,7 +108,7 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(await ordersOf(victim)).toEqual(await ordersOf(reference));
   }, 300_000);
 
-  it('two schedulers land micro-batches as events arrive, one at a time, to the head, recording freshness', async () => {
+  it('two schedulers land micro-batches as events arrive, one at a time, to the head, with freshness', async () => {
     const batch = 400;
     const p = await streamMesh(nats!.url, batch, { MESH_STREAM_INTERVAL_SECONDS: '0.2' });
     const feeds = streamFeeds(p, [sales(p)]);

@@ -51,8 +51,31 @@ export class CuratedData {
     return this.versions;
   }
 
-  /** Repoints views at the current versions, then rebuilds the serving copy; returns whether anything changed. */
-  async refresh(): Promise<boolean> {
+  private refreshing?: Promise<boolean>;
+  private queued?: Promise<boolean>;
+
+  /**
+   * Repoints views at the current versions, then rebuilds the serving copy; returns whether anything changed. One at a
+   * time: called during one (a poll while a slow rebuild goes on), it runs once more after it, so a version published
+   * meanwhile is loaded without two swaps interleaving.
+   */
+  refresh(): Promise<boolean> {
+    if (!this.refreshing) {
+      this.refreshing = this.load().finally(() => {
+        this.refreshing = undefined;
+      });
+      return this.refreshing;
+    }
+    this.queued ??= this.refreshing
+      .catch(() => false)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
+  }
+
+  private async load(): Promise<boolean> {
     const all = await Promise.all(
       listDomains(this.platform.config.domainsDir).map((d) => currentManifest(this.platform, d.name)),
     );

@@ -50,6 +50,23 @@ export default defineFeatures({
         },
       ],
     },
+    {
+      name: 'customer_recent_orders',
+      entities: ['customer'],
+      ttl: '1d',
+      owner,
+      description:
+        "A customer's orders of the last hour and day, as of each order placed: pushed online as the order stream is " +
+        'ingested',
+      tags: { team: 'sales', cadence: 'stream' },
+      sql: 'features/customer_recent_orders.sql',
+      push: { source: 'order_events' },
+      features: [
+        { name: 'orders_1h', dtype: 'Int64', description: 'Orders placed in the hour up to this one, itself included' },
+        { name: 'orders_24h', dtype: 'Int64', description: 'Orders placed in the day up to this one, itself included' },
+        { name: 'last_order_total_eur', dtype: 'Float64', description: 'Total in EUR of the order placed' },
+      ],
+    },
   ],
   services: [
     {
