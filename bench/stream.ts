@@ -25,6 +25,7 @@ import { privateNats } from '../platform/test/nats.js';
 import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
+import { streamPublisher } from '../jobs/pipeline/streamBatch.js';
 import { currentManifest } from '../products/readers.js';
 import { startSupervisedMesh } from '../cli/supervisedMesh.js';
 import { createMeshPlatform } from '../cli/platform.js';
@@ -74,6 +75,8 @@ const mesh = await startSupervisedMesh(platform, { gatewayPort: 0, randomPorts: 
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth, '2h');
 const stream = createEventStream(platform.config, platform.log)!;
 await stream.ensure(STREAM, [SUBJECT]);
+// The producer as the mesh's: each event encoded with the Avro schema registered for the stream.
+const producer = (await streamPublisher(platform, 'sales', 'order_events'))!;
 
 let serial = 0;
 /** An order placed now, as the shop's order service would publish it. */
@@ -151,10 +154,7 @@ async function freshnessAt(rate: number): Promise<{ latencies: number[]; publish
     const due = Math.round(((tick + 1) * rate) / 10) - published;
     const batch = Array.from({ length: due }, orderCreated);
     const sentAt = performance.now();
-    await stream.publish(
-      SUBJECT,
-      batch.map(({ id, data }) => ({ id, data })),
-    );
+    await producer.publish(batch.map(({ id, data }) => ({ id, data })));
     if (tick % 10 === 0 && batch[0]) markers.set(batch[0].orderId, sentAt);
     published += due;
     lastPublish = performance.now();
@@ -209,10 +209,7 @@ say(`ingest: a backlog of ${values.backlog} events…`);
 const backlog = Number(values.backlog);
 for (let sent = 0; sent < backlog; ) {
   const batch = Array.from({ length: Math.min(10_000, backlog - sent) }, orderCreated);
-  await stream.publish(
-    SUBJECT,
-    batch.map(({ id, data }) => ({ id, data })),
-  );
+  await producer.publish(batch.map(({ id, data }) => ({ id, data })));
   sent += batch.length;
 }
 const head = await stream.head(STREAM);
@@ -229,6 +226,7 @@ figures.push({
   ratio: Number((ingestRate / broker).toFixed(3)),
 });
 
+await producer.close();
 await stream.close();
 await mesh.close();
 await nats.close();

@@ -36,7 +36,16 @@ export { Masker, columnProtection, deniedAsLowEntropy, maskingKey, type ColumnPr
 export { isPiiClassification, loadPolicy, type GovernancePolicy } from './policy.js';
 export { evaluateQuality } from './quality/engine.js';
 export { schemaChanges } from './schema-registry/changes.js';
-export { checkSchema, type CheckReport } from './schema-registry/check.js';
+export {
+  COMPATIBILITY,
+  EventSchemaRegistry,
+  compatibilityProblems,
+  parseEventSchema,
+  valueSubject,
+  type Compatibility,
+  type EventSchemaVersion,
+} from './schema-registry/events.js';
+export { checkSchema, type CheckReport, type EventSchemaCandidate } from './schema-registry/check.js';
 export { publishBaselines, publishSchema, rollbackSchema } from './schema-registry/publish.js';
 export {
   SchemaRegistry,

@@ -6,6 +6,7 @@ export { runDomainPipeline, unchangedVersion } from './pipeline/run.js';
 export { streamFeeds, streamPublisher, streamedValues } from './pipeline/streamBatch.js';
 export type { MicroBatchWork, StreamFeed } from './schedule/microBatches.js';
 export { loadPipeline, type PipelineSpec, type SourceSpec } from './pipeline/spec.js';
+export { eventSchemaCandidates } from './pipeline/eventCodec.js';
 export { loadSchedules, nextRuns, type DomainSchedule } from './schedule/definitions.js';
 export {
   PipelineScheduler,

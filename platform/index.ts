@@ -16,7 +16,14 @@ export {
   type OnlineStoreConfig,
 } from './config.js';
 export { ControlDatabase, claimStore, createControlPlane, updateRecord, type ControlPlane } from './control/index.js';
-export { createEventStream, type EventStream, type StreamEvent, type StreamMessage } from './stream/index.js';
+export {
+  createEventStream,
+  framed,
+  unframed,
+  type EventStream,
+  type StreamEvent,
+  type StreamMessage,
+} from './stream/index.js';
 export { createPlatform, platformAs, withStore, type LineagePort, type Platform } from './platform.js';
 export { DECLARED_COLUMNS, LINEAGE_FILE, listDomains, selectDomains, type DomainInfo } from './domains.js';
 export { Duck, readParquet, sqlIdent, sqlList, sqlString, type Row } from './duckdb.js';

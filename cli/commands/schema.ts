@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import fs from 'node:fs';
-import { MeshError, ErrorCode, isMeshError } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError, listDomains } from '../../platform/index.js';
+import { eventSchemaCandidates } from '../../jobs/index.js';
 import { table } from '../format.js';
 import {
   checkSchema,
@@ -9,6 +10,7 @@ import {
   SchemaRegistry,
   schemaChanges,
   type CheckReport,
+  type EventSchemaCandidate,
 } from '../../governance/index.js';
 import { createMeshPlatform } from '../platform.js';
 import { publisher } from '../publisher.js';
@@ -40,6 +42,12 @@ function withCheckOptions(cmd: Command): Command {
     .option('--json', 'the report as JSON (ok, steps, changes[] with criticality and path)');
 }
 
+/** A domain subgraph's stream event schemas (its working copy): checked with its GraphQL schema, registered with it. */
+function eventSchemasOf(platform: { config: { domainsDir: string } }, subgraph: string): EventSchemaCandidate[] {
+  const domain = listDomains(platform.config.domainsDir).find((d) => d.name === subgraph);
+  return domain ? eventSchemaCandidates(domain) : [];
+}
+
 export function registerSchema(program: Command): void {
   const schema = program
     .command('schema')
@@ -51,11 +59,13 @@ export function registerSchema(program: Command): void {
       .description('composition, changes, real-traffic, versioning and contract checks; exit 0 only when all pass')
       .argument('<subgraph>'),
   ).action(async (subgraph: string, o: CheckFlags) => {
-    const report = await checkSchema(createMeshPlatform(), {
+    const platform = createMeshPlatform();
+    const report = await checkSchema(platform, {
       subgraph,
       sdl: o.schema && fs.readFileSync(o.schema, 'utf8'),
       windowDays: o.windowDays,
       excludeClients: o.excludeClient,
+      events: eventSchemasOf(platform, subgraph),
     });
     process.stdout.write(
       o.json ? `${JSON.stringify({ ...report, supergraphSdl: undefined }, null, 2)}\n` : formatReport(report),
@@ -71,13 +81,15 @@ export function registerSchema(program: Command): void {
   )
     .option('--author <name>', 'who publishes (default: git user.email)')
     .action(async (subgraph: string, o: CheckFlags) => {
+      const platform = createMeshPlatform();
       await report(o, () =>
-        publishSchema(createMeshPlatform(), {
+        publishSchema(platform, {
           subgraph,
           sdl: o.schema && fs.readFileSync(o.schema, 'utf8'),
           windowDays: o.windowDays,
           excludeClients: o.excludeClient,
           publisher: publisher(o.author),
+          events: eventSchemasOf(platform, subgraph),
         }),
       );
     });

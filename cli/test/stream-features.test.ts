@@ -1,7 +1,8 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventStream, listDomains } from '../../platform/index.js';
+import { listDomains } from '../../platform/index.js';
+import { streamPublisher } from '../../jobs/pipeline/streamBatch.js';
 import { natsInstalled, privateNats, type TestNats } from '../../platform/test/nats.js';
 import { tempDir } from '../../platform/test/helpers.js';
 import { testMeshPlatform } from '../../lineage/test/helpers.js';
@@ -22,8 +23,6 @@ import { microBatchWork } from '../commands/schedule.js';
  */
 const END = '2026-11-01T00:00:00.000Z';
 const VIEW = 'customer_recent_orders';
-const STREAM = 'SALES_ORDER_EVENTS';
-const SUBJECT = 'sales.order_events';
 const CUSTOMERS = ['c-0000001', 'c-0000002', 'c-0000003', 'c-0000004'];
 const available = natsInstalled() || Boolean(process.env.CI);
 
@@ -71,8 +70,8 @@ function event(o: { customer: string; minutesBefore: number; cents: number }): {
 
 describe.skipIf(!available)('stream features pushed online', () => {
   it('equal, entity by entity, what the batch computation of the view materializes', async () => {
-    const stream = createEventStream(platform.config, platform.log)!;
-    await stream.ensure(STREAM, [SUBJECT]);
+    // The producer as the mesh's: events encoded with the registered Avro schema.
+    const stream = (await streamPublisher(platform, 'sales', 'order_events'))!;
     const work = microBatchWork(platform);
     let compared = 0;
     try {
@@ -82,7 +81,7 @@ describe.skipIf(!available)('stream features pushed online', () => {
           async (batches) => {
             // Each batch published and pushed as one micro-batch, in arrival order (event times in any order).
             for (const batch of batches) {
-              await stream.publish(SUBJECT, batch.map(event));
+              await stream.publish(batch.map(event));
               await work('sales', async () => {});
             }
             const view = currentView(await loadRegistry(platform.store), VIEW)!;

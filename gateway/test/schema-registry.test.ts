@@ -13,6 +13,8 @@ import { MESH_DATA } from './mesh.js';
 import { checkSchema, type CheckReport } from '../../governance/schema-registry/check.js';
 import { publishSchema, rollbackSchema } from '../../governance/schema-registry/publish.js';
 import { SchemaRegistry } from '../../governance/schema-registry/registry.js';
+import { EventSchemaRegistry } from '../../governance/schema-registry/events.js';
+import { eventSchemaCandidates } from '../../jobs/pipeline/eventCodec.js';
 import { meshPlatform } from '../../lineage/test/helpers.js';
 import { bearer, gql, copyDomains, tempDir } from '../../platform/test/helpers.js';
 import { supergraphConfigFor } from '../../governance/test/helpers.js';
@@ -305,5 +307,58 @@ describe('publish, hot reload, log, rollback', () => {
       sdl: salesSdl().replace('  segment: String!\n', '  segment: String!\n  loyaltyTier: String\n'),
     });
     expect(step(added, 'rest')).toMatchObject({ ok: true, problems: [] });
+  });
+});
+
+describe('event schemas of the streams, checked and registered with the subgraph', () => {
+  it('refuses an incompatible Avro change naming the field; registers a compatible one as the next version', async () => {
+    const file = path.join(salesDir(), 'events', 'order_events.avsc');
+    const original = fs.readFileSync(file, 'utf8');
+    const sales = () => listDomains(domains.dir).find((d) => d.name === 'sales')!;
+    const withField = (field: Record<string, unknown>) => {
+      const schema = JSON.parse(original) as { fields: unknown[] };
+      fs.writeFileSync(file, JSON.stringify({ ...schema, fields: [...schema.fields, field] }));
+    };
+    const events = new EventSchemaRegistry(platform);
+    try {
+      const first = await publishSchema(platform, {
+        subgraph: 'sales',
+        publisher: TEST_PUBLISHER,
+        events: eventSchemaCandidates(sales()),
+      });
+      expect(step(first.report, 'events')).toMatchObject({ ok: true, problems: [] });
+      const [v1] = await events.versions('sales.order_events-value');
+      expect(v1).toMatchObject({ version: 1 });
+      // BACKWARD: consumers on the new schema must read what was written before; a new field needs a default.
+      withField({ name: 'coupon_code', type: 'string' });
+      const refused = await checkSchema(platform, { subgraph: 'sales', events: eventSchemaCandidates(sales()) });
+      expect(refused.ok).toBe(false);
+      expect(step(refused, 'events').problems).toEqual([
+        'sales.order_events-value (BACKWARD): backward: field "coupon_code" is read but not written, and has no default',
+      ]);
+      withField({ name: 'coupon_code', type: ['null', 'string'], default: null });
+      const accepted = await publishSchema(platform, {
+        subgraph: 'sales',
+        publisher: TEST_PUBLISHER,
+        events: eventSchemaCandidates(sales()),
+      });
+      expect(step(accepted.report, 'events').ok).toBe(true);
+      const versions = await events.versions('sales.order_events-value');
+      expect(versions.map((v) => v.version)).toEqual([1, 2]);
+      expect(versions[1]!.id).toBeGreaterThan(v1!.id);
+      expect(await events.byId(versions[1]!.id)).toEqual(versions[1]);
+      // A type change consumers cannot read, inside a nested record.
+      fs.writeFileSync(
+        file,
+        original.replace(
+          '{ "name": "quantity", "type": ["null", "int"]',
+          '{ "name": "quantity", "type": ["null", "boolean"]',
+        ),
+      );
+      const retyped = await checkSchema(platform, { subgraph: 'sales', events: eventSchemaCandidates(sales()) });
+      expect(step(retyped, 'events').problems.join('\n')).toMatch(/field "items"/);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
   });
 });

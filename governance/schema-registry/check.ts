@@ -13,6 +13,7 @@ import { contractChanges, schemaChanges, subgraphSchema, type SchemaChange } fro
 import { SchemaRegistry, type RegistryBasis, type SchemaVersion } from './registry.js';
 import { readUsage, type OperationUsage } from './usage.js';
 import { restBreaks } from './restBreaks.js';
+import { EventSchemaRegistry, parseEventSchema, valueSubject, type Compatibility } from './events.js';
 
 export interface CheckOptions {
   subgraph: string;
@@ -23,6 +24,17 @@ export interface CheckOptions {
   excludeClients?: string[];
   /** Republishing an earlier version: its SDL and contract are the candidate; its semver need not grow. */
   rollbackTo?: SchemaVersion;
+  /** The Avro schemas of the domain's event streams, checked against what the registry holds under their modes. */
+  events?: EventSchemaCandidate[];
+}
+
+/** A stream's event schema as the domain's working copy declares it. */
+export interface EventSchemaCandidate {
+  /** The stream subject (`sales.order_events`); registered as `<subject>-value`. */
+  subject: string;
+  file: string;
+  text: string;
+  compatibility: Compatibility;
 }
 
 export interface CheckedChange extends SchemaChange {
@@ -31,7 +43,7 @@ export interface CheckedChange extends SchemaChange {
 }
 
 export interface CheckStep {
-  name: 'composition' | 'changes' | 'operations' | 'rest' | 'versioning' | 'contract';
+  name: 'composition' | 'changes' | 'operations' | 'rest' | 'versioning' | 'contract' | 'events';
   ok: boolean;
   summary: string;
   problems: string[];
@@ -272,6 +284,23 @@ export async function checkSchema(platform: Platform, options: CheckOptions): Pr
       : 'no data contract',
     problems: contractProblems,
   });
+
+  // 7. Event schemas, against every version the registry holds of their subjects (Confluent's compatibility modes).
+  if (options.events?.length) {
+    const events = new EventSchemaRegistry(platform);
+    const problems: string[] = [];
+    for (const e of options.events) {
+      const subject = valueSubject(e.subject);
+      const found = await events.check(subject, parseEventSchema(e.text, e.file), e.compatibility);
+      problems.push(...found.map((p) => `${subject} (${e.compatibility}): ${p}`));
+    }
+    steps.push({
+      name: 'events',
+      ok: problems.length === 0,
+      summary: `${options.events.length} event schema(s), ${problems.length} incompatible change(s)`,
+      problems,
+    });
+  }
 
   const ok = steps.every((s) => s.ok);
   await registry.recordCheck({

@@ -3,6 +3,7 @@ import { checkSchema, contractVersion, subgraphFiles, type CheckOptions, type Ch
 import { loadSupergraphConfig } from '../composition.js';
 import { SchemaRegistry, SUPERGRAPH_CHANNEL, type SchemaVersion, type SupergraphHead } from './registry.js';
 import { PUBLISHED_SUPERGRAPH_KEY } from '../../products/index.js';
+import { EventSchemaRegistry, parseEventSchema, valueSubject } from './events.js';
 
 /** Who publishes and from which commit, as the caller knows them (the CLI reads them from git). */
 export interface Publisher {
@@ -41,6 +42,10 @@ export async function publishSchema(
         { report },
       );
     }
+    // The streams' event schemas passed their compatibility check: registered (a version already held is kept).
+    const events = new EventSchemaRegistry(platform);
+    for (const e of options.events ?? [])
+      await events.register(valueSubject(e.subject), parseEventSchema(e.text, e.file), e.compatibility);
     if (report.unchanged && report.previous && !options.rollbackTo)
       return {
         report,

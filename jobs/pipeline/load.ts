@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Duck, sqlIdent as id, sqlList, sqlString, type ObjectStore, type ObjectInfo } from '../../platform/index.js';
 import type { SourceSpec } from './spec.js';
+import { UNDECODABLE } from './eventCodec.js';
 
 export interface LoadedSource {
   files: ObjectInfo[];
@@ -52,7 +53,9 @@ export async function loadSource(
       )
       WHERE _raw <> ''`);
     await duck.run(
-      `INSERT INTO quarantine SELECT ${source}, _file, _line, 'malformed JSON line', _raw FROM ${lines} WHERE NOT _ok`,
+      `INSERT INTO quarantine SELECT ${source}, _file, _line, CASE WHEN starts_with(_raw, ${sqlString(UNDECODABLE)})
+        THEN 'undecodable event: ' || split_part(_raw[${UNDECODABLE.length + 1}:], chr(9), 1) ELSE 'malformed JSON line'
+        END, _raw FROM ${lines} WHERE NOT _ok`,
     );
     // A view, so the stage SQL types the fields in the same pass that extracts them; declared fields are extracted
     // together (each `->>` would parse the line again), and `j` is parsed only by stage SQL that reads it.

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { MeshError, ErrorCode, type DomainInfo } from '../../platform/index.js';
-import type { DataContract } from '../../governance/index.js';
+import { COMPATIBILITY, parseEventSchema, type Compatibility, type DataContract } from '../../governance/index.js';
 
 /** A domain's `pipeline.yaml`: its raw sources and the SQL that makes each curated dataset. */
 export interface SourceSpec {
@@ -23,9 +23,17 @@ export interface SourceSpec {
   eventTime?: string;
   /**
    * Read from an event stream when MESH_STREAM_URL is set (else as files under `prefix`): the broker's stream and the
-   * subject its events are published on, and the consumer's name.
+   * subject its events are published on, and the consumer's name. With `schema`, events are Avro, encoded with that
+   * schema as registered (subject `<subject>-value`, its compatibility mode BACKWARD unless said), each message
+   * carrying its schema id.
    */
-  stream?: { broker: 'nats'; stream: string; subject: string; consumer: string };
+  stream?: {
+    broker: 'nats';
+    stream: string;
+    subject: string;
+    consumer: string;
+    schema?: { file: string; text: string; compatibility: Compatibility };
+  };
 }
 
 export interface DatasetSpec {
@@ -73,7 +81,14 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
         stage?: string;
         key?: string[];
         eventTime?: string;
-        stream?: { broker?: string; stream?: string; subject?: string; consumer?: string };
+        stream?: {
+          broker?: string;
+          stream?: string;
+          subject?: string;
+          consumer?: string;
+          schema?: string;
+          compatibility?: string;
+        };
       }
     >;
     datasets?: { name?: string; sql?: string; by?: string; partitionBy?: string }[];
@@ -84,6 +99,7 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
     if (!fs.existsSync(p)) return fail(`${what}: SQL file ${rel} does not exist`);
     return fs.readFileSync(p, 'utf8');
   };
+  const schemas = new Map<string, NonNullable<NonNullable<SourceSpec['stream']>['schema']>>();
   const sources: SourceSpec[] = Object.entries(raw?.sources ?? {}).map(([name, s]) => {
     if (!NAME.test(name)) fail(`source "${name}": names are lower_snake_case`);
     if (s.format !== 'jsonl' && s.format !== 'csv') fail(`source "${name}": format must be jsonl or csv`);
@@ -101,6 +117,16 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
         fail(`source "${name}": stream.subject must be a dotted subject such as sales.order_events`);
       if (!consumer || !/^[a-z0-9_-]+$/.test(consumer))
         fail(`source "${name}": stream.consumer must name the consumer`);
+      const mode = s.stream?.compatibility ?? 'BACKWARD';
+      if (!(COMPATIBILITY as readonly string[]).includes(mode))
+        fail(`source "${name}": stream.compatibility must be one of ${COMPATIBILITY.join(', ')} (got ${mode})`);
+      if (s.stream?.schema !== undefined) {
+        const p = path.join(domain.dir, s.stream.schema);
+        if (!fs.existsSync(p)) fail(`source "${name}": stream.schema ${s.stream.schema} does not exist`);
+        const text = fs.readFileSync(p, 'utf8');
+        parseEventSchema(text, `${file}: source "${name}": stream.schema ${s.stream.schema}`);
+        schemas.set(name, { file: s.stream.schema, text, compatibility: mode as Compatibility });
+      }
     }
     return {
       name,
@@ -110,7 +136,17 @@ export function loadPipeline(domain: DomainInfo, contract: DataContract): Pipeli
       stageSql: readSql(s.stage, `source "${name}" stage`),
       key: s.key!,
       eventTime: s.eventTime,
-      ...(s.stream ? { stream: s.stream as SourceSpec['stream'] } : {}),
+      ...(s.stream
+        ? {
+            stream: {
+              broker: 'nats' as const,
+              stream: s.stream.stream!,
+              subject: s.stream.subject!,
+              consumer: s.stream.consumer!,
+              ...(schemas.has(name) ? { schema: schemas.get(name)! } : {}),
+            },
+          }
+        : {}),
     };
   });
   if (sources.length === 0) fail('at least one source is required');

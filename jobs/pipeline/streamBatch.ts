@@ -11,6 +11,7 @@ import type { IngestState, RunRecord, StreamBatch } from '../../products/index.j
 import type { EventPublisher } from '../generate/sinks.js';
 import type { StreamFeed } from '../schedule/microBatches.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
+import { eventDecoder, eventEncoder } from './eventCodec.js';
 
 /** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
 const BATCH_FOLDER = 'stream/';
@@ -41,7 +42,7 @@ export function lastSequence(keys: Iterable<string>): number {
  * in exactly one object. The run commits the position in its ingest state with the version it publishes.
  */
 export async function landStreamBatches(
-  platform: Pick<Platform, 'store' | 'config'>,
+  platform: Pick<Platform, 'store' | 'config' | 'control'>,
   pipeline: PipelineSpec,
   stream: EventStream,
   state: IngestState | undefined,
@@ -62,9 +63,13 @@ export async function landStreamBatches(
     if (messages.length === 0) continue;
     const first = messages[0]!.sequence;
     const last = messages.at(-1)!.sequence;
-    const decoder = new TextDecoder();
     // One message, one line: a payload with line breaks (not one JSON event) stays one line, quarantined as such.
-    const lines = messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' '));
+    // Avro messages are decoded here, each with the schema its id names; one that does not decode is quarantined.
+    const decoder = new TextDecoder();
+    const avro = source.stream.schema && eventDecoder(platform, { ...source.stream, schema: source.stream.schema });
+    const lines = avro
+      ? await Promise.all(messages.map((m) => avro(m.data)))
+      : messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' '));
     const body = `${lines.join('\n')}\n`;
     await platform.store.put(`${folder}${subject}+${pad(first)}-${pad(last)}.jsonl`, body, {
       tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
@@ -105,7 +110,7 @@ export function freshnessOf(eventTimes: number[], visibleAt: number): StreamBatc
  * order events through it); undefined without MESH_STREAM_URL or when the source is not a stream.
  */
 export async function streamPublisher(
-  platform: Pick<Platform, 'config' | 'log'>,
+  platform: Pick<Platform, 'config' | 'log' | 'control'>,
   domainName: string,
   sourceName: string,
 ): Promise<(EventPublisher & { close(): Promise<void> }) | undefined> {
@@ -115,7 +120,12 @@ export async function streamPublisher(
   const stream = spec && createEventStream(platform.config, platform.log);
   if (!spec || !stream) return undefined;
   await stream.ensure(spec.stream, [spec.subject]);
-  return { publish: (events) => stream.publish(spec.subject, events), close: () => stream.close() };
+  const encode = spec.schema ? await eventEncoder(platform, { ...spec, schema: spec.schema }) : undefined;
+  return {
+    publish: (events) =>
+      stream.publish(spec.subject, encode ? events.map((e) => ({ id: e.id, data: encode(e.data) })) : events),
+    close: () => stream.close(),
+  };
 }
 
 /** The stream-fed domains among these, with the stream each reads (none without MESH_STREAM_URL). */

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../platform/config.js';
 import { selectDomains } from '../../platform/domains.js';
-import { createEventStream, getJson, type Platform } from '../../platform/index.js';
+import { createEventStream, Duck, framed, getJson, sqlString, type Platform } from '../../platform/index.js';
+import { EventSchemaRegistry, loadContract, parseEventSchema } from '../../governance/index.js';
+import { loadPipeline } from '../pipeline/spec.js';
 import { childEnv, testPlatform } from '../../platform/test/helpers.js';
 import { natsInstalled, privateNats, type TestNats } from '../../platform/test/nats.js';
 import { generateMarketplace } from '../generate/index.js';
@@ -61,6 +63,25 @@ async function streamMesh(url: string, batch: number, env: Record<string, string
   return p;
 }
 
+/**
+ * The stream as the mesh's producer writes to it: events encoded with the Avro schema registered in `p`'s registry
+ * (streamPublisher), and the raw stream for its head.
+ */
+async function producerFor(p: Platform) {
+  const stream = createEventStream(p.config, p.log)!;
+  await stream.ensure(STREAM, [SUBJECT]);
+  const publisher = (await streamPublisher(p, 'sales', 'order_events'))!;
+  return {
+    ensure: async (_stream: string, _subjects: string[]) => {},
+    publish: (_subject: string, list: { id: string; data: string }[]) => publisher.publish(list),
+    head: (name: string) => stream.head(name),
+    close: async () => {
+      await publisher.close();
+      await stream.close();
+    },
+  };
+}
+
 beforeAll(async () => {
   if (!available) await privateNats();
   if (!available) return;
@@ -81,16 +102,16 @@ afterEach(async () => {
 
 describe.skipIf(!available)('sales order events from NATS JetStream', () => {
   it('killed at every point of a micro-batch run, then run until caught up: orders equal a full rebuild', async () => {
-    const stream = createEventStream({ streamUrl: nats!.url }, reference.log)!;
-    await stream.ensure(STREAM, [SUBJECT]);
+    const unique = new Set(lines.map(eventId)).size;
+    const batch = Math.ceil(unique / 6);
+    const victim = await streamMesh(nats!.url, batch);
+    const stream = await producerFor(victim);
     await stream.publish(SUBJECT, events(lines));
     const head = await stream.head(STREAM);
     // The generator's at-least-once copies (same line, same id) are stored once by the broker.
-    expect(head).toBe(new Set(lines.map(eventId)).size);
+    expect(head).toBe(unique);
     await stream.close();
 
-    const batch = Math.ceil(head / 6);
-    const victim = await streamMesh(nats!.url, batch);
     const env = { MESH_STREAM_URL: nats!.url, MESH_STREAM_BATCH_MAX: String(batch) };
     for (const point of ['after-stream-batch', 'after-staging', 'before-manifest', 'after-manifest'])
       expect(await meshRun(victim.config.dataDir, { ...env, MESH_FAULT_POINT: point }), point).toBe('SIGKILL');
@@ -137,8 +158,7 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
         ),
     );
     for (const s of schedulers) s.start();
-    const stream = createEventStream({ streamUrl: nats!.url }, p.log)!;
-    await stream.ensure(STREAM, [SUBJECT]);
+    const stream = await producerFor(p);
     // Published in two halves, a while apart: the second is landed by a later batch.
     const half = Math.floor(lines.length / 2);
     await stream.publish(SUBJECT, events(lines.slice(0, half)));
@@ -165,9 +185,8 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
   it('a broker restarted mid-stream loses nothing; a run while it is down fails and publishes nothing', async () => {
     const url = nats!.url;
     const p = await streamMesh(url, 100_000);
-    const stream = createEventStream({ streamUrl: url }, p.log)!;
+    const stream = await producerFor(p);
     const half = Math.floor(lines.length / 2);
-    await stream.ensure(STREAM, [SUBJECT]);
     await stream.publish(SUBJECT, events(lines.slice(0, half)));
     const first = await runDomainPipeline(p, sales(p));
     await stream.close();
@@ -176,7 +195,7 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect((down as { code?: string }).code).toBe('STREAM_UNAVAILABLE');
     expect((await currentManifest(p, 'sales'))!.runId).toBe(first.runId);
     await nats!.start();
-    const again = createEventStream({ streamUrl: url }, p.log)!;
+    const again = await producerFor(p);
     await again.publish(SUBJECT, events(lines.slice(half)));
     await again.close();
     const after = await runDomainPipeline(p, sales(p));
@@ -186,8 +205,7 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
 
   it('one message id twice is one record; an order weeks late lands in its month; lag rises and falls', async () => {
     const p = await streamMesh(nats!.url, 100_000);
-    const stream = createEventStream({ streamUrl: nats!.url }, p.log)!;
-    await stream.ensure(STREAM, [SUBJECT]);
+    const stream = await producerFor(p);
     await stream.publish(SUBJECT, events(lines));
     await runDomainPipeline(p, sales(p));
     const created = JSON.parse(lines.find((l) => l.includes('"order_created"'))!) as Record<string, unknown>;
@@ -221,6 +239,56 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(row).toEqual({ placed_at: '2026-10', n: 1 });
     const files = Object.values((await currentManifest(p, 'sales'))!.datasets.orders!.files).map((f) => f.key);
     expect(files.some((k) => k.includes('2026-10'))).toBe(true);
+  }, 300_000);
+
+  it('Avro: each message is read with the schema its id names; one that does not decode is quarantined', async () => {
+    const p = await streamMesh(nats!.url, 100_000);
+    const producer = await producerFor(p);
+    await producer.publish(SUBJECT, events(lines));
+    // A producer already on v2 of the schema (a field added with a default, as BACKWARD allows) …
+    const spec = loadPipeline(sales(p), loadContract(sales(p).contractFile, 'sales')).sources[0]!.stream!.schema!;
+    const v1 = JSON.parse(spec.text) as { fields: unknown[] };
+    const v2 = parseEventSchema(
+      JSON.stringify({ ...v1, fields: [...v1.fields, { name: 'coupon', type: ['null', 'string'], default: null }] }),
+      'v2',
+    );
+    const { id } = await new EventSchemaRegistry(p).register('sales.order_events-value', v2, 'BACKWARD');
+    const created = JSON.parse(lines.find((l) => l.includes('"order_created"'))!) as Record<string, unknown>;
+    const newer = { ...created, event_id: 'e-avro-v2', order_id: 'o-avro-v2', coupon: 'WINTER' };
+    // … and three messages no consumer can read: text, an unknown schema id, bytes that are not the schema's.
+    const stream = createEventStream(p.config, p.log)!;
+    await stream.publish(SUBJECT, [
+      { id: 'e-avro-v2', data: framed(id, v2.toBuffer(newer)) },
+      { id: 'bad-1', data: JSON.stringify({ ...created, event_id: 'e-text' }) },
+      { id: 'bad-2', data: framed(424242, v2.toBuffer(newer)) },
+      { id: 'bad-3', data: framed(id, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x01])) },
+    ]);
+    await stream.close();
+    await producer.close();
+    const run = await runDomainPipeline(p, sales(p));
+    // The v2 event is read as the pipeline's schema (v1) reads it: its order is curated, the new field left out.
+    const [order] = await queryCurated<{ order_id: string }>(p, `SELECT order_id FROM o WHERE order_id = 'o-avro-v2'`, {
+      o: ['sales', 'orders'],
+    });
+    expect(order).toEqual({ order_id: 'o-avro-v2' });
+    const file = run.quarantine.find((q) => q.source === 'order_events')!;
+    const duck = await Duck.open();
+    try {
+      const reasons = await duck.all<{ reason: string }>(
+        `SELECT reason FROM read_parquet(${sqlString(await p.store.localPath(file.key))})
+          WHERE reason LIKE 'undecodable%' ORDER BY reason`,
+      );
+      expect(reasons.map((r) => r.reason)).toEqual([
+        `undecodable event: does not decode with schema id ${id}: invalid union index: -268435456`,
+        'undecodable event: not an Avro message of the registry (no schema id)',
+        'undecodable event: schema id 424242 is not registered',
+      ]);
+    } finally {
+      duck.close();
+    }
+    const accounting = run.accounting.find((a) => a.source === 'order_events')!;
+    expect(accounting.malformed).toBeGreaterThanOrEqual(3);
+    expect(accounting.in).toBe(accounting.curated + accounting.quarantined + accounting.duplicates);
   }, 300_000);
 
   it('the simulation publishes its order events to the stream, and they curate as its files do', async () => {

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import type avro from 'avsc';
+import { framed, unframed, type DomainInfo, type Platform } from '../../platform/index.js';
+import {
+  EventSchemaRegistry,
+  loadContract,
+  parseEventSchema,
+  valueSubject,
+  type EventSchemaCandidate,
+} from '../../governance/index.js';
+import { loadPipeline, type SourceSpec } from './spec.js';
+
+type StreamSpec = NonNullable<SourceSpec['stream']>;
+
+/** A raw line that stands for a message that did not decode: the load step quarantines it with the reason. */
+export const UNDECODABLE = '!undecodable: ';
+
+/**
+ * The producer's encoder for a stream source with an Avro schema: the schema is registered under the source's subject
+ * (checked against its compatibility mode; the version already there when unchanged), and each event is encoded with
+ * it, framed with its id. An event that is not JSON or does not fit the schema cannot be encoded: it is sent as its
+ * text, as a producer without the schema would, and the consumer quarantines it.
+ */
+export async function eventEncoder(
+  platform: Pick<Platform, 'control'>,
+  spec: StreamSpec & { schema: NonNullable<StreamSpec['schema']> },
+): Promise<(line: string) => string | Uint8Array> {
+  const type = parseEventSchema(spec.schema.text, spec.schema.file);
+  const { id } = await new EventSchemaRegistry(platform).register(
+    valueSubject(spec.subject),
+    type,
+    spec.schema.compatibility,
+  );
+  return (line) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return line;
+    }
+    return type.isValid(value) ? framed(id, type.toBuffer(value)) : line;
+  };
+}
+
+/**
+ * The consumer's decoder: each message by the schema its id names, read as the source's own schema (Avro's schema
+ * resolution: a field the writer lacked takes its default), into one JSON line. A message that is not framed, names an
+ * unknown id, or does not decode becomes an UNDECODABLE line with the reason and its bytes in base64.
+ */
+export function eventDecoder(
+  platform: Pick<Platform, 'control'>,
+  spec: StreamSpec & { schema: NonNullable<StreamSpec['schema']> },
+): (data: Uint8Array) => Promise<string> {
+  const reader = parseEventSchema(spec.schema.text, spec.schema.file);
+  const registry = new EventSchemaRegistry(platform);
+  const resolvers = new Map<number, avro.Resolver | Error>();
+  const resolverFor = async (id: number): Promise<avro.Resolver | Error> => {
+    let resolver = resolvers.get(id);
+    if (resolver) return resolver;
+    const version = await registry.byId(id);
+    try {
+      if (!version) throw new Error(`schema id ${id} is not registered`);
+      if (version.subject !== valueSubject(spec.subject))
+        throw new Error(`schema id ${id} is of ${version.subject}, not ${valueSubject(spec.subject)}`);
+      resolver = reader.createResolver(parseEventSchema(version.schema, `schema id ${id}`));
+    } catch (err) {
+      resolver = err as Error;
+    }
+    resolvers.set(id, resolver);
+    return resolver;
+  };
+  const reject = (reason: string, data: Uint8Array) =>
+    `${UNDECODABLE}${reason.replace(/[\t\r\n]+/g, ' ')}\t${Buffer.from(data).toString('base64')}`;
+  return async (data) => {
+    const message = unframed(data);
+    if (!message) return reject('not an Avro message of the registry (no schema id)', data);
+    const resolver = await resolverFor(message.schemaId);
+    if (resolver instanceof Error) return reject(resolver.message, data);
+    try {
+      return JSON.stringify(reader.fromBuffer(Buffer.from(message.value), resolver));
+    } catch (err) {
+      return reject(`does not decode with schema id ${message.schemaId}: ${(err as Error).message}`, data);
+    }
+  };
+}
+
+/** The event schemas a domain's working copy declares for its stream sources, as schema checks take them. */
+export function eventSchemaCandidates(domain: DomainInfo): EventSchemaCandidate[] {
+  return loadPipeline(domain, loadContract(domain.contractFile, domain.name)).sources.flatMap((s) =>
+    s.stream?.schema
+      ? [
+          {
+            subject: s.stream.subject,
+            file: path.join(domain.dir, s.stream.schema.file),
+            text: s.stream.schema.text,
+            compatibility: s.stream.schema.compatibility,
+          },
+        ]
+      : [],
+  );
+}
