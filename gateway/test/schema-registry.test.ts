@@ -311,7 +311,7 @@ describe('publish, hot reload, log, rollback', () => {
 });
 
 describe('event schemas of the streams, checked and registered with the subgraph', () => {
-  it('refuses an incompatible Avro change naming the field; registers a compatible one as the next version', async () => {
+  it('refuses an incompatible Avro change naming the field; registers a compatible one as the next', async () => {
     const file = path.join(salesDir(), 'events', 'order_events.avsc');
     const original = fs.readFileSync(file, 'utf8');
     const sales = () => listDomains(domains.dir).find((d) => d.name === 'sales')!;
@@ -334,7 +334,8 @@ describe('event schemas of the streams, checked and registered with the subgraph
       const refused = await checkSchema(platform, { subgraph: 'sales', events: eventSchemaCandidates(sales()) });
       expect(refused.ok).toBe(false);
       expect(step(refused, 'events').problems).toEqual([
-        'sales.order_events-value (BACKWARD): backward: field "coupon_code" is read but not written, and has no default',
+        'sales.order_events-value (BACKWARD): backward: field "coupon_code" is read but not written, and has no ' +
+          'default',
       ]);
       withField({ name: 'coupon_code', type: ['null', 'string'], default: null });
       const accepted = await publishSchema(platform, {
