@@ -1,6 +1,12 @@
 // Jobs' public module: the source generator, the domain pipeline engine and the scheduler that runs it (or Airflow's
 // DAGs).
-export { DEFAULT_GENERATE, GENERATED_DOMAINS, generateMarketplace, type GenerateReport } from './generate/index.js';
+export {
+  DEFAULT_GENERATE,
+  GENERATED_DOMAINS,
+  generateMarketplace,
+  type EventPublisher,
+  type GenerateReport,
+} from './generate/index.js';
 export { LiveMarketplace } from './generate/live.js';
 export { runDomainPipeline, unchangedVersion } from './pipeline/run.js';
 export { streamFeeds, streamPublisher, streamedValues } from './pipeline/streamBatch.js';

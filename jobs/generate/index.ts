@@ -14,7 +14,7 @@ import {
 import * as S from './sources.js';
 import { Marketplace, type EdgePlan, type Sinks } from './simulate.js';
 
-export type { SourceReport, DirtRates } from './sinks.js';
+export type { SourceReport, DirtRates, EventPublisher } from './sinks.js';
 export { DEFAULT_DIRT } from './sinks.js';
 
 export interface GenerateOptions {

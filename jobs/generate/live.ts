@@ -9,6 +9,7 @@ import {
   type GenerateReport,
   type World,
 } from './index.js';
+import type { EventPublisher } from './sinks.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -40,14 +41,18 @@ export class LiveMarketplace {
     this.nextDay = Math.round((world.endMs - world.startMs) / DAY);
   }
 
-  /** Writes the history up to `options.end` (replacing raw data), then runs live from there for up to `horizonDays`. */
+  /**
+   * Writes the history up to `options.end` (replacing raw data), then runs live from there for up to `horizonDays`.
+   * With `orderEvents`, sales order events are published there (a stream) instead of written as topic files.
+   */
   static async start(
     store: ObjectStore,
     options: GenerateOptions,
     horizonDays: number,
     progress?: Progress,
+    orderEvents?: EventPublisher,
   ): Promise<LiveMarketplace> {
-    const world = buildWorld(options, options.days + horizonDays);
+    const world = buildWorld(options, options.days + horizonDays, orderEvents);
     await clearRaw(store, progress);
     await simulateHistory(world, store, progress);
     for (const s of world.sinks) await s.deliverBefore(store, world.endMs, '');
@@ -68,10 +73,10 @@ export class LiveMarketplace {
   }
 
   /** Continues a live simulation this store holds, replaying it (without writing) to where its deliveries got to. */
-  static async resume(store: ObjectStore): Promise<LiveMarketplace | undefined> {
+  static async resume(store: ObjectStore, orderEvents?: EventPublisher): Promise<LiveMarketplace | undefined> {
     const state = await getJson<LiveState>(store, SIMULATION_STATE_KEY);
     if (!state) return undefined;
-    const world = buildWorld(state.options, state.options.days + state.horizonDays);
+    const world = buildWorld(state.options, state.options.days + state.horizonDays, orderEvents);
     await simulateHistory(world, undefined);
     for (const s of world.sinks) await s.deliverBefore(undefined, world.endMs, '');
     const live = new LiveMarketplace(store, world, state, world.endMs);

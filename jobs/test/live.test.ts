@@ -26,7 +26,38 @@ async function rawObjects(store: ObjectStore): Promise<Map<string, string>> {
   return out;
 }
 
+/** Where the simulation's order events go when they are a stream: each publication recorded, in order. */
+function recordingPublisher() {
+  const events: { id: string; data: string }[] = [];
+  return { events, publish: async (batch: { id: string; data: string }[]) => void events.push(...batch) };
+}
+
 describe('the live marketplace', () => {
+  it('with a stream, publishes each hour of order events, not topic files; a restart publishes what is new', async () => {
+    const p = testPlatform();
+    const first = recordingPublisher();
+    const live = await LiveMarketplace.start(p.store, OPTIONS, 2, undefined, first);
+    const history = first.events.length;
+    expect(history).toBeGreaterThan(100);
+    expect(await p.store.list('sales/raw/topics/')).toEqual([]);
+    expect(await live.advance(END + 6 * HOUR)).toBe(6);
+    expect(first.events.length).toBeGreaterThan(history);
+    // A restart replays the simulation without publishing it again, then publishes the next hours: exactly what a run
+    // that never stopped publishes for them.
+    const second = recordingPublisher();
+    const resumed = (await LiveMarketplace.resume(p.store, second))!;
+    expect(second.events).toEqual([]);
+    expect(await resumed.advance(END + 12 * HOUR)).toBe(6);
+    const straight = recordingPublisher();
+    const unbroken = await LiveMarketplace.start(testPlatform().store, OPTIONS, 2, undefined, straight);
+    await unbroken.advance(END + 6 * HOUR);
+    const before = straight.events.length;
+    await unbroken.advance(END + 12 * HOUR);
+    expect(before).toBe(first.events.length);
+    expect(second.events.length).toBeGreaterThan(0);
+    expect(second.events).toEqual(straight.events.slice(before));
+  });
+
   it('delivers each hour of data time as new raw objects, the same however it is driven, and resumes by replay after ' +
     'a restart', async () => {
     const a = testPlatform();
