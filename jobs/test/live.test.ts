@@ -33,7 +33,7 @@ function recordingPublisher() {
 }
 
 describe('the live marketplace', () => {
-  it('with a stream, publishes each hour of order events, no topic files; a restart publishes what is new', async () => {
+  it('with a stream, publishes each hour of order events, no topic files; a restart publishes the new', async () => {
     const p = testPlatform();
     const first = recordingPublisher();
     const live = await LiveMarketplace.start(p.store, OPTIONS, 2, undefined, first);
