@@ -74,6 +74,8 @@ describe.skipIf(!available)('stream features pushed online', () => {
     const stream = (await streamPublisher(platform, 'sales', 'order_events'))!;
     const work = microBatchWork(platform);
     let compared = 0;
+    // Pushes reach the customers the events name; the others keep what materialization gave them (here: nothing).
+    const touched = new Set<string>();
     try {
       await fc.assert(
         fc.asyncProperty(
@@ -81,11 +83,12 @@ describe.skipIf(!available)('stream features pushed online', () => {
           async (batches) => {
             // Each batch published and pushed as one micro-batch, in arrival order (event times in any order).
             for (const batch of batches) {
+              for (const o of batch) touched.add(o.customer);
               await stream.publish(batch.map(event));
               await work('sales', async () => {});
             }
             const view = currentView(await loadRegistry(platform.store), VIEW)!;
-            const keys = CUSTOMERS.map((c) => entityKey([c]));
+            const keys = [...touched].sort().map((c) => entityKey([c]));
             const pushedStore = createOnlineStore(platform.config.online);
             const batchStore = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'batch.sqlite') });
             try {
@@ -98,7 +101,7 @@ describe.skipIf(!available)('stream features pushed online', () => {
               const shape = (r: { eventTs: number; values: readonly unknown[] } | undefined) =>
                 r && { eventTs: r.eventTs, values: r.values.map((v) => (v === null ? null : Number(v))) };
               expect(pushed!.map(shape)).toEqual(computed!.map(shape));
-              compared += computed!.filter(Boolean).length;
+              compared += pushed!.filter(Boolean).length;
             } finally {
               await Promise.all([pushedStore.close(), batchStore.close()]);
             }
@@ -109,7 +112,7 @@ describe.skipIf(!available)('stream features pushed online', () => {
     } finally {
       await stream.close();
     }
-    // Every run pushed something: the comparison was of values, not of two empty stores.
+    // Every run compared pushed values: not two empty stores.
     expect(compared).toBeGreaterThanOrEqual(6);
   }, 300_000);
 });

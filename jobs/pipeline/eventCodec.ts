@@ -53,20 +53,22 @@ export function eventDecoder(
 ): (data: Uint8Array) => Promise<string> {
   const reader = parseEventSchema(spec.schema.text, spec.schema.file);
   const registry = new EventSchemaRegistry(platform);
-  const resolvers = new Map<number, avro.Resolver | Error>();
-  const resolverFor = async (id: number): Promise<avro.Resolver | Error> => {
-    let resolver = resolvers.get(id);
-    if (resolver) return resolver;
-    const version = await registry.byId(id);
+  // One lookup per schema id, shared by every message that names it (a batch decodes its messages concurrently).
+  const resolvers = new Map<number, Promise<avro.Resolver | Error>>();
+  const resolve = async (id: number): Promise<avro.Resolver | Error> => {
     try {
+      const version = await registry.byId(id);
       if (!version) throw new Error(`schema id ${id} is not registered`);
       if (version.subject !== valueSubject(spec.subject))
         throw new Error(`schema id ${id} is of ${version.subject}, not ${valueSubject(spec.subject)}`);
-      resolver = reader.createResolver(parseEventSchema(version.schema, `schema id ${id}`));
+      return reader.createResolver(parseEventSchema(version.schema, `schema id ${id}`));
     } catch (err) {
-      resolver = err as Error;
+      return err as Error;
     }
-    resolvers.set(id, resolver);
+  };
+  const resolverFor = (id: number) => {
+    let resolver = resolvers.get(id);
+    if (!resolver) resolvers.set(id, (resolver = resolve(id)));
     return resolver;
   };
   const reject = (reason: string, data: Uint8Array) =>
