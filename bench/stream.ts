@@ -26,7 +26,7 @@ import { table } from '../cli/format.js';
 import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
 import { runDomainPipeline } from '../jobs/pipeline/run.js';
 import { streamPublisher } from '../jobs/pipeline/streamBatch.js';
-import { currentManifest } from '../products/readers.js';
+import { currentManifest, recentRuns } from '../products/readers.js';
 import { startSupervisedMesh } from '../cli/supervisedMesh.js';
 import { createMeshPlatform } from '../cli/platform.js';
 import { UNTHROTTLED } from './unthrottled.js';
@@ -172,11 +172,23 @@ async function freshnessAt(rate: number): Promise<{ latencies: number[]; publish
 
 for (const rate of values.rates.split(',').map(Number)) {
   say(`${rate} events/s for ${seconds} s…`);
+  const phaseStart = Date.now();
   const { latencies, published, lost } = await freshnessAt(rate);
   if (latencies.length === 0) throw new Error(`no marker became queryable at ${rate} events/s`);
   const p50 = quantile(latencies, 0.5);
   const p99 = quantile(latencies, 0.99);
-  rows.push([rate, published, latencies.length, lost, p50.toFixed(1), p99.toFixed(1)]);
+  // The consumer's micro-batches of the phase, from their run records: how many, how long, how large.
+  const runs = (await recentRuns(platform, 'sales', 100_000)).filter(
+    (r) => r.streamBatches?.length && Date.parse(r.startedAt) >= phaseStart,
+  );
+  const ms = runs.map((r) => r.durationMs).sort((a, b) => a - b);
+  const failed = runs.filter((r) => r.status !== 'succeeded').length;
+  const largest = Math.max(0, ...runs.map((r) => r.streamBatches![0]!.messages));
+  say(
+    `  ${runs.length} micro-batches (${failed} failed): median ${ms[ms.length >> 1] ?? 0} ms, max ${ms.at(-1) ?? 0} ms, ` +
+      `largest ${largest} events`,
+  );
+  rows.push([rate, published, latencies.length, lost, p50.toFixed(1), p99.toFixed(1), runs.length, ms.at(-1) ?? 0]);
   figures.push(
     { name: `stream.${rate}.freshness.p50_s`, value: Number(p50.toFixed(2)), unit: 's' },
     { name: `stream.${rate}.freshness.p99_s`, value: Number(p99.toFixed(2)), unit: 's' },
@@ -233,7 +245,19 @@ await nats.close();
 fs.rmSync(dataDir, { recursive: true, force: true });
 if (values.json) process.stdout.write(`${JSON.stringify({ figures })}\n`);
 say(
-  `\n${table(['events/s', 'published', 'markers seen', 'markers lost', 'freshness p50 s', 'freshness p99 s'], rows)}`,
+  `\n${table(
+    [
+      'events/s',
+      'published',
+      'markers seen',
+      'markers lost',
+      'freshness p50 s',
+      'freshness p99 s',
+      'batches',
+      'max ms',
+    ],
+    rows,
+  )}`,
 );
 say(
   `\ningest: ${Math.round(ingestRate).toLocaleString('en-US')} events/s landed and published by micro-batches ` +
