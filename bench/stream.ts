@@ -185,8 +185,8 @@ for (const rate of values.rates.split(',').map(Number)) {
   const failed = runs.filter((r) => r.status !== 'succeeded').length;
   const largest = Math.max(0, ...runs.map((r) => r.streamBatches![0]!.messages));
   say(
-    `  ${runs.length} micro-batches (${failed} failed): median ${ms[ms.length >> 1] ?? 0} ms, max ${ms.at(-1) ?? 0} ms, ` +
-      `largest ${largest} events`,
+    `  ${runs.length} micro-batches (${failed} failed): median ${ms[ms.length >> 1] ?? 0} ms, ` +
+      `max ${ms.at(-1) ?? 0} ms, largest ${largest} events`,
   );
   rows.push([rate, published, latencies.length, lost, p50.toFixed(1), p99.toFixed(1), runs.length, ms.at(-1) ?? 0]);
   figures.push(
