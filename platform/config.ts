@@ -285,6 +285,13 @@ export function loadConfig(env: Env = process.env): MeshConfig {
           'secret must not open the others',
       );
   }
+  // A setting that no longer does anything must not look as if it did.
+  if (env.MESH_SERVING_MEMORY_MB !== undefined)
+    throw new MeshError(
+      ErrorCode.CONFIG_INVALID,
+      'MESH_SERVING_MEMORY_MB is no longer read: serving copies are memory-mapped files under MESH_CACHE_DIR, not ' +
+        'held on the heap, whatever the data size (MESH_SERVING_COPY=false turns them off). Unset it.',
+    );
   const port = portNumber(env, 'MESH_GATEWAY_PORT', 4000);
   const threads = env.MESH_DUCKDB_THREADS ? Number(env.MESH_DUCKDB_THREADS) : undefined;
   if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {

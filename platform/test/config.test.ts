@@ -80,6 +80,7 @@ describe('configuration from the environment', () => {
         /MESH_INTERNAL_SECRET/,
       ],
       [{ MESH_GATEWAY_PORT: '99999' }, /MESH_GATEWAY_PORT/],
+      [{ MESH_SERVING_MEMORY_MB: '512' }, /MESH_SERVING_MEMORY_MB is no longer read: .*MESH_SERVING_COPY=false/],
     ];
     for (const [env, message] of cases) {
       let error: unknown;
