@@ -71,7 +71,10 @@ export interface StreamBatch {
   messages: number;
   /** Sequences the stream held beyond this batch: what the consumer still lags by. */
   lag: number;
-  /** Seconds from each event's time to the commit of the version holding it: the freshness the SLO measures. */
+  /**
+   * Seconds from each event's time (its publication, when later: a backfill) to the commit of the version holding it:
+   * the freshness the SLO measures.
+   */
   freshness?: { p50Seconds: number; p99Seconds: number };
 }
 

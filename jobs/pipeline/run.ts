@@ -290,7 +290,7 @@ export async function runDomainPipeline(
     faultPoint(config, 'before-manifest');
     await options.fence?.();
     // Queryable from the commit on (subgraphs pick a new version up within their 2 s poll).
-    for (const l of landings) l.batch.freshness = freshnessOf(l.eventTimes, platform.now());
+    for (const l of landings) l.batch.freshness = freshnessOf(l.events, platform.now());
     await putJson(store, curatedManifestKey(domain.name), manifest, {
       domain: domain.name,
       'data-product': contract.dataProduct,

@@ -18,10 +18,13 @@ const BATCH_FOLDER = 'stream/';
 const SEQUENCE = /\+(\d{12})-(\d{12})\.jsonl$/;
 const pad = (n: number) => String(n).padStart(12, '0');
 
-/** A landed batch and the event times it holds (ms; events without a readable time are left out). */
+/**
+ * A landed batch: each event's time (on the data clock) and publication (on the broker's, the wall clock), in ms;
+ * events without a readable time are left out.
+ */
 export interface Landing {
   batch: StreamBatch;
-  eventTimes: number[];
+  events: { time: number; publishedAt: number }[];
 }
 
 /** Whether a raw object is a batch landed from a stream. */
@@ -83,7 +86,11 @@ export async function landStreamBatches(
         messages: messages.length,
         lag: Math.max(0, (await stream.head(name)) - last),
       },
-      eventTimes: source.eventTime ? lines.map((l) => eventTime(l, source.eventTime!)).filter(Number.isFinite) : [],
+      events: source.eventTime
+        ? lines
+            .map((l, i) => ({ time: eventTime(l, source.eventTime!), publishedAt: messages[i]!.publishedAt }))
+            .filter((e) => Number.isFinite(e.time))
+        : [],
     });
   }
   return landed;
@@ -97,10 +104,20 @@ function eventTime(line: string, field: string): number {
   }
 }
 
-/** p50 and p99 of the time from each event to `visibleAt`, in seconds. */
-export function freshnessOf(eventTimes: number[], visibleAt: number): StreamBatch['freshness'] {
-  if (eventTimes.length === 0) return undefined;
-  const ages = eventTimes.map((t) => (visibleAt - t) / 1000).sort((a, b) => a - b);
+/**
+ * p50 and p99, in seconds, of each event's age when it became visible: from its time (data clock, `visibleAt`) or from
+ * its publication (wall clock, `visibleAtWall`), whichever is shorter. A backfill of old events is as fresh as its
+ * publication: no event can be queryable before it is published.
+ */
+export function freshnessOf(
+  events: Landing['events'],
+  visibleAt: number,
+  visibleAtWall = Date.now(),
+): StreamBatch['freshness'] {
+  if (events.length === 0) return undefined;
+  const ages = events
+    .map((e) => Math.min(visibleAt - e.time, visibleAtWall - e.publishedAt) / 1000)
+    .sort((a, b) => a - b);
   const at = (q: number) => Number(ages[Math.floor(q * (ages.length - 1))]!.toFixed(3));
   return { p50Seconds: at(0.5), p99Seconds: at(0.99) };
 }

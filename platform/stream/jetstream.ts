@@ -67,7 +67,7 @@ export class JetStreamEventStream implements EventStream {
           const batch = await consumer.fetch({ max_messages: want, expires: Math.max(1000, waitMs) });
           const before = out.length;
           for await (const m of batch) {
-            out.push({ sequence: m.seq, data: m.data });
+            out.push({ sequence: m.seq, data: m.data, publishedAt: Number(m.timestampNanos / 1_000_000n) });
             last = m.seq;
           }
           if (out.length === before) break;

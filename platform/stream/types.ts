@@ -2,6 +2,8 @@
 export interface StreamMessage {
   sequence: number;
   data: Uint8Array;
+  /** When the broker stored it, in ms since the epoch: no event is queryable before it is published. */
+  publishedAt: number;
 }
 
 /** An event to append, with the id the broker deduplicates it by. */
