@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, MeshError, createEventStream, type Platform } from '../../platform/index.js';
+import { createEventStream, type Platform } from '../../platform/index.js';
 
 /** A stream-fed domain: the stream its pipeline reads. */
 export interface StreamFeed {
@@ -29,9 +29,8 @@ export class MicroBatchConsumer {
     private readonly feeds: StreamFeed[],
     private readonly work: MicroBatchWork,
     private readonly lease: {
-      name: (domain: string) => string;
-      holder: string;
-      ms: number;
+      /** `work` under the domain's lease, renewed and fenced as scheduled runs are; undefined when another holds it. */
+      hold: <T>(domain: string, work: (fence: () => Promise<void>) => Promise<T>) => Promise<T | undefined>;
       paused: (domain: string) => Promise<boolean>;
     },
   ) {}
@@ -57,7 +56,8 @@ export class MicroBatchConsumer {
           await events.ensure(feed.stream, [feed.subject]);
           const head = await events.head(feed.stream);
           if (head !== landed && !(await this.lease.paused(feed.domain))) {
-            const through = await this.underLease(feed.domain);
+            const through = (await this.lease.hold(feed.domain, (fence) => this.work(feed.domain, fence)))
+              ?.landedThrough;
             // Through the head it saw (or nothing left to land): wait for the next interval; else a bounded batch left
             // more behind, which runs at once.
             if (through !== undefined) {
@@ -72,34 +72,6 @@ export class MicroBatchConsumer {
       }
     } finally {
       await events.close();
-    }
-  }
-
-  /** The batch under the domain's lease; undefined when another run holds it. */
-  private async underLease(domain: string): Promise<number | undefined> {
-    const { control, log } = this.platform;
-    const name = this.lease.name(domain);
-    const held = await control.acquire(name, this.lease.holder, this.lease.ms);
-    if (!held) return undefined;
-    const renewal = setInterval(() => {
-      control.acquire(name, this.lease.holder, this.lease.ms).catch((err: unknown) => {
-        log.warn({ err, domain }, 'micro-batch lease not renewed');
-      });
-    }, this.lease.ms / 3);
-    renewal.unref();
-    try {
-      const { landedThrough } = await this.work(domain, async () => {
-        const now = await control.acquire(name, this.lease.holder, this.lease.ms);
-        if (now?.fence !== held.fence)
-          throw new MeshError(
-            ErrorCode.CONFLICT,
-            `${domain}: this consumer lost the domain's lease during the micro-batch: nothing published`,
-          );
-      });
-      return landedThrough;
-    } finally {
-      clearInterval(renewal);
-      await control.release(name, this.lease.holder).catch(() => {});
     }
   }
 }

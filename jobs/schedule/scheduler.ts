@@ -154,9 +154,7 @@ export class PipelineScheduler {
     const micro = this.options.microBatches;
     if (micro && micro.feeds.length > 0) {
       this.consumer = new MicroBatchConsumer(this.platform, micro.feeds, micro.work, {
-        name: leaseName,
-        holder: this.holder,
-        ms: this.leaseMs,
+        hold: (domain, work) => this.hold(domain, work),
         paused: async (domain) => Boolean(await pauseFlag(this.platform, domain)),
       });
       this.consumer.start();
@@ -413,6 +411,19 @@ export class PipelineScheduler {
       );
       again.unref();
     });
+  }
+
+  /** `work` under the domain's lease, renewed while it runs and fenced; undefined when another instance holds it. */
+  private async hold<T>(domain: string, work: (fence: () => Promise<void>) => Promise<T>): Promise<T | undefined> {
+    const lease = await this.platform.control.acquire(leaseName(domain), this.holder, this.leaseMs);
+    if (!lease) return undefined;
+    const renewal = this.renew(domain);
+    try {
+      return await work(() => this.fence(domain, lease.fence));
+    } finally {
+      clearInterval(renewal);
+      await this.platform.control.release(leaseName(domain), this.holder).catch(() => {});
+    }
   }
 
   /** Keeps the lease while the run lasts; a renewal refused means another instance took over, which the log says. */
