@@ -36,7 +36,7 @@ export {
   type StoreLayer,
 } from './storeLayout.js';
 export { curatedName, featureTableName, rawName } from './names.js';
-export { publishParquet } from './publish.js';
+export { publishParquet, rowsDigest } from './publish.js';
 export {
   curatedDatasetPaths,
   currentDataVersion,

@@ -17,6 +17,8 @@ export interface PublishedFile {
   rows: number;
   bytes: number;
   sha256: string;
+  /** A hash of its rows, whatever their order (`rowsDigest`); datasets' files have it. */
+  digest?: string;
 }
 
 /** One Parquet file of a dataset: the whole of it, or one partition. */

@@ -2,10 +2,20 @@ import { sqlIdent as id, sqlString } from '../../platform/index.js';
 import { primaryKey, type ContractProperty, type QualityRule } from '../contracts/types.js';
 import { EXPECTATIONS } from './expectations.js';
 import { compareOperators } from './operators.js';
-import type { Measure, QualityContext, QualityResult } from './types.js';
+import type { Additive, Measure, QualityContext, QualityResult } from './types.js';
 
 export type { QualityResult, QualityContext } from './types.js';
 export { EXPECTATIONS } from './expectations.js';
+
+type Outcome = Omit<
+  QualityResult,
+  'dataset' | 'rule' | 'kind' | 'severity' | 'blocking' | 'column' | 'dimension' | 'message'
+>;
+
+interface Counts {
+  elements: number;
+  unexpected: number;
+}
 
 interface Planned {
   name: string;
@@ -13,9 +23,9 @@ interface Planned {
   kind: QualityResult['kind'];
   severity: string;
   dimension?: string;
-  evaluate: () => Promise<
-    Omit<QualityResult, 'dataset' | 'rule' | 'kind' | 'severity' | 'blocking' | 'column' | 'dimension' | 'message'>
-  >;
+  evaluate: () => Promise<Outcome>;
+  /** A count rule: its counts over any relation, how they combine over parts, and the outcome of given counts. */
+  counts?: { of: (table: string) => Promise<Counts>; additive?: Additive; judge: (c: Counts) => Outcome };
 }
 
 /** Evaluates every rule a contract's dataset declares, implicit ones (required, unique, primary key) included. */
@@ -25,7 +35,7 @@ export async function evaluateQuality(ctx: QualityContext): Promise<QualityResul
   for (const plan of plans) {
     let partial;
     try {
-      partial = await plan.evaluate();
+      partial = (ctx.change && (await incrementally(plan, ctx.object.name, ctx.change))) || (await plan.evaluate());
     } catch (err) {
       partial = { passed: false, observed: null, expected: 'rule evaluates', errorMessage: (err as Error).message };
     }
@@ -54,8 +64,30 @@ export async function evaluateQuality(ctx: QualityContext): Promise<QualityResul
   return out;
 }
 
+/**
+ * A count rule's outcome from the previous version's counts and those of the rows removed and added since, when they
+ * combine that way: per row, or per group of the columns it counts duplicates of when the dataset is recomputed by one
+ * of them and the previous version had none (every such group is then wholly removed and added, or kept as it was).
+ * Undefined when the rule must read the whole dataset.
+ */
+async function incrementally(
+  plan: Planned,
+  dataset: string,
+  change: NonNullable<QualityContext['change']>,
+): Promise<Outcome | undefined> {
+  const additive = plan.counts?.additive;
+  const before = change.previous.find((r) => r.dataset === dataset && r.rule === plan.name && r.column === plan.column);
+  if (!plan.counts || !additive || before?.unexpectedCount === undefined) return undefined;
+  const grouped = additive !== 'rows';
+  if (grouped && (!change.by || !additive.groups.includes(change.by) || before.unexpectedCount !== 0)) return undefined;
+  const [removed, added] = [await plan.counts.of(change.removed), await plan.counts.of(change.added)];
+  return plan.counts.judge({
+    elements: (before.elementCount ?? 0) - removed.elements + added.elements,
+    unexpected: grouped ? added.unexpected : before.unexpectedCount - removed.unexpected + added.unexpected,
+  });
+}
+
 function planRules(ctx: QualityContext): Planned[] {
-  const t = ctx.table;
   const plans: Planned[] = [];
   for (const p of ctx.object.properties) {
     if (p.required)
@@ -66,7 +98,7 @@ function planRules(ctx: QualityContext): Planned[] {
           'error',
           'completeness',
           p.name,
-          EXPECTATIONS.expect_column_values_to_not_be_null!(t, { column: p.name }),
+          (x) => EXPECTATIONS.expect_column_values_to_not_be_null!(x, { column: p.name }),
           ctx,
         ),
       );
@@ -78,7 +110,7 @@ function planRules(ctx: QualityContext): Planned[] {
           'error',
           'uniqueness',
           p.name,
-          EXPECTATIONS.expect_column_values_to_be_unique!(t, { column: p.name }),
+          (x) => EXPECTATIONS.expect_column_values_to_be_unique!(x, { column: p.name }),
           ctx,
         ),
       );
@@ -93,7 +125,7 @@ function planRules(ctx: QualityContext): Planned[] {
         'error',
         'uniqueness',
         undefined,
-        EXPECTATIONS.expect_compound_columns_to_be_unique!(t, { column_list: pk }),
+        (x) => EXPECTATIONS.expect_compound_columns_to_be_unique!(x, { column_list: pk }),
         ctx,
       ),
     );
@@ -115,34 +147,47 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
       kind: 'library',
       severity,
       dimension: rule.dimension,
-      evaluate: async () => {
-        const { count, rows } = await ctx.duck.one<{ count: number; rows: number }>(librarySql(rule, t, column));
-        const observed =
-          rule.unit === 'percent' ? (rows === 0 ? 0 : (100 * Number(count)) / Number(rows)) : Number(count);
-        const zero = { mustBe: 0 };
-        return {
-          ...compareOperators(observed, rule, rule.metric === 'rowCount' ? undefined : zero),
-          observed,
-          elementCount: Number(rows),
-        };
-      },
+      ...countRule(
+        async (table) => {
+          const { count, rows } = await ctx.duck.one<{ count: number; rows: number }>(librarySql(rule, table, column));
+          return { elements: Number(rows), unexpected: Number(count) };
+        },
+        ({ elements, unexpected }) => {
+          const observed = rule.unit === 'percent' ? (elements === 0 ? 0 : (100 * unexpected) / elements) : unexpected;
+          const zero = { mustBe: 0 };
+          return {
+            ...compareOperators(observed, rule, rule.metric === 'rowCount' ? undefined : zero),
+            observed,
+            elementCount: elements,
+            unexpectedCount: unexpected,
+          };
+        },
+        ROW_METRICS.has(String(rule.metric)) ? 'rows' : undefined,
+        ctx.table,
+      ),
     };
   }
   if (type === 'sql') {
-    const query = String(rule.query)
-      .replaceAll('${table}', t)
-      .replaceAll('${column}', column ? id(column) : '${column}');
+    const query = (table: string) =>
+      String(rule.query)
+        .replaceAll('${table}', table)
+        .replaceAll('${column}', column ? id(column) : '${column}');
     return {
       name: rule.name ?? rule.description ?? 'sql rule',
       column,
       kind: 'sql',
       severity,
       dimension: rule.dimension,
-      evaluate: async () => {
-        const row = await ctx.duck.one(query);
-        const observed = Number(Object.values(row)[0]);
-        return { ...compareOperators(observed, rule), observed };
-      },
+      ...countRule(
+        async (table) => ({ elements: 0, unexpected: Number(Object.values(await ctx.duck.one(query(table)))[0]) }),
+        ({ unexpected }) => ({
+          ...compareOperators(unexpected, rule),
+          observed: unexpected,
+          unexpectedCount: unexpected,
+        }),
+        rowLocal(String(rule.query)) ? 'rows' : undefined,
+        ctx.table,
+      ),
     };
   }
   if (type === 'custom' && typeof rule.implementation === 'object') {
@@ -161,7 +206,7 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
         severity,
         rule.dimension,
         kwargs.column as string | undefined,
-        make(t, kwargs),
+        (x) => make(x, kwargs),
         ctx,
       );
     }
@@ -243,36 +288,74 @@ function fromMeasure(
   severity: string,
   dimension: string | undefined,
   column: string | undefined,
-  measure: Measure,
+  measureOf: (table: string) => Measure,
   ctx: QualityContext,
 ): Planned {
+  const measure = measureOf(ctx.table);
+  const plan = { name, column, kind, severity, dimension };
+  if (measure.kind === 'map') {
+    return {
+      ...plan,
+      ...countRule(
+        async (table) => {
+          const { elements, unexpected } = await ctx.duck.one<{ elements: number; unexpected: number }>(
+            measureOf(table).sql,
+          );
+          return { elements: Number(elements), unexpected: Number(unexpected) };
+        },
+        ({ elements: e, unexpected: u }) => {
+          const ratio = e === 0 ? 1 : (e - u) / e;
+          return {
+            passed: ratio >= measure.mostly,
+            observed: u,
+            expected:
+              measure.mostly < 1
+                ? `at least ${measure.mostly * 100}% of ${e} values as expected`
+                : `0 unexpected of ${e}`,
+            elementCount: e,
+            unexpectedCount: u,
+          };
+        },
+        measure.additive,
+        ctx.table,
+      ),
+    };
+  }
   return {
-    name,
-    column,
-    kind,
-    severity,
-    dimension,
+    ...plan,
     evaluate: async () => {
-      if (measure.kind === 'map') {
-        const { elements, unexpected } = await ctx.duck.one<{ elements: number; unexpected: number }>(measure.sql);
-        const e = Number(elements);
-        const u = Number(unexpected);
-        const ratio = e === 0 ? 1 : (e - u) / e;
-        return {
-          passed: ratio >= measure.mostly,
-          observed: u,
-          expected:
-            measure.mostly < 1
-              ? `at least ${measure.mostly * 100}% of ${e} values as expected`
-              : `0 unexpected of ${e}`,
-          elementCount: e,
-          unexpectedCount: u,
-        };
-      }
       const { observed } = await ctx.duck.one<{ observed: unknown }>(measure.sql);
       const value =
         observed === null || observed === undefined ? null : typeof observed === 'number' ? observed : String(observed);
       return { ...measure.check(observed), observed: value };
     },
   };
+}
+
+/** A rule that counts: evaluated over the whole dataset, or combined from counts over what changed. */
+function countRule(
+  of: (table: string) => Promise<Counts>,
+  judge: (c: Counts) => Outcome,
+  additive: Additive | undefined,
+  table: string,
+): Pick<Planned, 'evaluate' | 'counts'> {
+  return { evaluate: async () => judge(await of(table)), counts: { of, judge, ...(additive ? { additive } : {}) } };
+}
+
+/** ODCS library metrics that count rows by a predicate of each row alone. */
+const ROW_METRICS = new Set(['rowCount', 'nullValues', 'missingValues', 'invalidValues']);
+
+/**
+ * Whether a SQL rule counts the rows of its dataset that match a predicate of each row alone (`SELECT count(*) FROM
+ * ${table} [alias] WHERE …` with no query, join, window or other table in it): its count then adds up over any split.
+ */
+function rowLocal(query: string): boolean {
+  const m =
+    /^\s*SELECT\s+count\(\s*\*\s*\)\s+FROM\s+\$\{table\}(?:\s+(?:AS\s+)?\w+)?\s+WHERE\s+([\s\S]*?)\s*;?\s*$/i.exec(
+      query,
+    );
+  return (
+    m !== null &&
+    !/\b(select|from|join|over|qualify|having|group|union|intersect|except|limit|window|using)\b|\$\{/i.test(m[1]!)
+  );
 }

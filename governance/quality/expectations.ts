@@ -1,6 +1,6 @@
 import { sqlIdent as id, sqlString } from '../../platform/index.js';
 import { checkBounds } from './operators.js';
-import type { Measure } from './types.js';
+import type { Additive, Measure } from './types.js';
 
 type Kwargs = Record<string, unknown>;
 
@@ -10,14 +10,15 @@ type Kwargs = Record<string, unknown>;
  */
 export const EXPECTATIONS: Record<string, (t: string, kw: Kwargs) => Measure> = {
   expect_column_values_to_not_be_null: (t, kw) =>
-    map(`SELECT count(*) AS elements, count(*) FILTER (WHERE ${col(kw)} IS NULL) AS unexpected FROM ${t}`, kw),
+    map(`SELECT count(*) AS elements, count(*) FILTER (WHERE ${col(kw)} IS NULL) AS unexpected FROM ${t}`, kw, 'rows'),
   expect_column_values_to_be_null: (t, kw) =>
-    map(`SELECT count(*) AS elements, count(${col(kw)}) AS unexpected FROM ${t}`, kw),
+    map(`SELECT count(*) AS elements, count(${col(kw)}) AS unexpected FROM ${t}`, kw, 'rows'),
   expect_column_values_to_be_unique: (t, kw) =>
     map(
       `SELECT count(${col(kw)}) AS elements, coalesce(sum(n) FILTER (WHERE n > 1), 0) AS unexpected FROM
         (SELECT ${col(kw)}, count(*) AS n FROM ${t} WHERE ${col(kw)} IS NOT NULL GROUP BY 1)`,
       kw,
+      { groups: [String(kw.column)] },
     ),
   expect_compound_columns_to_be_unique: (t, kw) => {
     const cols = (kw.column_list as string[]).map(id).join(', ');
@@ -25,6 +26,7 @@ export const EXPECTATIONS: Record<string, (t: string, kw: Kwargs) => Measure> = 
       `SELECT count(*) AS elements, coalesce(sum(n) FILTER (WHERE n > 1), 0) AS unexpected FROM (SELECT ${cols},
         count(*) AS n FROM ${t} GROUP BY ALL)`,
       kw,
+      { groups: kw.column_list as string[] },
     );
   },
   expect_column_values_to_be_in_set: (t, kw) => nonNull(t, kw, `NOT (${col(kw)} IN (${values(kw.value_set)}))`),
@@ -51,6 +53,7 @@ export const EXPECTATIONS: Record<string, (t: string, kw: Kwargs) => Measure> = 
       `SELECT count(*) AS elements, count(*) FILTER (WHERE NOT (${a} ${kw.or_equal ? '>=' : '>'} ${b})) AS unexpected
         FROM ${t} WHERE ${a} IS NOT NULL AND ${b} IS NOT NULL`,
       kw,
+      'rows',
     );
   },
   expect_column_to_exist: (t, kw) =>
@@ -103,8 +106,8 @@ export const EXPECTATIONS: Record<string, (t: string, kw: Kwargs) => Measure> = 
 
 const col = (kw: Kwargs) => id(String(kw.column));
 
-function map(sql: string, kw: Kwargs): Measure {
-  return { kind: 'map', sql, mostly: typeof kw.mostly === 'number' ? kw.mostly : 1 };
+function map(sql: string, kw: Kwargs, additive?: Additive): Measure {
+  return { kind: 'map', sql, mostly: typeof kw.mostly === 'number' ? kw.mostly : 1, ...(additive ? { additive } : {}) };
 }
 
 function agg(sql: string, check: (observed: unknown) => { passed: boolean; expected: string }): Measure {
@@ -116,6 +119,7 @@ function nonNull(t: string, kw: Kwargs, unexpected: string): Measure {
     `SELECT count(*) AS elements, count(*) FILTER (WHERE ${unexpected}) AS unexpected FROM ${t} WHERE ${col(kw)} IS
       NOT NULL`,
     kw,
+    'rows',
   );
 }
 

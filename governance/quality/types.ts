@@ -12,9 +12,20 @@ export interface QualityContext {
   /** The reference time for freshness: the extract's as-of time. */
   asOf: Date;
   blockingSeverities: string[];
+  /**
+   * What changed since the version `previous` results were measured on: rows `removed` (a relation, in clear) and
+   * rows `added`, the dataset recomputed by `by`. Rules whose measure adds up are then measured on the change only.
+   */
+  change?: { added: string; removed: string; by?: string; previous: QualityResult[] };
 }
+
+/**
+ * How a count rule's measure combines over parts of a dataset: `rows`, summed over any split (a predicate per row);
+ * `groups`, summed over a split that keeps rows equal on these columns together (duplicates among them).
+ */
+export type Additive = 'rows' | { groups: string[] };
 
 /** What a rule's SQL measures: map rules count unexpected rows among elements; aggregate rules observe one value. */
 export type Measure =
-  | { kind: 'map'; sql: string; mostly: number }
+  | { kind: 'map'; sql: string; mostly: number; additive?: Additive }
   | { kind: 'aggregate'; sql: string; check: (observed: unknown) => { passed: boolean; expected: string } };

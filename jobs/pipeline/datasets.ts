@@ -24,6 +24,7 @@ import {
   datasetFiles,
   publishParquet,
   restrictedPrefix,
+  rowsDigest,
   type DatasetFile,
   type DatasetOutput,
 } from '../../products/index.js';
@@ -48,10 +49,15 @@ export interface DatasetContext {
 export interface BuiltDataset {
   spec: DatasetSpec;
   object: ContractSchemaObject;
-  /** The rows to write: all of them, or those of the touched partitions. */
-  table: string;
-  /** Which partitions this run rewrites: all, or a set (empty when nothing the dataset reads is new). */
-  touched: 'all' | Set<string>;
+  /**
+   * The rows to write as new files: all of the dataset, or the rows recomputed and the survivors of the files they
+   * replace. Absent when nothing the dataset reads is new.
+   */
+  table?: string;
+  /** Which files of the previous version the new ones replace: all, or these (by key); the others are carried over. */
+  replaces: 'all' | Set<string>;
+  /** The rows of the files replaced, in clear (incremental only): with `table`, what changed for the quality rules. */
+  replaced?: string;
   previous?: DatasetOutput;
 }
 
@@ -74,12 +80,13 @@ export async function buildFull(
   const table = `curated.${id(spec.name)}`;
   await runDatasetSql(ctx, spec, table);
   await checkSchema(ctx.duck, ctx.domain, object, table);
-  return { spec, object, table, touched: 'all' };
+  return { spec, object, table, replaces: 'all' };
 }
 
 /**
- * Recomputes only the rows whose `by` value this run's records carry, from all staged records with those values, and
- * merges them into the partitions that held or now hold them; every other file of the previous version stays as it is.
+ * Recomputes only the rows whose `by` value this run's records carry, from all staged records with those values. Only
+ * the files that held such rows are replaced (by their other rows and the recomputed ones); every other file of the
+ * previous version stays as it is, so a run costs what it recomputes and the files it touches, not the history.
  */
 export async function buildIncremental(
   ctx: DatasetContext,
@@ -90,31 +97,24 @@ export async function buildIncremental(
   const { duck } = ctx;
   const by = spec.by!;
   const name = id(spec.name);
+  const pii = new Set(previous.restricted?.columns.slice(primaryKey(object).length) ?? []);
   const old = await Promise.all(
-    datasetFiles(previous).map(async (f) => ({ file: f, path: await ctx.store.localPath(f.key) })),
+    filePairs(previous).map(async (pair) => ({ pair, path: await ctx.store.localPath(pair.file.key) })),
   );
-  const restricted = new Map(
-    await Promise.all(
-      datasetFiles(previous, 'restricted').map(
-        async (f) => [f.partition ?? '', await ctx.store.localPath(f.key)] as const,
-      ),
-    ),
-  );
-  const clear = (files: typeof old) =>
+  const clear = async (files: typeof old) =>
     clearSelect(
       ctx,
       object,
-      previous,
-      files.map((f) => f.path),
-      files.map((f) => restricted.get(f.file.partition ?? '')!),
+      pii,
+      files.map((f) => f.pair),
     );
 
   const freshRows = await Promise.all(
     spec.reads.map(async (r) => Number((await duck.one<{ n: number }>(`SELECT count(*) AS n FROM fresh.${id(r)}`)).n)),
   );
   if (freshRows.every((n) => n === 0)) {
-    await duck.run(`CREATE VIEW curated.${name} AS ${clear(old)}`);
-    return { spec, object, table: `curated.${name}`, touched: new Set(), previous };
+    await duck.run(`CREATE VIEW curated.${name} AS ${await clear(old)}`);
+    return { spec, object, replaces: new Set(), previous };
   }
   for (const r of spec.reads) {
     const cols = (await duck.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE fresh.${id(r)})`)).map(
@@ -146,27 +146,30 @@ export async function buildIncremental(
   }
   await checkSchema(duck, ctx.domain, object, delta);
 
-  const part = partitionExpr(spec);
-  const holding = await duck.all<{ filename: string }>(
-    `SELECT DISTINCT filename FROM read_parquet(${sqlList(old.map((o) => o.path))}, hive_partitioning = false,
-      filename = true) SEMI JOIN ${affected} USING (${id(by)})`,
+  const holding = new Set(
+    (
+      await duck.all<{ filename: string }>(
+        `SELECT DISTINCT filename FROM read_parquet(${sqlList(old.map((o) => o.path))}, hive_partitioning = false,
+          filename = true) SEMI JOIN ${affected} USING (${id(by)})`,
+      )
+    ).map((h) => h.filename),
   );
-  const touched = new Set(
-    (await duck.all<{ p: string }>(`SELECT DISTINCT ${part} AS p FROM ${delta}`)).map((r) => r.p),
-  );
-  for (const h of holding) touched.add(old.find((o) => o.path === h.filename)!.file.partition ?? '');
-  const rewritten = old.filter((o) => touched.has(o.file.partition ?? ''));
-  const kept = old.filter((o) => !touched.has(o.file.partition ?? ''));
+  const replaced = old.filter((o) => holding.has(o.path));
+  const kept = old.filter((o) => !holding.has(o.path));
   const table = `touched.${name}`;
   const survivors =
-    rewritten.length > 0
-      ? `SELECT o.* FROM (${clear(rewritten)}) o ANTI JOIN ${affected} USING (${id(by)}) UNION ALL `
+    replaced.length > 0
+      ? `SELECT o.* FROM (${await clear(replaced)}) o ANTI JOIN ${affected} USING (${id(by)}) UNION ALL `
       : '';
   await duck.run(`CREATE TABLE ${table} AS ${survivors}SELECT * FROM ${delta}`);
+  const gone = `touched.${id(`replaced_${spec.name}`)}`;
   await duck.run(
-    `CREATE VIEW curated.${name} AS ${kept.length > 0 ? `${clear(kept)} UNION ALL ` : ''}SELECT * FROM ${table}`,
+    `CREATE VIEW ${gone} AS ${replaced.length > 0 ? await clear(replaced) : `SELECT * FROM ${table} LIMIT 0`}`,
   );
-  return { spec, object, table, touched, previous };
+  await duck.run(
+    `CREATE VIEW curated.${name} AS ${kept.length > 0 ? `${await clear(kept)} UNION ALL ` : ''}SELECT * FROM ${table}`,
+  );
+  return { spec, object, table, replaced: gone, replaces: new Set(replaced.map((o) => o.pair.file.key)), previous };
 }
 
 async function runDatasetSql(ctx: DatasetContext, spec: DatasetSpec, table: string): Promise<void> {
@@ -181,19 +184,31 @@ async function runDatasetSql(ctx: DatasetContext, spec: DatasetSpec, table: stri
   }
 }
 
-/** Rows of published files in clear: the shared copy with its PII columns taken back from the restricted copy. */
-function clearSelect(
+/** A published file of a dataset and, when it has PII, the restricted file of the same rows. */
+interface FilePair {
+  file: DatasetFile;
+  restricted?: DatasetFile;
+}
+
+/** The previous version's files with their restricted copies: the two lists are written in step, pair by pair. */
+function filePairs(ds: DatasetOutput): FilePair[] {
+  const restricted = datasetFiles(ds, 'restricted');
+  return datasetFiles(ds).map((file, i) => ({ file, ...(restricted[i] ? { restricted: restricted[i] } : {}) }));
+}
+
+/** Rows of published files in clear: the shared copy with its `pii` columns taken back from the restricted copy. */
+async function clearSelect(
   ctx: DatasetContext,
   object: ContractSchemaObject,
-  previous: DatasetOutput,
-  shared: string[],
-  restricted: string[],
-): string {
-  const pii = new Set(previous.restricted?.columns.slice(primaryKey(object).length) ?? []);
-  if (pii.size === 0) return `SELECT * FROM ${readParquet(shared)}`;
+  pii: ReadonlySet<string>,
+  pairs: FilePair[],
+): Promise<string> {
+  const shared = readParquet(await Promise.all(pairs.map((p) => ctx.store.localPath(p.file.key))));
+  if (pii.size === 0) return `SELECT * FROM ${shared}`;
+  const restricted = readParquet(await Promise.all(pairs.map((p) => ctx.store.localPath(p.restricted!.key))));
   const key = primaryKey(object);
   const cols = object.properties.map((p) => (pii.has(p.name) ? `r.${id(p.name)}` : `s.${id(p.name)}`)).join(', ');
-  return `SELECT ${cols} FROM ${readParquet(shared)} s JOIN ${readParquet(restricted)} r
+  return `SELECT ${cols} FROM ${shared} s JOIN ${restricted} r
     ON ${key.map((k) => `s.${id(k)} = r.${id(k)}`).join(' AND ')}`;
 }
 
@@ -203,12 +218,20 @@ function partitionExpr(spec: DatasetSpec): string {
 }
 
 /**
- * Writes the touched partitions (masked, plus the restricted copy) content-addressed, and returns the dataset with
- * every other partition's file carried over from the previous version.
+ * Files of one partition merged once this many are about as large (rows within a factor of this): a dataset published
+ * in many small runs keeps few files, and each row is rewritten a bounded number of times (log-structured, tiered).
+ */
+const MERGE_FANOUT = 4;
+const tierOf = (rows: number) => Math.floor(Math.log(Math.max(rows, 1)) / Math.log(MERGE_FANOUT));
+
+/**
+ * Writes the built rows as new files (masked, plus the restricted copy) content-addressed, one per partition, and
+ * returns the dataset with every file they do not replace carried over from the previous version. The dataset's hash
+ * is of its rows, whichever files hold them: a version built in many runs equals the one built at once.
  */
 export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): Promise<DatasetOutput> {
   const { duck, store, contract, policy } = ctx;
-  const { object, spec, table, touched, previous } = built;
+  const { object, spec, table, replaces, previous } = built;
   const pii = new Set(
     object.properties.filter((p) => isPiiClassification(policy, p.classification)).map((p) => p.name),
   );
@@ -233,64 +256,83 @@ export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): 
     .join(', ');
   const restrictedCols = [...keyCols, ...object.properties.filter((p) => pii.has(p.name)).map((p) => p.name)];
   const part = partitionExpr(spec);
-  const label = (p: string) => (spec.partitionBy ? { partition: p } : {});
   const fileName = (p: string) => (p === '' ? 'data' : `data-${p.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
 
-  const partitions =
-    touched === 'all' || touched.size > 0
-      ? (await duck.all<{ p: string }>(`SELECT DISTINCT ${part} AS p FROM ${table} ORDER BY p`)).map((r) => r.p)
-      : [];
-  const untouched = (layer: 'curated' | 'restricted') =>
-    touched === 'all' ? [] : datasetFiles(previous!, layer).filter((f) => !touched.has(f.partition ?? ''));
-  const files: DatasetFile[] = untouched('curated');
-  const restricted: DatasetFile[] = untouched('restricted');
-  const write = async (p: string | undefined) => {
-    const where = p === undefined ? '' : `WHERE ${part} = ${sqlString(p)}`;
+  /** Writes rows in clear (`source`) as one file of partition `p` and its restricted copy. */
+  const write = async (source: string, p: string | undefined): Promise<FilePair> => {
+    const label = spec.partitionBy ? { partition: p ?? '' } : {};
     const name = fileName(p ?? '');
-    files.push({
-      ...(await publishParquet(
-        duck,
-        store,
-        ctx.tmpDir,
-        `SELECT ${masked} FROM ${table} ${where} ORDER BY ${order}`,
-        curatedPrefix(ctx.domain, object.name),
-        name,
-        tags,
-      )),
-      ...label(p ?? ''),
-    });
-    if (pii.size > 0) {
-      const select = `SELECT ${restrictedCols.map(id).join(', ')} FROM ${table} ${where} ORDER BY ${order}`;
-      restricted.push({
-        ...(await publishParquet(duck, store, ctx.tmpDir, select, restrictedPrefix(ctx.domain, object.name), name, {
-          ...tags,
-          layer: 'restricted',
-        })),
-        ...label(p ?? ''),
-      });
-    }
+    const file = await publishParquet(
+      duck,
+      store,
+      ctx.tmpDir,
+      `SELECT ${masked} FROM (${source}) ORDER BY ${order}`,
+      curatedPrefix(ctx.domain, object.name),
+      name,
+      tags,
+      'zstd',
+      true,
+    );
+    if (pii.size === 0) return { file: { ...file, ...label } };
+    const select = `SELECT ${restrictedCols.map(id).join(', ')} FROM (${source}) ORDER BY ${order}`;
+    const restricted = await publishParquet(
+      duck,
+      store,
+      ctx.tmpDir,
+      select,
+      restrictedPrefix(ctx.domain, object.name),
+      name,
+      {
+        ...tags,
+        layer: 'restricted',
+      },
+    );
+    return { file: { ...file, ...label }, restricted: { ...restricted, ...label } };
   };
-  for (const p of partitions) await write(p);
-  // An empty dataset is still one (empty) file, so readers always have something to open.
-  if (files.length === 0) await write(undefined);
-  const byPartition = (a: DatasetFile, b: DatasetFile) =>
-    (a.partition ?? '') < (b.partition ?? '') ? -1 : (a.partition ?? '') > (b.partition ?? '') ? 1 : 0;
-  files.sort(byPartition);
-  restricted.sort(byPartition);
+
+  let pairs = replaces === 'all' ? [] : filePairs(previous!).filter((p) => !replaces.has(p.file.key));
+  const partitions = table
+    ? (await duck.all<{ p: string }>(`SELECT DISTINCT ${part} AS p FROM ${table} ORDER BY p`)).map((r) => r.p)
+    : [];
+  for (const p of partitions) pairs.push(await write(`SELECT * FROM ${table} WHERE ${part} = ${sqlString(p)}`, p));
+  if (replaces !== 'all')
+    for (const p of partitions) {
+      for (;;) {
+        const tier = new Map<number, FilePair[]>();
+        for (const f of pairs.filter((x) => (x.file.partition ?? '') === p))
+          tier.set(tierOf(f.file.rows), [...(tier.get(tierOf(f.file.rows)) ?? []), f]);
+        const merge = [...tier.values()].find((fs) => fs.length >= MERGE_FANOUT);
+        if (!merge) break;
+        const merged = await write(await clearSelect(ctx, object, pii, merge), spec.partitionBy ? p : undefined);
+        pairs = [...pairs.filter((x) => !merge.includes(x)), merged];
+      }
+    }
+  // An empty dataset is still one (empty) file, so readers always have something to open; otherwise none is kept.
+  pairs = pairs.filter((x) => x.file.rows > 0);
+  if (pairs.length === 0) pairs.push(await write(`SELECT * FROM ${table ?? `curated.${id(spec.name)}`}`, undefined));
+  const byPartition = (a: FilePair, b: FilePair) => {
+    const [x, y] = [a.file.partition ?? '', b.file.partition ?? ''];
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  pairs.sort(byPartition);
+  const files = pairs.map((x) => x.file);
   const types = await duck.all<{ column_name: string; column_type: string }>(
-    `SELECT column_name, column_type FROM (DESCRIBE ${table})`,
+    `SELECT column_name, column_type FROM (DESCRIBE curated.${id(spec.name)})`,
   );
+  const rows = files.reduce((n, f) => n + f.rows, 0);
+  let digest = 0n;
+  for (const f of files) digest += BigInt(f.digest ?? (await rowsDigest(duck, await store.localPath(f.key))));
   return {
     name: object.name,
-    rows: files.reduce((n, f) => n + f.rows, 0),
+    rows,
     bytes: files.reduce((n, f) => n + f.bytes, 0),
     sha256: createHash('sha256')
-      .update(files.map((f) => `${f.partition ?? ''}:${f.sha256}`).join('\n'))
+      .update(`${types.map((t) => `${t.column_name} ${t.column_type}`).join(', ')}\n${rows}\n${digest % 2n ** 64n}`)
       .digest('hex'),
     ...(spec.partitionBy ? { partitionBy: spec.partitionBy } : {}),
     files,
     columns: types.map((t) => ({ name: t.column_name, type: t.column_type, pii: pii.has(t.column_name) })),
-    ...(pii.size > 0 ? { restricted: { columns: restrictedCols, files: restricted } } : {}),
+    ...(pii.size > 0 ? { restricted: { columns: restrictedCols, files: pairs.map((x) => x.restricted!) } } : {}),
   };
 }
 

@@ -42,19 +42,25 @@ export async function eventEncoder(
   };
 }
 
+/** A decoded message: its JSON line, and the event itself when it decoded. */
+export interface DecodedEvent {
+  line: string;
+  value?: Record<string, unknown>;
+}
+
 /**
- * The consumer's decoder: each message by the schema its id names, read as the source's own schema (Avro's schema
- * resolution: a field the writer lacked takes its default), into one JSON line. A message that is not framed, names an
- * unknown id, or does not decode becomes an UNDECODABLE line with the reason and its bytes in base64.
+ * The consumer's decoder of a batch: each message by the schema its id names, read as the source's own schema (Avro's
+ * schema resolution: a field the writer lacked takes its default), into one JSON line. A message that is not framed,
+ * names an unknown id, or does not decode becomes an UNDECODABLE line with the reason and its bytes in base64.
  */
 export function eventDecoder(
   platform: Pick<Platform, 'control'>,
   spec: StreamSpec & { schema: NonNullable<StreamSpec['schema']> },
-): (data: Uint8Array) => Promise<string> {
+): (batch: Uint8Array[]) => Promise<DecodedEvent[]> {
   const reader = parseEventSchema(spec.schema.text, spec.schema.file);
   const registry = new EventSchemaRegistry(platform);
-  // One lookup per schema id, shared by every message that names it (a batch decodes its messages concurrently).
-  const resolvers = new Map<number, Promise<avro.Resolver | Error>>();
+  // One lookup per schema id, kept for the decoder's life (a registered version never changes).
+  const resolvers = new Map<number, avro.Resolver | Error>();
   const resolve = async (id: number): Promise<avro.Resolver | Error> => {
     try {
       const version = await registry.byId(id);
@@ -66,23 +72,24 @@ export function eventDecoder(
       return err as Error;
     }
   };
-  const resolverFor = (id: number) => {
-    let resolver = resolvers.get(id);
-    if (!resolver) resolvers.set(id, (resolver = resolve(id)));
-    return resolver;
-  };
-  const reject = (reason: string, data: Uint8Array) =>
-    `${UNDECODABLE}${reason.replace(/[\t\r\n]+/g, ' ')}\t${Buffer.from(data).toString('base64')}`;
-  return async (data) => {
-    const message = unframed(data);
-    if (!message) return reject('not an Avro message of the registry (no schema id)', data);
-    const resolver = await resolverFor(message.schemaId);
-    if (resolver instanceof Error) return reject(resolver.message, data);
-    try {
-      return JSON.stringify(reader.fromBuffer(Buffer.from(message.value), resolver));
-    } catch (err) {
-      return reject(`does not decode with schema id ${message.schemaId}: ${(err as Error).message}`, data);
-    }
+  const reject = (reason: string, data: Uint8Array): DecodedEvent => ({
+    line: `${UNDECODABLE}${reason.replace(/[\t\r\n]+/g, ' ')}\t${Buffer.from(data).toString('base64')}`,
+  });
+  return async (batch) => {
+    const messages = batch.map((data) => ({ data, message: unframed(data) }));
+    for (const { message } of messages)
+      if (message && !resolvers.has(message.schemaId)) resolvers.set(message.schemaId, await resolve(message.schemaId));
+    return messages.map(({ data, message }) => {
+      if (!message) return reject('not an Avro message of the registry (no schema id)', data);
+      const resolver = resolvers.get(message.schemaId)!;
+      if (resolver instanceof Error) return reject(resolver.message, data);
+      try {
+        const value = reader.fromBuffer(Buffer.from(message.value), resolver) as Record<string, unknown>;
+        return { line: JSON.stringify(value), value };
+      } catch (err) {
+        return reject(`does not decode with schema id ${message.schemaId}: ${(err as Error).message}`, data);
+      }
+    });
   };
 }
 

@@ -240,10 +240,19 @@ export async function runDomainPipeline(
     };
     await stagedViews(ctx);
     const built: BuiltDataset[] = [];
+    // The counts the version continued from was checked with: rules that add up are checked on what changed only.
+    const checked =
+      previous && (await getJson<RunRecord>(store, runKey(domain.name, previous.manifest.runId)))?.quality;
     for (const ds of pipeline.datasets) {
       const object = contract.schema.find((o) => o.name === ds.name)!;
       const before = previous?.manifest.datasets[ds.name];
-      built.push(ds.by && before ? await buildIncremental(ctx, ds, object, before) : await buildFull(ctx, ds, object));
+      const b = ds.by && before ? await buildIncremental(ctx, ds, object, before) : await buildFull(ctx, ds, object);
+      built.push(b);
+      const none = `(SELECT * FROM curated.${id(ds.name)} LIMIT 0)`;
+      const change =
+        checked && b.replaces !== 'all'
+          ? { added: b.table ?? none, removed: b.replaced ?? none, by: ds.by, previous: checked }
+          : undefined;
       record.quality.push(
         ...(await evaluateQuality({
           duck,
@@ -251,6 +260,7 @@ export async function runDomainPipeline(
           object,
           asOf,
           blockingSeverities: policy.quality.blockingSeverities,
+          ...(change ? { change } : {}),
         })),
       );
     }

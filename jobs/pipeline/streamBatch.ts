@@ -11,7 +11,7 @@ import type { IngestState, RunRecord, StreamBatch } from '../../products/index.j
 import type { EventPublisher } from '../generate/sinks.js';
 import type { StreamFeed } from '../schedule/microBatches.js';
 import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
-import { eventDecoder, eventEncoder } from './eventCodec.js';
+import { eventDecoder, eventEncoder, type DecodedEvent } from './eventCodec.js';
 
 /** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
 const BATCH_FOLDER = 'stream/';
@@ -70,9 +70,10 @@ export async function landStreamBatches(
     // Avro messages are decoded here, each with the schema its id names; one that does not decode is quarantined.
     const decoder = new TextDecoder();
     const avro = source.stream.schema && eventDecoder(platform, { ...source.stream, schema: source.stream.schema });
-    const lines = avro
-      ? await Promise.all(messages.map((m) => avro(m.data)))
-      : messages.map((m) => decoder.decode(m.data).replace(/\r?\n/g, ' '));
+    const events = avro
+      ? await avro(messages.map((m) => m.data))
+      : messages.map((m) => ({ line: decoder.decode(m.data).replace(/\r?\n/g, ' ') }) as DecodedEvent);
+    const lines = events.map((e) => e.line);
     const body = `${lines.join('\n')}\n`;
     await platform.store.put(`${folder}${subject}+${pad(first)}-${pad(last)}.jsonl`, body, {
       tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
@@ -87,8 +88,8 @@ export async function landStreamBatches(
         lag: Math.max(0, (await stream.head(name)) - last),
       },
       events: source.eventTime
-        ? lines
-            .map((l, i) => ({ time: eventTime(l, source.eventTime!), publishedAt: messages[i]!.publishedAt }))
+        ? events
+            .map((e, i) => ({ time: eventTime(e, source.eventTime!), publishedAt: messages[i]!.publishedAt }))
             .filter((e) => Number.isFinite(e.time))
         : [],
     });
@@ -96,9 +97,9 @@ export async function landStreamBatches(
   return landed;
 }
 
-function eventTime(line: string, field: string): number {
+function eventTime(event: DecodedEvent, field: string): number {
   try {
-    return Date.parse(String((JSON.parse(line) as Record<string, unknown>)[field]));
+    return Date.parse(String((event.value ?? (JSON.parse(event.line) as Record<string, unknown>))[field]));
   } catch {
     return Number.NaN;
   }

@@ -14,6 +14,7 @@ import { loadContract } from '../../governance/contracts/load.js';
 import type { Platform } from '../../platform/index.js';
 import { queryCurated } from '../../products/test/helpers.js';
 import { testPlatform } from '../../platform/test/helpers.js';
+import { Duck, readParquet } from '../../platform/duckdb.js';
 
 const OPTIONS = { scale: 0.25, seed: 23, days: 45, end: '2026-11-01T00:00:00.000Z' };
 const DOMAINS = listDomains(testPlatform().config.domainsDir).map((d) => d.name);
@@ -160,6 +161,80 @@ describe('incremental pipelines', () => {
     const again = (await run(target, d))!;
     expect(again).toMatchObject({ mode: 'incremental', unchanged: true });
     expect((await currentManifest(target, d))!.runId).toBe(second.runId);
+  }, 300_000);
+
+  it('replace only the files holding what a run recomputes, merge small files four of a size at a time', async () => {
+    const target = testPlatform();
+    const d = 'sales';
+    await target.store.put(extractManifestKey(d), await origin.store.get(extractManifestKey(d)));
+    const events = raw[d]!.filter((f) => f.key.includes('/sales.orders/')).sort((a, b) => (a.key < b.key ? -1 : 1));
+    const late = events.slice(-16);
+    await deliver(
+      target,
+      raw[d]!.filter((f) => !late.includes(f)),
+    );
+    let before = (await run(target, d))!;
+    const duck = await Duck.open();
+    try {
+      for (const file of late) {
+        await deliver(target, [file]);
+        const after = (await run(target, d))!;
+        const orders = (r: RunRecord) => r.datasets.find((x) => x.name === 'orders')!;
+        const kept = new Set(orders(after).files.map((f) => f.key));
+        const replaced = orders(before).files.filter((f) => !kept.has(f.key));
+        const named = (await target.store.get(file.key))
+          .toString()
+          .split('\n')
+          .flatMap((l) => {
+            try {
+              return [String((JSON.parse(l) as { order_id: unknown }).order_id)];
+            } catch {
+              return [];
+            }
+          });
+        // A file replaced held an order this run's events name (or was merged with files of its size).
+        for (const f of replaced) {
+          const ids = await duck.all<{ order_id: string }>(
+            `SELECT order_id FROM ${readParquet([await target.store.localPath(f.key)])}`,
+          );
+          const merged = orders(after).files.some(
+            (g) => !orders(before).files.some((x) => x.key === g.key) && g.rows >= f.rows * 2,
+          );
+          expect(merged || ids.some((r) => named.includes(r.order_id)), `${f.key} was rewritten for nothing`).toBe(
+            true,
+          );
+        }
+        // Within a partition, fewer than four files of each size (rows within a factor of four).
+        for (const ds of after.datasets) {
+          const tiers = new Map<string, number>();
+          for (const f of ds.files) {
+            const tier = `${f.partition ?? ''}:${Math.floor(Math.log(Math.max(f.rows, 1)) / Math.log(4))}`;
+            tiers.set(tier, (tiers.get(tier) ?? 0) + 1);
+          }
+          expect(Math.max(...tiers.values()), `${ds.name}: ${[...tiers]}`).toBeLessThan(4);
+        }
+        before = after;
+      }
+    } finally {
+      duck.close();
+    }
+    expect(before.datasets.find((x) => x.name === 'orders')!.files.length).toBeGreaterThan(
+      new Set(before.datasets.find((x) => x.name === 'orders')!.files.map((f) => f.partition)).size,
+    );
+    expect(versionOf(await currentManifest(target, d))).toEqual(
+      Object.fromEntries(full[d]!.datasets.map((ds) => [ds.name, ds.sha256])),
+    );
+    // The rules that add up were counted on what changed, and judge as the full build judged the whole.
+    const judged = (r: RunRecord) =>
+      r.quality.map(({ dataset, rule, column, passed, observed, elementCount }) => ({
+        dataset,
+        rule,
+        column,
+        passed,
+        observed,
+        elementCount,
+      }));
+    expect(judged(before)).toEqual(judged(full[d]!));
   }, 300_000);
 
   it('rebuild in full when a raw object already read is rewritten, or the definition changes', async () => {

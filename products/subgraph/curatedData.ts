@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Duck, readParquet, sqlIdent as id, listDomains, type Platform } from '../../platform/index.js';
 import type { CuratedManifest } from '../types.js';
 import { currentManifest, dataVersionOf, datasetFiles } from '../readers.js';
-import { ServingCopy, type LookupSpec } from './servingCopy.js';
+import { ServingCopy, type DataFile, type LookupSpec } from './servingCopy.js';
 
 /**
  * A subgraph's copy of the mesh's published data: `<domain>.<dataset>` for every domain's current curated version
@@ -85,16 +85,28 @@ export class CuratedData {
     if (own) this.asOf = new Date(own.asOf);
     if (versions === this.versions) return false;
     this.generation++;
+    // Each relation's files, so the serving copy can tell what changed from one version to the next.
+    const relations = new Map<string, DataFile[]>();
     for (const m of manifests) {
       await this.duck.run(`CREATE SCHEMA IF NOT EXISTS ${id(m.domain)}`);
       for (const ds of Object.values(m.datasets)) {
-        const local = await Promise.all(datasetFiles(ds).map((f) => this.platform.store.localPath(f.key)));
+        const files = datasetFiles(ds);
+        const local = await Promise.all(files.map((f) => this.platform.store.localPath(f.key)));
+        relations.set(
+          `${m.domain}.${ds.name}`,
+          files.map((f, i) => ({ path: local[i]!, rows: f.rows })),
+        );
         await this.duck.run(
           `CREATE OR REPLACE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${readParquet(local)}`,
         );
         if (m.domain === this.domain && ds.restricted) {
           await this.duck.run(`CREATE SCHEMA IF NOT EXISTS restricted`);
-          const r = await Promise.all(datasetFiles(ds, 'restricted').map((f) => this.platform.store.localPath(f.key)));
+          const rf = datasetFiles(ds, 'restricted');
+          const r = await Promise.all(rf.map((f) => this.platform.store.localPath(f.key)));
+          relations.set(
+            `restricted.${ds.name}`,
+            rf.map((f, i) => ({ path: r[i]!, rows: f.rows })),
+          );
           this.restrictedKeys.set(ds.name, ds.restricted.columns[0]!);
           await this.duck.run(`CREATE OR REPLACE VIEW restricted.${id(ds.name)} AS SELECT * FROM ${readParquet(r)}`);
         }
@@ -107,7 +119,7 @@ export class CuratedData {
       return `${schema}:${runs.get(schema === 'restricted' ? this.domain : schema) ?? versions}`;
     };
     try {
-      await this.serving.rebuild(versionOf);
+      await this.serving.rebuild(versionOf, (spec) => relations.get(spec.from.replaceAll('"', '')));
     } finally {
       this.versions = versions;
       this.generation++;

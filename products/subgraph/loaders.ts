@@ -108,7 +108,8 @@ export function pagesByKey<A, R extends Row>(
 
 /**
  * Rows per key for a declared lookup, for a batch of keys: from the serving copy when it holds the lookup (no query at
- * all), else one DuckDB query for the batch. Both give the same rows in the same order.
+ * all), else one DuckDB query for the batch, or for the keys whose rows changed since the copy was built. Both give the
+ * same rows in the same order.
  */
 function lookupSource<R extends Row>(
   db: SqlRunner,
@@ -117,9 +118,14 @@ function lookupSource<R extends Row>(
   db.serving?.declare(spec);
   return async (keys) => {
     const held = db.serving?.rows<R>(spec, keys);
-    if (held) return held;
-    db.batch?.(keys.length);
-    return groupByKey<R>(await db.all(lookupSql(spec, `${spec.key} IN (${inList(keys)})`)));
+    const missing = held ? keys.filter((k) => !held.has(k)) : keys;
+    if (held && missing.length === 0) return held;
+    db.batch?.(missing.length);
+    const fetched = groupByKey<R>(await db.all(lookupSql(spec, `${spec.key} IN (${inList(missing)})`)));
+    if (!held) return fetched;
+    const all = new Map(held);
+    for (const k of missing) all.set(k, fetched.get(k) ?? []);
+    return all;
   };
 }
 

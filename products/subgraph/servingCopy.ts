@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import type { Duck, Logger } from '../../platform/index.js';
+import { readParquet, type Duck, type Logger } from '../../platform/index.js';
 
 type Row = Record<string, unknown>;
 
@@ -22,8 +22,29 @@ export interface LookupSpec {
 export interface ServingView {
   /** Declares a lookup (loaders do when they are made), so the copy holds it from its next build on. */
   declare(spec: LookupSpec): void;
-  /** Rows of these keys (none: `[]`), or undefined when the copy does not hold the lookup (off, or not built yet). */
+  /**
+   * Rows of these keys (none: `[]`), or undefined when the copy does not hold the lookup (off, or not built yet). A key
+   * whose rows changed since the copy was built is left out of the map: DuckDB answers it.
+   */
   rows<R extends Row>(spec: LookupSpec, keys: readonly string[]): ReadonlyMap<string, readonly R[]> | undefined;
+}
+
+/** A Parquet file a lookup's relation reads in the version loaded. */
+export interface DataFile {
+  path: string;
+  rows: number;
+}
+
+/** A lookup's copy: a file built for some version, and what changed since in the version loaded. */
+interface Held {
+  db: RootDatabase;
+  /** Keys whose rows may differ from the file's (a superset): the view leaves them to DuckDB. */
+  changed: ReadonlySet<string>;
+  /** Rows of the data files added or removed since the file's version, and of that version's files. */
+  changedRows: number;
+  builtRows: number;
+  /** The relation's files in the version loaded (by path), when known. */
+  files?: ReadonlyMap<string, number>;
 }
 
 export const specId = (s: LookupSpec) => `${s.from}\u0000${s.key}\u0000${s.select}\u0000${s.orderBy ?? ''}`;
@@ -55,6 +76,12 @@ const FORMAT = 'lmdb-2';
 const STRUCTURES = Symbol.for('structures');
 /** LMDB refuses longer keys; no request can name one (ids are at most 256 characters). */
 const MAX_KEY_BYTES = 1000;
+/**
+ * A new version is served at once from the copy of an older one, the keys its new and removed files hold answered by
+ * DuckDB, until the files changed since hold this share of the copy's rows: then a copy of the version loaded is built
+ * aside. Each row is written a bounded number of times however small the versions (a stream's micro-batches).
+ */
+const REBUILD_SHARE = 0.5;
 /** How long a replaced version stays open for the requests still reading it (longer than any subgraph deadline). */
 const RETIRE_MS = 60_000;
 /** Files no process of this one's version set uses are removed once this old (another replica may be opening them). */
@@ -69,12 +96,15 @@ const STALE_MS = 10 * 60_000;
  */
 export class ServingCopy {
   private readonly specs = new Map<string, LookupSpec>();
-  private current = new Map<string, RootDatabase>();
+  private current = new Map<string, Held>();
   /** Open files by path, shared by consecutive versions that did not change them. */
   private readonly opened = new Map<string, RootDatabase>();
   private building?: Promise<void>;
+  /** Copies of a newer version being written aside (one round at a time) while versions are served from older ones. */
+  private catchingUp?: Promise<void>;
   private built = false;
   private version: (spec: LookupSpec) => string = () => '';
+  private files: (spec: LookupSpec) => readonly DataFile[] | undefined = () => undefined;
 
   constructor(
     private readonly duck: Duck,
@@ -89,10 +119,10 @@ export class ServingCopy {
     return {
       declare: (spec) => this.declare(spec),
       rows: <R extends Row>(spec: LookupSpec, keys: readonly string[]) => {
-        const db = held.get(specId(spec));
-        if (!db) return undefined;
+        const h = held.get(specId(spec));
+        if (!h) return undefined;
         const out = new Map<string, readonly R[]>();
-        for (const k of keys) out.set(k, (db.get(k) as R[] | undefined) ?? []);
+        for (const k of keys) if (!h.changed.has(k)) out.set(k, (h.db.get(k) as R[] | undefined) ?? []);
         return out;
       },
     };
@@ -110,17 +140,23 @@ export class ServingCopy {
   }
 
   /**
-   * Opens (building where absent) every declared lookup's file for the data now loaded, then swaps them in at once.
-   * `version` names the data a lookup reads, so its file is the same for every replica on that data.
+   * Serves the data now loaded: opens each declared lookup's file for it (built where absent), or, when only a few
+   * files changed since the copy in use was built, keeps that copy and leaves the keys they hold to DuckDB; then swaps
+   * them in at once. `version` names the data a lookup reads, so its file is the same for every replica on that data;
+   * `files` are that data's Parquet files, to tell what changed (without them every version is built).
    */
-  rebuild(version?: (spec: LookupSpec) => string): Promise<void> {
+  rebuild(
+    version?: (spec: LookupSpec) => string,
+    files?: (spec: LookupSpec) => readonly DataFile[] | undefined,
+  ): Promise<void> {
     if (version) this.version = version;
-    // Serialized: a rebuild requested during one runs after it, over the tables then loaded.
-    const next = (this.building ?? Promise.resolve()).then(() => this.build());
-    this.building = next.finally(() => {
-      if (this.building === next) this.building = undefined;
-    });
-    return next;
+    if (files) this.files = files;
+    return this.serialized(() => this.build());
+  }
+
+  /** Resolves once no copy is being written aside (tests, and a clean stop). */
+  async settled(): Promise<void> {
+    while (this.catchingUp || this.building) await (this.catchingUp ?? this.building);
   }
 
   /** Closes every file: the subgraph is stopping. */
@@ -130,21 +166,43 @@ export class ServingCopy {
     this.opened.clear();
   }
 
+  // One swap at a time: one asked for during another runs after it, over the data then loaded.
+  private serialized(work: () => Promise<void>): Promise<void> {
+    const next = (this.building ?? Promise.resolve()).then(work);
+    const settled: Promise<void> = next.catch(() => undefined);
+    this.building = settled;
+    void settled.then(() => {
+      if (this.building === settled) this.building = undefined;
+    });
+    return next;
+  }
+
+  private fileOf(spec: LookupSpec, version: string): string {
+    const name = crypto
+      .createHash('sha256')
+      .update(`${FORMAT}\0${version}\0${specId(spec)}`)
+      .digest('hex');
+    return path.join(this.dir!, `${name.slice(0, 32)}.mdb`);
+  }
+
   private async build(): Promise<void> {
     if (!this.dir) return;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const next = new Map<string, RootDatabase>();
+    const next = new Map<string, Held>();
+    const behind: LookupSpec[] = [];
     for (const [id, spec] of this.specs) {
-      const file = path.join(
-        this.dir,
-        `${crypto
-          .createHash('sha256')
-          .update(`${FORMAT}\0${this.version(spec)}\0${id}`)
-          .digest('hex')
-          .slice(0, 32)}.mdb`,
-      );
+      const file = this.fileOf(spec, this.version(spec));
+      const files = byPath(this.files(spec));
       try {
-        next.set(id, await this.openFile(file, spec));
+        const reuse = this.opened.has(file) || fs.existsSync(file);
+        const carried = reuse ? undefined : await this.carry(this.current.get(id), spec, files);
+        if (carried) {
+          next.set(id, carried);
+          if (carried.changedRows > REBUILD_SHARE * carried.builtRows) behind.push(spec);
+          continue;
+        }
+        const db = await this.openFile(file, spec);
+        next.set(id, { db, changed: NONE, changedRows: 0, builtRows: rowsOf(files), ...(files ? { files } : {}) });
       } catch (err) {
         this.log.error(
           { err, domain: this.domain, lookup: `${spec.from} by ${spec.key}` },
@@ -152,11 +210,75 @@ export class ServingCopy {
         );
       }
     }
-    const previous = this.current;
-    this.current = next;
+    this.swap(next);
     // Declarations made before the first real build (the domain's loaders, at start-up) are built by that build.
     this.built ||= this.specs.size > 0;
+    if (behind.length > 0) this.catchUp(behind);
+  }
+
+  private swap(next: Map<string, Held>): void {
+    const previous = this.current;
+    this.current = next;
     this.retire(previous, next);
+  }
+
+  /**
+   * The copy in use carried over to data whose files are `files`: the keys of the files added and removed since join
+   * those DuckDB answers. Undefined (build instead) when there is no copy or file list to start from, a removed file is
+   * gone, or the files changed since hold as many rows as the copy.
+   */
+  private async carry(
+    held: Held | undefined,
+    spec: LookupSpec,
+    files: ReadonlyMap<string, number> | undefined,
+  ): Promise<Held | undefined> {
+    if (!held?.files || !files) return undefined;
+    const added = [...files.keys()].filter((f) => !held.files!.has(f));
+    const removed = [...held.files.keys()].filter((f) => !files.has(f));
+    if (added.length + removed.length === 0) return { ...held, files };
+    const rows = added.reduce((n, f) => n + files.get(f)!, 0) + removed.reduce((n, f) => n + held.files!.get(f)!, 0);
+    if (held.changedRows + rows > held.builtRows || !removed.every((f) => fs.existsSync(f))) return undefined;
+    const changed = new Set(held.changed);
+    for await (const chunk of this.duck.streamJson(
+      `SELECT DISTINCT CAST(${spec.key} AS VARCHAR) AS k FROM ${readParquet([...added, ...removed])}`,
+    ))
+      for (const { k } of chunk) if (typeof k === 'string') changed.add(k);
+    return { db: held.db, changed, changedRows: held.changedRows + rows, builtRows: held.builtRows, files };
+  }
+
+  /**
+   * Writes copies of the data loaded now aside, from its files (the views move on meanwhile), then serves from them
+   * what changed since: a stream's versions keep being served at once while this runs.
+   */
+  private catchUp(specs: LookupSpec[]): void {
+    if (this.catchingUp !== undefined) return;
+    const version = this.version;
+    const filesOf = this.files;
+    this.catchingUp = (async () => {
+      const written: { spec: LookupSpec; file: string; files: ReadonlyMap<string, number> }[] = [];
+      for (const spec of specs) {
+        const files = byPath(filesOf(spec));
+        if (!files) continue;
+        const file = this.fileOf(spec, version(spec));
+        if (!fs.existsSync(file)) await this.write(file, spec, [...files.keys()]);
+        written.push({ spec, file, files });
+      }
+      await this.serialized(async () => {
+        const next = new Map(this.current);
+        for (const { spec, file, files } of written) {
+          if (!this.specs.has(specId(spec))) continue;
+          const db = await this.openFile(file, spec);
+          const built: Held = { db, changed: NONE, changedRows: 0, builtRows: rowsOf(files), files };
+          const carried = await this.carry(built, spec, byPath(this.files(spec)));
+          if (carried) next.set(specId(spec), carried);
+        }
+        this.swap(next);
+      });
+    })()
+      .catch((err: unknown) => this.log.error({ err, domain: this.domain }, 'serving copy not caught up'))
+      .finally(() => {
+        this.catchingUp = undefined;
+      });
   }
 
   private async openFile(file: string, spec: LookupSpec): Promise<RootDatabase> {
@@ -169,7 +291,7 @@ export class ServingCopy {
   }
 
   /** Writes a lookup's rows grouped by key into a file beside `file`, then renames it: readers see all or nothing. */
-  private async write(file: string, spec: LookupSpec): Promise<void> {
+  private async write(file: string, spec: LookupSpec, paths?: string[]): Promise<void> {
     const started = performance.now();
     const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
     // Durability is the rename's business: a file half written by a crash is never renamed, and is removed later.
@@ -187,7 +309,8 @@ export class ServingCopy {
           keys++;
         }
       };
-      for await (const chunk of this.duck.streamJson(lookupSql(spec))) {
+      const from = paths ? `(SELECT * FROM ${readParquet(paths)})` : spec.from;
+      for await (const chunk of this.duck.streamJson(lookupSql({ ...spec, from }))) {
         db.transactionSync(() => {
           for (const row of chunk) {
             const k = row[KEY_ALIAS] as string | null;
@@ -218,13 +341,13 @@ export class ServingCopy {
   }
 
   /** Closes files the new version does not use once requests on the old one are over; removes stale files. */
-  private retire(previous: Map<string, RootDatabase>, next: Map<string, RootDatabase>): void {
-    const kept = new Set(next.values());
+  private retire(previous: Map<string, Held>, next: Map<string, Held>): void {
+    const kept = new Set([...next.values()].map((h) => h.db));
     const gone = [...this.opened].filter(([, db]) => !kept.has(db));
     if (gone.length === 0 && previous.size > 0) return;
     setTimeout(() => {
       for (const [file, db] of gone)
-        if (this.opened.get(file) === db && ![...this.current.values()].includes(db)) {
+        if (this.opened.get(file) === db && ![...this.current.values()].some((h) => h.db === db)) {
           this.opened.delete(file);
           void db.close();
         }
@@ -241,4 +364,14 @@ export class ServingCopy {
       }
     }
   }
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+function byPath(files: readonly DataFile[] | undefined): ReadonlyMap<string, number> | undefined {
+  return files && new Map(files.map((f) => [f.path, f.rows]));
+}
+
+function rowsOf(files: ReadonlyMap<string, number> | undefined): number {
+  return files ? [...files.values()].reduce((n, r) => n + r, 0) : 0;
 }

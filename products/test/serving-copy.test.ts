@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Duck } from '../../platform/duckdb.js';
 import { tempDir, testPlatform } from '../../platform/test/helpers.js';
-import { groupByKey, lookupSql, ServingCopy, type LookupSpec } from '../subgraph/servingCopy.js';
+import { groupByKey, lookupSql, ServingCopy, type DataFile, type LookupSpec } from '../subgraph/servingCopy.js';
+import { listByKey } from '../subgraph/loaders.js';
 
 const log = testPlatform().log;
 const ORDERS: LookupSpec = {
@@ -109,5 +111,82 @@ describe('the serving copy', () => {
     await broken.rebuild(() => 'sales:run-1');
     expect(broken.view().rows(failing, ['c1'])).toBeUndefined();
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('serves a version whose files changed a little from the copy it has, their keys answered by DuckDB', async () => {
+    const duck = await Duck.open();
+    opened.push(duck);
+    await duck.run(`CREATE SCHEMA sales`);
+    const data = tempDir();
+    const dir = tempDir();
+    /** A Parquet file of orders `from`…`to` of customers c0…c19 (a `bump` to their totals), as a pipeline writes. */
+    const write = async (name: string, from: number, to: number, bump = 0): Promise<DataFile> => {
+      const file = path.join(data, `${name}.parquet`);
+      await duck.run(
+        `COPY (SELECT 'o' || i AS order_id, 'c' || (i % 20) AS customer_id, i + ${bump} AS total,
+          TIMESTAMP '2026-01-01' + INTERVAL (i % 7) DAY AS placed_at, NULL AS note FROM range(${from}, ${to}) t(i))
+          TO '${file}' (FORMAT parquet)`,
+      );
+      return { path: file, rows: to - from };
+    };
+    const c = copy(duck, dir);
+    let version = 0;
+    /** Publishes a version of these files: the view moves, then the copy is told. */
+    const publish = async (files: DataFile[]) => {
+      version++;
+      await duck.run(
+        `CREATE OR REPLACE VIEW sales.orders AS SELECT * FROM read_parquet([${files.map((f) => `'${f.path}'`)}])`,
+      );
+      await c.rebuild(
+        () => `sales:run-${version}`,
+        () => files,
+      );
+    };
+    const builds = () => fs.readdirSync(dir).filter((f) => f.endsWith('.mdb')).length;
+    const keys = [...Array.from({ length: 20 }, (_, i) => `c${i}`), 'c-none'];
+    /** Every key through the loader (copy, then DuckDB for what it leaves out) equals DuckDB's answer. */
+    const exact = async () => {
+      const loader = listByKey(
+        { all: (sql) => duck.all(sql), serving: c.view() },
+        ORDERS as LookupSpec & { orderBy: string },
+      );
+      const truth = groupByKey(await duck.all(lookupSql(ORDERS)));
+      for (const k of keys) expect(await loader.load(k), k).toEqual(truth.get(k) ?? []);
+    };
+    const left = () => keys.filter((k) => !c.view().rows(ORDERS, keys)!.has(k));
+
+    const base = await write('base', 0, 200);
+    await publish([base]);
+    expect(builds()).toBe(1);
+    expect(left()).toEqual([]);
+
+    // New orders of c3 and c4 only (o203, o204 are theirs… by i % 20): no copy written, those two left to DuckDB.
+    const small = await write('small', 203, 205);
+    await publish([base, small]);
+    expect(builds()).toBe(1);
+    expect(left()).toEqual(['c3', 'c4']);
+    await exact();
+
+    // More than half the copy's rows changed since it was built: served at once, a copy of this version written aside.
+    const more = await write('more', 1000, 1100);
+    await publish([base, small, more]);
+    expect(left().length).toBe(20);
+    await exact();
+    await c.settled();
+    expect(builds()).toBe(2);
+    expect(left()).toEqual([]);
+    await exact();
+
+    // A file removed is read for its keys; gone from disk, the version is built instead.
+    await publish([base, more]);
+    expect(left()).toEqual(['c3', 'c4']);
+    await exact();
+    fs.rmSync(more.path);
+    const again = await write('again', 1000, 1100, 1);
+    fs.rmSync(small.path);
+    await publish([base, again]);
+    expect(left()).toEqual([]);
+    expect(builds()).toBe(3);
+    await exact();
   });
 });
