@@ -48,6 +48,13 @@ export interface FeatureViewDefinition {
 export interface PushSpec {
   /** The domain's stream source (pipeline.yaml) whose events trigger pushes; they carry the join keys. */
   source: string;
+  /**
+   * For a view whose value at an instant reads only the recent rows of some datasets (its widest window): how far back
+   * (`within`, as a ttl), and each such dataset's time column (`<domain>.<dataset>`: column). A push then reads those
+   * datasets' rows of its entities from that far before the batch's earliest event, not their whole history; other
+   * datasets are read whole.
+   */
+  lookback?: { within: string; columns: Record<string, string> };
 }
 
 export interface FeatureServiceDefinition {
@@ -131,6 +138,17 @@ function validate(defs: LoadedDefinitions): void {
     if (!v.owner) throw invalid(`${where}: owner is required`);
     if (v.push && !NAME.test(v.push.source ?? ''))
       throw invalid(`${where}: push.source must name one of the domain's stream sources (got "${v.push.source}")`);
+    const lookback = v.push?.lookback;
+    if (lookback) {
+      if (lookback.within === '0' || !parseTtl(lookback.within, v.name))
+        throw invalid(`${where}: push.lookback.within must be a duration such as 1d or 2h (got "${lookback.within}")`);
+      const columns = Object.entries(lookback.columns ?? {});
+      if (
+        columns.length === 0 ||
+        columns.some(([ds, c]) => !/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/.test(ds) || !NAME.test(c))
+      )
+        throw invalid(`${where}: push.lookback.columns must map <domain>.<dataset> to a time column`);
+    }
     if (v.entities.length === 0) throw invalid(`${where}: needs at least one entity`);
     v.joinKeys = v.entities.flatMap((name) => {
       const e = entities.get(name);

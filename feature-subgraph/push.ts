@@ -4,6 +4,7 @@ import { withLatestRowsOf } from './offline/compute.js';
 import { writeLatestRows } from './materialize.js';
 import type { OnlineStore } from './online/types.js';
 import { asFeatureStore } from './storageRole.js';
+import { parseTtl } from './definitions.js';
 
 export interface PushReport {
   table: string;
@@ -30,22 +31,35 @@ export async function pushViews(
 /**
  * Feast's push, driven by the stream: after a micro-batch publishes, a push view is computed over the version just
  * published for the entities the batch's events name (`entities`: join key values), and each one's latest row is
- * written online, where the newer event time wins. A late event recomputes its entity whole, so the rows it changes
- * are pushed again; the offline table stays the scheduled computation's.
+ * written online, where the newer event time wins. With the view's `push.lookback`, the datasets it names are read
+ * only from that far before the batch's earliest event (a late event reaches further back). The offline table stays
+ * the scheduled computation's.
  */
 export async function pushStreamFeatures(
   shared: Platform,
   online: OnlineStore,
   view: ViewVersion,
   entities: string[][],
+  /** The batch's earliest event time: with the view's push.lookback, rows before it by more than that are not read. */
+  earliest?: Date,
 ): Promise<PushReport> {
   const platform = asFeatureStore(shared);
   const started = Date.now();
+  const lookback = view.push?.lookback;
+  const since =
+    lookback && earliest
+      ? { columns: lookback.columns, from: new Date(earliest.getTime() - parseTtl(lookback.within, view.name) * 1000) }
+      : undefined;
   const result =
     entities.length === 0
       ? { written: 0, skipped: 0, expired: 0 }
-      : await withLatestRowsOf(platform, view, entities, new Date(), (duck, latest) =>
-          writeLatestRows(duck, platform, online, view, latest),
+      : await withLatestRowsOf(
+          platform,
+          view,
+          entities,
+          new Date(),
+          (duck, latest) => writeLatestRows(duck, platform, online, view, latest),
+          since,
         );
   const report = {
     table: tableId(view),

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { type MeshPlatform } from '../../lineage/index.js';
 import { listDomains, selectDomains, formatMs, writeAtomic } from '../../platform/index.js';
+import { loadContract } from '../../governance/index.js';
 import {
   airflowDags,
+  loadPipeline,
   loadSchedules,
   PipelineScheduler,
   runDomainPipeline,
@@ -25,6 +27,7 @@ import {
   pushViews,
   tableId,
   viewsReading,
+  type ViewVersion,
 } from '../../feature-subgraph/index.js';
 import { dateOption, table } from '../format.js';
 import { createMeshPlatform } from '../platform.js';
@@ -209,30 +212,54 @@ export function startScheduler(platform: MeshPlatform, options: { concurrency?: 
   return scheduler;
 }
 
+/** While its consumer lags, a domain's pushes wait at most this long, merged (newest values win either way). */
+const PUSH_DEFER_MS = 30_000;
+
+/** Pushes of a domain's micro-batches not made yet: per view, the entities named and the earliest event. */
+interface WaitingPushes {
+  since: number;
+  views: Map<string, { view: ViewVersion; entities: Map<string, string[]>; earliest?: number }>;
+}
+
 /**
  * A micro-batch of a stream-fed domain: its pipeline, then its push views for the entities the batch's events name
- * (the other feature views run on the contract's schedule).
+ * (the other feature views run on the contract's schedule). While the consumer lags (more is waiting on the stream),
+ * pushes wait for the next batches, up to PUSH_DEFER_MS, and are made once for all of them: the data is published
+ * first, and a push computes each entity's latest values from the newest version anyway. Waiting pushes live in this
+ * process: one that dies leaves them to the view's scheduled materialization.
  */
 export function microBatchWork(platform: MeshPlatform): MicroBatchWork {
+  const waiting = new Map<string, WaitingPushes>();
   return async (domain, fence) => {
     const [info] = selectDomains(platform.config.domainsDir, [domain]);
     const run = await runDomainPipeline(platform, info!, { fence });
-    const pushes = (
-      await Promise.all(
-        (run.streamed ?? []).map(async (s) =>
-          (await pushViews(platform, domain, s.source)).map((view) => ({ s, view })),
-        ),
-      )
-    ).flat();
-    if (pushes.length > 0) {
+    const pending = waiting.get(domain) ?? { since: Date.now(), views: new Map() };
+    if ((run.streamed ?? []).length > 0) {
+      const sources = loadPipeline(info!, loadContract(info!.contractFile, domain)).sources;
+      for (const s of run.streamed ?? [])
+        for (const view of await pushViews(platform, domain, s.source)) {
+          const eventTime = sources.find((x) => x.name === s.source)?.eventTime;
+          const { values, earliest } = await streamedValues(platform, run, s.source, view.joinKeys, eventTime);
+          const entry = pending.views.get(tableId(view)) ?? { view, entities: new Map<string, string[]>() };
+          for (const v of values) entry.entities.set(v.join('\0'), v);
+          const t = earliest?.getTime();
+          if (t !== undefined && !(entry.earliest !== undefined && entry.earliest <= t)) entry.earliest = t;
+          pending.views.set(tableId(view), entry);
+        }
+    }
+    const lagging = (run.streamBatches ?? []).some((b) => b.lag > 0);
+    if (pending.views.size > 0 && lagging && Date.now() - pending.since < PUSH_DEFER_MS) waiting.set(domain, pending);
+    else if (pending.views.size > 0) {
+      waiting.delete(domain);
       const online = createOnlineStore(platform.config.online);
       try {
-        for (const { s, view } of pushes)
+        for (const { view, entities, earliest } of pending.views.values())
           await pushStreamFeatures(
             platform,
             online,
             view,
-            await streamedValues(platform, run, s.source, view.joinKeys),
+            [...entities.values()],
+            earliest === undefined ? undefined : new Date(earliest),
           );
       } finally {
         await online.close();

@@ -115,4 +115,61 @@ describe.skipIf(!available)('stream features pushed online', () => {
     // Every run compared pushed values: not two empty stores.
     expect(compared).toBeGreaterThanOrEqual(6);
   }, 300_000);
+
+  it('wait while the consumer lags, then are made once for every batch: the same values', async () => {
+    // The same mesh, its consumer reading two events a batch: five events leave it lagging for two batches.
+    const lagged = testMeshPlatform({
+      MESH_STREAM_URL: nats!.url,
+      MESH_NOW: END,
+      MESH_DATA_DIR: platform.config.dataDir,
+      MESH_STREAM_BATCH_MAX: '2',
+    });
+    const stream = (await streamPublisher(lagged, 'sales', 'order_events'))!;
+    const work = microBatchWork(lagged);
+    const view = currentView(await loadRegistry(lagged.store), VIEW)!;
+    const keys = CUSTOMERS.map((c) => entityKey([c]));
+    const online = () => createOnlineStore(lagged.config.online);
+    const read = async () => {
+      const store = online();
+      try {
+        return (await store.read([{ table: tableId(view), keys }]))[0]!.map((r) => r && r.eventTs);
+      } finally {
+        await store.close();
+      }
+    };
+    try {
+      // Newer than anything before, one customer after another.
+      await stream.publish(
+        CUSTOMERS.concat(CUSTOMERS[0]!).map((customer) => event({ customer, minutesBefore: -1, cents: 1 })),
+      );
+      const before = await read();
+      await work('sales', async () => {});
+      expect(await read(), 'the first batch pushed nothing while more waited').toEqual(before);
+      await work('sales', async () => {});
+      await work('sales', async () => {});
+      const after = await read();
+      expect(after.every((t, i) => t !== undefined && t !== null && t > (before[i] ?? 0))).toBe(true);
+      const batchStore = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'batch.sqlite') });
+      const pushedStore = online();
+      try {
+        await computeFeatures(lagged, { views: [VIEW] });
+        await materialize(lagged, batchStore, {
+          incremental: true,
+          end: new Date(Date.parse(END) + 120_000),
+          views: [VIEW],
+        });
+        const [[pushed], [computed]] = await Promise.all([
+          pushedStore.read([{ table: tableId(view), keys }]),
+          batchStore.read([{ table: tableId(view), keys }]),
+        ]);
+        const shape = (r: { eventTs: number; values: readonly unknown[] } | undefined) =>
+          r && { eventTs: r.eventTs, values: r.values.map((v) => (v === null ? null : Number(v))) };
+        expect(pushed!.map(shape)).toEqual(computed!.map(shape));
+      } finally {
+        await Promise.all([pushedStore.close(), batchStore.close()]);
+      }
+    } finally {
+      await stream.close();
+    }
+  }, 120_000);
 });

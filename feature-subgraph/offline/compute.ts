@@ -73,7 +73,7 @@ async function attachCurated(
   duck: Duck,
   platform: Platform,
   at?: Date,
-  narrow?: { keys: string[]; relation: string },
+  narrow?: { keys: string[]; relation: string; since?: { columns: Record<string, string>; from: Date } },
 ): Promise<CuratedInputs> {
   await duck.run(`SET TimeZone = 'UTC'`);
   const versions: string[] = [];
@@ -95,11 +95,16 @@ async function attachCurated(
       const columns = ds.columns.map((c) => c.name);
       datasets.push({ domain: m.domain, dataset: ds.name, columns });
       const source = readParquet(await Promise.all(datasetFiles(ds).map((f) => platform.store.localPath(f.key))));
-      const narrowed = narrow && narrow.keys.every((k) => columns.includes(k));
-      const keys = narrow?.keys.map(id).join(', ');
+      const where: string[] = [];
+      if (narrow && narrow.keys.every((k) => columns.includes(k))) {
+        const keys = narrow.keys.map(id).join(', ');
+        where.push(`(${keys}) IN (SELECT (${keys}) FROM ${narrow.relation})`);
+      }
+      const time = narrow?.since?.columns[`${m.domain}.${ds.name}`];
+      if (time) where.push(`${id(time)} >= ${ts(narrow!.since!.from.toISOString())}`);
       await duck.run(
         `CREATE VIEW ${id(m.domain)}.${id(ds.name)} AS SELECT * FROM ${source}` +
-          (narrowed ? ` WHERE (${keys}) IN (SELECT (${keys}) FROM ${narrow.relation})` : ''),
+          (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''),
       );
       if (at)
         asOfViews.push(
@@ -220,6 +225,8 @@ export async function withLatestRowsOf<T>(
   entities: string[][],
   createdAt: Date,
   work: (duck: Duck, latest: string) => Promise<T>,
+  /** Read these datasets (`<domain>.<dataset>`: time column) only from `from` on. */
+  since?: { columns: Record<string, string>; from: Date },
 ): Promise<T> {
   const duck = await Duck.open({
     ...platform.config.duckdb,
@@ -235,7 +242,7 @@ export async function withLatestRowsOf<T>(
           .map((e) => `(${e.map(sqlString).join(', ')})`)
           .join(', ')}`,
       );
-    await attachCurated(duck, platform, undefined, { keys: view.joinKeys, relation: 'pushed_entities' });
+    await attachCurated(duck, platform, undefined, { keys: view.joinKeys, relation: 'pushed_entities', since });
     const typed = typedSelect(view, `(${view.sql})`);
     const rows = `(SELECT *, ${ts(createdAt.toISOString())} AS created_timestamp FROM (${typed})
       WHERE (${keys.join(', ')}) IN (SELECT (${keys.join(', ')}) FROM pushed_entities))`;

@@ -93,10 +93,10 @@ async function definitionOf(domain: DomainInfo, pipeline: PipelineSpec): Promise
 /**
  * Raw → curated for one domain. Incremental by default: only raw objects no earlier run read are loaded and staged
  * (typed, rejects quarantined, duplicates of anything staged before dropped), only the rows their `by` values reach are
- * recomputed, and only the partitions those rows sit in are rewritten. Then every dataset is checked against the
- * contract as a whole, PII is masked, Parquet is published content-addressed, and the manifest (naming the ingest
- * state) is committed last: a run killed at any point leaves the previous version current and the next run starts from
- * it.
+ * recomputed, and only the files that held those rows are replaced. Then every dataset is checked against the contract
+ * as a whole (rules that count, on what changed), PII is masked, Parquet is published content-addressed, and the
+ * manifest (naming the ingest state) is committed last: a run killed at any point leaves the previous version current
+ * and the next run starts from it.
  */
 export async function runDomainPipeline(
   shared: Platform,

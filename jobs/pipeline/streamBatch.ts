@@ -158,17 +158,19 @@ export function streamFeeds(platform: Pick<Platform, 'config'>, domains: DomainI
 
 /**
  * The distinct values of `fields` (all present, text) in the events of the stream batches a run read first
- * (RunRecord.streamed) from `source`, read as the domain's pipeline role (raw data is the domain's alone); a line that
- * does not parse names none (the run quarantined it).
+ * (RunRecord.streamed) from `source`, read as the domain's pipeline role (raw data is the domain's alone), and the
+ * earliest of their `timeField`; a line that does not parse names none (the run quarantined it).
  */
 export async function streamedValues(
   shared: Platform,
   run: Pick<RunRecord, 'domain' | 'streamed'>,
   source: string,
   fields: string[],
-): Promise<string[][]> {
+  timeField?: string,
+): Promise<{ values: string[][]; earliest?: Date }> {
   const platform = platformAs(shared, `${run.domain}-pipeline`, pipelineWritePrefixes(run.domain));
   const seen = new Map<string, string[]>();
+  let earliest = Number.POSITIVE_INFINITY;
   for (const key of run.streamed?.find((s) => s.source === source)?.keys ?? [])
     for (const line of (await platform.store.get(key)).toString('utf8').split('\n')) {
       let event: Record<string, unknown>;
@@ -178,7 +180,10 @@ export async function streamedValues(
         continue;
       }
       const values = fields.map((f) => event[f]);
-      if (values.every((v) => typeof v === 'string' && v !== '')) seen.set(values.join('\0'), values as string[]);
+      if (!values.every((v) => typeof v === 'string' && v !== '')) continue;
+      seen.set(values.join('\0'), values as string[]);
+      const time = timeField ? Date.parse(String(event[timeField])) : Number.NaN;
+      if (time < earliest) earliest = time;
     }
-  return [...seen.values()];
+  return { values: [...seen.values()], ...(Number.isFinite(earliest) ? { earliest: new Date(earliest) } : {}) };
 }

@@ -195,13 +195,15 @@ export class ServingCopy {
       const files = byPath(this.files(spec));
       try {
         const reuse = this.opened.has(file) || fs.existsSync(file);
-        const carried = reuse ? undefined : await this.carry(this.current.get(id), spec, files);
+        const carried = reuse
+          ? undefined
+          : ((await this.carry(this.current.get(id), spec, files)) ?? (await this.nearest(spec, files)));
         if (carried) {
           next.set(id, carried);
           if (carried.changedRows > REBUILD_SHARE * carried.builtRows) behind.push(spec);
           continue;
         }
-        const db = await this.openFile(file, spec);
+        const db = await this.openFile(file, spec, files);
         next.set(id, { db, changed: NONE, changedRows: 0, builtRows: rowsOf(files), ...(files ? { files } : {}) });
       } catch (err) {
         this.log.error(
@@ -260,7 +262,7 @@ export class ServingCopy {
         const files = byPath(filesOf(spec));
         if (!files) continue;
         const file = this.fileOf(spec, version(spec));
-        if (!fs.existsSync(file)) await this.write(file, spec, [...files.keys()]);
+        if (!fs.existsSync(file)) await this.write(file, spec, files, true);
         written.push({ spec, file, files });
       }
       await this.serialized(async () => {
@@ -281,17 +283,58 @@ export class ServingCopy {
       });
   }
 
-  private async openFile(file: string, spec: LookupSpec): Promise<RootDatabase> {
+  /**
+   * The newest copies of this lookup on the host, built by any replica for other versions (a restart, a replica started
+   * while a stream publishes): the first that `files` can be carried from.
+   */
+  private async nearest(spec: LookupSpec, files: ReadonlyMap<string, number> | undefined): Promise<Held | undefined> {
+    if (!files) return undefined;
+    const id = specId(spec);
+    const copies = fs
+      .readdirSync(this.dir!)
+      .filter((n) => n.endsWith(SIDECAR))
+      .flatMap((n) => {
+        const sidecar = path.join(this.dir!, n);
+        try {
+          const built = JSON.parse(fs.readFileSync(sidecar, 'utf8')) as { spec: string; files: [string, number][] };
+          const file = sidecar.slice(0, -SIDECAR.length);
+          return built.spec === id && fs.existsSync(file)
+            ? [{ file, files: new Map(built.files), at: fs.statSync(sidecar).mtimeMs }]
+            : [];
+        } catch {
+          return [];
+        }
+      })
+      .sort((a, b) => b.at - a.at);
+    for (const copy of copies.slice(0, 3)) {
+      const db = await this.openFile(copy.file, spec);
+      const held: Held = { db, changed: NONE, changedRows: 0, builtRows: rowsOf(copy.files), files: copy.files };
+      const carried = await this.carry(held, spec, files);
+      if (carried) return carried;
+    }
+    return undefined;
+  }
+
+  private async openFile(file: string, spec: LookupSpec, files?: ReadonlyMap<string, number>): Promise<RootDatabase> {
     const open_ = this.opened.get(file);
     if (open_) return open_;
-    if (!fs.existsSync(file)) await this.write(file, spec);
+    if (!fs.existsSync(file)) await this.write(file, spec, files);
     const db = open({ path: file, noSubdir: true, readOnly: true, cache: true, sharedStructuresKey: STRUCTURES });
     this.opened.set(file, db);
     return db;
   }
 
-  /** Writes a lookup's rows grouped by key into a file beside `file`, then renames it: readers see all or nothing. */
-  private async write(file: string, spec: LookupSpec, paths?: string[]): Promise<void> {
+  /**
+   * Writes a lookup's rows grouped by key into a file beside `file`, then renames it: readers see all or nothing. The
+   * rows are read from the lookup's relation as loaded, or from its `files` themselves; a sidecar names those files, so
+   * another replica can carry the copy over to a later version.
+   */
+  private async write(
+    file: string,
+    spec: LookupSpec,
+    files: ReadonlyMap<string, number> | undefined,
+    fromFiles = false,
+  ): Promise<void> {
     const started = performance.now();
     const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
     // Durability is the rename's business: a file half written by a crash is never renamed, and is removed later.
@@ -309,7 +352,7 @@ export class ServingCopy {
           keys++;
         }
       };
-      const from = paths ? `(SELECT * FROM ${readParquet(paths)})` : spec.from;
+      const from = files && fromFiles ? `(SELECT * FROM ${readParquet([...files.keys()])})` : spec.from;
       for await (const chunk of this.duck.streamJson(lookupSql({ ...spec, from }))) {
         db.transactionSync(() => {
           for (const row of chunk) {
@@ -330,9 +373,16 @@ export class ServingCopy {
       fs.chmodSync(temp, 0o600);
       // Whoever renames last wins with the same content.
       fs.renameSync(temp, file);
+      if (files) {
+        fs.writeFileSync(`${temp}${SIDECAR}`, JSON.stringify({ spec: specId(spec), files: [...files] }), {
+          mode: 0o600,
+        });
+        fs.renameSync(`${temp}${SIDECAR}`, `${file}${SIDECAR}`);
+      }
     } finally {
       fs.rmSync(temp, { force: true });
       fs.rmSync(`${temp}-lock`, { force: true });
+      fs.rmSync(`${temp}${SIDECAR}`, { force: true });
     }
     this.log.info(
       { domain: this.domain, lookup: `${spec.from} by ${spec.key}`, keys, skipped, ms: performance.now() - started },
@@ -353,7 +403,7 @@ export class ServingCopy {
         }
     }, RETIRE_MS).unref();
     if (!this.dir) return;
-    const inUse = new Set([...this.opened.keys()].flatMap((f) => [f, `${f}-lock`]));
+    const inUse = new Set([...this.opened.keys()].flatMap((f) => [f, `${f}-lock`, `${f}${SIDECAR}`]));
     for (const name of fs.readdirSync(this.dir)) {
       const file = path.join(this.dir, name);
       if (inUse.has(file)) continue;
@@ -367,6 +417,8 @@ export class ServingCopy {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+/** Beside each copy file: the lookup and the data files it was built from. */
+const SIDECAR = '.json';
 
 function byPath(files: readonly DataFile[] | undefined): ReadonlyMap<string, number> | undefined {
   return files && new Map(files.map((f) => [f.path, f.rows]));

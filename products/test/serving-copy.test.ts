@@ -166,6 +166,14 @@ describe('the serving copy', () => {
     expect(builds()).toBe(1);
     expect(left()).toEqual(['c3', 'c4']);
     await exact();
+    // A replica started now carries the copy another built for the version before (its sidecar names the files).
+    const replica = copy(duck, dir);
+    await replica.rebuild(
+      () => `sales:run-${version}`,
+      () => [base, small],
+    );
+    expect(builds()).toBe(1);
+    expect(keys.filter((k) => !replica.view().rows(ORDERS, keys)!.has(k))).toEqual(['c3', 'c4']);
 
     // More than half the copy's rows changed since it was built: served at once, a copy of this version written aside.
     const more = await write('more', 1000, 1100);
@@ -177,16 +185,19 @@ describe('the serving copy', () => {
     expect(left()).toEqual([]);
     await exact();
 
-    // A file removed is read for its keys; gone from disk, the version is built instead.
+    // A file removed is read for its keys; gone from disk, the copy is carried from one that never had it (the first).
     await publish([base, more]);
     expect(left()).toEqual(['c3', 'c4']);
     await exact();
     fs.rmSync(more.path);
-    const again = await write('again', 1000, 1100, 1);
-    fs.rmSync(small.path);
+    const again = await write('again', 1000, 1150, 1);
     await publish([base, again]);
-    expect(left()).toEqual([]);
+    expect(builds()).toBe(2);
+    expect(left().length).toBe(20);
+    await exact();
+    await c.settled();
     expect(builds()).toBe(3);
+    expect(left()).toEqual([]);
     await exact();
   });
 });

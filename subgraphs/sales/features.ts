@@ -60,7 +60,8 @@ export default defineFeatures({
         'ingested',
       tags: { team: 'sales', cadence: 'stream' },
       sql: 'features/customer_recent_orders.sql',
-      push: { source: 'order_events' },
+      // Its widest window is a day: a push reads a day of orders before the batch's earliest event, not all of them.
+      push: { source: 'order_events', lookback: { within: '1d', columns: { 'sales.orders': 'placed_at' } } },
       features: [
         { name: 'orders_1h', dtype: 'Int64', description: 'Orders placed in the hour up to this one, itself included' },
         { name: 'orders_24h', dtype: 'Int64', description: 'Orders placed in the day up to this one, itself included' },
