@@ -315,13 +315,18 @@ export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): 
     return x < y ? -1 : x > y ? 1 : 0;
   };
   pairs.sort(byPartition);
-  const files = pairs.map((x) => x.file);
+  // A file of a version published before digests were kept gets one, once: later versions carry it.
+  const files = await Promise.all(
+    pairs.map(async (x) =>
+      x.file.digest ? x.file : { ...x.file, digest: await rowsDigest(duck, await store.localPath(x.file.key)) },
+    ),
+  );
   const types = await duck.all<{ column_name: string; column_type: string }>(
     `SELECT column_name, column_type FROM (DESCRIBE curated.${id(spec.name)})`,
   );
   const rows = files.reduce((n, f) => n + f.rows, 0);
   let digest = 0n;
-  for (const f of files) digest += BigInt(f.digest ?? (await rowsDigest(duck, await store.localPath(f.key))));
+  for (const f of files) digest += BigInt(f.digest!);
   return {
     name: object.name,
     rows,
