@@ -68,6 +68,30 @@ function event(o: { customer: string; minutesBefore: number; cents: number }): {
   };
 }
 
+/**
+ * The view's values online for these customers as pushed, and as the batch computation materializes them up to `end`
+ * (event time and values, numbers as numbers).
+ */
+async function pushedAndComputed(p: MeshPlatform, customers: string[], end: string) {
+  const view = currentView(await loadRegistry(p.store), VIEW)!;
+  const keys = customers.map((c) => entityKey([c]));
+  const pushedStore = createOnlineStore(p.config.online);
+  const batchStore = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'batch.sqlite') });
+  try {
+    await computeFeatures(p, { views: [VIEW] });
+    await materialize(p, batchStore, { incremental: true, end: new Date(end), views: [VIEW] });
+    const [[pushed], [computed]] = await Promise.all([
+      pushedStore.read([{ table: tableId(view), keys }]),
+      batchStore.read([{ table: tableId(view), keys }]),
+    ]);
+    const shape = (r: { eventTs: number; values: readonly unknown[] } | undefined) =>
+      r && { eventTs: r.eventTs, values: r.values.map((v) => (v === null ? null : Number(v))) };
+    return { pushed: pushed!.map(shape), computed: computed!.map(shape) };
+  } finally {
+    await Promise.all([pushedStore.close(), batchStore.close()]);
+  }
+}
+
 describe.skipIf(!available)('stream features pushed online', () => {
   it('equal, entity by entity, what the batch computation of the view materializes', async () => {
     // The producer as the mesh's: events encoded with the registered Avro schema.
@@ -87,24 +111,9 @@ describe.skipIf(!available)('stream features pushed online', () => {
               await stream.publish(batch.map(event));
               await work('sales', async () => {});
             }
-            const view = currentView(await loadRegistry(platform.store), VIEW)!;
-            const keys = [...touched].sort().map((c) => entityKey([c]));
-            const pushedStore = createOnlineStore(platform.config.online);
-            const batchStore = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'batch.sqlite') });
-            try {
-              await computeFeatures(platform, { views: [VIEW] });
-              await materialize(platform, batchStore, { incremental: true, end: new Date(END), views: [VIEW] });
-              const [[pushed], [computed]] = await Promise.all([
-                pushedStore.read([{ table: tableId(view), keys }]),
-                batchStore.read([{ table: tableId(view), keys }]),
-              ]);
-              const shape = (r: { eventTs: number; values: readonly unknown[] } | undefined) =>
-                r && { eventTs: r.eventTs, values: r.values.map((v) => (v === null ? null : Number(v))) };
-              expect(pushed!.map(shape)).toEqual(computed!.map(shape));
-              compared += pushed!.filter(Boolean).length;
-            } finally {
-              await Promise.all([pushedStore.close(), batchStore.close()]);
-            }
+            const { pushed, computed } = await pushedAndComputed(platform, [...touched].sort(), END);
+            expect(pushed).toEqual(computed);
+            compared += pushed.filter(Boolean).length;
           },
         ),
         { numRuns: 6 },
@@ -149,25 +158,12 @@ describe.skipIf(!available)('stream features pushed online', () => {
       await work('sales', async () => {});
       const after = await read();
       expect(after.every((t, i) => t !== undefined && t !== null && t > (before[i] ?? 0))).toBe(true);
-      const batchStore = createOnlineStore({ kind: 'sqlite', file: path.join(tempDir(), 'batch.sqlite') });
-      const pushedStore = online();
-      try {
-        await computeFeatures(lagged, { views: [VIEW] });
-        await materialize(lagged, batchStore, {
-          incremental: true,
-          end: new Date(Date.parse(END) + 120_000),
-          views: [VIEW],
-        });
-        const [[pushed], [computed]] = await Promise.all([
-          pushedStore.read([{ table: tableId(view), keys }]),
-          batchStore.read([{ table: tableId(view), keys }]),
-        ]);
-        const shape = (r: { eventTs: number; values: readonly unknown[] } | undefined) =>
-          r && { eventTs: r.eventTs, values: r.values.map((v) => (v === null ? null : Number(v))) };
-        expect(pushed!.map(shape)).toEqual(computed!.map(shape));
-      } finally {
-        await Promise.all([pushedStore.close(), batchStore.close()]);
-      }
+      const { pushed, computed } = await pushedAndComputed(
+        lagged,
+        CUSTOMERS,
+        new Date(Date.parse(END) + 120_000).toISOString(),
+      );
+      expect(pushed).toEqual(computed);
     } finally {
       await stream.close();
     }
