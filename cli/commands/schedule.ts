@@ -218,7 +218,7 @@ const PUSH_DEFER_MS = 30_000;
 /** Pushes of a domain's micro-batches not made yet: per view, the entities named and the earliest event. */
 interface WaitingPushes {
   since: number;
-  views: Map<string, { view: ViewVersion; entities: Map<string, string[]>; earliest?: number }>;
+  views: Map<string, { view: ViewVersion; entities: Map<string, string[]>; earliest?: Date }>;
 }
 
 /**
@@ -233,39 +233,34 @@ export function microBatchWork(platform: MeshPlatform): MicroBatchWork {
   return async (domain, fence) => {
     const [info] = selectDomains(platform.config.domainsDir, [domain]);
     const run = await runDomainPipeline(platform, info!, { fence });
+    const landedThrough = Math.max(0, ...(run.streamBatches ?? []).map((b) => b.last));
     const pending = waiting.get(domain) ?? { since: Date.now(), views: new Map() };
-    if ((run.streamed ?? []).length > 0) {
-      const sources = loadPipeline(info!, loadContract(info!.contractFile, domain)).sources;
-      for (const s of run.streamed ?? [])
-        for (const view of await pushViews(platform, domain, s.source)) {
-          const eventTime = sources.find((x) => x.name === s.source)?.eventTime;
-          const { values, earliest } = await streamedValues(platform, run, s.source, view.joinKeys, eventTime);
-          const entry = pending.views.get(tableId(view)) ?? { view, entities: new Map<string, string[]>() };
-          for (const v of values) entry.entities.set(v.join('\0'), v);
-          const t = earliest?.getTime();
-          if (t !== undefined && !(entry.earliest !== undefined && entry.earliest <= t)) entry.earliest = t;
-          pending.views.set(tableId(view), entry);
-        }
-    }
-    const lagging = (run.streamBatches ?? []).some((b) => b.lag > 0);
-    if (pending.views.size > 0 && lagging && Date.now() - pending.since < PUSH_DEFER_MS) waiting.set(domain, pending);
-    else if (pending.views.size > 0) {
-      waiting.delete(domain);
-      const online = createOnlineStore(platform.config.online);
-      try {
-        for (const { view, entities, earliest } of pending.views.values())
-          await pushStreamFeatures(
-            platform,
-            online,
-            view,
-            [...entities.values()],
-            earliest === undefined ? undefined : new Date(earliest),
-          );
-      } finally {
-        await online.close();
+    const sources = run.streamed?.length ? loadPipeline(info!, loadContract(info!.contractFile, domain)).sources : [];
+    for (const s of run.streamed ?? []) {
+      const eventTime = sources.find((x) => x.name === s.source)?.eventTime;
+      for (const view of await pushViews(platform, domain, s.source)) {
+        const { values, earliest } = await streamedValues(platform, run, s.source, view.joinKeys, eventTime);
+        const entry = pending.views.get(tableId(view)) ?? { view, entities: new Map<string, string[]>() };
+        for (const v of values) entry.entities.set(v.join('\0'), v);
+        if (earliest && (!entry.earliest || earliest < entry.earliest)) entry.earliest = earliest;
+        pending.views.set(tableId(view), entry);
       }
     }
-    return { landedThrough: Math.max(0, ...(run.streamBatches ?? []).map((b) => b.last)) };
+    if (pending.views.size === 0) return { landedThrough };
+    const lagging = (run.streamBatches ?? []).some((b) => b.lag > 0);
+    if (lagging && Date.now() - pending.since < PUSH_DEFER_MS) {
+      waiting.set(domain, pending);
+      return { landedThrough };
+    }
+    waiting.delete(domain);
+    const online = createOnlineStore(platform.config.online);
+    try {
+      for (const { view, entities, earliest } of pending.views.values())
+        await pushStreamFeatures(platform, online, view, [...entities.values()], earliest);
+    } finally {
+      await online.close();
+    }
+    return { landedThrough };
   };
 }
 

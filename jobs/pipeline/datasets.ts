@@ -298,12 +298,14 @@ export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): 
   if (replaces !== 'all')
     for (const p of partitions) {
       for (;;) {
-        const tier = new Map<number, FilePair[]>();
-        for (const f of pairs.filter((x) => (x.file.partition ?? '') === p))
-          tier.set(tierOf(f.file.rows), [...(tier.get(tierOf(f.file.rows)) ?? []), f]);
-        const merge = [...tier.values()].find((fs) => fs.length >= MERGE_FANOUT);
+        const tiers = new Map<number, FilePair[]>();
+        for (const x of pairs.filter((f) => (f.file.partition ?? '') === p)) {
+          const tier = tierOf(x.file.rows);
+          tiers.set(tier, [...(tiers.get(tier) ?? []), x]);
+        }
+        const merge = [...tiers.values()].find((fs) => fs.length >= MERGE_FANOUT);
         if (!merge) break;
-        const merged = await write(await clearSelect(ctx, object, pii, merge), spec.partitionBy ? p : undefined);
+        const merged = await write(await clearSelect(ctx, object, pii, merge), p);
         pairs = [...pairs.filter((x) => !merge.includes(x)), merged];
       }
     }

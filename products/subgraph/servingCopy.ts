@@ -154,7 +154,7 @@ export class ServingCopy {
     return this.serialized(() => this.build());
   }
 
-  /** Resolves once no copy is being written aside (tests, and a clean stop). */
+  /** Resolves once no swap runs and no copy is being written aside (for tests). */
   async settled(): Promise<void> {
     while (this.catchingUp || this.building) await (this.catchingUp ?? this.building);
   }
