@@ -29,6 +29,7 @@ import {
   type DatasetOutput,
 } from '../../products/index.js';
 import type { DatasetSpec } from './spec.js';
+import { mergeableTier } from './tiers.js';
 
 export interface DatasetContext {
   duck: Duck;
@@ -222,7 +223,6 @@ function partitionExpr(spec: DatasetSpec): string {
  * in many small runs keeps few files, and each row is rewritten a bounded number of times (log-structured, tiered).
  */
 const MERGE_FANOUT = 4;
-const tierOf = (rows: number) => Math.floor(Math.log(Math.max(rows, 1)) / Math.log(MERGE_FANOUT));
 
 /**
  * Writes the built rows as new files (masked, plus the restricted copy) content-addressed, one per partition, and
@@ -298,12 +298,8 @@ export async function publishDataset(ctx: DatasetContext, built: BuiltDataset): 
   if (replaces !== 'all')
     for (const p of partitions) {
       for (;;) {
-        const tiers = new Map<number, FilePair[]>();
-        for (const x of pairs.filter((f) => (f.file.partition ?? '') === p)) {
-          const tier = tierOf(x.file.rows);
-          tiers.set(tier, [...(tiers.get(tier) ?? []), x]);
-        }
-        const merge = [...tiers.values()].find((fs) => fs.length >= MERGE_FANOUT);
+        const inPartition = pairs.filter((f) => (f.file.partition ?? '') === p);
+        const merge = mergeableTier(inPartition, (x) => x.file.rows, MERGE_FANOUT);
         if (!merge) break;
         const merged = await write(await clearSelect(ctx, object, pii, merge), p);
         pairs = [...pairs.filter((x) => !merge.includes(x)), merged];

@@ -6,9 +6,11 @@ import {
   type CuratedManifest,
   type IngestState,
   type PublishedFile,
+  type SourceState,
 } from '../../products/index.js';
+import { batchRange, isStreamBatch, lastSequence } from './landedBatches.js';
 import { sourceFiles } from './load.js';
-import type { PipelineSpec } from './spec.js';
+import type { PipelineSpec, SourceSpec } from './spec.js';
 
 /** What a run reads and what it continues from. */
 export interface IngestPlan {
@@ -54,17 +56,32 @@ export async function planIngest(
   for (const s of pipeline.sources) {
     const seen = state.sources[s.name];
     if (!seen) return fullPlan(`source "${s.name}" is new`);
-    const rewritten = files[s.name]!.find((f) => seen.files[f.key] !== undefined && seen.files[f.key] !== fileStamp(f));
+    const rewritten = files[s.name]!.find(
+      (f) => !isStreamBatch(f.key) && seen.files[f.key] !== undefined && seen.files[f.key] !== fileStamp(f),
+    );
     if (rewritten) return fullPlan(`raw object ${rewritten.key} was rewritten after it was read`);
-    fresh[s.name] = files[s.name]!.filter((f) => seen.files[f.key] === undefined);
+    fresh[s.name] = files[s.name]!.filter((f) => {
+      const batch = batchRange(f.key);
+      return batch ? batch.first > (seen.position ?? 0) : seen.files[f.key] === undefined;
+    });
   }
   return { mode: 'incremental', definition, files, fresh, previous: { manifest, state } };
 }
 
-/** The ledger after a run: what the previous state had read plus what this run read. */
-export function ledgerAfter(plan: IngestPlan, source: string): Record<string, string> {
-  const before = plan.previous?.state.sources[source]?.files ?? {};
-  return { ...before, ...Object.fromEntries(plan.fresh[source]!.map((f) => [f.key, fileStamp(f)])) };
+/**
+ * The ledger after a run: what the previous state had read plus what this run read, raw files by their stamps and a
+ * stream source's landed batches by the last sequence read (its committed position): one entry per file delivered,
+ * none per micro-batch.
+ */
+export function ledgerAfter(plan: IngestPlan, spec: SourceSpec): Pick<SourceState, 'files' | 'position'> {
+  const prior = plan.previous?.state.sources[spec.name];
+  const files = Object.fromEntries(
+    [...Object.entries(prior?.files ?? {}), ...plan.fresh[spec.name]!.map((f) => [f.key, fileStamp(f)] as const)]
+      // States written before positions were the ledger named every batch.
+      .filter(([key]) => !isStreamBatch(key)),
+  );
+  if (!spec.stream) return { files };
+  return { files, position: Math.max(prior?.position ?? 0, lastSequence(plan.files[spec.name]!.map((f) => f.key))) };
 }
 
 /** Writes the state content-addressed; the manifest that names it is the commit. */

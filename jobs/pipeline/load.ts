@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Duck, sqlIdent as id, sqlList, sqlString, type ObjectStore, type ObjectInfo } from '../../platform/index.js';
 import type { SourceSpec } from './spec.js';
 import { UNDECODABLE } from './eventCodec.js';
+import { isStreamBatch, lastSequence, withoutCovered } from './landedBatches.js';
 
 export interface LoadedSource {
   files: ObjectInfo[];
@@ -117,11 +118,13 @@ function jsonPath(field: string): string {
   return `$.${field}`;
 }
 
-/** The raw objects a source reads: its prefix, its format's suffix. */
+/** The raw objects a source reads: its prefix, its format's suffix, each stream sequence in one landed batch. */
 export async function sourceFiles(store: ObjectStore, domain: string, spec: SourceSpec): Promise<ObjectInfo[]> {
   const suffix = spec.format === 'csv' ? '.csv' : /\.jsonl?$/;
-  return (await store.list(`${domain}/${spec.prefix}`)).filter((f) =>
-    typeof suffix === 'string' ? f.key.endsWith(suffix) : suffix.test(f.key),
+  return withoutCovered(
+    (await store.list(`${domain}/${spec.prefix}`)).filter((f) =>
+      typeof suffix === 'string' ? f.key.endsWith(suffix) : suffix.test(f.key),
+    ),
   );
 }
 
@@ -131,7 +134,12 @@ export async function sourceFiles(store: ObjectStore, domain: string, spec: Sour
  */
 export function fingerprint(parts: { source: string; files: ObjectInfo[] }[], definition: string): string {
   const h = createHash('sha256').update(definition).update('\0');
-  for (const p of parts) for (const f of p.files) h.update(`${p.source}\0${f.key}\0${f.size}\0${f.etag}\n`);
+  for (const p of parts) {
+    for (const f of p.files) if (!isStreamBatch(f.key)) h.update(`${p.source}\0${f.key}\0${f.size}\0${f.etag}\n`);
+    // Landed batches by the sequences they hold: merging them changes no input.
+    const position = lastSequence(p.files.map((f) => f.key));
+    if (position > 0) h.update(`${p.source}\0stream\0${position}\n`);
+  }
   return h.digest('hex');
 }
 

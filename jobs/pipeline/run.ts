@@ -26,7 +26,7 @@ import {
   pipelineWritePrefixes,
   type DataContract,
 } from '../../governance/index.js';
-import { loadPipeline, type PipelineSpec } from './spec.js';
+import { loadPipeline, streamSources, type PipelineSpec } from './spec.js';
 import { fingerprint, loadSource, sourceFiles, unloadSource } from './load.js';
 import {
   publishParquet,
@@ -43,7 +43,8 @@ import {
   type SourceAccounting,
 } from '../../products/index.js';
 import { ledgerAfter, planIngest, putIngestState } from './ingest.js';
-import { freshnessOf, isStreamBatch, landStreamBatches, lastSequence, type Landing } from './streamBatch.js';
+import { freshnessOf, landStreamBatches, type Landing } from './streamBatch.js';
+import { compactLandedBatches, isStreamBatch } from './landedBatches.js';
 import { stageSource } from './stage.js';
 import {
   buildFull,
@@ -159,6 +160,12 @@ export async function runDomainPipeline(
         const state = current?.state ? await getJson<IngestState>(store, current.state.key) : undefined;
         landings = await landStreamBatches(platform, pipeline, stream, state);
         record.streamBatches = landings.map((l) => l.batch);
+        for (const source of streamSources(pipeline)) {
+          const position = state?.sources[source.name]?.position ?? 0;
+          await compactLandedBatches(platform, domain.name, source, position).catch((err: unknown) =>
+            platform.log.warn({ err, domain: domain.name, source: source.name }, 'landed batches not merged'),
+          );
+        }
       } finally {
         await stream.close();
       }
@@ -201,13 +208,11 @@ export async function runDomainPipeline(
       await unloadSource(duck, spec);
       const acc = staged.accounting;
       record.accounting.push(acc);
-      const files = ledgerAfter(plan, spec.name);
       state.sources[spec.name] = {
-        files,
+        ...ledgerAfter(plan, spec),
         staged: staged.staged,
         streams: staged.streams,
         totals: prior ? addAccounting(prior.totals, acc) : acc,
-        ...(spec.stream ? { position: Math.max(prior?.position ?? 0, lastSequence(Object.keys(files))) } : {}),
       };
       progress?.done(
         `${domain.name}/${spec.name}: ${acc.curated} accepted, ${acc.quarantined} quarantined, ` +

@@ -36,6 +36,12 @@ export interface SourceSpec {
   };
 }
 
+/** A source read from an event stream. */
+export type StreamSourceSpec = SourceSpec & Required<Pick<SourceSpec, 'stream'>>;
+
+export const streamSources = (pipeline: Pick<PipelineSpec, 'sources'>) =>
+  pipeline.sources.filter((s): s is StreamSourceSpec => s.stream !== undefined);
+
 export interface DatasetSpec {
   name: string;
   /** SQL over `src.<source>` (accepted records) and earlier `curated.<dataset>` tables. */

@@ -17,12 +17,10 @@ import {
 } from '../../products/index.js';
 import type { SourceSpec } from './spec.js';
 import type { LoadedSource } from './load.js';
+import { mergeableTier } from './tiers.js';
 
-/**
- * Past this many staged files a source's newest ones are merged, so reads stay few files however many runs there were.
- */
-const MAX_STAGED_FILES = 32;
-const MERGED_PER_COMPACTION = 16;
+/** A source's staged files are merged this many of a size at a time: few files, however many runs there were. */
+const MERGE_FANOUT = 8;
 
 export interface StagedSource {
   accounting: SourceAccounting;
@@ -76,7 +74,10 @@ export async function stageSource(
   const keys = spec.key.map(id).join(', ');
   const priorPaths = await Promise.all((prior?.staged ?? []).map((f) => store.localPath(f.key)));
   const seenBefore =
-    priorPaths.length > 0 ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)}) seen USING (${keys})` : '';
+    priorPaths.length > 0
+      ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)} ${await keyRange(duck, staged, spec.key[0]!)}) seen
+          USING (${keys})`
+      : '';
   await duck.run(`
     CREATE TABLE ${fresh} AS
     SELECT d.* FROM (
@@ -127,8 +128,27 @@ export async function stageSource(
       ),
     ];
   }
-  if (files.length > MAX_STAGED_FILES) files = await compact(duck, store, tmpDir, domain, spec, files, tags);
+  for (let merge = mergeableTier(files, (f) => f.rows, MERGE_FANOUT); merge; ) {
+    const merged = await mergeStaged(duck, store, tmpDir, domain, spec, merge, tags);
+    files = [...files.filter((f) => !merge!.includes(f)), merged];
+    merge = mergeableTier(files, (f) => f.rows, MERGE_FANOUT);
+  }
   return { accounting, staged: files, streams };
+}
+
+/**
+ * A filter of earlier staged records to the range of this run's first key column, so a dedup reads what this run could
+ * duplicate: Parquet statistics skip the row groups outside it, most of them when keys grow with time (event ids).
+ */
+async function keyRange(duck: Duck, staged: string, column: string): Promise<string> {
+  const key = id(column);
+  const { lo, hi, type } = await duck.one<{ lo: string | null; hi: string | null; type: string | null }>(
+    `SELECT min(${key})::VARCHAR AS lo, max(${key})::VARCHAR AS hi, any_value(typeof(${key})) AS type FROM ${staged}
+      WHERE _reject_reason IS NULL`,
+  );
+  if (lo === null || hi === null || type === null) return 'WHERE false';
+  // Literals, not subqueries: only constants reach the Parquet scan's statistics.
+  return `WHERE ${key} BETWEEN CAST(${sqlString(lo)} AS ${type}) AND CAST(${sqlString(hi)} AS ${type})`;
 }
 
 /**
@@ -169,7 +189,8 @@ async function countLate(
   return Number(late);
 }
 
-async function compact(
+/** One staged file of these, sorted by key: a dedup's key range reads few of its row groups. */
+async function mergeStaged(
   duck: Duck,
   store: ObjectStore,
   tmpDir: string,
@@ -177,11 +198,9 @@ async function compact(
   spec: SourceSpec,
   files: PublishedFile[],
   tags: ObjectTags,
-): Promise<PublishedFile[]> {
-  const keep = files.slice(0, files.length - MERGED_PER_COMPACTION);
-  const merge = files.slice(files.length - MERGED_PER_COMPACTION);
-  const paths = await Promise.all(merge.map((f) => store.localPath(f.key)));
-  const merged = await publishParquet(
+): Promise<PublishedFile> {
+  const paths = await Promise.all(files.map((f) => store.localPath(f.key)));
+  return publishParquet(
     duck,
     store,
     tmpDir,
@@ -191,5 +210,4 @@ async function compact(
     tags,
     'snappy',
   );
-  return [...keep, merged];
 }

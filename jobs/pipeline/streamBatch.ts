@@ -10,13 +10,9 @@ import { loadContract, pipelineWritePrefixes } from '../../governance/index.js';
 import type { IngestState, RunRecord, StreamBatch } from '../../products/index.js';
 import type { EventPublisher } from '../generate/sinks.js';
 import type { StreamFeed } from '../schedule/microBatches.js';
-import { loadPipeline, type PipelineSpec, type SourceSpec } from './spec.js';
+import { loadPipeline, streamSources, type PipelineSpec } from './spec.js';
 import { eventDecoder, eventEncoder, type DecodedEvent } from './eventCodec.js';
-
-/** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
-const BATCH_FOLDER = 'stream/';
-const SEQUENCE = /\+(\d{12})-(\d{12})\.jsonl$/;
-const pad = (n: number) => String(n).padStart(12, '0');
+import { batchFolder, batchKey, lastSequence } from './landedBatches.js';
 
 /**
  * A landed batch: each event's time (on the data clock) and publication (on the broker's, the wall clock), in ms;
@@ -25,16 +21,6 @@ const pad = (n: number) => String(n).padStart(12, '0');
 export interface Landing {
   batch: StreamBatch;
   events: { time: number; publishedAt: number }[];
-}
-
-/** Whether a raw object is a batch landed from a stream. */
-export const isStreamBatch = (key: string) => key.includes(`/${BATCH_FOLDER}`) && SEQUENCE.test(key);
-
-/** The last stream sequence among these raw objects' batches (0: none). */
-export function lastSequence(keys: Iterable<string>): number {
-  let last = 0;
-  for (const key of keys) last = Math.max(last, Number(SEQUENCE.exec(key)?.[2] ?? 0));
-  return last;
 }
 
 /**
@@ -52,12 +38,10 @@ export async function landStreamBatches(
   waitMs = 500,
 ): Promise<Landing[]> {
   const landed: Landing[] = [];
-  for (const source of pipeline.sources.filter((s): s is SourceSpec & Required<Pick<SourceSpec, 'stream'>> =>
-    Boolean(s.stream),
-  )) {
+  for (const source of streamSources(pipeline)) {
     const { stream: name, subject } = source.stream;
     await stream.ensure(name, [subject]);
-    const folder = `${pipeline.domain}/${source.prefix}${BATCH_FOLDER}`;
+    const folder = batchFolder(pipeline.domain, source);
     const after = Math.max(
       lastSequence((await platform.store.list(folder)).map((f) => f.key)),
       state?.sources[source.name]?.position ?? 0,
@@ -75,7 +59,7 @@ export async function landStreamBatches(
       : messages.map((m) => ({ line: decoder.decode(m.data).replace(/\r?\n/g, ' ') }) as DecodedEvent);
     const lines = events.map((e) => e.line);
     const body = `${lines.join('\n')}\n`;
-    await platform.store.put(`${folder}${subject}+${pad(first)}-${pad(last)}.jsonl`, body, {
+    await platform.store.put(batchKey(folder, subject, first, last), body, {
       tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
       contentType: 'application/x-ndjson',
     });

@@ -6,15 +6,18 @@ import { REPO_ROOT } from '../../platform/config.js';
 import { selectDomains } from '../../platform/domains.js';
 import { createEventStream, Duck, framed, getJson, sqlString, type Platform } from '../../platform/index.js';
 import { EventSchemaRegistry, loadContract, parseEventSchema } from '../../governance/index.js';
-import { loadPipeline } from '../pipeline/spec.js';
+import { loadPipeline, streamSources } from '../pipeline/spec.js';
 import { childEnv, testPlatform } from '../../platform/test/helpers.js';
 import { natsInstalled, privateNats, type TestNats } from '../../platform/test/nats.js';
 import { generateMarketplace } from '../generate/index.js';
-import { streamFeeds, streamPublisher } from '../pipeline/streamBatch.js';
+import { landStreamBatches, streamFeeds, streamPublisher } from '../pipeline/streamBatch.js';
+import { batchFolder, batchKey, batchRange, compactLandedBatches, isStreamBatch } from '../pipeline/landedBatches.js';
 import { PipelineScheduler } from '../schedule/scheduler.js';
 import type { MicroBatchWork } from '../schedule/microBatches.js';
-import { runDomainPipeline } from '../pipeline/run.js';
+import { runDomainPipeline, unchangedVersion } from '../pipeline/run.js';
+import { sourceFiles } from '../pipeline/load.js';
 import { currentManifest, streamFreshness } from '../../products/readers.js';
+import type { IngestState } from '../../products/index.js';
 import { queryCurated } from '../../products/test/helpers.js';
 
 /**
@@ -127,6 +130,60 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(positions.at(-1)).toBe(head);
     expect(await ordersOf(victim)).toEqual(await ordersOf(reference));
+  }, 300_000);
+
+  it('commits a position, not a ledger of batches; merges settled batches; a merge killed midway reads once', async () => {
+    const unique = new Set(lines.map(eventId)).size;
+    const batch = Math.ceil(unique / 33);
+    const p = await streamMesh(nats!.url, batch);
+    const producer = await producerFor(p);
+    await producer.publish(SUBJECT, events(lines));
+    const head = await producer.head(STREAM);
+    await producer.close();
+    const domain = sales(p);
+    const pipeline = loadPipeline(domain, loadContract(domain.contractFile, 'sales'));
+    const source = streamSources(pipeline)[0]!;
+    // Batches landed by runs killed before their manifests: the next run reads them all.
+    const stream = createEventStream(p.config, p.log)!;
+    while ((await landStreamBatches(p, pipeline, stream, undefined, 50)).length > 0);
+    await stream.close();
+    const folder = batchFolder('sales', source);
+    const landed = await p.store.list(folder);
+    expect(landed.length).toBeGreaterThanOrEqual(32);
+    await runDomainPipeline(p, domain);
+    const stateOf = async () =>
+      (await getJson<IngestState>(p.store, (await currentManifest(p, 'sales'))!.state!.key))!.sources.order_events!;
+    expect((await stateOf()).position).toBe(head);
+    expect(Object.keys((await stateOf()).files).filter(isStreamBatch)).toEqual([]);
+
+    // A merge of the second sixteen killed before it deleted them: its object and its parts are all in the folder.
+    const parts = landed.slice(16, 32);
+    const body = Buffer.concat(await Promise.all(parts.map((f) => p.store.get(f.key))));
+    const range = (key: string) => batchRange(key)!;
+    await p.store.put(batchKey(folder, SUBJECT, range(parts[0]!.key).first, range(parts[15]!.key).last), body);
+    expect(await unchangedVersion(p, domain)).toBeDefined();
+    const readsOnce = async () => {
+      const full = await runDomainPipeline(p, domain, { full: true });
+      expect(full.accounting.find((a) => a.source === 'order_events')!.in).toBe(head);
+      expect(await ordersOf(p)).toEqual(await ordersOf(reference));
+    };
+    const batches = async () => (await sourceFiles(p.store, 'sales', source)).filter((f) => isStreamBatch(f.key));
+    expect((await batches()).length).toBe(landed.length - 15);
+    // A run deletes the parts of the killed merge (they are committed) before it reads.
+    await readsOnce();
+    expect((await p.store.list(folder)).length).toBe(landed.length - 15);
+    // Settled (ten minutes on): the first sixteen merge.
+    expect(await compactLandedBatches(p, 'sales', source, head, Date.now() + 10 * 60_000)).toBe(1);
+    const merged = await batches();
+    expect(merged.length).toBe(landed.length - 30);
+    // Every sequence in exactly one object.
+    const held = merged.map((f) => range(f.key)).sort((a, b) => a.first - b.first);
+    expect(held.map((r) => [r.first, r.last])).toEqual(
+      held.map((r, i) => [i === 0 ? 1 : held[i - 1]!.last + 1, i === held.length - 1 ? head : r.last]),
+    );
+    expect(await unchangedVersion(p, domain)).toBeDefined();
+    expect((await runDomainPipeline(p, domain)).unchanged).toBe(true);
+    await readsOnce();
   }, 300_000);
 
   it('two schedulers land micro-batches as events arrive, one at a time, to the head, with freshness', async () => {
