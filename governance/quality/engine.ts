@@ -78,6 +78,13 @@ async function incrementally(
   const additive = plan.counts?.additive;
   const before = change.previous.find((r) => r.dataset === dataset && r.rule === plan.name && r.column === plan.column);
   if (!plan.counts || !additive || before?.unexpectedCount === undefined) return undefined;
+  if (additive !== 'rows' && 'partner' in additive) {
+    // None before, and the partner changed only where this dataset was recomputed: rows kept have the partners they
+    // had, and rows added are checked against the new partner.
+    if (change.by !== additive.on || before.unexpectedCount !== 0) return undefined;
+    if (!(await change.changedWithin?.(additive.partner))) return undefined;
+    return plan.counts.judge(await plan.counts.of(change.added));
+  }
   const grouped = additive !== 'rows';
   if (grouped && (!change.by || !additive.groups.includes(change.by) || before.unexpectedCount !== 0)) return undefined;
   const [removed, added] = [await plan.counts.of(change.removed), await plan.counts.of(change.added)];
@@ -185,7 +192,7 @@ function planRule(rule: QualityRule, ctx: QualityContext, property?: ContractPro
           observed: unexpected,
           unexpectedCount: unexpected,
         }),
-        rowLocal(String(rule.query)) ? 'rows' : undefined,
+        rowLocal(String(rule.query)) ? 'rows' : orphans(String(rule.query)),
         ctx.table,
       ),
     };
@@ -358,4 +365,18 @@ function rowLocal(query: string): boolean {
     m !== null &&
     !/\b(select|from|join|over|qualify|having|group|union|intersect|except|limit|window|using)\b|\$\{/i.test(m[1]!)
   );
+}
+
+/**
+ * The partner of a SQL rule that counts the rows without a partner row (`SELECT count(*) FROM ${table} [alias] ANTI
+ * JOIN curated.<dataset> [alias] USING (<column>)`), undefined for any other query.
+ */
+function orphans(query: string): Additive | undefined {
+  const alias = String.raw`(?:\s+(?:AS\s+)?(?!ANTI\b|USING\b)\w+)?`;
+  const m = new RegExp(
+    String.raw`^\s*SELECT\s+count\(\s*\*\s*\)\s+FROM\s+\$\{table\}${alias}\s+ANTI\s+JOIN\s+curated\.(\w+)${alias}` +
+      String.raw`\s+USING\s*\(\s*(\w+)\s*\)\s*;?\s*$`,
+    'i',
+  ).exec(query);
+  return m ? { partner: m[1]!, on: m[2]! } : undefined;
 }

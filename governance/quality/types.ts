@@ -16,14 +16,23 @@ export interface QualityContext {
    * What changed since the version `previous` results were measured on: rows `removed` (a relation, in clear) and
    * rows `added`, the dataset recomputed by `by`. Rules whose measure adds up are then measured on the change only.
    */
-  change?: { added: string; removed: string; by?: string; previous: QualityResult[] };
+  change?: {
+    added: string;
+    removed: string;
+    by?: string;
+    previous: QualityResult[];
+    /** Whether every row `dataset` changed in this run has a `by` value this dataset recomputed. */
+    changedWithin?: (dataset: string) => Promise<boolean>;
+  };
 }
 
 /**
  * How a count rule's measure combines over parts of a dataset: `rows`, summed over any split (a predicate per row);
- * `groups`, summed over a split that keeps rows equal on these columns together (duplicates among them).
+ * `groups`, summed over a split that keeps rows equal on these columns together (duplicates among them); `partner`, the
+ * rows without a row of another curated dataset equal `on` one column (rows of the one depend on rows of the other
+ * with the same value only).
  */
-export type Additive = 'rows' | { groups: string[] };
+export type Additive = 'rows' | { groups: string[] } | { partner: string; on: string };
 
 /** What a rule's SQL measures: map rules count unexpected rows among elements; aggregate rules observe one value. */
 export type Measure =

@@ -219,6 +219,12 @@ describe('quality engine', () => {
         { type: 'library', metric: 'duplicateValues', arguments: { properties: ['country', 'amount'] }, mustBe: 0 },
         {
           type: 'sql',
+          name: 'every line has a head',
+          query: 'SELECT count(*) FROM ${table} l ANTI JOIN curated.heads h USING (id)',
+          mustBe: 0,
+        },
+        {
+          type: 'sql',
           name: 'no amount above twice the mean',
           query: 'SELECT count(*) FROM ${table} WHERE amount > 2 * (SELECT avg(amount) FROM ${table})',
           mustBe: 0,
@@ -252,7 +258,12 @@ describe('quality engine', () => {
         fc.array(row, { minLength: 1, maxLength: 25 }),
         fc.subarray(['a', 'b', 'c', 'd', 'e', 'f']),
         fc.array(row, { maxLength: 10 }),
-        async (old, affected, recomputed) => {
+        // Another dataset's ids (the heads lines belong to): before, after for the ids recomputed, and ids whose head
+        // came or went elsewhere.
+        fc.subarray(['a', 'b', 'c', 'd', 'e', 'f']),
+        fc.subarray(['a', 'b', 'c', 'd', 'e', 'f']),
+        fc.subarray(['a', 'b', 'c', 'd', 'e', 'f'], { maxLength: 2 }),
+        async (old, affected, recomputed, headsBefore, headsRecomputed, flipped) => {
           const holding = new Set(old.filter((r) => affected.includes(r.id)).map((r) => r.file));
           const removed = old.filter((r) => holding.has(r.file));
           const added = [
@@ -268,13 +279,29 @@ describe('quality engine', () => {
           await duck.run(`CREATE OR REPLACE TABLE q_whole AS SELECT * FROM q_now`);
           await duck.run(`CREATE OR REPLACE VIEW q_sealed AS SELECT * FROM q_whole`);
           await duck.run(`DROP TABLE q_whole`);
+          const strayed = flipped.filter((h) => !affected.includes(h));
+          const headsAfter = ['a', 'b', 'c', 'd', 'e', 'f'].filter((h) =>
+            affected.includes(h) ? headsRecomputed.includes(h) : headsBefore.includes(h) !== strayed.includes(h),
+          );
+          const list = (ids: string[]) => `${JSON.stringify(ids).replaceAll('"', "'")}::VARCHAR[]`;
+          const heads = (ids: string[]) => `CREATE OR REPLACE TABLE curated.heads AS SELECT unnest(${list(ids)}) AS id`;
+          await duck.run('CREATE SCHEMA IF NOT EXISTS curated');
+          await duck.run(heads(headsBefore));
           const previous = await check('q_old');
-          const change = { added: 'q_added', removed: 'q_removed', by: 'id', previous };
+          await duck.run(heads(headsAfter));
+          const changedWithin = async (d: string) => d === 'heads' && strayed.length === 0;
+          const change = { added: 'q_added', removed: 'q_removed', by: 'id', previous, changedWithin };
           expect(await check('q_now', change)).toEqual(await check('q_now'));
-          const pkClean = previous.find((r) => r.rule === 'primary key (id, line) is unique')!.unexpectedCount === 0;
+          const clean = (rule: string) => previous.find((r) => r.rule === rule)!.unexpectedCount === 0;
+          const pkClean = clean('primary key (id, line) is unique');
+          const headsKept = clean('every line has a head') && strayed.length === 0;
           const unread = (await check('q_sealed', change)).filter((r) => r.message.includes('q_whole'));
           expect(new Set(unread.map((r) => r.rule))).toEqual(
-            new Set([...WHOLE, ...(pkClean ? [] : ['primary key (id, line) is unique'])]),
+            new Set([
+              ...WHOLE,
+              ...(pkClean ? [] : ['primary key (id, line) is unique']),
+              ...(headsKept ? [] : ['every line has a head']),
+            ]),
           );
         },
       ),

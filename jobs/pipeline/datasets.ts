@@ -30,6 +30,7 @@ import {
 } from '../../products/index.js';
 import type { DatasetSpec } from './spec.js';
 import { mergeableTier } from './tiers.js';
+import { withinRange } from './valueRange.js';
 
 export interface DatasetContext {
   duck: Duck;
@@ -59,6 +60,8 @@ export interface BuiltDataset {
   replaces: 'all' | Set<string>;
   /** The rows of the files replaced, in clear (incremental only): with `table`, what changed for the quality rules. */
   replaced?: string;
+  /** Incremental only: the `by` values recomputed (a relation of one column), where every change to the rows is. */
+  recomputed?: string;
   previous?: DatasetOutput;
 }
 
@@ -133,10 +136,13 @@ export async function buildIncremental(
     `CREATE TEMP TABLE ${affected} AS
       ${spec.reads.map((r) => `SELECT DISTINCT ${id(by)} FROM fresh.${id(r)}`).join(' UNION ')}`,
   );
+  // Staged records and published rows are read within the range of the values recomputed: a micro-batch's new ids are
+  // in few row groups, and the rest of history is not read.
+  const within = await withinRange(duck, affected, by);
   for (const r of spec.reads) {
     await duck.run(
       `CREATE OR REPLACE VIEW src.${id(r)} AS SELECT s.* FROM (${stagedSelect(ctx, r, ctx.staged[r]!)}) s SEMI
-        JOIN ${affected} USING (${id(by)})`,
+        JOIN ${affected} USING (${id(by)}) WHERE ${within}`,
     );
   }
   const delta = `delta.${name}`;
@@ -151,7 +157,7 @@ export async function buildIncremental(
     (
       await duck.all<{ filename: string }>(
         `SELECT DISTINCT filename FROM read_parquet(${sqlList(old.map((o) => o.path))}, hive_partitioning = false,
-          filename = true) SEMI JOIN ${affected} USING (${id(by)})`,
+          filename = true) SEMI JOIN ${affected} USING (${id(by)}) WHERE ${within}`,
       )
     ).map((h) => h.filename),
   );
@@ -170,7 +176,8 @@ export async function buildIncremental(
   await duck.run(
     `CREATE VIEW curated.${name} AS ${kept.length > 0 ? `${await clear(kept)} UNION ALL ` : ''}SELECT * FROM ${table}`,
   );
-  return { spec, object, table, replaced: gone, replaces: new Set(replaced.map((o) => o.pair.file.key)), previous };
+  const replaces = new Set(replaced.map((o) => o.pair.file.key));
+  return { spec, object, table, replaced: gone, replaces, recomputed: affected, previous };
 }
 
 async function runDatasetSql(ctx: DatasetContext, spec: DatasetSpec, table: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Duck, sqlIdent as id, sqlList, sqlString, type ObjectStore, type ObjectInfo } from '../../platform/index.js';
 import type { SourceSpec } from './spec.js';
-import { UNDECODABLE } from './eventCodec.js';
+import { UNDECODABLE } from './avroBatch.js';
 import { isStreamBatch, lastSequence, withoutCovered } from './landedBatches.js';
 
 export interface LoadedSource {

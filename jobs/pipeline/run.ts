@@ -256,7 +256,13 @@ export async function runDomainPipeline(
       const none = `(SELECT * FROM curated.${id(ds.name)} LIMIT 0)`;
       const change =
         checked && b.replaces !== 'all'
-          ? { added: b.table ?? none, removed: b.replaced ?? none, by: ds.by, previous: checked }
+          ? {
+              added: b.table ?? none,
+              removed: b.replaced ?? none,
+              by: ds.by,
+              previous: checked,
+              changedWithin: (other: string) => changedWithin(duck!, built, b, other),
+            }
           : undefined;
       record.quality.push(
         ...(await evaluateQuality({
@@ -361,6 +367,18 @@ export async function runDomainPipeline(
     await reportJobMetrics(platform, `pipeline.${domain.name}`, pipelineRunSamples(record));
     await fs.rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+/** Whether every row the dataset `other` (built before `b`) changed has a `by` value `b` recomputed. */
+async function changedWithin(duck: Duck, built: BuiltDataset[], b: BuiltDataset, other: string): Promise<boolean> {
+  const o = built.find((x) => x.spec.name === other);
+  if (!o || o.replaces === 'all') return false;
+  if (!o.table) return true;
+  if (!o.recomputed || !b.recomputed || o.spec.by !== b.spec.by) return false;
+  const { n } = await duck.one<{ n: number }>(
+    `SELECT count(*) AS n FROM ${o.recomputed} ANTI JOIN ${b.recomputed} USING (${id(b.spec.by!)})`,
+  );
+  return Number(n) === 0;
 }
 
 function ingestSummary(state: IngestState): CuratedManifest['ingest'] {

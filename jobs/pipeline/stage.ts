@@ -18,6 +18,7 @@ import {
 import type { SourceSpec } from './spec.js';
 import type { LoadedSource } from './load.js';
 import { mergeableTier } from './tiers.js';
+import { withinRange } from './valueRange.js';
 
 /** A source's staged files are merged this many of a size at a time: few files, however many runs there were. */
 const MERGE_FANOUT = 8;
@@ -75,8 +76,11 @@ export async function stageSource(
   const priorPaths = await Promise.all((prior?.staged ?? []).map((f) => store.localPath(f.key)));
   const seenBefore =
     priorPaths.length > 0
-      ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)} ${await keyRange(duck, staged, spec.key[0]!)}) seen
-          USING (${keys})`
+      ? `ANTI JOIN (SELECT ${keys} FROM ${readParquet(priorPaths)} WHERE ${await withinRange(
+          duck,
+          `(SELECT * FROM ${staged} WHERE _reject_reason IS NULL)`,
+          spec.key[0]!,
+        )}) seen USING (${keys})`
       : '';
   await duck.run(`
     CREATE TABLE ${fresh} AS
@@ -134,21 +138,6 @@ export async function stageSource(
     merge = mergeableTier(files, (f) => f.rows, MERGE_FANOUT);
   }
   return { accounting, staged: files, streams };
-}
-
-/**
- * A filter of earlier staged records to the range of this run's first key column, so a dedup reads what this run could
- * duplicate: Parquet statistics skip the row groups outside it, most of them when keys grow with time (event ids).
- */
-async function keyRange(duck: Duck, staged: string, column: string): Promise<string> {
-  const key = id(column);
-  const { lo, hi, type } = await duck.one<{ lo: string | null; hi: string | null; type: string | null }>(
-    `SELECT min(${key})::VARCHAR AS lo, max(${key})::VARCHAR AS hi, any_value(typeof(${key})) AS type FROM ${staged}
-      WHERE _reject_reason IS NULL`,
-  );
-  if (lo === null || hi === null || type === null) return 'WHERE false';
-  // Literals, not subqueries: only constants reach the Parquet scan's statistics.
-  return `WHERE ${key} BETWEEN CAST(${sqlString(lo)} AS ${type}) AND CAST(${sqlString(hi)} AS ${type})`;
 }
 
 /**

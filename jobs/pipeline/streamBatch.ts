@@ -11,7 +11,8 @@ import type { IngestState, RunRecord, StreamBatch } from '../../products/index.j
 import type { EventPublisher } from '../generate/sinks.js';
 import type { StreamFeed } from '../schedule/microBatches.js';
 import { loadPipeline, streamSources, type PipelineSpec } from './spec.js';
-import { eventDecoder, eventEncoder, type DecodedEvent } from './eventCodec.js';
+import { eventDecoder, eventEncoder } from './eventCodec.js';
+import type { DecodedBatch } from './avroBatch.js';
 import { batchFolder, batchKey, lastSequence } from './landedBatches.js';
 
 /**
@@ -46,20 +47,22 @@ export async function landStreamBatches(
       lastSequence((await platform.store.list(folder)).map((f) => f.key)),
       state?.sources[source.name]?.position ?? 0,
     );
-    const messages = await stream.read(name, after, platform.config.streamBatchMax, waitMs);
+    // Each part read is decoded as it arrives (Avro on a worker thread), while the next one is read.
+    const decode = source.stream.schema
+      ? eventDecoder(platform, { ...source.stream, schema: source.stream.schema }, source.eventTime)
+      : jsonDecoder(source.eventTime);
+    const parts: Promise<DecodedBatch>[] = [];
+    const messages = await stream.read(name, after, platform.config.streamBatchMax, waitMs, (part) => {
+      const decoding = decode(part.map((m) => m.data));
+      // Awaited below, unless the read fails first.
+      decoding.catch(() => undefined);
+      parts.push(decoding);
+    });
     if (messages.length === 0) continue;
+    const decoded = await Promise.all(parts);
     const first = messages[0]!.sequence;
     const last = messages.at(-1)!.sequence;
-    // One message, one line: a payload with line breaks (not one JSON event) stays one line, quarantined as such.
-    // Avro messages are decoded here, each with the schema its id names; one that does not decode is quarantined.
-    const decoder = new TextDecoder();
-    const avro = source.stream.schema && eventDecoder(platform, { ...source.stream, schema: source.stream.schema });
-    const events = avro
-      ? await avro(messages.map((m) => m.data))
-      : messages.map((m) => ({ line: decoder.decode(m.data).replace(/\r?\n/g, ' ') }) as DecodedEvent);
-    const lines = events.map((e) => e.line);
-    const body = `${lines.join('\n')}\n`;
-    await platform.store.put(batchKey(folder, subject, first, last), body, {
+    await platform.store.put(batchKey(folder, subject, first, last), decoded.map((d) => d.body).join(''), {
       tags: { domain: pipeline.domain, 'data-product': source.name, layer: 'raw' },
       contentType: 'application/x-ndjson',
     });
@@ -71,22 +74,32 @@ export async function landStreamBatches(
         messages: messages.length,
         lag: Math.max(0, (await stream.head(name)) - last),
       },
-      events: source.eventTime
-        ? events
-            .map((e, i) => ({ time: eventTime(e, source.eventTime!), publishedAt: messages[i]!.publishedAt }))
-            .filter((e) => Number.isFinite(e.time))
-        : [],
+      events: decoded
+        .flatMap((d) => [...d.times])
+        .map((time, i) => ({ time, publishedAt: messages[i]!.publishedAt }))
+        .filter((e) => Number.isFinite(e.time)),
     });
   }
   return landed;
 }
 
-function eventTime(event: DecodedEvent, field: string): number {
-  try {
-    return Date.parse(String((event.value ?? (JSON.parse(event.line) as Record<string, unknown>))[field]));
-  } catch {
-    return Number.NaN;
-  }
+/**
+ * JSON events, one line each: a payload with line breaks (not one JSON event) stays one line, quarantined as such.
+ * Async as Avro's is, so both decode a part while the next is read.
+ */
+function jsonDecoder(eventTime?: string): (batch: Uint8Array[]) => Promise<DecodedBatch> {
+  const text = new TextDecoder();
+  return async (batch) => {
+    const lines = batch.map((data) => text.decode(data).replace(/\r?\n/g, ' '));
+    const times = new Float64Array(lines.length).fill(Number.NaN);
+    if (eventTime)
+      lines.forEach((line, i) => {
+        try {
+          times[i] = Date.parse(String((JSON.parse(line) as Record<string, unknown>)[eventTime]));
+        } catch {}
+      });
+    return { body: lines.length > 0 ? `${lines.join('\n')}\n` : '', times };
+  };
 }
 
 /**

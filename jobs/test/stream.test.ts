@@ -132,7 +132,7 @@ describe.skipIf(!available)('sales order events from NATS JetStream', () => {
     expect(await ordersOf(victim)).toEqual(await ordersOf(reference));
   }, 300_000);
 
-  it('commits a position, not a ledger of batches; merges settled batches; a merge killed midway reads once', async () => {
+  it('commits a position, not a ledger of batches; merges settled batches; a killed merge reads once', async () => {
     const unique = new Set(lines.map(eventId)).size;
     const batch = Math.ceil(unique / 33);
     const p = await streamMesh(nats!.url, batch);

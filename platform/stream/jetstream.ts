@@ -43,7 +43,13 @@ export class JetStreamEventStream implements EventStream {
     });
   }
 
-  async read(stream: string, after: number, max: number, waitMs: number): Promise<StreamMessage[]> {
+  async read(
+    stream: string,
+    after: number,
+    max: number,
+    waitMs: number,
+    onPart?: (messages: StreamMessage[]) => void,
+  ): Promise<StreamMessage[]> {
     const { js, jsm } = await this.connected();
     return this.call(`read ${stream}`, async () => {
       const head = await this.head(stream);
@@ -71,6 +77,7 @@ export class JetStreamEventStream implements EventStream {
             last = m.seq;
           }
           if (out.length === before) break;
+          onPart?.(out.slice(before));
         }
       } finally {
         await jsm.consumers.delete(stream, name).catch(() => undefined);

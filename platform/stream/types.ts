@@ -21,8 +21,17 @@ export interface EventStream {
   ensure(stream: string, subjects: string[]): Promise<void>;
   /** Appends events in order once each: an id seen within the broker's window is stored once. */
   publish(subject: string, events: StreamEvent[]): Promise<void>;
-  /** Up to `max` messages after `after`, in order, waiting at most `waitMs` for them to arrive. */
-  read(stream: string, after: number, max: number, waitMs: number): Promise<StreamMessage[]>;
+  /**
+   * Up to `max` messages after `after`, in order, waiting at most `waitMs` for them to arrive; `onPart` sees them in
+   * parts as they arrive, so a consumer works on one while the next is read.
+   */
+  read(
+    stream: string,
+    after: number,
+    max: number,
+    waitMs: number,
+    onPart?: (messages: StreamMessage[]) => void,
+  ): Promise<StreamMessage[]>;
   /** The sequence of the newest message the stream holds (0 when empty). */
   head(stream: string): Promise<number>;
   close(): Promise<void>;
