@@ -106,9 +106,15 @@ async function visible(orderIds: string[]): Promise<Set<string>> {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query }),
   });
-  const body = (await res.json()) as { data?: Record<string, { id: string } | null> };
+  const body = (await res.json()) as { data?: Record<string, { id: string } | null>; errors?: { message: string }[] };
+  if (body.errors?.length) pollErrors.set(body.errors[0]!.message, (pollErrors.get(body.errors[0]!.message) ?? 0) + 1);
   return new Set(Object.values(body.data ?? {}).flatMap((o) => (o ? [o.id] : [])));
 }
+
+/** The gateway's armor allows 20 aliases a request (gateway/plugins/index.ts): more pending markers take more polls. */
+const ALIASES_PER_POLL = 20;
+/** Why polls of the gateway came back without every marker: message → polls. */
+const pollErrors = new Map<string, number>();
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -136,9 +142,12 @@ async function freshnessAt(rate: number): Promise<{ latencies: number[]; publish
   let lastPublish = start;
   const poll = (async () => {
     while (publishing || markers.size > 0) {
-      const pending = [...markers.keys()].slice(0, 50);
-      if (pending.length > 0) {
-        const seen = await visible(pending).catch(() => new Set<string>());
+      const pending = [...markers.keys()];
+      for (let i = 0; i < pending.length; i += ALIASES_PER_POLL) {
+        const seen = await visible(pending.slice(i, i + ALIASES_PER_POLL)).catch((err: unknown) => {
+          pollErrors.set(String(err), (pollErrors.get(String(err)) ?? 0) + 1);
+          return new Set<string>();
+        });
         const now = performance.now();
         for (const o of seen) {
           latencies.push((now - markers.get(o)!) / 1000);
@@ -194,6 +203,10 @@ for (const rate of values.rates.split(',').map(Number)) {
     { name: `stream.${rate}.freshness.p99_s`, value: Number(p99.toFixed(2)), unit: 's' },
   );
   if (lost > 0) say(`  ${lost} markers never became queryable within 3 minutes of the last publish`);
+  const head = await stream.head(STREAM);
+  say(`  the consumer committed ${await position()} of the stream's ${head} events by the phase's end`);
+  for (const [message, polls] of pollErrors) say(`  ${polls} polls of the gateway answered with an error: ${message}`);
+  pollErrors.clear();
 }
 
 /** Where the sales version's committed stream position is. */
