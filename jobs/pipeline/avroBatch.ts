@@ -74,8 +74,8 @@ export function batchDecoder(): (job: DecodeJob) => DecodedBatch {
       } catch (err) {
         resolver = err as Error;
       }
-      // A schema the registry could not give (it was down) is asked again with the next batch.
-      if (typeof writer !== 'object') resolvers.set(key, resolver);
+      // A writer's schema is kept for the worker's life; an id that could not be used is looked at again each time.
+      if (!(resolver instanceof Error)) resolvers.set(key, resolver);
       return resolver;
     };
     const { bytes, ends } = batch;

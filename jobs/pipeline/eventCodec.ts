@@ -52,15 +52,13 @@ export function eventDecoder(
   const registry = new EventSchemaRegistry(platform);
   const subject = valueSubject(spec.subject);
   const writers: DecodeJob['writers'] = {};
+  // A registry that cannot be reached fails the run (the batch is read again by the next): only a message naming a
+  // schema the registry does not have for this stream is undecodable.
   const writerOf = async (id: number): Promise<string | { error: string }> => {
-    try {
-      const version = await registry.byId(id);
-      if (!version) return { error: `schema id ${id} is not registered` };
-      if (version.subject !== subject) return { error: `schema id ${id} is of ${version.subject}, not ${subject}` };
-      return version.schema;
-    } catch (err) {
-      return { error: (err as Error).message };
-    }
+    const version = await registry.byId(id);
+    if (!version) return { error: `schema id ${id} is not registered` };
+    if (version.subject !== subject) return { error: `schema id ${id} is of ${version.subject}, not ${subject}` };
+    return version.schema;
   };
   return async (batch) => {
     for (const message of batch) {

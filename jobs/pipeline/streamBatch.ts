@@ -5,6 +5,7 @@ import {
   type DomainInfo,
   type EventStream,
   type Platform,
+  type StreamMessage,
 } from '../../platform/index.js';
 import { loadContract, pipelineWritePrefixes } from '../../governance/index.js';
 import type { IngestState, RunRecord, StreamBatch } from '../../products/index.js';
@@ -52,13 +53,17 @@ export async function landStreamBatches(
       ? eventDecoder(platform, { ...source.stream, schema: source.stream.schema }, source.eventTime)
       : jsonDecoder(source.eventTime);
     const parts: Promise<DecodedBatch>[] = [];
-    const messages = await stream.read(name, after, platform.config.streamBatchMax, waitMs, (part) => {
+    let handed = 0;
+    const handOver = (part: StreamMessage[]) => {
       const decoding = decode(part.map((m) => m.data));
       // Awaited below, unless the read fails first.
       decoding.catch(() => undefined);
       parts.push(decoding);
-    });
+      handed += part.length;
+    };
+    const messages = await stream.read(name, after, platform.config.streamBatchMax, waitMs, handOver);
     if (messages.length === 0) continue;
+    if (handed < messages.length) handOver(messages.slice(handed));
     const decoded = await Promise.all(parts);
     const first = messages[0]!.sequence;
     const last = messages.at(-1)!.sequence;
