@@ -132,8 +132,8 @@ export class JetStreamEventStream implements EventStream {
 
 /**
  * Publishes events with one reply inbox for all their acks, as JetStream's asynchronous publishers do: a request each
- * (an inbox entry, a timer, a promise) cost five times the CPU of the publish itself, more than the broker's own work.
- * True when every event was acknowledged as stored (or as a duplicate of one stored).
+ * (an inbox entry, a timer, a promise) cost about 50 µs of CPU per event, five times what this does. True when every
+ * event was acknowledged as stored (or as a duplicate of one stored).
  */
 async function publishWindow(nc: NatsConnection, subject: string, events: StreamEvent[]): Promise<boolean> {
   const inbox = createInbox();
