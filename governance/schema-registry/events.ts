@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { MeshError, ErrorCode, updateRecord, type Platform } from '../../platform/index.js';
+import { MeshError, ErrorCode, isMeshError, updateRecord, type Platform } from '../../platform/index.js';
 
 /** Confluent Schema Registry's compatibility modes: which earlier versions a new one must be compatible with. */
 export const COMPATIBILITY = [
@@ -33,6 +33,8 @@ interface SubjectRecord {
 const subjectRecord = (subject: string) => `schemas/events/subjects/${subject}`;
 const idRecord = (id: number) => `schemas/events/ids/${id}`;
 const NEXT_ID = 'schemas/events/next-id';
+/** Registrations racing on one subject: each lost race reads the winner's version and judges against it again. */
+const REGISTER_ATTEMPTS = 8;
 
 /** The subject of a stream's message values (Confluent's TopicNameStrategy). */
 export const valueSubject = (streamSubject: string) => `${streamSubject}-value`;
@@ -120,36 +122,54 @@ export class EventSchemaRegistry {
     return compatibilityProblems(schema, earlier, mode);
   }
 
-  /** The subject's version holding `schema`, registered now if new; an incompatible schema is refused. */
+  /**
+   * The subject's version holding `schema`, registered now if new; an incompatible schema is refused. The check and
+   * the version and id records are one commit on the subject's revision: two schemas registered at once are each
+   * judged against the other's version, and no version is listed without its id.
+   */
   async register(subject: string, schema: avro.Type, mode: Compatibility): Promise<EventSchemaVersion> {
+    const { control } = this.platform;
     const canonical = JSON.stringify(schema.schema());
-    const existing = (await this.versions(subject)).find((v) => v.schema === canonical);
-    if (existing) return existing;
-    const problems = await this.check(subject, schema, mode);
-    if (problems.length > 0)
-      throw new MeshError(
-        ErrorCode.SCHEMA_CHECK_FAILED,
-        `${subject}: the event schema is not ${mode} compatible with the registered versions:\n  - ` +
-          problems.join('\n  - '),
-        { subject, problems },
+    let id: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const current = await control.read<SubjectRecord>(subjectRecord(subject));
+      const versions = current?.value.versions ?? [];
+      const existing = versions.find((v) => v.schema === canonical);
+      if (existing) return existing;
+      const problems = compatibilityProblems(
+        schema,
+        versions.map((v) => avro.Type.forSchema(JSON.parse(v.schema))),
+        mode,
       );
-    const id = (await updateRecord<{ next: number }>(this.platform.control, NEXT_ID, (n) => ({
-      next: (n?.next ?? 0) + 1,
-    }))!)!.next;
-    let registered: EventSchemaVersion | undefined;
-    await updateRecord<SubjectRecord>(this.platform.control, subjectRecord(subject), (record) => {
-      const versions = record?.versions ?? [];
-      registered = versions.find((v) => v.schema === canonical) ?? {
+      if (problems.length > 0)
+        throw new MeshError(
+          ErrorCode.SCHEMA_CHECK_FAILED,
+          `${subject}: the event schema is not ${mode} compatible with the registered versions:\n  - ` +
+            problems.join('\n  - '),
+          { subject, problems },
+        );
+      id ??= (await updateRecord<{ next: number }>(control, NEXT_ID, (n) => ({ next: (n?.next ?? 0) + 1 })))!.next;
+      const registered: EventSchemaVersion = {
         subject,
         version: (versions.at(-1)?.version ?? 0) + 1,
         id,
         schema: canonical,
         registeredAt: new Date().toISOString(),
       };
-      return { compatibility: mode, versions: versions.includes(registered) ? versions : [...versions, registered] };
-    });
-    await updateRecord(this.platform.control, idRecord(registered!.id), () => registered!);
-    return registered!;
+      try {
+        await control.commit([
+          {
+            key: subjectRecord(subject),
+            value: { compatibility: mode, versions: [...versions, registered] },
+            expected: current?.revision ?? 0,
+          },
+          { key: idRecord(id), value: registered, expected: 0 },
+        ]);
+        return registered;
+      } catch (err) {
+        if (!isMeshError(err, ErrorCode.CONFLICT) || attempt >= REGISTER_ATTEMPTS) throw err;
+      }
+    }
   }
 
   /** The version a message's schema id names (cached: a registered version never changes). */

@@ -59,4 +59,25 @@ describe('event schema compatibility (Confluent modes, by Avro schema resolution
     expect((refused as Error).message).toMatch(/field "channel" is read but not written/);
     expect((await registry.versions('a-value')).length).toBe(2);
   });
+
+  it('two schemas registered at once: each is judged against the other, and one wins', async () => {
+    const platform = testPlatform();
+    const [first, second] = [new EventSchemaRegistry(platform), new EventSchemaRegistry(platform)];
+    await first.register('a-value', record(id), 'BACKWARD');
+    // Each is compatible with version 1; neither can read what the other writes (a string "note" read as an int).
+    const asText = record(id, note);
+    const asNumber = record(id, { name: 'note', type: ['null', 'int'], default: null });
+    const outcomes = await Promise.allSettled([
+      first.register('a-value', asText, 'BACKWARD'),
+      second.register('a-value', asNumber, 'BACKWARD'),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(isMeshError(refused.reason, 'SCHEMA_CHECK_FAILED')).toBe(true);
+    expect((refused.reason as Error).message).toMatch(/field "note"/);
+    const versions = await first.versions('a-value');
+    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    // Every version listed resolves by its id, from another registry.
+    for (const v of versions) expect(await new EventSchemaRegistry(platform).byId(v.id)).toEqual(v);
+  });
 });
