@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { faultPoint, type ObjectInfo, type Platform } from '../../platform/index.js';
 import type { SourceSpec, StreamSourceSpec } from './spec.js';
+import { tierOf } from './tiers.js';
 
 /** Below a stream source's prefix: the batches landed from its stream, one object per run of sequences. */
 const BATCH_FOLDER = 'stream/';
@@ -65,8 +66,6 @@ function coveredBatches<T extends Pick<ObjectInfo, 'key'>>(objects: T[]): T[] {
   return covered;
 }
 
-const tierOf = (messages: number) => Math.floor(Math.log(Math.max(messages, 1)) / Math.log(MERGE_FANOUT));
-
 /**
  * Merges a stream source's committed batches (sequences up to `position`), sixteen adjacent ones of a size at a time,
  * so its folder holds a number of objects that grows with the logarithm of the stream, not with the runs that read it:
@@ -92,8 +91,8 @@ export async function compactLandedBatches(
   let merges = 0;
   for (let i = 0; i + MERGE_FANOUT <= settled.length && merges < MERGES_PER_RUN; ) {
     const parts = settled.slice(i, i + MERGE_FANOUT);
-    const tier = tierOf(parts[0]!.last - parts[0]!.first + 1);
-    const oneSize = parts.every((p) => tierOf(p.last - p.first + 1) === tier);
+    const tier = tierOf(parts[0]!.last - parts[0]!.first + 1, MERGE_FANOUT);
+    const oneSize = parts.every((p) => tierOf(p.last - p.first + 1, MERGE_FANOUT) === tier);
     if (!oneSize || parts.at(-1)!.last - parts[0]!.first + 1 > MAX_MERGED_MESSAGES) {
       i++;
       continue;
