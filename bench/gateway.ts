@@ -24,21 +24,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { loadConfig, REPO_ROOT } from '../platform/config.js';
 import { UNTHROTTLED } from './unthrottled.js';
 import { inLoadProcess, type LoadResult } from './loadProcess.js';
-import { listDomains } from '../platform/domains.js';
 import { Duck, readParquet } from '../platform/duckdb.js';
 import { IDENTITY_HEADER, signInternalIdentity, signUserToken } from '../platform/auth.js';
 import { freePort } from '../platform/http.js';
 import { writeAtomic } from '../platform/files.js';
 import { table } from '../cli/format.js';
-import { generateMarketplace, DEFAULT_GENERATE } from '../jobs/generate/index.js';
-import { runDomainPipeline } from '../jobs/pipeline/run.js';
+import { Rng } from '../jobs/generate/rng.js';
 import { curatedDatasetPaths } from '../products/readers.js';
 import { applyFeatures, computeFeatures } from '../feature-subgraph/featureStore.js';
 import { materialize } from '../feature-subgraph/materialize.js';
@@ -48,6 +46,7 @@ import { startGateway } from '../gateway/server.js';
 import { composeSupergraph } from '../governance/composition.js';
 import { startSupervisedMesh } from '../cli/supervisedMesh.js';
 import { createMeshPlatform } from '../cli/platform.js';
+import { turns } from './turns.js';
 
 const GATEWAYS = ['governed', 'governed-no-cache', 'shielded', 'no-shield', 'plain-apollo', 'hive', 'limit'] as const;
 const SCENARIOS = ['same', 'distinct', 'mixed', 'rest'] as const;
@@ -64,6 +63,10 @@ const { values } = parseArgs({
     gateways: { type: 'string', default: GATEWAYS.join(',') },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     rounds: { type: 'string', default: '1' },
+    // Set by bench/scales.ts: measured in turns with other processes (bench/turns.ts).
+    turns: { type: 'string' },
+    turn: { type: 'string', default: '0' },
+    of: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -72,6 +75,7 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 const gateways = values.gateways.split(',') as Gateway[];
 const scenarios = values.scenarios.split(',') as Scenario[];
+const turn = turns(values.turns, Number(values.turn), Number(values.of));
 const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-gw-'));
@@ -81,8 +85,17 @@ const env = { ...process.env, MESH_DATA_DIR: dataDir, MESH_LOG_LEVEL: 'warn', ..
 >;
 const platform = createMeshPlatform(loadConfig(env));
 say(`setting up: scale ${values.scale}, pipelines, features, subgraph processes…`);
-await generateMarketplace(platform.store, { ...DEFAULT_GENERATE, scale: Number(values.scale) });
-for (const d of listDomains(platform.config.domainsDir)) await runDomainPipeline(platform, d);
+// Generated and curated by processes of their own: done here, it left this process (the gateways measured) with 427 MB
+// of private memory at scale 100 when the measurements began, and a heap to collect that grew with the scale.
+const meshCommand = (...args: string[]) =>
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'cli/bin.js'), ...args], {
+    env,
+    // Their progress is kept, and shown only in the error of a command that fails.
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+meshCommand('generate', '--scale', values.scale);
+meshCommand('run', '--no-features');
 // Only the mixed scenario reads features; without it the feature views are not computed (minutes at scale 100).
 if (scenarios.includes('mixed')) {
   await applyFeatures(platform);
@@ -203,13 +216,21 @@ if (gateways.includes('limit')) {
 // Every customer with orders, most orders first; product categories; date windows of the generated history.
 const duck = await Duck.open();
 // Orders may name a customer the CRM export does not have (yet): those answer null (404 over REST), not measured.
-const customers = (
+const everyCustomer = (
   await duck.all<{ id: string }>(
     `SELECT customer_id AS id FROM ${readParquet(await curatedDatasetPaths(platform, 'sales', 'orders'))} o
       JOIN ${readParquet(await curatedDatasetPaths(platform, 'sales', 'customers'))} c USING (customer_id) GROUP BY 1
         ORDER BY count(*) DESC, 1`,
   )
 ).map((r) => r.id);
+// Requests go to customers spread over all of them, at most this many: more than a run sends, so each is a different
+// customer, without one body per customer at scale 100 (hundreds of MB of strings on the heap the gateways share).
+const MAX_CUSTOMERS = 20_000;
+const stride = Math.ceil(everyCustomer.length / MAX_CUSTOMERS);
+const customers = everyCustomer.filter((_, i) => i % stride === 0);
+// Loads take them shuffled (the same way every run), since a load starts from the first: in order of orders, a run at
+// scale 100 reached only the customers with the most orders, and scales were compared on different customers.
+const spread = shuffled(customers);
 const categories = (
   await duck.all<{ c: string }>(
     `SELECT DISTINCT category AS c
@@ -223,11 +244,12 @@ const { first, last } = await duck.one<{ first: string; last: string }>(
 duck.close();
 
 const overview = (id: string) => JSON.stringify({ query: EXAMPLE_QUERY, variables: { id } });
+const overviewPath = (id: string) => `/sales/v1/customers/${encodeURIComponent(id)}/overview`;
 const DAY = 86_400_000;
 const bodies: Record<Scenario, string[]> = {
   same: [overview(customers[0]!)],
-  distinct: customers.map(overview),
-  mixed: customers.flatMap((id, i) => {
+  distinct: spread.map(overview),
+  mixed: spread.flatMap((id, i) => {
     const from = new Date(
       Date.parse(first!) + ((i * 7) % Math.max(1, (Date.parse(last!) - Date.parse(first!)) / DAY - 7)) * DAY,
     )
@@ -256,7 +278,7 @@ const bodies: Record<Scenario, string[]> = {
       }),
     ];
   }),
-  rest: customers.map((id) => `/sales/v1/customers/${encodeURIComponent(id)}/overview`),
+  rest: spread.map(overviewPath),
 };
 const token = await signUserToken({ sub: 'bench', role: 'analyst' }, platform.config.auth);
 
@@ -337,16 +359,19 @@ async function cpuNow(): Promise<Record<string, number>> {
 // The subgraph processes warm up once, before anything is timed: over two seconds of warm-up per gateway, whichever
 // gateway was measured first paid their JIT (twice their CPU per request) and looked 30-40% slower than it is.
 // The shielded and no-shield gateways' subgraphs are processes of their own: they are warmed up the same way.
-for (const warmUrl of [urls['governed-no-cache'] ?? urls.governed, urls.shielded, urls['no-shield']])
-  if (warmUrl)
-    await load(
-      warmUrl,
-      Object.values(bodies)
-        .flat()
-        .filter((b) => b.startsWith('{'))
-        .map((b) => b.replace('"query":"', '"query":"# warm-up\\n')),
-      12,
-    );
+await turn.ready();
+await turn.take(async () => {
+  for (const warmUrl of [urls['governed-no-cache'] ?? urls.governed, urls.shielded, urls['no-shield']])
+    if (warmUrl)
+      await load(
+        warmUrl,
+        Object.values(bodies)
+          .flat()
+          .filter((b) => b.startsWith('{'))
+          .map((b) => b.replace('"query":"', '"query":"# warm-up\\n')),
+        12,
+      );
+});
 
 /** The governed gateway's response-cache counts so far, by outcome (its own /metrics). */
 async function cacheLookups(): Promise<Record<string, number>> {
@@ -412,25 +437,29 @@ async function measure(scenario: Scenario, gateway: Gateway, url: string, rest: 
 for (const scenario of scenarios) {
   const rest = REST_SCENARIOS.has(scenario);
   const measured = gateways.filter((g) => urls[g] && (!rest || g.startsWith('governed')));
-  for (const gateway of measured) {
-    const url = urls[gateway]!;
-    if (gateway === 'limit') await warmAll(url, bodies[scenario]);
-    // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer
-    // measured comes from it.
-    else
-      await load(
-        url,
-        bodies[scenario]
-          .slice(0, 200)
-          .map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))),
-        2,
-        rest,
-      );
-  }
+  await turn.take(async () => {
+    for (const gateway of measured) {
+      const url = urls[gateway]!;
+      if (gateway === 'limit') await warmAll(url, bodies[scenario]);
+      // JIT and connection warm-up with other documents (a comment, or another page size, changes them), so no answer
+      // measured comes from it.
+      else
+        await load(
+          url,
+          bodies[scenario]
+            .slice(0, 200)
+            .map((b) => (rest ? `${b}?orders=4` : b.replace('"query":"', '"query":"# warm-up\\n'))),
+          2,
+          rest,
+        );
+    }
+  });
   const runs = new Map<Gateway, Awaited<ReturnType<typeof measure>>[]>();
   for (let round = 0; round < rounds; round++)
-    for (const gateway of round % 2 === 0 ? measured : [...measured].reverse())
-      runs.set(gateway, [...(runs.get(gateway) ?? []), await measure(scenario, gateway, urls[gateway]!, rest)]);
+    await turn.take(async () => {
+      for (const gateway of round % 2 === 0 ? measured : [...measured].reverse())
+        runs.set(gateway, [...(runs.get(gateway) ?? []), await measure(scenario, gateway, urls[gateway]!, rest)]);
+    });
   for (const gateway of measured) {
     const all = runs.get(gateway)!;
     const median = [...all].sort((a, b) => a.rps - b.rps)[Math.floor((all.length - 1) / 2)]!;
@@ -441,64 +470,70 @@ for (const scenario of scenarios) {
 // Idle latency: CustomerOverview for one customer after another, one at a time.
 const sequential: { gateway: Gateway; p50: number; p99: number }[] = [];
 let sequentialRest: { p50: number; p99: number } | undefined;
-for (const gateway of ['governed', 'governed-no-cache'] as const) {
-  if (!urls[gateway]) continue;
-  const ms: number[] = [];
-  for (const body of bodies.distinct.slice(0, 300).map((b) => b.replace('"query":"', '"query":"# sequential\\n'))) {
-    const t = performance.now();
-    await fetch(urls[gateway], {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body,
-    }).then((r) => r.text());
-    ms.push(performance.now() - t);
+await turn.take(async () => {
+  for (const gateway of ['governed', 'governed-no-cache'] as const) {
+    if (!urls[gateway]) continue;
+    const ms: number[] = [];
+    for (const body of customers
+      .slice(0, 300)
+      .map((c) => overview(c).replace('"query":"', '"query":"# sequential\\n'))) {
+      const t = performance.now();
+      await fetch(urls[gateway], {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      }).then((r) => r.text());
+      ms.push(performance.now() - t);
+    }
+    ms.sort((a, b) => a - b);
+    sequential.push({
+      gateway,
+      p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
+      p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
+    });
   }
-  ms.sort((a, b) => a - b);
-  sequential.push({
-    gateway,
-    p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
-    p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
-  });
-}
-// The same, as REST GETs of the same customers (other page size: no answer is cached from the GraphQL pass).
-if (urls.governed && scenarios.includes('rest')) {
-  const ms: number[] = [];
-  for (const p of bodies.rest.slice(0, 300)) {
-    const t = performance.now();
-    await fetch(`${mesh.gateway.url}${p}?orders=5`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
-      r.text(),
-    );
-    ms.push(performance.now() - t);
+  // The same, as REST GETs of the same customers (other page size: no answer is cached from the GraphQL pass).
+  if (urls.governed && scenarios.includes('rest')) {
+    const ms: number[] = [];
+    for (const p of customers.slice(0, 300).map(overviewPath)) {
+      const t = performance.now();
+      await fetch(`${mesh.gateway.url}${p}?orders=5`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
+        r.text(),
+      );
+      ms.push(performance.now() - t);
+    }
+    ms.sort((a, b) => a - b);
+    sequentialRest = {
+      p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
+      p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
+    };
   }
-  ms.sort((a, b) => a - b);
-  sequentialRest = {
-    p50: Number(ms[Math.floor(ms.length / 2)]!.toFixed(2)),
-    p99: Number(ms[Math.floor(ms.length * 0.99)]!.toFixed(2)),
-  };
-}
+});
 
-// Resident memory of each subgraph process (its own /metrics), after the measurements.
 const rss: Record<string, number> = {};
-for (const s of mesh.subgraphs) {
-  const text = await (await fetch(`${s.url}/metrics`)).text();
-  rss[s.name] = Math.round(Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) / 1024 / 1024);
-}
-// RSS split as the kernel counts it: private memory, and pages of mapped files (the serving copy's, shared by a host's
-// replicas and reclaimable, and the binaries').
-const split = (name: string) => {
-  const status = fs.readFileSync(`/proc/${mesh.supervisor.pid(name)}/status`, 'utf8');
-  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024);
-  return { privateMb: mb('RssAnon'), fileMb: mb('RssFile') };
-};
-// A replica joining on a host that already holds its data version's serving copy: from its spawn to its first answer.
 const subgraphs: { name: string; rssMb: number; privateMb: number; fileMb: number; startToServingMs: number }[] = [];
-for (const s of mesh.subgraphs)
-  subgraphs.push({
-    name: s.name,
-    rssMb: rss[s.name]!,
-    ...split(s.name),
-    startToServingMs: await startToServing(s.name),
-  });
+await turn.take(async () => {
+  // Resident memory of each subgraph process (its own /metrics), after the measurements.
+  for (const s of mesh.subgraphs) {
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    rss[s.name] = Math.round(Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) / 1024 / 1024);
+  }
+  // RSS split as the kernel counts it: private memory, and pages of mapped files (the serving copy's, shared by a
+  // host's replicas and reclaimable, and the binaries').
+  const split = (name: string) => {
+    const status = fs.readFileSync(`/proc/${mesh.supervisor.pid(name)}/status`, 'utf8');
+    const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024);
+    return { privateMb: mb('RssAnon'), fileMb: mb('RssFile') };
+  };
+  // A replica joining on a host that already holds its data version's serving copy: from its spawn to its first answer.
+  for (const s of mesh.subgraphs)
+    subgraphs.push({
+      name: s.name,
+      rssMb: rss[s.name]!,
+      ...split(s.name),
+      startToServingMs: await startToServing(s.name),
+    });
+});
 
 if (values.json)
   process.stdout.write(
@@ -524,7 +559,7 @@ else {
       ? `${(r.rps / graphql.get(r.gateway)!.rps).toFixed(2)}x of GraphQL`
       : '';
   console.log(
-    `\n${customers.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s ` +
+    `\n${everyCustomer.length} customers, scale ${values.scale}, ${connections} connections, ${duration} s ` +
       `each, ${os.cpus().length} cores; subgraphs one process each, autocannon in its own\n`,
   );
   console.log(
@@ -586,9 +621,22 @@ for (const c of stubs) c.kill('SIGTERM');
 fs.rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
 
+/** A Fisher-Yates shuffle with a fixed seed. */
+function shuffled<T>(items: T[]): T[] {
+  const rng = new Rng(42);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Forks one more process of a domain subgraph as the supervisor does; ms from the fork to its first answer. */
 async function startToServing(name: string): Promise<number> {
   const port = await freePort();
+  // Signed now: an internal identity lasts minutes, and a run taking turns reaches this step long after its set-up.
+  const identity = await signInternalIdentity({ sub: 'bench', role: 'analyst' }, platform.config.auth, name);
   const started = performance.now();
   const child = fork(path.join(REPO_ROOT, 'cli/bin.js'), ['serve', name, '--port', String(port)], {
     env,
@@ -599,10 +647,14 @@ async function startToServing(name: string): Promise<number> {
     for (;;) {
       const answered = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: internal[name]! },
+        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: identity },
         body: JSON.stringify({ query: '{ __typename }' }),
       }).then(
-        (r) => r.ok,
+        (r) => {
+          // Refused is an answer that will not change: polled on, it would wait forever.
+          if (r.status === 401 || r.status === 403) throw new Error(`${name} refused the bench's identity`);
+          return r.ok;
+        },
         () => false,
       );
       if (answered) return Math.round(performance.now() - started);

@@ -2,7 +2,9 @@
  * Key lookups as the data grows, in one run: bench/gateway.ts's distinct CustomerOverview (a different customer per
  * request, governed gateway, response cache off) at each scale, with every subgraph process's RSS after the load and
  * the time a new replica takes from its spawn to its first answer. With `--base REV`, the code at REV is measured the
- * same way in the same run (a worktree of it runs this tree's bench/gateway.ts), for before and after.
+ * same way in the same run (a worktree of it runs this tree's bench/gateway.ts), for before and after. The runs are set
+ * up one after another and then measured in turns, step by step (bench/turns.ts): this host's speed drifts too much
+ * over minutes for runs taken one after another to be compared.
  * Figures: throughput at each scale (the median of `--rounds` loads) as a ratio to scale 1 of the same code, and this
  * code's against REV's.
  *
@@ -15,7 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../platform/config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { table } from '../cli/format.js';
+import { readyFile } from './turns.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +32,7 @@ const { values } = parseArgs({
   },
 });
 const scales = values.scales.split(',').map(Number);
+const turnsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-turns-'));
 const say = (line: string) => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 interface Run {
@@ -40,19 +45,30 @@ interface Run {
   subgraphs: { name: string; rssMb: number; privateMb: number; fileMb: number; startToServingMs: number }[];
 }
 
-/** One bench/gateway.ts run in `root`'s code, distinct scenario, governed gateway without its cache. */
-function gatewayRun(root: string, scale: number): Promise<Omit<Run, 'code'>> {
+/**
+ * One bench/gateway.ts run in `root`'s code, distinct scenario, governed gateway without its cache, taking turn `turn`
+ * of `of` in `turnsDir` (bench/turns.ts). `started` resolves once it is set up.
+ */
+function gatewayRun(
+  root: string,
+  scale: number,
+  turn: number,
+  of: number,
+): { started: Promise<void>; done: Promise<Omit<Run, 'code'>>; kill(): void } {
   const args = [
     path.join(root, 'node_modules/tsx/dist/cli.mjs'),
     path.join(root, 'bench/gateway.ts'),
     ...['--scale', String(scale), '--gateways', 'governed-no-cache', '--scenarios', 'distinct'],
     ...['--duration', values.duration, '--connections', values.connections, '--rounds', values.rounds, '--json'],
+    ...['--turns', turnsDir, '--turn', String(turn), '--of', String(of)],
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let exited = false;
+  const done = new Promise<Omit<Run, 'code'>>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.on('exit', (code) => {
+      exited = true;
       if (code !== 0) return reject(new Error(`bench/gateway.ts --scale ${scale} in ${root} exited ${code}`));
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
         scenarios: { rps: number; p50: number; p99: number; errors: number }[];
@@ -62,6 +78,13 @@ function gatewayRun(root: string, scale: number): Promise<Omit<Run, 'code'>> {
       resolve({ scale, rps: m!.rps, p50: m!.p50, p99: m!.p99, errors: m!.errors, subgraphs: r.subgraphs });
     });
   });
+  const started = (async () => {
+    while (!fs.existsSync(readyFile(turnsDir, turn))) {
+      if (exited) await done;
+      await sleep(500);
+    }
+  })();
+  return { started, done, kill: () => void (exited || child.kill('SIGTERM')) };
 }
 
 /** A worktree of `rev` sharing this tree's dependencies, running this tree's bench scripts. */
@@ -69,7 +92,7 @@ function worktree(rev: string): { root: string; remove(): void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-bench-base-'));
   execFileSync('git', ['-C', REPO_ROOT, 'worktree', 'add', '--detach', root, rev], { stdio: 'ignore' });
   fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
-  for (const f of ['gateway.ts', 'load.ts', 'loadProcess.ts', 'unthrottled.ts', 'production.ts'])
+  for (const f of ['gateway.ts', 'load.ts', 'loadProcess.ts', 'unthrottled.ts', 'production.ts', 'turns.ts'])
     fs.copyFileSync(path.join(REPO_ROOT, 'bench', f), path.join(root, 'bench', f));
   return {
     root,
@@ -81,17 +104,29 @@ const codes: { code: string; root: string }[] = [{ code: 'this', root: REPO_ROOT
 const base = values.base ? worktree(values.base) : undefined;
 if (base) codes.push({ code: values.base!, root: base.root });
 const runs: Run[] = [];
+const plan = scales.flatMap((scale) => codes.map((c) => ({ ...c, scale })));
+const running: ReturnType<typeof gatewayRun>[] = [];
 try {
-  // Scale by scale, both codes back to back, so a drift of the machine meanwhile touches both alike.
-  for (const scale of scales)
-    for (const { code, root } of codes) {
-      say(`${code} at scale ${scale}…`);
-      const run = { code, ...(await gatewayRun(root, scale)) };
-      say(`  ${run.rps} req/s, p99 ${run.p99} ms, RSS ${Math.max(...run.subgraphs.map((s) => s.rssMb))} MB at most`);
-      runs.push(run);
-    }
+  // Set up one after another (each waits, idle, for the rest), then measured in turns: each step of every run, then
+  // the next step of every run, so a drift of the machine touches every scale and code alike.
+  for (const [i, { code, root, scale }] of plan.entries()) {
+    say(`${code} at scale ${scale}: setting up…`);
+    running.push(gatewayRun(root, scale, i, plan.length));
+    await running[i]!.started;
+  }
+  say('measuring in turns…');
+  for (const [i, { code }] of plan.entries()) {
+    const run = { code, ...(await running[i]!.done) };
+    say(
+      `${code} at scale ${run.scale}: ${run.rps} req/s, p99 ${run.p99} ms, ` +
+        `RSS ${Math.max(...run.subgraphs.map((s) => s.rssMb))} MB at most`,
+    );
+    runs.push(run);
+  }
 } finally {
+  for (const r of running) r.kill();
   base?.remove();
+  fs.rmSync(turnsDir, { recursive: true, force: true });
 }
 
 const figures: { name: string; value: number; unit: string; baseline?: number; ratio?: number }[] = [];
