@@ -78,6 +78,8 @@ function gatewayRun(
       resolve({ scale, rps: m!.rps, p50: m!.p50, p99: m!.p99, errors: m!.errors, subgraphs: r.subgraphs });
     });
   });
+  // Awaited all together below; a run that fails while others are awaited is not left unhandled.
+  void done.catch(() => undefined);
   const started = (async () => {
     while (!fs.existsSync(readyFile(turnsDir, turn))) {
       if (exited) await done;
@@ -115,8 +117,10 @@ try {
     await running[i]!.started;
   }
   say('measuring in turns…');
+  // All at once: a run that fails stops the others (each would wait for its turn for ever).
+  const done = await Promise.all(running.map((r) => r.done));
   for (const [i, { code }] of plan.entries()) {
-    const run = { code, ...(await running[i]!.done) };
+    const run = { code, ...done[i]! };
     say(
       `${code} at scale ${run.scale}: ${run.rps} req/s, p99 ${run.p99} ms, ` +
         `RSS ${Math.max(...run.subgraphs.map((s) => s.rssMb))} MB at most`,
