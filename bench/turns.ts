@@ -1,7 +1,7 @@
 /**
  * Measurements of several bench processes taken in turns: step 1 of every process, then step 2 of every process (in
- * the reverse order), and so on. This host's speed drifts by tens of percent over minutes (the same code and scale
- * measured 250 and 158 req/s twenty minutes apart), so figures compared across processes (bench/scales.ts's scales and
+ * the reverse order), and so on. This host's speed moves by tens of percent within minutes (the rounds of one
+ * run, a minute apart, measured 70 to 157 req/s), so figures compared across processes (bench/scales.ts's scales and
  * codes) are taken interleaved, not one process after another. Each process takes the same steps in the same order.
  * Without a directory every turn is taken at once.
  */
